@@ -1,0 +1,419 @@
+//! `rust-testkit`: a small bounded source that exercises the bridge's edges for the bridge's own
+//! tests: errors and panics at chosen places, enumerator work through `callAsync`, source events
+//! in both directions, and readers that must wait for data. It produces the ids `0..rows` in one
+//! BIGINT column, each exactly once.
+//!
+//! Options: `rows` (1000), `splits` (4), `fail.on` (none | poll-error | poll-panic |
+//! reader-create-error | enumerator-start-panic), `fail.after-rows` (0), `discovery`
+//! (sync | async), `finish-acks` (false), `data-delay` (0 ms).
+
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use arrow_array::{Int64Array, RecordBatch};
+use rust_core::api::{
+    AsyncSchedule, Availability, Boundedness, ChangeBatch, EnumeratorContext, EnumeratorInit,
+    ReaderContext, ReaderInit, ReaderPoll, Source, SourceFactory, SourceReader, SourceSplit,
+    SplitEnumerator,
+};
+use rust_core::options::{one_of, Options};
+use rust_core::runtime::{erase, DynSource};
+use rust_core::types::{FlinkType, RowType};
+use rust_core::{BridgeError, Result};
+use serde::{Deserialize, Serialize};
+
+pub struct TestkitFactory;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FailOn {
+    None,
+    PollError,
+    PollPanic,
+    ReaderCreateError,
+    EnumeratorStartPanic,
+}
+
+const FAIL_ON: &[(&str, FailOn)] = &[
+    ("none", FailOn::None),
+    ("poll-error", FailOn::PollError),
+    ("poll-panic", FailOn::PollPanic),
+    ("reader-create-error", FailOn::ReaderCreateError),
+    ("enumerator-start-panic", FailOn::EnumeratorStartPanic),
+];
+
+#[derive(Debug)]
+struct Config {
+    rows: u64,
+    splits: u64,
+    fail_on: FailOn,
+    fail_after_rows: u64,
+    async_discovery: bool,
+    finish_acks: bool,
+    data_delay: Duration,
+}
+
+impl SourceFactory for TestkitFactory {
+    fn identifier(&self) -> &'static str {
+        "rust-testkit"
+    }
+
+    fn create(&self, options: &Options, row_type: &RowType) -> Result<Box<dyn DynSource>> {
+        if row_type.arity() != 1 || row_type.columns[0].ty != FlinkType::BigInt {
+            return Err(BridgeError::validation(
+                "rust-testkit produces exactly one BIGINT column; declare e.g. (id BIGINT)",
+            ));
+        }
+        let fail_on_text = options.get_or::<String>("fail.on", "none".into())?;
+        let fail_on = FAIL_ON.iter().find(|(k, _)| *k == fail_on_text).map(|(_, v)| *v).ok_or_else(|| {
+            let names: Vec<&str> = FAIL_ON.iter().map(|(k, _)| *k).collect();
+            BridgeError::validation(format!(
+                "Invalid value for option 'fail.on': '{fail_on_text}'; expected {}",
+                one_of(&names)
+            ))
+        })?;
+        let discovery = options.get_or::<String>("discovery", "sync".into())?;
+        if discovery != "sync" && discovery != "async" {
+            return Err(BridgeError::validation(format!(
+                "Invalid value for option 'discovery': '{discovery}'; expected 'sync' or 'async'"
+            )));
+        }
+        let config = Config {
+            rows: options.get_or("rows", 1000u64)?,
+            splits: options.get_or("splits", 4u64)?.max(1),
+            fail_on,
+            fail_after_rows: options.get_or("fail.after-rows", 0u64)?,
+            async_discovery: discovery == "async",
+            finish_acks: options.get_or("finish-acks", false)?,
+            data_delay: options.get_or("data-delay", Duration::ZERO)?,
+        };
+        options.ensure_all_consumed(
+            &["rows", "splits", "fail.on", "fail.after-rows", "discovery", "finish-acks", "data-delay"]
+                .map(String::from),
+        )?;
+        Ok(erase(TestkitSource { config: Arc::new(config), row_type: row_type.clone() }))
+    }
+}
+
+/// The ids `next..end`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RangeSplit {
+    id: u64,
+    next: u64,
+    end: u64,
+}
+
+impl SourceSplit for RangeSplit {
+    fn split_id(&self) -> String {
+        format!("range-{}", self.id)
+    }
+}
+
+fn plan_splits(rows: u64, splits: u64) -> Vec<RangeSplit> {
+    let size = rows.div_ceil(splits).max(1);
+    (0..splits)
+        .map(|i| RangeSplit { id: i, next: (i * size).min(rows), end: ((i + 1) * size).min(rows) })
+        .filter(|s| s.next < s.end)
+        .collect()
+}
+
+struct TestkitSource {
+    config: Arc<Config>,
+    row_type: RowType,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct EnumState {
+    pending: Vec<RangeSplit>,
+    discovered: bool,
+    unacked: BTreeSet<u64>,
+}
+
+impl Source for TestkitSource {
+    type Split = RangeSplit;
+    type EnumeratorState = EnumState;
+    type Enumerator = TestkitEnumerator;
+    type Reader = TestkitReader;
+
+    fn boundedness(&self) -> Boundedness {
+        Boundedness::Bounded
+    }
+
+    fn row_type(&self) -> &RowType {
+        &self.row_type
+    }
+
+    fn create_enumerator(&self, _: &EnumeratorInit, restored: Option<EnumState>) -> Result<TestkitEnumerator> {
+        let state = restored.unwrap_or(EnumState { pending: Vec::new(), discovered: false, unacked: BTreeSet::new() });
+        Ok(TestkitEnumerator { config: self.config.clone(), state, waiting: BTreeSet::new() })
+    }
+
+    fn create_reader(&self, init: &ReaderInit) -> Result<TestkitReader> {
+        if self.config.fail_on == FailOn::ReaderCreateError {
+            return Err(BridgeError::other("testkit: reader creation failed as configured (fail.on=reader-create-error)"));
+        }
+        Ok(TestkitReader {
+            config: self.config.clone(),
+            column: self.row_type.arrow_schema(),
+            splits: VecDeque::new(),
+            no_more_splits: false,
+            emitted: 0,
+            delay: None,
+            subtask: init.subtask_index,
+        })
+    }
+}
+
+pub struct TestkitEnumerator {
+    config: Arc<Config>,
+    state: EnumState,
+    /// Readers that asked while no split could be given yet.
+    waiting: BTreeSet<u32>,
+}
+
+impl TestkitEnumerator {
+    fn serve(&mut self, subtask: u32, ctx: &mut EnumeratorContext<RangeSplit>) {
+        if !self.state.discovered {
+            self.waiting.insert(subtask);
+        } else if let Some(split) = self.state.pending.pop() {
+            if self.config.finish_acks {
+                self.state.unacked.insert(split.id);
+            }
+            ctx.assign_split(subtask, split);
+        } else if self.config.finish_acks && !self.state.unacked.is_empty() {
+            // Hold the reader until every split is reported finished.
+            self.waiting.insert(subtask);
+        } else {
+            ctx.signal_no_more_splits(subtask);
+        }
+    }
+
+    fn serve_waiting(&mut self, ctx: &mut EnumeratorContext<RangeSplit>) {
+        for subtask in std::mem::take(&mut self.waiting) {
+            self.serve(subtask, ctx);
+        }
+    }
+}
+
+impl SplitEnumerator for TestkitEnumerator {
+    type Split = RangeSplit;
+    type State = EnumState;
+
+    fn start(&mut self, ctx: &mut EnumeratorContext<RangeSplit>) -> Result<()> {
+        if self.config.fail_on == FailOn::EnumeratorStartPanic {
+            panic!("testkit: enumerator start panic as configured (fail.on=enumerator-start-panic)");
+        }
+        if self.state.discovered {
+            return Ok(());
+        }
+        let (rows, splits) = (self.config.rows, self.config.splits);
+        if self.config.async_discovery {
+            // Split planning stands in for slow I/O: it runs on a Flink worker thread.
+            ctx.call_async(
+                Box::new(move || {
+                    Ok(plan_splits(rows, splits).iter().flat_map(|s| [s.next, s.end]).flat_map(u64::to_le_bytes).collect())
+                }),
+                AsyncSchedule::Once,
+            );
+        } else {
+            self.state.pending = plan_splits(rows, splits);
+            self.state.discovered = true;
+        }
+        Ok(())
+    }
+
+    fn handle_split_request(&mut self, subtask: u32, _: Option<&str>, ctx: &mut EnumeratorContext<RangeSplit>) -> Result<()> {
+        self.serve(subtask, ctx);
+        Ok(())
+    }
+
+    fn add_reader(&mut self, _: u32, _: &mut EnumeratorContext<RangeSplit>) -> Result<()> {
+        Ok(())
+    }
+
+    fn add_splits_back(&mut self, splits: Vec<RangeSplit>, _: u32, ctx: &mut EnumeratorContext<RangeSplit>) -> Result<()> {
+        for s in &splits {
+            self.state.unacked.remove(&s.id);
+        }
+        self.state.pending.extend(splits);
+        self.serve_waiting(ctx);
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, _: u64) -> Result<EnumState> {
+        Ok(EnumState {
+            pending: self.state.pending.clone(),
+            discovered: self.state.discovered,
+            unacked: self.state.unacked.clone(),
+        })
+    }
+
+    fn handle_source_event(&mut self, _: u32, event: &[u8], ctx: &mut EnumeratorContext<RangeSplit>) -> Result<()> {
+        let text = std::str::from_utf8(event).map_err(|_| BridgeError::other("testkit: event is not UTF-8"))?;
+        let id = text
+            .strip_prefix("finished:")
+            .and_then(|id| id.parse::<u64>().ok())
+            .ok_or_else(|| BridgeError::other(format!("testkit: unexpected event '{text}'")))?;
+        self.state.unacked.remove(&id);
+        self.serve_waiting(ctx);
+        Ok(())
+    }
+
+    fn handle_async_result(
+        &mut self,
+        _: u64,
+        result: std::result::Result<Vec<u8>, String>,
+        ctx: &mut EnumeratorContext<RangeSplit>,
+    ) -> Result<()> {
+        let bytes = result.map_err(|e| BridgeError::other(format!("testkit: split discovery failed: {e}")))?;
+        let bounds: Vec<u64> = bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
+        self.state.pending = bounds
+            .chunks_exact(2)
+            .enumerate()
+            .map(|(i, b)| RangeSplit { id: i as u64, next: b[0], end: b[1] })
+            .collect();
+        self.state.discovered = true;
+        self.serve_waiting(ctx);
+        Ok(())
+    }
+}
+
+/// A background thread that makes data "arrive" after a delay, then notifies the reader.
+struct DelayedArrival {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    arrived: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl DelayedArrival {
+    fn start(delay: Duration, availability: Availability) -> Self {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let arrived = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = arrived.clone();
+        let thread = std::thread::Builder::new()
+            .name("rust-testkit-arrival".into())
+            .spawn(move || {
+                // recv_timeout is an interruptible wait: closing the reader drops the sender.
+                if let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(delay) {
+                    flag.store(true, std::sync::atomic::Ordering::Release);
+                    availability.notify();
+                }
+            })
+            .expect("spawn testkit arrival thread");
+        DelayedArrival { stop: Some(stop), thread: Some(thread), arrived }
+    }
+
+    fn arrived(&self) -> bool {
+        self.arrived.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl Drop for DelayedArrival {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+pub struct TestkitReader {
+    config: Arc<Config>,
+    column: arrow_schema::SchemaRef,
+    splits: VecDeque<RangeSplit>,
+    no_more_splits: bool,
+    emitted: u64,
+    delay: Option<DelayedArrival>,
+    subtask: u32,
+}
+
+impl SourceReader for TestkitReader {
+    type Split = RangeSplit;
+
+    fn start(&mut self, ctx: &mut ReaderContext) -> Result<()> {
+        tracing::info!(target: "connector_testkit", subtask = self.subtask, "testkit reader started");
+        ctx.request_split();
+        Ok(())
+    }
+
+    fn poll_next(&mut self, ctx: &mut ReaderContext) -> Result<ReaderPoll> {
+        let failing = matches!(self.config.fail_on, FailOn::PollError | FailOn::PollPanic);
+        if failing && self.emitted >= self.config.fail_after_rows {
+            if self.config.fail_on == FailOn::PollPanic {
+                panic!("testkit: poll panic as configured after {} rows (fail.on=poll-panic)", self.emitted);
+            }
+            return Err(BridgeError::other(format!(
+                "testkit: poll error as configured after {} rows (fail.on=poll-error)",
+                self.emitted
+            )));
+        }
+        let Some(split) = self.splits.front_mut() else {
+            return Ok(if self.no_more_splits {
+                ReaderPoll::EndOfInput
+            } else {
+                ReaderPoll::NothingAvailable { retry_after: None }
+            });
+        };
+        if !self.config.data_delay.is_zero() {
+            let delay = self.delay.get_or_insert_with(|| {
+                DelayedArrival::start(self.config.data_delay, ctx.availability().clone())
+            });
+            if !delay.arrived() {
+                return Ok(ReaderPoll::NothingAvailable { retry_after: None });
+            }
+        }
+        let mut n = (split.end - split.next).min(ctx.batch_rows() as u64);
+        if failing {
+            n = n.min(self.config.fail_after_rows - self.emitted);
+        }
+        let ids = Int64Array::from_iter_values((split.next..split.next + n).map(|v| v as i64));
+        split.next += n;
+        self.emitted += n;
+        if split.next == split.end {
+            let done = self.splits.pop_front().expect("front split exists");
+            self.delay = None;
+            if self.config.finish_acks {
+                ctx.send_event_to_enumerator(format!("finished:{}", done.id).into_bytes());
+            }
+            ctx.request_split();
+        }
+        let batch = RecordBatch::try_new(self.column.clone(), vec![Arc::new(ids)])?;
+        Ok(ReaderPoll::Batch(ChangeBatch::inserts(batch)))
+    }
+
+    fn add_splits(&mut self, splits: Vec<RangeSplit>, ctx: &mut ReaderContext) -> Result<()> {
+        self.splits.extend(splits);
+        ctx.availability().notify();
+        Ok(())
+    }
+
+    fn notify_no_more_splits(&mut self, ctx: &mut ReaderContext) -> Result<()> {
+        self.no_more_splits = true;
+        ctx.availability().notify();
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, _: u64) -> Result<Vec<RangeSplit>> {
+        Ok(self.splits.iter().cloned().collect())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.delay = None; // stops and joins the arrival thread
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_cover_every_row_once() {
+        for (rows, splits) in [(0, 4), (1, 4), (10, 3), (1000, 4), (7, 7), (5, 10)] {
+            let ids: Vec<u64> = plan_splits(rows, splits).iter().flat_map(|s| s.next..s.end).collect();
+            assert_eq!(ids, (0..rows).collect::<Vec<_>>(), "rows={rows} splits={splits}");
+        }
+    }
+}

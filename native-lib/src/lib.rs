@@ -1,0 +1,4 @@
+//! The shared library Java loads: rust-core's JNI surface plus the connectors it serves. Adding a
+//! connector means adding its factory here (and a Java table factory for its SQL identifier).
+
+rust_core::export_bridge!(connector_datagen::DatagenFactory, connector_testkit::TestkitFactory);

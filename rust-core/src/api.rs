@@ -1,0 +1,481 @@
+//! The source API connectors implement: Flink's FLIP-27 roles (Source, SplitEnumerator,
+//! SourceReader) in Rust. Connectors see only these traits and typed values; serialization,
+//! row encoding and the JNI surface are rust-core's business.
+//!
+//! Threading: an enumerator lives in the JobManager and is driven by one thread (Flink's
+//! coordinator thread); a reader lives in a TaskManager and is driven by its task thread. Work a
+//! connector does in the background reports new data through [`Availability::notify`]; native
+//! threads never call into the JVM.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use arrow_array::RecordBatch;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::options::Options;
+use crate::types::RowType;
+
+/// Whether a source ends (Flink's `Boundedness`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Boundedness {
+    Bounded,
+    ContinuousUnbounded,
+}
+
+/// Flink's `RowKind`, with the byte values Flink writes into a row's header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum RowKind {
+    Insert = 0,
+    UpdateBefore = 1,
+    UpdateAfter = 2,
+    Delete = 3,
+}
+
+/// A unit of work a reader processes; checkpointed as part of reader state.
+pub trait SourceSplit: Serialize + DeserializeOwned + Clone + Debug + Send + 'static {
+    /// Unique within the source, stable across checkpoints.
+    fn split_id(&self) -> String;
+}
+
+/// Builds sources for one connector identifier (`'connector' = '...'`).
+pub trait SourceFactory: Send + Sync + 'static {
+    /// The identifier used in SQL (`rust-datagen`) and the DataStream builder.
+    fn identifier(&self) -> &'static str;
+
+    /// Validates the options against the requested row type and builds the source. All option
+    /// and schema errors belong here, so they fail the job at submission. The returned source is
+    /// usually `crate::runtime::erase(MySource { .. })`.
+    fn create(&self, options: &Options, row_type: &RowType) -> Result<Box<dyn crate::runtime::DynSource>>;
+}
+
+/// A connector's source: the factory of its enumerator and readers.
+pub trait Source: Send + Sync + 'static {
+    type Split: SourceSplit;
+    type EnumeratorState: Serialize + DeserializeOwned + Send + 'static;
+    type Enumerator: SplitEnumerator<Split = Self::Split, State = Self::EnumeratorState>;
+    type Reader: SourceReader<Split = Self::Split>;
+
+    /// Version of the serialized form of `Split` and `EnumeratorState`. Bump it when either
+    /// changes; restoring state of another version then fails with a clear message.
+    const STATE_VERSION: u32 = 1;
+
+    fn boundedness(&self) -> Boundedness;
+
+    /// The row type every batch has (the table's, projected).
+    fn row_type(&self) -> &RowType;
+
+    /// A new enumerator, or one restored from a checkpoint.
+    fn create_enumerator(
+        &self,
+        init: &EnumeratorInit,
+        restored: Option<Self::EnumeratorState>,
+    ) -> Result<Self::Enumerator>;
+
+    fn create_reader(&self, init: &ReaderInit) -> Result<Self::Reader>;
+}
+
+/// What an enumerator knows when it is created.
+#[derive(Clone, Debug)]
+pub struct EnumeratorInit {
+    /// Number of parallel readers.
+    pub parallelism: u32,
+}
+
+/// What a reader knows when it is created.
+#[derive(Clone, Debug)]
+pub struct ReaderInit {
+    pub subtask_index: u32,
+    pub parallelism: u32,
+    /// Rows per batch a reader should aim for: large enough to amortise the JNI crossing.
+    pub batch_rows: usize,
+}
+
+/// Default rows per batch; one JNI crossing per batch costs microseconds.
+pub const DEFAULT_BATCH_ROWS: usize = 4096;
+
+// ---------------------------------------------------------------------------------------------
+// Enumerator
+// ---------------------------------------------------------------------------------------------
+
+/// Decides which reader reads which split. Runs in the JobManager. Every callback records its
+/// decisions on the context; Java applies them to Flink's `SplitEnumeratorContext`.
+pub trait SplitEnumerator: Send + 'static {
+    type Split: SourceSplit;
+    type State: Serialize + DeserializeOwned + Send + 'static;
+
+    fn start(&mut self, ctx: &mut EnumeratorContext<Self::Split>) -> Result<()>;
+
+    /// A reader asked for a split (Flink's `handleSplitRequest`).
+    fn handle_split_request(
+        &mut self,
+        subtask: u32,
+        hostname: Option<&str>,
+        ctx: &mut EnumeratorContext<Self::Split>,
+    ) -> Result<()>;
+
+    /// A reader registered (also after a failover). `ctx.registered_readers()` includes it.
+    fn add_reader(&mut self, subtask: u32, ctx: &mut EnumeratorContext<Self::Split>) -> Result<()>;
+
+    /// Splits assigned to a reader that failed before its last successful checkpoint come back.
+    fn add_splits_back(
+        &mut self,
+        splits: Vec<Self::Split>,
+        subtask: u32,
+        ctx: &mut EnumeratorContext<Self::Split>,
+    ) -> Result<()>;
+
+    fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Self::State>;
+
+    fn notify_checkpoint_complete(
+        &mut self,
+        _checkpoint_id: u64,
+        _ctx: &mut EnumeratorContext<Self::Split>,
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    fn notify_checkpoint_aborted(&mut self, _checkpoint_id: u64) -> Result<()> {
+        Ok(())
+    }
+
+    fn handle_source_event(
+        &mut self,
+        _subtask: u32,
+        _event: &[u8],
+        _ctx: &mut EnumeratorContext<Self::Split>,
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    /// The result of work scheduled with [`EnumeratorContext::call_async`], back on the
+    /// enumerator's thread. `Err` carries the task's error message.
+    fn handle_async_result(
+        &mut self,
+        _task_id: u64,
+        _result: std::result::Result<Vec<u8>, String>,
+        _ctx: &mut EnumeratorContext<Self::Split>,
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Work an enumerator hands to Flink's worker threads (`callAsync`): slow I/O such as splitting
+/// a table. It must not touch the enumerator; it returns bytes that reach
+/// [`SplitEnumerator::handle_async_result`].
+pub type AsyncTask = Box<dyn FnMut() -> Result<Vec<u8>> + Send + 'static>;
+
+/// When an async task runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AsyncSchedule {
+    Once,
+    Periodic { initial_delay: Duration, period: Duration },
+}
+
+/// A decision of the enumerator, applied by Java to Flink's `SplitEnumeratorContext`.
+#[derive(Debug)]
+pub enum EnumeratorCommand<S> {
+    AssignSplits { subtask: u32, splits: Vec<S> },
+    SignalNoMoreSplits { subtask: u32 },
+    SendEvent { subtask: u32, event: Vec<u8> },
+    CallAsync { task_id: u64, schedule: AsyncSchedule },
+}
+
+/// The enumerator's view of Flink's `SplitEnumeratorContext`: facts in, decisions out.
+pub struct EnumeratorContext<S> {
+    parallelism: u32,
+    registered: BTreeSet<u32>,
+    commands: Vec<EnumeratorCommand<S>>,
+    new_tasks: Vec<(u64, AsyncTask)>,
+    next_task_id: u64,
+}
+
+impl<S> EnumeratorContext<S> {
+    pub fn new(parallelism: u32) -> Self {
+        EnumeratorContext {
+            parallelism,
+            registered: BTreeSet::new(),
+            commands: Vec::new(),
+            new_tasks: Vec::new(),
+            next_task_id: 1,
+        }
+    }
+
+    pub fn parallelism(&self) -> u32 {
+        self.parallelism
+    }
+
+    /// Readers currently registered, in subtask order.
+    pub fn registered_readers(&self) -> &BTreeSet<u32> {
+        &self.registered
+    }
+
+    pub fn assign_splits(&mut self, subtask: u32, splits: Vec<S>) {
+        if !splits.is_empty() {
+            self.commands.push(EnumeratorCommand::AssignSplits { subtask, splits });
+        }
+    }
+
+    pub fn assign_split(&mut self, subtask: u32, split: S) {
+        self.assign_splits(subtask, vec![split]);
+    }
+
+    /// Tells a reader it will get no further splits: a bounded reader ends once it drained its own.
+    pub fn signal_no_more_splits(&mut self, subtask: u32) {
+        self.commands.push(EnumeratorCommand::SignalNoMoreSplits { subtask });
+    }
+
+    pub fn send_event(&mut self, subtask: u32, event: Vec<u8>) {
+        self.commands.push(EnumeratorCommand::SendEvent { subtask, event });
+    }
+
+    /// Runs `task` on one of Flink's worker threads; its result comes back through
+    /// [`SplitEnumerator::handle_async_result`] with the returned id.
+    pub fn call_async(&mut self, task: AsyncTask, schedule: AsyncSchedule) -> u64 {
+        let task_id = self.next_task_id;
+        self.next_task_id += 1;
+        self.new_tasks.push((task_id, task));
+        self.commands.push(EnumeratorCommand::CallAsync { task_id, schedule });
+        task_id
+    }
+
+    pub(crate) fn register_reader(&mut self, subtask: u32) {
+        self.registered.insert(subtask);
+    }
+
+    pub(crate) fn take_commands(&mut self) -> (Vec<EnumeratorCommand<S>>, Vec<(u64, AsyncTask)>) {
+        (std::mem::take(&mut self.commands), std::mem::take(&mut self.new_tasks))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reader
+// ---------------------------------------------------------------------------------------------
+
+/// Rows for Flink: Arrow columns of the source's row type, and a row kind per row for
+/// changelogs (`None` means every row is an INSERT).
+#[derive(Clone, Debug)]
+pub struct ChangeBatch {
+    pub rows: RecordBatch,
+    pub row_kinds: Option<Vec<RowKind>>,
+}
+
+impl ChangeBatch {
+    pub fn inserts(rows: RecordBatch) -> Self {
+        ChangeBatch { rows, row_kinds: None }
+    }
+
+    pub fn num_rows(&self) -> usize {
+        self.rows.num_rows()
+    }
+}
+
+/// What a reader's poll produced (Flink's `InputStatus`, with the data).
+#[derive(Debug)]
+pub enum ReaderPoll {
+    Batch(ChangeBatch),
+    /// Nothing now. Flink waits until [`Availability::notify`] is called, or at most
+    /// `retry_after` (for readers that wait for a time, such as a rate limit), then polls again.
+    NothingAvailable { retry_after: Option<Duration> },
+    /// Only after `notify_no_more_splits` and with every split drained.
+    EndOfInput,
+}
+
+/// Reads the splits assigned to one parallel subtask. Runs in a TaskManager, driven by the task
+/// thread; background work signals new data through [`ReaderContext::availability`].
+pub trait SourceReader: Send + 'static {
+    type Split: SourceSplit;
+
+    fn start(&mut self, _ctx: &mut ReaderContext) -> Result<()> {
+        Ok(())
+    }
+
+    /// Returns quickly: a batch if one is ready, otherwise `NothingAvailable` or `EndOfInput`.
+    fn poll_next(&mut self, ctx: &mut ReaderContext) -> Result<ReaderPoll>;
+
+    fn add_splits(&mut self, splits: Vec<Self::Split>, ctx: &mut ReaderContext) -> Result<()>;
+
+    fn notify_no_more_splits(&mut self, ctx: &mut ReaderContext) -> Result<()>;
+
+    /// The current state of every split this reader still owns (finished splits excluded).
+    fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<Self::Split>>;
+
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> Result<()> {
+        Ok(())
+    }
+
+    fn handle_source_event(&mut self, _event: &[u8], _ctx: &mut ReaderContext) -> Result<()> {
+        Ok(())
+    }
+
+    /// Stops background work; after this returns no thread of the reader runs.
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The reader's view of Flink's `SourceReaderContext`.
+pub struct ReaderContext {
+    init: ReaderInit,
+    split_requested: bool,
+    events: Vec<Vec<u8>>,
+    availability: Availability,
+}
+
+impl ReaderContext {
+    pub fn new(init: ReaderInit) -> Self {
+        ReaderContext {
+            init,
+            split_requested: false,
+            events: Vec::new(),
+            availability: Availability::new(),
+        }
+    }
+
+    pub fn subtask_index(&self) -> u32 {
+        self.init.subtask_index
+    }
+
+    pub fn parallelism(&self) -> u32 {
+        self.init.parallelism
+    }
+
+    pub fn batch_rows(&self) -> usize {
+        self.init.batch_rows
+    }
+
+    /// Asks the enumerator for a split (Flink's `sendSplitRequest`).
+    pub fn request_split(&mut self) {
+        self.split_requested = true;
+    }
+
+    pub fn send_event_to_enumerator(&mut self, event: Vec<u8>) {
+        self.events.push(event);
+    }
+
+    /// The signal background work notifies when data becomes available.
+    pub fn availability(&self) -> &Availability {
+        &self.availability
+    }
+
+    /// Requests and events recorded since the last call.
+    pub(crate) fn take_signals(&mut self) -> (bool, Vec<Vec<u8>>) {
+        (std::mem::take(&mut self.split_requested), std::mem::take(&mut self.events))
+    }
+}
+
+/// A level-triggered "data may be available" signal with an epoch counter, shared between a
+/// reader's background work (which notifies) and the Java thread that waits on behalf of Flink's
+/// `isAvailable()` future. Waiting compares epochs, so a notify between poll and wait is not lost.
+#[derive(Clone, Debug, Default)]
+pub struct Availability {
+    inner: Arc<(Mutex<SignalState>, Condvar)>,
+}
+
+#[derive(Debug, Default)]
+struct SignalState {
+    epoch: u64,
+    closed: bool,
+}
+
+/// Why [`Availability::wait`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitOutcome {
+    Notified,
+    TimedOut,
+    Closed,
+}
+
+impl Availability {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn notify(&self) {
+        let (lock, cv) = &*self.inner;
+        lock.lock().unwrap_or_else(|e| e.into_inner()).epoch += 1;
+        cv.notify_all();
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.inner.0.lock().unwrap_or_else(|e| e.into_inner()).epoch
+    }
+
+    /// Wakes every waiter for good; used when the reader closes.
+    pub fn close(&self) {
+        let (lock, cv) = &*self.inner;
+        lock.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
+        cv.notify_all();
+    }
+
+    /// Blocks until the epoch differs from `seen`, the signal closes, or `deadline` passes.
+    pub fn wait(&self, seen: u64, deadline: Option<Instant>) -> WaitOutcome {
+        let (lock, cv) = &*self.inner;
+        let mut state = lock.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if state.closed {
+                return WaitOutcome::Closed;
+            }
+            if state.epoch != seen {
+                return WaitOutcome::Notified;
+            }
+            match deadline {
+                None => state = cv.wait(state).unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return WaitOutcome::TimedOut;
+                    }
+                    state = cv.wait_timeout(state, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notify_before_wait_is_not_lost() {
+        let a = Availability::new();
+        let seen = a.epoch();
+        a.notify();
+        assert_eq!(a.wait(seen, None), WaitOutcome::Notified);
+    }
+
+    #[test]
+    fn wait_wakes_on_notify_from_another_thread_and_on_close() {
+        let a = Availability::new();
+        let seen = a.epoch();
+        let b = a.clone();
+        let t = std::thread::spawn(move || b.wait(seen, None));
+        a.notify();
+        assert_eq!(t.join().unwrap(), WaitOutcome::Notified);
+
+        let seen = a.epoch();
+        let b = a.clone();
+        let t = std::thread::spawn(move || b.wait(seen, None));
+        a.close();
+        assert_eq!(t.join().unwrap(), WaitOutcome::Closed);
+    }
+
+    #[test]
+    fn wait_times_out_at_the_deadline() {
+        let a = Availability::new();
+        let start = Instant::now();
+        let outcome = a.wait(a.epoch(), Some(start + Duration::from_millis(20)));
+        assert_eq!(outcome, WaitOutcome::TimedOut);
+        assert!(start.elapsed() >= Duration::from_millis(20));
+    }
+}

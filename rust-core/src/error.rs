@@ -1,0 +1,71 @@
+//! The one error type of the bridge. Every variant carries enough context to name the cause and
+//! the fix; the JNI layer maps variants to Java exception classes.
+
+use std::fmt;
+
+/// Result alias used across rust-core and the connectors.
+pub type Result<T, E = BridgeError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    /// A user-supplied option or schema is wrong. Raised at job submission; becomes Flink's
+    /// `ValidationException`. The message names the option and what would be valid.
+    #[error("{0}")]
+    Validation(String),
+
+    /// No connector is registered under this identifier.
+    #[error("unknown connector '{identifier}'; available connectors: {}", available.join(", "))]
+    UnknownConnector { identifier: String, available: Vec<String> },
+
+    /// Checkpointed bytes that cannot be read back (wrong version, truncated, another connector's).
+    #[error("cannot restore {what}: {detail}")]
+    State { what: &'static str, detail: String },
+
+    /// A column's Arrow data does not match the Flink type it must be encoded as: a connector bug.
+    #[error("column '{column}': {detail}")]
+    Encoding { column: String, detail: String },
+
+    /// A failure while reading from the external system (I/O, protocol, server errors).
+    #[error("{context}: {source}")]
+    External {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// Any other failure, with context.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl BridgeError {
+    pub fn validation(msg: impl fmt::Display) -> Self {
+        BridgeError::Validation(msg.to_string())
+    }
+
+    pub fn state(what: &'static str, detail: impl fmt::Display) -> Self {
+        BridgeError::State { what, detail: detail.to_string() }
+    }
+
+    pub fn external(
+        context: impl fmt::Display,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        BridgeError::External { context: context.to_string(), source: Box::new(source) }
+    }
+
+    pub fn other(msg: impl fmt::Display) -> Self {
+        BridgeError::Other(msg.to_string())
+    }
+
+    /// True when the user can fix this by changing options or schema (Flink ValidationException).
+    pub fn is_validation(&self) -> bool {
+        matches!(self, BridgeError::Validation(_) | BridgeError::UnknownConnector { .. })
+    }
+}
+
+impl From<arrow_schema::ArrowError> for BridgeError {
+    fn from(e: arrow_schema::ArrowError) -> Self {
+        BridgeError::Other(format!("arrow: {e}"))
+    }
+}

@@ -1,0 +1,23 @@
+//! rust-core: the Rust side of the Flink bridge.
+//!
+//! - [`api`]: the source API connectors implement (Flink's FLIP-27 roles).
+//! - [`options`], [`types`]: typed connector options and Flink logical types.
+//! - [`row`]: Arrow batches encoded as Flink `BinaryRowData`.
+//! - [`runtime`]: type-erased sources, enumerators and readers; versioned state (de)serialization.
+//! - [`registry`]: connector identifiers to factories; [`logging`]: `tracing` events for Java.
+//! - [`protocol`]: the byte formats Java reads (enumerator commands, reader responses, splits).
+//! - [`jni`]: the only place that talks to the JVM.
+
+pub mod api;
+pub mod error;
+pub mod jni;
+pub mod logging;
+pub mod options;
+pub mod protocol;
+pub mod registry;
+pub mod row;
+pub mod runtime;
+pub mod state;
+pub mod types;
+
+pub use error::{BridgeError, Result};

@@ -1,0 +1,50 @@
+//! Maps connector identifiers (`'connector' = 'rust-datagen'`) to their factories. The shared
+//! library builds one registry when Java loads it (see [`crate::export_bridge`]).
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use crate::api::SourceFactory;
+use crate::error::{BridgeError, Result};
+use crate::options::Options;
+use crate::runtime::DynSource;
+use crate::types::RowType;
+
+pub struct Registry {
+    factories: BTreeMap<&'static str, Box<dyn SourceFactory>>,
+}
+
+impl Registry {
+    pub fn new(factories: Vec<Box<dyn SourceFactory>>) -> Self {
+        Registry { factories: factories.into_iter().map(|f| (f.identifier(), f)).collect() }
+    }
+
+    pub fn identifiers(&self) -> Vec<&'static str> {
+        self.factories.keys().copied().collect()
+    }
+
+    /// Validates options and row type and builds the source.
+    pub fn create_source(
+        &self,
+        connector: &str,
+        options: BTreeMap<String, String>,
+        row_type: &RowType,
+    ) -> Result<Box<dyn DynSource>> {
+        let factory = self.factories.get(connector).ok_or_else(|| BridgeError::UnknownConnector {
+            identifier: connector.to_string(),
+            available: self.identifiers().iter().map(|s| s.to_string()).collect(),
+        })?;
+        factory.create(&Options::new(connector, options), row_type)
+    }
+}
+
+static GLOBAL: OnceLock<Registry> = OnceLock::new();
+
+/// Installs the library's registry; the first call wins.
+pub fn install(registry: Registry) {
+    let _ = GLOBAL.set(registry);
+}
+
+pub fn global() -> Result<&'static Registry> {
+    GLOBAL.get().ok_or_else(|| BridgeError::other("the connector registry is not installed (JNI_OnLoad did not run)"))
+}

@@ -1,0 +1,409 @@
+//! The runtime between the JNI surface and the connectors: type-erased sources, enumerators and
+//! readers (splits and state as versioned bytes), async enumerator work, and reader responses with
+//! rows encoded as Flink `BinaryRowData`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::api::{
+    AsyncTask, Availability, Boundedness, EnumeratorCommand, EnumeratorContext, EnumeratorInit,
+    ReaderContext, ReaderInit, ReaderPoll, Source, SourceReader, SourceSplit, SplitEnumerator,
+    WaitOutcome,
+};
+use crate::error::{BridgeError, Result};
+use crate::protocol::{self, SplitBytes};
+use crate::row::BinaryRowEncoder;
+use crate::state;
+use crate::types::RowType;
+
+/// A source with its types erased: what the registry hands to the JNI layer.
+pub trait DynSource: Send + Sync {
+    fn boundedness(&self) -> Boundedness;
+    fn row_type(&self) -> &RowType;
+    fn create_enumerator(
+        &self,
+        init: &EnumeratorInit,
+        restored_state: Option<&[u8]>,
+    ) -> Result<Box<dyn DynEnumerator>>;
+    fn create_reader(&self, init: &ReaderInit) -> Result<Box<dyn DynReader>>;
+}
+
+/// What an enumerator callback decided, with splits as bytes.
+pub struct EnumeratorOutput {
+    pub commands: Vec<EnumeratorCommand<SplitBytes>>,
+    pub tasks: Vec<(u64, AsyncTask)>,
+}
+
+pub trait DynEnumerator: Send {
+    fn start(&mut self) -> Result<EnumeratorOutput>;
+    fn handle_split_request(&mut self, subtask: u32, hostname: Option<&str>) -> Result<EnumeratorOutput>;
+    fn add_reader(&mut self, subtask: u32) -> Result<EnumeratorOutput>;
+    fn add_splits_back(&mut self, splits: Vec<SplitBytes>, subtask: u32) -> Result<EnumeratorOutput>;
+    fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<u8>>;
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<EnumeratorOutput>;
+    fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) -> Result<()>;
+    fn handle_source_event(&mut self, subtask: u32, event: &[u8]) -> Result<EnumeratorOutput>;
+    fn handle_async_result(
+        &mut self,
+        task_id: u64,
+        result: std::result::Result<Vec<u8>, String>,
+    ) -> Result<EnumeratorOutput>;
+    fn close(&mut self) -> Result<()>;
+}
+
+pub trait DynReader: Send {
+    fn start(&mut self, ctx: &mut ReaderContext) -> Result<()>;
+    fn poll_next(&mut self, ctx: &mut ReaderContext) -> Result<ReaderPoll>;
+    fn add_splits(&mut self, splits: Vec<SplitBytes>, ctx: &mut ReaderContext) -> Result<()>;
+    fn notify_no_more_splits(&mut self, ctx: &mut ReaderContext) -> Result<()>;
+    fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<SplitBytes>>;
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<()>;
+    fn handle_source_event(&mut self, event: &[u8], ctx: &mut ReaderContext) -> Result<()>;
+    fn close(&mut self) -> Result<()>;
+}
+
+/// Erases a connector's source for the registry.
+pub fn erase<S: Source>(source: S) -> Box<dyn DynSource> {
+    Box::new(Erased(source))
+}
+
+struct Erased<S>(S);
+
+fn split_to_bytes<Sp: SourceSplit>(version: u32, split: &Sp) -> Result<SplitBytes> {
+    Ok(SplitBytes { id: split.split_id(), state: state::encode(version, split)? })
+}
+
+fn splits_from_bytes<Sp: SourceSplit>(version: u32, splits: Vec<SplitBytes>) -> Result<Vec<Sp>> {
+    splits.iter().map(|s| state::decode("split", version, &s.state)).collect()
+}
+
+impl<S: Source> DynSource for Erased<S> {
+    fn boundedness(&self) -> Boundedness {
+        self.0.boundedness()
+    }
+
+    fn row_type(&self) -> &RowType {
+        self.0.row_type()
+    }
+
+    fn create_enumerator(
+        &self,
+        init: &EnumeratorInit,
+        restored_state: Option<&[u8]>,
+    ) -> Result<Box<dyn DynEnumerator>> {
+        let restored = restored_state
+            .map(|b| state::decode("enumerator state", S::STATE_VERSION, b))
+            .transpose()?;
+        let enumerator = self.0.create_enumerator(init, restored)?;
+        Ok(Box::new(ErasedEnumerator::<S> {
+            enumerator,
+            ctx: EnumeratorContext::new(init.parallelism),
+        }))
+    }
+
+    fn create_reader(&self, init: &ReaderInit) -> Result<Box<dyn DynReader>> {
+        Ok(Box::new(ErasedReader::<S> { reader: self.0.create_reader(init)? }))
+    }
+}
+
+struct ErasedEnumerator<S: Source> {
+    enumerator: S::Enumerator,
+    ctx: EnumeratorContext<S::Split>,
+}
+
+impl<S: Source> ErasedEnumerator<S> {
+    fn output(&mut self) -> Result<EnumeratorOutput> {
+        let (commands, tasks) = self.ctx.take_commands();
+        let commands = commands
+            .into_iter()
+            .map(|c| {
+                Ok(match c {
+                    EnumeratorCommand::AssignSplits { subtask, splits } => {
+                        let splits = splits
+                            .iter()
+                            .map(|s| split_to_bytes(S::STATE_VERSION, s))
+                            .collect::<Result<_>>()?;
+                        EnumeratorCommand::AssignSplits { subtask, splits }
+                    }
+                    EnumeratorCommand::SignalNoMoreSplits { subtask } => {
+                        EnumeratorCommand::SignalNoMoreSplits { subtask }
+                    }
+                    EnumeratorCommand::SendEvent { subtask, event } => {
+                        EnumeratorCommand::SendEvent { subtask, event }
+                    }
+                    EnumeratorCommand::CallAsync { task_id, schedule } => {
+                        EnumeratorCommand::CallAsync { task_id, schedule }
+                    }
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(EnumeratorOutput { commands, tasks })
+    }
+}
+
+impl<S: Source> DynEnumerator for ErasedEnumerator<S> {
+    fn start(&mut self) -> Result<EnumeratorOutput> {
+        self.enumerator.start(&mut self.ctx)?;
+        self.output()
+    }
+
+    fn handle_split_request(&mut self, subtask: u32, hostname: Option<&str>) -> Result<EnumeratorOutput> {
+        self.enumerator.handle_split_request(subtask, hostname, &mut self.ctx)?;
+        self.output()
+    }
+
+    fn add_reader(&mut self, subtask: u32) -> Result<EnumeratorOutput> {
+        self.ctx.register_reader(subtask);
+        self.enumerator.add_reader(subtask, &mut self.ctx)?;
+        self.output()
+    }
+
+    fn add_splits_back(&mut self, splits: Vec<SplitBytes>, subtask: u32) -> Result<EnumeratorOutput> {
+        let splits = splits_from_bytes(S::STATE_VERSION, splits)?;
+        self.enumerator.add_splits_back(splits, subtask, &mut self.ctx)?;
+        self.output()
+    }
+
+    fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<u8>> {
+        let state = self.enumerator.snapshot_state(checkpoint_id)?;
+        state::encode(S::STATE_VERSION, &state)
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<EnumeratorOutput> {
+        self.enumerator.notify_checkpoint_complete(checkpoint_id, &mut self.ctx)?;
+        self.output()
+    }
+
+    fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) -> Result<()> {
+        self.enumerator.notify_checkpoint_aborted(checkpoint_id)
+    }
+
+    fn handle_source_event(&mut self, subtask: u32, event: &[u8]) -> Result<EnumeratorOutput> {
+        self.enumerator.handle_source_event(subtask, event, &mut self.ctx)?;
+        self.output()
+    }
+
+    fn handle_async_result(
+        &mut self,
+        task_id: u64,
+        result: std::result::Result<Vec<u8>, String>,
+    ) -> Result<EnumeratorOutput> {
+        self.enumerator.handle_async_result(task_id, result, &mut self.ctx)?;
+        self.output()
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.enumerator.close()
+    }
+}
+
+struct ErasedReader<S: Source> {
+    reader: S::Reader,
+}
+
+impl<S: Source> DynReader for ErasedReader<S> {
+    fn start(&mut self, ctx: &mut ReaderContext) -> Result<()> {
+        self.reader.start(ctx)
+    }
+
+    fn poll_next(&mut self, ctx: &mut ReaderContext) -> Result<ReaderPoll> {
+        self.reader.poll_next(ctx)
+    }
+
+    fn add_splits(&mut self, splits: Vec<SplitBytes>, ctx: &mut ReaderContext) -> Result<()> {
+        let splits = splits_from_bytes(S::STATE_VERSION, splits)?;
+        self.reader.add_splits(splits, ctx)
+    }
+
+    fn notify_no_more_splits(&mut self, ctx: &mut ReaderContext) -> Result<()> {
+        self.reader.notify_no_more_splits(ctx)
+    }
+
+    fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<SplitBytes>> {
+        self.reader
+            .snapshot_state(checkpoint_id)?
+            .iter()
+            .map(|s| split_to_bytes(S::STATE_VERSION, s))
+            .collect()
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<()> {
+        self.reader.notify_checkpoint_complete(checkpoint_id)
+    }
+
+    fn handle_source_event(&mut self, event: &[u8], ctx: &mut ReaderContext) -> Result<()> {
+        self.reader.handle_source_event(event, ctx)
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.reader.close()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a JNI handle points at
+// ---------------------------------------------------------------------------------------------
+
+/// An enumerator behind a handle. The coordinator thread drives it; Flink's worker threads run
+/// its async tasks concurrently, so both parts sit behind their own locks.
+pub struct EnumeratorRuntime {
+    enumerator: Mutex<Box<dyn DynEnumerator>>,
+    tasks: Mutex<HashMap<u64, Arc<Mutex<AsyncTask>>>>,
+}
+
+impl EnumeratorRuntime {
+    pub fn new(enumerator: Box<dyn DynEnumerator>) -> Self {
+        EnumeratorRuntime { enumerator: Mutex::new(enumerator), tasks: Mutex::default() }
+    }
+
+    /// Runs one enumerator callback and encodes its decisions for Java.
+    pub fn call(
+        &self,
+        f: impl FnOnce(&mut dyn DynEnumerator) -> Result<EnumeratorOutput>,
+    ) -> Result<Vec<u8>> {
+        let mut enumerator = self.enumerator.lock().unwrap_or_else(|e| e.into_inner());
+        let output = f(enumerator.as_mut())?;
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        for (id, task) in output.tasks {
+            tasks.insert(id, Arc::new(Mutex::new(task)));
+        }
+        Ok(protocol::encode_commands(&output.commands))
+    }
+
+    pub fn with<T>(&self, f: impl FnOnce(&mut dyn DynEnumerator) -> Result<T>) -> Result<T> {
+        f(self.enumerator.lock().unwrap_or_else(|e| e.into_inner()).as_mut())
+    }
+
+    /// Runs an async task on the calling (worker) thread. One-shot tasks are forgotten after
+    /// they run; periodic ones stay until the enumerator closes.
+    pub fn run_async(&self, task_id: u64, periodic: bool) -> Result<Vec<u8>> {
+        let task = {
+            let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+            if periodic { tasks.get(&task_id).cloned() } else { tasks.remove(&task_id) }
+        }
+        .ok_or_else(|| BridgeError::other(format!("no async task {task_id}")))?;
+        let mut task = task.lock().unwrap_or_else(|e| e.into_inner());
+        (*task)()
+    }
+}
+
+/// A reader behind a handle, with its context and row encoder. Driven by one task thread.
+pub struct ReaderRuntime {
+    reader: Box<dyn DynReader>,
+    ctx: ReaderContext,
+    encoder: BinaryRowEncoder,
+    offsets: Vec<i32>,
+    /// The last response, reused so steady-state polling allocates nothing on the Rust side.
+    response: Vec<u8>,
+    ended: bool,
+}
+
+
+impl ReaderRuntime {
+    pub fn new(source: &dyn DynSource, init: ReaderInit) -> Result<Self> {
+        let reader = source.create_reader(&init)?;
+        Ok(ReaderRuntime {
+            reader,
+            ctx: ReaderContext::new(init),
+            encoder: BinaryRowEncoder::new(source.row_type()),
+            offsets: Vec::new(),
+            response: Vec::new(),
+            ended: false,
+        })
+    }
+
+    pub fn availability(&self) -> Availability {
+        self.ctx.availability().clone()
+    }
+
+    /// Runs a reader callback that returns no rows; the response carries its signals.
+    pub fn call(
+        &mut self,
+        f: impl FnOnce(&mut dyn DynReader, &mut ReaderContext) -> Result<()>,
+    ) -> Result<Vec<u8>> {
+        f(self.reader.as_mut(), &mut self.ctx)?;
+        let mut out = Vec::new();
+        self.begin(&mut out, protocol::STATUS_NONE, 0, None, 0);
+        Ok(out)
+    }
+
+    /// Polls the reader once and encodes the result (rows included) for Java. The bytes stay
+    /// valid until the next call.
+    pub fn poll(&mut self) -> Result<&[u8]> {
+        let mut out = std::mem::take(&mut self.response);
+        out.clear();
+        let result = self.poll_into(&mut out);
+        self.response = out;
+        result.map(|()| self.response.as_slice())
+    }
+
+    fn poll_into(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        if self.ended {
+            self.begin(out, protocol::STATUS_END_OF_INPUT, 0, None, 0);
+            return Ok(());
+        }
+        // Read the epoch before polling: a notify that races with this poll changes it, so Java's
+        // wait returns at once instead of missing the wake-up.
+        let epoch = self.ctx.availability().epoch();
+        match self.reader.poll_next(&mut self.ctx)? {
+            ReaderPoll::Batch(batch) => {
+                let rows = batch.num_rows();
+                self.begin(out, protocol::STATUS_BATCH, epoch, None, rows);
+                let offsets_at = out.len();
+                out.resize(offsets_at + 4 * (rows + 1), 0);
+                self.offsets.clear();
+                self.encoder.encode(&batch.rows, batch.row_kinds.as_deref(), out, &mut self.offsets)?;
+                if self.offsets.len() != rows {
+                    return Err(BridgeError::other(format!(
+                        "encoder wrote {} rows for a batch of {rows}",
+                        self.offsets.len()
+                    )));
+                }
+                self.offsets.push(i32::try_from(out.len()).map_err(|_| {
+                    BridgeError::other("a batch larger than 2 GiB; lower the batch size")
+                })?);
+                for (i, off) in self.offsets.iter().enumerate() {
+                    let at = offsets_at + 4 * i;
+                    out[at..at + 4].copy_from_slice(&off.to_le_bytes());
+                }
+            }
+            ReaderPoll::NothingAvailable { retry_after } => {
+                self.begin(out, protocol::STATUS_NOTHING_AVAILABLE, epoch, retry_after, 0);
+            }
+            ReaderPoll::EndOfInput => {
+                self.ended = true;
+                self.begin(out, protocol::STATUS_END_OF_INPUT, epoch, None, 0);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<u8>> {
+        let splits = self.reader.snapshot_state(checkpoint_id)?;
+        let mut out = Vec::new();
+        protocol::encode_split_list(&mut out, &splits);
+        Ok(out)
+    }
+
+    pub fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<()> {
+        self.reader.notify_checkpoint_complete(checkpoint_id)
+    }
+
+    pub fn close(&mut self) -> Result<()> {
+        // Wake any Java thread waiting for data before the reader goes away.
+        self.ctx.availability().close();
+        self.reader.close()
+    }
+
+    fn begin(&mut self, out: &mut Vec<u8>, status: i32, epoch: u64, retry: Option<Duration>, rows: usize) {
+        let (request_split, events) = self.ctx.take_signals();
+        let flags = if request_split { protocol::FLAG_REQUEST_SPLIT } else { 0 };
+        protocol::begin_response(out, status, flags, epoch, retry, rows, &events);
+    }
+}
+
+/// Blocks the calling (Java waiter) thread until the reader may have data.
+pub fn await_availability(signal: &Availability, seen_epoch: u64, timeout: Option<Duration>) -> WaitOutcome {
+    signal.wait(seen_epoch, timeout.map(|t| Instant::now() + t))
+}

@@ -1,0 +1,293 @@
+//! Flink logical types as they cross the bridge, and their Arrow representation.
+//!
+//! Java sends each column as `LogicalType#asSerializableString()` (for example `INT NOT NULL`,
+//! `DECIMAL(20, 4)`, `TIMESTAMP(6) WITH LOCAL TIME ZONE`); [`FlinkType::parse`] reads that form.
+//! Connectors produce Arrow arrays of [`FlinkType::arrow_type`]; the row encoder turns them into
+//! Flink's `BinaryRowData` layout.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+use crate::error::{BridgeError, Result};
+
+/// Largest DECIMAL precision whose unscaled value Flink stores inline as a long.
+pub const MAX_COMPACT_DECIMAL_PRECISION: u8 = 18;
+/// Largest TIMESTAMP precision Flink stores inline as epoch milliseconds.
+pub const MAX_COMPACT_TIMESTAMP_PRECISION: u8 = 3;
+/// Flink's `VARCHAR(2147483647)`, i.e. `STRING`.
+pub const MAX_LENGTH: u32 = i32::MAX as u32;
+
+/// A Flink logical type that the bridge can produce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FlinkType {
+    Boolean,
+    TinyInt,
+    SmallInt,
+    Int,
+    BigInt,
+    Float,
+    Double,
+    Decimal { precision: u8, scale: u8 },
+    Char { length: u32 },
+    VarChar { length: u32 },
+    Binary { length: u32 },
+    VarBinary { length: u32 },
+    Date,
+    /// Flink keeps TIME as milliseconds of the day whatever the declared precision.
+    Time { precision: u8 },
+    Timestamp { precision: u8 },
+    TimestampLtz { precision: u8 },
+}
+
+impl FlinkType {
+    /// Parses `LogicalType#asSerializableString()`; returns the type and its nullability.
+    pub fn parse(text: &str) -> Result<(FlinkType, bool)> {
+        let trimmed = text.trim();
+        let (body, nullable) = match trimmed.strip_suffix("NOT NULL") {
+            Some(rest) => (rest.trim_end(), false),
+            None => (trimmed, true),
+        };
+        let unsupported = || {
+            BridgeError::validation(format!(
+                "unsupported column type '{text}'; supported types: BOOLEAN, TINYINT, SMALLINT, INT, \
+                 BIGINT, FLOAT, DOUBLE, DECIMAL(p, s), CHAR(n), VARCHAR(n)/STRING, BINARY(n), \
+                 VARBINARY(n)/BYTES, DATE, TIME(p), TIMESTAMP(p), TIMESTAMP_LTZ(p)"
+            ))
+        };
+        let (name, args, suffix) = split_type(body).ok_or_else(unsupported)?;
+        let arg = |i: usize, default: u32| -> Result<u32> {
+            match args.get(i) {
+                None => Ok(default),
+                Some(a) => a.trim().parse::<u32>().map_err(|_| unsupported()),
+            }
+        };
+        let small = |v: u32| u8::try_from(v).map_err(|_| unsupported());
+        let ty = match (name.to_ascii_uppercase().as_str(), suffix.to_ascii_uppercase().as_str()) {
+            ("BOOLEAN", "") => FlinkType::Boolean,
+            ("TINYINT", "") => FlinkType::TinyInt,
+            ("SMALLINT", "") => FlinkType::SmallInt,
+            ("INT" | "INTEGER", "") => FlinkType::Int,
+            ("BIGINT", "") => FlinkType::BigInt,
+            ("FLOAT", "") => FlinkType::Float,
+            ("DOUBLE", "") => FlinkType::Double,
+            ("DECIMAL" | "NUMERIC" | "DEC", "") => {
+                let precision = small(arg(0, 10)?)?;
+                let scale = small(arg(1, 0)?)?;
+                if precision == 0 || precision > 38 || scale > precision {
+                    return Err(unsupported());
+                }
+                FlinkType::Decimal { precision, scale }
+            }
+            ("CHAR", "") => FlinkType::Char { length: arg(0, 1)? },
+            ("VARCHAR", "") => FlinkType::VarChar { length: arg(0, 1)? },
+            ("STRING", "") => FlinkType::VarChar { length: MAX_LENGTH },
+            ("BINARY", "") => FlinkType::Binary { length: arg(0, 1)? },
+            ("VARBINARY", "") => FlinkType::VarBinary { length: arg(0, 1)? },
+            ("BYTES", "") => FlinkType::VarBinary { length: MAX_LENGTH },
+            ("DATE", "") => FlinkType::Date,
+            ("TIME", "") => FlinkType::Time { precision: precision(small(arg(0, 0)?)?)? },
+            ("TIMESTAMP", "") | ("TIMESTAMP", "WITHOUT TIME ZONE") => {
+                FlinkType::Timestamp { precision: precision(small(arg(0, 6)?)?)? }
+            }
+            ("TIMESTAMP", "WITH LOCAL TIME ZONE") | ("TIMESTAMP_LTZ", "") => {
+                FlinkType::TimestampLtz { precision: precision(small(arg(0, 6)?)?)? }
+            }
+            _ => return Err(unsupported()),
+        };
+        Ok((ty, nullable))
+    }
+
+    /// The Arrow type a connector must produce for a column of this Flink type.
+    pub fn arrow_type(&self) -> DataType {
+        match *self {
+            FlinkType::Boolean => DataType::Boolean,
+            FlinkType::TinyInt => DataType::Int8,
+            FlinkType::SmallInt => DataType::Int16,
+            FlinkType::Int => DataType::Int32,
+            FlinkType::BigInt => DataType::Int64,
+            FlinkType::Float => DataType::Float32,
+            FlinkType::Double => DataType::Float64,
+            FlinkType::Decimal { precision, scale } => DataType::Decimal128(precision, scale as i8),
+            FlinkType::Char { .. } | FlinkType::VarChar { .. } => DataType::Utf8,
+            FlinkType::Binary { .. } | FlinkType::VarBinary { .. } => DataType::Binary,
+            FlinkType::Date => DataType::Date32,
+            FlinkType::Time { .. } => DataType::Time32(TimeUnit::Millisecond),
+            FlinkType::Timestamp { precision } => DataType::Timestamp(timestamp_unit(precision), None),
+            FlinkType::TimestampLtz { precision } => {
+                DataType::Timestamp(timestamp_unit(precision), Some("UTC".into()))
+            }
+        }
+    }
+
+    /// True when the value lives entirely in the row's 8-byte fixed-length slot.
+    pub fn is_fixed_length(&self) -> bool {
+        match *self {
+            FlinkType::Decimal { precision, .. } => precision <= MAX_COMPACT_DECIMAL_PRECISION,
+            FlinkType::Timestamp { precision } | FlinkType::TimestampLtz { precision } => {
+                precision <= MAX_COMPACT_TIMESTAMP_PRECISION
+            }
+            FlinkType::Char { .. }
+            | FlinkType::VarChar { .. }
+            | FlinkType::Binary { .. }
+            | FlinkType::VarBinary { .. } => false,
+            _ => true,
+        }
+    }
+}
+
+fn precision(p: u8) -> Result<u8> {
+    if p > 9 {
+        return Err(BridgeError::validation(format!("time precision {p} is out of range 0..=9")));
+    }
+    Ok(p)
+}
+
+/// Arrow time unit that holds a Flink timestamp of this precision without loss.
+pub fn timestamp_unit(precision: u8) -> TimeUnit {
+    match precision {
+        0..=3 => TimeUnit::Millisecond,
+        4..=6 => TimeUnit::Microsecond,
+        _ => TimeUnit::Nanosecond,
+    }
+}
+
+/// Splits `NAME(a, b) SUFFIX` into its parts.
+fn split_type(body: &str) -> Option<(&str, Vec<&str>, &str)> {
+    match body.find('(') {
+        None => {
+            let (name, suffix) = body.split_once(' ').unwrap_or((body, ""));
+            Some((name, Vec::new(), suffix.trim()))
+        }
+        Some(open) => {
+            let close = body[open..].find(')')? + open;
+            let args = body[open + 1..close].split(',').collect();
+            Some((body[..open].trim(), args, body[close + 1..].trim()))
+        }
+    }
+}
+
+impl fmt::Display for FlinkType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            FlinkType::Boolean => write!(f, "BOOLEAN"),
+            FlinkType::TinyInt => write!(f, "TINYINT"),
+            FlinkType::SmallInt => write!(f, "SMALLINT"),
+            FlinkType::Int => write!(f, "INT"),
+            FlinkType::BigInt => write!(f, "BIGINT"),
+            FlinkType::Float => write!(f, "FLOAT"),
+            FlinkType::Double => write!(f, "DOUBLE"),
+            FlinkType::Decimal { precision, scale } => write!(f, "DECIMAL({precision}, {scale})"),
+            FlinkType::Char { length } => write!(f, "CHAR({length})"),
+            FlinkType::VarChar { length } => write!(f, "VARCHAR({length})"),
+            FlinkType::Binary { length } => write!(f, "BINARY({length})"),
+            FlinkType::VarBinary { length } => write!(f, "VARBINARY({length})"),
+            FlinkType::Date => write!(f, "DATE"),
+            FlinkType::Time { precision } => write!(f, "TIME({precision})"),
+            FlinkType::Timestamp { precision } => write!(f, "TIMESTAMP({precision})"),
+            FlinkType::TimestampLtz { precision } => {
+                write!(f, "TIMESTAMP({precision}) WITH LOCAL TIME ZONE")
+            }
+        }
+    }
+}
+
+/// One column of the row type a source must produce.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub ty: FlinkType,
+    pub nullable: bool,
+}
+
+/// The row type a source must produce, in order: the (projected) table schema from Flink.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RowType {
+    pub columns: Vec<Column>,
+}
+
+impl RowType {
+    /// Builds a row type from column names and `asSerializableString()` types.
+    pub fn parse<N: AsRef<str>, T: AsRef<str>>(names: &[N], types: &[T]) -> Result<RowType> {
+        if names.len() != types.len() {
+            return Err(BridgeError::other(format!(
+                "{} column names but {} column types",
+                names.len(),
+                types.len()
+            )));
+        }
+        let columns = names
+            .iter()
+            .zip(types)
+            .map(|(name, ty)| {
+                let (ty, nullable) = FlinkType::parse(ty.as_ref()).map_err(|e| {
+                    BridgeError::validation(format!("column '{}': {e}", name.as_ref()))
+                })?;
+                Ok(Column { name: name.as_ref().to_string(), ty, nullable })
+            })
+            .collect::<Result<_>>()?;
+        Ok(RowType { columns })
+    }
+
+    pub fn arity(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// The Arrow schema a connector's batches must have.
+    pub fn arrow_schema(&self) -> SchemaRef {
+        let fields: Vec<Field> = self
+            .columns
+            .iter()
+            .map(|c| Field::new(&c.name, c.ty.arrow_type(), c.nullable))
+            .collect();
+        Arc::new(Schema::new(fields))
+    }
+
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_flink_serializable_strings() {
+        let cases = [
+            ("INT NOT NULL", FlinkType::Int, false),
+            ("BIGINT", FlinkType::BigInt, true),
+            ("DECIMAL(20, 4)", FlinkType::Decimal { precision: 20, scale: 4 }, true),
+            ("VARCHAR(2147483647)", FlinkType::VarChar { length: MAX_LENGTH }, true),
+            ("CHAR(5) NOT NULL", FlinkType::Char { length: 5 }, false),
+            ("BYTES", FlinkType::VarBinary { length: MAX_LENGTH }, true),
+            ("TIME(0)", FlinkType::Time { precision: 0 }, true),
+            ("TIMESTAMP(9)", FlinkType::Timestamp { precision: 9 }, true),
+            (
+                "TIMESTAMP(3) WITH LOCAL TIME ZONE NOT NULL",
+                FlinkType::TimestampLtz { precision: 3 },
+                false,
+            ),
+        ];
+        for (text, ty, nullable) in cases {
+            assert_eq!(FlinkType::parse(text).unwrap(), (ty, nullable), "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects_unsupported_types_with_the_supported_list() {
+        let err = FlinkType::parse("ARRAY<INT>").unwrap_err().to_string();
+        assert!(err.contains("ARRAY<INT>") && err.contains("supported types"), "{err}");
+        assert!(FlinkType::parse("DECIMAL(40, 2)").is_err());
+        assert!(FlinkType::parse("TIMESTAMP(3) WITH TIME ZONE").is_err());
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for text in ["INT", "DECIMAL(38, 10)", "TIMESTAMP(6) WITH LOCAL TIME ZONE", "VARBINARY(3)"] {
+            let (ty, _) = FlinkType::parse(text).unwrap();
+            assert_eq!(ty.to_string(), text);
+        }
+    }
+}
