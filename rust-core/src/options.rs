@@ -59,8 +59,9 @@ impl Options {
             None => Ok(None),
             Some(raw) => T::parse_option(raw.trim()).map(Some).map_err(|expected| {
                 BridgeError::validation(format!(
-                    "Invalid value for option '{key}' of '{}': '{raw}' is not {expected}.",
-                    self.connector
+                    "Invalid value for option '{key}' of '{}': '{}' is not {expected}.",
+                    self.connector,
+                    display_value(key, raw)
                 ))
             }),
         }
@@ -166,6 +167,17 @@ impl OptionValue for Duration {
     }
 }
 
+/// Keys whose values are credentials: never shown in errors or logs.
+pub fn is_sensitive(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["password", "secret", "token", "credential"].iter().any(|s| key.contains(s))
+}
+
+/// The value as it may appear in a message: masked for sensitive keys.
+pub fn display_value<'a>(key: &str, value: &'a str) -> &'a str {
+    if is_sensitive(key) { "******" } else { value }
+}
+
 /// Formats a list of choices for an error message: `'a', 'b' or 'c'`.
 pub fn one_of<T: Display>(choices: &[T]) -> String {
     let quoted: Vec<String> = choices.iter().map(|c| format!("'{c}'")).collect();
@@ -204,6 +216,15 @@ mod tests {
         let err = o.ensure_all_consumed(&["known".into()]).unwrap_err().to_string();
         assert!(err.contains("Unsupported options:\n\ntypo"), "{err}");
         assert!(err.contains("Supported options:\n\nconnector\nknown"), "{err}");
+    }
+
+    #[test]
+    fn credentials_never_appear_in_errors() {
+        let o = opts(&[("password", "hunter2"), ("jdbc.properties.secretKey", "s3cr3t")]);
+        let e1 = o.get::<u32>("password").unwrap_err().to_string();
+        let e2 = o.get::<bool>("jdbc.properties.secretKey").unwrap_err().to_string();
+        assert!(!e1.contains("hunter2") && e1.contains("'password'") && e1.contains("******"), "{e1}");
+        assert!(!e2.contains("s3cr3t"), "{e2}");
     }
 
     #[test]

@@ -318,11 +318,17 @@ impl ReaderRuntime {
     }
 
     /// Runs a reader callback that returns no rows; the response carries its signals.
+    ///
+    /// New splits, "no more splits" or an event may make the reader pollable, so every call
+    /// bumps the availability epoch: a Java thread waiting for data wakes up whether or not the
+    /// connector notifies by itself.
     pub fn call(
         &mut self,
         f: impl FnOnce(&mut dyn DynReader, &mut ReaderContext) -> Result<()>,
     ) -> Result<Vec<u8>> {
-        f(self.reader.as_mut(), &mut self.ctx)?;
+        let result = f(self.reader.as_mut(), &mut self.ctx);
+        self.ctx.availability().notify();
+        result?;
         let mut out = Vec::new();
         self.begin(&mut out, protocol::STATUS_NONE, 0, None, 0);
         Ok(out)
@@ -406,4 +412,121 @@ impl ReaderRuntime {
 /// Blocks the calling (Java waiter) thread until the reader may have data.
 pub fn await_availability(signal: &Availability, seen_epoch: u64, timeout: Option<Duration>) -> WaitOutcome {
     signal.wait(seen_epoch, timeout.map(|t| Instant::now() + t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{ChangeBatch, EnumeratorContext, SourceReader, SplitEnumerator};
+    use serde::{Deserialize, Serialize};
+
+    /// A source whose reader never touches the availability signal itself.
+    struct Quiet(RowType);
+
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    struct Split(u32);
+
+    impl SourceSplit for Split {
+        fn split_id(&self) -> String {
+            self.0.to_string()
+        }
+    }
+
+    struct QuietEnumerator;
+    struct QuietReader(Vec<Split>);
+
+    impl SplitEnumerator for QuietEnumerator {
+        type Split = Split;
+        type State = ();
+        fn start(&mut self, _: &mut EnumeratorContext<Split>) -> Result<()> {
+            Ok(())
+        }
+        fn handle_split_request(&mut self, s: u32, _: Option<&str>, ctx: &mut EnumeratorContext<Split>) -> Result<()> {
+            ctx.assign_split(s, Split(s));
+            Ok(())
+        }
+        fn add_reader(&mut self, _: u32, _: &mut EnumeratorContext<Split>) -> Result<()> {
+            Ok(())
+        }
+        fn add_splits_back(&mut self, _: Vec<Split>, _: u32, _: &mut EnumeratorContext<Split>) -> Result<()> {
+            Ok(())
+        }
+        fn snapshot_state(&mut self, _: u64) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    impl SourceReader for QuietReader {
+        type Split = Split;
+        fn poll_next(&mut self, _: &mut ReaderContext) -> Result<ReaderPoll> {
+            Ok(match self.0.pop() {
+                Some(_) => ReaderPoll::Batch(ChangeBatch::inserts(arrow_array::RecordBatch::new_empty(
+                    RowType::default().arrow_schema(),
+                ))),
+                None => ReaderPoll::NothingAvailable { retry_after: None },
+            })
+        }
+        fn add_splits(&mut self, splits: Vec<Split>, _: &mut ReaderContext) -> Result<()> {
+            self.0.extend(splits);
+            Ok(())
+        }
+        fn notify_no_more_splits(&mut self, _: &mut ReaderContext) -> Result<()> {
+            Ok(())
+        }
+        fn snapshot_state(&mut self, _: u64) -> Result<Vec<Split>> {
+            Ok(self.0.clone())
+        }
+    }
+
+    impl Source for Quiet {
+        type Split = Split;
+        type EnumeratorState = ();
+        type Enumerator = QuietEnumerator;
+        type Reader = QuietReader;
+        fn boundedness(&self) -> Boundedness {
+            Boundedness::ContinuousUnbounded
+        }
+        fn row_type(&self) -> &RowType {
+            &self.0
+        }
+        fn create_enumerator(&self, _: &EnumeratorInit, _: Option<()>) -> Result<QuietEnumerator> {
+            Ok(QuietEnumerator)
+        }
+        fn create_reader(&self, _: &ReaderInit) -> Result<QuietReader> {
+            Ok(QuietReader(Vec::new()))
+        }
+    }
+
+    fn read_i32(b: &[u8], at: usize) -> i32 {
+        i32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+    }
+
+    #[test]
+    fn a_waiting_thread_wakes_when_splits_arrive_even_if_the_connector_stays_quiet() {
+        let source = erase(Quiet(RowType::default()));
+        let init = ReaderInit { subtask_index: 0, parallelism: 1, batch_rows: 16 };
+        let mut rt = ReaderRuntime::new(source.as_ref(), init).unwrap();
+        let response = rt.poll().unwrap().to_vec();
+        assert_eq!(read_i32(&response, 0), protocol::STATUS_NOTHING_AVAILABLE);
+        let seen = i64::from_le_bytes(response[8..16].try_into().unwrap()) as u64;
+
+        let signal = rt.availability();
+        let waiter = std::thread::spawn(move || await_availability(&signal, seen, None));
+        let splits = vec![SplitBytes { id: "0".into(), state: state::encode(1, &Split(0)).unwrap() }];
+        rt.call(|r, ctx| r.add_splits(splits, ctx)).unwrap();
+        assert_eq!(waiter.join().unwrap(), WaitOutcome::Notified);
+        assert_eq!(read_i32(rt.poll().unwrap(), 0), protocol::STATUS_BATCH);
+    }
+
+    #[test]
+    fn closing_the_reader_releases_a_waiting_thread() {
+        let source = erase(Quiet(RowType::default()));
+        let init = ReaderInit { subtask_index: 0, parallelism: 1, batch_rows: 16 };
+        let mut rt = ReaderRuntime::new(source.as_ref(), init).unwrap();
+        let signal = rt.availability();
+        let seen = signal.epoch();
+        let waiter = std::thread::spawn(move || await_availability(&signal, seen, None));
+        rt.close().unwrap();
+        assert_eq!(waiter.join().unwrap(), WaitOutcome::Closed);
+    }
 }

@@ -1,0 +1,91 @@
+package io.flinkrust.bridge.datastream;
+
+import io.flinkrust.bridge.jni.NativeValidationException;
+import io.flinkrust.bridge.source.RustSource;
+import io.flinkrust.bridge.source.RustSourceSpec;
+
+import org.apache.flink.table.types.DataType;
+import org.apache.flink.table.types.logical.LogicalType;
+import org.apache.flink.table.types.logical.RowType;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Builds a {@link RustSource} for DataStream programs:
+ *
+ * <pre>{@code
+ * RustSource source = RustSource.builder("rust-datagen")
+ *         .option("number-of-rows", "1000")
+ *         .column("id", DataTypes.BIGINT().notNull())
+ *         .build();
+ * DataStream<RowData> rows = env.fromSource(source, WatermarkStrategy.noWatermarks(), "datagen");
+ * }</pre>
+ *
+ * <p>{@link #build()} validates natively, so bad options fail in the client, before submission.
+ */
+public final class RustSourceBuilder {
+    private final String connector;
+    private final Map<String, String> options = new LinkedHashMap<>();
+    private final List<RowType.RowField> fields = new ArrayList<>();
+
+    public RustSourceBuilder(String connector) {
+        this.connector = Objects.requireNonNull(connector, "connector");
+    }
+
+    /** Sets a connector option, as in SQL's {@code WITH (...)}. */
+    public RustSourceBuilder option(String key, String value) {
+        options.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, () -> "value of " + key));
+        return this;
+    }
+
+    public RustSourceBuilder options(Map<String, String> options) {
+        options.forEach(this::option);
+        return this;
+    }
+
+    /** Appends a column of the produced rows. */
+    public RustSourceBuilder column(String name, DataType type) {
+        return column(name, type.getLogicalType());
+    }
+
+    /** Appends a column of the produced rows. */
+    public RustSourceBuilder column(String name, LogicalType type) {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(type, "type");
+        for (RowType.RowField f : fields) {
+            if (f.getName().equals(name)) {
+                throw new IllegalArgumentException("Column '" + name + "' is defined twice.");
+            }
+        }
+        fields.add(new RowType.RowField(name, type));
+        return this;
+    }
+
+    /** All columns of a row type, in order. */
+    public RustSourceBuilder columns(RowType rowType) {
+        rowType.getFields().forEach(f -> column(f.getName(), f.getType()));
+        return this;
+    }
+
+    /**
+     * Validates natively and builds the source.
+     *
+     * @throws IllegalArgumentException with the connector's message if options or columns are
+     *     invalid (the cause is the {@link NativeValidationException})
+     */
+    public RustSource build() {
+        if (fields.isEmpty()) {
+            throw new IllegalArgumentException("A " + connector + " source needs at least one column.");
+        }
+        RustSourceSpec spec = RustSourceSpec.of(connector, options, new RowType(false, fields));
+        try {
+            return new RustSource(spec);
+        } catch (NativeValidationException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,212 @@
+package io.flinkrust.bridge.jni;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Loads the native library ({@code libflink_rust_bridge}) once per class loader.
+ *
+ * <p>The library ships inside the jar under {@code /native/<os>-<arch>/}. Each load copies it to
+ * a fresh temporary file, loads that, and deletes the file (the mapping stays valid). A unique
+ * file per load matters: the JVM refuses to load one path into two class loaders, and every Flink
+ * job runs in its own user-code class loader, so several jobs in one session cluster each load
+ * (and later unload) their own copy with its own native state.
+ *
+ * <p>Setting the system property {@value #LIBRARY_PATH_PROPERTY} to the path of an already-built
+ * library loads that instead (also through a temporary copy).
+ */
+public final class NativeLibrary {
+    /** System property naming a library file to load instead of the one in the jar. */
+    public static final String LIBRARY_PATH_PROPERTY = "flinkrust.native.library";
+
+    static final String LIBRARY_NAME = "flink_rust_bridge";
+    private static final String[] KNOWN_OS = {"linux", "osx"};
+    private static final String[] KNOWN_ARCH = {"x86_64", "aarch64"};
+
+    private static final Logger LOG = LoggerFactory.getLogger(NativeLibrary.class);
+
+    /** Guarded by the class lock. */
+    private static boolean loaded;
+
+    private NativeLibrary() {}
+
+    /**
+     * Loads the library into this class loader unless already done. Thread-safe and cheap after
+     * the first call.
+     *
+     * @throws IllegalStateException naming what was looked for when the library cannot be loaded
+     */
+    public static synchronized void ensureLoaded() {
+        if (loaded) {
+            return;
+        }
+        checkByteOrder(ByteOrder.nativeOrder());
+        String override = System.getProperty(LIBRARY_PATH_PROPERTY);
+        String origin;
+        Path copy;
+        if (override != null && !override.trim().isEmpty()) {
+            Path source = Paths.get(override.trim());
+            origin = source.toAbsolutePath() + " (from -D" + LIBRARY_PATH_PROPERTY + ")";
+            if (!Files.isRegularFile(source)) {
+                throw new IllegalStateException(
+                        "Cannot load the Flink Rust native library: system property " + LIBRARY_PATH_PROPERTY
+                                + " names " + source.toAbsolutePath() + ", which is not a file.");
+            }
+            try (InputStream in = Files.newInputStream(source)) {
+                copy = copyToTempFile(in, source.toString());
+            } catch (IOException e) {
+                throw new IllegalStateException("Cannot read the Flink Rust native library " + origin, e);
+            }
+        } else {
+            String platform = platform(System.getProperty("os.name"), System.getProperty("os.arch"));
+            String resource = resourcePath(platform);
+            origin = "resource " + resource;
+            try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
+                if (in == null) {
+                    List<String> available = availablePlatforms();
+                    throw new IllegalStateException(
+                            "Cannot load the Flink Rust native library: this jar has no build for platform "
+                                    + platform + " (looked for resource " + resource + "). The jar contains: "
+                                    + (available.isEmpty() ? "no native library at all" : String.join(", ", available))
+                                    + ". Build the jar on the target platform (scripts/build-native.sh) or set -D"
+                                    + LIBRARY_PATH_PROPERTY + "=<path to " + System.mapLibraryName(LIBRARY_NAME) + ">.");
+                }
+                copy = copyToTempFile(in, resource);
+            } catch (IOException e) {
+                throw new IllegalStateException("Cannot extract the Flink Rust native library " + origin, e);
+            }
+        }
+        try {
+            System.load(copy.toAbsolutePath().toString());
+        } catch (UnsatisfiedLinkError e) {
+            IllegalStateException failure = new IllegalStateException(
+                    "Cannot load the Flink Rust native library " + origin + " (copied to " + copy
+                            + "): " + e.getMessage() + ". If the temporary directory (java.io.tmpdir="
+                            + System.getProperty("java.io.tmpdir") + ") is mounted noexec, point java.io.tmpdir"
+                            + " elsewhere.");
+            failure.initCause(e);
+            throw failure;
+        } finally {
+            deleteQuietly(copy);
+        }
+        loaded = true;
+        String version = NativeBridge.nativeVersion();
+        NativeLogDrain.applyMaxLevel();
+        LOG.info(
+                "Loaded Flink Rust native library {} from {}; connectors: {}",
+                version,
+                origin,
+                String.join(", ", NativeBridge.connectors()));
+    }
+
+    /** The version of the loaded native library. */
+    public static String version() {
+        ensureLoaded();
+        return NativeBridge.nativeVersion();
+    }
+
+    /** The connector identifiers the native library serves, sorted. */
+    public static List<String> connectors() {
+        ensureLoaded();
+        String[] ids = NativeBridge.connectors();
+        Arrays.sort(ids);
+        return Collections.unmodifiableList(Arrays.asList(ids));
+    }
+
+    /** {@code <os>-<arch>} as the jar's resource folders name it. */
+    static String platform(String osName, String osArch) {
+        String os = osName == null ? "" : osName.toLowerCase(Locale.ROOT);
+        String arch = osArch == null ? "" : osArch.toLowerCase(Locale.ROOT);
+        String osPart;
+        if (os.startsWith("linux")) {
+            osPart = "linux";
+        } else if (os.startsWith("mac") || os.startsWith("darwin")) {
+            osPart = "osx";
+        } else {
+            throw new IllegalStateException(
+                    "The Flink Rust native library supports Linux and macOS; this JVM runs on os.name=" + osName
+                            + " (os.arch=" + osArch + ").");
+        }
+        String archPart;
+        switch (arch) {
+            case "amd64":
+            case "x86_64":
+            case "x86-64":
+                archPart = "x86_64";
+                break;
+            case "aarch64":
+            case "arm64":
+                archPart = "aarch64";
+                break;
+            default:
+                throw new IllegalStateException(
+                        "The Flink Rust native library supports x86_64 and aarch64; this JVM runs on os.arch="
+                                + osArch + " (os.name=" + osName + ").");
+        }
+        return osPart + "-" + archPart;
+    }
+
+    static String resourcePath(String platform) {
+        return "/native/" + platform + "/" + libraryFileName(platform);
+    }
+
+    /** The library file name for a platform (the jar may hold other platforms' builds). */
+    private static String libraryFileName(String platform) {
+        return platform.startsWith("osx") ? "lib" + LIBRARY_NAME + ".dylib" : "lib" + LIBRARY_NAME + ".so";
+    }
+
+    /** Platforms this jar (or class path) has a native library for. */
+    static List<String> availablePlatforms() {
+        List<String> found = new ArrayList<>();
+        for (String os : KNOWN_OS) {
+            for (String arch : KNOWN_ARCH) {
+                String platform = os + "-" + arch;
+                if (NativeLibrary.class.getResource(resourcePath(platform)) != null) {
+                    found.add(platform);
+                }
+            }
+        }
+        return found;
+    }
+
+    /** The byte formats are little-endian and rows are read with native-order memory access. */
+    static void checkByteOrder(ByteOrder order) {
+        if (order != ByteOrder.LITTLE_ENDIAN) {
+            throw new IllegalStateException(
+                    "The Flink Rust native library needs a little-endian platform; this one is " + order + ".");
+        }
+    }
+
+    private static Path copyToTempFile(InputStream in, String sourceName) throws IOException {
+        String suffix = sourceName.endsWith(".dylib") ? ".dylib" : ".so";
+        Path copy = Files.createTempFile("flink-rust-bridge-", suffix);
+        try {
+            Files.copy(in, copy, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException e) {
+            deleteQuietly(copy);
+            throw e;
+        }
+        return copy;
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            file.toFile().deleteOnExit();
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package io.flinkrust.bridge.source;
+
+import io.flinkrust.bridge.datastream.RustSourceBuilder;
+import io.flinkrust.bridge.jni.NativeValidationException;
+import io.flinkrust.bridge.jni.SourceValidator;
+
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.source.Boundedness;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.api.connector.source.SourceReader;
+import org.apache.flink.api.connector.source.SourceReaderContext;
+import org.apache.flink.api.connector.source.SplitEnumerator;
+import org.apache.flink.api.connector.source.SplitEnumeratorContext;
+import org.apache.flink.api.java.typeutils.ResultTypeQueryable;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
+import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.runtime.typeutils.InternalTypeInfo;
+
+import java.util.Objects;
+
+/**
+ * A FLIP-27 source over a Rust connector. Enumerator and readers are native objects created where
+ * Flink runs them (JobManager, TaskManagers); this object carries only the {@link RustSourceSpec}.
+ * It produces {@link RowData} (each row a {@code BinaryRowData} written natively).
+ *
+ * <p>Construction validates the spec natively, so bad options fail at job submission with
+ * {@link NativeValidationException}.
+ */
+public final class RustSource
+        implements Source<RowData, NativeSplit, EnumeratorCheckpoint>, ResultTypeQueryable<RowData> {
+    private static final long serialVersionUID = 1L;
+
+    private final RustSourceSpec spec;
+    private final Boundedness boundedness;
+
+    /**
+     * @throws NativeValidationException if the connector rejects the options or the row type
+     */
+    public RustSource(RustSourceSpec spec) {
+        this.spec = Objects.requireNonNull(spec, "spec");
+        this.boundedness = SourceValidator.validate(spec.toDefinition())
+                ? Boundedness.BOUNDED
+                : Boundedness.CONTINUOUS_UNBOUNDED;
+    }
+
+    /** A builder for DataStream programs: {@code RustSource.builder("rust-datagen").option(..).column(..).build()}. */
+    public static RustSourceBuilder builder(String connector) {
+        return new RustSourceBuilder(connector);
+    }
+
+    public RustSourceSpec spec() {
+        return spec;
+    }
+
+    @Override
+    public Boundedness getBoundedness() {
+        return boundedness;
+    }
+
+    @Override
+    public SplitEnumerator<NativeSplit, EnumeratorCheckpoint> createEnumerator(
+            SplitEnumeratorContext<NativeSplit> context) {
+        return new RustSplitEnumerator(spec, context, null);
+    }
+
+    @Override
+    public SplitEnumerator<NativeSplit, EnumeratorCheckpoint> restoreEnumerator(
+            SplitEnumeratorContext<NativeSplit> context, EnumeratorCheckpoint checkpoint) {
+        return new RustSplitEnumerator(spec, context, checkpoint.state());
+    }
+
+    @Override
+    public SourceReader<RowData, NativeSplit> createReader(SourceReaderContext readerContext) {
+        return new RustSourceReader(spec, readerContext);
+    }
+
+    @Override
+    public SimpleVersionedSerializer<NativeSplit> getSplitSerializer() {
+        return NativeSplitSerializer.INSTANCE;
+    }
+
+    @Override
+    public SimpleVersionedSerializer<EnumeratorCheckpoint> getEnumeratorCheckpointSerializer() {
+        return EnumeratorCheckpointSerializer.INSTANCE;
+    }
+
+    @Override
+    public TypeInformation<RowData> getProducedType() {
+        return InternalTypeInfo.of(spec.rowType());
+    }
+
+    @Override
+    public String toString() {
+        return "RustSource{" + spec + ", " + boundedness + "}";
+    }
+}

@@ -1,0 +1,209 @@
+package io.flinkrust.bridge.source;
+
+import io.flinkrust.bridge.jni.NativeAvailability;
+import io.flinkrust.bridge.jni.NativeReader;
+import io.flinkrust.bridge.jni.ReaderResponse;
+
+import org.apache.flink.api.connector.source.ReaderOutput;
+import org.apache.flink.api.connector.source.SourceEvent;
+import org.apache.flink.api.connector.source.SourceReader;
+import org.apache.flink.api.connector.source.SourceReaderContext;
+import org.apache.flink.core.io.InputStatus;
+import org.apache.flink.core.memory.MemorySegment;
+import org.apache.flink.core.memory.MemorySegmentFactory;
+import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.data.binary.BinaryRowData;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Flink's source reader over a native one, driven by the task thread.
+ *
+ * <p>{@link #pollNext} makes one native poll and emits the whole batch it returns: the rows are
+ * {@link BinaryRowData} views into one {@link MemorySegment} over the response. The native split
+ * state has advanced exactly past the emitted batch, so a checkpoint (taken between polls) always
+ * matches what was emitted.
+ *
+ * <p>When the native reader has nothing, {@link #isAvailable()} returns a future completed by an
+ * {@link AvailabilityWaiter} thread (created on first need) when the native availability signal
+ * changes or the reader's retry-after passes; new splits, no-more-splits and source events
+ * complete it at once.
+ */
+final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
+    private static final Logger LOG = LoggerFactory.getLogger(RustSourceReader.class);
+    private static final CompletableFuture<Void> AVAILABLE = CompletableFuture.completedFuture(null);
+
+    private final SourceReaderContext context;
+    private final NativeReader reader;
+    private final int subtask;
+    private final int arity;
+    private final int fixedPartBytes;
+
+    /** The last poll found nothing: {@link #isAvailable()} waits for the signal. */
+    private boolean waitingForData;
+    private long waitEpoch;
+    private long waitRetryNanos;
+    /** The future {@link #isAvailable()} hands out while waiting; null until asked. */
+    private CompletableFuture<Void> availableFuture;
+
+    private NativeAvailability signal;
+    private AvailabilityWaiter waiter;
+
+    RustSourceReader(RustSourceSpec spec, SourceReaderContext context) {
+        this.context = context;
+        this.subtask = context.getIndexOfSubtask();
+        this.arity = spec.arity();
+        this.fixedPartBytes = BinaryRowData.calculateFixPartSizeInBytes(arity);
+        this.reader = NativeReader.create(spec.toDefinition(), subtask, context.currentParallelism());
+    }
+
+    @Override
+    public void start() {
+        signals(reader.start());
+    }
+
+    @Override
+    public InputStatus pollNext(ReaderOutput<RowData> output) {
+        if (waiter != null && waiter.failure() != null) {
+            throw new IllegalStateException("waiting for native data failed", waiter.failure());
+        }
+        ReaderResponse response = reader.pollNext();
+        signals(response);
+        switch (response.status()) {
+            case ReaderResponse.STATUS_BATCH:
+                waitingForData = false;
+                emit(response, output);
+                return InputStatus.MORE_AVAILABLE;
+            case ReaderResponse.STATUS_NOTHING_AVAILABLE:
+                waitingForData = true;
+                waitEpoch = response.epoch();
+                waitRetryNanos = response.retryAfterNanos();
+                availableFuture = null;
+                return InputStatus.NOTHING_AVAILABLE;
+            case ReaderResponse.STATUS_END_OF_INPUT:
+                waitingForData = false;
+                return InputStatus.END_OF_INPUT;
+            default:
+                throw new IllegalStateException("native poll returned status " + response.status());
+        }
+    }
+
+    private void emit(ReaderResponse response, ReaderOutput<RowData> output) {
+        int rows = response.rowCount();
+        if (rows == 0) {
+            return;
+        }
+        MemorySegment segment = MemorySegmentFactory.wrap(response.bytes());
+        int start = response.rowOffset(0);
+        for (int i = 0; i < rows; i++) {
+            int end = response.rowOffset(i + 1);
+            int size = end - start;
+            if (size < fixedPartBytes) {
+                throw new IllegalStateException("native row " + i + " of a batch of " + rows + " has " + size
+                        + " bytes; a row of " + arity + " fields needs at least " + fixedPartBytes);
+            }
+            BinaryRowData row = new BinaryRowData(arity);
+            row.pointTo(segment, start, size);
+            output.collect(row);
+            start = end;
+        }
+    }
+
+    @Override
+    public CompletableFuture<Void> isAvailable() {
+        if (!waitingForData) {
+            return AVAILABLE;
+        }
+        if (availableFuture == null) {
+            availableFuture = new CompletableFuture<>();
+            waiter().await(availableFuture, waitEpoch, waitRetryNanos);
+        }
+        return availableFuture;
+    }
+
+    private AvailabilityWaiter waiter() {
+        if (waiter == null) {
+            signal = reader.availability();
+            waiter = new AvailabilityWaiter(signal, "rust-source-availability-" + subtask);
+        }
+        return waiter;
+    }
+
+    @Override
+    public void addSplits(List<NativeSplit> splits) {
+        signals(reader.addSplits(splits));
+        wakeUp();
+    }
+
+    @Override
+    public void notifyNoMoreSplits() {
+        signals(reader.notifyNoMoreSplits());
+        wakeUp();
+    }
+
+    @Override
+    public void handleSourceEvents(SourceEvent sourceEvent) {
+        if (sourceEvent instanceof NativeSourceEvent) {
+            signals(reader.handleSourceEvent(((NativeSourceEvent) sourceEvent).payload()));
+            wakeUp();
+        } else {
+            LOG.warn("Reader {} ignores an event of type {}", subtask, sourceEvent.getClass().getName());
+        }
+    }
+
+    @Override
+    public List<NativeSplit> snapshotState(long checkpointId) {
+        return reader.snapshotState(checkpointId);
+    }
+
+    @Override
+    public void notifyCheckpointComplete(long checkpointId) {
+        reader.notifyCheckpointComplete(checkpointId);
+    }
+
+    /** Closes the native reader (waking the waiter), joins the waiter, then frees the signal. */
+    @Override
+    public void close() {
+        try {
+            reader.close();
+        } finally {
+            try {
+                if (waiter != null) {
+                    waiter.stop();
+                }
+            } finally {
+                if (signal != null) {
+                    signal.release();
+                }
+                if (availableFuture != null) {
+                    availableFuture.complete(null);
+                }
+            }
+        }
+    }
+
+    /** New work may be pollable: let Flink poll instead of waiting for the native signal. */
+    private void wakeUp() {
+        waitingForData = false;
+        if (waiter != null) {
+            waiter.wakeUp();
+        }
+        if (availableFuture != null) {
+            availableFuture.complete(null);
+        }
+    }
+
+    /** Applies what every native reader call may ask for: a split request and events. */
+    private void signals(ReaderResponse response) {
+        if (response.requestsSplit()) {
+            context.sendSplitRequest();
+        }
+        for (byte[] event : response.events()) {
+            context.sendSourceEventToCoordinator(new NativeSourceEvent(event));
+        }
+    }
+}
