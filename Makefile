@@ -6,6 +6,12 @@ CARGO ?= cargo
 
 .PHONY: all build test test-rust test-java demo bench clean
 
+# Demo and benchmarks run in a JVM of their own (exec:exec): Flink's MiniCluster cannot find its
+# classes inside Maven's isolated exec:java classloader.
+JAVA_OPENS = --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED
+run_main = $(MVN) -pl $(1) exec:exec -Dexec.executable=java \
+	-Dexec.args="-Xmx2g $(JAVA_OPENS) -cp %classpath $(2)"
+
 all: build
 
 ## build: the bridge jar (with the native library) installed in the local Maven repository
@@ -23,12 +29,16 @@ test-java:
 
 ## demo: a job on an embedded Flink MiniCluster that shows rows flowing from a Rust source
 demo: build
-	$(MVN) -pl integration-tests exec:java -Dexec.mainClass=io.flinkrust.demo.Demo
+	$(call run_main,integration-tests,io.flinkrust.demo.Demo)
 
-## bench: rust-datagen vs Flink's datagen into blackhole, side by side in one run
+## bench: the benchmark harness, side by side in one run:
+##   1. rust-datagen vs Flink's datagen into blackhole, same schema/rows/Flink (rows/s, ratio)
+##   2. the bridge's own cost per row: generation and encoding in Rust, then through JNI in Java
 bench: build
-	$(MVN) -pl integration-tests exec:java -Dexec.mainClass=io.flinkrust.bench.DatagenBenchmark \
-		-Dexec.args="$(BENCH_ARGS)"
+	$(call run_main,integration-tests,io.flinkrust.bench.DatagenBenchmark $(BENCH_ARGS))
+	$(CARGO) run -q --release -p flink-rust-bridge --example bridge_cost
+	$(MVN) -pl java-bridge -Dnative.skip=true test-compile
+	$(call run_main,java-bridge -Dnative.skip=true -Dexec.classpathScope=test,io.flinkrust.bridge.source.BridgeCostBenchmark)
 
 clean:
 	$(MVN) clean

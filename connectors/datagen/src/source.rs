@@ -81,13 +81,16 @@ impl DatagenSource {
 }
 
 /// Cuts `[0, total)` into at most `SPLITS_PER_READER` splits per reader of at least
-/// `MIN_SPLIT_ROWS` rows each (one split when the total is small, none when it is zero).
+/// `MIN_SPLIT_ROWS` rows each, but never fewer splits than readers (while there are rows for
+/// them): each reader emits only its share of `rows-per-second`, so a reader without a split
+/// would leave its share unused. None when the total is zero.
 pub fn plan_splits(total: u64, parallelism: u32) -> Vec<DatagenSplit> {
     if total == 0 {
         return Vec::new();
     }
+    let readers = u64::from(parallelism.max(1));
     let by_size = total.div_ceil(MIN_SPLIT_ROWS);
-    let count = by_size.min(SPLITS_PER_READER * u64::from(parallelism.max(1))).max(1);
+    let count = by_size.min(SPLITS_PER_READER * readers).max(readers.min(total)).max(1);
     let bound = |k: u64| (u128::from(total) * u128::from(k) / u128::from(count)) as u64;
     (0..count).map(|k| DatagenSplit { id: k, next: bound(k), end: Some(bound(k + 1)) }).collect()
 }

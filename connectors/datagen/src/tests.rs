@@ -494,8 +494,13 @@ fn bounded_when_rows_or_a_sequence_are_given() {
 #[test]
 fn splits_cover_the_range_contiguously() {
     assert!(plan_splits(0, 4).is_empty());
-    assert_eq!(plan_splits(10, 4), vec![DatagenSplit { id: 0, next: 0, end: Some(10) }]);
-    for (total, p) in [(1_000_000u64, 1u32), (1_000_000, 3), (50_001, 4), (4097, 2), (u64::MAX, 8)] {
+    assert_eq!(plan_splits(10, 1), vec![DatagenSplit { id: 0, next: 0, end: Some(10) }]);
+    // Never fewer splits than readers while there are rows for them: each reader owns a share of
+    // rows-per-second, and a reader without a split would leave its share unused.
+    assert_eq!(plan_splits(10, 4).len(), 4);
+    assert_eq!(plan_splits(20, 2).iter().map(|s| (s.next, s.end)).collect::<Vec<_>>(), [(0, Some(10)), (10, Some(20))]);
+    assert_eq!(plan_splits(3, 8).len(), 3);
+    for (total, p) in [(1_000_000u64, 1u32), (1_000_000, 3), (50_001, 4), (4097, 2), (u64::MAX, 8), (10, 4)] {
         let splits = plan_splits(total, p);
         assert!(splits.len() as u64 <= SPLITS_PER_READER * u64::from(p));
         assert_eq!(splits[0].next, 0);
@@ -503,7 +508,7 @@ fn splits_cover_the_range_contiguously() {
         for w in splits.windows(2) {
             assert_eq!(w[0].end, Some(w[1].next));
         }
-        if splits.len() > 1 {
+        if splits.len() as u64 > u64::from(p) {
             assert!(
                 splits.iter().all(|s| s.end.unwrap() - s.next >= MIN_SPLIT_ROWS / 2),
                 "{total}/{p}: {splits:?}"
