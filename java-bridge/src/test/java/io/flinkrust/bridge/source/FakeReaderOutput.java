@@ -7,14 +7,27 @@ import org.apache.flink.table.data.RowData;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
-/** A {@link ReaderOutput} keeping column 0 (BIGINT) of every row. */
+/**
+ * A {@link ReaderOutput} handing every row to a consumer; by default it keeps column 0 (BIGINT)
+ * of every row in {@link #values}.
+ */
 final class FakeReaderOutput implements ReaderOutput<RowData> {
     final List<Long> values = new ArrayList<>();
+    private final Consumer<RowData> rows;
+
+    FakeReaderOutput() {
+        this.rows = row -> values.add(row.getLong(0));
+    }
+
+    FakeReaderOutput(Consumer<RowData> rows) {
+        this.rows = rows;
+    }
 
     @Override
     public void collect(RowData record) {
-        values.add(record.getLong(0));
+        rows.accept(record);
     }
 
     @Override
