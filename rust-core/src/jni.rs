@@ -23,7 +23,7 @@ use crate::api::{Availability, Boundedness, SourceFactory};
 use crate::error::{BridgeError, Result};
 use crate::protocol;
 use crate::registry::{self, Registry};
-use crate::runtime::{self, DynSource, EnumeratorRuntime, ReaderRuntime};
+use crate::runtime::{self, parse_projection, DynSource, EnumeratorRuntime, ReaderRuntime, PROJECTION_OPTION};
 use crate::types::RowType;
 use crate::logging;
 
@@ -184,6 +184,8 @@ struct SourceSpec {
     connector: String,
     options: BTreeMap<String, String>,
     row_type: RowType,
+    /// From the reserved [`PROJECTION_OPTION`], which the connector never sees.
+    projection: Option<Vec<usize>>,
 }
 
 impl SourceSpec {
@@ -204,12 +206,24 @@ impl SourceSpec {
         let names = strings(env, names)?;
         let types = strings(env, types)?;
         let row_type = RowType::parse(&names, &types)?;
-        Ok(SourceSpec { connector, options: keys.into_iter().zip(values).collect(), row_type })
+        let mut options: BTreeMap<String, String> = keys.into_iter().zip(values).collect();
+        let projection = options
+            .remove(PROJECTION_OPTION)
+            .map(|p| parse_projection(&p, row_type.arity()))
+            .transpose()?;
+        Ok(SourceSpec { connector, options, row_type, projection })
     }
 
     fn create(self) -> Result<(String, Box<dyn DynSource>)> {
         let source = registry::global()?.create_source(&self.connector, self.options, &self.row_type)?;
         Ok((self.connector, source))
+    }
+
+    /// As [`Self::create`], with the projection readers apply before encoding.
+    fn create_projected(mut self) -> Result<(String, Box<dyn DynSource>, Option<Vec<usize>>)> {
+        let projection = self.projection.take();
+        let (connector, source) = self.create()?;
+        Ok((connector, source, projection))
     }
 }
 
@@ -579,14 +593,14 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerCreate(
     parallelism: jint,
 ) -> jlong {
     entry(&mut env, "readerCreate", |env| {
-        let (connector, source) =
-            SourceSpec::read(env, &connector, &keys, &values, &names, &types)?.create()?;
+        let (connector, source, projection) =
+            SourceSpec::read(env, &connector, &keys, &values, &names, &types)?.create_projected()?;
         let init = ReaderInit {
             subtask_index: subtask as u32,
             parallelism: parallelism.max(1) as u32,
             batch_rows: DEFAULT_BATCH_ROWS,
         };
-        let runtime = ReaderRuntime::new(source.as_ref(), init)?;
+        let runtime = ReaderRuntime::with_projection(source.as_ref(), init, projection)?;
         Ok(into_handle(ReaderHandle {
             label: format!("{connector} reader {}/{}", subtask + 1, parallelism),
             runtime,

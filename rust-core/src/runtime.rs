@@ -288,10 +288,41 @@ impl EnumeratorRuntime {
     }
 }
 
+/// The reserved option through which Java passes a projection (projection push-down): the
+/// indexes of the produced columns in the source's row type, comma-separated, in produced order.
+/// The JNI layer removes it before the connector sees the options, so connectors never have to
+/// know about it: they are created with the full row type (same validation, boundedness and row
+/// count as without projection), and the runtime drops the unread columns before encoding.
+pub const PROJECTION_OPTION: &str = "__bridge.projection";
+
+/// Parses the value of [`PROJECTION_OPTION`] against a row type of `arity` columns.
+pub fn parse_projection(value: &str, arity: usize) -> Result<Vec<usize>> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(Vec::new());
+    }
+    value
+        .split(',')
+        .map(|part| {
+            part.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|i| *i < arity)
+                .ok_or_else(|| {
+                    BridgeError::other(format!(
+                        "invalid projection '{value}' for a row type of {arity} columns"
+                    ))
+                })
+        })
+        .collect()
+}
+
 /// A reader behind a handle, with its context and row encoder. Driven by one task thread.
 pub struct ReaderRuntime {
     reader: Box<dyn DynReader>,
     ctx: ReaderContext,
+    /// The produced columns (indexes into the source's row type), when projected.
+    projection: Option<Vec<usize>>,
     encoder: BinaryRowEncoder,
     offsets: Vec<i32>,
     /// The last response, reused so steady-state polling allocates nothing on the Rust side.
@@ -302,11 +333,36 @@ pub struct ReaderRuntime {
 
 impl ReaderRuntime {
     pub fn new(source: &dyn DynSource, init: ReaderInit) -> Result<Self> {
+        Self::with_projection(source, init, None)
+    }
+
+    /// A reader that encodes only the `projection` columns of the source's row type, in that
+    /// order (`None`: every column). The connector still produces its full row type; dropping
+    /// a column from an Arrow batch is free, and only the produced columns are encoded.
+    pub fn with_projection(
+        source: &dyn DynSource,
+        init: ReaderInit,
+        projection: Option<Vec<usize>>,
+    ) -> Result<Self> {
+        let full = source.row_type();
+        let produced = match &projection {
+            Some(p) => {
+                if let Some(bad) = p.iter().find(|i| **i >= full.arity()) {
+                    return Err(BridgeError::other(format!(
+                        "projected column {bad} is out of range for a row type of {} columns",
+                        full.arity()
+                    )));
+                }
+                RowType { columns: p.iter().map(|i| full.columns[*i].clone()).collect() }
+            }
+            None => full.clone(),
+        };
         let reader = source.create_reader(&init)?;
         Ok(ReaderRuntime {
             reader,
             ctx: ReaderContext::new(init),
-            encoder: BinaryRowEncoder::new(source.row_type()),
+            projection,
+            encoder: BinaryRowEncoder::new(&produced),
             offsets: Vec::new(),
             response: Vec::new(),
             ended: false,
@@ -353,7 +409,10 @@ impl ReaderRuntime {
         // wait returns at once instead of missing the wake-up.
         let epoch = self.ctx.availability().epoch();
         match self.reader.poll_next(&mut self.ctx)? {
-            ReaderPoll::Batch(batch) => {
+            ReaderPoll::Batch(mut batch) => {
+                if let Some(projection) = &self.projection {
+                    batch.rows = batch.rows.project(projection)?;
+                }
                 let rows = batch.num_rows();
                 self.begin(out, protocol::STATUS_BATCH, epoch, None, rows);
                 let offsets_at = out.len();
@@ -529,4 +588,14 @@ mod tests {
         rt.close().unwrap();
         assert_eq!(waiter.join().unwrap(), WaitOutcome::Closed);
     }
+
+    #[test]
+    fn projections_parse_in_order_and_reject_out_of_range_columns() {
+        assert_eq!(parse_projection("3, 0,2", 4).unwrap(), vec![3, 0, 2]);
+        assert_eq!(parse_projection("", 4).unwrap(), Vec::<usize>::new());
+        assert!(parse_projection("4", 4).is_err());
+        assert!(parse_projection("1,x", 4).is_err());
+        assert!(parse_projection("-1", 4).is_err());
+    }
+
 }

@@ -43,6 +43,35 @@ public final class RustSource
                 : Boundedness.CONTINUOUS_UNBOUNDED;
     }
 
+    /** A source already validated natively: only projection or limit differ, which cannot make it invalid. */
+    private RustSource(RustSourceSpec spec, Boundedness boundedness) {
+        this.spec = spec;
+        this.boundedness = boundedness;
+    }
+
+    /**
+     * This source, producing only the given fields of its produced type, in that order. The
+     * connector is still created with the full row type (options, boundedness and row count are
+     * unchanged); native readers encode only the projected columns.
+     */
+    public RustSource withProjection(int[] fields) {
+        return new RustSource(spec.withProjection(fields), boundedness);
+    }
+
+    /**
+     * This source, with each reader emitting at most {@code limit} rows and then ending its input.
+     * Bounded sources only: ending an unbounded source early would change the job's semantics
+     * (a finished source emits the final watermark, firing every pending window and timer).
+     *
+     * @throws IllegalStateException if the source is unbounded
+     */
+    public RustSource withLimit(long limit) {
+        if (boundedness != Boundedness.BOUNDED) {
+            throw new IllegalStateException("a limit applies to bounded sources only; " + this + " is unbounded");
+        }
+        return new RustSource(spec.withLimit(limit), boundedness);
+    }
+
     /** A builder for DataStream programs: {@code RustSource.builder("rust-datagen").option(..).column(..).build()}. */
     public static RustSourceBuilder builder(String connector) {
         return new RustSourceBuilder(connector);
@@ -86,7 +115,7 @@ public final class RustSource
 
     @Override
     public TypeInformation<RowData> getProducedType() {
-        return InternalTypeInfo.of(spec.rowType());
+        return InternalTypeInfo.of(spec.producedType());
     }
 
     @Override

@@ -32,6 +32,23 @@ import java.util.concurrent.CompletableFuture;
  * {@link AvailabilityWaiter} thread (created on first need) when the native availability signal
  * changes or the reader's retry-after passes; new splits, no-more-splits and source events
  * complete it at once.
+ *
+ * <p><b>Limit</b> ({@link RustSourceSpec#limit()}, SQL limit push-down, bounded sources only): the
+ * reader emits at most that many rows, truncating the batch that reaches the limit, and returns
+ * {@link InputStatus#END_OF_INPUT} from that same {@code pollNext}, without polling natively
+ * again. The native split state then lies past rows that were never emitted. That is safe:
+ * <ul>
+ *   <li>no checkpoint can fall between the truncated batch and the end of input: both happen in
+ *       one call on the task thread, and every checkpoint before it is exact as usual;
+ *   <li>the planner keeps its own Limit operator after the source, and a LIMIT without ORDER BY
+ *       may return any {@code limit} rows, so a reader only has to let through at least
+ *       {@code limit} rows or all of its input; which rows does not matter;
+ *   <li>once a reader ended at its limit it has emitted {@code limit} rows, which already
+ *       satisfy the query; the state it leaves (checkpoints after tasks finished) only marks it
+ *       finished. Should a job restore from an earlier checkpoint, the reader counts afresh (the
+ *       count is per attempt, not checkpointed) and the downstream Limit, restored from the same
+ *       checkpoint, discards any excess.
+ * </ul>
  */
 final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
     private static final Logger LOG = LoggerFactory.getLogger(RustSourceReader.class);
@@ -42,6 +59,9 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
     private final int subtask;
     private final int arity;
     private final int fixedPartBytes;
+    private final long limit;
+    /** Rows this reader may still emit (the spec's limit); {@link Long#MAX_VALUE} without a limit. */
+    private long remaining;
 
     /** The last poll found nothing: {@link #isAvailable()} waits for the signal. */
     private boolean waitingForData;
@@ -58,6 +78,8 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
         this.subtask = context.getIndexOfSubtask();
         this.arity = spec.arity();
         this.fixedPartBytes = BinaryRowData.calculateFixPartSizeInBytes(arity);
+        this.limit = spec.limit();
+        this.remaining = limit == RustSourceSpec.NO_LIMIT ? Long.MAX_VALUE : limit;
         this.reader = NativeReader.create(spec.toDefinition(), subtask, context.currentParallelism());
     }
 
@@ -71,12 +93,20 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
         if (waiter != null && waiter.failure() != null) {
             throw new IllegalStateException("waiting for native data failed", waiter.failure());
         }
+        if (remaining == 0) {
+            waitingForData = false;
+            return InputStatus.END_OF_INPUT;
+        }
         ReaderResponse response = reader.pollNext();
         signals(response);
         switch (response.status()) {
             case ReaderResponse.STATUS_BATCH:
                 waitingForData = false;
-                emit(response, output);
+                remaining -= emit(response, output, remaining);
+                if (remaining == 0) {
+                    LOG.debug("Reader {} reached its limit of {} rows; ending its input", subtask, limit);
+                    return InputStatus.END_OF_INPUT;
+                }
                 return InputStatus.MORE_AVAILABLE;
             case ReaderResponse.STATUS_NOTHING_AVAILABLE:
                 waitingForData = true;
@@ -92,10 +122,11 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
         }
     }
 
-    private void emit(ReaderResponse response, ReaderOutput<RowData> output) {
-        int rows = response.rowCount();
+    /** Emits the batch's first {@code max} rows (all of them when fewer); returns how many it emitted. */
+    private int emit(ReaderResponse response, ReaderOutput<RowData> output, long max) {
+        int rows = (int) Math.min(response.rowCount(), max);
         if (rows == 0) {
-            return;
+            return 0;
         }
         MemorySegment segment = MemorySegmentFactory.wrap(response.bytes());
         int start = response.rowOffset(0);
@@ -111,6 +142,7 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
             output.collect(row);
             start = end;
         }
+        return rows;
     }
 
     @Override

@@ -51,11 +51,10 @@ public abstract class RustDynamicTableSourceFactory implements DynamicTableSourc
         LogicalType physical = table.getResolvedSchema().toPhysicalRowDataType().getLogicalType();
         Map<String, String> options = new LinkedHashMap<>(table.getOptions());
         Integer parallelism = parallelism(options.get(SCAN_PARALLELISM));
-        RustSourceSpec spec = RustSourceSpec.of(factoryIdentifier(), options, (RowType) physical);
         RustSource source;
         try {
-            source = new RustSource(spec);
-        } catch (NativeValidationException e) {
+            source = new RustSource(RustSourceSpec.of(factoryIdentifier(), options, (RowType) physical));
+        } catch (NativeValidationException | IllegalArgumentException e) {
             throw new ValidationException(e.getMessage(), e);
         }
         return new RustDynamicTableSource(source, parallelism);
