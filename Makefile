@@ -4,7 +4,7 @@
 MVN ?= mvn -B -q
 CARGO ?= cargo
 
-.PHONY: all build test test-rust test-java demo bench clean
+.PHONY: all build test test-rust test-java test-e2e demo bench clean
 
 # Demo and benchmarks run in a JVM of their own (exec:exec): Flink's MiniCluster cannot find its
 # classes inside Maven's isolated exec:java classloader.
@@ -18,14 +18,21 @@ all: build
 build:
 	$(MVN) -DskipTests install
 
-## test: every test: Rust unit and vector tests, Java MiniCluster tests, integration tests
-test: test-rust test-java
+## test: every test: Rust unit and vector tests, Java MiniCluster tests, integration tests, and
+## end-to-end runs of the one jar on real standalone clusters of Flink 1.20 and 2.x
+test: test-rust test-java test-e2e
 
 test-rust:
 	$(CARGO) test --release --workspace
 
 test-java:
 	mvn -B verify
+
+# After test-java, which builds the jar. Distributions come from PyPI, cached in ~/.cache/flink-rust.
+FLINK_VERSIONS ?= 1.20.3 2.3.0
+test-e2e:
+	integration-tests/e2e/api-compat.sh
+	integration-tests/e2e/datagen-sql-e2e.sh $(FLINK_VERSIONS)
 
 ## demo: a job on an embedded Flink MiniCluster that shows rows flowing from a Rust source
 demo: build
