@@ -1,5 +1,9 @@
 package io.flinkrust.it;
 
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
+import org.apache.flink.runtime.executiongraph.AccessExecutionJobVertex;
 import org.apache.flink.types.Row;
 import org.apache.flink.util.CloseableIterator;
 
@@ -14,6 +18,7 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Enumeration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -24,6 +29,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /** Helpers shared by the integration tests. They use only Flink's public APIs and the JDK. */
 final class ItSupport {
@@ -223,5 +230,36 @@ final class ItSupport {
             Thread.sleep(pollInterval.toMillis());
         }
         return true;
+    }
+
+    // ---- jobs -----------------------------------------------------------------------------------
+
+    /** The job's one source vertex (Flink names it "Source: ..."). */
+    static AccessExecutionJobVertex sourceVertex(AccessExecutionGraph graph) {
+        List<AccessExecutionJobVertex> sources = new ArrayList<>();
+        for (AccessExecutionJobVertex v : graph.getVerticesTopologically()) {
+            if (v.getName().startsWith("Source")) {
+                sources.add(v);
+            }
+        }
+        assertThat(sources).as("source vertices of %s", graph.getJobName()).hasSize(1);
+        return sources.get(0);
+    }
+
+    /** Waits (at most 30 s) until the job is globally terminal and returns that status. */
+    static JobStatus waitForTerminal(JobClient client) throws Exception {
+        Set<JobStatus> seen = new HashSet<>();
+        JobStatus[] status = {null};
+        boolean terminal = waitUntil(() -> {
+            try {
+                status[0] = client.getJobStatus().get();
+                seen.add(status[0]);
+                return status[0].isGloballyTerminalState();
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        }, Duration.ofSeconds(30));
+        assertThat(terminal).as("job status reached a terminal state, saw %s", seen).isTrue();
+        return status[0];
     }
 }

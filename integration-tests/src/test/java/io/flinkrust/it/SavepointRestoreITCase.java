@@ -120,7 +120,7 @@ class SavepointRestoreITCase {
                 jobA.cancel();
             }
         }
-        assertThat(waitForTerminal(jobA)).as("job A after stop-with-savepoint").isEqualTo(JobStatus.FINISHED);
+        assertThat(ItSupport.waitForTerminal(jobA)).as("job A after stop-with-savepoint").isEqualTo(JobStatus.FINISHED);
         // The sink is chained to the source, so job A's rows are all in the queue once it finished.
         List<Long> a = new ArrayList<>(idsA);
 
@@ -139,7 +139,7 @@ class SavepointRestoreITCase {
                 jobB.cancel();
             }
         }
-        assertThat(waitForTerminal(jobB)).as("job B").isEqualTo(JobStatus.FINISHED);
+        assertThat(ItSupport.waitForTerminal(jobB)).as("job B").isEqualTo(JobStatus.FINISHED);
         List<Long> b = new ArrayList<>(idsB);
         System.out.printf("SavepointRestoreITCase: |A| = %d %s, |B| = %d %s, N = %d%n",
                 a.size(), runs(a), b.size(), runs(b), ROWS);
@@ -154,7 +154,7 @@ class SavepointRestoreITCase {
 
         // Job B really ran restored from the savepoint, rescaled.
         AccessExecutionGraph graphB = miniCluster.getArchivedExecutionGraph(jobB.getJobID()).get();
-        assertThat(sourceVertex(graphB).getParallelism()).as("job B's source parallelism").isEqualTo(PARALLELISM_B);
+        assertThat(ItSupport.sourceVertex(graphB).getParallelism()).as("job B's source parallelism").isEqualTo(PARALLELISM_B);
         CheckpointStatsSnapshot statsB = graphB.getCheckpointStatsSnapshot();
         RestoredCheckpointStats restored = statsB == null ? null : statsB.getLatestRestoredCheckpoint();
         assertThat(restored).as("job B's restored checkpoint").isNotNull();
@@ -262,17 +262,6 @@ class SavepointRestoreITCase {
         return runs + (count > 10 ? " (" + count + " ranges)" : "");
     }
 
-    private static AccessExecutionJobVertex sourceVertex(AccessExecutionGraph graph) {
-        List<AccessExecutionJobVertex> sources = new ArrayList<>();
-        for (AccessExecutionJobVertex v : graph.getVerticesTopologically()) {
-            if (v.getName().startsWith("Source")) {
-                sources.add(v);
-            }
-        }
-        assertThat(sources).as("source vertices of %s", graph.getJobName()).hasSize(1);
-        return sources.get(0);
-    }
-
     private static boolean isTerminal(JobClient client) {
         try {
             return client.getJobStatus().get().isGloballyTerminalState();
@@ -280,22 +269,6 @@ class SavepointRestoreITCase {
             // The job left the dispatcher: it is over.
             return true;
         }
-    }
-
-    private static JobStatus waitForTerminal(JobClient client) throws Exception {
-        Set<JobStatus> seen = new HashSet<>();
-        JobStatus[] status = {null};
-        boolean terminal = ItSupport.waitUntil(() -> {
-            try {
-                status[0] = client.getJobStatus().get();
-                seen.add(status[0]);
-                return status[0].isGloballyTerminalState();
-            } catch (Exception e) {
-                throw new RuntimeException(e);
-            }
-        }, Duration.ofSeconds(30));
-        assertThat(terminal).as("job status reached a terminal state, saw %s", seen).isTrue();
-        return status[0];
     }
 
     /** A Sink V2 that appends every id to {@code RECEIVED.get(key)}. Stateless, not transactional. */

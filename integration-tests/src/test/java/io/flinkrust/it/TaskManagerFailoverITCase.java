@@ -131,7 +131,7 @@ class TaskManagerFailoverITCase {
                 fail("the job did not finish within 90 s after the TaskManager was killed at %s rows; "
                         + "now %s rows, status %s", receivedAtKill, ids.received(), jobClient.getJobStatus().get());
             }
-            JobStatus finalStatus = waitForTerminal(jobClient);
+            JobStatus finalStatus = ItSupport.waitForTerminal(jobClient);
             assertThat(finalStatus).isEqualTo(JobStatus.FINISHED);
 
             // Exactly once: every id 1..N, none twice.
@@ -169,15 +169,9 @@ class TaskManagerFailoverITCase {
     }
 
     private static AccessExecutionJobVertex sourceVertex(AccessExecutionGraph graph) {
-        List<AccessExecutionJobVertex> sources = new ArrayList<>();
-        for (AccessExecutionJobVertex v : graph.getVerticesTopologically()) {
-            if (v.getName().startsWith("Source")) {
-                sources.add(v);
-            }
-        }
-        assertThat(sources).as("source vertices of %s", graph.getJobName()).hasSize(1);
-        assertThat(sources.get(0).getParallelism()).isEqualTo(PARALLELISM);
-        return sources.get(0);
+        AccessExecutionJobVertex source = ItSupport.sourceVertex(graph);
+        assertThat(source.getParallelism()).isEqualTo(PARALLELISM);
+        return source;
     }
 
     private static Map<Integer, ResourceID> sourceSubtaskLocations(AccessExecutionGraph graph) {
@@ -188,21 +182,5 @@ class TaskManagerFailoverITCase {
             locations.put(v.getParallelSubtaskIndex(), location.getResourceID());
         }
         return locations;
-    }
-
-    private static JobStatus waitForTerminal(JobClient client) throws Exception {
-        Set<JobStatus> seen = new HashSet<>();
-        JobStatus[] status = {null};
-        boolean terminal = ItSupport.waitUntil(() -> {
-            try {
-                status[0] = client.getJobStatus().get();
-                seen.add(status[0]);
-                return status[0].isGloballyTerminalState();
-            } catch (Exception e) {
-                throw new RuntimeException(e);
-            }
-        }, Duration.ofSeconds(30));
-        assertThat(terminal).as("job status reached a terminal state, saw %s", seen).isTrue();
-        return status[0];
     }
 }
