@@ -82,7 +82,8 @@ macro_rules! jni_return {
     ($($t:ty => $v:expr),*) => { $(impl JniReturn for $t { fn on_exception() -> Self { $v } })* };
 }
 // jbyteArray, jobjectArray and jstring are all `jobject`: one impl covers them.
-jni_return!(jlong => 0, jint => -1, () => (), ::jni::sys::jobject => std::ptr::null_mut());
+jni_return!(jlong => 0, jint => -1, jboolean => JNI_FALSE, () => (),
+    ::jni::sys::jobject => std::ptr::null_mut());
 
 /// Runs an entry point: errors and panics become Java exceptions naming `operation`.
 fn entry<R: JniReturn>(
@@ -389,11 +390,10 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_validateSource(
     names: JObjectArray,
     types: JObjectArray,
 ) -> jboolean {
-    let bounded: jint = entry(&mut env, "validateSource", |env| {
+    entry(&mut env, "validateSource", |env| {
         let (_, source) = SourceSpec::read(env, &connector, &keys, &values, &names, &types)?.create()?;
-        Ok(jint::from(source.boundedness() == Boundedness::Bounded))
-    });
-    if bounded == 1 { JNI_TRUE } else { JNI_FALSE }
+        Ok(if source.boundedness() == Boundedness::Bounded { JNI_TRUE } else { JNI_FALSE })
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -243,10 +243,6 @@ impl RowType {
             .collect();
         Arc::new(Schema::new(fields))
     }
-
-    pub fn column(&self, name: &str) -> Option<&Column> {
-        self.columns.iter().find(|c| c.name == name)
-    }
 }
 
 #[cfg(test)]
