@@ -4,6 +4,7 @@ import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
 import org.apache.flink.runtime.executiongraph.AccessExecutionJobVertex;
+import org.apache.flink.table.api.TableEnvironment;
 import org.apache.flink.types.Row;
 import org.apache.flink.util.CloseableIterator;
 
@@ -233,6 +234,16 @@ final class ItSupport {
     }
 
     // ---- jobs -----------------------------------------------------------------------------------
+
+    /** A rust-datagen table {@code name (id BIGINT)} emitting {@code first..last} once each, paced. */
+    static void createSequenceTable(TableEnvironment tEnv, String name, long first, long last, long rowsPerSecond) {
+        tEnv.executeSql("CREATE TABLE " + name + " (id BIGINT) WITH ("
+                + " 'connector' = 'rust-datagen',"
+                + " 'rows-per-second' = '" + rowsPerSecond + "',"
+                + " 'fields.id.kind' = 'sequence',"
+                + " 'fields.id.start' = '" + first + "',"
+                + " 'fields.id.end' = '" + last + "')");
+    }
 
     /** The job's one source vertex (Flink names it "Source: ..."). */
     static AccessExecutionJobVertex sourceVertex(AccessExecutionGraph graph) {

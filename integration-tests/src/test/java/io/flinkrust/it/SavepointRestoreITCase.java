@@ -178,12 +178,7 @@ class SavepointRestoreITCase {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(parallelism);
         StreamTableEnvironment tEnv = StreamTableEnvironment.create(env, EnvironmentSettings.inStreamingMode());
-        tEnv.executeSql("CREATE TABLE gen (id BIGINT) WITH ("
-                + " 'connector' = 'rust-datagen',"
-                + " 'rows-per-second' = '" + ROWS_PER_SECOND + "',"
-                + " 'fields.id.kind' = 'sequence',"
-                + " 'fields.id.start' = '1',"
-                + " 'fields.id.end' = '" + ROWS + "')");
+        ItSupport.createSequenceTable(tEnv, "gen", 1, ROWS, ROWS_PER_SECOND);
         tEnv.toDataStream(tEnv.sqlQuery("SELECT id FROM gen"))
                 .map(row -> ((Number) row.getField(0)).longValue())
                 .returns(Types.LONG)

@@ -183,12 +183,7 @@ class SeparateClassLoadersITCase {
         StreamTableEnvironment tEnv = StreamTableEnvironment.create(env, EnvironmentSettings.inStreamingMode());
         for (int job = 0; job < 2; job++) {
             long first = firstId(job);
-            tEnv.executeSql("CREATE TABLE gen" + job + " (id BIGINT) WITH ("
-                    + " 'connector' = 'rust-datagen',"
-                    + " 'rows-per-second' = '" + ROWS_PER_SECOND + "',"
-                    + " 'fields.id.kind' = 'sequence',"
-                    + " 'fields.id.start' = '" + first + "',"
-                    + " 'fields.id.end' = '" + (first + ROWS_PER_JOB - 1) + "')");
+            ItSupport.createSequenceTable(tEnv, "gen" + job, first, first + ROWS_PER_JOB - 1, ROWS_PER_SECOND);
         }
         return tEnv;
     }

@@ -88,12 +88,7 @@ class TaskManagerFailoverITCase {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(jobConf);
         env.setParallelism(PARALLELISM);
         StreamTableEnvironment tEnv = StreamTableEnvironment.create(env, EnvironmentSettings.inStreamingMode());
-        tEnv.executeSql("CREATE TABLE gen (id BIGINT) WITH ("
-                + " 'connector' = 'rust-datagen',"
-                + " 'rows-per-second' = '" + ROWS_PER_SECOND + "',"
-                + " 'fields.id.kind' = 'sequence',"
-                + " 'fields.id.start' = '1',"
-                + " 'fields.id.end' = '" + ROWS + "')");
+        ItSupport.createSequenceTable(tEnv, "gen", 1, ROWS, ROWS_PER_SECOND);
 
         TableResult result = tEnv.executeSql("SELECT id FROM gen");
         JobClient jobClient = result.getJobClient().orElseThrow();
