@@ -193,12 +193,25 @@ impl fmt::Display for FlinkType {
     }
 }
 
+/// Field-name prefix of metadata columns (SQL `METADATA FROM 'key'`): Java appends each metadata
+/// column a query reads to the row type as `__metadata.<key>`, after the physical columns. A
+/// connector that offers metadata fills them; one that does not rejects them at validation.
+pub const METADATA_PREFIX: &str = "__metadata.";
+
 /// One column of the row type a source must produce.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Column {
     pub name: String,
     pub ty: FlinkType,
     pub nullable: bool,
+}
+
+impl Column {
+    /// The metadata key of a metadata column (`__metadata.op_ts` gives `op_ts`); None for a
+    /// physical column.
+    pub fn metadata_key(&self) -> Option<&str> {
+        self.name.strip_prefix(METADATA_PREFIX)
+    }
 }
 
 /// The row type a source must produce, in order: the (projected) table schema from Flink.
