@@ -78,6 +78,12 @@ pub trait Source: Send + Sync + 'static {
     ) -> Result<Self::Enumerator>;
 
     fn create_reader(&self, init: &ReaderInit) -> Result<Self::Reader>;
+
+    /// Checks that need the outside world (connecting, privileges, server settings, that the
+    /// tables exist): run once when the job is submitted, not by every enumerator and reader.
+    fn preflight(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// What an enumerator knows when it is created.

@@ -378,8 +378,9 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_wakeLogDrain(
 // Source validation (client, at job submission)
 // ---------------------------------------------------------------------------------------------
 
-/// Validates options and row type exactly as enumerator and readers will; returns whether the
-/// source is bounded. Throws `NativeValidationException` naming the option on bad input.
+/// Validates options and row type exactly as enumerator and readers will, then runs the source's
+/// preflight checks (connectivity, privileges, server settings); returns whether the source is
+/// bounded. Throws `NativeValidationException` naming the option on bad input.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_validateSource(
     mut env: JNIEnv,
@@ -392,6 +393,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_validateSource(
 ) -> jboolean {
     entry(&mut env, "validateSource", |env| {
         let (_, source) = SourceSpec::read(env, &connector, &keys, &values, &names, &types)?.create()?;
+        source.preflight()?;
         Ok(if source.boundedness() == Boundedness::Bounded { JNI_TRUE } else { JNI_FALSE })
     })
 }

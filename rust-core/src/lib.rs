@@ -7,6 +7,7 @@
 //! - [`registry`]: connector identifiers to factories; [`logging`]: `tracing` events for Java.
 //! - [`protocol`]: the byte formats Java reads (enumerator commands, reader responses, splits).
 //! - [`jni`]: the only place that talks to the JVM.
+//! - [`testing`]: an in-process stand-in for Flink that connector tests drive.
 
 pub mod api;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod registry;
 pub mod row;
 pub mod runtime;
 pub mod state;
+pub mod testing;
 pub mod types;
 
 pub use error::{BridgeError, Result};

@@ -27,6 +27,8 @@ pub trait DynSource: Send + Sync {
         restored_state: Option<&[u8]>,
     ) -> Result<Box<dyn DynEnumerator>>;
     fn create_reader(&self, init: &ReaderInit) -> Result<Box<dyn DynReader>>;
+    /// [`Source::preflight`].
+    fn preflight(&self) -> Result<()>;
 }
 
 /// What an enumerator callback decided, with splits as bytes.
@@ -104,6 +106,10 @@ impl<S: Source> DynSource for Erased<S> {
 
     fn create_reader(&self, init: &ReaderInit) -> Result<Box<dyn DynReader>> {
         Ok(Box::new(ErasedReader::<S> { reader: self.0.create_reader(init)? }))
+    }
+
+    fn preflight(&self) -> Result<()> {
+        self.0.preflight()
     }
 }
 

@@ -1,3 +1,54 @@
 //! `rust-mysql-cdc`: MySQL/MariaDB change data capture for Flink, option-compatible with Flink
 //! CDC's `mysql-cdc` connector. A lock-free parallel snapshot (chunks read between low and high
-//! binlog watermarks, the binlog between them replayed into each chunk), then one binlog reader.
+//! binlog watermarks, the binlog between them replayed into each chunk), then one binlog reader
+//! for every captured table.
+//!
+//! Module map:
+//! - [`config`]: options (Flink CDC names and defaults) to a typed config;
+//! - [`schema`], [`value`]: captured tables, MySQL values and the Flink row type (Arrow batches);
+//! - `connect`: connections, retries, binlog positions; `offset`: positions and offsets;
+//! - `binlog`: the replication stream decoded into row changes;
+//! - `chunk`: splitting tables into key ranges; `snapshot`: reading a chunk with watermarks;
+//! - `split`: splits and reader/enumerator events; `enumerator`, `reader`, `source`: the FLIP-27 roles.
+
+mod binlog;
+mod chunk;
+pub mod config;
+mod connect;
+mod enumerator;
+pub mod offset;
+mod reader;
+pub mod schema;
+mod snapshot;
+mod source;
+pub mod split;
+pub mod value;
+
+#[cfg(test)]
+mod tests;
+
+use rust_core::api::SourceFactory;
+use rust_core::options::Options;
+use rust_core::runtime::{erase, DynSource};
+use rust_core::types::RowType;
+use rust_core::Result;
+
+pub use config::MySqlCdcConfig;
+pub use source::MySqlCdcSource;
+
+/// The connector identifier: `'connector' = 'rust-mysql-cdc'`.
+pub const IDENTIFIER: &str = "rust-mysql-cdc";
+
+/// Builds `rust-mysql-cdc` sources; registered by the shared library.
+pub struct MySqlCdcFactory;
+
+impl SourceFactory for MySqlCdcFactory {
+    fn identifier(&self) -> &'static str {
+        IDENTIFIER
+    }
+
+    fn create(&self, options: &Options, row_type: &RowType) -> Result<Box<dyn DynSource>> {
+        let config = MySqlCdcConfig::parse(options)?;
+        Ok(erase(MySqlCdcSource::new(config, row_type.clone())?))
+    }
+}

@@ -1,0 +1,407 @@
+//! The connector's options, with Flink CDC `mysql-cdc`'s names, meanings and defaults, read into a
+//! typed config. Everything here is checked without touching the database; what needs the server
+//! (credentials, privileges, binlog settings, tables) is checked by [`crate::preflight`].
+
+use std::time::Duration;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use rust_core::error::BridgeError;
+use rust_core::options::{one_of, OptionSpec, Options};
+use rust_core::Result;
+
+use crate::offset::{BinlogOffset, BinlogPosition};
+use crate::value::ServerTimeZone;
+
+/// Every option the connector accepts; `docs/connectors/rust-mysql-cdc.md` lists the same.
+pub const OPTIONS: &[OptionSpec] = &[
+    spec("hostname", "String", None, "IP address or hostname of the MySQL/MariaDB server."),
+    spec("port", "Integer", Some("3306"), "Port of the server."),
+    spec("username", "String", None, "User to connect as (needs SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT)."),
+    spec("password", "String", None, "Password of the user. Never logged."),
+    spec("database-name", "String", None, "Database name, a regular expression matched against whole names."),
+    spec("table-name", "String", None, "Table name, a regular expression matched against whole names."),
+    spec("server-id", "String", Some("random in 5400-6400"), "Replication client id, or a range like '5400-5408' with one id per reader."),
+    spec("server-time-zone", "String", Some("UTC"), "Session time zone of the server: 'UTC' or an offset like '+08:00'."),
+    spec("scan.startup.mode", "String", Some("initial"), "initial, snapshot, latest-offset, earliest-offset, specific-offset or timestamp."),
+    spec("scan.startup.specific-offset.file", "String", None, "Binlog file name for specific-offset."),
+    spec("scan.startup.specific-offset.pos", "Long", None, "Binlog position for specific-offset."),
+    spec("scan.startup.specific-offset.gtid-set", "String", None, "GTID set for specific-offset (MariaDB: 'domain-server-sequence' list)."),
+    spec("scan.startup.specific-offset.skip-events", "Long", Some("0"), "Events to skip after the specific offset."),
+    spec("scan.startup.specific-offset.skip-rows", "Long", Some("0"), "Rows to skip after the specific offset."),
+    spec("scan.startup.timestamp-millis", "Long", None, "Start at the first binlog event at or after this time (timestamp mode)."),
+    spec("scan.incremental.snapshot.enabled", "Boolean", Some("true"), "Only the incremental (lock-free) snapshot is supported."),
+    spec("scan.incremental.snapshot.chunk.size", "Integer", Some("8096"), "Rows per snapshot chunk."),
+    spec("scan.snapshot.fetch.size", "Integer", Some("1024"), "Rows fetched per round trip while reading a chunk."),
+    spec("scan.incremental.snapshot.chunk.key-column", "String", None, "Column chunks are split by (default: the first primary-key column)."),
+    spec("chunk-key.even-distribution.factor.upper-bound", "Double", Some("1000.0"), "Largest (max - min + 1) / rows for splitting a numeric key evenly."),
+    spec("chunk-key.even-distribution.factor.lower-bound", "Double", Some("0.05"), "Smallest (max - min + 1) / rows for splitting a numeric key evenly."),
+    spec("connect.timeout", "Duration", Some("30s"), "How long to wait for a connection."),
+    spec("connect.max-retries", "Integer", Some("3"), "Attempts to connect before failing."),
+    spec("connection.pool.size", "Integer", Some("20"), "Largest number of connections per reader."),
+    spec("heartbeat.interval", "Duration", Some("30s"), "Heartbeats the server sends on an idle binlog, so positions keep moving."),
+];
+
+const fn spec(
+    key: &'static str,
+    type_name: &'static str,
+    default: Option<&'static str>,
+    description: &'static str,
+) -> OptionSpec {
+    OptionSpec { key, type_name, default, description }
+}
+
+/// Where reading starts (`scan.startup.mode`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum StartupMode {
+    /// Snapshot every captured table, then the binlog from the snapshot's position.
+    Initial,
+    /// Snapshot only; the source is bounded.
+    Snapshot,
+    LatestOffset,
+    EarliestOffset,
+    SpecificOffset(BinlogOffset),
+    /// MariaDB GTID position (`D-S-N[,D-S-N...]`) or a MySQL GTID set.
+    SpecificGtid(String),
+    Timestamp { millis: i64 },
+}
+
+impl StartupMode {
+    pub fn has_snapshot(&self) -> bool {
+        matches!(self, StartupMode::Initial | StartupMode::Snapshot)
+    }
+}
+
+/// Replication client ids for the readers: one id, or an inclusive range with one per reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerIdRange {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl ServerIdRange {
+    pub fn parse(raw: &str) -> std::result::Result<Self, String> {
+        let expected = || "a server id such as '5400' or a range such as '5400-5408'".to_string();
+        let parse = |s: &str| s.trim().parse::<u32>().ok().filter(|id| *id > 0);
+        match raw.split_once('-') {
+            None => parse(raw).map(|id| ServerIdRange { start: id, end: id }).ok_or_else(expected),
+            Some((a, b)) => match (parse(a), parse(b)) {
+                (Some(start), Some(end)) if start <= end => Ok(ServerIdRange { start, end }),
+                _ => Err(expected()),
+            },
+        }
+    }
+
+    pub fn len(&self) -> u32 {
+        self.end - self.start + 1
+    }
+
+    /// The id of reader `subtask`.
+    pub fn id_for(&self, subtask: u32) -> u32 {
+        self.start + subtask
+    }
+}
+
+/// The typed options of one `rust-mysql-cdc` source.
+#[derive(Clone, Debug)]
+pub struct MySqlCdcConfig {
+    pub hostname: String,
+    pub port: u16,
+    pub username: String,
+    pub password: String,
+    pub database_name: String,
+    pub table_name: String,
+    pub database_regex: Regex,
+    pub table_regex: Regex,
+    pub server_ids: ServerIdRange,
+    pub server_time_zone: ServerTimeZone,
+    pub startup: StartupMode,
+    pub chunk_size: u64,
+    pub fetch_size: usize,
+    pub chunk_key_column: Option<String>,
+    pub even_distribution_upper: f64,
+    pub even_distribution_lower: f64,
+    pub connect_timeout: Duration,
+    pub connect_max_retries: u32,
+    pub pool_size: usize,
+    pub heartbeat_interval: Duration,
+}
+
+impl MySqlCdcConfig {
+    pub fn parse(options: &Options) -> Result<Self> {
+        let connector = options.connector().to_string();
+        let invalid = |key: &str, msg: String| {
+            BridgeError::validation(format!("Invalid value for option '{key}' of '{connector}': {msg}"))
+        };
+        let hostname: String = options.require("hostname")?;
+        let port: u16 = {
+            let p: u32 = options.get_or("port", 3306)?;
+            u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| invalid("port", format!("{p} is not a TCP port (1..65535).")))?
+        };
+        let username: String = options.require("username")?;
+        let password: String = options.require("password")?;
+        let database_name: String = options.require("database-name")?;
+        let table_name: String = options.require("table-name")?;
+        let database_regex = anchored("database-name", &database_name, &invalid)?;
+        let table_regex = anchored("table-name", &table_name, &invalid)?;
+
+        let server_ids = match options.get_str("server-id") {
+            Some(raw) => ServerIdRange::parse(raw.trim()).map_err(|e| invalid("server-id", format!("'{raw}' is not {e}.")))?,
+            None => {
+                // Flink CDC picks a random id in 5400..6400; one per reader, so a range.
+                let start = 5400 + (std::process::id() ^ seed_nanos()) % 900;
+                ServerIdRange { start, end: start + 99 }
+            }
+        };
+        let server_time_zone = match options.get_str("server-time-zone") {
+            None => ServerTimeZone::utc(),
+            Some(raw) => ServerTimeZone::parse(raw.trim())
+                .map_err(|e| invalid("server-time-zone", format!("{e}")))?,
+        };
+
+        let startup = parse_startup(options, &invalid)?;
+
+        let snapshot_enabled: bool = options.get_or("scan.incremental.snapshot.enabled", true)?;
+        if !snapshot_enabled {
+            return Err(invalid(
+                "scan.incremental.snapshot.enabled",
+                "only the incremental, lock-free snapshot is supported; remove the option or set it to 'true'.".into(),
+            ));
+        }
+        let chunk_size: u64 = options.get_or("scan.incremental.snapshot.chunk.size", 8096)?;
+        if chunk_size == 0 {
+            return Err(invalid("scan.incremental.snapshot.chunk.size", "must be at least 1.".into()));
+        }
+        let fetch_size: usize = options.get_or("scan.snapshot.fetch.size", 1024)?;
+        if fetch_size == 0 {
+            return Err(invalid("scan.snapshot.fetch.size", "must be at least 1.".into()));
+        }
+        let chunk_key_column: Option<String> = options.get("scan.incremental.snapshot.chunk.key-column")?;
+        let even_distribution_upper: f64 = options.get_or("chunk-key.even-distribution.factor.upper-bound", 1000.0)?;
+        let even_distribution_lower: f64 = options.get_or("chunk-key.even-distribution.factor.lower-bound", 0.05)?;
+        if !(even_distribution_lower > 0.0 && even_distribution_lower <= even_distribution_upper) {
+            return Err(invalid(
+                "chunk-key.even-distribution.factor.lower-bound",
+                format!("must be positive and at most the upper bound ({even_distribution_upper})."),
+            ));
+        }
+        let connect_timeout: Duration = options.get_or("connect.timeout", Duration::from_secs(30))?;
+        if connect_timeout < Duration::from_millis(250) {
+            return Err(invalid("connect.timeout", "must be at least 250 ms.".into()));
+        }
+        let connect_max_retries: u32 = options.get_or("connect.max-retries", 3)?;
+        let pool_size: usize = options.get_or("connection.pool.size", 20)?;
+        if pool_size == 0 {
+            return Err(invalid("connection.pool.size", "must be at least 1.".into()));
+        }
+        let heartbeat_interval: Duration = options.get_or("heartbeat.interval", Duration::from_secs(30))?;
+        if heartbeat_interval.is_zero() {
+            return Err(invalid("heartbeat.interval", "must be positive.".into()));
+        }
+
+        let supported: Vec<String> = OPTIONS.iter().map(|o| o.key.to_string()).collect();
+        options.ensure_all_consumed(&supported)?;
+
+        Ok(MySqlCdcConfig {
+            hostname,
+            port,
+            username,
+            password,
+            database_name,
+            table_name,
+            database_regex,
+            table_regex,
+            server_ids,
+            server_time_zone,
+            startup,
+            chunk_size,
+            fetch_size,
+            chunk_key_column,
+            even_distribution_upper,
+            even_distribution_lower,
+            connect_timeout,
+            connect_max_retries,
+            pool_size,
+            heartbeat_interval,
+        })
+    }
+
+    /// `host:port` for messages (never the credentials).
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.hostname, self.port)
+    }
+}
+
+fn seed_nanos() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+}
+
+/// Compiles a name pattern so it must match the whole name, as Debezium's include lists do.
+fn anchored(key: &str, pattern: &str, invalid: &dyn Fn(&str, String) -> BridgeError) -> Result<Regex> {
+    Regex::new(&format!("^(?:{pattern})$"))
+        .map_err(|e| invalid(key, format!("'{pattern}' is not a valid regular expression: {e}")))
+}
+
+const STARTUP_MODES: &[&str] =
+    &["initial", "snapshot", "latest-offset", "earliest-offset", "specific-offset", "timestamp"];
+
+fn parse_startup(options: &Options, invalid: &dyn Fn(&str, String) -> BridgeError) -> Result<StartupMode> {
+    let mode = options.get_str("scan.startup.mode").unwrap_or("initial").trim().to_ascii_lowercase();
+    let file: Option<String> = options.get("scan.startup.specific-offset.file")?;
+    let pos: Option<u64> = options.get("scan.startup.specific-offset.pos")?;
+    let gtid: Option<String> = options.get("scan.startup.specific-offset.gtid-set")?;
+    let skip_events: u64 = options.get_or("scan.startup.specific-offset.skip-events", 0)?;
+    let skip_rows: u64 = options.get_or("scan.startup.specific-offset.skip-rows", 0)?;
+    let timestamp: Option<i64> = options.get("scan.startup.timestamp-millis")?;
+    let only_for = |key: &str, needed: &str| {
+        invalid(key, format!("is only used with 'scan.startup.mode' = '{needed}'; remove it or change the mode."))
+    };
+    if mode != "specific-offset" {
+        for (key, set) in [
+            ("scan.startup.specific-offset.file", file.is_some()),
+            ("scan.startup.specific-offset.pos", pos.is_some()),
+            ("scan.startup.specific-offset.gtid-set", gtid.is_some()),
+        ] {
+            if set {
+                return Err(only_for(key, "specific-offset"));
+            }
+        }
+    }
+    if mode != "timestamp" && timestamp.is_some() {
+        return Err(only_for("scan.startup.timestamp-millis", "timestamp"));
+    }
+    Ok(match mode.as_str() {
+        "initial" => StartupMode::Initial,
+        "snapshot" => StartupMode::Snapshot,
+        "latest-offset" => StartupMode::LatestOffset,
+        "earliest-offset" => StartupMode::EarliestOffset,
+        "specific-offset" => match (file, pos, gtid) {
+            (_, _, Some(gtid)) => {
+                if skip_events > 0 || skip_rows > 0 {
+                    return Err(invalid(
+                        "scan.startup.specific-offset.skip-rows",
+                        "skipping events or rows is only supported with a file and position.".into(),
+                    ));
+                }
+                StartupMode::SpecificGtid(gtid.trim().to_string())
+            }
+            (Some(file), Some(pos), None) => {
+                if skip_events > 0 {
+                    return Err(invalid(
+                        "scan.startup.specific-offset.skip-events",
+                        "is not supported; use 'scan.startup.specific-offset.skip-rows' or a later position.".into(),
+                    ));
+                }
+                StartupMode::SpecificOffset(BinlogOffset {
+                    position: BinlogPosition { file: file.trim().to_string(), pos },
+                    skip_rows,
+                    gtid: None,
+                })
+            }
+            _ => {
+                return Err(invalid(
+                    "scan.startup.mode",
+                    "'specific-offset' needs 'scan.startup.specific-offset.file' and \
+                     'scan.startup.specific-offset.pos', or 'scan.startup.specific-offset.gtid-set'."
+                        .into(),
+                ))
+            }
+        },
+        "timestamp" => match timestamp {
+            Some(millis) => StartupMode::Timestamp { millis },
+            None => {
+                return Err(invalid(
+                    "scan.startup.mode",
+                    "'timestamp' needs 'scan.startup.timestamp-millis'.".into(),
+                ))
+            }
+        },
+        other => {
+            return Err(invalid(
+                "scan.startup.mode",
+                format!("'{other}' is not one of {}.", one_of(STARTUP_MODES)),
+            ))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(extra: &[(&str, &str)]) -> Options {
+        let mut all = vec![
+            ("connector", "rust-mysql-cdc"),
+            ("hostname", "127.0.0.1"),
+            ("username", "u"),
+            ("password", "secret-pw"),
+            ("database-name", "shop"),
+            ("table-name", "orders_.*"),
+        ];
+        all.extend_from_slice(extra);
+        Options::new("rust-mysql-cdc", all.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn defaults_follow_flink_cdc() {
+        let c = MySqlCdcConfig::parse(&options(&[])).unwrap();
+        assert_eq!(c.port, 3306);
+        assert_eq!(c.startup, StartupMode::Initial);
+        assert_eq!(c.chunk_size, 8096);
+        assert_eq!(c.fetch_size, 1024);
+        assert_eq!(c.connect_timeout, Duration::from_secs(30));
+        assert_eq!(c.connect_max_retries, 3);
+        assert_eq!(c.pool_size, 20);
+        assert_eq!(c.heartbeat_interval, Duration::from_secs(30));
+        assert!((5400..6400).contains(&c.server_ids.start));
+        assert!(c.table_regex.is_match("orders_1") && !c.table_regex.is_match("x_orders_1"));
+        assert!(c.database_regex.is_match("shop") && !c.database_regex.is_match("shop2"));
+    }
+
+    #[test]
+    fn server_id_ranges() {
+        let c = MySqlCdcConfig::parse(&options(&[("server-id", "5400-5403")])).unwrap();
+        assert_eq!(c.server_ids, ServerIdRange { start: 5400, end: 5403 });
+        assert_eq!(c.server_ids.len(), 4);
+        for bad in ["0", "x", "9-3", "5400-"] {
+            let e = MySqlCdcConfig::parse(&options(&[("server-id", bad)])).unwrap_err().to_string();
+            assert!(e.contains("'server-id'"), "{e}");
+        }
+    }
+
+    #[test]
+    fn startup_modes() {
+        let c = MySqlCdcConfig::parse(&options(&[
+            ("scan.startup.mode", "specific-offset"),
+            ("scan.startup.specific-offset.file", "bin.000003"),
+            ("scan.startup.specific-offset.pos", "4"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.startup,
+            StartupMode::SpecificOffset(BinlogOffset {
+                position: BinlogPosition { file: "bin.000003".into(), pos: 4 },
+                skip_rows: 0,
+                gtid: None
+            })
+        );
+        let e = MySqlCdcConfig::parse(&options(&[("scan.startup.mode", "specific-offset")])).unwrap_err();
+        assert!(e.to_string().contains("scan.startup.specific-offset.file"), "{e}");
+        let e = MySqlCdcConfig::parse(&options(&[("scan.startup.mode", "newest")])).unwrap_err();
+        assert!(e.to_string().contains("'latest-offset'"), "{e}");
+        let e = MySqlCdcConfig::parse(&options(&[("scan.startup.timestamp-millis", "5")])).unwrap_err();
+        assert!(e.to_string().contains("'timestamp'"), "{e}");
+    }
+
+    #[test]
+    fn errors_never_show_the_password_and_name_unknown_options() {
+        let e = MySqlCdcConfig::parse(&options(&[("pasword", "x")])).unwrap_err().to_string();
+        assert!(e.contains("Unsupported options") && e.contains("pasword") && !e.contains("secret-pw"), "{e}");
+        let e = MySqlCdcConfig::parse(&options(&[("table-name", "(")])).unwrap_err().to_string();
+        assert!(e.contains("regular expression"), "{e}");
+    }
+}

@@ -1,0 +1,349 @@
+//! The enumerator: discovers the captured tables, splits them into chunks in the background (a
+//! few at a time, on Flink's worker threads), hands chunks to readers as they ask, collects each
+//! chunk's high watermark, and then hands the binlog split to one reader.
+//!
+//! Its checkpointed state is what it has not yet handed out or heard back about: the splitter's
+//! cursor, a short queue of pending chunks, chunks in flight, and the watermarks of finished
+//! chunks (needed to build the binlog split).
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use rust_core::api::{AsyncSchedule, EnumeratorContext, SplitEnumerator};
+use rust_core::error::BridgeError;
+use rust_core::Result;
+
+use crate::chunk::{SplitSettings, TableSplitter};
+use crate::config::{MySqlCdcConfig, StartupMode};
+use crate::connect::{binlog_end, binlog_start, block_on, Connector};
+use crate::offset::{BinlogOffset, BinlogPosition};
+use crate::schema::{discover_tables, load_table, TableId};
+use crate::split::{
+    decode_event, encode_event, BinlogSplit, CdcSplit, ChunkRange, ChunkWatermark, EnumeratorEvent,
+    ReaderEvent, SnapshotSplit, TableWatermarks,
+};
+
+/// Chunks the splitter produces per background call; the queue is refilled below this.
+const CHUNKS_PER_CALL: usize = 64;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct EnumeratorState {
+    /// Captured tables with their chunk keys, once discovered.
+    pub tables: Option<Vec<(TableId, String)>>,
+    /// Index of the table being split.
+    pub splitting_table: usize,
+    pub splitter: TableSplitter,
+    pub next_chunk_id: u64,
+    pub pending: VecDeque<SnapshotSplit>,
+    pub in_flight: BTreeMap<u64, SnapshotSplit>,
+    /// Finished chunks per table: (range, high watermark), in chunk order once complete.
+    pub finished: BTreeMap<TableId, Vec<(ChunkRange, BinlogPosition)>>,
+    /// The binlog split, when it was created but not (or no longer) assigned.
+    pub binlog_pending: Option<BinlogSplit>,
+    pub binlog_assigned: bool,
+}
+
+/// What a background splitting call returns.
+#[derive(Serialize, Deserialize)]
+struct SplitResult {
+    tables: Vec<(TableId, String)>,
+    table_index: usize,
+    splitter: TableSplitter,
+    /// New chunks: table, chunk key, range.
+    chunks: Vec<(TableId, String, ChunkRange)>,
+    /// For startup modes without a snapshot: where the binlog starts.
+    start_offset: Option<BinlogOffset>,
+}
+
+pub struct MySqlCdcEnumerator {
+    config: Arc<MySqlCdcConfig>,
+    state: EnumeratorState,
+    /// Readers that asked for a split and got none yet.
+    waiting: BTreeSet<u32>,
+    splitting: bool,
+}
+
+impl MySqlCdcEnumerator {
+    pub fn new(config: Arc<MySqlCdcConfig>, restored: Option<EnumeratorState>) -> Self {
+        MySqlCdcEnumerator { config, state: restored.unwrap_or_default(), waiting: BTreeSet::new(), splitting: false }
+    }
+
+    fn snapshot_finished_splitting(&self) -> bool {
+        match &self.state.tables {
+            Some(tables) => self.state.splitting_table >= tables.len(),
+            None => false,
+        }
+    }
+
+    /// Starts a background call that discovers tables (first time) and cuts the next chunks.
+    fn schedule_splitting(&mut self, ctx: &mut EnumeratorContext<CdcSplit>) {
+        if self.splitting || self.snapshot_finished_splitting() || self.state.binlog_assigned {
+            return;
+        }
+        if self.state.pending.len() >= CHUNKS_PER_CALL / 2 && self.state.tables.is_some() {
+            return;
+        }
+        self.splitting = true;
+        let config = self.config.clone();
+        let tables = self.state.tables.clone();
+        let table_index = self.state.splitting_table;
+        let splitter = self.state.splitter.clone();
+        let task = move || -> Result<Vec<u8>> {
+            let result = block_on(split_step(config.clone(), tables.clone(), table_index, splitter.clone()))??;
+            rust_core::state::encode(1, &result)
+        };
+        ctx.call_async(Box::new(task), AsyncSchedule::Once);
+    }
+
+    fn assign_waiting(&mut self, ctx: &mut EnumeratorContext<CdcSplit>) {
+        let waiting: Vec<u32> = self.waiting.iter().copied().collect();
+        for subtask in waiting {
+            if !ctx.registered_readers().contains(&subtask) {
+                self.waiting.remove(&subtask);
+                continue;
+            }
+            if !self.try_assign(subtask, ctx) {
+                break;
+            }
+        }
+        self.schedule_splitting(ctx);
+    }
+
+    /// Gives `subtask` a split if one is ready; false when it has to wait.
+    fn try_assign(&mut self, subtask: u32, ctx: &mut EnumeratorContext<CdcSplit>) -> bool {
+        if let Some(split) = self.state.pending.pop_front() {
+            self.state.in_flight.insert(split.id, split.clone());
+            ctx.assign_split(subtask, CdcSplit::Snapshot(split));
+            self.waiting.remove(&subtask);
+            return true;
+        }
+        let snapshot_done = self.snapshot_finished_splitting() && self.state.in_flight.is_empty();
+        if !snapshot_done {
+            return false;
+        }
+        if self.config.startup == StartupMode::Snapshot {
+            ctx.signal_no_more_splits(subtask);
+            self.waiting.remove(&subtask);
+            return true;
+        }
+        if self.state.binlog_assigned {
+            // Streaming readers without the binlog split stay idle: the job is unbounded.
+            return false;
+        }
+        if self.state.binlog_pending.is_none() {
+            self.state.binlog_pending = Some(self.build_binlog_split());
+        }
+        let split = self.state.binlog_pending.take().expect("built above");
+        tracing::info!(offset = %split.offset, subtask, "snapshot finished; assigning the binlog split");
+        ctx.assign_split(subtask, CdcSplit::Binlog(split));
+        self.state.binlog_assigned = true;
+        // The watermarks now live in the binlog split.
+        self.state.finished.clear();
+        self.waiting.remove(&subtask);
+        true
+    }
+
+    /// The binlog split after a snapshot: from the lowest chunk watermark, with every chunk's.
+    fn build_binlog_split(&self) -> BinlogSplit {
+        let tables = self.state.tables.clone().unwrap_or_default();
+        let mut watermarks = Vec::new();
+        let mut min: Option<BinlogPosition> = None;
+        let mut max: Option<BinlogPosition> = None;
+        for (table, chunk_key) in &tables {
+            let mut chunks = self.state.finished.get(table).cloned().unwrap_or_default();
+            chunks.sort_by(|a, b| match (&a.0.start, &b.0.start) {
+                (None, None) => std::cmp::Ordering::Equal,
+                (None, _) => std::cmp::Ordering::Less,
+                (_, None) => std::cmp::Ordering::Greater,
+                (Some(x), Some(y)) => crate::value::compare_values(&x.into(), &y.into()),
+            });
+            for (_, hw) in &chunks {
+                if min.as_ref().is_none_or(|m| hw < m) {
+                    min = Some(hw.clone());
+                }
+                if max.as_ref().is_none_or(|m| hw > m) {
+                    max = Some(hw.clone());
+                }
+            }
+            watermarks.push(TableWatermarks {
+                table: table.clone(),
+                chunk_key: chunk_key.clone(),
+                chunks: chunks
+                    .into_iter()
+                    .map(|(range, hw)| ChunkWatermark { end: range.end, high_watermark: hw })
+                    .collect(),
+            });
+        }
+        let start = min.clone().unwrap_or_else(|| BinlogPosition::new("", 4));
+        BinlogSplit {
+            offset: BinlogOffset::at(start),
+            tables: tables.into_iter().map(|(t, _)| t).collect(),
+            watermarks,
+            max_high_watermark: max,
+            skip_before_ms: None,
+        }
+    }
+}
+
+/// One background step: discover tables if needed, then cut up to [`CHUNKS_PER_CALL`] chunks.
+async fn split_step(
+    config: Arc<MySqlCdcConfig>,
+    tables: Option<Vec<(TableId, String)>>,
+    mut table_index: usize,
+    mut splitter: TableSplitter,
+) -> Result<SplitResult> {
+    let connector = Connector::new(&config);
+    let mut conn = connector.connect().await?;
+    let tables = match tables {
+        Some(t) => t,
+        None => {
+            let found = discover_tables(&mut conn, &config.database_regex, &config.table_regex).await?;
+            found
+                .iter()
+                .map(|t| Ok((t.id.clone(), crate::source::chunk_key_of(t, config.chunk_key_column.as_deref())?)))
+                .collect::<Result<Vec<_>>>()?
+        }
+    };
+    let start_offset = match &config.startup {
+        StartupMode::Initial | StartupMode::Snapshot => None,
+        StartupMode::LatestOffset => Some(BinlogOffset::at(binlog_end(&mut conn).await?)),
+        StartupMode::EarliestOffset | StartupMode::Timestamp { .. } => {
+            Some(BinlogOffset::at(binlog_start(&mut conn).await?))
+        }
+        StartupMode::SpecificOffset(offset) => Some(offset.clone()),
+        StartupMode::SpecificGtid(_) => {
+            return Err(BridgeError::validation(
+                "starting from 'scan.startup.specific-offset.gtid-set' is not supported yet; \
+                 use 'scan.startup.specific-offset.file' and '.pos'",
+            ))
+        }
+    };
+    let mut chunks = Vec::new();
+    if config.startup.has_snapshot() {
+        let settings = SplitSettings {
+            chunk_size: config.chunk_size,
+            even_lower: config.even_distribution_lower,
+            even_upper: config.even_distribution_upper,
+        };
+        while chunks.len() < CHUNKS_PER_CALL && table_index < tables.len() {
+            let (id, chunk_key) = &tables[table_index];
+            let schema = load_table(&mut conn, id)
+                .await?
+                .ok_or_else(|| BridgeError::validation(format!("table {id} no longer exists")))?;
+            let more = splitter.next_chunks(&mut conn, &schema, chunk_key, settings, CHUNKS_PER_CALL - chunks.len()).await?;
+            chunks.extend(more.into_iter().map(|range| (id.clone(), chunk_key.clone(), range)));
+            if splitter.done {
+                table_index += 1;
+                splitter = TableSplitter::default();
+            }
+        }
+    } else {
+        table_index = tables.len();
+    }
+    let _ = conn.disconnect().await;
+    Ok(SplitResult { tables, table_index, splitter, chunks, start_offset })
+}
+
+impl SplitEnumerator for MySqlCdcEnumerator {
+    type Split = CdcSplit;
+    type State = EnumeratorState;
+
+    fn start(&mut self, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+        self.schedule_splitting(ctx);
+        Ok(())
+    }
+
+    fn handle_split_request(&mut self, subtask: u32, _hostname: Option<&str>, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+        self.waiting.insert(subtask);
+        self.assign_waiting(ctx);
+        Ok(())
+    }
+
+    fn add_reader(&mut self, _subtask: u32, _ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+        Ok(())
+    }
+
+    fn add_splits_back(&mut self, splits: Vec<CdcSplit>, _subtask: u32, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+        for split in splits {
+            match split {
+                CdcSplit::Snapshot(mut s) => {
+                    // Not checkpointed by the failed reader: read it again (a report it may have
+                    // sent is void, its rows were not kept).
+                    self.state.in_flight.remove(&s.id);
+                    if let Some(done) = self.state.finished.get_mut(&s.table) {
+                        done.retain(|(range, _)| *range != s.range);
+                    }
+                    s.high_watermark = None;
+                    self.state.pending.push_front(s);
+                }
+                CdcSplit::Binlog(b) => {
+                    self.state.binlog_assigned = false;
+                    self.state.binlog_pending = Some(b);
+                }
+            }
+        }
+        self.assign_waiting(ctx);
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, _checkpoint_id: u64) -> Result<EnumeratorState> {
+        Ok(self.state.clone())
+    }
+
+    fn handle_source_event(&mut self, subtask: u32, event: &[u8], ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+        match decode_event::<ReaderEvent>(event)? {
+            ReaderEvent::ChunksFinished(finished) => {
+                let mut ids = Vec::with_capacity(finished.len());
+                for (id, hw) in finished {
+                    if let Some(split) = self.state.in_flight.remove(&id) {
+                        self.state.finished.entry(split.table.clone()).or_default().push((split.range, hw));
+                    }
+                    ids.push(id);
+                }
+                ctx.send_event(subtask, encode_event(&EnumeratorEvent::ChunksAcknowledged(ids))?);
+                self.assign_waiting(ctx);
+            }
+        }
+        Ok(())
+    }
+
+    fn handle_async_result(
+        &mut self,
+        _task_id: u64,
+        result: std::result::Result<Vec<u8>, String>,
+        ctx: &mut EnumeratorContext<CdcSplit>,
+    ) -> Result<()> {
+        self.splitting = false;
+        let bytes = result.map_err(|e| BridgeError::other(format!("splitting the captured tables failed: {e}")))?;
+        let result: SplitResult = rust_core::state::decode("split result", 1, &bytes)?;
+        if self.state.tables.is_none() {
+            tracing::info!(tables = result.tables.len(), "captured tables discovered");
+        }
+        self.state.tables = Some(result.tables.clone());
+        self.state.splitting_table = result.table_index;
+        self.state.splitter = result.splitter;
+        for (table, chunk_key, range) in result.chunks {
+            let id = self.state.next_chunk_id;
+            self.state.next_chunk_id += 1;
+            self.state.pending.push_back(SnapshotSplit { id, table, chunk_key, range, high_watermark: None });
+        }
+        if let Some(offset) = result.start_offset {
+            if !self.state.binlog_assigned && self.state.binlog_pending.is_none() {
+                self.state.binlog_pending = Some(BinlogSplit {
+                    offset,
+                    tables: result.tables.iter().map(|(t, _)| t.clone()).collect(),
+                    watermarks: Vec::new(),
+                    max_high_watermark: None,
+                    skip_before_ms: match self.config.startup {
+                        StartupMode::Timestamp { millis } => Some(millis),
+                        _ => None,
+                    },
+                });
+            }
+        }
+        self.assign_waiting(ctx);
+        Ok(())
+    }
+}

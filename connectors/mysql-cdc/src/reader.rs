@@ -1,0 +1,435 @@
+//! The reader: Flink's task thread polls it; a worker thread of its own does the database I/O.
+//!
+//! The worker reads one split at a time and hands results over a small bounded channel, then
+//! wakes Flink through the reader's availability signal. A snapshot chunk crosses as ONE batch, so
+//! a checkpoint sees a chunk either wholly emitted or not at all (then it is read again). Binlog
+//! batches carry the offset after their last change, which becomes the split's state when the
+//! batch is emitted: state always equals what Flink has seen.
+//!
+//! Finished chunks stay in the reader's state (with their high watermarks) until the enumerator
+//! acknowledges their report, so a failure between emitting and reporting loses nothing.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use tokio::sync::mpsc;
+
+use rust_core::api::{Availability, ChangeBatch, ReaderContext, ReaderPoll, RowKind, SourceReader};
+use rust_core::error::BridgeError;
+use rust_core::types::RowType;
+use rust_core::Result;
+
+use crate::binlog::{BinlogCursor, ChangeKind, RowChange};
+use crate::config::MySqlCdcConfig;
+use crate::connect::Connector;
+use crate::offset::BinlogOffset;
+use crate::schema::{load_table, TableId, TableSchema};
+use crate::snapshot::ChunkReader;
+use crate::split::{
+    decode_event, encode_event, BinlogSplit, CdcSplit, EnumeratorEvent, ReaderEvent, SnapshotSplit,
+};
+use crate::value::{BatchBuilder, TableMapping};
+
+/// Results the worker hands to the task thread.
+enum Output {
+    Chunk { split: SnapshotSplit, batch: ChangeBatch },
+    Binlog { batch: Option<ChangeBatch>, offset: BinlogOffset, watermarks_passed: bool },
+    Failed(BridgeError),
+}
+
+enum Command {
+    ReadChunk(SnapshotSplit),
+    StreamBinlog(BinlogSplit),
+}
+
+pub struct MySqlCdcReader {
+    config: Arc<MySqlCdcConfig>,
+    row_type: RowType,
+    server_id: u32,
+    batch_rows: usize,
+    /// Splits waiting for the worker, in assignment order.
+    queue: VecDeque<CdcSplit>,
+    /// The split the worker is reading.
+    current: Option<CdcSplit>,
+    /// Chunks emitted whose report the enumerator has not acknowledged.
+    unacknowledged: Vec<SnapshotSplit>,
+    worker: Option<Worker>,
+    no_more_splits: bool,
+    requested: bool,
+}
+
+struct Worker {
+    commands: mpsc::UnboundedSender<Command>,
+    output: mpsc::Receiver<Output>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl MySqlCdcReader {
+    pub fn new(config: Arc<MySqlCdcConfig>, row_type: RowType, subtask: u32, batch_rows: usize) -> Result<Self> {
+        let server_id = config.server_ids.id_for(subtask);
+        Ok(MySqlCdcReader {
+            config,
+            row_type,
+            server_id,
+            batch_rows,
+            queue: VecDeque::new(),
+            current: None,
+            unacknowledged: Vec::new(),
+            worker: None,
+            no_more_splits: false,
+            requested: false,
+        })
+    }
+
+    fn worker(&mut self, availability: &Availability) -> Result<&mut Worker> {
+        if self.worker.is_none() {
+            let (commands, command_rx) = mpsc::unbounded_channel();
+            // Two results in flight: the worker reads ahead while Flink emits.
+            let (output_tx, output) = mpsc::channel(2);
+            let job = WorkerJob {
+                config: self.config.clone(),
+                connector: Connector::new(&self.config),
+                builder: BatchBuilder::new(&self.row_type, &self.config.server_time_zone)?,
+                server_id: self.server_id,
+                batch_rows: self.batch_rows,
+                availability: availability.clone(),
+                output: output_tx,
+                schemas: HashMap::new(),
+                mappings: HashMap::new(),
+            };
+            let thread = std::thread::Builder::new()
+                .name(format!("rust-mysql-cdc-reader-{}", self.server_id))
+                .spawn(move || job.run(command_rx))
+                .map_err(|e| BridgeError::external("starting the reader thread", e))?;
+            self.worker = Some(Worker { commands, output, thread: Some(thread) });
+        }
+        Ok(self.worker.as_mut().expect("worker just created"))
+    }
+
+    /// Hands the next queued split to the worker when it is idle.
+    fn dispatch(&mut self, ctx: &mut ReaderContext) -> Result<()> {
+        if self.current.is_some() {
+            return Ok(());
+        }
+        let Some(split) = self.queue.pop_front() else {
+            if !self.no_more_splits && !self.requested {
+                ctx.request_split();
+                self.requested = true;
+            }
+            return Ok(());
+        };
+        let command = match &split {
+            CdcSplit::Snapshot(s) => Command::ReadChunk(s.clone()),
+            CdcSplit::Binlog(b) => Command::StreamBinlog(b.clone()),
+        };
+        let availability = ctx.availability().clone();
+        self.worker(&availability)?
+            .commands
+            .send(command)
+            .map_err(|_| BridgeError::other("the reader's worker thread has stopped"))?;
+        self.current = Some(split);
+        Ok(())
+    }
+
+    fn report(&self, ctx: &mut ReaderContext, splits: &[SnapshotSplit]) -> Result<()> {
+        let finished: Vec<_> = splits
+            .iter()
+            .filter_map(|s| s.high_watermark.clone().map(|hw| (s.id, hw)))
+            .collect();
+        if !finished.is_empty() {
+            ctx.send_event_to_enumerator(encode_event(&ReaderEvent::ChunksFinished(finished))?);
+        }
+        Ok(())
+    }
+}
+
+impl SourceReader for MySqlCdcReader {
+    type Split = CdcSplit;
+
+    fn poll_next(&mut self, ctx: &mut ReaderContext) -> Result<ReaderPoll> {
+        loop {
+            self.dispatch(ctx)?;
+            let Some(worker) = self.worker.as_mut() else {
+                return Ok(self.idle());
+            };
+            let output = match worker.output.try_recv() {
+                Ok(o) => o,
+                Err(mpsc::error::TryRecvError::Empty) => return Ok(self.idle()),
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    return Err(BridgeError::other("the reader's worker thread stopped unexpectedly"))
+                }
+            };
+            match output {
+                Output::Failed(e) => return Err(e),
+                Output::Chunk { split, batch } => {
+                    self.current = None;
+                    self.report(ctx, std::slice::from_ref(&split))?;
+                    self.unacknowledged.push(split);
+                    self.dispatch(ctx)?;
+                    if batch.num_rows() > 0 {
+                        return Ok(ReaderPoll::Batch(batch));
+                    }
+                }
+                Output::Binlog { batch, offset, watermarks_passed } => {
+                    if let Some(CdcSplit::Binlog(split)) = self.current.as_mut() {
+                        split.offset = offset;
+                        if watermarks_passed {
+                            // Past every chunk's watermark: the split needs them no more.
+                            split.watermarks.clear();
+                            split.max_high_watermark = None;
+                        }
+                    }
+                    if let Some(batch) = batch {
+                        return Ok(ReaderPoll::Batch(batch));
+                    }
+                }
+            }
+        }
+    }
+
+    fn add_splits(&mut self, splits: Vec<CdcSplit>, ctx: &mut ReaderContext) -> Result<()> {
+        self.requested = false;
+        for split in splits {
+            match split {
+                // A chunk restored as finished: report it again and keep it until acknowledged.
+                CdcSplit::Snapshot(s) if s.high_watermark.is_some() => {
+                    self.report(ctx, std::slice::from_ref(&s))?;
+                    self.unacknowledged.push(s);
+                }
+                other => self.queue.push_back(other),
+            }
+        }
+        self.dispatch(ctx)
+    }
+
+    fn notify_no_more_splits(&mut self, _ctx: &mut ReaderContext) -> Result<()> {
+        self.no_more_splits = true;
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, _checkpoint_id: u64) -> Result<Vec<CdcSplit>> {
+        let mut state: Vec<CdcSplit> = self.unacknowledged.iter().cloned().map(CdcSplit::Snapshot).collect();
+        state.extend(self.current.iter().cloned());
+        state.extend(self.queue.iter().cloned());
+        Ok(state)
+    }
+
+    fn handle_source_event(&mut self, event: &[u8], _ctx: &mut ReaderContext) -> Result<()> {
+        match decode_event::<EnumeratorEvent>(event)? {
+            EnumeratorEvent::ChunksAcknowledged(ids) => {
+                self.unacknowledged.retain(|s| !ids.contains(&s.id));
+            }
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        if let Some(mut worker) = self.worker.take() {
+            // Closing both channels ends the worker: its command loop sees the sender gone and a
+            // blocked send sees the receiver gone.
+            drop(worker.commands);
+            worker.output.close();
+            if let Some(thread) = worker.thread.take() {
+                let _ = thread.join();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl MySqlCdcReader {
+    fn idle(&self) -> ReaderPoll {
+        if self.no_more_splits && self.current.is_none() && self.queue.is_empty() {
+            ReaderPoll::EndOfInput
+        } else {
+            ReaderPoll::NothingAvailable { retry_after: None }
+        }
+    }
+}
+
+impl Drop for MySqlCdcReader {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+/// The worker thread's state: connections, table schemas and the batch builder.
+struct WorkerJob {
+    config: Arc<MySqlCdcConfig>,
+    connector: Connector,
+    builder: BatchBuilder,
+    server_id: u32,
+    batch_rows: usize,
+    availability: Availability,
+    output: mpsc::Sender<Output>,
+    schemas: HashMap<TableId, Arc<TableSchema>>,
+    mappings: HashMap<TableId, Arc<TableMapping>>,
+}
+
+impl WorkerJob {
+    fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                let _ = self.output.try_send(Output::Failed(BridgeError::external("starting the reader runtime", e)));
+                self.availability.notify();
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            let mut conn: Option<mysql_async::Conn> = None;
+            while let Some(command) = commands.recv().await {
+                let result = match command {
+                    Command::ReadChunk(split) => self.read_chunk(&mut conn, split).await,
+                    Command::StreamBinlog(split) => self.stream_binlog(&mut commands, split).await,
+                };
+                if let Err(e) = result {
+                    let _ = self.output.send(Output::Failed(e)).await;
+                    self.availability.notify();
+                    return;
+                }
+            }
+            if let Some(c) = conn {
+                let _ = c.disconnect().await;
+            }
+        });
+    }
+
+    async fn send(&self, output: Output) -> Result<()> {
+        self.output.send(output).await.map_err(|_| BridgeError::other("reader closed"))?;
+        self.availability.notify();
+        Ok(())
+    }
+
+    async fn schema(&mut self, conn: &mut mysql_async::Conn, table: &TableId) -> Result<(Arc<TableSchema>, Arc<TableMapping>)> {
+        if !self.schemas.contains_key(table) {
+            let schema = load_table(conn, table).await?.ok_or_else(|| {
+                BridgeError::validation(format!("table {table} no longer exists"))
+            })?;
+            let mapping = self.builder.mapping(&schema)?;
+            self.schemas.insert(table.clone(), Arc::new(schema));
+            self.mappings.insert(table.clone(), Arc::new(mapping));
+        }
+        Ok((self.schemas[table].clone(), self.mappings[table].clone()))
+    }
+
+    async fn read_chunk(&mut self, conn: &mut Option<mysql_async::Conn>, mut split: SnapshotSplit) -> Result<()> {
+        if conn.is_none() {
+            *conn = Some(self.connector.connect().await?);
+        }
+        let c = conn.as_mut().expect("connected above");
+        let (schema, mapping) = self.schema(c, &split.table).await?;
+        let reader = ChunkReader { connector: &self.connector, server_id: self.server_id, heartbeat: self.config.heartbeat_interval };
+        let chunk = reader.read(c, &schema, &split).await?;
+        tracing::debug!(table = %split.table, chunk = split.id, rows = chunk.rows.len(), replayed = chunk.replayed, "chunk read");
+        for row in &chunk.rows {
+            self.builder.append(&mapping, row, RowKind::Insert, 0)?;
+        }
+        let batch = self.builder.finish()?;
+        split.high_watermark = Some(chunk.high_watermark);
+        self.send(Output::Chunk { split, batch }).await
+    }
+
+    async fn stream_binlog(&mut self, commands: &mut mpsc::UnboundedReceiver<Command>, split: BinlogSplit) -> Result<()> {
+        let mut conn = self.connector.connect().await?;
+        let mut tables = Vec::with_capacity(split.tables.len());
+        let mut mappings = Vec::with_capacity(split.tables.len());
+        for id in &split.tables {
+            let (schema, mapping) = self.schema(&mut conn, id).await?;
+            tables.push((*schema).clone());
+            mappings.push(mapping);
+        }
+        let _ = conn.disconnect().await;
+        // Watermarks per captured table index.
+        let watermarks: Vec<Option<(usize, &crate::split::TableWatermarks)>> = tables
+            .iter()
+            .map(|t| {
+                split.watermarks.iter().find(|w| w.table == t.id).map(|w| {
+                    (t.column_index(&w.chunk_key).unwrap_or(0), w)
+                })
+            })
+            .collect();
+        let mut max_hw = split.max_high_watermark.clone();
+        let mut skip_before = split.skip_before_ms;
+        let tables = Arc::new(tables);
+        let mut cursor =
+            BinlogCursor::open(&self.connector, self.server_id, &split.offset, tables, self.config.heartbeat_interval).await?;
+        tracing::info!(offset = %split.offset, server_id = self.server_id, "binlog reading started");
+        let mut changes: Vec<RowChange> = Vec::new();
+        let mut last_sent = split.offset.clone();
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    None => break,
+                    Some(_) => return Err(BridgeError::other("a split was assigned to a reader that holds the binlog split")),
+                },
+                read = cursor.next(&mut changes) => read?,
+            }
+            // Take what is already buffered, up to a batch.
+            while changes.len() < self.batch_rows && cursor.try_next(&mut changes)? {}
+            for change in changes.drain(..) {
+                if let Some(t) = skip_before {
+                    if change.timestamp_ms < t {
+                        continue;
+                    }
+                    skip_before = None;
+                }
+                let mapping = &mappings[change.table];
+                let watermark = watermarks[change.table];
+                let emit = |image: &Option<Vec<crate::value::Value>>| -> bool {
+                    let (Some(max), Some((key, wm)), Some(row)) = (&max_hw, watermark, image) else {
+                        return true;
+                    };
+                    if change.txn_start >= *max {
+                        return true;
+                    }
+                    wm.watermark_of(&row[key]).is_none_or(|hw| change.txn_start >= *hw)
+                };
+                match change.kind {
+                    ChangeKind::Insert => {
+                        if emit(&change.after) {
+                            if let Some(row) = &change.after {
+                                self.builder.append(mapping, row, RowKind::Insert, change.timestamp_ms)?;
+                            }
+                        }
+                    }
+                    ChangeKind::Update => {
+                        let (before, after) = (emit(&change.before), emit(&change.after));
+                        if let (true, Some(row)) = (before, &change.before) {
+                            self.builder.append(mapping, row, RowKind::UpdateBefore, change.timestamp_ms)?;
+                        }
+                        if let (true, Some(row)) = (after, &change.after) {
+                            self.builder.append(mapping, row, RowKind::UpdateAfter, change.timestamp_ms)?;
+                        }
+                    }
+                    ChangeKind::Delete => {
+                        if emit(&change.before) {
+                            if let Some(row) = &change.before {
+                                self.builder.append(mapping, row, RowKind::Delete, change.timestamp_ms)?;
+                            }
+                        }
+                    }
+                }
+            }
+            let offset = cursor.offset();
+            let passed = max_hw.as_ref().is_some_and(|m| cursor.at_boundary() && cursor.position() >= *m);
+            if passed {
+                max_hw = None;
+            }
+            let full = self.builder.len() >= self.batch_rows;
+            let idle = cursor.at_boundary();
+            if full || (idle && !self.builder.is_empty()) {
+                let batch = self.builder.finish()?;
+                last_sent = offset.clone();
+                self.send(Output::Binlog { batch: Some(batch), offset, watermarks_passed: passed }).await?;
+            } else if (idle && offset != last_sent) || passed {
+                // Progress without rows (other tables, heartbeats): move the checkpointed offset.
+                last_sent = offset.clone();
+                self.send(Output::Binlog { batch: None, offset, watermarks_passed: passed }).await?;
+            }
+        }
+        cursor.close().await;
+        Ok(())
+    }
+}

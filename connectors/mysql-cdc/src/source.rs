@@ -1,0 +1,184 @@
+//! The source: its boundedness, enumerator and readers, and the checks run at submission.
+
+use std::sync::Arc;
+
+use mysql_async::prelude::Queryable;
+
+use rust_core::api::{Boundedness, EnumeratorInit, ReaderInit, Source};
+use rust_core::error::BridgeError;
+use rust_core::types::RowType;
+use rust_core::Result;
+
+use crate::config::{MySqlCdcConfig, StartupMode};
+use crate::connect::{binlog_end, block_on, db_error, privilege_error, Connector};
+use crate::enumerator::{EnumeratorState, MySqlCdcEnumerator};
+use crate::reader::MySqlCdcReader;
+use crate::schema::{discover_tables, TableSchema};
+use crate::split::CdcSplit;
+use crate::value::BatchBuilder;
+
+pub struct MySqlCdcSource {
+    config: Arc<MySqlCdcConfig>,
+    row_type: RowType,
+}
+
+impl MySqlCdcSource {
+    pub fn new(config: MySqlCdcConfig, row_type: RowType) -> Result<Self> {
+        // Fails on metadata keys or column types the connector cannot produce, without a server.
+        BatchBuilder::new(&row_type, &config.server_time_zone)?;
+        Ok(MySqlCdcSource { config: Arc::new(config), row_type })
+    }
+}
+
+/// The column a table's chunks are cut by: the option, or the first primary-key column.
+pub fn chunk_key_of(table: &TableSchema, option: Option<&str>) -> Result<String> {
+    match option {
+        Some(name) => table.column_index(name).map(|i| table.columns[i].name.clone()).ok_or_else(|| {
+            BridgeError::validation(format!(
+                "'scan.incremental.snapshot.chunk.key-column' is '{name}', but table {} has no such column",
+                table.id
+            ))
+        }),
+        None => table.primary_key.first().map(|&i| table.columns[i].name.clone()).ok_or_else(|| {
+            BridgeError::validation(format!(
+                "table {} has no primary key: set 'scan.incremental.snapshot.chunk.key-column' to a column \
+                 to split its snapshot by (ideally indexed and unique)",
+                table.id
+            ))
+        }),
+    }
+}
+
+impl Source for MySqlCdcSource {
+    type Split = CdcSplit;
+    type EnumeratorState = EnumeratorState;
+    type Enumerator = MySqlCdcEnumerator;
+    type Reader = MySqlCdcReader;
+
+    fn boundedness(&self) -> Boundedness {
+        if self.config.startup == StartupMode::Snapshot {
+            Boundedness::Bounded
+        } else {
+            Boundedness::ContinuousUnbounded
+        }
+    }
+
+    fn row_type(&self) -> &RowType {
+        &self.row_type
+    }
+
+    fn create_enumerator(&self, _init: &EnumeratorInit, restored: Option<EnumeratorState>) -> Result<MySqlCdcEnumerator> {
+        Ok(MySqlCdcEnumerator::new(self.config.clone(), restored))
+    }
+
+    fn create_reader(&self, init: &ReaderInit) -> Result<MySqlCdcReader> {
+        if init.subtask_index >= self.config.server_ids.len() {
+            return Err(BridgeError::validation(format!(
+                "reader {} has no server id: 'server-id' = '{}-{}' gives {} ids, but the source runs {} readers; \
+                 widen the range to at least the source parallelism",
+                init.subtask_index,
+                self.config.server_ids.start,
+                self.config.server_ids.end,
+                self.config.server_ids.len(),
+                init.parallelism
+            )));
+        }
+        MySqlCdcReader::new(self.config.clone(), self.row_type.clone(), init.subtask_index, init.batch_rows)
+    }
+
+    fn preflight(&self) -> Result<()> {
+        block_on(preflight(&self.config, &self.row_type))?
+    }
+}
+
+/// What can be checked before the job runs: credentials, binlog settings, privileges, tables,
+/// their keys and column types, and that the server ids are free.
+async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
+    let connector = Connector::new(config);
+    let mut conn = connector.connect().await?;
+    let needs_binlog = config.startup != StartupMode::Snapshot;
+    if needs_binlog {
+        binlog_end(&mut conn).await?;
+        let vars: Vec<(String, String)> = conn
+            .query(
+                "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image')",
+            )
+            .await
+            .map_err(|e| db_error("reading the binlog settings", e))?;
+        let get = |name: &str| vars.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.to_ascii_uppercase());
+        let fix = "set log_bin, binlog_format=ROW and binlog_row_image=FULL in the server configuration";
+        if get("log_bin").as_deref() != Some("ON") {
+            return Err(BridgeError::validation(format!("the server's binary log is disabled (log_bin=OFF): {fix}")));
+        }
+        if let Some(format) = get("binlog_format").filter(|f| f != "ROW") {
+            return Err(BridgeError::validation(format!("the server's binlog_format is {format}, not ROW: {fix}")));
+        }
+        if let Some(image) = get("binlog_row_image").filter(|f| f != "FULL") {
+            return Err(BridgeError::validation(format!("the server's binlog_row_image is {image}, not FULL: {fix}")));
+        }
+        check_replication_privilege(&mut conn).await?;
+        check_server_ids(&mut conn, config).await?;
+    }
+    let tables = discover_tables(&mut conn, &config.database_regex, &config.table_regex).await?;
+    if tables.is_empty() {
+        return Err(BridgeError::validation(format!(
+            "no table matches 'database-name' = '{}' and 'table-name' = '{}' on {} (both are regular expressions \
+             matched against whole names; the user needs SELECT on the tables)",
+            config.database_name,
+            config.table_name,
+            config.address()
+        )));
+    }
+    let builder = BatchBuilder::new(row_type, &config.server_time_zone)?;
+    for table in &tables {
+        if config.startup.has_snapshot() {
+            chunk_key_of(table, config.chunk_key_column.as_deref())?;
+        }
+        builder.mapping(table)?;
+        conn.query_drop(format!("SELECT 1 FROM {} LIMIT 0", table.id.quoted()))
+            .await
+            .map_err(|e| privilege_error(e, &format!("SELECT on {}", table.id), "SELECT"))?;
+    }
+    let _ = conn.disconnect().await;
+    Ok(())
+}
+
+/// The user must hold REPLICATION SLAVE (or ALL) to read the binlog.
+async fn check_replication_privilege(conn: &mut mysql_async::Conn) -> Result<()> {
+    let grants: Vec<String> = conn.query("SHOW GRANTS").await.map_err(|e| db_error("reading the user's grants", e))?;
+    let ok = grants.iter().any(|g| {
+        let g = g.to_ascii_uppercase();
+        g.contains("ALL PRIVILEGES ON *.*") || g.contains("REPLICATION SLAVE") || g.contains("REPLICATION REPLICA")
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(BridgeError::validation(
+            "the user lacks the REPLICATION SLAVE privilege needed to read the binlog: \
+             GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO the user",
+        ))
+    }
+}
+
+/// Another replica using one of our server ids would be disconnected by the server (and us with
+/// it) over and over.
+async fn check_server_ids(conn: &mut mysql_async::Conn, config: &MySqlCdcConfig) -> Result<()> {
+    let rows: Vec<mysql_async::Row> = match conn.query("SHOW SLAVE HOSTS").await {
+        Ok(rows) => rows,
+        // Older servers or missing privileges: the check is advisory.
+        Err(_) => return Ok(()),
+    };
+    for row in rows {
+        let Some(id) = row.get::<u32, _>(0) else { continue };
+        if id >= config.server_ids.start && id <= config.server_ids.end {
+            return Err(BridgeError::validation(format!(
+                "server id {id} (option 'server-id' = '{}-{}') is already used by another replica of {}: \
+                 choose an unused range",
+                config.server_ids.start,
+                config.server_ids.end,
+                config.address()
+            )));
+        }
+    }
+    Ok(())
+}

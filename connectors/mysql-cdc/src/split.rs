@@ -1,0 +1,210 @@
+//! Splits (what readers read, checkpointed in their state) and the events between readers and
+//! the enumerator.
+
+use serde::{Deserialize, Serialize};
+
+use rust_core::api::SourceSplit;
+use rust_core::Result;
+
+use crate::offset::{BinlogOffset, BinlogPosition};
+use crate::schema::TableId;
+use crate::value::{compare_values, Value};
+
+/// A chunk-key value in checkpoints: `mysql_async::Value`, which has no serde form of its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum KeyValue {
+    Null,
+    Bytes(Vec<u8>),
+    Int(i64),
+    UInt(u64),
+    Float(f32),
+    Double(f64),
+    Date(u16, u8, u8, u8, u8, u8, u32),
+    Time(bool, u32, u8, u8, u8, u32),
+}
+
+impl From<&Value> for KeyValue {
+    fn from(v: &Value) -> Self {
+        match v {
+            Value::NULL => KeyValue::Null,
+            Value::Bytes(b) => KeyValue::Bytes(b.clone()),
+            Value::Int(i) => KeyValue::Int(*i),
+            Value::UInt(u) => KeyValue::UInt(*u),
+            Value::Float(f) => KeyValue::Float(*f),
+            Value::Double(d) => KeyValue::Double(*d),
+            Value::Date(y, m, d, h, i, s, us) => KeyValue::Date(*y, *m, *d, *h, *i, *s, *us),
+            Value::Time(n, d, h, i, s, us) => KeyValue::Time(*n, *d, *h, *i, *s, *us),
+        }
+    }
+}
+
+impl From<&KeyValue> for Value {
+    fn from(v: &KeyValue) -> Self {
+        match v {
+            KeyValue::Null => Value::NULL,
+            KeyValue::Bytes(b) => Value::Bytes(b.clone()),
+            KeyValue::Int(i) => Value::Int(*i),
+            KeyValue::UInt(u) => Value::UInt(*u),
+            KeyValue::Float(f) => Value::Float(*f),
+            KeyValue::Double(d) => Value::Double(*d),
+            KeyValue::Date(y, m, d, h, i, s, us) => Value::Date(*y, *m, *d, *h, *i, *s, *us),
+            KeyValue::Time(n, d, h, i, s, us) => Value::Time(*n, *d, *h, *i, *s, *us),
+        }
+    }
+}
+
+/// A range of one table's chunk key: `[start, end)`; `None` is unbounded (the first chunk also
+/// holds NULL keys).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChunkRange {
+    pub start: Option<KeyValue>,
+    pub end: Option<KeyValue>,
+}
+
+impl ChunkRange {
+    pub fn whole() -> Self {
+        ChunkRange { start: None, end: None }
+    }
+
+    /// True when `key` (a chunk-key value) falls in this range.
+    pub fn contains(&self, key: &Value) -> bool {
+        if matches!(key, Value::NULL) {
+            return self.start.is_none();
+        }
+        let after_start = self.start.as_ref().is_none_or(|s| compare_values(key, &Value::from(s)).is_ge());
+        let before_end = self.end.as_ref().is_none_or(|e| compare_values(key, &Value::from(e)).is_lt());
+        after_start && before_end
+    }
+}
+
+/// One chunk of one table, read by the snapshot phase.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotSplit {
+    pub id: u64,
+    pub table: TableId,
+    pub chunk_key: String,
+    pub range: ChunkRange,
+    /// Set once the chunk was emitted: its high watermark, kept in the reader's state until the
+    /// enumerator acknowledged the report.
+    pub high_watermark: Option<BinlogPosition>,
+}
+
+/// A finished chunk as the binlog phase needs it: where it ends and its high watermark. Chunks of
+/// a table are stored in key order, each starting where the previous one ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChunkWatermark {
+    pub end: Option<KeyValue>,
+    pub high_watermark: BinlogPosition,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableWatermarks {
+    pub table: TableId,
+    pub chunk_key: String,
+    pub chunks: Vec<ChunkWatermark>,
+}
+
+impl TableWatermarks {
+    /// The high watermark of the chunk holding `key`.
+    pub fn watermark_of(&self, key: &Value) -> Option<&BinlogPosition> {
+        if matches!(key, Value::NULL) {
+            return self.chunks.first().map(|c| &c.high_watermark);
+        }
+        // The first chunk whose end is above the key (chunks are sorted and contiguous).
+        let i = self.chunks.partition_point(|c| {
+            c.end.as_ref().is_some_and(|e| compare_values(&Value::from(e), key).is_le())
+        });
+        self.chunks.get(i).map(|c| &c.high_watermark)
+    }
+}
+
+/// The binlog phase: one split, read by one reader.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BinlogSplit {
+    /// Where reading resumes.
+    pub offset: BinlogOffset,
+    pub tables: Vec<TableId>,
+    /// Per table, the snapshot's chunk watermarks: a change before its chunk's watermark is
+    /// already in the snapshot. Emptied once the reader passed `max_high_watermark`.
+    pub watermarks: Vec<TableWatermarks>,
+    pub max_high_watermark: Option<BinlogPosition>,
+    /// Timestamp startup: changes written before this time are skipped.
+    pub skip_before_ms: Option<i64>,
+}
+
+impl BinlogSplit {
+    pub const ID: &'static str = "binlog";
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum CdcSplit {
+    Snapshot(SnapshotSplit),
+    Binlog(BinlogSplit),
+}
+
+impl SourceSplit for CdcSplit {
+    fn split_id(&self) -> String {
+        match self {
+            CdcSplit::Snapshot(s) => format!("snapshot-{}", s.id),
+            CdcSplit::Binlog(_) => BinlogSplit::ID.to_string(),
+        }
+    }
+}
+
+/// Reader to enumerator.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ReaderEvent {
+    /// Chunks emitted, with their high watermarks.
+    ChunksFinished(Vec<(u64, BinlogPosition)>),
+}
+
+/// Enumerator to reader.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum EnumeratorEvent {
+    /// The enumerator recorded these chunks' reports; the reader may forget them.
+    ChunksAcknowledged(Vec<u64>),
+}
+
+const EVENT_VERSION: u32 = 1;
+
+pub fn encode_event<T: Serialize>(event: &T) -> Result<Vec<u8>> {
+    rust_core::state::encode(EVENT_VERSION, event)
+}
+
+pub fn decode_event<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    rust_core::state::decode("source event", EVENT_VERSION, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wm(end: Option<i64>, pos: u64) -> ChunkWatermark {
+        ChunkWatermark { end: end.map(KeyValue::Int), high_watermark: BinlogPosition::new("bin.000001", pos) }
+    }
+
+    #[test]
+    fn watermark_lookup_finds_the_chunk_of_a_key() {
+        let t = TableWatermarks {
+            table: TableId::new("d", "t"),
+            chunk_key: "id".into(),
+            chunks: vec![wm(Some(10), 100), wm(Some(20), 200), wm(None, 300)],
+        };
+        let at = |k: i64| t.watermark_of(&Value::Int(k)).unwrap().pos;
+        assert_eq!(at(-5), 100);
+        assert_eq!(at(9), 100);
+        assert_eq!(at(10), 200);
+        assert_eq!(at(19), 200);
+        assert_eq!(at(20), 300);
+        assert_eq!(at(i64::MAX), 300);
+        assert_eq!(t.watermark_of(&Value::NULL).unwrap().pos, 100);
+    }
+
+    #[test]
+    fn ranges_are_half_open() {
+        let r = ChunkRange { start: Some(KeyValue::Int(10)), end: Some(KeyValue::Int(20)) };
+        assert!(!r.contains(&Value::Int(9)) && r.contains(&Value::Int(10)) && !r.contains(&Value::Int(20)));
+        assert!(!r.contains(&Value::NULL));
+        assert!(ChunkRange::whole().contains(&Value::NULL));
+    }
+}

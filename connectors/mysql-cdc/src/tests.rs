@@ -1,0 +1,498 @@
+//! End-to-end tests of the connector against a real MariaDB (started by `scripts/mariadb.sh`),
+//! driven by rust-core's in-process stand-in for Flink. Each test uses a database of its own.
+//!
+//! The central check materializes the emitted changelog by primary key and compares it with the
+//! table as the server has it, while also flagging anomalies a correct changelog never has: an
+//! insert of a key already present, or an update/delete of a key that is absent.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, Int64Type};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
+use mysql_async::prelude::Queryable;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use rust_core::api::{RowKind, SourceFactory};
+use rust_core::options::Options;
+use rust_core::runtime::DynSource;
+use rust_core::testing::{Emitted, Harness};
+use rust_core::types::RowType;
+
+use crate::MySqlCdcFactory;
+
+// ---------------------------------------------------------------------------------------------
+// The test server
+// ---------------------------------------------------------------------------------------------
+
+struct Server {
+    port: u16,
+    user: String,
+    password: String,
+    root_socket: String,
+}
+
+fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/mariadb.sh");
+        let out = std::process::Command::new("bash").arg(script).arg("start").output().expect("run scripts/mariadb.sh");
+        assert!(out.status.success(), "scripts/mariadb.sh start failed: {}", String::from_utf8_lossy(&out.stderr));
+        let env: BTreeMap<String, String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("export ")?.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+            .collect();
+        Server {
+            port: env["MYSQL_PORT"].parse().unwrap(),
+            user: env["MYSQL_USER"].clone(),
+            password: env["MYSQL_PASSWORD"].clone(),
+            root_socket: env["MYSQL_ROOT_SOCKET"].clone(),
+        }
+    })
+}
+
+/// A database of one test, administered as root over the socket.
+struct TestDb {
+    name: String,
+    /// Replication client ids of this test's readers: two dumps with one id disconnect each other.
+    server_ids: String,
+}
+
+impl TestDb {
+    fn new(test: &str) -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let base = 5400 + (std::process::id() % 50) * 200 + n * 10;
+        let name = format!("cdc_{test}_{}", std::process::id());
+        let db = TestDb { name, server_ids: format!("{base}-{}", base + 9) };
+        db.exec(&[&format!("DROP DATABASE IF EXISTS {0}", db.name), &format!("CREATE DATABASE {0}", db.name)]);
+        db
+    }
+
+    fn root_opts(&self) -> mysql_async::Opts {
+        mysql_async::OptsBuilder::default()
+            .socket(Some(server().root_socket.clone()))
+            .user(Some("root"))
+            .db_name(Some(self.name.clone()))
+            .into()
+    }
+
+    fn block<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    }
+
+    fn exec(&self, statements: &[&str]) {
+        let opts: mysql_async::Opts = mysql_async::OptsBuilder::default()
+            .socket(Some(server().root_socket.clone()))
+            .user(Some("root"))
+            .into();
+        self.block(async {
+            let mut conn = mysql_async::Conn::new(opts).await.unwrap();
+            conn.query_drop(format!("USE mysql")).await.unwrap();
+            for s in statements {
+                conn.query_drop(*s).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+            }
+            conn.disconnect().await.unwrap();
+        })
+    }
+
+    fn sql(&self, statements: &[&str]) {
+        let qualified: Vec<String> = statements.iter().map(|s| s.to_string()).collect();
+        let opts = self.root_opts();
+        self.block(async {
+            let mut conn = mysql_async::Conn::new(opts).await.unwrap();
+            for s in &qualified {
+                conn.query_drop(s.as_str()).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+            }
+            conn.disconnect().await.unwrap();
+        })
+    }
+
+    /// `SELECT id, name, score FROM table` as the materialized form: id -> "name|score".
+    fn table_state(&self, table: &str) -> BTreeMap<i64, String> {
+        let opts = self.root_opts();
+        self.block(async {
+            let mut conn = mysql_async::Conn::new(opts).await.unwrap();
+            let rows: Vec<(i64, Option<String>, Option<i64>)> =
+                conn.query(format!("SELECT id, name, score FROM {table}")).await.unwrap();
+            conn.disconnect().await.unwrap();
+            rows.into_iter().map(|(id, n, s)| (id, format!("{}|{}", opt(n), opt(s)))).collect()
+        })
+    }
+
+    fn options(&self, table: &str, extra: &[(&str, &str)]) -> Options {
+        let s = server();
+        let port = s.port.to_string();
+        let mut all = vec![
+            ("hostname", "127.0.0.1"),
+            ("port", port.as_str()),
+            ("username", s.user.as_str()),
+            ("password", s.password.as_str()),
+            ("database-name", self.name.as_str()),
+            ("table-name", table),
+            ("server-id", self.server_ids.as_str()),
+        ];
+        for (k, v) in extra {
+            all.retain(|(key, _)| key != k);
+            all.push((k, v));
+        }
+        Options::new("rust-mysql-cdc", all.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    fn source(&self, table: &str, extra: &[(&str, &str)], columns: &[(&str, &str)]) -> Box<dyn DynSource> {
+        let source = MySqlCdcFactory.create(&self.options(table, extra), &row_type(columns)).unwrap();
+        source.preflight().unwrap();
+        source
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.exec(&[&format!("DROP DATABASE IF EXISTS {}", self.name)]);
+        }
+    }
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_else(|| "NULL".into())
+}
+
+fn row_type(columns: &[(&str, &str)]) -> RowType {
+    let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
+    let types: Vec<&str> = columns.iter().map(|c| c.1).collect();
+    RowType::parse(&names, &types).unwrap()
+}
+
+const COLUMNS: &[(&str, &str)] = &[("id", "BIGINT NOT NULL"), ("name", "STRING"), ("score", "BIGINT")];
+
+fn cell(batch: &RecordBatch, column: usize, row: usize) -> String {
+    let a = batch.column(column);
+    if a.is_null(row) {
+        return "NULL".into();
+    }
+    match a.data_type() {
+        DataType::Int64 => a.as_primitive::<Int64Type>().value(row).to_string(),
+        DataType::Int32 => a.as_primitive::<Int32Type>().value(row).to_string(),
+        DataType::Utf8 => a.as_string::<i32>().value(row).to_string(),
+        DataType::Timestamp(_, _) => {
+            arrow_array::cast::as_primitive_array::<arrow_array::types::TimestampMillisecondType>(a).value(row).to_string()
+        }
+        other => panic!("no test rendering for {other}"),
+    }
+}
+
+/// A changelog materialized by key (column 0), with every anomaly recorded.
+#[derive(Default)]
+struct Materialized {
+    rows: BTreeMap<i64, String>,
+    anomalies: Vec<String>,
+    changes: usize,
+}
+
+impl Materialized {
+    fn apply(&mut self, emitted: &[Emitted]) {
+        for e in emitted {
+            for r in 0..e.rows.num_rows() {
+                let id: i64 = cell(&e.rows, 0, r).parse().unwrap();
+                let value = (1..3).map(|c| cell(&e.rows, c, r)).collect::<Vec<_>>().join("|");
+                self.changes += 1;
+                match e.kinds[r] {
+                    RowKind::Insert | RowKind::UpdateAfter => {
+                        if let Some(old) = self.rows.insert(id, value.clone()) {
+                            if e.kinds[r] == RowKind::Insert {
+                                self.anomalies.push(format!("+I of present key {id} (was {old}, now {value})"));
+                            }
+                        } else if e.kinds[r] == RowKind::UpdateAfter {
+                            // A +U for an absent key is fine only right after its -U (PK change).
+                        }
+                    }
+                    RowKind::UpdateBefore | RowKind::Delete => match self.rows.remove(&id) {
+                        None => self.anomalies.push(format!("{:?} of absent key {id}", e.kinds[r])),
+                        Some(old) if old != value => {
+                            self.anomalies.push(format!("{:?} of key {id} with {value}, but it was {old}", e.kinds[r]))
+                        }
+                        Some(_) => {}
+                    },
+                }
+            }
+        }
+    }
+}
+
+fn create_scores(db: &TestDb, rows: i64) {
+    db.sql(&[
+        "CREATE TABLE scores (id BIGINT PRIMARY KEY, name VARCHAR(64), score BIGINT)",
+        &format!(
+            "INSERT INTO scores SELECT seq, CONCAT('n', seq), seq * 10 FROM seq_1_to_{rows}"
+        ),
+    ]);
+}
+
+/// Random single-row DML until `stop`, on its own thread and connection. Returns the statements
+/// count. Keys stay in 1..=key_space; updates may change the primary key.
+fn random_dml(db_name: String, seed: u64, key_space: i64, stop: Arc<AtomicBool>, max_statements: usize) -> std::thread::JoinHandle<usize> {
+    let socket = server().root_socket.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let opts: mysql_async::Opts = mysql_async::OptsBuilder::default()
+                .socket(Some(socket))
+                .user(Some("root"))
+                .db_name(Some(db_name))
+                .into();
+            let mut conn = mysql_async::Conn::new(opts).await.unwrap();
+            let mut rng = SmallRng::seed_from_u64(seed);
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) && n < max_statements {
+                let id = rng.random_range(1..=key_space);
+                let sql = match rng.random_range(0..10) {
+                    0..=2 => format!("INSERT IGNORE INTO scores VALUES ({id}, 'i{n}', {})", rng.random_range(0..1000)),
+                    3..=6 => format!("UPDATE scores SET score = score + 1, name = 'u{n}' WHERE id = {id}"),
+                    7 => format!("UPDATE IGNORE scores SET id = {} WHERE id = {id}", rng.random_range(1..=key_space)),
+                    8 => format!("DELETE FROM scores WHERE id = {id}"),
+                    _ => format!(
+                        "INSERT INTO scores VALUES ({id}, 'x{n}', 1) ON DUPLICATE KEY UPDATE score = score * 2"
+                    ),
+                };
+                conn.query_drop(sql).await.unwrap();
+                n += 1;
+            }
+            conn.disconnect().await.unwrap();
+            n
+        })
+    })
+}
+
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs `harness` until its materialized changelog equals the table, returning the view.
+fn run_until_equal(h: &mut Harness, view: &mut Materialized, db: &TestDb) -> BTreeMap<i64, String> {
+    let expected = db.table_state("scores");
+    let got = h
+        .run_until(TIMEOUT, |emitted| {
+            let mut probe = Materialized { rows: view.rows.clone(), ..Default::default() };
+            probe.apply(emitted);
+            probe.rows == expected
+        })
+        .unwrap_or_else(|e| panic!("{e}; expected {} rows", expected.len()));
+    view.apply(&got);
+    expected
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn snapshot_then_binlog_with_concurrent_dml_equals_the_table_at_every_parallelism() {
+    for (parallelism, seed) in [(1u32, 11u64), (2, 22), (3, 33), (4, 44)] {
+        let db = TestDb::new(&format!("concurrent_p{parallelism}"));
+        create_scores(&db, 3000);
+        let source = db.source("scores", &[("scan.incremental.snapshot.chunk.size", "100")], COLUMNS);
+        let stop = Arc::new(AtomicBool::new(false));
+        let dml = random_dml(db.name.clone(), seed, 3500, stop.clone(), 4000);
+        let mut h = Harness::new(source.as_ref(), parallelism, 1024).unwrap();
+        let mut view = Materialized::default();
+        // Snapshot while the DML runs, then let the DML finish and catch up through the binlog.
+        let first = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 2500).unwrap();
+        view.apply(&first);
+        stop.store(true, Ordering::Relaxed);
+        let statements = dml.join().unwrap();
+        let expected = run_until_equal(&mut h, &mut view, &db);
+        assert!(view.anomalies.is_empty(), "p{parallelism}: {:?}", &view.anomalies[..view.anomalies.len().min(10)]);
+        assert_eq!(view.rows, expected, "p{parallelism}");
+        assert!(statements > 0);
+        // Live changes after the snapshot arrive as a changelog.
+        db.sql(&["UPDATE scores SET score = -1 WHERE id = 5", "DELETE FROM scores WHERE id = 6", "INSERT INTO scores VALUES (100000, 'new', 7)"]);
+        let expected = run_until_equal(&mut h, &mut view, &db);
+        assert_eq!(view.rows, expected);
+        assert!(view.anomalies.is_empty(), "{:?}", view.anomalies);
+        h.close().unwrap();
+    }
+}
+
+#[test]
+fn restores_from_checkpoints_in_the_snapshot_and_binlog_phases_lose_and_repeat_nothing() {
+    let db = TestDb::new("restore");
+    create_scores(&db, 2000);
+    let source = db.source("scores", &[("scan.incremental.snapshot.chunk.size", "150")], COLUMNS);
+    let stop = Arc::new(AtomicBool::new(false));
+    let dml = random_dml(db.name.clone(), 7, 2500, stop.clone(), 3000);
+
+    // Mid-snapshot checkpoint, then more progress that is lost with the "crash".
+    let mut h = Harness::new(source.as_ref(), 2, 512).unwrap();
+    let mut view = Materialized::default();
+    let before = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 600).unwrap();
+    view.apply(&before);
+    let checkpoint = h.checkpoint().unwrap();
+    h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 600).unwrap();
+    h.close().unwrap();
+
+    // Restore: what was emitted after the checkpoint is gone; the restored job re-emits it.
+    let mut h = Harness::restore(source.as_ref(), &checkpoint, 512).unwrap();
+    let more = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 2000).unwrap();
+    view.apply(&more);
+    stop.store(true, Ordering::Relaxed);
+    dml.join().unwrap();
+    run_until_equal(&mut h, &mut view, &db);
+    assert!(view.anomalies.is_empty(), "after snapshot restore: {:?}", &view.anomalies[..view.anomalies.len().min(10)]);
+
+    // Binlog-phase checkpoint: changes after it are replayed exactly once after a restore.
+    let checkpoint = h.checkpoint().unwrap();
+    let at_checkpoint = view.rows.clone();
+    db.sql(&["UPDATE scores SET score = score + 1000 WHERE id <= 50", "DELETE FROM scores WHERE id BETWEEN 60 AND 70"]);
+    run_until_equal(&mut h, &mut view, &db);
+    h.close().unwrap();
+    let mut view = Materialized { rows: at_checkpoint, ..Default::default() };
+    let mut h = Harness::restore(source.as_ref(), &checkpoint, 512).unwrap();
+    db.sql(&["INSERT INTO scores VALUES (99999, 'after-restore', 1)"]);
+    let expected = run_until_equal(&mut h, &mut view, &db);
+    assert!(view.anomalies.is_empty(), "after binlog restore: {:?}", view.anomalies);
+    assert_eq!(view.rows, expected);
+    h.close().unwrap();
+}
+
+#[test]
+fn bounded_snapshot_mode_reads_the_table_once_and_ends() {
+    let db = TestDb::new("bounded");
+    create_scores(&db, 1234);
+    let source = db.source(
+        "scores",
+        &[("scan.startup.mode", "snapshot"), ("scan.incremental.snapshot.chunk.size", "100")],
+        COLUMNS,
+    );
+    assert_eq!(source.boundedness(), rust_core::api::Boundedness::Bounded);
+    let mut h = Harness::new(source.as_ref(), 3, 4096).unwrap();
+    let emitted = h.run_until(TIMEOUT, |_| false).unwrap();
+    assert!(h.all_ended());
+    let mut view = Materialized::default();
+    view.apply(&emitted);
+    assert!(view.anomalies.is_empty(), "{:?}", view.anomalies);
+    assert_eq!(view.changes, 1234, "every row exactly once");
+    assert_eq!(view.rows, db.table_state("scores"));
+    // Readers on every subtask took chunks.
+    let subtasks: std::collections::BTreeSet<u32> = emitted.iter().map(|e| e.subtask).collect();
+    assert_eq!(subtasks.len(), 3, "{subtasks:?}");
+    h.close().unwrap();
+}
+
+#[test]
+fn uneven_and_string_keys_and_tables_without_keys() {
+    let db = TestDb::new("keys");
+    db.sql(&[
+        // Sparse numeric keys: split by queries, not arithmetic.
+        "CREATE TABLE sparse (id BIGINT PRIMARY KEY, name VARCHAR(20), score BIGINT)",
+        "INSERT INTO sparse SELECT seq * seq * 1000, 'x', seq FROM seq_1_to_500",
+        "CREATE TABLE strkey (code VARCHAR(20) PRIMARY KEY, score BIGINT)",
+        "INSERT INTO strkey SELECT CONCAT('k', LPAD(seq, 5, '0')), seq FROM seq_1_to_700",
+        "CREATE TABLE nokey (id BIGINT, score BIGINT)",
+        "INSERT INTO nokey SELECT seq, seq FROM seq_1_to_10",
+        "CREATE TABLE empty (id INT PRIMARY KEY, score BIGINT)",
+    ]);
+    let bounded = [("scan.startup.mode", "snapshot"), ("scan.incremental.snapshot.chunk.size", "64")];
+    let count = |table: &str, columns: &[(&str, &str)], extra: &[(&str, &str)]| -> usize {
+        let mut opts: Vec<(&str, &str)> = bounded.to_vec();
+        opts.extend_from_slice(extra);
+        let source = db.source(table, &opts, columns);
+        let mut h = Harness::new(source.as_ref(), 2, 4096).unwrap();
+        let emitted = h.run_until(TIMEOUT, |_| false).unwrap();
+        h.close().unwrap();
+        emitted.iter().map(|e| e.rows.num_rows()).sum()
+    };
+    assert_eq!(count("sparse", &[("id", "BIGINT"), ("score", "BIGINT")], &[]), 500);
+    assert_eq!(count("strkey", &[("code", "STRING"), ("score", "BIGINT")], &[]), 700);
+    assert_eq!(count("empty", &[("id", "INT"), ("score", "BIGINT")], &[]), 0);
+    assert_eq!(
+        count("nokey", &[("id", "BIGINT"), ("score", "BIGINT")], &[("scan.incremental.snapshot.chunk.key-column", "id")]),
+        10
+    );
+    // Without a key and without the option: a clear error at submission.
+    let source = MySqlCdcFactory.create(&db.options("nokey", &bounded), &row_type(&[("id", "BIGINT")])).unwrap();
+    let e = source.preflight().unwrap_err().to_string();
+    assert!(e.contains("no primary key") && e.contains("scan.incremental.snapshot.chunk.key-column"), "{e}");
+}
+
+#[test]
+fn many_tables_one_source_with_metadata_columns() {
+    let db = TestDb::new("multi");
+    db.sql(&[
+        "CREATE TABLE orders_1 (id BIGINT PRIMARY KEY, name VARCHAR(20), score BIGINT)",
+        "CREATE TABLE orders_2 (id BIGINT PRIMARY KEY, name VARCHAR(20), score BIGINT)",
+        "CREATE TABLE other (id BIGINT PRIMARY KEY, name VARCHAR(20), score BIGINT)",
+        "INSERT INTO orders_1 VALUES (1, 'a', 1), (2, 'b', 2)",
+        "INSERT INTO orders_2 VALUES (3, 'c', 3)",
+        "INSERT INTO other VALUES (9, 'z', 9)",
+    ]);
+    let columns = [
+        ("id", "BIGINT NOT NULL"),
+        ("name", "STRING"),
+        ("__metadata.table_name", "STRING NOT NULL"),
+        ("__metadata.row_kind", "STRING NOT NULL"),
+        ("__metadata.op_ts", "TIMESTAMP(3) WITH LOCAL TIME ZONE NOT NULL"),
+    ];
+    let source = db.source("orders_[0-9]+", &[], &columns);
+    let mut h = Harness::new(source.as_ref(), 2, 1024).unwrap();
+    let rendered = |emitted: &[Emitted]| -> Vec<String> {
+        let mut out = Vec::new();
+        for e in emitted {
+            for r in 0..e.rows.num_rows() {
+                out.push((0..4).map(|c| cell(&e.rows, c, r)).collect::<Vec<_>>().join(","));
+            }
+        }
+        out
+    };
+    let snapshot = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 3).unwrap();
+    let mut got = rendered(&snapshot);
+    got.sort();
+    assert_eq!(got, ["1,a,orders_1,+I", "2,b,orders_1,+I", "3,c,orders_2,+I"]);
+    for e in &snapshot {
+        for r in 0..e.rows.num_rows() {
+            assert_eq!(cell(&e.rows, 4, r), "0", "snapshot rows have op_ts 0, as in Flink CDC");
+        }
+    }
+    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 * 1000;
+    db.sql(&[
+        "UPDATE orders_2 SET name = 'C' WHERE id = 3",
+        "INSERT INTO other VALUES (10, 'not captured', 1)",
+        "DELETE FROM orders_1 WHERE id = 1",
+    ]);
+    let live = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 3).unwrap();
+    assert_eq!(rendered(&live), ["3,c,orders_2,-U", "3,C,orders_2,+U", "1,a,orders_1,-D"]);
+    for e in &live {
+        for r in 0..e.rows.num_rows() {
+            let ts: i64 = cell(&e.rows, 4, r).parse().unwrap();
+            assert!(ts >= before - 1000 && ts < before + 60_000, "op_ts {ts} vs {before}");
+        }
+    }
+    h.close().unwrap();
+}
+
+#[test]
+fn bad_input_fails_at_submission_with_the_cause_and_the_fix() {
+    let db = TestDb::new("bad_input");
+    create_scores(&db, 1);
+    let err = |table: &str, extra: &[(&str, &str)]| -> String {
+        let source = MySqlCdcFactory.create(&db.options(table, extra), &row_type(COLUMNS)).unwrap();
+        let e = source.preflight().unwrap_err();
+        assert!(e.is_validation(), "{e}");
+        e.to_string()
+    };
+    let e = err("scores", &[("password", "wrong-password")]);
+    assert!(e.contains("Access denied") && e.contains("'password'") && !e.contains("wrong-password"), "{e}");
+    let e = err("scores", &[("port", "1"), ("connect.max-retries", "1")]);
+    assert!(e.contains("cannot connect to 127.0.0.1:1") && e.contains("'port'"), "{e}");
+    let e = err("nope", &[]);
+    assert!(e.contains("no table matches") && e.contains("'nope'"), "{e}");
+    // A declared column the table lacks.
+    let source = MySqlCdcFactory
+        .create(&db.options("scores", &[]), &row_type(&[("id", "BIGINT"), ("missing", "STRING")]))
+        .unwrap();
+    let e = source.preflight().unwrap_err().to_string();
+    assert!(e.contains("missing"), "{e}");
+}
