@@ -15,7 +15,9 @@ import org.apache.flink.api.java.typeutils.ResultTypeQueryable;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.runtime.typeutils.InternalTypeInfo;
+import org.apache.flink.table.types.logical.LogicalType;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -41,6 +43,21 @@ public final class RustSource
         this.boundedness = SourceValidator.validate(spec.toDefinition())
                 ? Boundedness.BOUNDED
                 : Boundedness.CONTINUOUS_UNBOUNDED;
+    }
+
+    /**
+     * This source, reading these metadata columns after its physical ones (replacing any read
+     * before; see {@link RustSourceSpec#withMetadata}). Validated natively again: the connector
+     * sees the metadata fields in its row type and rejects keys or types it does not offer.
+     *
+     * @throws NativeValidationException if the connector rejects the metadata columns
+     */
+    public RustSource withMetadata(List<String> keys, List<LogicalType> types) {
+        RustSourceSpec withMetadata = spec.withMetadata(keys, types);
+        if (withMetadata.equals(spec)) {
+            return this;
+        }
+        return new RustSource(withMetadata);
     }
 
     /** A source already validated natively: only projection or limit differ, which cannot make it invalid. */
