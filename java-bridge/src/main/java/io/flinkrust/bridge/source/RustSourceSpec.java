@@ -290,6 +290,15 @@ public final class RustSourceSpec implements Serializable {
         return producedType.getFieldCount();
     }
 
+    /**
+     * The projection as sent natively: the produced columns as indexes into {@link #rowType()}
+     * (projected physical columns, then every metadata field), or empty when the source produces
+     * its whole row type.
+     */
+    public Optional<int[]> nativeProjection() {
+        return projection == null ? Optional.empty() : Optional.of(producedIndexes());
+    }
+
     /** The arguments of the native calls that create this source (the projection included). */
     public SourceDefinition toDefinition() {
         if (projection == null) {
