@@ -67,7 +67,8 @@ public final class RustSource
     }
 
     /**
-     * This source, producing only the given fields of its produced type, in that order. The
+     * This source, producing only the given physical fields of its produced type, in that order
+     * (metadata columns stay at the end, see {@link RustSourceSpec#withProjection}). The
      * connector is still created with the full row type (options, boundedness and row count are
      * unchanged); native readers encode only the projected columns.
      */
