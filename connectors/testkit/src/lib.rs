@@ -1,11 +1,20 @@
 //! `rust-testkit`: a small bounded source that exercises the bridge's edges for the bridge's own
 //! tests: errors and panics at chosen places, enumerator work through `callAsync`, source events
-//! in both directions, and readers that must wait for data. It produces the ids `0..rows` in one
-//! BIGINT column, each exactly once.
+//! in both directions, readers that must wait for data, changelogs and metadata columns. It
+//! produces the ids `0..rows`, each exactly once, in a BIGINT column, optionally followed by a
+//! second BIGINT column, the id's value `v` (`v = id` when inserted).
 //!
 //! Options: `rows` (1000), `splits` (4), `fail.on` (none | poll-error | poll-panic |
-//! reader-create-error | enumerator-start-panic), `fail.after-rows` (0), `discovery`
-//! (sync | async), `finish-acks` (false), `data-delay` (0 ms).
+//! reader-create-error | enumerator-start-panic), `fail.after-rows` (0, counted in ids),
+//! `discovery` (sync | async), `finish-acks` (false), `data-delay` (0 ms), `changelog` (false).
+//!
+//! With `changelog = true` each id emits, in this order within one batch (see [`changes`]):
+//! `+I(id, id)`; if `id % 3 == 0`, the update `-U(id, id)`, `+U(id, 2 * id)`; if `id % 5 == 0`,
+//! then `-D(id, v)` of its current value. The materialized table is therefore every id not
+//! divisible by 5, with `v = 2 * id` for multiples of 3 and `v = id` otherwise.
+//!
+//! Metadata: the key `row_kind` (`__metadata.row_kind`, STRING) holds each row's kind as Flink
+//! CDC writes it: `+I`, `-U`, `+U` or `-D`. Any other metadata key is rejected.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::mpsc;
@@ -14,10 +23,11 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use arrow_array::{Int64Array, RecordBatch};
+use arrow_array::{ArrayRef, StringArray};
 use rust_core::api::{
     AsyncSchedule, Availability, Boundedness, ChangeBatch, EnumeratorContext, EnumeratorInit,
-    ReaderContext, ReaderInit, ReaderPoll, Source, SourceFactory, SourceReader, SourceSplit,
-    SplitEnumerator,
+    ReaderContext, ReaderInit, ReaderPoll, RowKind, Source, SourceFactory, SourceReader,
+    SourceSplit, SplitEnumerator,
 };
 use rust_core::options::{one_of, Options};
 use rust_core::runtime::{erase, DynSource};
@@ -53,6 +63,84 @@ struct Config {
     async_discovery: bool,
     finish_acks: bool,
     data_delay: Duration,
+    changelog: bool,
+}
+
+/// What a column of the requested row type holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ColumnKind {
+    Id,
+    Value,
+    /// Metadata `row_kind`.
+    RowKind,
+}
+
+/// The metadata keys rust-testkit offers (as in `RustTestkitTableFactory`).
+const ROW_KIND_KEY: &str = "row_kind";
+
+/// Maps each column of the row type to what it holds, or explains what is wrong with the schema.
+fn column_kinds(row_type: &RowType) -> Result<Vec<ColumnKind>> {
+    let physical = row_type.columns.iter().filter(|c| c.metadata_key().is_none()).count();
+    let mut kinds = Vec::with_capacity(row_type.arity());
+    for column in &row_type.columns {
+        match column.metadata_key() {
+            None if physical <= 2 && column.ty == FlinkType::BigInt => {
+                kinds.push(if kinds.contains(&ColumnKind::Id) { ColumnKind::Value } else { ColumnKind::Id });
+            }
+            None => {
+                return Err(BridgeError::validation(
+                    "rust-testkit produces one or two BIGINT columns (an id, then optionally its value); \
+                     declare e.g. (id BIGINT) or (id BIGINT, v BIGINT)",
+                ))
+            }
+            Some(ROW_KIND_KEY) if matches!(column.ty, FlinkType::VarChar { .. }) => kinds.push(ColumnKind::RowKind),
+            Some(ROW_KIND_KEY) => {
+                return Err(BridgeError::validation(format!(
+                    "rust-testkit metadata '{ROW_KIND_KEY}' is a STRING, not {}",
+                    column.ty
+                )))
+            }
+            Some(other) => {
+                return Err(BridgeError::validation(format!(
+                    "rust-testkit has no metadata key '{other}'; supported metadata keys: '{ROW_KIND_KEY}'"
+                )))
+            }
+        }
+    }
+    if !kinds.contains(&ColumnKind::Id) {
+        return Err(BridgeError::validation(
+            "rust-testkit produces one or two BIGINT columns (an id, then optionally its value); \
+             declare e.g. (id BIGINT) or (id BIGINT, v BIGINT)",
+        ));
+    }
+    Ok(kinds)
+}
+
+/// The changes of one id, in order, as (kind, value) (see the crate docs).
+fn changes(id: u64, changelog: bool, out: &mut Vec<(RowKind, u64)>) {
+    out.push((RowKind::Insert, id));
+    if !changelog {
+        return;
+    }
+    let mut value = id;
+    if id % 3 == 0 {
+        out.push((RowKind::UpdateBefore, value));
+        value = 2 * id;
+        out.push((RowKind::UpdateAfter, value));
+    }
+    if id % 5 == 0 {
+        out.push((RowKind::Delete, value));
+    }
+}
+
+/// Flink's `RowKind#shortString()`, as Flink CDC's `row_kind` metadata holds it.
+fn short_string(kind: RowKind) -> &'static str {
+    match kind {
+        RowKind::Insert => "+I",
+        RowKind::UpdateBefore => "-U",
+        RowKind::UpdateAfter => "+U",
+        RowKind::Delete => "-D",
+    }
 }
 
 impl SourceFactory for TestkitFactory {
@@ -61,11 +149,7 @@ impl SourceFactory for TestkitFactory {
     }
 
     fn create(&self, options: &Options, row_type: &RowType) -> Result<Box<dyn DynSource>> {
-        if row_type.arity() != 1 || row_type.columns[0].ty != FlinkType::BigInt {
-            return Err(BridgeError::validation(
-                "rust-testkit produces exactly one BIGINT column; declare e.g. (id BIGINT)",
-            ));
-        }
+        let kinds = column_kinds(row_type)?;
         let fail_on_text = options.get_or::<String>("fail.on", "none".into())?;
         let fail_on = FAIL_ON.iter().find(|(k, _)| *k == fail_on_text).map(|(_, v)| *v).ok_or_else(|| {
             let names: Vec<&str> = FAIL_ON.iter().map(|(k, _)| *k).collect();
@@ -88,12 +172,22 @@ impl SourceFactory for TestkitFactory {
             async_discovery: discovery == "async",
             finish_acks: options.get_or("finish-acks", false)?,
             data_delay: options.get_or("data-delay", Duration::ZERO)?,
+            changelog: options.get_or("changelog", false)?,
         };
         options.ensure_all_consumed(
-            &["rows", "splits", "fail.on", "fail.after-rows", "discovery", "finish-acks", "data-delay"]
-                .map(String::from),
+            &[
+                "rows",
+                "splits",
+                "fail.on",
+                "fail.after-rows",
+                "discovery",
+                "finish-acks",
+                "data-delay",
+                "changelog",
+            ]
+            .map(String::from),
         )?;
-        Ok(erase(TestkitSource { config: Arc::new(config), row_type: row_type.clone() }))
+        Ok(erase(TestkitSource { config: Arc::new(config), row_type: row_type.clone(), kinds: Arc::new(kinds) }))
     }
 }
 
@@ -122,6 +216,7 @@ fn plan_splits(rows: u64, splits: u64) -> Vec<RangeSplit> {
 struct TestkitSource {
     config: Arc<Config>,
     row_type: RowType,
+    kinds: Arc<Vec<ColumnKind>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -156,7 +251,9 @@ impl Source for TestkitSource {
         }
         Ok(TestkitReader {
             config: self.config.clone(),
-            column: self.row_type.arrow_schema(),
+            schema: self.row_type.arrow_schema(),
+            kinds: self.kinds.clone(),
+            changes: Vec::new(),
             splits: VecDeque::new(),
             no_more_splits: false,
             emitted: 0,
@@ -321,7 +418,10 @@ impl Drop for DelayedArrival {
 
 pub struct TestkitReader {
     config: Arc<Config>,
-    column: arrow_schema::SchemaRef,
+    schema: arrow_schema::SchemaRef,
+    kinds: Arc<Vec<ColumnKind>>,
+    /// Scratch for one batch: (id, kind, value) per row.
+    changes: Vec<(u64, RowKind, u64)>,
     splits: VecDeque<RangeSplit>,
     no_more_splits: bool,
     emitted: u64,
@@ -364,11 +464,19 @@ impl SourceReader for TestkitReader {
                 return Ok(ReaderPoll::NothingAvailable { retry_after: None });
             }
         }
-        let mut n = (split.end - split.next).min(ctx.batch_rows() as u64);
+        // An id emits at most 4 changes: keep a changelog batch within the batch size.
+        let ids_per_batch = if self.config.changelog { (ctx.batch_rows() / 4).max(1) } else { ctx.batch_rows() };
+        let mut n = (split.end - split.next).min(ids_per_batch as u64);
         if failing {
             n = n.min(self.config.fail_after_rows - self.emitted);
         }
-        let ids = Int64Array::from_iter_values((split.next..split.next + n).map(|v| v as i64));
+        self.changes.clear();
+        let mut scratch = Vec::with_capacity(4);
+        for id in split.next..split.next + n {
+            scratch.clear();
+            changes(id, self.config.changelog, &mut scratch);
+            self.changes.extend(scratch.iter().map(|&(kind, value)| (id, kind, value)));
+        }
         split.next += n;
         self.emitted += n;
         if split.next == split.end {
@@ -379,8 +487,25 @@ impl SourceReader for TestkitReader {
             }
             ctx.request_split();
         }
-        let batch = RecordBatch::try_new(self.column.clone(), vec![Arc::new(ids)])?;
-        Ok(ReaderPoll::Batch(ChangeBatch::inserts(batch)))
+        let columns: Vec<ArrayRef> = self
+            .kinds
+            .iter()
+            .map(|kind| -> ArrayRef {
+                match kind {
+                    ColumnKind::Id => Arc::new(Int64Array::from_iter_values(self.changes.iter().map(|c| c.0 as i64))),
+                    ColumnKind::Value => Arc::new(Int64Array::from_iter_values(self.changes.iter().map(|c| c.2 as i64))),
+                    ColumnKind::RowKind => {
+                        Arc::new(StringArray::from_iter_values(self.changes.iter().map(|c| short_string(c.1))))
+                    }
+                }
+            })
+            .collect();
+        let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
+        Ok(ReaderPoll::Batch(if self.config.changelog {
+            ChangeBatch { rows: batch, row_kinds: Some(self.changes.iter().map(|c| c.1).collect()) }
+        } else {
+            ChangeBatch::inserts(batch)
+        }))
     }
 
     fn add_splits(&mut self, splits: Vec<RangeSplit>, ctx: &mut ReaderContext) -> Result<()> {
@@ -415,5 +540,48 @@ mod tests {
             let ids: Vec<u64> = plan_splits(rows, splits).iter().flat_map(|s| s.next..s.end).collect();
             assert_eq!(ids, (0..rows).collect::<Vec<_>>(), "rows={rows} splits={splits}");
         }
+    }
+
+    /// Applies the changes of `0..ids` to a table and checks it ends as the crate docs say, with
+    /// every retraction matching the row it retracts.
+    #[test]
+    fn the_changelog_materializes_to_the_documented_table() {
+        let mut table = std::collections::BTreeMap::new();
+        let mut out = Vec::new();
+        for id in 0..100u64 {
+            out.clear();
+            changes(id, true, &mut out);
+            for &(kind, value) in &out {
+                match kind {
+                    RowKind::Insert | RowKind::UpdateAfter => assert!(table.insert(id, value).is_none()),
+                    RowKind::UpdateBefore | RowKind::Delete => assert_eq!(table.remove(&id), Some(value)),
+                }
+            }
+        }
+        let expected: std::collections::BTreeMap<u64, u64> =
+            (0..100).filter(|id| id % 5 != 0).map(|id| (id, if id % 3 == 0 { 2 * id } else { id })).collect();
+        assert_eq!(table, expected);
+        out.clear();
+        changes(15, false, &mut out);
+        assert_eq!(out, vec![(RowKind::Insert, 15)]);
+    }
+
+    #[test]
+    fn schemas_with_a_value_column_and_row_kind_metadata_are_accepted_and_others_named() {
+        let row = |cols: &[(&str, &str)]| {
+            let (names, types): (Vec<&str>, Vec<&str>) = cols.iter().copied().unzip();
+            RowType::parse(&names, &types).unwrap()
+        };
+        assert_eq!(column_kinds(&row(&[("id", "BIGINT")])).unwrap(), vec![ColumnKind::Id]);
+        assert_eq!(
+            column_kinds(&row(&[("id", "BIGINT"), ("v", "BIGINT"), ("__metadata.row_kind", "VARCHAR(2147483647) NOT NULL")]))
+                .unwrap(),
+            vec![ColumnKind::Id, ColumnKind::Value, ColumnKind::RowKind]
+        );
+        let err = column_kinds(&row(&[("id", "BIGINT"), ("__metadata.op_ts", "TIMESTAMP(3)")])).unwrap_err().to_string();
+        assert!(err.contains("'op_ts'") && err.contains("'row_kind'"), "{err}");
+        assert!(column_kinds(&row(&[("id", "INT")])).is_err());
+        assert!(column_kinds(&row(&[("a", "BIGINT"), ("b", "BIGINT"), ("c", "BIGINT")])).is_err());
+        assert!(column_kinds(&row(&[("__metadata.row_kind", "STRING")])).is_err());
     }
 }

@@ -15,7 +15,9 @@ import org.apache.flink.api.java.typeutils.ResultTypeQueryable;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.runtime.typeutils.InternalTypeInfo;
+import org.apache.flink.table.types.logical.LogicalType;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -43,6 +45,21 @@ public final class RustSource
                 : Boundedness.CONTINUOUS_UNBOUNDED;
     }
 
+    /**
+     * This source, reading these metadata columns after its physical ones (replacing any read
+     * before; see {@link RustSourceSpec#withMetadata}). Validated natively again: the connector
+     * sees the metadata fields in its row type and rejects keys or types it does not offer.
+     *
+     * @throws NativeValidationException if the connector rejects the metadata columns
+     */
+    public RustSource withMetadata(List<String> keys, List<LogicalType> types) {
+        RustSourceSpec withMetadata = spec.withMetadata(keys, types);
+        if (withMetadata.equals(spec)) {
+            return this;
+        }
+        return new RustSource(withMetadata);
+    }
+
     /** A source already validated natively: only projection or limit differ, which cannot make it invalid. */
     private RustSource(RustSourceSpec spec, Boundedness boundedness) {
         this.spec = spec;
@@ -50,7 +67,8 @@ public final class RustSource
     }
 
     /**
-     * This source, producing only the given fields of its produced type, in that order. The
+     * This source, producing only the given physical fields of its produced type, in that order
+     * (metadata columns stay at the end, see {@link RustSourceSpec#withProjection}). The
      * connector is still created with the full row type (options, boundedness and row count are
      * unchanged); native readers encode only the projected columns.
      */

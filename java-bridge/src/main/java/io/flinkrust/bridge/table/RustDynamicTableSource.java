@@ -10,11 +10,16 @@ import org.apache.flink.table.connector.source.SourceProvider;
 import org.apache.flink.table.connector.source.abilities.SupportsLimitPushDown;
 import org.apache.flink.table.connector.source.abilities.SupportsProjectionPushDown;
 import org.apache.flink.table.types.DataType;
+import org.apache.flink.types.RowKind;
 
 import javax.annotation.Nullable;
 
 /**
- * A scan over a Rust connector: an insert-only {@link RustSource}.
+ * A scan over a Rust connector ({@link RustSource}), insert-only or a changelog, as its factory
+ * declares ({@link RustDynamicTableSourceFactory#changelogMode}). Connectors that offer metadata
+ * columns get the subclass {@link RustMetadataTableSource}; this class itself does not implement
+ * {@code SupportsReadingMetadata}, so the planner never offers it metadata (and the factory rejects
+ * {@code METADATA} columns with a clear message first).
  *
  * <p><b>Projection push-down</b> (top-level fields only): the source produces only the columns a
  * query reads, in the planner's order. The connector is still created with the table's full
@@ -23,29 +28,45 @@ import javax.annotation.Nullable;
  * even when it is not selected); native readers drop the unread columns before encoding, so they
  * are neither encoded nor copied across the bridge (see {@code RustSourceSpec}).
  *
- * <p><b>Limit push-down</b>, for bounded sources: each reader stops after {@code limit} rows. The
- * planner keeps its Limit operator after the source, so a per-reader limit is enough. For an
- * unbounded source the push-down is ignored ({@link #applyLimit} has no way to refuse, and the
- * planner's Limit still applies): ending an unbounded source early would emit the final
- * watermark and change the results of windows and timers downstream.
+ * <p><b>Limit push-down</b>, for bounded insert-only sources: each reader stops after {@code limit}
+ * rows. The planner keeps its Limit operator after the source, so a per-reader limit is enough.
+ * Otherwise the push-down is ignored ({@link #applyLimit} has no way to refuse, and the planner's
+ * Limit still applies); see {@link #applyLimit} for why.
  */
-public final class RustDynamicTableSource
+public class RustDynamicTableSource
         implements ScanTableSource, SupportsProjectionPushDown, SupportsLimitPushDown {
+    /** Replaced by each push-down; subclasses replace it through {@link #setSource}. */
     private RustSource source;
     @Nullable private final Integer parallelism;
+    private final ChangelogMode changelogMode;
 
+    /** An insert-only scan (as created by tests and DataStream-style callers). */
     RustDynamicTableSource(RustSource source, @Nullable Integer parallelism) {
+        this(source, parallelism, ChangelogMode.insertOnly());
+    }
+
+    RustDynamicTableSource(RustSource source, @Nullable Integer parallelism, ChangelogMode changelogMode) {
         this.source = source;
         this.parallelism = parallelism;
+        this.changelogMode = changelogMode;
     }
 
     public RustSource source() {
         return source;
     }
 
+    void setSource(RustSource source) {
+        this.source = source;
+    }
+
+    @Nullable
+    Integer parallelism() {
+        return parallelism;
+    }
+
     @Override
     public ChangelogMode getChangelogMode() {
-        return ChangelogMode.insertOnly();
+        return changelogMode;
     }
 
     @Override
@@ -61,7 +82,10 @@ public final class RustDynamicTableSource
     /**
      * Only the two-argument variant: the one-argument {@code applyProjection(int[][])} is
      * deprecated in Flink 1.x and removed in 2.x. Without nested projection each path has length
-     * one, and {@code producedDataType} is the physical row type projected in the same order.
+     * one. The indexes name physical columns only: for a source reading metadata the planner
+     * applies the metadata keys it still needs afterwards ({@code applyReadableMetadata}), and
+     * {@code producedDataType} then ends with those metadata columns. The spec derives the
+     * produced type itself, so {@code producedDataType} is not needed.
      */
     @Override
     public void applyProjection(int[][] projectedFields, DataType producedDataType) {
@@ -75,16 +99,27 @@ public final class RustDynamicTableSource
         source = source.withProjection(fields);
     }
 
+    /**
+     * Pushes the limit into bounded insert-only sources only:
+     * <ul>
+     *   <li>Unbounded: ending the source early would emit the final watermark and change the
+     *       results of windows and timers downstream.
+     *   <li>Changelog: a reader limit counts change records, not result rows. The first
+     *       {@code limit} records may be rows that later records retract ({@code -U}/{@code -D}),
+     *       and those would never be emitted: the query would return rows that are not in the
+     *       table, or too few. The planner's Limit over a changelog needs the whole change stream.
+     * </ul>
+     */
     @Override
     public void applyLimit(long limit) {
-        if (source.getBoundedness() == Boundedness.BOUNDED) {
+        if (source.getBoundedness() == Boundedness.BOUNDED && changelogMode.containsOnly(RowKind.INSERT)) {
             source = source.withLimit(limit);
         }
     }
 
     @Override
     public DynamicTableSource copy() {
-        return new RustDynamicTableSource(source, parallelism);
+        return new RustDynamicTableSource(source, parallelism, changelogMode);
     }
 
     @Override
