@@ -805,6 +805,9 @@ impl ServerTimeZone {
             .iter()
             .find_map(|p| upper.strip_prefix(p))
             .unwrap_or(&upper);
+        if text.is_empty() {
+            return Err(bad());
+        }
         if rest.is_empty() {
             return Ok(ServerTimeZone { name: text.to_string(), offset_seconds: 0 });
         }
@@ -1481,5 +1484,120 @@ fn row_kind_text(kind: RowKind) -> &'static str {
         RowKind::UpdateBefore => "-U",
         RowKind::UpdateAfter => "+U",
         RowKind::Delete => "-D",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Value::*;
+
+    #[test]
+    fn compare_values_orders_numbers_bytes_and_time() {
+        let ordered = [
+            NULL,
+            Int(i64::MIN),
+            Int(-1),
+            UInt(0),
+            Int(1),
+            UInt(i64::MAX as u64),
+            UInt(i64::MAX as u64 + 1),
+            UInt(u64::MAX),
+        ];
+        for (i, a) in ordered.iter().enumerate() {
+            for (j, b) in ordered.iter().enumerate() {
+                assert_eq!(compare_values(a, b), i.cmp(&j), "{a:?} vs {b:?}");
+            }
+        }
+        assert_eq!(compare_values(&Int(5), &UInt(5)), Ordering::Equal);
+        assert_eq!(compare_values(&UInt(u64::MAX), &Int(-1)), Ordering::Greater);
+        assert_eq!(compare_values(&Double(-0.5), &Int(0)), Ordering::Less);
+        assert_eq!(compare_values(&Float(2.5), &Double(2.0)), Ordering::Greater);
+        // Bytes bytewise: uppercase before lowercase, a prefix first, 0xff last.
+        let b = |s: &[u8]| Bytes(s.to_vec());
+        assert_eq!(compare_values(&b(b"B"), &b(b"a")), Ordering::Less);
+        assert_eq!(compare_values(&b(b"ab"), &b(b"abc")), Ordering::Less);
+        assert_eq!(compare_values(&b(&[0xff]), &b(b"z")), Ordering::Greater);
+        // Dates and times chronologically, pre-1970 included.
+        assert_eq!(compare_values(&Date(1969, 12, 31, 23, 59, 59, 999_999), &Date(1970, 1, 1, 0, 0, 0, 0)), Ordering::Less);
+        assert_eq!(compare_values(&Date(2024, 2, 1, 0, 0, 0, 0), &Date(2024, 1, 31, 23, 0, 0, 0)), Ordering::Greater);
+        assert_eq!(compare_values(&Time(true, 1, 0, 0, 0, 0), &Time(true, 0, 23, 0, 0, 0)), Ordering::Less);
+        assert_eq!(compare_values(&Time(true, 0, 0, 0, 1, 0), &Time(false, 0, 0, 0, 0, 0)), Ordering::Less);
+        assert_eq!(compare_values(&Time(false, 1, 0, 0, 0, 0), &Time(false, 0, 23, 59, 59, 999_999)), Ordering::Greater);
+    }
+
+    #[test]
+    fn decimal_keys_compare_numerically() {
+        let column = ColumnSchema {
+            name: "d".into(),
+            data_type: "decimal".into(),
+            column_type: "decimal(10,2)".into(),
+            unsigned: false,
+            nullable: false,
+            precision: Some(10),
+            scale: Some(2),
+            char_max_length: None,
+        };
+        let ordered = ["-100.00", "-9.50", "-0.01", "0.00", "0.50", "9.99", "10.00", "100.5"];
+        for (i, a) in ordered.iter().enumerate() {
+            for (j, b) in ordered.iter().enumerate() {
+                let (va, vb) = (Bytes(a.as_bytes().to_vec()), Bytes(b.as_bytes().to_vec()));
+                assert_eq!(compare_column_values(&column, &va, &vb), i.cmp(&j), "{a} vs {b}");
+            }
+        }
+        assert_eq!(compare_decimal_text(b"-0.00", b"0"), Ordering::Equal);
+    }
+
+    #[test]
+    fn decimals_normalize_and_parse() {
+        let n = |t: &str, s: u32| String::from_utf8(normalize_decimal(t.as_bytes().to_vec(), s).unwrap()).unwrap();
+        assert_eq!(n("1.50", 2), "1.50");
+        assert_eq!(n("0000000001.5", 2), "1.50");
+        assert_eq!(n(".5", 1), "0.5");
+        assert_eq!(n("-0.00", 2), "0.00");
+        assert_eq!(n("-000", 0), "0");
+        assert_eq!(n("+12", 0), "12");
+        assert!(normalize_decimal(b"1e5".to_vec(), 0).is_err());
+        assert_eq!(parse_decimal(b"-1.5", 3), Ok(-1500));
+        assert_eq!(parse_decimal(b"12.340", 2), Ok(1234));
+        assert!(parse_decimal(b"12.345", 2).is_err());
+        assert_eq!(parse_decimal(b"18446744073709551615", 0), Ok(18446744073709551615));
+    }
+
+    #[test]
+    fn server_time_zones() {
+        let off = |s: &str| ServerTimeZone::parse(s).map(|z| z.offset_seconds());
+        assert_eq!(off("UTC").unwrap(), 0);
+        assert_eq!(off("Etc/UTC").unwrap(), 0);
+        assert_eq!(off("+08:00").unwrap(), 8 * 3600);
+        assert_eq!(off("-05:30").unwrap(), -(5 * 3600 + 30 * 60));
+        assert_eq!(off("+0800").unwrap(), 8 * 3600);
+        assert_eq!(off("UTC+8").unwrap(), 8 * 3600);
+        assert_eq!(off("GMT-03:30").unwrap(), -(3 * 3600 + 30 * 60));
+        for bad in ["Asia/Shanghai", "+25:00", "+08:0", "8", "", "+"] {
+            assert!(off(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn civil_days_round_trip() {
+        for days in [-719_162, -1, 0, 1, 10_957, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, u32::from(m), u32::from(d)), days);
+        }
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(days_from_civil(2024, 2, 29), 19_782);
+    }
+
+    #[test]
+    fn jsonb_text_matches_mysql_formatting() {
+        let mut out = Vec::new();
+        write_json_string("a\"b\\c\n\u{1}é".as_bytes(), &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), "\"a\\\"b\\\\c\\n\\u0001é\"");
+        let mut out = Vec::new();
+        push_double(&mut out, 1.0);
+        out.push(b' ');
+        push_double(&mut out, 1.5e300);
+        assert_eq!(String::from_utf8(out).unwrap(), "1.0 1.5e300");
     }
 }
