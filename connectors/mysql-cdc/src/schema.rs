@@ -77,38 +77,79 @@ impl ColumnSchema {
     /// The labels of an ENUM or SET column, in definition order (index 1 is the first label),
     /// parsed from `COLUMN_TYPE` (`enum('a','it''s')`). Empty for other types.
     pub fn enum_labels(&self) -> Vec<String> {
-        let ct = self.column_type.as_str();
-        let open = match ct.find('(') {
-            Some(i) if self.data_type == "enum" || self.data_type == "set" => i,
-            _ => return Vec::new(),
-        };
         let mut labels = Vec::new();
-        let mut chars = ct[open + 1..].chars().peekable();
-        // COLUMN_TYPE writes each label in single quotes with embedded quotes doubled.
-        while let Some(c) = chars.next() {
-            if c != '\'' {
-                if c == ')' {
-                    break;
-                }
-                continue; // a separating comma
-            }
-            let mut label = String::new();
-            while let Some(c) = chars.next() {
-                if c == '\'' {
-                    if chars.peek() == Some(&'\'') {
-                        chars.next();
-                        label.push('\'');
-                    } else {
-                        break;
-                    }
-                } else {
-                    label.push(c);
-                }
-            }
-            labels.push(label);
+        if self.data_type == "enum" || self.data_type == "set" {
+            for_each_label(&self.column_type, |_, label| labels.push(label.into_owned()));
         }
         labels
     }
+}
+
+/// Calls `f(index, label)` for each label of `enum('a','it''s','back\\slash')` / `set(...)`.
+/// `COLUMN_TYPE` quotes labels as SQL strings: `'` doubled, backslash escapes (`\\`, `\n`,
+/// `\0`, ...). Borrows the label unless it contains an escape.
+pub(crate) fn for_each_label(column_type: &str, mut f: impl FnMut(usize, std::borrow::Cow<'_, str>)) {
+    let Some(open) = column_type.find('(') else { return };
+    let s = &column_type[open + 1..];
+    let bytes = s.as_bytes();
+    let (mut i, mut index) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b')' => return,
+            b'\'' => {}
+            _ => {
+                i += 1; // a separating comma
+                continue;
+            }
+        }
+        let start = i + 1;
+        let mut j = start;
+        let mut escaped = false;
+        loop {
+            match bytes.get(j) {
+                None => return,
+                Some(b'\'') if bytes.get(j + 1) == Some(&b'\'') => {
+                    escaped = true;
+                    j += 2;
+                }
+                Some(b'\'') => break,
+                Some(b'\\') => {
+                    escaped = true;
+                    j += 2;
+                }
+                Some(_) => j += 1,
+            }
+        }
+        let raw = &s[start..j.min(s.len())];
+        f(index, if escaped { unescape(raw).into() } else { raw.into() });
+        index += 1;
+        i = j + 1;
+    }
+}
+
+fn unescape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                chars.next(); // the second quote of a doubled quote
+                out.push('\'');
+            }
+            '\\' => match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some('t') => out.push('\t'),
+                Some('0') => out.push('\0'),
+                Some('Z') => out.push('\u{1a}'),
+                Some('b') => out.push('\u{8}'),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
+            },
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A captured table's columns in ordinal order, and its primary key.
@@ -280,13 +321,13 @@ mod tests {
         let c = ColumnSchema {
             name: "e".into(),
             data_type: "enum".into(),
-            column_type: "enum('a','it''s','x,y','')".into(),
+            column_type: r"enum('a','it''s','x,y','','back\\slash','q\'')".into(),
             unsigned: false,
             nullable: true,
             precision: None,
             scale: None,
             char_max_length: Some(4),
         };
-        assert_eq!(c.enum_labels(), vec!["a", "it's", "x,y", ""]);
+        assert_eq!(c.enum_labels(), vec!["a", "it's", "x,y", "", r"back\slash", "q'"]);
     }
 }

@@ -14,7 +14,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStreamRequest, Conn, OptsBuilder};
 
 use connector_mysql_cdc::schema::TableSchema;
-use connector_mysql_cdc::value::{binlog_row, RowValues};
+use connector_mysql_cdc::value::{binlog_row, RowNormalizer, RowValues};
 
 /// Connection settings printed by `scripts/mariadb.sh start`.
 #[derive(Debug)]
@@ -137,6 +137,8 @@ pub async fn read_changes(table: &TableSchema, from: &(String, u64), count: usiz
     let server_id = 100_000 + (std::process::id() % 10_000) * 100 + SERVER_ID.fetch_add(1, Ordering::Relaxed);
     let request = BinlogStreamRequest::new(server_id).with_filename(from.0.as_bytes()).with_pos(from.1);
     let mut stream = conn.get_binlog_stream(request).await.unwrap();
+    // Both entry points: the free function for before images, the normalizer for after images.
+    let normalizer = RowNormalizer::new(table);
     let mut changes = Vec::new();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     while changes.len() < count {
@@ -153,7 +155,7 @@ pub async fn read_changes(table: &TableSchema, from: &(String, u64), count: usiz
         for row in rows.rows(tme) {
             let (before, after) = row.expect("row image");
             let before = before.map(|r| binlog_row(table, r, tme).expect("binlog_row (before)"));
-            let after = after.map(|r| binlog_row(table, r, tme).expect("binlog_row (after)"));
+            let after = after.map(|r| normalizer.binlog_row(table, r, tme).expect("RowNormalizer::binlog_row"));
             changes.push(match (before, after) {
                 (None, Some(a)) => Change::Insert(a),
                 (Some(b), Some(a)) => Change::Update(b, a),
