@@ -919,7 +919,8 @@ enum Conv {
     Utf8,
     Binary,
     Date,
-    Time,
+    /// TIME to milliseconds of the day, truncated to the declared precision.
+    Time { truncate_millis: i32 },
     /// A wall clock (`Date`) to epoch units of a timestamp column: `shift_seconds` is subtracted
     /// first (the zone's offset when a wall clock in that zone becomes an instant, its negation
     /// when an instant becomes the zone's wall clock); `truncate_micros` applies the declared
@@ -1069,7 +1070,12 @@ fn conversion(column: &ColumnSchema, ty: FlinkType, tz: &ServerTimeZone) -> Opti
         Kind::Char | Kind::Text | Kind::Enum | Kind::Set | Kind::Json => is_string(ty).then_some(Conv::Utf8),
         Kind::FixedBinary { .. } | Kind::Binary => is_bytes(ty).then_some(Conv::Binary),
         Kind::Date => (ty == FlinkType::Date).then_some(Conv::Date),
-        Kind::Time => matches!(ty, FlinkType::Time { .. }).then_some(Conv::Time),
+        Kind::Time => match ty {
+            FlinkType::Time { precision } => {
+                Some(Conv::Time { truncate_millis: 10i32.pow(3u32.saturating_sub(u32::from(precision))) })
+            }
+            _ => None,
+        },
         Kind::DateTime => match ty {
             FlinkType::Timestamp { precision } => timestamp(precision, 0),
             // The wall clock is in the server's zone: subtract its offset to get the instant.
@@ -1236,7 +1242,7 @@ impl ColumnBuilder {
                 let days = days_from_civil(i64::from(y), u32::from(m), u32::from(d));
                 b.append_value(i32::try_from(days).map_err(|_| "date out of range")?)
             }
-            (Self::Time(b), Conv::Time, &Value::Time(neg, days, h, m, s, us)) => {
+            (Self::Time(b), Conv::Time { truncate_millis }, &Value::Time(neg, days, h, m, s, us)) => {
                 if neg || days > 0 {
                     return Err(format!(
                         "TIME {}{}:{m:02}:{s:02} is outside Flink TIME's range 00:00:00..23:59:59.999; \
@@ -1246,7 +1252,7 @@ impl ColumnBuilder {
                     ));
                 }
                 let ms = ((i32::from(h) * 60 + i32::from(m)) * 60 + i32::from(s)) * 1000 + (us / 1000) as i32;
-                b.append_value(ms)
+                b.append_value(ms - ms % truncate_millis)
             }
             (this, Conv::Timestamp { shift_seconds, truncate_micros }, &Value::Date(y, mo, d, h, mi, s, us)) => {
                 let days = days_from_civil(i64::from(y), u32::from(mo), u32::from(d));

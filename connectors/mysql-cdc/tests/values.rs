@@ -340,9 +340,9 @@ async fn widened_types_and_server_time_zone() {
     let db = test_db("widen").await;
     db.exec(&[
         "CREATE TABLE w (id INT PRIMARY KEY, i INT, u BIGINT UNSIGNED, d DECIMAL(10,2), dt DATETIME(3), \
-         ts TIMESTAMP(3) NULL, y YEAR, f FLOAT, t6 DATETIME(6))",
+         ts TIMESTAMP(3) NULL, y YEAR, f FLOAT, t6 DATETIME(6), tm TIME(3))",
         "INSERT INTO w VALUES (1, -7, 18446744073709551615, -1.5, '2024-01-01 08:00:00.250', \
-         '2024-01-01 00:00:00.250', 2024, 0.5, '2024-01-01 00:00:00.123456')",
+         '2024-01-01 00:00:00.250', 2024, 0.5, '2024-01-01 00:00:00.123456', '01:02:03.456')",
     ])
     .await;
     let table = schema(&db.name, "w").await;
@@ -357,6 +357,7 @@ async fn widened_types_and_server_time_zone() {
         ("y", "BIGINT"),
         ("f", "DOUBLE"),
         ("t6", "TIMESTAMP(4)"),
+        ("tm", "TIME(1)"),
     ]);
     let tz = ServerTimeZone::parse("+08:00").unwrap();
     let mut builder = BatchBuilder::new(&rt, &tz).unwrap();
@@ -377,6 +378,8 @@ async fn widened_types_and_server_time_zone() {
     assert_eq!(prim::<Float64Type>(b, "f"), vec![Some(0.5)]);
     // TIMESTAMP(4) keeps 4 fraction digits.
     assert_eq!(prim::<TimestampMicrosecondType>(b, "t6"), vec![Some(19723 * 86_400_000_000 + 123_400)]);
+    // TIME(1) keeps tenths of a second.
+    assert_eq!(prim::<Time32MillisecondType>(b, "tm"), vec![Some(3_723_400)]);
     db.drop_db().await;
 }
 
@@ -430,4 +433,65 @@ async fn update_images_normalize_like_the_snapshot() {
     assert_eq!(batch.row_kinds, Some(vec![RowKind::Delete]));
     assert_eq!(prim::<Time32MillisecondType>(&batch.rows, "t"), vec![Some(3_723_000)]);
     db.drop_db().await;
+}
+
+/// Throughput of normalization-free appends (`cargo test --release -p connector-mysql-cdc --test
+/// values -- --ignored --nocapture`): a figure for orientation, not an assertion.
+#[test]
+#[ignore]
+fn batch_builder_throughput() {
+    use connector_mysql_cdc::schema::ColumnSchema;
+    let column = |name: &str, data_type: &str, column_type: &str, precision, scale| ColumnSchema {
+        name: name.into(),
+        data_type: data_type.into(),
+        column_type: column_type.into(),
+        unsigned: false,
+        nullable: true,
+        precision,
+        scale,
+        char_max_length: Some(32),
+    };
+    let table = TableSchema {
+        id: TableId::new("db", "t"),
+        columns: vec![
+            column("id", "bigint", "bigint(20)", Some(19), Some(0)),
+            column("name", "varchar", "varchar(32)", None, None),
+            column("price", "decimal", "decimal(10,2)", Some(10), Some(2)),
+            column("ts", "datetime", "datetime(3)", Some(3), None),
+            column("qty", "int", "int(11)", Some(10), Some(0)),
+        ],
+        primary_key: vec![0],
+    };
+    let rt = row_type(&[
+        ("id", "BIGINT"),
+        ("name", "STRING"),
+        ("price", "DECIMAL(10, 2)"),
+        ("ts", "TIMESTAMP(3)"),
+        ("qty", "INT"),
+        ("__metadata.table_name", "STRING NOT NULL"),
+    ]);
+    let rows: Vec<RowValues> = (0..4096i64)
+        .map(|i| {
+            vec![
+                Value::Int(i),
+                bytes(&format!("name-{i}")),
+                bytes(&format!("{}.{:02}", i * 7, i % 100)),
+                Value::Date(2024, 1, 1 + (i % 28) as u8, 12, 0, 0, 123_000),
+                Value::Int(i % 1000),
+            ]
+        })
+        .collect();
+    let mut builder = BatchBuilder::new(&rt, &ServerTimeZone::utc()).unwrap();
+    let mapping = builder.mapping(&table).unwrap();
+    let start = std::time::Instant::now();
+    let batches = 500;
+    for _ in 0..batches {
+        for row in &rows {
+            builder.append(&mapping, row, RowKind::Insert, 0).unwrap();
+        }
+        assert_eq!(builder.finish().unwrap().num_rows(), rows.len());
+    }
+    let n = batches * rows.len();
+    let secs = start.elapsed().as_secs_f64();
+    println!("BatchBuilder: {n} rows in {secs:.3} s = {:.2} M rows/s", n as f64 / secs / 1e6);
 }
