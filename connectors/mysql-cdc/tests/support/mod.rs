@@ -43,6 +43,7 @@ pub fn server() -> &'static Server {
             .filter_map(|l| l.split_once('='))
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        drop_stale_databases(&script);
         let var = |k: &str| vars.get(k).unwrap_or_else(|| panic!("mariadb.sh did not export {k}")).clone();
         Server {
             host: var("MYSQL_HOST"),
@@ -72,6 +73,23 @@ pub async fn cdc_conn() -> Conn {
         .prefer_socket(false)
         .init(vec!["SET time_zone = '+00:00'"]);
     Conn::new(opts).await.expect("cdc connection")
+}
+
+/// Drops `cdct_*` databases of test processes that no longer run (a failed test leaves its
+/// database behind for inspection until the next run).
+fn drop_stale_databases(script: &std::path::Path) {
+    let sql = |statement: &str| {
+        Command::new("bash").arg(script).args(["sql", "-N", "-e", statement]).output().expect("mariadb.sh sql")
+    };
+    let listed = sql("SHOW DATABASES LIKE 'cdct\\_%'");
+    for name in String::from_utf8_lossy(&listed.stdout).lines() {
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                sql(&format!("DROP DATABASE IF EXISTS `{name}`"));
+            }
+        }
+    }
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
