@@ -1,182 +1,1630 @@
-//! TEMPORARY STUB (replaced by the cdc-types branch): canonical values and Arrow batches.
+//! Column values: one canonical form for snapshot and binlog rows, ordering of key values, and
+//! the conversion of rows into Arrow batches of the source's Flink row type.
+//!
+//! # Canonical form
+//!
+//! The snapshot (binary protocol) and the binlog (row events) encode the same stored value
+//! differently: the binlog gives an ENUM as its index, a SET as a bitmap, a TIMESTAMP as epoch
+//! seconds, a YEAR as text, a BIGINT UNSIGNED as a signed number (MariaDB's table map carries no
+//! reliable signedness), trailing `0x00` of a BINARY(n) stripped. [`snapshot_row`] and
+//! [`binlog_row`] both normalize, guided by the table schema, to this form:
+//!
+//! | MySQL column                               | canonical [`Value`]                                  |
+//! |--------------------------------------------|------------------------------------------------------|
+//! | any, SQL NULL                              | `NULL`                                               |
+//! | TINYINT..BIGINT, BOOLEAN (signed)          | `Int(i64)`                                           |
+//! | TINYINT..BIGINT UNSIGNED                   | `UInt(u64)`                                          |
+//! | YEAR                                       | `Int(year)` (0 for `0000`)                           |
+//! | BIT(n)                                     | `Bytes`, big-endian, exactly ⌈n/8⌉ bytes             |
+//! | FLOAT / DOUBLE                             | `Float(f32)` / `Double(f64)`                         |
+//! | DECIMAL(p, s)                              | `Bytes` of ASCII `-?D+(.D{s})?`, no leading zeros    |
+//! | CHAR (trailing spaces removed), VARCHAR, TEXT, JSON | `Bytes`, the UTF-8 text                     |
+//! | ENUM / SET                                 | `Bytes`, the label / labels joined by `,` in definition order |
+//! | BINARY(n)                                  | `Bytes`, right-padded with `0x00` to n bytes         |
+//! | VARBINARY, BLOB                            | `Bytes`                                              |
+//! | DATE                                       | `Date(y, m, d, 0, 0, 0, 0)`                          |
+//! | DATETIME                                   | `Date(y, m, d, h, mi, s, µs)`, the wall clock        |
+//! | TIMESTAMP                                  | `Date(..)`, the instant as a UTC wall clock          |
+//! | TIME                                       | `Time(negative, days, h < 24, mi, s, µs)`            |
+//!
+//! Zero and partly-zero dates (`0000-00-00`, `2020-00-10`; MySQL accepts them without
+//! NO_ZERO_DATE / NO_ZERO_IN_DATE) are not dates: like Debezium and Flink CDC, they become `NULL`
+//! in a nullable column, and the epoch (`1970-01-01 00:00:00`) in a NOT NULL column.
+//!
+//! Snapshot rows must come from the binary protocol (a prepared statement) on a session whose
+//! `time_zone` is `'+00:00'`, and the connection character set must be utf8mb4 (mysql_async's
+//! default). Binlog text of latin1 columns is transcoded to UTF-8; other single-byte or
+//! multi-byte non-UTF-8 character sets are not (their values fail the UTF-8 check when written
+//! to a Flink string column).
+
 use std::cmp::Ordering;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
-use arrow_array::builder::{ArrayBuilder, Int32Builder, Int64Builder, StringBuilder};
+use arrow_array::builder::{
+    BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder,
+    Int16Builder, Int32Builder, Int64Builder, Int8Builder, StringBuilder, Time32MillisecondBuilder,
+    TimestampMicrosecondBuilder, TimestampMillisecondBuilder, TimestampNanosecondBuilder,
+};
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::SchemaRef;
-pub use mysql_async::Value;
+use arrow_schema::{SchemaRef, TimeUnit};
 use mysql_async::binlog::events::TableMapEvent;
+use mysql_async::binlog::jsonb;
 use mysql_async::binlog::row::BinlogRow;
 use mysql_async::binlog::value::BinlogValue;
-
 use rust_core::api::{ChangeBatch, RowKind};
-use rust_core::error::BridgeError;
-use rust_core::types::{FlinkType, RowType};
-use rust_core::Result;
+use rust_core::types::{timestamp_unit, FlinkType, RowType};
+use rust_core::{BridgeError, Result};
 
-use crate::schema::TableSchema;
+use crate::schema::{for_each_label, ColumnSchema, TableId, TableSchema};
 
+pub use mysql_async::Value;
+
+/// A captured row in its table's column order, every value in the canonical form described in
+/// the module documentation: snapshot and binlog give identical values for the same stored data.
 pub type RowValues = Vec<Value>;
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct ServerTimeZone;
-impl ServerTimeZone {
-    pub fn parse(s: &str) -> Result<Self> {
-        if s.eq_ignore_ascii_case("UTC") { Ok(ServerTimeZone) } else { Err(BridgeError::validation("only UTC in stub")) }
+// ---------------------------------------------------------------------------------------------
+// Column kinds
+// ---------------------------------------------------------------------------------------------
+
+/// How a column's values are normalized, derived from its schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Int { unsigned: bool, bits: u32 },
+    Year,
+    Bit { bytes: usize },
+    Float,
+    Double,
+    Decimal { scale: u32 },
+    /// CHAR: trailing spaces are not part of the value (MySQL strips them on read).
+    Char,
+    Text,
+    Enum,
+    Set,
+    Json,
+    /// BINARY(n): MySQL pads with 0x00 to n bytes; the binlog drops the padding.
+    FixedBinary { length: usize },
+    Binary,
+    Date,
+    DateTime,
+    Timestamp,
+    Time,
+    /// Types without a Flink mapping (GEOMETRY, VECTOR, ...): passed through as received.
+    Other,
+}
+
+fn kind(c: &ColumnSchema) -> Kind {
+    let int = |bits| Kind::Int { unsigned: c.unsigned, bits };
+    match c.data_type.as_str() {
+        "tinyint" | "bool" | "boolean" => int(8),
+        "smallint" => int(16),
+        "mediumint" => int(24),
+        "int" | "integer" => int(32),
+        "bigint" => int(64),
+        "year" => Kind::Year,
+        "bit" => Kind::Bit { bytes: (c.precision.unwrap_or(1) as usize).div_ceil(8).max(1) },
+        "float" => Kind::Float,
+        "double" | "real" | "double precision" => Kind::Double,
+        "decimal" | "numeric" | "dec" | "fixed" => Kind::Decimal { scale: c.scale.unwrap_or(0) },
+        "char" => Kind::Char,
+        "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => Kind::Text,
+        "enum" => Kind::Enum,
+        "set" => Kind::Set,
+        "json" => Kind::Json,
+        "binary" => Kind::FixedBinary { length: c.char_max_length.unwrap_or(0) as usize },
+        "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => Kind::Binary,
+        "date" => Kind::Date,
+        "datetime" => Kind::DateTime,
+        "timestamp" => Kind::Timestamp,
+        "time" => Kind::Time,
+        _ => Kind::Other,
     }
-    pub fn utc() -> Self { ServerTimeZone }
 }
 
-pub fn snapshot_row(_table: &TableSchema, row: mysql_async::Row) -> Result<RowValues> {
-    Ok(row.unwrap().into_iter().map(norm).collect())
+// ---------------------------------------------------------------------------------------------
+// Normalization
+// ---------------------------------------------------------------------------------------------
+
+/// A snapshot row read with the binary protocol (a prepared statement: `exec_iter` /
+/// `exec_stream`) on a session whose `time_zone` is `'+00:00'`, in canonical form. The row must
+/// hold the table's columns in table order (`SELECT` of every column, as the schema lists them).
+/// Hot loops should use a [`RowNormalizer`], which classifies the columns once.
+pub fn snapshot_row(table: &TableSchema, row: mysql_async::Row) -> Result<RowValues> {
+    normalize_snapshot_row(table, |i| kind(&table.columns[i]), row)
 }
 
-fn norm(v: Value) -> Value {
-    match v {
-        Value::UInt(u) if u <= i64::MAX as u64 => Value::Int(u as i64),
-        other => other,
+/// A binlog row image (of a Write/Update/Delete rows event, with the event's table map) in
+/// canonical form. Requires full row images (`binlog_row_image=FULL`).
+/// Hot loops should use a [`RowNormalizer`], which classifies the columns once.
+pub fn binlog_row(table: &TableSchema, row: BinlogRow, tme: &TableMapEvent<'_>) -> Result<RowValues> {
+    normalize_binlog_row(table, |i| kind(&table.columns[i]), row, tme)
+}
+
+/// [`snapshot_row`] and [`binlog_row`] for one table with each column's type classified once
+/// (instead of matching the `DATA_TYPE` text of every value). Pass the same schema it was built
+/// from; rebuild it when the schema changes.
+#[derive(Clone, Debug)]
+pub struct RowNormalizer {
+    kinds: Vec<Kind>,
+}
+
+impl RowNormalizer {
+    pub fn new(table: &TableSchema) -> Self {
+        RowNormalizer { kinds: table.columns.iter().map(kind).collect() }
+    }
+
+    pub fn snapshot_row(&self, table: &TableSchema, row: mysql_async::Row) -> Result<RowValues> {
+        self.check(table)?;
+        normalize_snapshot_row(table, |i| self.kinds[i], row)
+    }
+
+    pub fn binlog_row(&self, table: &TableSchema, row: BinlogRow, tme: &TableMapEvent<'_>) -> Result<RowValues> {
+        self.check(table)?;
+        normalize_binlog_row(table, |i| self.kinds[i], row, tme)
+    }
+
+    fn check(&self, table: &TableSchema) -> Result<()> {
+        if self.kinds.len() != table.columns.len() {
+            return Err(BridgeError::other(format!(
+                "RowNormalizer of {} columns used with {} ({} columns): rebuild it for the new schema",
+                self.kinds.len(),
+                table.id,
+                table.columns.len()
+            )));
+        }
+        Ok(())
     }
 }
 
-pub fn binlog_row(_table: &TableSchema, row: BinlogRow, _tme: &TableMapEvent<'_>) -> Result<RowValues> {
-    row.unwrap()
+fn normalize_snapshot_row(
+    table: &TableSchema,
+    kind_of: impl Fn(usize) -> Kind,
+    row: mysql_async::Row,
+) -> Result<RowValues> {
+    let values = row.unwrap_raw();
+    check_arity(table, values.len(), "snapshot")?;
+    values
         .into_iter()
-        .map(|v| match v {
-            BinlogValue::Value(v) => Ok(norm(v)),
-            _ => Err(BridgeError::other("json unsupported in stub")),
+        .zip(&table.columns)
+        .enumerate()
+        .map(|(i, (value, column))| {
+            // `None` only when the value was taken from the row before it came here.
+            let value = value.unwrap_or(Value::NULL);
+            normalize_snapshot(column, kind_of(i), value)
+                .map_err(|detail| value_error(table, column, "snapshot", detail))
         })
         .collect()
 }
 
-pub fn compare_values(a: &Value, b: &Value) -> Ordering {
-    match (a, b) {
-        (Value::NULL, Value::NULL) => Ordering::Equal,
-        (Value::NULL, _) => Ordering::Less,
-        (_, Value::NULL) => Ordering::Greater,
-        (Value::Int(x), Value::Int(y)) => x.cmp(y),
-        (Value::Bytes(x), Value::Bytes(y)) => x.cmp(y),
-        _ => format!("{a:?}").cmp(&format!("{b:?}")),
+fn normalize_binlog_row(
+    table: &TableSchema,
+    kind_of: impl Fn(usize) -> Kind,
+    mut row: BinlogRow,
+    tme: &TableMapEvent<'_>,
+) -> Result<RowValues> {
+    check_arity(table, row.len(), "binlog")?;
+    if tme.columns_count() as usize != table.columns.len() {
+        return Err(BridgeError::other(format!(
+            "binlog table map of {} has {} columns but its schema has {}: the table changed",
+            table.id,
+            tme.columns_count(),
+            table.columns.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(table.columns.len());
+    for (i, column) in table.columns.iter().enumerate() {
+        let value = match row.take(i) {
+            None => Value::NULL,
+            Some(BinlogValue::Value(v)) => v,
+            Some(BinlogValue::Jsonb(j)) => {
+                let mut text = Vec::new();
+                write_jsonb(&j, &mut text)
+                    .map_err(|e| value_error(table, column, "binlog", format!("invalid JSON: {e}")))?;
+                Value::Bytes(text)
+            }
+            Some(BinlogValue::JsonDiff(_)) => {
+                return Err(value_error(
+                    table,
+                    column,
+                    "binlog",
+                    "partial JSON update: set binlog_row_value_options='' (full JSON images)".into(),
+                ))
+            }
+        };
+        // The column's collation id from the table map (0 when the server did not send it).
+        let charset = row.columns_ref().get(i).map_or(0, |c| c.character_set());
+        out.push(
+            normalize_binlog(column, kind_of(i), value, charset)
+                .map_err(|detail| value_error(table, column, "binlog", detail))?,
+        );
+    }
+    Ok(out)
+}
+
+fn check_arity(table: &TableSchema, got: usize, what: &str) -> Result<()> {
+    if got != table.columns.len() {
+        return Err(BridgeError::other(format!(
+            "{what} row of {} has {got} values but the table has {} columns: select every column \
+             in table order (snapshot), or set binlog_row_image=FULL (binlog); if the table's \
+             schema changed, reload it",
+            table.id,
+            table.columns.len()
+        )));
+    }
+    Ok(())
+}
+
+fn value_error(table: &TableSchema, column: &ColumnSchema, source: &str, detail: String) -> BridgeError {
+    BridgeError::other(format!(
+        "{source} value of column `{}` ({}) of {}: {detail}",
+        column.name, column.column_type, table.id
+    ))
+}
+
+fn unexpected(value: &Value) -> String {
+    format!("unexpected value {value:?} for this column type")
+}
+
+fn normalize_snapshot(column: &ColumnSchema, kind: Kind, value: Value) -> Result<Value, String> {
+    if value == Value::NULL {
+        return Ok(value);
+    }
+    Ok(match kind {
+        Kind::Int { unsigned, bits } => int_value(unsigned, bits, &value)?,
+        Kind::Year => match value {
+            Value::Int(y) => Value::Int(y),
+            Value::UInt(y) => Value::Int(y as i64),
+            v => return Err(unexpected(&v)),
+        },
+        Kind::Bit { bytes } => bit_value(bytes, value)?,
+        Kind::Float | Kind::Double => value,
+        Kind::Decimal { scale } => match value {
+            Value::Bytes(b) => Value::Bytes(normalize_decimal(b, scale)?),
+            v => return Err(unexpected(&v)),
+        },
+        Kind::Char => trim_char(value),
+        Kind::FixedBinary { length } => pad_binary(value, length),
+        Kind::Text | Kind::Enum | Kind::Set | Kind::Json | Kind::Binary | Kind::Other => value,
+        Kind::Date | Kind::DateTime | Kind::Timestamp => date_value(column, value)?,
+        Kind::Time => time_value(value)?,
+    })
+}
+
+fn normalize_binlog(column: &ColumnSchema, kind: Kind, value: Value, charset: u16) -> Result<Value, String> {
+    if value == Value::NULL {
+        return Ok(value);
+    }
+    Ok(match kind {
+        Kind::Int { unsigned, bits } => int_value(unsigned, bits, &value)?,
+        Kind::Year => match value {
+            // mysql_common renders the stored byte y as the text 1900 + y; 0 stands for 0000.
+            Value::Bytes(b) => {
+                let year = parse_u64(&b).ok_or_else(|| format!("bad YEAR {:?}", String::from_utf8_lossy(&b)))?;
+                Value::Int(if year == 1900 { 0 } else { year as i64 })
+            }
+            Value::Int(y) => Value::Int(y),
+            v => return Err(unexpected(&v)),
+        },
+        Kind::Bit { bytes } => bit_value(bytes, value)?,
+        Kind::Float | Kind::Double => value,
+        Kind::Decimal { scale } => match value {
+            Value::Bytes(b) => Value::Bytes(normalize_decimal(b, scale)?),
+            v => return Err(unexpected(&v)),
+        },
+        Kind::Char => trim_char(transcode(value, charset)),
+        Kind::Text | Kind::Json => transcode(value, charset),
+        Kind::Enum => match value {
+            Value::Int(index) => enum_label(column, index)?,
+            Value::UInt(index) => enum_label(column, index as i64)?,
+            // Already text (a server that logs labels): keep it.
+            v @ Value::Bytes(_) => v,
+            v => return Err(unexpected(&v)),
+        },
+        Kind::Set => match value {
+            Value::Bytes(bitmap) => set_labels(column, &bitmap),
+            Value::Int(bits) => set_labels(column, &bits.to_le_bytes()),
+            v => return Err(unexpected(&v)),
+        },
+        Kind::FixedBinary { length } => pad_binary(value, length),
+        Kind::Binary | Kind::Other => value,
+        Kind::Date | Kind::DateTime => date_value(column, value)?,
+        Kind::Timestamp => match value {
+            // TIMESTAMP2: "seconds[.micros]" since the epoch; old TIMESTAMP: seconds.
+            Value::Bytes(b) => epoch_text_to_utc(column, &b)?,
+            Value::Int(secs) => epoch_to_utc(column, secs, 0),
+            v => date_value(column, v)?,
+        },
+        Kind::Time => time_value(value)?,
+    })
+}
+
+/// An integer of `bits` bits, whatever signedness the decoder assumed: reinterpret its low bits.
+fn int_value(unsigned: bool, bits: u32, value: &Value) -> Result<Value, String> {
+    let raw = match *value {
+        Value::Int(v) => v as u64,
+        Value::UInt(v) => v,
+        ref v => return Err(unexpected(v)),
+    };
+    let shift = 64 - bits;
+    Ok(if unsigned {
+        Value::UInt((raw << shift) >> shift)
+    } else {
+        Value::Int(((raw << shift) as i64) >> shift)
+    })
+}
+
+fn bit_value(bytes: usize, value: Value) -> Result<Value, String> {
+    match value {
+        Value::Bytes(b) if b.len() == bytes => Ok(Value::Bytes(b)),
+        Value::Bytes(b) if b.len() < bytes => {
+            let mut out = vec![0u8; bytes - b.len()];
+            out.extend_from_slice(&b);
+            Ok(Value::Bytes(out))
+        }
+        Value::Bytes(b) => Ok(Value::Bytes(b[b.len() - bytes..].to_vec())),
+        Value::Int(v) => Ok(Value::Bytes((v as u64).to_be_bytes()[8 - bytes.min(8)..].to_vec())),
+        Value::UInt(v) => Ok(Value::Bytes(v.to_be_bytes()[8 - bytes.min(8)..].to_vec())),
+        v => Err(unexpected(&v)),
     }
 }
 
-pub struct TableMapping {
-    sources: Vec<Option<usize>>,
-    database: String,
-    table: String,
+fn trim_char(value: Value) -> Value {
+    match value {
+        Value::Bytes(mut b) => {
+            let len = b.iter().rposition(|&c| c != b' ').map_or(0, |i| i + 1);
+            b.truncate(len);
+            Value::Bytes(b)
+        }
+        v => v,
+    }
 }
 
+fn pad_binary(value: Value, length: usize) -> Value {
+    match value {
+        Value::Bytes(mut b) if b.len() < length => {
+            b.resize(length, 0);
+            Value::Bytes(b)
+        }
+        v => v,
+    }
+}
+
+/// MySQL collation ids of latin1 (MySQL's latin1 is Windows-1252).
+const LATIN1_COLLATIONS: [u16; 8] = [5, 8, 15, 31, 47, 48, 49, 94];
+
+/// Binlog text is in the column's character set; the snapshot's is in the connection's (utf8mb4).
+fn transcode(value: Value, collation: u16) -> Value {
+    match value {
+        Value::Bytes(b) if LATIN1_COLLATIONS.contains(&collation) && !b.is_ascii() => {
+            let mut s = String::with_capacity(b.len() + 8);
+            for &c in &b {
+                s.push(cp1252(c));
+            }
+            Value::Bytes(s.into_bytes())
+        }
+        v => v,
+    }
+}
+
+fn cp1252(c: u8) -> char {
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž', '\u{8f}',
+        '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}', 'ž', 'Ÿ',
+    ];
+    match c {
+        0x80..=0x9f => HIGH[(c - 0x80) as usize],
+        _ => char::from(c),
+    }
+}
+
+/// The ENUM label of a binlog index (1-based; 0 is the empty "invalid value" MySQL stores for
+/// out-of-range inserts in non-strict mode).
+fn enum_label(column: &ColumnSchema, index: i64) -> Result<Value, String> {
+    if index == 0 {
+        return Ok(Value::Bytes(Vec::new()));
+    }
+    let mut found = None;
+    for_each_label(&column.column_type, |i, label| {
+        if i as i64 == index - 1 {
+            found = Some(label.into_owned().into_bytes());
+        }
+    });
+    found.map(Value::Bytes).ok_or_else(|| format!("ENUM index {index} is not in {}", column.column_type))
+}
+
+/// The labels of the SET bits (little-endian bitmap), joined by `,` in definition order, as
+/// MySQL returns a SET.
+fn set_labels(column: &ColumnSchema, bitmap: &[u8]) -> Value {
+    let mut out = Vec::new();
+    for_each_label(&column.column_type, |i, label| {
+        if bitmap.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0) {
+            if !out.is_empty() {
+                out.push(b',');
+            }
+            out.extend_from_slice(label.as_bytes());
+        }
+    });
+    Value::Bytes(out)
+}
+
+fn is_zero_date(y: u16, m: u8, d: u8) -> bool {
+    y == 0 || m == 0 || d == 0
+}
+
+/// Zero dates become NULL (nullable column) or the epoch (NOT NULL column), as in Debezium.
+fn zero_date(column: &ColumnSchema) -> Value {
+    if column.nullable {
+        Value::NULL
+    } else {
+        Value::Date(1970, 1, 1, 0, 0, 0, 0)
+    }
+}
+
+fn date_value(column: &ColumnSchema, value: Value) -> Result<Value, String> {
+    match value {
+        Value::Date(y, m, d, ..) if is_zero_date(y, m, d) => Ok(zero_date(column)),
+        v @ Value::Date(..) => Ok(v),
+        v => Err(unexpected(&v)),
+    }
+}
+
+/// TIME with hours below 24 and whole days apart, as the binary protocol sends it.
+fn time_value(value: Value) -> Result<Value, String> {
+    match value {
+        Value::Time(neg, days, h, m, s, us) => {
+            let days = days + u32::from(h) / 24;
+            let h = h % 24;
+            // -00:00:00 is 00:00:00.
+            let neg = neg && (days, h, m, s, us) != (0, 0, 0, 0, 0);
+            Ok(Value::Time(neg, days, h, m, s, us))
+        }
+        v => Err(unexpected(&v)),
+    }
+}
+
+fn epoch_text_to_utc(column: &ColumnSchema, text: &[u8]) -> Result<Value, String> {
+    let bad = || format!("bad TIMESTAMP {:?}", String::from_utf8_lossy(text));
+    let (secs, frac) = match text.iter().position(|&c| c == b'.') {
+        Some(dot) => (&text[..dot], &text[dot + 1..]),
+        None => (text, &text[..0]),
+    };
+    let secs = parse_u64(secs).ok_or_else(bad)? as i64;
+    let mut micros = 0u32;
+    for i in 0..6 {
+        let digit = match frac.get(i) {
+            Some(c @ b'0'..=b'9') => u32::from(c - b'0'),
+            None => 0,
+            Some(_) => return Err(bad()),
+        };
+        micros = micros * 10 + digit;
+    }
+    Ok(epoch_to_utc(column, secs, micros))
+}
+
+/// Epoch seconds of a TIMESTAMP as a UTC wall clock; 0 is MySQL's zero TIMESTAMP.
+fn epoch_to_utc(column: &ColumnSchema, secs: i64, micros: u32) -> Value {
+    if secs == 0 && micros == 0 {
+        return zero_date(column);
+    }
+    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    Value::Date(y as u16, m, d, (sod / 3600) as u8, (sod % 3600 / 60) as u8, (sod % 60) as u8, micros)
+}
+
+fn parse_u64(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 19 {
+        return None;
+    }
+    b.iter().try_fold(0u64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0')))
+}
+
+/// DECIMAL text in canonical form: optional `-`, integer digits without leading zeros (at least
+/// one), and exactly `scale` fraction digits. Already-canonical text (the usual case) is returned
+/// as is, without copying.
+fn normalize_decimal(text: Vec<u8>, scale: u32) -> Result<Vec<u8>, String> {
+    let bad = || format!("bad DECIMAL {:?}", String::from_utf8_lossy(&text));
+    let (negative, body) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, &text[..]),
+    };
+    let (int, frac) = match body.iter().position(|&c| c == b'.') {
+        Some(dot) => (&body[..dot], &body[dot + 1..]),
+        None => (body, &body[..0]),
+    };
+    if (int.is_empty() && frac.is_empty()) || !int.iter().chain(frac).all(u8::is_ascii_digit) {
+        return Err(bad());
+    }
+    let int = {
+        let first = int.iter().position(|&c| c != b'0').unwrap_or(int.len());
+        &int[first..]
+    };
+    let scale = scale as usize;
+    let is_zero = int.is_empty() && frac.iter().all(|&c| c == b'0');
+    let canonical_len = usize::from(negative && !is_zero) + int.len().max(1) + if scale > 0 { scale + 1 } else { 0 };
+    if canonical_len == text.len() && frac.len() == scale && !(negative && is_zero) && text[0] != b'+' {
+        return Ok(text);
+    }
+    let mut out = Vec::with_capacity(canonical_len);
+    if negative && !is_zero {
+        out.push(b'-');
+    }
+    if int.is_empty() {
+        out.push(b'0');
+    } else {
+        out.extend_from_slice(int);
+    }
+    if scale > 0 {
+        out.push(b'.');
+        for i in 0..scale {
+            out.push(frac.get(i).copied().unwrap_or(b'0'));
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON (MySQL's binary JSON in row events) as the text MySQL returns for the same value
+// ---------------------------------------------------------------------------------------------
+
+/// Writes MySQL's text form of a binary JSON value, as `SELECT json_col` returns it: `", "` and
+/// `": "` separators, object keys in stored order (MySQL sorts them by length, then bytes),
+/// strings with MySQL's escapes. Doubles use Rust's shortest round-trip form, which matches
+/// MySQL for ordinary values (`1.5`, `1e20`) but may differ in exponent formatting of extreme ones.
+/// MariaDB stores JSON as LONGTEXT, so this is only reached with MySQL.
+fn write_jsonb(value: &jsonb::Value<'_>, out: &mut Vec<u8>) -> std::io::Result<()> {
+    use jsonb::Value as J;
+    match value {
+        J::Null => out.extend_from_slice(b"null"),
+        J::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        J::I16(v) => push_display(out, v),
+        J::U16(v) => push_display(out, v),
+        J::I32(v) => push_display(out, v),
+        J::U32(v) => push_display(out, v),
+        J::I64(v) => push_display(out, v),
+        J::U64(v) => push_display(out, v),
+        J::F64(v) => push_double(out, *v),
+        J::String(s) => write_json_string(s.str_raw(), out),
+        J::SmallArray(a) => write_array(a.iter(), out)?,
+        J::LargeArray(a) => write_array(a.iter(), out)?,
+        J::SmallObject(o) => write_object(o.iter(), out)?,
+        J::LargeObject(o) => write_object(o.iter(), out)?,
+        J::Opaque(_) => {
+            use jsonb::{JsonDom, JsonNumber, JsonScalar};
+            match value.clone().parse()? {
+                JsonDom::Scalar(JsonScalar::Number(JsonNumber::Decimal(d))) => {
+                    let text = normalize_json_decimal(d.to_string());
+                    out.extend_from_slice(text.as_bytes())
+                }
+                // MySQL prints temporal JSON scalars with six fraction digits.
+                JsonDom::Scalar(JsonScalar::DateTime(t)) => {
+                    write_json_string(format!("{t:.6}").as_bytes(), out)
+                }
+                JsonDom::Scalar(JsonScalar::Opaque(o)) => write_json_string(o.to_string().as_bytes(), out),
+                other => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("unexpected opaque JSON value {other:?}"),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// mysql_common's decimal text can carry leading zeros of whole 9-digit groups.
+fn normalize_json_decimal(text: String) -> String {
+    let scale = text.split_once('.').map_or(0, |(_, f)| f.len()) as u32;
+    match normalize_decimal(text.clone().into_bytes(), scale) {
+        Ok(b) => String::from_utf8(b).unwrap_or(text),
+        Err(_) => text,
+    }
+}
+
+fn write_array<'a>(
+    items: impl Iterator<Item = std::io::Result<jsonb::Value<'a>>>,
+    out: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    out.push(b'[');
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        write_jsonb(&item?, out)?;
+    }
+    out.push(b']');
+    Ok(())
+}
+
+fn write_object<'a>(
+    entries: impl Iterator<Item = std::io::Result<(jsonb::ObjectKey<'a>, jsonb::Value<'a>)>>,
+    out: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    out.push(b'{');
+    for (i, entry) in entries.enumerate() {
+        let (key, value) = entry?;
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        write_json_string(key.value_raw(), out);
+        out.extend_from_slice(b": ");
+        write_jsonb(&value, out)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+fn write_json_string(s: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for &c in s {
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            c if c < 0x20 => {
+                let _ = write_bytes(out, format_args!("\\u{:04x}", c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(b'"');
+}
+
+fn push_display(out: &mut Vec<u8>, v: impl std::fmt::Display) {
+    let _ = write_bytes(out, format_args!("{v}"));
+}
+
+fn push_double(out: &mut Vec<u8>, v: f64) {
+    // `{:?}` is the shortest round-trip form and keeps a `.0` on integral values, as MySQL does.
+    let _ = write_bytes(out, format_args!("{v:?}"));
+}
+
+fn write_bytes(out: &mut Vec<u8>, args: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+    std::io::Write::write_fmt(out, args)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ordering
+// ---------------------------------------------------------------------------------------------
+
+/// Orders key values in canonical form, as chunk ranges need: numbers numerically (signed and
+/// unsigned mixed exactly, floats by value), bytes and strings bytewise (NOT by the column's
+/// collation: boundaries of string keys must come from the server), dates and times
+/// chronologically. NULL sorts first. DECIMAL values are text and compare bytewise here; use
+/// [`compare_column_values`] for them.
+pub fn compare_values(a: &Value, b: &Value) -> Ordering {
+    use Value::*;
+    match (a, b) {
+        (Int(x), Int(y)) => x.cmp(y),
+        (UInt(x), UInt(y)) => x.cmp(y),
+        (Int(x), UInt(y)) => i128::from(*x).cmp(&i128::from(*y)),
+        (UInt(x), Int(y)) => i128::from(*x).cmp(&i128::from(*y)),
+        (Bytes(x), Bytes(y)) => x.cmp(y),
+        (Date(..), Date(..)) => date_key(a).cmp(&date_key(b)),
+        (Time(..), Time(..)) => time_micros(a).cmp(&time_micros(b)),
+        _ => match (as_f64(a), as_f64(b)) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            _ => rank(a).cmp(&rank(b)),
+        },
+    }
+}
+
+/// [`compare_values`] that also orders DECIMAL values (canonical text) numerically.
+pub fn compare_column_values(column: &ColumnSchema, a: &Value, b: &Value) -> Ordering {
+    match (kind(column), a, b) {
+        (Kind::Decimal { .. }, Value::Bytes(x), Value::Bytes(y)) => compare_decimal_text(x, y),
+        _ => compare_values(a, b),
+    }
+}
+
+/// Compares two decimal texts (`-?digits[.digits]`, no leading zeros) numerically.
+fn compare_decimal_text(a: &[u8], b: &[u8]) -> Ordering {
+    let split = |t: &[u8]| -> (bool, Vec<u8>, Vec<u8>) {
+        let (neg, body) = match t.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            _ => (false, t),
+        };
+        let (int, frac) = match body.iter().position(|&c| c == b'.') {
+            Some(dot) => (&body[..dot], &body[dot + 1..]),
+            None => (body, &body[..0]),
+        };
+        let int: Vec<u8> = int.iter().copied().skip_while(|&c| c == b'0').collect();
+        let mut frac = frac.to_vec();
+        while frac.last() == Some(&b'0') {
+            frac.pop();
+        }
+        let neg = neg && !(int.is_empty() && frac.is_empty());
+        (neg, int, frac)
+    };
+    let (an, ai, af) = split(a);
+    let (bn, bi, bf) = split(b);
+    let magnitude = ai.len().cmp(&bi.len()).then_with(|| ai.cmp(&bi)).then_with(|| af.cmp(&bf));
+    match (an, bn) {
+        (false, false) => magnitude,
+        (true, true) => magnitude.reverse(),
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+    }
+}
+
+fn date_key(v: &Value) -> (u16, u8, u8, u8, u8, u8, u32) {
+    match *v {
+        Value::Date(y, m, d, h, mi, s, us) => (y, m, d, h, mi, s, us),
+        _ => (0, 0, 0, 0, 0, 0, 0),
+    }
+}
+
+fn time_micros(v: &Value) -> i64 {
+    match *v {
+        Value::Time(neg, d, h, m, s, us) => {
+            let t = ((i64::from(d) * 24 + i64::from(h)) * 3600 + i64::from(m) * 60 + i64::from(s)) * 1_000_000
+                + i64::from(us);
+            if neg {
+                -t
+            } else {
+                t
+            }
+        }
+        _ => 0,
+    }
+}
+
+fn as_f64(v: &Value) -> Option<f64> {
+    match *v {
+        Value::Int(x) => Some(x as f64),
+        Value::UInt(x) => Some(x as f64),
+        Value::Float(x) => Some(f64::from(x)),
+        Value::Double(x) => Some(x),
+        _ => None,
+    }
+}
+
+/// Order of values of different kinds (only meaningful for NULL first; a key column has one kind).
+fn rank(v: &Value) -> u8 {
+    match v {
+        Value::NULL => 0,
+        Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Double(_) => 1,
+        Value::Bytes(_) => 2,
+        Value::Date(..) => 3,
+        Value::Time(..) => 4,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time zones and calendar arithmetic
+// ---------------------------------------------------------------------------------------------
+
+/// Flink CDC's `server-time-zone`: the zone MySQL's wall-clock values are in. Needed where a
+/// TIMESTAMP column is declared as Flink TIMESTAMP (its wall clock in this zone) and where a
+/// DATETIME is declared as TIMESTAMP_LTZ (its wall clock read in this zone). Fixed offsets only:
+/// `UTC`, `GMT`, `Z`, `+08:00`, `-05:30`, `+0800`, `UTC+8`, `GMT-03:30`; IANA region names are
+/// rejected (their offsets change with daylight saving time, which this does not model).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerTimeZone {
+    name: String,
+    offset_seconds: i32,
+}
+
+impl ServerTimeZone {
+    pub fn parse(s: &str) -> Result<Self> {
+        let text = s.trim();
+        let bad = || {
+            BridgeError::validation(format!(
+                "'server-time-zone' = '{s}' is not supported: use UTC or a fixed offset such as \
+                 '+08:00' or '-05:30' (IANA region names like 'Asia/Shanghai' are not supported; \
+                 use the region's current offset)"
+            ))
+        };
+        let upper = text.to_ascii_uppercase();
+        let rest = ["ETC/UTC", "ETC/GMT", "UTC", "GMT", "Z"]
+            .iter()
+            .find_map(|p| upper.strip_prefix(p))
+            .unwrap_or(&upper);
+        if text.is_empty() {
+            return Err(bad());
+        }
+        if rest.is_empty() {
+            return Ok(ServerTimeZone { name: text.to_string(), offset_seconds: 0 });
+        }
+        let (sign, digits) = match rest.as_bytes()[0] {
+            b'+' => (1, &rest[1..]),
+            b'-' => (-1, &rest[1..]),
+            _ => return Err(bad()),
+        };
+        // H, HH, HHMM, H:MM or HH:MM.
+        let (h, m) = match digits.split_once(':') {
+            Some((h, m)) if m.len() == 2 => (h, m),
+            Some(_) => return Err(bad()),
+            None if digits.len() == 4 => digits.split_at(2),
+            None => (digits, "00"),
+        };
+        let number = |t: &str| -> Option<i32> {
+            (!t.is_empty() && t.len() <= 2 && t.bytes().all(|c| c.is_ascii_digit())).then(|| t.parse().ok()).flatten()
+        };
+        match (number(h), number(m)) {
+            (Some(h), Some(m)) if h <= 18 && m < 60 => {
+                Ok(ServerTimeZone { name: text.to_string(), offset_seconds: sign * (h * 3600 + m * 60) })
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    pub fn utc() -> Self {
+        ServerTimeZone { name: "UTC".into(), offset_seconds: 0 }
+    }
+
+    /// Seconds east of UTC.
+    pub fn offset_seconds(&self) -> i32 {
+        self.offset_seconds
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, u8, u8) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mapping to the Flink row type
+// ---------------------------------------------------------------------------------------------
+
+/// Metadata columns rust-mysql-cdc offers, as Flink CDC's mysql-cdc does.
+const METADATA_KEYS: &str = "database_name (STRING NOT NULL), table_name (STRING NOT NULL), \
+                             op_ts (TIMESTAMP_LTZ(3) NOT NULL), row_kind (STRING NOT NULL)";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Meta {
+    Database,
+    Table,
+    OpTs,
+    RowKind,
+}
+
+/// How a canonical value becomes the Arrow value of its Flink column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Conv {
+    /// Integers (and BIT(1) bytes) to BOOLEAN: non-zero is true.
+    Bool,
+    /// Integers to an integer column wide enough for every value of the MySQL type.
+    Int,
+    Float,
+    Double,
+    /// Integers or decimal text to DECIMAL with this scale (precision checked at validation).
+    Decimal { scale: u8 },
+    /// Text bytes, or integers and decimal text formatted, to STRING.
+    Utf8,
+    Binary,
+    Date,
+    /// TIME to milliseconds of the day, truncated to the declared precision.
+    Time { truncate_millis: i32 },
+    /// A wall clock (`Date`) to epoch units of a timestamp column: `shift_seconds` is subtracted
+    /// first (the zone's offset when a wall clock in that zone becomes an instant, its negation
+    /// when an instant becomes the zone's wall clock); `truncate_micros` applies the declared
+    /// precision.
+    Timestamp { shift_seconds: i64, truncate_micros: i64 },
+}
+
+#[derive(Clone, Debug)]
 enum Slot {
-    Physical(Box<dyn ArrayBuilder>, FlinkType),
-    Meta(String, Box<dyn ArrayBuilder>),
+    Column { index: usize, conv: Conv },
+    Meta(Meta),
 }
 
-pub struct BatchBuilder {
-    row_type: RowType,
-    schema: SchemaRef,
+/// How one captured table's columns feed the source's row type (columns matched by name,
+/// case-insensitively). Built once per table with [`BatchBuilder::mapping`].
+#[derive(Clone, Debug)]
+pub struct TableMapping {
+    table: TableId,
+    /// Column names of the table, for error messages.
+    column_names: Vec<String>,
     slots: Vec<Slot>,
+}
+
+impl TableMapping {
+    pub fn table(&self) -> &TableId {
+        &self.table
+    }
+}
+
+/// The default Flink type of a MySQL column (Flink CDC's documented mapping), for messages.
+pub fn default_flink_type(column: &ColumnSchema) -> String {
+    match kind(column) {
+        Kind::Int { unsigned, bits } => match (bits, unsigned) {
+            (8, false) if is_tinyint1(column) => "BOOLEAN (or TINYINT)".into(),
+            (8, false) => "TINYINT".into(),
+            (8, true) | (16, false) => "SMALLINT".into(),
+            (16, true) | (24, _) | (32, false) => "INT".into(),
+            (32, true) | (64, false) => "BIGINT".into(),
+            _ => "DECIMAL(20, 0)".into(),
+        },
+        Kind::Year => "INT".into(),
+        Kind::Bit { .. } if column.precision.unwrap_or(1) == 1 => "BOOLEAN".into(),
+        Kind::Bit { bytes } => format!("BINARY({bytes}) or BYTES"),
+        Kind::Float => "FLOAT".into(),
+        Kind::Double => "DOUBLE".into(),
+        Kind::Decimal { .. } => match (column.precision, column.scale) {
+            (Some(p), s) if p <= 38 => format!("DECIMAL({p}, {})", s.unwrap_or(0)),
+            _ => "STRING".into(),
+        },
+        Kind::Char => format!("CHAR({}) or STRING", column.char_max_length.unwrap_or(1)),
+        Kind::Text if column.data_type == "varchar" => {
+            format!("VARCHAR({}) or STRING", column.char_max_length.unwrap_or(1))
+        }
+        Kind::Text | Kind::Enum | Kind::Set | Kind::Json => "STRING".into(),
+        Kind::FixedBinary { length } => format!("BINARY({length}) or BYTES"),
+        Kind::Binary if column.data_type == "varbinary" => {
+            format!("VARBINARY({}) or BYTES", column.char_max_length.unwrap_or(1))
+        }
+        Kind::Binary => "BYTES".into(),
+        Kind::Date => "DATE".into(),
+        Kind::DateTime => format!("TIMESTAMP({})", column.precision.unwrap_or(0)),
+        Kind::Timestamp => format!("TIMESTAMP_LTZ({})", column.precision.unwrap_or(0)),
+        Kind::Time => format!("TIME({})", column.precision.unwrap_or(0)),
+        Kind::Other => "none (unsupported MySQL type)".into(),
+    }
+}
+
+fn is_tinyint1(column: &ColumnSchema) -> bool {
+    matches!(column.data_type.as_str(), "bool" | "boolean") || column.column_type.starts_with("tinyint(1)")
+}
+
+/// The value range of a MySQL integer type.
+fn int_range(unsigned: bool, bits: u32) -> (i128, i128) {
+    if unsigned {
+        (0, (1i128 << bits) - 1)
+    } else {
+        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    }
+}
+
+fn flink_int_bits(ty: FlinkType) -> Option<u32> {
+    match ty {
+        FlinkType::TinyInt => Some(8),
+        FlinkType::SmallInt => Some(16),
+        FlinkType::Int => Some(32),
+        FlinkType::BigInt => Some(64),
+        _ => None,
+    }
+}
+
+fn is_string(ty: FlinkType) -> bool {
+    matches!(ty, FlinkType::Char { .. } | FlinkType::VarChar { .. })
+}
+
+fn is_bytes(ty: FlinkType) -> bool {
+    matches!(ty, FlinkType::Binary { .. } | FlinkType::VarBinary { .. })
+}
+
+/// The conversion of a MySQL column into a declared Flink type, or None when they do not fit.
+fn conversion(column: &ColumnSchema, ty: FlinkType, tz: &ServerTimeZone) -> Option<Conv> {
+    let k = kind(column);
+    let int_target = |range: (i128, i128)| -> Option<Conv> {
+        if let Some(bits) = flink_int_bits(ty) {
+            let (lo, hi) = int_range(false, bits);
+            return (lo <= range.0 && range.1 <= hi).then_some(Conv::Int);
+        }
+        match ty {
+            FlinkType::Decimal { precision, scale } => {
+                let limit = 10i128.pow(u32::from(precision - scale));
+                (range.1 < limit && -range.0 < limit).then_some(Conv::Decimal { scale })
+            }
+            t if is_string(t) => Some(Conv::Utf8),
+            _ => None,
+        }
+    };
+    let timestamp = |precision: u8, shift_seconds: i64| {
+        let truncate_micros = 10i64.pow(6u32.saturating_sub(u32::from(precision)));
+        Some(Conv::Timestamp { shift_seconds, truncate_micros })
+    };
+    let offset = i64::from(tz.offset_seconds());
+    match k {
+        Kind::Int { unsigned, bits } => match ty {
+            FlinkType::Boolean if is_tinyint1(column) => Some(Conv::Bool),
+            _ => int_target(int_range(unsigned, bits)),
+        },
+        Kind::Year => int_target((0, 2155)),
+        Kind::Bit { .. } => match ty {
+            FlinkType::Boolean if column.precision.unwrap_or(1) == 1 => Some(Conv::Bool),
+            t if is_bytes(t) => Some(Conv::Binary),
+            _ => None,
+        },
+        Kind::Float => match ty {
+            FlinkType::Float => Some(Conv::Float),
+            FlinkType::Double => Some(Conv::Double),
+            _ => None,
+        },
+        Kind::Double => (ty == FlinkType::Double).then_some(Conv::Double),
+        Kind::Decimal { scale } => match ty {
+            FlinkType::Decimal { precision: p2, scale: s2 } => {
+                let p = column.precision.unwrap_or(10);
+                let int_digits = p.saturating_sub(scale);
+                (u32::from(s2) >= scale && u32::from(p2 - s2) >= int_digits).then_some(Conv::Decimal { scale: s2 })
+            }
+            t if is_string(t) => Some(Conv::Utf8),
+            _ => None,
+        },
+        Kind::Char | Kind::Text | Kind::Enum | Kind::Set | Kind::Json => is_string(ty).then_some(Conv::Utf8),
+        Kind::FixedBinary { .. } | Kind::Binary => is_bytes(ty).then_some(Conv::Binary),
+        Kind::Date => (ty == FlinkType::Date).then_some(Conv::Date),
+        Kind::Time => match ty {
+            FlinkType::Time { precision } => {
+                Some(Conv::Time { truncate_millis: 10i32.pow(3u32.saturating_sub(u32::from(precision))) })
+            }
+            _ => None,
+        },
+        Kind::DateTime => match ty {
+            FlinkType::Timestamp { precision } => timestamp(precision, 0),
+            // The wall clock is in the server's zone: subtract its offset to get the instant.
+            FlinkType::TimestampLtz { precision } => timestamp(precision, offset),
+            _ => None,
+        },
+        Kind::Timestamp => match ty {
+            FlinkType::TimestampLtz { precision } => timestamp(precision, 0),
+            // The canonical value is the UTC wall clock: add the offset for the zone's.
+            FlinkType::Timestamp { precision } => timestamp(precision, -offset),
+            _ => None,
+        },
+        Kind::Other => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch building
+// ---------------------------------------------------------------------------------------------
+
+/// One Arrow builder per column of the row type.
+enum ColumnBuilder {
+    Bool(BooleanBuilder),
+    I8(Int8Builder),
+    I16(Int16Builder),
+    I32(Int32Builder),
+    I64(Int64Builder),
+    F32(Float32Builder),
+    F64(Float64Builder),
+    Decimal(Decimal128Builder),
+    Utf8(StringBuilder),
+    Binary(BinaryBuilder),
+    Date(Date32Builder),
+    Time(Time32MillisecondBuilder),
+    TsMs(TimestampMillisecondBuilder),
+    TsUs(TimestampMicrosecondBuilder),
+    TsNs(TimestampNanosecondBuilder),
+}
+
+impl ColumnBuilder {
+    fn new(ty: FlinkType) -> Self {
+        let dt = ty.arrow_type();
+        match ty {
+            FlinkType::Boolean => Self::Bool(BooleanBuilder::new()),
+            FlinkType::TinyInt => Self::I8(Int8Builder::new()),
+            FlinkType::SmallInt => Self::I16(Int16Builder::new()),
+            FlinkType::Int => Self::I32(Int32Builder::new()),
+            FlinkType::BigInt => Self::I64(Int64Builder::new()),
+            FlinkType::Float => Self::F32(Float32Builder::new()),
+            FlinkType::Double => Self::F64(Float64Builder::new()),
+            FlinkType::Decimal { .. } => Self::Decimal(Decimal128Builder::new().with_data_type(dt)),
+            FlinkType::Char { .. } | FlinkType::VarChar { .. } => Self::Utf8(StringBuilder::new()),
+            FlinkType::Binary { .. } | FlinkType::VarBinary { .. } => Self::Binary(BinaryBuilder::new()),
+            FlinkType::Date => Self::Date(Date32Builder::new()),
+            FlinkType::Time { .. } => Self::Time(Time32MillisecondBuilder::new()),
+            FlinkType::Timestamp { precision } | FlinkType::TimestampLtz { precision } => {
+                match timestamp_unit(precision) {
+                    TimeUnit::Millisecond | TimeUnit::Second => {
+                        Self::TsMs(TimestampMillisecondBuilder::new().with_data_type(dt))
+                    }
+                    TimeUnit::Microsecond => Self::TsUs(TimestampMicrosecondBuilder::new().with_data_type(dt)),
+                    TimeUnit::Nanosecond => Self::TsNs(TimestampNanosecondBuilder::new().with_data_type(dt)),
+                }
+            }
+        }
+    }
+
+    fn append_null(&mut self) {
+        match self {
+            Self::Bool(b) => b.append_null(),
+            Self::I8(b) => b.append_null(),
+            Self::I16(b) => b.append_null(),
+            Self::I32(b) => b.append_null(),
+            Self::I64(b) => b.append_null(),
+            Self::F32(b) => b.append_null(),
+            Self::F64(b) => b.append_null(),
+            Self::Decimal(b) => b.append_null(),
+            Self::Utf8(b) => b.append_null(),
+            Self::Binary(b) => b.append_null(),
+            Self::Date(b) => b.append_null(),
+            Self::Time(b) => b.append_null(),
+            Self::TsMs(b) => b.append_null(),
+            Self::TsUs(b) => b.append_null(),
+            Self::TsNs(b) => b.append_null(),
+        }
+    }
+
+    /// Appends the epoch value of a timestamp given in microseconds (floored to the unit).
+    fn append_micros(&mut self, micros: i64) -> Result<(), String> {
+        match self {
+            Self::TsMs(b) => b.append_value(micros.div_euclid(1000)),
+            Self::TsUs(b) => b.append_value(micros),
+            Self::TsNs(b) => b.append_value(micros.checked_mul(1000).ok_or("timestamp out of range")?),
+            _ => return Err("not a timestamp column".into()),
+        }
+        Ok(())
+    }
+
+    fn append_str(&mut self, s: &str) -> Result<(), String> {
+        match self {
+            Self::Utf8(b) => b.append_value(s),
+            _ => return Err("not a string column".into()),
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Self::Bool(b) => Arc::new(b.finish()),
+            Self::I8(b) => Arc::new(b.finish()),
+            Self::I16(b) => Arc::new(b.finish()),
+            Self::I32(b) => Arc::new(b.finish()),
+            Self::I64(b) => Arc::new(b.finish()),
+            Self::F32(b) => Arc::new(b.finish()),
+            Self::F64(b) => Arc::new(b.finish()),
+            Self::Decimal(b) => Arc::new(b.finish()),
+            Self::Utf8(b) => Arc::new(b.finish()),
+            Self::Binary(b) => Arc::new(b.finish()),
+            Self::Date(b) => Arc::new(b.finish()),
+            Self::Time(b) => Arc::new(b.finish()),
+            Self::TsMs(b) => Arc::new(b.finish()),
+            Self::TsUs(b) => Arc::new(b.finish()),
+            Self::TsNs(b) => Arc::new(b.finish()),
+        }
+    }
+
+    /// Appends a canonical value through a conversion chosen at validation. Errors describe the
+    /// value; the caller adds table and column.
+    fn append(&mut self, conv: Conv, value: &Value) -> Result<(), String> {
+        match (self, conv, value) {
+            (Self::Bool(b), Conv::Bool, Value::Int(v)) => b.append_value(*v != 0),
+            (Self::Bool(b), Conv::Bool, Value::UInt(v)) => b.append_value(*v != 0),
+            (Self::Bool(b), Conv::Bool, Value::Bytes(v)) => b.append_value(v.iter().any(|&c| c != 0)),
+            (this, Conv::Int, Value::Int(v)) => this.append_int(i128::from(*v))?,
+            (this, Conv::Int, Value::UInt(v)) => this.append_int(i128::from(*v))?,
+            (Self::F32(b), Conv::Float, Value::Float(v)) => b.append_value(*v),
+            (Self::F64(b), Conv::Double, Value::Float(v)) => b.append_value(f64::from(*v)),
+            (Self::F64(b), Conv::Double, Value::Double(v)) => b.append_value(*v),
+            (Self::Decimal(b), Conv::Decimal { scale }, Value::Int(v)) => {
+                b.append_value(scale_int(i128::from(*v), scale)?)
+            }
+            (Self::Decimal(b), Conv::Decimal { scale }, Value::UInt(v)) => {
+                b.append_value(scale_int(i128::from(*v), scale)?)
+            }
+            (Self::Decimal(b), Conv::Decimal { scale }, Value::Bytes(text)) => {
+                b.append_value(parse_decimal(text, scale)?)
+            }
+            (Self::Utf8(b), Conv::Utf8, Value::Bytes(v)) => {
+                let s = std::str::from_utf8(v).map_err(|e| {
+                    format!("not valid UTF-8 ({e}); convert the column to utf8mb4 or declare it as BYTES")
+                })?;
+                b.append_value(s)
+            }
+            (Self::Utf8(b), Conv::Utf8, Value::Int(v)) => {
+                let _ = write!(b, "{v}");
+                b.append_value("")
+            }
+            (Self::Utf8(b), Conv::Utf8, Value::UInt(v)) => {
+                let _ = write!(b, "{v}");
+                b.append_value("")
+            }
+            (Self::Binary(b), Conv::Binary, Value::Bytes(v)) => b.append_value(v),
+            (Self::Date(b), Conv::Date, &Value::Date(y, m, d, ..)) => {
+                let days = days_from_civil(i64::from(y), u32::from(m), u32::from(d));
+                b.append_value(i32::try_from(days).map_err(|_| "date out of range")?)
+            }
+            (Self::Time(b), Conv::Time { truncate_millis }, &Value::Time(neg, days, h, m, s, us)) => {
+                if neg || days > 0 {
+                    return Err(format!(
+                        "TIME {}{}:{m:02}:{s:02} is outside Flink TIME's range 00:00:00..23:59:59.999; \
+                         declare a STRING computed column or keep such values out of captured tables",
+                        if neg { "-" } else { "" },
+                        u32::from(h) + days * 24
+                    ));
+                }
+                let ms = ((i32::from(h) * 60 + i32::from(m)) * 60 + i32::from(s)) * 1000 + (us / 1000) as i32;
+                b.append_value(ms - ms % truncate_millis)
+            }
+            (this, Conv::Timestamp { shift_seconds, truncate_micros }, &Value::Date(y, mo, d, h, mi, s, us)) => {
+                let days = days_from_civil(i64::from(y), u32::from(mo), u32::from(d));
+                let secs = days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s) - shift_seconds;
+                let micros = secs * 1_000_000 + i64::from(us);
+                this.append_micros(micros - micros.rem_euclid(truncate_micros))?
+            }
+            (_, conv, v) => return Err(format!("cannot convert {v:?} with {conv:?}")),
+        }
+        Ok(())
+    }
+
+    fn append_int(&mut self, v: i128) -> Result<(), String> {
+        let overflow = || format!("{v} does not fit the declared integer type");
+        match self {
+            Self::I8(b) => b.append_value(i8::try_from(v).map_err(|_| overflow())?),
+            Self::I16(b) => b.append_value(i16::try_from(v).map_err(|_| overflow())?),
+            Self::I32(b) => b.append_value(i32::try_from(v).map_err(|_| overflow())?),
+            Self::I64(b) => b.append_value(i64::try_from(v).map_err(|_| overflow())?),
+            _ => return Err("not an integer column".into()),
+        }
+        Ok(())
+    }
+}
+
+fn scale_int(v: i128, scale: u8) -> Result<i128, String> {
+    v.checked_mul(10i128.pow(u32::from(scale))).ok_or_else(|| format!("{v} overflows DECIMAL"))
+}
+
+/// Decimal text to an unscaled i128 at `scale`; fraction digits beyond `scale` are an error
+/// (validation only allows scales at least as large as the column's).
+fn parse_decimal(text: &[u8], scale: u8) -> Result<i128, String> {
+    let bad = || format!("bad DECIMAL {:?}", String::from_utf8_lossy(text));
+    let (negative, body) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let (int, frac) = match body.iter().position(|&c| c == b'.') {
+        Some(dot) => (&body[..dot], &body[dot + 1..]),
+        None => (body, &body[..0]),
+    };
+    if frac.len() > usize::from(scale) && frac[usize::from(scale)..].iter().any(|&c| c != b'0') {
+        return Err(format!("{} has more than {scale} fraction digits", String::from_utf8_lossy(text)));
+    }
+    let mut acc: i128 = 0;
+    let digits = int.iter().chain(frac.iter().take(usize::from(scale)));
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return Err(bad());
+        }
+        acc = acc.checked_mul(10).and_then(|a| a.checked_add(i128::from(c - b'0'))).ok_or_else(bad)?;
+    }
+    for _ in frac.len()..usize::from(scale) {
+        acc = acc.checked_mul(10).ok_or_else(bad)?;
+    }
+    Ok(if negative { -acc } else { acc })
+}
+
+/// Builds [`ChangeBatch`]es of the source's row type from rows of any captured tables.
+pub struct BatchBuilder {
+    schema: SchemaRef,
+    row_type: RowType,
+    server_time_zone: ServerTimeZone,
+    builders: Vec<ColumnBuilder>,
     kinds: Vec<RowKind>,
 }
 
+impl std::fmt::Debug for BatchBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchBuilder").field("row_type", &self.row_type).field("rows", &self.kinds.len()).finish()
+    }
+}
+
 impl BatchBuilder {
-    pub fn new(row_type: &RowType, _tz: &ServerTimeZone) -> Result<Self> {
-        let mut b = BatchBuilder { row_type: row_type.clone(), schema: row_type.arrow_schema(), slots: vec![], kinds: vec![] };
-        b.slots = b.fresh()?;
-        Ok(b)
-    }
-
-    fn fresh(&self) -> Result<Vec<Slot>> {
-        self.row_type
-            .columns
-            .iter()
-            .map(|c| {
-                let builder: Box<dyn ArrayBuilder> = match (c.metadata_key(), c.ty) {
-                    (Some(_), FlinkType::TimestampLtz { .. }) => {
-                        Box::new(arrow_array::builder::TimestampMillisecondBuilder::new())
-                    }
-                    (Some(_), _) => Box::new(StringBuilder::new()),
-                    (None, FlinkType::Int) => Box::new(Int32Builder::new()),
-                    (None, FlinkType::BigInt) => Box::new(Int64Builder::new()),
-                    (None, FlinkType::VarChar { .. }) => Box::new(StringBuilder::new()),
-                    (None, t) => return Err(BridgeError::validation(format!("stub: unsupported {t}"))),
+    /// `row_type`: the source's row type, physical columns then metadata columns
+    /// (`__metadata.<key>`, see [`rust_core::types::METADATA_PREFIX`]) with keys
+    /// `database_name`, `table_name`, `op_ts` and `row_kind`, as Flink CDC's mysql-cdc offers.
+    pub fn new(row_type: &RowType, server_time_zone: &ServerTimeZone) -> Result<Self> {
+        for column in &row_type.columns {
+            if let Some(key) = column.metadata_key() {
+                let meta = metadata_key(key).ok_or_else(|| {
+                    BridgeError::validation(format!(
+                        "unknown metadata key '{key}' (column '{}'); rust-mysql-cdc supports: {METADATA_KEYS}",
+                        column.name
+                    ))
+                })?;
+                let ok = match meta {
+                    Meta::Database | Meta::Table | Meta::RowKind => is_string(column.ty),
+                    Meta::OpTs => matches!(column.ty, FlinkType::TimestampLtz { .. }),
                 };
-                Ok(match c.metadata_key() {
-                    Some(k) => Slot::Meta(k.to_string(), builder),
-                    None => Slot::Physical(builder, c.ty),
-                })
-            })
-            .collect()
-    }
-
-    pub fn mapping(&self, table: &TableSchema) -> Result<TableMapping> {
-        let sources = self
-            .row_type
-            .columns
-            .iter()
-            .filter(|c| c.metadata_key().is_none())
-            .map(|c| {
-                table.column_index(&c.name).map(Some).ok_or_else(|| {
-                    BridgeError::validation(format!("table {} has no column '{}'", table.id, c.name))
-                })
-            })
-            .collect::<Result<_>>()?;
-        Ok(TableMapping { sources, database: table.id.database.clone(), table: table.id.table.clone() })
-    }
-
-    pub fn append(&mut self, mapping: &TableMapping, row: &[Value], kind: RowKind, op_ts_millis: i64) -> Result<()> {
-        let mut phys = 0;
-        for slot in &mut self.slots {
-            match slot {
-                Slot::Physical(b, ty) => {
-                    let v = mapping.sources[phys].map(|i| &row[i]).unwrap_or(&Value::NULL);
-                    phys += 1;
-                    match ty {
-                        FlinkType::Int => {
-                            let b = b.as_any_mut().downcast_mut::<Int32Builder>().unwrap();
-                            match v { Value::Int(i) => b.append_value(*i as i32), _ => b.append_null() }
-                        }
-                        FlinkType::BigInt => {
-                            let b = b.as_any_mut().downcast_mut::<Int64Builder>().unwrap();
-                            match v { Value::Int(i) => b.append_value(*i), _ => b.append_null() }
-                        }
-                        _ => {
-                            let b = b.as_any_mut().downcast_mut::<StringBuilder>().unwrap();
-                            match v { Value::Bytes(s) => b.append_value(String::from_utf8_lossy(s)), _ => b.append_null() }
-                        }
-                    }
+                if !ok {
+                    return Err(BridgeError::validation(format!(
+                        "metadata column '{key}' is declared as {}; declare it as one of: {METADATA_KEYS}",
+                        column.ty
+                    )));
                 }
-                Slot::Meta(key, b) => match key.as_str() {
-                    "op_ts" => b.as_any_mut().downcast_mut::<arrow_array::builder::TimestampMillisecondBuilder>().unwrap().append_value(op_ts_millis),
-                    k => {
-                        let s = match k {
-                            "database_name" => mapping.database.clone(),
-                            "table_name" => mapping.table.clone(),
-                            _ => match kind { RowKind::Insert => "+I", RowKind::UpdateBefore => "-U", RowKind::UpdateAfter => "+U", RowKind::Delete => "-D" }.to_string(),
-                        };
-                        b.as_any_mut().downcast_mut::<StringBuilder>().unwrap().append_value(s)
+            }
+        }
+        Ok(BatchBuilder {
+            schema: row_type.arrow_schema(),
+            row_type: row_type.clone(),
+            server_time_zone: server_time_zone.clone(),
+            builders: row_type.columns.iter().map(|c| ColumnBuilder::new(c.ty)).collect(),
+            kinds: Vec::new(),
+        })
+    }
+
+    /// How `table` feeds the row type. Validation errors name the table, the column, its MySQL
+    /// type, the declared Flink type and the types that would work.
+    pub fn mapping(&self, table: &TableSchema) -> Result<TableMapping> {
+        let mut slots = Vec::with_capacity(self.row_type.columns.len());
+        for field in &self.row_type.columns {
+            if let Some(key) = field.metadata_key() {
+                // Checked in `new`.
+                let meta = metadata_key(key).ok_or_else(|| BridgeError::other(format!("metadata key {key}")))?;
+                slots.push(Slot::Meta(meta));
+                continue;
+            }
+            let index = table.column_index(&field.name).ok_or_else(|| {
+                BridgeError::validation(format!(
+                    "column '{}' of the Flink table does not exist in MySQL table {} (its columns: {})",
+                    field.name,
+                    table.id,
+                    table.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+            let column = &table.columns[index];
+            let conv = conversion(column, field.ty, &self.server_time_zone).ok_or_else(|| {
+                BridgeError::validation(format!(
+                    "column '{}' of MySQL table {} has type {} which cannot be read as the declared \
+                     Flink type {}; declare it as {}{}",
+                    field.name,
+                    table.id,
+                    column.column_type,
+                    field.ty,
+                    default_flink_type(column),
+                    if matches!(kind(column), Kind::Int { .. } | Kind::Year | Kind::Decimal { .. }) {
+                        " or STRING (or a wider numeric type)"
+                    } else {
+                        ""
                     }
+                ))
+            })?;
+            slots.push(Slot::Column { index, conv });
+        }
+        Ok(TableMapping {
+            table: table.id.clone(),
+            column_names: table.columns.iter().map(|c| c.name.clone()).collect(),
+            slots,
+        })
+    }
+
+    /// Appends one row (canonical values of the mapping's table, in table order).
+    /// `op_ts_millis`: the event's time; 0 for snapshot rows, as Flink CDC does. On error (a value
+    /// the declared type cannot hold, such as TIME beyond 24 hours) no row is added, and rows
+    /// appended since the last `finish` are discarded as well.
+    pub fn append(&mut self, mapping: &TableMapping, row: &[Value], kind: RowKind, op_ts_millis: i64) -> Result<()> {
+        if row.len() != mapping.column_names.len() {
+            return Err(BridgeError::other(format!(
+                "row of {} has {} values but the table has {} columns",
+                mapping.table,
+                row.len(),
+                mapping.column_names.len()
+            )));
+        }
+        // Validate the whole row before touching the builders, so a failed append leaves every
+        // column at the same length.
+        for (field, slot) in self.row_type.columns.iter().zip(&mapping.slots) {
+            if let Slot::Column { index, .. } = slot {
+                if row[*index] == Value::NULL && !field.nullable {
+                    return Err(BridgeError::other(format!(
+                        "column '{}' of {} is NULL but the Flink column is declared NOT NULL; \
+                         drop NOT NULL from the Flink column",
+                        mapping.column_names[*index], mapping.table
+                    )));
+                }
+            }
+        }
+        for (i, slot) in mapping.slots.iter().enumerate() {
+            let builder = &mut self.builders[i];
+            let result = match slot {
+                Slot::Column { index, conv } => match &row[*index] {
+                    Value::NULL => {
+                        builder.append_null();
+                        Ok(())
+                    }
+                    v => builder.append(*conv, v),
                 },
+                Slot::Meta(Meta::Database) => builder.append_str(&mapping.table.database),
+                Slot::Meta(Meta::Table) => builder.append_str(&mapping.table.table),
+                Slot::Meta(Meta::RowKind) => builder.append_str(row_kind_text(kind)),
+                Slot::Meta(Meta::OpTs) => builder.append_micros(op_ts_millis.saturating_mul(1000)),
+            };
+            if let Err(detail) = result {
+                self.discard_pending();
+                let column = match slot {
+                    Slot::Column { index, .. } => mapping.column_names[*index].as_str(),
+                    Slot::Meta(_) => self.row_type.columns[i].name.as_str(),
+                };
+                return Err(BridgeError::other(format!(
+                    "column '{column}' of {} as Flink {}: {detail}",
+                    mapping.table, self.row_type.columns[i].ty
+                )));
             }
         }
         self.kinds.push(kind);
         Ok(())
     }
 
-    pub fn len(&self) -> usize { self.kinds.len() }
-    pub fn is_empty(&self) -> bool { self.kinds.is_empty() }
+    /// Drops every pending row after a row failed half-way: Arrow builders cannot pop the
+    /// columns already appended. A failed append fails the reader anyway; this only keeps the
+    /// builder consistent for reuse.
+    fn discard_pending(&mut self) {
+        for b in &mut self.builders {
+            b.finish();
+        }
+        self.kinds.clear();
+    }
 
+    pub fn len(&self) -> usize {
+        self.kinds.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.kinds.is_empty()
+    }
+
+    /// The rows appended since the last `finish`; the builder is reusable. `row_kinds` is None
+    /// when every row is an insert (Flink's default kind).
     pub fn finish(&mut self) -> Result<ChangeBatch> {
-        let arrays: Vec<ArrayRef> = self.slots.iter_mut().map(|s| match s { Slot::Physical(b, _) | Slot::Meta(_, b) => b.finish() }).collect();
-        let arrays: Vec<ArrayRef> = arrays.into_iter().zip(self.schema.fields()).map(|(a, f)| {
-            if a.data_type() != f.data_type() { arrow_cast(a, f.data_type()) } else { a }
-        }).collect();
-        let rows = RecordBatch::try_new(self.schema.clone(), arrays).map_err(|e| BridgeError::other(e))?;
-        Ok(ChangeBatch { rows, row_kinds: Some(std::mem::take(&mut self.kinds)) })
+        let columns: Vec<ArrayRef> = self.builders.iter_mut().map(ColumnBuilder::finish).collect();
+        let rows = RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            columns,
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(self.kinds.len())),
+        )?;
+        let kinds = std::mem::take(&mut self.kinds);
+        let row_kinds = if kinds.iter().all(|k| *k == RowKind::Insert) { None } else { Some(kinds) };
+        Ok(ChangeBatch { rows, row_kinds })
     }
 }
 
-fn arrow_cast(a: ArrayRef, dt: &arrow_schema::DataType) -> ArrayRef {
-    // timezone annotation on op_ts
-    let data = a.to_data().into_builder().data_type(dt.clone()).build().unwrap();
-    Arc::new(arrow_array::make_array(data))
+fn metadata_key(key: &str) -> Option<Meta> {
+    match key {
+        "database_name" => Some(Meta::Database),
+        "table_name" => Some(Meta::Table),
+        "op_ts" => Some(Meta::OpTs),
+        "row_kind" => Some(Meta::RowKind),
+        _ => None,
+    }
+}
+
+fn row_kind_text(kind: RowKind) -> &'static str {
+    match kind {
+        RowKind::Insert => "+I",
+        RowKind::UpdateBefore => "-U",
+        RowKind::UpdateAfter => "+U",
+        RowKind::Delete => "-D",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Value::*;
+
+    #[test]
+    fn compare_values_orders_numbers_bytes_and_time() {
+        let ordered = [
+            NULL,
+            Int(i64::MIN),
+            Int(-1),
+            UInt(0),
+            Int(1),
+            UInt(i64::MAX as u64),
+            UInt(i64::MAX as u64 + 1),
+            UInt(u64::MAX),
+        ];
+        for (i, a) in ordered.iter().enumerate() {
+            for (j, b) in ordered.iter().enumerate() {
+                assert_eq!(compare_values(a, b), i.cmp(&j), "{a:?} vs {b:?}");
+            }
+        }
+        assert_eq!(compare_values(&Int(5), &UInt(5)), Ordering::Equal);
+        assert_eq!(compare_values(&UInt(u64::MAX), &Int(-1)), Ordering::Greater);
+        assert_eq!(compare_values(&Double(-0.5), &Int(0)), Ordering::Less);
+        assert_eq!(compare_values(&Float(2.5), &Double(2.0)), Ordering::Greater);
+        // Bytes bytewise: uppercase before lowercase, a prefix first, 0xff last.
+        let b = |s: &[u8]| Bytes(s.to_vec());
+        assert_eq!(compare_values(&b(b"B"), &b(b"a")), Ordering::Less);
+        assert_eq!(compare_values(&b(b"ab"), &b(b"abc")), Ordering::Less);
+        assert_eq!(compare_values(&b(&[0xff]), &b(b"z")), Ordering::Greater);
+        // Dates and times chronologically, pre-1970 included.
+        assert_eq!(compare_values(&Date(1969, 12, 31, 23, 59, 59, 999_999), &Date(1970, 1, 1, 0, 0, 0, 0)), Ordering::Less);
+        assert_eq!(compare_values(&Date(2024, 2, 1, 0, 0, 0, 0), &Date(2024, 1, 31, 23, 0, 0, 0)), Ordering::Greater);
+        assert_eq!(compare_values(&Time(true, 1, 0, 0, 0, 0), &Time(true, 0, 23, 0, 0, 0)), Ordering::Less);
+        assert_eq!(compare_values(&Time(true, 0, 0, 0, 1, 0), &Time(false, 0, 0, 0, 0, 0)), Ordering::Less);
+        assert_eq!(compare_values(&Time(false, 1, 0, 0, 0, 0), &Time(false, 0, 23, 59, 59, 999_999)), Ordering::Greater);
+    }
+
+    #[test]
+    fn decimal_keys_compare_numerically() {
+        let column = ColumnSchema {
+            name: "d".into(),
+            data_type: "decimal".into(),
+            column_type: "decimal(10,2)".into(),
+            unsigned: false,
+            nullable: false,
+            precision: Some(10),
+            scale: Some(2),
+            char_max_length: None,
+        };
+        let ordered = ["-100.00", "-9.50", "-0.01", "0.00", "0.50", "9.99", "10.00", "100.5"];
+        for (i, a) in ordered.iter().enumerate() {
+            for (j, b) in ordered.iter().enumerate() {
+                let (va, vb) = (Bytes(a.as_bytes().to_vec()), Bytes(b.as_bytes().to_vec()));
+                assert_eq!(compare_column_values(&column, &va, &vb), i.cmp(&j), "{a} vs {b}");
+            }
+        }
+        assert_eq!(compare_decimal_text(b"-0.00", b"0"), Ordering::Equal);
+    }
+
+    #[test]
+    fn decimals_normalize_and_parse() {
+        let n = |t: &str, s: u32| String::from_utf8(normalize_decimal(t.as_bytes().to_vec(), s).unwrap()).unwrap();
+        assert_eq!(n("1.50", 2), "1.50");
+        assert_eq!(n("0000000001.5", 2), "1.50");
+        assert_eq!(n(".5", 1), "0.5");
+        assert_eq!(n("-0.00", 2), "0.00");
+        assert_eq!(n("-000", 0), "0");
+        assert_eq!(n("+12", 0), "12");
+        assert!(normalize_decimal(b"1e5".to_vec(), 0).is_err());
+        assert_eq!(parse_decimal(b"-1.5", 3), Ok(-1500));
+        assert_eq!(parse_decimal(b"12.340", 2), Ok(1234));
+        assert!(parse_decimal(b"12.345", 2).is_err());
+        assert_eq!(parse_decimal(b"18446744073709551615", 0), Ok(18446744073709551615));
+    }
+
+    #[test]
+    fn server_time_zones() {
+        let off = |s: &str| ServerTimeZone::parse(s).map(|z| z.offset_seconds());
+        assert_eq!(off("UTC").unwrap(), 0);
+        assert_eq!(off("Etc/UTC").unwrap(), 0);
+        assert_eq!(off("+08:00").unwrap(), 8 * 3600);
+        assert_eq!(off("-05:30").unwrap(), -(5 * 3600 + 30 * 60));
+        assert_eq!(off("+0800").unwrap(), 8 * 3600);
+        assert_eq!(off("UTC+8").unwrap(), 8 * 3600);
+        assert_eq!(off("GMT-03:30").unwrap(), -(3 * 3600 + 30 * 60));
+        for bad in ["Asia/Shanghai", "+25:00", "+08:0", "8", "", "+"] {
+            assert!(off(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn civil_days_round_trip() {
+        for days in [-719_162, -1, 0, 1, 10_957, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, u32::from(m), u32::from(d)), days);
+        }
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(days_from_civil(2024, 2, 29), 19_782);
+    }
+
+    #[test]
+    fn jsonb_text_matches_mysql_formatting() {
+        let mut out = Vec::new();
+        write_json_string("a\"b\\c\n\u{1}é".as_bytes(), &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), "\"a\\\"b\\\\c\\n\\u0001é\"");
+        let mut out = Vec::new();
+        push_double(&mut out, 1.0);
+        out.push(b' ');
+        push_double(&mut out, 1.5e300);
+        assert_eq!(String::from_utf8(out).unwrap(), "1.0 1.5e300");
+    }
 }

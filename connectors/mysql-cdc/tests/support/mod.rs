@@ -1,0 +1,187 @@
+//! Test support: the real MariaDB of `scripts/mariadb.sh`, started once per test process, and a
+//! uniquely named database per test so tests run in parallel and repeatably.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+
+use futures_util::StreamExt;
+use mysql_async::binlog::events::EventData;
+use mysql_async::prelude::Queryable;
+use mysql_async::{BinlogStreamRequest, Conn, OptsBuilder};
+
+use connector_mysql_cdc::schema::TableSchema;
+use connector_mysql_cdc::value::{binlog_row, RowNormalizer, RowValues};
+
+/// Connection settings printed by `scripts/mariadb.sh start`.
+#[derive(Debug)]
+pub struct Server {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+    pub root_socket: String,
+}
+
+/// Starts the server (idempotent) the first time it is asked for.
+pub fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mariadb.sh");
+        let out = Command::new("bash").arg(&script).arg("start").output().expect("run scripts/mariadb.sh");
+        assert!(
+            out.status.success(),
+            "scripts/mariadb.sh start failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let vars: HashMap<String, String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("export "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        drop_stale_databases(&script);
+        let var = |k: &str| vars.get(k).unwrap_or_else(|| panic!("mariadb.sh did not export {k}")).clone();
+        Server {
+            host: var("MYSQL_HOST"),
+            port: var("MYSQL_PORT").parse().expect("MYSQL_PORT"),
+            user: var("MYSQL_USER"),
+            password: var("MYSQL_PASSWORD"),
+            root_socket: var("MYSQL_ROOT_SOCKET"),
+        }
+    })
+}
+
+/// Root over the Unix socket: creates databases and writes data.
+pub async fn root_conn() -> Conn {
+    let s = server();
+    let opts = OptsBuilder::default().socket(Some(s.root_socket.clone())).user(Some("root"));
+    Conn::new(opts).await.expect("root connection")
+}
+
+/// The CDC user over TCP, session time zone UTC (as the snapshot reader sets it).
+pub async fn cdc_conn() -> Conn {
+    let s = server();
+    let opts = OptsBuilder::default()
+        .ip_or_hostname(s.host.clone())
+        .tcp_port(s.port)
+        .user(Some(s.user.clone()))
+        .pass(Some(s.password.clone()))
+        .prefer_socket(false)
+        .init(vec!["SET time_zone = '+00:00'"]);
+    Conn::new(opts).await.expect("cdc connection")
+}
+
+/// Drops `cdct_*` databases of test processes that no longer run (a failed test leaves its
+/// database behind for inspection until the next run).
+fn drop_stale_databases(script: &std::path::Path) {
+    let sql = |statement: &str| {
+        Command::new("bash").arg(script).args(["sql", "-N", "-e", statement]).output().expect("mariadb.sh sql")
+    };
+    let listed = sql("SHOW DATABASES LIKE 'cdct\\_%'");
+    for name in String::from_utf8_lossy(&listed.stdout).lines() {
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                sql(&format!("DROP DATABASE IF EXISTS `{name}`"));
+            }
+        }
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh database `cdct_<tag>_<pid>_<n>`; dropped by [`TestDb::drop_db`].
+pub struct TestDb {
+    pub name: String,
+}
+
+pub async fn test_db(tag: &str) -> TestDb {
+    let name = format!("cdct_{tag}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+    let mut root = root_conn().await;
+    root.query_drop(format!("DROP DATABASE IF EXISTS `{name}`")).await.unwrap();
+    root.query_drop(format!("CREATE DATABASE `{name}`")).await.unwrap();
+    root.disconnect().await.unwrap();
+    TestDb { name }
+}
+
+impl TestDb {
+    /// Runs statements as root in this database, in one session (zero dates allowed, UTC).
+    pub async fn exec(&self, statements: &[&str]) {
+        let mut root = root_conn().await;
+        root.query_drop(format!("USE `{}`", self.name)).await.unwrap();
+        root.query_drop("SET SESSION sql_mode = '', time_zone = '+00:00'").await.unwrap();
+        for sql in statements {
+            root.query_drop(*sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        root.disconnect().await.unwrap();
+    }
+
+    pub async fn drop_db(self) {
+        let mut root = root_conn().await;
+        root.query_drop(format!("DROP DATABASE IF EXISTS `{}`", self.name)).await.unwrap();
+        root.disconnect().await.unwrap();
+    }
+}
+
+/// The binlog position now (`SHOW MASTER STATUS`).
+pub async fn binlog_position() -> (String, u64) {
+    let mut conn = cdc_conn().await;
+    let row: mysql_async::Row = conn.query_first("SHOW MASTER STATUS").await.unwrap().expect("binlog enabled");
+    let file: String = row.get(0).unwrap();
+    let pos: u64 = row.get(1).unwrap();
+    conn.disconnect().await.unwrap();
+    (file, pos)
+}
+
+/// What a rows event said about one row, normalized.
+#[derive(Debug, PartialEq)]
+pub enum Change {
+    Insert(RowValues),
+    Update(RowValues, RowValues),
+    Delete(RowValues),
+}
+
+static SERVER_ID: AtomicU32 = AtomicU32::new(0);
+
+/// Reads the binlog from `from` until `count` row changes of `table` were seen, normalizing each
+/// image with [`binlog_row`]. Uses a throwaway server id per call.
+pub async fn read_changes(table: &TableSchema, from: &(String, u64), count: usize) -> Vec<Change> {
+    let mut conn = cdc_conn().await;
+    conn.query_drop("SET @mariadb_slave_capability = 4").await.unwrap();
+    let server_id = 100_000 + (std::process::id() % 10_000) * 100 + SERVER_ID.fetch_add(1, Ordering::Relaxed);
+    let request = BinlogStreamRequest::new(server_id).with_filename(from.0.as_bytes()).with_pos(from.1);
+    let mut stream = conn.get_binlog_stream(request).await.unwrap();
+    // Both entry points: the free function for before images, the normalizer for after images.
+    let normalizer = RowNormalizer::new(table);
+    let mut changes = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while changes.len() < count {
+        let event = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("saw only {} of {count} changes: {changes:?}", changes.len()))
+            .expect("binlog stream ended")
+            .expect("binlog event");
+        let Some(EventData::RowsEvent(rows)) = event.read_data().expect("decodable event") else { continue };
+        let tme = stream.get_tme(rows.table_id()).expect("table map before rows event");
+        if tme.database_name() != table.id.database || tme.table_name() != table.id.table {
+            continue;
+        }
+        for row in rows.rows(tme) {
+            let (before, after) = row.expect("row image");
+            let before = before.map(|r| binlog_row(table, r, tme).expect("binlog_row (before)"));
+            let after = after.map(|r| normalizer.binlog_row(table, r, tme).expect("RowNormalizer::binlog_row"));
+            changes.push(match (before, after) {
+                (None, Some(a)) => Change::Insert(a),
+                (Some(b), Some(a)) => Change::Update(b, a),
+                (Some(b), None) => Change::Delete(b),
+                (None, None) => panic!("row without images"),
+            });
+        }
+    }
+    stream.close().await.unwrap();
+    changes
+}
