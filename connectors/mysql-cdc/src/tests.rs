@@ -6,7 +6,8 @@
 //! insert of a key already present, or an update/delete of a key that is absent.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -234,9 +235,48 @@ fn create_scores(db: &TestDb, rows: i64) {
     ]);
 }
 
+/// Statements a DML thread has run, and a one-shot signal when a count is reached.
+#[derive(Default)]
+struct Progress {
+    count: AtomicUsize,
+    waiter: Mutex<Option<(usize, std::sync::mpsc::Sender<()>)>>,
+}
+
+impl Progress {
+    fn started(&self, at: usize) -> std::sync::mpsc::Receiver<()> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut waiter = self.waiter.lock().unwrap();
+        if self.count() >= at {
+            let _ = tx.send(());
+        } else {
+            *waiter = Some((at, tx));
+        }
+        rx
+    }
+
+    fn advance(&self, n: usize) {
+        self.count.store(n, Ordering::Relaxed);
+        let mut waiter = self.waiter.lock().unwrap();
+        if waiter.as_ref().is_some_and(|(at, _)| n >= *at) {
+            let _ = waiter.take().unwrap().1.send(());
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
 /// Random single-row DML until `stop`, on its own thread and connection. Returns the statements
 /// count. Keys stay in 1..=key_space; updates may change the primary key.
-fn random_dml(db_name: String, seed: u64, key_space: i64, stop: Arc<AtomicBool>, max_statements: usize) -> std::thread::JoinHandle<usize> {
+fn random_dml(
+    db_name: String,
+    seed: u64,
+    key_space: i64,
+    stop: Arc<AtomicBool>,
+    max_statements: usize,
+    progress: Arc<Progress>,
+) -> std::thread::JoinHandle<usize> {
     let socket = server().root_socket.clone();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -262,6 +302,7 @@ fn random_dml(db_name: String, seed: u64, key_space: i64, stop: Arc<AtomicBool>,
                 };
                 conn.query_drop(sql).await.unwrap();
                 n += 1;
+                progress.advance(n);
             }
             conn.disconnect().await.unwrap();
             n
@@ -293,27 +334,33 @@ fn run_until_equal(h: &mut Harness, view: &mut Materialized, db: &TestDb) -> BTr
 fn snapshot_then_binlog_with_concurrent_dml_equals_the_table_at_every_parallelism() {
     for (parallelism, seed) in [(1u32, 11u64), (2, 22), (3, 33), (4, 44)] {
         let db = TestDb::new(&format!("concurrent_p{parallelism}"));
-        create_scores(&db, 3000);
-        let source = db.source("scores", &[("scan.incremental.snapshot.chunk.size", "100")], COLUMNS);
+        create_scores(&db, 20_000);
+        let source = db.source("scores", &[("scan.incremental.snapshot.chunk.size", "500")], COLUMNS);
         let stop = Arc::new(AtomicBool::new(false));
-        let dml = random_dml(db.name.clone(), seed, 3500, stop.clone(), 4000);
+        let progress = Arc::new(Progress::default());
+        let dml = random_dml(db.name.clone(), seed, 22_000, stop.clone(), 3000, progress.clone());
+        let started = progress.started(20);
+        // The snapshot starts while the DML runs, so chunks see changes between their watermarks.
+        started.recv().unwrap();
         let mut h = Harness::new(source.as_ref(), parallelism, 1024).unwrap();
         let mut view = Materialized::default();
-        // Snapshot while the DML runs, then let the DML finish and catch up through the binlog.
-        let first = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 2500).unwrap();
+        let at_start = progress.count();
+        let first = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 18_000).unwrap();
+        let during_snapshot = progress.count() - at_start;
         view.apply(&first);
-        stop.store(true, Ordering::Relaxed);
         let statements = dml.join().unwrap();
         let expected = run_until_equal(&mut h, &mut view, &db);
+        eprintln!("p{parallelism}: {statements} DML statements, {during_snapshot} during the snapshot, {} changes", view.changes);
+        assert!(during_snapshot > 0, "the DML must overlap the snapshot for this test to mean anything");
         assert!(view.anomalies.is_empty(), "p{parallelism}: {:?}", &view.anomalies[..view.anomalies.len().min(10)]);
         assert_eq!(view.rows, expected, "p{parallelism}");
-        assert!(statements > 0);
         // Live changes after the snapshot arrive as a changelog.
         db.sql(&["UPDATE scores SET score = -1 WHERE id = 5", "DELETE FROM scores WHERE id = 6", "INSERT INTO scores VALUES (100000, 'new', 7)"]);
         let expected = run_until_equal(&mut h, &mut view, &db);
         assert_eq!(view.rows, expected);
         assert!(view.anomalies.is_empty(), "{:?}", view.anomalies);
         h.close().unwrap();
+        stop.store(true, Ordering::Relaxed);
     }
 }
 
@@ -323,7 +370,7 @@ fn restores_from_checkpoints_in_the_snapshot_and_binlog_phases_lose_and_repeat_n
     create_scores(&db, 2000);
     let source = db.source("scores", &[("scan.incremental.snapshot.chunk.size", "150")], COLUMNS);
     let stop = Arc::new(AtomicBool::new(false));
-    let dml = random_dml(db.name.clone(), 7, 2500, stop.clone(), 3000);
+    let dml = random_dml(db.name.clone(), 7, 2500, stop.clone(), 3000, Arc::new(Progress::default()));
 
     // Mid-snapshot checkpoint, then more progress that is lost with the "crash".
     let mut h = Harness::new(source.as_ref(), 2, 512).unwrap();
