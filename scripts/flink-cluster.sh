@@ -111,7 +111,9 @@ export FLINK_LOG_DIR='$state/log'
 export FLINK_REST_URL='http://127.0.0.1:$rest_port'
 export FLINK_PID_DIR='$state/pid'
 ENV
-  export FLINK_CONF_DIR="$state/conf" FLINK_LOG_DIR="$state/log"
+  # Flink's scripts prefer these variables over config.yaml: a caller's exports (say, from an
+  # earlier cluster's env) must not send this cluster's logs or pid files elsewhere.
+  export FLINK_CONF_DIR="$state/conf" FLINK_LOG_DIR="$state/log" FLINK_PID_DIR="$state/pid"
   # The JobManager starts alongside the TaskManagers (they retry registration); the TaskManagers
   # start one after another: flink-daemon.sh numbers instances from its pid file, not atomically.
   "$home/bin/jobmanager.sh" start >/dev/null &
