@@ -19,6 +19,7 @@ scenario_session() {
   local runs="${E2E_SESSION_RUNS:-10}" warmup="${E2E_SESSION_WARMUP:-2}" rows="${E2E_SESSION_ROWS:-20000}"
   local max_rss="${E2E_MAX_RSS_GROWTH_MB:-256}" max_copies="${E2E_MAX_NATIVE_COPIES:-$((runs / 2))}"
   local parallelism=4 dir="$E2E_WORK/session"
+  ((runs > warmup)) || { fail "E2E_SESSION_RUNS ($runs) must exceed E2E_SESSION_WARMUP ($warmup)"; return 0; }
   mkdir -p "$dir"
   local tms
   mapfile -t tms < <(taskmanager_pids | sort -n)
@@ -72,7 +73,7 @@ scenario_session() {
   column -t -s '|' -o '|' "$dir/table.txt" >&2 2>/dev/null || cat "$dir/table.txt" >&2
   ((run > runs)) || return 0 # a run failed: already reported
 
-  local base last rss0 thr0 fd0 rss1 thr1 fd1 libs1 grown=$((runs - warmup))
+  local rss0 thr0 fd0 rss1 thr1 fd1 libs1 grown=$((runs - warmup))
   for i in "${!tms[@]}"; do
     read -r rss0 thr0 fd0 _ <<<"${stats[$warmup,$i]}"
     read -r rss1 thr1 fd1 libs1 <<<"${stats[$runs,$i]}"
