@@ -28,11 +28,13 @@ test-rust:
 test-java:
 	mvn -B verify
 
-# After test-java, which builds the jar. Distributions come from PyPI, cached in ~/.cache/flink-rust.
+# Distributions come from PyPI, cached in ~/.cache/flink-rust. The install (quick after test-java)
+# puts the bridge into ~/.m2, where examples/datastream-job, built as a user would, finds it.
 FLINK_VERSIONS ?= 1.20.3 2.3.0
 test-e2e:
-	integration-tests/e2e/api-compat.sh
-	integration-tests/e2e/datagen-sql-e2e.sh $(FLINK_VERSIONS)
+	$(MVN) -DskipTests install
+	integration-tests/e2e/api-compat.sh $(FLINK_VERSIONS)
+	integration-tests/e2e/e2e.sh $(FLINK_VERSIONS)
 
 ## demo: a job on an embedded Flink MiniCluster that shows rows flowing from a Rust source
 demo: build

@@ -9,7 +9,7 @@
 #
 # start installs the distribution if needed (scripts/flink-dist.sh), waits (with a deadline, no
 # blind sleeps) until the REST API reports all TaskManagers registered, and prints shell exports:
-#   FLINK_HOME FLINK_CONF_DIR FLINK_LOG_DIR FLINK_REST_URL
+#   FLINK_HOME FLINK_CONF_DIR FLINK_LOG_DIR FLINK_REST_URL FLINK_PID_DIR
 # Environment: FLINK_CLUSTER_DIR (state dir, default ${TMPDIR:-/tmp}/flink-rust-cluster/VERSION),
 #   FLINK_TM_SLOTS (2), FLINK_START_TIMEOUT (120 s), FLINK_JM_MEMORY (1024m), FLINK_TM_MEMORY (1280m).
 set -euo pipefail
@@ -109,8 +109,11 @@ export FLINK_HOME='$home'
 export FLINK_CONF_DIR='$state/conf'
 export FLINK_LOG_DIR='$state/log'
 export FLINK_REST_URL='http://127.0.0.1:$rest_port'
+export FLINK_PID_DIR='$state/pid'
 ENV
-  export FLINK_CONF_DIR="$state/conf" FLINK_LOG_DIR="$state/log"
+  # Flink's scripts prefer these variables over config.yaml: a caller's exports (say, from an
+  # earlier cluster's env) must not send this cluster's logs or pid files elsewhere.
+  export FLINK_CONF_DIR="$state/conf" FLINK_LOG_DIR="$state/log" FLINK_PID_DIR="$state/pid"
   # The JobManager starts alongside the TaskManagers (they retry registration); the TaskManagers
   # start one after another: flink-daemon.sh numbers instances from its pid file, not atomically.
   "$home/bin/jobmanager.sh" start >/dev/null &

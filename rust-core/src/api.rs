@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::options::Options;
+use crate::options::{OptionSpec, Options};
 use crate::types::RowType;
 
 /// Whether a source ends (Flink's `Boundedness`).
@@ -47,6 +47,10 @@ pub trait SourceSplit: Serialize + DeserializeOwned + Clone + Debug + Send + 'st
 pub trait SourceFactory: Send + Sync + 'static {
     /// The identifier used in SQL (`rust-datagen`) and the DataStream builder.
     fn identifier(&self) -> &'static str;
+
+    /// Every option the connector reads, as its page `docs/connectors/<identifier>.md` documents
+    /// them (a test compares the two). Reading an undeclared key fails source creation.
+    fn options(&self) -> &'static [OptionSpec];
 
     /// Validates the options against the requested row type and builds the source. All option
     /// and schema errors belong here, so they fail the job at submission. The returned source is

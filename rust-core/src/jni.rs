@@ -33,19 +33,23 @@ pub type RawJavaVm = *mut ::jni::sys::JavaVM;
 const VALIDATION_EXCEPTION: &str = "io/flinkrust/bridge/jni/NativeValidationException";
 const NATIVE_EXCEPTION: &str = "io/flinkrust/bridge/jni/NativeException";
 
-/// Defines the library's `JNI_OnLoad`, installing the given connector factories. Used once, by
-/// the cdylib crate: `rust_core::export_bridge!(DatagenFactory, ...);`
+/// Defines the library's `JNI_OnLoad`, installing the given connector factories, and
+/// `factories()`, the same list for the library's own tests. Used once, by the cdylib crate:
+/// `rust_core::export_bridge!(DatagenFactory, ...);`
 #[macro_export]
 macro_rules! export_bridge {
     ($($factory:expr),* $(,)?) => {
+        /// Every connector this library serves.
+        pub fn factories() -> Vec<Box<dyn $crate::api::SourceFactory>> {
+            vec![$(Box::new($factory) as Box<dyn $crate::api::SourceFactory>),*]
+        }
+
         #[no_mangle]
         pub extern "system" fn JNI_OnLoad(
             _vm: $crate::jni::RawJavaVm,
             _reserved: *mut ::std::ffi::c_void,
         ) -> i32 {
-            $crate::jni::on_load(vec![
-                $(Box::new($factory) as Box<dyn $crate::api::SourceFactory>),*
-            ])
+            $crate::jni::on_load(factories())
         }
     };
 }

@@ -13,16 +13,63 @@ use std::time::Duration;
 
 use crate::error::{BridgeError, Result};
 
-/// Keys Flink's own planner interprets for every table; never reported as unknown.
-const FRAMEWORK_KEYS: &[&str] = &["connector", "scan.parallelism"];
+/// Keys the bridge interprets for every table (`scan.parallelism` is applied by the Java table
+/// source); never reported as unknown, and not part of a connector's own option list.
+pub const FRAMEWORK_KEYS: &[&str] = &["connector", "scan.parallelism"];
 
-/// Names how a key is valid: exactly, or with a placeholder for a column name (`fields.#.kind`).
-#[derive(Clone, Debug)]
+/// One option a connector accepts, as its users see it. Each connector lists all of them
+/// ([`crate::api::SourceFactory::options`]); the list is the options table of the connector's
+/// page in `docs/connectors/` (a test compares the two), and the code reads literal defaults from
+/// it ([`Options::get_or_default`]), so the documented default is the one in effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OptionSpec {
+    /// The key; `#` stands for a column name (`fields.#.kind`).
     pub key: &'static str,
+    /// The value type, in Flink's words (`Long`, `String`, `Duration`, ...).
     pub type_name: &'static str,
-    pub default: Option<&'static str>,
+    pub default: OptionDefault,
     pub description: &'static str,
+}
+
+/// What an absent option means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptionDefault {
+    /// A literal value, used as if the user had written it.
+    Value(&'static str),
+    /// No single value: required, or derived from something else, as the text says.
+    Text(&'static str),
+}
+
+impl OptionSpec {
+    /// Whether `key` names this option: equal, or equal with a non-empty column name for `#`.
+    pub fn matches(&self, key: &str) -> bool {
+        match self.key.split_once('#') {
+            None => key == self.key,
+            Some((prefix, suffix)) => {
+                key.len() > prefix.len() + suffix.len() && key.starts_with(prefix) && key.ends_with(suffix)
+            }
+        }
+    }
+
+    /// The key of this option for one column: `fields.#.kind` -> `fields.id.kind`.
+    pub fn key_for(&self, column: &str) -> String {
+        self.key.replacen('#', column, 1)
+    }
+
+    /// The literal default, typed. An unparseable or non-literal default is a connector bug.
+    pub fn default_value<T: OptionValue>(&self) -> Result<T> {
+        match self.default {
+            OptionDefault::Value(raw) => T::parse_option(raw).map_err(|expected| {
+                BridgeError::other(format!(
+                    "the declared default '{raw}' of option '{}' is not {expected}",
+                    self.key
+                ))
+            }),
+            OptionDefault::Text(_) => {
+                Err(BridgeError::other(format!("option '{}' has no literal default", self.key)))
+            }
+        }
+    }
 }
 
 /// The options of one source instance.
@@ -71,6 +118,17 @@ impl Options {
         Ok(self.get(key)?.unwrap_or(default))
     }
 
+    /// The typed value of `key` (an instance of `spec`), else the spec's literal default.
+    pub fn get_or_spec_default<T: OptionValue>(&self, key: &str, spec: &OptionSpec) -> Result<T> {
+        debug_assert!(spec.matches(key), "{key} is not an instance of {}", spec.key);
+        self.get(key)?.map_or_else(|| spec.default_value(), Ok)
+    }
+
+    /// The typed value of an option without a column placeholder, else its literal default.
+    pub fn get_or_default<T: OptionValue>(&self, spec: &OptionSpec) -> Result<T> {
+        self.get_or_spec_default(spec.key, spec)
+    }
+
     pub fn require<T: OptionValue>(&self, key: &str) -> Result<T> {
         self.get(key)?.ok_or_else(|| {
             BridgeError::validation(format!(
@@ -100,6 +158,29 @@ impl Options {
             self.connector,
             unknown.join("\n"),
             all.into_iter().collect::<Vec<_>>().join("\n")
+        )))
+    }
+
+    /// Fails when the connector read a key that matches none of its declared options: such an
+    /// option would work but be missing from the connector's option list and its documentation.
+    /// A bug in the connector, not the user's: reported as such.
+    pub fn ensure_reads_declared(&self, declared: &[OptionSpec]) -> Result<()> {
+        let consumed = self.consumed.borrow();
+        let undeclared: Vec<&str> = consumed
+            .iter()
+            .map(String::as_str)
+            .filter(|k| !FRAMEWORK_KEYS.contains(k) && !declared.iter().any(|s| s.matches(k)))
+            .collect();
+        if undeclared.is_empty() {
+            return Ok(());
+        }
+        let quoted: Vec<String> = undeclared.iter().map(|k| format!("'{k}'")).collect();
+        Err(BridgeError::other(format!(
+            "connector '{}' read option(s) {} that its SourceFactory::options() does not declare; \
+             declare them there and document them in docs/connectors/{}.md",
+            self.connector,
+            quoted.join(", "),
+            self.connector
         )))
     }
 }
@@ -233,6 +314,56 @@ mod tests {
         assert_eq!(Duration::parse_option("250").unwrap(), Duration::from_millis(250));
         assert_eq!(Duration::parse_option("5min").unwrap(), Duration::from_secs(300));
         assert!(Duration::parse_option("soon").is_err());
+    }
+
+    const FIELD_KIND: OptionSpec = OptionSpec {
+        key: "fields.#.kind",
+        type_name: "String",
+        default: OptionDefault::Value("random"),
+        description: "",
+    };
+    const ROWS: OptionSpec =
+        OptionSpec { key: "rows", type_name: "Long", default: OptionDefault::Value("12"), description: "" };
+    const END: OptionSpec = OptionSpec {
+        key: "end",
+        type_name: "Long",
+        default: OptionDefault::Text("(required)"),
+        description: "",
+    };
+
+    #[test]
+    fn specs_match_their_keys_with_any_column_name() {
+        assert!(FIELD_KIND.matches("fields.id.kind"));
+        assert!(FIELD_KIND.matches("fields.a.b.kind"), "column names may contain dots");
+        assert!(!FIELD_KIND.matches("fields..kind"), "an empty column name is no column");
+        assert!(!FIELD_KIND.matches("fields.id.kind2") && !FIELD_KIND.matches("xfields.id.kind"));
+        assert!(ROWS.matches("rows") && !ROWS.matches("rows2"));
+        assert_eq!(FIELD_KIND.key_for("id"), "fields.id.kind");
+    }
+
+    #[test]
+    fn absent_options_take_the_declared_default() {
+        let o = opts(&[("fields.id.kind", "sequence")]);
+        assert_eq!(o.get_or_default::<u64>(&ROWS).unwrap(), 12);
+        assert_eq!(o.get_or_spec_default::<String>("fields.id.kind", &FIELD_KIND).unwrap(), "sequence");
+        assert_eq!(o.get_or_spec_default::<String>("fields.v.kind", &FIELD_KIND).unwrap(), "random");
+        let bad = OptionSpec { default: OptionDefault::Value("many"), ..ROWS };
+        assert!(o.get_or_default::<u64>(&bad).unwrap_err().to_string().contains("'many'"));
+        assert!(o.get_or_default::<u64>(&END).is_err(), "a text default has no value");
+    }
+
+    #[test]
+    fn reading_an_undeclared_option_is_a_connector_bug() {
+        let o = opts(&[("connector", "rust-test"), ("rows", "1")]);
+        o.get_str("connector");
+        o.get_or_default::<u64>(&ROWS).unwrap();
+        o.get_str("fields.id.kind");
+        assert!(o.ensure_reads_declared(&[ROWS, FIELD_KIND]).is_ok());
+        o.get_str("secret-switch");
+        let err = o.ensure_reads_declared(&[ROWS, FIELD_KIND]).unwrap_err();
+        assert!(!matches!(err, BridgeError::Validation(_)), "not the user's error: {err:?}");
+        assert!(err.to_string().contains("'secret-switch'"), "{err}");
+        assert!(!err.to_string().contains("'rows'"), "{err}");
     }
 
     #[test]

@@ -34,7 +34,10 @@ impl Registry {
             identifier: connector.to_string(),
             available: self.identifiers().iter().map(|s| s.to_string()).collect(),
         })?;
-        factory.create(&Options::new(connector, options), row_type)
+        let options = Options::new(connector, options);
+        let source = factory.create(&options, row_type)?;
+        options.ensure_reads_declared(factory.options())?;
+        Ok(source)
     }
 }
 

@@ -9,29 +9,99 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use rust_core::options::{one_of, Options};
+use rust_core::options::{one_of, OptionDefault, OptionSpec, Options};
 use rust_core::types::{FlinkType, RowType, MAX_LENGTH};
 use rust_core::{BridgeError, Result};
 
-pub const ROWS_PER_SECOND: &str = "rows-per-second";
-pub const NUMBER_OF_ROWS: &str = "number-of-rows";
-/// Flink's `DataGenConnectorOptionsUtil.ROWS_PER_SECOND_DEFAULT_VALUE`.
-pub const DEFAULT_ROWS_PER_SECOND: u64 = 10_000;
+/// Every option of `rust-datagen`, as `docs/connectors/rust-datagen.md` lists them. Names,
+/// defaults and types are Flink's; literal defaults are read from here.
+pub const OPTIONS: &[OptionSpec] = &[
+    ROWS_PER_SECOND,
+    NUMBER_OF_ROWS,
+    KIND,
+    MIN,
+    MAX,
+    MAX_PAST,
+    LENGTH,
+    VAR_LEN,
+    START,
+    END,
+    NULL_RATE,
+];
+
+/// Flink's `DataGenConnectorOptionsUtil.ROWS_PER_SECOND_DEFAULT_VALUE` is 10000.
+pub const ROWS_PER_SECOND: OptionSpec = OptionSpec {
+    key: "rows-per-second",
+    type_name: "Long",
+    default: OptionDefault::Value("10000"),
+    description: "rows per second for the whole source; each of `p` readers emits its `1/p` share",
+};
+pub const NUMBER_OF_ROWS: OptionSpec = OptionSpec {
+    key: "number-of-rows",
+    type_name: "Long",
+    default: OptionDefault::Text("unbounded"),
+    description: "total rows; makes the source bounded",
+};
 /// Flink's `RANDOM_STRING_LENGTH_DEFAULT` / `RANDOM_BYTES_LENGTH_DEFAULT`, used for STRING/BYTES.
 pub const DEFAULT_LENGTH: u32 = 100;
 
-pub const KIND: &str = "kind";
-pub const MIN: &str = "min";
-pub const MAX: &str = "max";
-pub const MAX_PAST: &str = "max-past";
-pub const LENGTH: &str = "length";
-pub const VAR_LEN: &str = "var-len";
-pub const START: &str = "start";
-pub const END: &str = "end";
-pub const NULL_RATE: &str = "null-rate";
+pub const KIND: OptionSpec = OptionSpec {
+    key: "fields.#.kind",
+    type_name: "String",
+    default: OptionDefault::Value(RANDOM),
+    description: "`random` or `sequence`",
+};
+pub const MIN: OptionSpec = OptionSpec {
+    key: "fields.#.min",
+    type_name: "type of the field",
+    default: OptionDefault::Text("the type's minimum (FLOAT/DOUBLE/DECIMAL: smallest positive value)"),
+    description: "lower bound of a random numeric field",
+};
+pub const MAX: OptionSpec = OptionSpec {
+    key: "fields.#.max",
+    type_name: "type of the field",
+    default: OptionDefault::Text("the type's maximum"),
+    description: "upper bound of a random numeric field",
+};
+pub const MAX_PAST: OptionSpec = OptionSpec {
+    key: "fields.#.max-past",
+    type_name: "Duration",
+    default: OptionDefault::Value("0"),
+    description: "random TIMESTAMP / TIMESTAMP_LTZ: now minus up to this much",
+};
+pub const LENGTH: OptionSpec = OptionSpec {
+    key: "fields.#.length",
+    type_name: "Integer",
+    default: OptionDefault::Text("the declared length (STRING/BYTES: 100)"),
+    description: "length of a random VARCHAR / VARBINARY",
+};
+pub const VAR_LEN: OptionSpec = OptionSpec {
+    key: "fields.#.var-len",
+    type_name: "Boolean",
+    default: OptionDefault::Value("false"),
+    description: "random VARCHAR / VARBINARY lengths uniform in 1..=length",
+};
+pub const START: OptionSpec = OptionSpec {
+    key: "fields.#.start",
+    type_name: "type of the field",
+    default: OptionDefault::Text("(required for sequences)"),
+    description: "first value of a sequence",
+};
+pub const END: OptionSpec = OptionSpec {
+    key: "fields.#.end",
+    type_name: "type of the field",
+    default: OptionDefault::Text("(required for sequences)"),
+    description: "last value of a sequence",
+};
+pub const NULL_RATE: OptionSpec = OptionSpec {
+    key: "fields.#.null-rate",
+    type_name: "Float",
+    default: OptionDefault::Value("0"),
+    description: "fraction of NULLs in a random field (0 to 1)",
+};
 
-/// Every per-field option suffix but `kind`, in the order they are listed in messages.
-const FIELD_SUFFIXES: &[&str] = &[MIN, MAX, MAX_PAST, LENGTH, VAR_LEN, START, END, NULL_RATE];
+/// Every per-field option but `kind`, in the order they are listed in messages.
+const FIELD_OPTIONS: &[OptionSpec] = &[MIN, MAX, MAX_PAST, LENGTH, VAR_LEN, START, END, NULL_RATE];
 
 const RANDOM: &str = "random";
 const SEQUENCE: &str = "sequence";
@@ -111,7 +181,7 @@ impl DatagenConfig {
     /// supported ones (with this table's column names filled in).
     pub fn parse(options: &Options, row_type: &RowType) -> Result<DatagenConfig> {
         let present: BTreeSet<String> = options.keys().map(str::to_string).collect();
-        let mut supported = vec![ROWS_PER_SECOND.to_string(), NUMBER_OF_ROWS.to_string()];
+        let mut supported = vec![ROWS_PER_SECOND.key.to_string(), NUMBER_OF_ROWS.key.to_string()];
         let mut fields = Vec::with_capacity(row_type.arity());
         for column in &row_type.columns {
             let field = FieldReader { options, present: &present, name: &column.name, ty: column.ty };
@@ -127,7 +197,7 @@ impl DatagenConfig {
                 }
             }
             supported.push(field.key(KIND));
-            supported.extend(applicable.iter().map(|s| field.key(s)));
+            supported.extend(applicable.iter().map(|o| field.key(*o)));
             fields.push(FieldConfig {
                 name: column.name.clone(),
                 ty: column.ty,
@@ -136,20 +206,20 @@ impl DatagenConfig {
             });
         }
 
-        let rows_per_second =
-            options.get::<i64>(ROWS_PER_SECOND)?.map_or(Ok(DEFAULT_ROWS_PER_SECOND), |v| {
-                u64::try_from(v).ok().filter(|v| *v > 0).ok_or_else(|| {
-                    BridgeError::validation(format!(
-                    "Invalid value for option '{ROWS_PER_SECOND}': {v}; it must be a positive number of rows."
-                ))
-                })
-            })?;
+        let rows_per_second = options.get_or_default::<i64>(&ROWS_PER_SECOND)?;
+        let rows_per_second = u64::try_from(rows_per_second).ok().filter(|v| *v > 0).ok_or_else(|| {
+            BridgeError::validation(format!(
+                "Invalid value for option '{}': {rows_per_second}; it must be a positive number of rows.",
+                ROWS_PER_SECOND.key
+            ))
+        })?;
         let number_of_rows = options
-            .get::<i64>(NUMBER_OF_ROWS)?
+            .get::<i64>(NUMBER_OF_ROWS.key)?
             .map(|v| {
                 u64::try_from(v).map_err(|_| {
                     BridgeError::validation(format!(
-                        "Invalid value for option '{NUMBER_OF_ROWS}': {v}; it must not be negative."
+                        "Invalid value for option '{}': {v}; it must not be negative.",
+                        NUMBER_OF_ROWS.key
                     ))
                 })
             })
@@ -206,18 +276,23 @@ struct FieldReader<'a> {
 }
 
 impl FieldReader<'_> {
-    fn key(&self, suffix: &str) -> String {
-        format!("fields.{}.{suffix}", self.name)
+    /// This field's key of a per-field option (`fields.#.min` -> `fields.price.min`).
+    fn key(&self, option: OptionSpec) -> String {
+        option.key_for(self.name)
     }
 
-    /// The generator and the option suffixes (besides `kind`) that apply to this field.
-    fn read(&self) -> Result<(FieldGen, &'static [&'static str])> {
+    /// The typed value of a per-field option with a literal default, or that default.
+    fn get_or_default<T: rust_core::options::OptionValue>(&self, option: OptionSpec) -> Result<T> {
+        self.options.get_or_spec_default(&self.key(option), &option)
+    }
+
+    /// The generator and the options (besides `kind`) that apply to this field.
+    fn read(&self) -> Result<(FieldGen, &'static [OptionSpec])> {
         let kind_key = self.key(KIND);
-        let kind = match self.options.get::<String>(&kind_key)? {
-            None => Kind::Random,
-            Some(k) if k.eq_ignore_ascii_case(RANDOM) => Kind::Random,
-            Some(k) if k.eq_ignore_ascii_case(SEQUENCE) => Kind::Sequence,
-            Some(k) => {
+        let kind = match self.get_or_default::<String>(KIND)? {
+            k if k.eq_ignore_ascii_case(RANDOM) => Kind::Random,
+            k if k.eq_ignore_ascii_case(SEQUENCE) => Kind::Sequence,
+            k => {
                 return Err(BridgeError::validation(format!(
                     "Unsupported generator kind '{k}' for option '{kind_key}'; expected {}.",
                     one_of(&[RANDOM, SEQUENCE])
@@ -245,14 +320,14 @@ impl FieldReader<'_> {
 
     /// An option that exists but does not apply to this field's type and kind fails with a
     /// message naming both (Flink reports these only as "Unsupported options found").
-    fn reject_inapplicable(&self, kind: Kind, applicable: &[&str]) -> Result<()> {
-        for suffix in FIELD_SUFFIXES {
-            let key = self.key(suffix);
-            if applicable.contains(suffix) || !self.present.contains(&key) {
+    fn reject_inapplicable(&self, kind: Kind, applicable: &[OptionSpec]) -> Result<()> {
+        for option in FIELD_OPTIONS {
+            let key = self.key(*option);
+            if applicable.contains(option) || !self.present.contains(&key) {
                 continue;
             }
             let fixed = matches!(self.ty, FlinkType::Char { .. } | FlinkType::Binary { .. });
-            if kind == Kind::Random && *suffix == VAR_LEN {
+            if kind == Kind::Random && *option == VAR_LEN {
                 // Flink's own message (DataGenTableSourceFactory#validateFieldOptions).
                 return Err(BridgeError::validation(format!(
                     "Only supports specifying 'fields.#.var-len' option for variable-length types \
@@ -260,14 +335,14 @@ impl FieldReader<'_> {
                     self.name
                 )));
             }
-            if kind == Kind::Random && *suffix == LENGTH && fixed {
+            if kind == Kind::Random && *option == LENGTH && fixed {
                 return Err(BridgeError::validation(format!(
                     "Custom length for fixed-length type (CHAR/BINARY) field '{}' is not supported.",
                     self.name
                 )));
             }
             let mut valid = vec![self.key(KIND)];
-            valid.extend(applicable.iter().map(|s| self.key(s)));
+            valid.extend(applicable.iter().map(|o| self.key(*o)));
             return Err(BridgeError::validation(format!(
                 "Option '{key}' does not apply to field '{}' of type {} generated by '{}'. Options \
                  for this field: {}.",
@@ -282,7 +357,7 @@ impl FieldReader<'_> {
 
     fn null_rate(&self) -> Result<f64> {
         let key = self.key(NULL_RATE);
-        let rate = self.options.get::<f64>(&key)?.unwrap_or(0.0);
+        let rate = self.get_or_default::<f64>(NULL_RATE)?;
         if !(0.0..=1.0).contains(&rate) {
             return Err(BridgeError::validation(format!(
                 "Invalid value for option '{key}': {rate}; a null rate is a fraction in [0, 1]."
@@ -338,7 +413,7 @@ impl FieldReader<'_> {
             FlinkType::Date => RandomSpec::Date,
             FlinkType::Time { .. } => RandomSpec::Time,
             FlinkType::Timestamp { .. } | FlinkType::TimestampLtz { .. } => RandomSpec::Timestamp {
-                max_past: self.options.get::<Duration>(&self.key(MAX_PAST))?.unwrap_or(Duration::ZERO),
+                max_past: self.get_or_default::<Duration>(MAX_PAST)?,
             },
         })
     }
@@ -357,8 +432,8 @@ impl FieldReader<'_> {
     where
         T: rust_core::options::OptionValue + Copy + Into<f64> + std::fmt::Display,
     {
-        let bound = |suffix: &str, default: T| -> Result<T> {
-            let key = self.key(suffix);
+        let bound = |option: OptionSpec, default: T| -> Result<T> {
+            let key = self.key(option);
             let v = self.options.get::<T>(&key)?.unwrap_or(default);
             if !v.into().is_finite() {
                 return Err(BridgeError::validation(format!(
@@ -375,8 +450,8 @@ impl FieldReader<'_> {
 
     fn check_order(
         &self,
-        low_suffix: &str,
-        high_suffix: &str,
+        low_option: OptionSpec,
+        high_option: OptionSpec,
         low: f64,
         high: f64,
         low_shown: &dyn std::fmt::Display,
@@ -386,8 +461,8 @@ impl FieldReader<'_> {
             return Err(BridgeError::validation(format!(
                 "Invalid options for field '{}': '{}' ({low_shown}) is greater than '{}' ({high_shown}).",
                 self.name,
-                self.key(low_suffix),
-                self.key(high_suffix)
+                self.key(low_option),
+                self.key(high_option)
             )));
         }
         Ok(())
@@ -408,13 +483,13 @@ impl FieldReader<'_> {
             }
             Some(l) => l,
         };
-        let var_len = self.options.get::<bool>(&self.key(VAR_LEN))?.unwrap_or(false);
+        let var_len = self.get_or_default::<bool>(VAR_LEN)?;
         Ok((length, var_len))
     }
 
     fn sequence(&self) -> Result<FieldGen> {
-        let bound = |suffix: &str| -> Result<i64> {
-            let key = self.key(suffix);
+        let bound = |option: OptionSpec| -> Result<i64> {
+            let key = self.key(option);
             let value = match self.ty {
                 FlinkType::TinyInt => self.options.get::<i8>(&key)?.map(i64::from),
                 FlinkType::SmallInt => self.options.get::<i16>(&key)?.map(i64::from),
@@ -434,12 +509,12 @@ impl FieldReader<'_> {
         if let FlinkType::Decimal { precision, scale } = self.ty {
             let digits = u32::from(precision - scale);
             let limit = 10i128.pow(digits);
-            for (suffix, v) in [(START, start), (END, end)] {
+            for (option, v) in [(START, start), (END, end)] {
                 if i128::from(v).abs() >= limit {
                     return Err(BridgeError::validation(format!(
                         "Invalid value for option '{}': {v} does not fit {} (at most {digits} \
                          digits before the decimal point).",
-                        self.key(suffix),
+                        self.key(option),
                         self.ty
                     )));
                 }
@@ -449,13 +524,13 @@ impl FieldReader<'_> {
     }
 }
 
-/// The option suffixes (besides `kind`) that apply to a type and kind; `None` when the type
+/// The per-field options (besides `kind`) that apply to a type and kind; `None` when the type
 /// cannot be generated with that kind.
 ///
 /// Flink 1.20 takes `null-rate` for random BOOLEAN, numeric, CHAR/VARCHAR and timestamp fields;
 /// this connector also takes it for BINARY, VARBINARY, DATE and TIME (a superset: every table
 /// Flink accepts is accepted here).
-fn applicable_options(ty: FlinkType, kind: Kind) -> Option<&'static [&'static str]> {
+fn applicable_options(ty: FlinkType, kind: Kind) -> Option<&'static [OptionSpec]> {
     use FlinkType::*;
     Some(match (kind, ty) {
         (Kind::Random, Boolean | Char { .. } | Binary { .. } | Date | Time { .. }) => &[NULL_RATE],

@@ -13,19 +13,8 @@
 //! );
 //! ```
 //!
-//! Options (Flink's names and defaults):
-//!
-//! | option | default | applies to |
-//! |---|---|---|
-//! | `rows-per-second` | 10000 | the whole source; each of `p` readers emits its `1/p` share |
-//! | `number-of-rows` | unbounded | makes the source bounded |
-//! | `fields.#.kind` | `random` | `random` or `sequence` |
-//! | `fields.#.min`, `fields.#.max` | the type's range (FLOAT/DOUBLE/DECIMAL: smallest positive value to the largest) | random numeric fields |
-//! | `fields.#.max-past` | 0 | random TIMESTAMP / TIMESTAMP_LTZ fields |
-//! | `fields.#.length` | the declared length (STRING/BYTES: 100) | random VARCHAR / VARBINARY fields |
-//! | `fields.#.var-len` | false | random VARCHAR / VARBINARY fields: lengths uniform in 1..=length |
-//! | `fields.#.start`, `fields.#.end` | required | sequence fields (numeric, DECIMAL, CHAR/VARCHAR, BINARY/VARBINARY) |
-//! | `fields.#.null-rate` | 0 | every random field |
+//! Options: Flink's names, types and defaults, listed in [`config::OPTIONS`] and documented in
+//! `docs/connectors/rust-datagen.md`.
 //!
 //! A source with a `number-of-rows` or any sequence field is bounded: it emits
 //! `min(number-of-rows, shortest sequence length)` rows, and every sequence value exactly once
@@ -39,7 +28,7 @@ pub mod source;
 mod tests;
 
 use rust_core::api::SourceFactory;
-use rust_core::options::Options;
+use rust_core::options::{OptionSpec, Options};
 use rust_core::runtime::{erase, DynSource};
 use rust_core::types::RowType;
 use rust_core::Result;
@@ -56,6 +45,10 @@ pub struct DatagenFactory;
 impl SourceFactory for DatagenFactory {
     fn identifier(&self) -> &'static str {
         IDENTIFIER
+    }
+
+    fn options(&self) -> &'static [OptionSpec] {
+        config::OPTIONS
     }
 
     fn create(&self, options: &Options, row_type: &RowType) -> Result<Box<dyn DynSource>> {

@@ -52,7 +52,11 @@ fn row_type(columns: &[(&str, &str)]) -> RowType {
 }
 
 fn create(opts: &[(&str, &str)], columns: &[(&str, &str)]) -> rust_core::Result<Box<dyn DynSource>> {
-    DatagenFactory.create(&options(opts), &row_type(columns))
+    let options = options(opts);
+    let source = DatagenFactory.create(&options, &row_type(columns))?;
+    // As the registry does: every option the connector read is declared (and so documented).
+    options.ensure_reads_declared(DatagenFactory.options())?;
+    Ok(source)
 }
 
 /// The validation error for these options, asserting it is one.
@@ -215,6 +219,32 @@ fn now_nanos() -> i64 {
 // ---------------------------------------------------------------------------------------------
 // Options
 // ---------------------------------------------------------------------------------------------
+
+/// Every declared (documented) option is accepted on a column it applies to, and the table below
+/// has one entry per declared option, so a new option needs an example here.
+#[test]
+fn every_declared_option_is_accepted() {
+    let columns = [("id", "BIGINT"), ("price", "DOUBLE"), ("name", "STRING"), ("ts", "TIMESTAMP(3)")];
+    let examples = [
+        ("rows-per-second", "500"),
+        ("number-of-rows", "10"),
+        ("fields.id.kind", "sequence"),
+        ("fields.id.start", "1"),
+        ("fields.id.end", "10"),
+        ("fields.price.min", "1"),
+        ("fields.price.max", "2"),
+        ("fields.price.null-rate", "0.5"),
+        ("fields.name.length", "5"),
+        ("fields.name.var-len", "true"),
+        ("fields.ts.max-past", "1 min"),
+    ];
+    create(&examples, &columns).expect("every example is valid");
+    for option in crate::config::OPTIONS {
+        let n = examples.iter().filter(|(k, _)| option.matches(k)).count();
+        assert_eq!(n, 1, "option '{}' needs one example here", option.key);
+    }
+    assert_eq!(examples.len(), crate::config::OPTIONS.len());
+}
 
 #[test]
 fn unknown_options_are_listed_with_the_supported_ones() {

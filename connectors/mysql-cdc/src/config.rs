@@ -8,7 +8,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use rust_core::error::BridgeError;
-use rust_core::options::{one_of, OptionSpec, Options};
+use rust_core::options::{one_of, OptionDefault, OptionSpec, Options};
 use rust_core::Result;
 
 use crate::offset::{BinlogOffset, BinlogPosition};
@@ -16,37 +16,37 @@ use crate::value::ServerTimeZone;
 
 /// Every option the connector accepts; `docs/connectors/rust-mysql-cdc.md` lists the same.
 pub const OPTIONS: &[OptionSpec] = &[
-    spec("hostname", "String", None, "IP address or hostname of the MySQL/MariaDB server."),
-    spec("port", "Integer", Some("3306"), "Port of the server."),
-    spec("username", "String", None, "User to connect as (needs SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT)."),
-    spec("password", "String", None, "Password of the user. Never logged."),
-    spec("database-name", "String", None, "Database name, a regular expression matched against whole names."),
-    spec("table-name", "String", None, "Table name, a regular expression matched against whole names."),
-    spec("server-id", "String", Some("random in 5400-6400"), "Replication client id, or a range like '5400-5408' with one id per reader."),
-    spec("server-time-zone", "String", Some("UTC"), "Session time zone of the server: 'UTC' or an offset like '+08:00'."),
-    spec("scan.startup.mode", "String", Some("initial"), "initial, snapshot, latest-offset, earliest-offset, specific-offset or timestamp."),
-    spec("scan.startup.specific-offset.file", "String", None, "Binlog file name for specific-offset."),
-    spec("scan.startup.specific-offset.pos", "Long", None, "Binlog position for specific-offset."),
-    spec("scan.startup.specific-offset.gtid-set", "String", None, "GTID set for specific-offset (MariaDB: 'domain-server-sequence' list)."),
-    spec("scan.startup.specific-offset.skip-events", "Long", Some("0"), "Events to skip after the specific offset."),
-    spec("scan.startup.specific-offset.skip-rows", "Long", Some("0"), "Rows to skip after the specific offset."),
-    spec("scan.startup.timestamp-millis", "Long", None, "Start at the first binlog event at or after this time (timestamp mode)."),
-    spec("scan.incremental.snapshot.enabled", "Boolean", Some("true"), "Only the incremental (lock-free) snapshot is supported."),
-    spec("scan.incremental.snapshot.chunk.size", "Integer", Some("8096"), "Rows per snapshot chunk."),
-    spec("scan.snapshot.fetch.size", "Integer", Some("1024"), "Rows fetched per round trip while reading a chunk."),
-    spec("scan.incremental.snapshot.chunk.key-column", "String", None, "Column chunks are split by (default: the first primary-key column)."),
-    spec("chunk-key.even-distribution.factor.upper-bound", "Double", Some("1000.0"), "Largest (max - min + 1) / rows for splitting a numeric key evenly."),
-    spec("chunk-key.even-distribution.factor.lower-bound", "Double", Some("0.05"), "Smallest (max - min + 1) / rows for splitting a numeric key evenly."),
-    spec("connect.timeout", "Duration", Some("30s"), "How long to wait for a connection."),
-    spec("connect.max-retries", "Integer", Some("3"), "Attempts to connect before failing."),
-    spec("connection.pool.size", "Integer", Some("20"), "Largest number of connections per reader."),
-    spec("heartbeat.interval", "Duration", Some("30s"), "Heartbeats the server sends on an idle binlog, so positions keep moving."),
+    spec("hostname", "String", OptionDefault::Text("(required)"), "IP address or hostname of the MySQL/MariaDB server."),
+    spec("port", "Integer", OptionDefault::Value("3306"), "Port of the server."),
+    spec("username", "String", OptionDefault::Text("(required)"), "User to connect as (needs SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT)."),
+    spec("password", "String", OptionDefault::Text("(required)"), "Password of the user. Never logged."),
+    spec("database-name", "String", OptionDefault::Text("(required)"), "Database name, a regular expression matched against whole names."),
+    spec("table-name", "String", OptionDefault::Text("(required)"), "Table name, a regular expression matched against whole names."),
+    spec("server-id", "String", OptionDefault::Text("a random range in 5400-6400"), "Replication client id, or a range like '5400-5408' with one id per reader."),
+    spec("server-time-zone", "String", OptionDefault::Value("UTC"), "Session time zone of the server: 'UTC' or an offset like '+08:00'."),
+    spec("scan.startup.mode", "String", OptionDefault::Value("initial"), "initial, snapshot, latest-offset, earliest-offset, specific-offset or timestamp."),
+    spec("scan.startup.specific-offset.file", "String", OptionDefault::Text("(none)"), "Binlog file name for specific-offset."),
+    spec("scan.startup.specific-offset.pos", "Long", OptionDefault::Text("(none)"), "Binlog position for specific-offset."),
+    spec("scan.startup.specific-offset.gtid-set", "String", OptionDefault::Text("(none)"), "Not supported yet: starting from a GTID set fails at submission; use file and pos."),
+    spec("scan.startup.specific-offset.skip-events", "Long", OptionDefault::Value("0"), "Only 0 is supported; use skip-rows to skip rows after the offset."),
+    spec("scan.startup.specific-offset.skip-rows", "Long", OptionDefault::Value("0"), "Rows to skip after the specific offset."),
+    spec("scan.startup.timestamp-millis", "Long", OptionDefault::Text("(none)"), "Start at the first binlog event at or after this time (timestamp mode)."),
+    spec("scan.incremental.snapshot.enabled", "Boolean", OptionDefault::Value("true"), "Only the incremental (lock-free) snapshot is supported."),
+    spec("scan.incremental.snapshot.chunk.size", "Integer", OptionDefault::Value("8096"), "Rows per snapshot chunk."),
+    spec("scan.snapshot.fetch.size", "Integer", OptionDefault::Value("1024"), "Rows fetched per round trip while reading a chunk."),
+    spec("scan.incremental.snapshot.chunk.key-column", "String", OptionDefault::Text("(none)"), "Column chunks are split by (default: the first primary-key column)."),
+    spec("chunk-key.even-distribution.factor.upper-bound", "Double", OptionDefault::Value("1000.0"), "Largest (max - min + 1) / rows for splitting a numeric key evenly."),
+    spec("chunk-key.even-distribution.factor.lower-bound", "Double", OptionDefault::Value("0.05"), "Smallest (max - min + 1) / rows for splitting a numeric key evenly."),
+    spec("connect.timeout", "Duration", OptionDefault::Value("30s"), "How long to wait for a connection."),
+    spec("connect.max-retries", "Integer", OptionDefault::Value("3"), "Attempts to connect before failing."),
+    spec("connection.pool.size", "Integer", OptionDefault::Value("20"), "Accepted for compatibility: each reader uses one query connection (and one binlog connection)."),
+    spec("heartbeat.interval", "Duration", OptionDefault::Value("30s"), "Heartbeats the server sends on an idle binlog, so positions keep moving."),
 ];
 
 const fn spec(
     key: &'static str,
     type_name: &'static str,
-    default: Option<&'static str>,
+    default: OptionDefault,
     description: &'static str,
 ) -> OptionSpec {
     OptionSpec { key, type_name, default, description }
@@ -202,6 +202,7 @@ impl MySqlCdcConfig {
 
         let supported: Vec<String> = OPTIONS.iter().map(|o| o.key.to_string()).collect();
         options.ensure_all_consumed(&supported)?;
+        options.ensure_reads_declared(OPTIONS)?;
 
         Ok(MySqlCdcConfig {
             hostname,
@@ -280,14 +281,13 @@ fn parse_startup(options: &Options, invalid: &dyn Fn(&str, String) -> BridgeErro
         "latest-offset" => StartupMode::LatestOffset,
         "earliest-offset" => StartupMode::EarliestOffset,
         "specific-offset" => match (file, pos, gtid) {
-            (_, _, Some(gtid)) => {
-                if skip_events > 0 || skip_rows > 0 {
-                    return Err(invalid(
-                        "scan.startup.specific-offset.skip-rows",
-                        "skipping events or rows is only supported with a file and position.".into(),
-                    ));
-                }
-                StartupMode::SpecificGtid(gtid.trim().to_string())
+            (_, _, Some(_)) => {
+                return Err(invalid(
+                    "scan.startup.specific-offset.gtid-set",
+                    "starting from a GTID set is not supported yet; use 'scan.startup.specific-offset.file' \
+                     and 'scan.startup.specific-offset.pos' (SHOW MASTER STATUS / SHOW BINLOG EVENTS give them)."
+                        .into(),
+                ))
             }
             (Some(file), Some(pos), None) => {
                 if skip_events > 0 {

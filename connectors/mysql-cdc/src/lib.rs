@@ -28,7 +28,7 @@ pub mod value;
 mod tests;
 
 use rust_core::api::SourceFactory;
-use rust_core::options::Options;
+use rust_core::options::{OptionSpec, Options};
 use rust_core::runtime::{erase, DynSource};
 use rust_core::types::RowType;
 use rust_core::Result;
@@ -45,6 +45,10 @@ pub struct MySqlCdcFactory;
 impl SourceFactory for MySqlCdcFactory {
     fn identifier(&self) -> &'static str {
         IDENTIFIER
+    }
+
+    fn options(&self) -> &'static [OptionSpec] {
+        config::OPTIONS
     }
 
     fn create(&self, options: &Options, row_type: &RowType) -> Result<Box<dyn DynSource>> {

@@ -4,9 +4,7 @@
 //! produces the ids `0..rows`, each exactly once, in a BIGINT column, optionally followed by a
 //! second BIGINT column, the id's value `v` (`v = id` when inserted).
 //!
-//! Options: `rows` (1000), `splits` (4), `fail.on` (none | poll-error | poll-panic |
-//! reader-create-error | enumerator-start-panic), `fail.after-rows` (0, counted in ids),
-//! `discovery` (sync | async), `finish-acks` (false), `data-delay` (0 ms), `changelog` (false).
+//! Options: [`OPTIONS`], documented in `docs/connectors/rust-testkit.md`.
 //!
 //! With `changelog = true` each id emits, in this order within one batch (see [`changes`]):
 //! `+I(id, id)`; if `id % 3 == 0`, the update `-U(id, id)`, `+U(id, 2 * id)`; if `id % 5 == 0`,
@@ -29,13 +27,67 @@ use rust_core::api::{
     ReaderContext, ReaderInit, ReaderPoll, RowKind, Source, SourceFactory, SourceReader,
     SourceSplit, SplitEnumerator,
 };
-use rust_core::options::{one_of, Options};
+use rust_core::options::{one_of, OptionDefault, OptionSpec, Options};
 use rust_core::runtime::{erase, DynSource};
 use rust_core::types::{FlinkType, RowType};
 use rust_core::{BridgeError, Result};
 use serde::{Deserialize, Serialize};
 
 pub struct TestkitFactory;
+
+/// Every option of `rust-testkit`, as `docs/connectors/rust-testkit.md` lists them.
+pub const OPTIONS: &[OptionSpec] =
+    &[ROWS, SPLITS, FAIL_ON_OPTION, FAIL_AFTER_ROWS, DISCOVERY, FINISH_ACKS, DATA_DELAY, CHANGELOG];
+
+const CHANGELOG: OptionSpec = OptionSpec {
+    key: "changelog",
+    type_name: "Boolean",
+    default: OptionDefault::Value("false"),
+    description: "emit a changelog: per id +I, then -U/+U for multiples of 3 and -D for multiples of 5",
+};
+
+const ROWS: OptionSpec = OptionSpec {
+    key: "rows",
+    type_name: "Long",
+    default: OptionDefault::Value("1000"),
+    description: "rows in all; the ids are `0..rows`, each exactly once",
+};
+const SPLITS: OptionSpec = OptionSpec {
+    key: "splits",
+    type_name: "Long",
+    default: OptionDefault::Value("4"),
+    description: "number of equal id ranges the enumerator plans (0 counts as 1)",
+};
+const FAIL_ON_OPTION: OptionSpec = OptionSpec {
+    key: "fail.on",
+    type_name: "String",
+    default: OptionDefault::Value("none"),
+    description: "where to fail: `none`, `poll-error`, `poll-panic`, `reader-create-error` or `enumerator-start-panic`",
+};
+const FAIL_AFTER_ROWS: OptionSpec = OptionSpec {
+    key: "fail.after-rows",
+    type_name: "Long",
+    default: OptionDefault::Value("0"),
+    description: "with `poll-error` / `poll-panic`: rows each reader emits before it fails",
+};
+const DISCOVERY: OptionSpec = OptionSpec {
+    key: "discovery",
+    type_name: "String",
+    default: OptionDefault::Value("sync"),
+    description: "`sync`: splits planned in `start`; `async`: planned on a Flink worker thread (`callAsync`), readers wait",
+};
+const FINISH_ACKS: OptionSpec = OptionSpec {
+    key: "finish-acks",
+    type_name: "Boolean",
+    default: OptionDefault::Value("false"),
+    description: "readers report each finished split with a source event; the enumerator ends input only after all are reported",
+};
+const DATA_DELAY: OptionSpec = OptionSpec {
+    key: "data-delay",
+    type_name: "Duration",
+    default: OptionDefault::Value("0 ms"),
+    description: "each split's data arrives this long after the reader first polls it; a background thread notifies the reader",
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum FailOn {
@@ -148,9 +200,13 @@ impl SourceFactory for TestkitFactory {
         "rust-testkit"
     }
 
+    fn options(&self) -> &'static [OptionSpec] {
+        OPTIONS
+    }
+
     fn create(&self, options: &Options, row_type: &RowType) -> Result<Box<dyn DynSource>> {
         let kinds = column_kinds(row_type)?;
-        let fail_on_text = options.get_or::<String>("fail.on", "none".into())?;
+        let fail_on_text = options.get_or_default::<String>(&FAIL_ON_OPTION)?;
         let fail_on = FAIL_ON.iter().find(|(k, _)| *k == fail_on_text).map(|(_, v)| *v).ok_or_else(|| {
             let names: Vec<&str> = FAIL_ON.iter().map(|(k, _)| *k).collect();
             BridgeError::validation(format!(
@@ -158,35 +214,23 @@ impl SourceFactory for TestkitFactory {
                 one_of(&names)
             ))
         })?;
-        let discovery = options.get_or::<String>("discovery", "sync".into())?;
+        let discovery = options.get_or_default::<String>(&DISCOVERY)?;
         if discovery != "sync" && discovery != "async" {
             return Err(BridgeError::validation(format!(
                 "Invalid value for option 'discovery': '{discovery}'; expected 'sync' or 'async'"
             )));
         }
         let config = Config {
-            rows: options.get_or("rows", 1000u64)?,
-            splits: options.get_or("splits", 4u64)?.max(1),
+            rows: options.get_or_default(&ROWS)?,
+            splits: options.get_or_default::<u64>(&SPLITS)?.max(1),
             fail_on,
-            fail_after_rows: options.get_or("fail.after-rows", 0u64)?,
+            fail_after_rows: options.get_or_default(&FAIL_AFTER_ROWS)?,
             async_discovery: discovery == "async",
-            finish_acks: options.get_or("finish-acks", false)?,
-            data_delay: options.get_or("data-delay", Duration::ZERO)?,
-            changelog: options.get_or("changelog", false)?,
+            finish_acks: options.get_or_default(&FINISH_ACKS)?,
+            data_delay: options.get_or_default(&DATA_DELAY)?,
+            changelog: options.get_or_default(&CHANGELOG)?,
         };
-        options.ensure_all_consumed(
-            &[
-                "rows",
-                "splits",
-                "fail.on",
-                "fail.after-rows",
-                "discovery",
-                "finish-acks",
-                "data-delay",
-                "changelog",
-            ]
-            .map(String::from),
-        )?;
+        options.ensure_all_consumed(&OPTIONS.iter().map(|o| o.key.to_string()).collect::<Vec<_>>())?;
         Ok(erase(TestkitSource { config: Arc::new(config), row_type: row_type.clone(), kinds: Arc::new(kinds) }))
     }
 }
@@ -533,6 +577,22 @@ impl SourceReader for TestkitReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every declared option, set to its declared default, is accepted, and nothing else is read.
+    #[test]
+    fn every_declared_option_is_accepted() {
+        let values = OPTIONS
+            .iter()
+            .map(|o| match o.default {
+                OptionDefault::Value(v) => (o.key.to_string(), v.to_string()),
+                OptionDefault::Text(t) => panic!("{}: testkit defaults are literal, not '{t}'", o.key),
+            })
+            .collect();
+        let options = Options::new("rust-testkit", values);
+        let row_type = RowType::parse(&["id"], &["BIGINT"]).unwrap();
+        TestkitFactory.create(&options, &row_type).expect("defaults are valid");
+        options.ensure_reads_declared(OPTIONS).unwrap();
+    }
 
     #[test]
     fn plans_cover_every_row_once() {

@@ -4,8 +4,11 @@ import io.flinkrust.bridge.source.RustSource;
 
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.serialization.SimpleStringEncoder;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple4;
+import org.apache.flink.connector.file.sink.FileSink;
+import org.apache.flink.core.fs.Path;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.table.api.DataTypes;
@@ -15,9 +18,13 @@ import org.apache.flink.table.data.RowData;
  * Reads {@code rust-datagen} through the bridge's DataStream builder, counts rows and sums two
  * columns per category (a keyed reduce), and prints one line per category.
  *
- * <p>Arguments (all optional): {@code --rows N} (default 100000), {@code --categories K} (5).
- * The source is bounded, so the job runs in BATCH mode and each category's line is its final total;
- * the ids are a sequence 1..N, so the sum of all id sums is N(N+1)/2 at any parallelism.
+ * <p>Arguments (all optional): {@code --rows N} (default 100000), {@code --categories K} (5),
+ * {@code --output DIR}: also write every row as a CSV line {@code id,category,amount} into text
+ * files under {@code DIR} (a path or a URI of any Flink file system), with Flink's
+ * {@link FileSink}.
+ *
+ * <p>The source is bounded, so the job runs in BATCH mode and each category's line is its final
+ * total; the ids are a sequence 1..N, so the sum of all id sums is N(N+1)/2 at any parallelism.
  */
 public final class DatagenCountsJob {
     private DatagenCountsJob() {}
@@ -25,13 +32,17 @@ public final class DatagenCountsJob {
     public static void main(String[] args) throws Exception {
         long rows = 100_000;
         int categories = 5;
+        String output = null;
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--rows") && i + 1 < args.length) {
                 rows = Long.parseLong(args[++i]);
             } else if (args[i].equals("--categories") && i + 1 < args.length) {
                 categories = Integer.parseInt(args[++i]);
+            } else if (args[i].equals("--output") && i + 1 < args.length) {
+                output = args[++i];
             } else {
-                throw new IllegalArgumentException("unknown argument " + args[i] + "; usage: [--rows N] [--categories K]");
+                throw new IllegalArgumentException(
+                        "unknown argument " + args[i] + "; usage: [--rows N] [--categories K] [--output DIR]");
             }
         }
 
@@ -55,6 +66,15 @@ public final class DatagenCountsJob {
                 .build();
 
         DataStream<RowData> generated = env.fromSource(source, WatermarkStrategy.noWatermarks(), "rust-datagen");
+
+        if (output != null) {
+            // One line per row: the raw data behind the totals (and a way to check exactly-once).
+            generated
+                    .map(r -> r.getLong(0) + "," + r.getInt(1) + "," + r.getDouble(2))
+                    .returns(Types.STRING)
+                    .sinkTo(FileSink.forRowFormat(new Path(output), new SimpleStringEncoder<String>()).build())
+                    .name("rows to " + output);
+        }
 
         generated
                 // (category, rows, sum of ids, sum of amounts)

@@ -1,5 +1,7 @@
 package io.flinkrust.bridge.cli;
 
+import io.flinkrust.bridge.source.SupportedFlinkVersions;
+
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.DeploymentOptions;
@@ -143,6 +145,13 @@ public final class SqlRunner {
             return 2;
         }
 
+        try {
+            // Before planning: on another Flink the planner could fail first, with a less clear error.
+            SupportedFlinkVersions.ensureSupported();
+        } catch (UnsupportedOperationException e) {
+            err.println("Error: " + e.getMessage());
+            return 1;
+        }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         // `flink run` sets execution.attached explicitly (false with -d); a local run leaves it unset.
         boolean attached = env.getConfiguration().getOptional(DeploymentOptions.ATTACHED).orElse(true);

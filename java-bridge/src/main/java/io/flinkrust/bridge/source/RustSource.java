@@ -37,8 +37,10 @@ public final class RustSource
 
     /**
      * @throws NativeValidationException if the connector rejects the options or the row type
+     * @throws UnsupportedOperationException on a Flink version the jar does not support
      */
     public RustSource(RustSourceSpec spec) {
+        SupportedFlinkVersions.ensureSupported();
         this.spec = Objects.requireNonNull(spec, "spec");
         this.boundedness = SourceValidator.validate(spec.toDefinition())
                 ? Boundedness.BOUNDED
