@@ -170,10 +170,7 @@ impl MySqlCdcEnumerator {
             watermarks.push(TableWatermarks {
                 table: table.clone(),
                 chunk_key: chunk_key.clone(),
-                chunks: chunks
-                    .into_iter()
-                    .map(|(range, hw)| ChunkWatermark { end: range.end, high_watermark: hw })
-                    .collect(),
+                chunks: merge_equal_watermarks(chunks),
             });
         }
         let start = min.clone().unwrap_or_else(|| BinlogPosition::new("", 4));
@@ -185,6 +182,20 @@ impl MySqlCdcEnumerator {
             skip_before_ms: None,
         }
     }
+}
+
+/// Chunk watermarks in key order, neighbours with the same watermark merged into one range: the
+/// binlog split then holds one entry per run of chunks read while the binlog stood still (the
+/// whole table, on an idle server), instead of one per chunk.
+fn merge_equal_watermarks(chunks: Vec<(ChunkRange, BinlogPosition)>) -> Vec<ChunkWatermark> {
+    let mut merged: Vec<ChunkWatermark> = Vec::new();
+    for (range, hw) in chunks {
+        match merged.last_mut() {
+            Some(last) if last.high_watermark == hw => last.end = range.end,
+            _ => merged.push(ChunkWatermark { end: range.end, high_watermark: hw }),
+        }
+    }
+    merged
 }
 
 /// One background step: discover tables if needed, then cut up to [`CHUNKS_PER_CALL`] chunks.
@@ -345,5 +356,40 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         }
         self.assign_waiting(ctx);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::split::KeyValue;
+
+    fn chunk(start: Option<i64>, end: Option<i64>, pos: u64) -> (ChunkRange, BinlogPosition) {
+        (
+            ChunkRange { start: start.map(KeyValue::Int), end: end.map(KeyValue::Int) },
+            BinlogPosition::new("bin.000001", pos),
+        )
+    }
+
+    #[test]
+    fn a_million_chunks_read_on_an_idle_server_leave_one_watermark() {
+        let n = 1_000_000i64;
+        let chunks: Vec<_> = (0..n)
+            .map(|i| chunk((i > 0).then_some(i * 10), (i < n - 1).then_some((i + 1) * 10), 500))
+            .collect();
+        let merged = merge_equal_watermarks(chunks);
+        assert_eq!(merged, vec![ChunkWatermark { end: None, high_watermark: BinlogPosition::new("bin.000001", 500) }]);
+    }
+
+    #[test]
+    fn runs_of_equal_watermarks_merge_and_others_stay() {
+        let merged = merge_equal_watermarks(vec![
+            chunk(None, Some(10), 100),
+            chunk(Some(10), Some(20), 100),
+            chunk(Some(20), Some(30), 200),
+            chunk(Some(30), None, 100),
+        ]);
+        let ends: Vec<_> = merged.iter().map(|c| (c.end.clone(), c.high_watermark.pos)).collect();
+        assert_eq!(ends, vec![(Some(KeyValue::Int(20)), 100), (Some(KeyValue::Int(30)), 200), (None, 100)]);
     }
 }

@@ -353,6 +353,7 @@ impl WorkerJob {
         let mut max_hw = split.max_high_watermark.clone();
         let mut skip_before = split.skip_before_ms;
         let tables = Arc::new(tables);
+        let cursor_tables = tables.clone();
         let mut cursor =
             BinlogCursor::open(&self.connector, self.server_id, &split.offset, tables, self.config.heartbeat_interval).await?;
         tracing::info!(offset = %split.offset, server_id = self.server_id, "binlog reading started");
@@ -384,7 +385,8 @@ impl WorkerJob {
                     if change.txn_start >= *max {
                         return true;
                     }
-                    wm.watermark_of(&row[key]).is_none_or(|hw| change.txn_start >= *hw)
+                    let column = &cursor_tables[change.table].columns[key];
+                    wm.watermark_of(column, &row[key]).is_none_or(|hw| change.txn_start >= *hw)
                 };
                 match change.kind {
                     ChangeKind::Insert => {

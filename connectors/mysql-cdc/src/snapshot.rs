@@ -23,7 +23,7 @@ use crate::connect::{binlog_end, db_error, Connector};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{quote_ident, TableSchema};
 use crate::split::{ChunkRange, SnapshotSplit};
-use crate::value::{snapshot_row, RowValues, Value};
+use crate::value::{RowNormalizer, RowValues, Value};
 
 /// A chunk's rows at its high watermark.
 pub struct ChunkRows {
@@ -63,6 +63,7 @@ impl ChunkReader<'_> {
         rows: &mut Vec<RowValues>,
     ) -> Result<usize> {
         // Without a primary key a row is identified by all its values (full row images make that exact).
+        let key_column = &table.columns[key_index];
         let pk: Vec<usize> = if table.primary_key.is_empty() { (0..table.columns.len()).collect() } else { table.primary_key.clone() };
         let key_of = |row: &RowValues| -> String {
             pk.iter().map(|&i| row[i].as_sql(false)).collect::<Vec<_>>().join("\u{1}")
@@ -82,7 +83,7 @@ impl ChunkReader<'_> {
                     continue;
                 }
                 if let Some(before) = &change.before {
-                    if change.kind != ChangeKind::Insert && range.contains(&before[key_index]) {
+                    if change.kind != ChangeKind::Insert && range.contains(key_column, &before[key_index]) {
                         if let Some(i) = by_key.remove(&key_of(before)) {
                             slots[i] = None;
                         }
@@ -90,7 +91,7 @@ impl ChunkReader<'_> {
                     }
                 }
                 if let Some(after) = change.after {
-                    if change.kind != ChangeKind::Delete && range.contains(&after[key_index]) {
+                    if change.kind != ChangeKind::Delete && range.contains(key_column, &after[key_index]) {
                         let key = key_of(&after);
                         match by_key.get(&key) {
                             Some(&i) => slots[i] = Some(after),
@@ -139,9 +140,10 @@ async fn select_chunk(conn: &mut Conn, table: &TableSchema, chunk_key: &str, ran
     }
     let context = || format!("reading a chunk of {}", table.id);
     let mut result = conn.exec_iter(sql, params).await.map_err(|e| db_error(context(), e))?;
+    let normalizer = RowNormalizer::new(table);
     let mut rows = Vec::new();
     while let Some(row) = result.next().await.map_err(|e| db_error(context(), e))? {
-        rows.push(snapshot_row(table, row)?);
+        rows.push(normalizer.snapshot_row(table, row)?);
     }
     Ok(rows)
 }

@@ -8,7 +8,8 @@ use rust_core::Result;
 
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::TableId;
-use crate::value::{compare_values, Value};
+use crate::schema::ColumnSchema;
+use crate::value::{compare_column_values, Value};
 
 /// A chunk-key value in checkpoints: `mysql_async::Value`, which has no serde form of its own.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,13 +67,14 @@ impl ChunkRange {
         ChunkRange { start: None, end: None }
     }
 
-    /// True when `key` (a chunk-key value) falls in this range.
-    pub fn contains(&self, key: &Value) -> bool {
+    /// True when `key`, a value of the chunk-key `column`, falls in this range.
+    pub fn contains(&self, column: &ColumnSchema, key: &Value) -> bool {
         if matches!(key, Value::NULL) {
             return self.start.is_none();
         }
-        let after_start = self.start.as_ref().is_none_or(|s| compare_values(key, &Value::from(s)).is_ge());
-        let before_end = self.end.as_ref().is_none_or(|e| compare_values(key, &Value::from(e)).is_lt());
+        let cmp = |bound: &KeyValue| compare_column_values(column, key, &Value::from(bound));
+        let after_start = self.start.as_ref().is_none_or(|s| cmp(s).is_ge());
+        let before_end = self.end.as_ref().is_none_or(|e| cmp(e).is_lt());
         after_start && before_end
     }
 }
@@ -105,14 +107,14 @@ pub struct TableWatermarks {
 }
 
 impl TableWatermarks {
-    /// The high watermark of the chunk holding `key`.
-    pub fn watermark_of(&self, key: &Value) -> Option<&BinlogPosition> {
+    /// The high watermark of the chunk holding `key`, a value of the chunk-key `column`.
+    pub fn watermark_of(&self, column: &ColumnSchema, key: &Value) -> Option<&BinlogPosition> {
         if matches!(key, Value::NULL) {
             return self.chunks.first().map(|c| &c.high_watermark);
         }
         // The first chunk whose end is above the key (chunks are sorted and contiguous).
         let i = self.chunks.partition_point(|c| {
-            c.end.as_ref().is_some_and(|e| compare_values(&Value::from(e), key).is_le())
+            c.end.as_ref().is_some_and(|e| compare_column_values(column, &Value::from(e), key).is_le())
         });
         self.chunks.get(i).map(|c| &c.high_watermark)
     }
@@ -179,6 +181,19 @@ pub fn decode_event<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 mod tests {
     use super::*;
 
+    fn bigint() -> ColumnSchema {
+        ColumnSchema {
+            name: "id".into(),
+            data_type: "bigint".into(),
+            column_type: "bigint(20)".into(),
+            unsigned: false,
+            nullable: false,
+            precision: Some(19),
+            scale: Some(0),
+            char_max_length: None,
+        }
+    }
+
     fn wm(end: Option<i64>, pos: u64) -> ChunkWatermark {
         ChunkWatermark { end: end.map(KeyValue::Int), high_watermark: BinlogPosition::new("bin.000001", pos) }
     }
@@ -190,21 +205,22 @@ mod tests {
             chunk_key: "id".into(),
             chunks: vec![wm(Some(10), 100), wm(Some(20), 200), wm(None, 300)],
         };
-        let at = |k: i64| t.watermark_of(&Value::Int(k)).unwrap().pos;
+        let at = |k: i64| t.watermark_of(&bigint(), &Value::Int(k)).unwrap().pos;
         assert_eq!(at(-5), 100);
         assert_eq!(at(9), 100);
         assert_eq!(at(10), 200);
         assert_eq!(at(19), 200);
         assert_eq!(at(20), 300);
         assert_eq!(at(i64::MAX), 300);
-        assert_eq!(t.watermark_of(&Value::NULL).unwrap().pos, 100);
+        assert_eq!(t.watermark_of(&bigint(), &Value::NULL).unwrap().pos, 100);
     }
 
     #[test]
     fn ranges_are_half_open() {
         let r = ChunkRange { start: Some(KeyValue::Int(10)), end: Some(KeyValue::Int(20)) };
-        assert!(!r.contains(&Value::Int(9)) && r.contains(&Value::Int(10)) && !r.contains(&Value::Int(20)));
-        assert!(!r.contains(&Value::NULL));
-        assert!(ChunkRange::whole().contains(&Value::NULL));
+        let c = bigint();
+        assert!(!r.contains(&c, &Value::Int(9)) && r.contains(&c, &Value::Int(10)) && !r.contains(&c, &Value::Int(20)));
+        assert!(!r.contains(&c, &Value::NULL));
+        assert!(ChunkRange::whole().contains(&c, &Value::NULL));
     }
 }
