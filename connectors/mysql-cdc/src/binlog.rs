@@ -22,7 +22,7 @@ use mysql_async::{BinlogStream, BinlogStreamRequest};
 use rust_core::error::BridgeError;
 use rust_core::Result;
 
-use crate::connect::{db_error, is_mariadb, Connector};
+use crate::connect::{binlog_files, db_error, is_mariadb, Connector};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{TableId, TableSchema};
 use crate::value::{RowNormalizer, RowValues};
@@ -92,6 +92,18 @@ impl BinlogCursor {
         heartbeat: Duration,
     ) -> Result<Self> {
         let mut conn = connector.connect().await?;
+        // A position in a file the server no longer has (purged after the checkpoint) would fail
+        // deep in the stream; say so plainly first.
+        let files = binlog_files(&mut conn).await?;
+        if !offset.position.file.is_empty() && !files.contains(&offset.position.file) {
+            return Err(BridgeError::validation(format!(
+                "cannot resume the binlog at {offset}: the server no longer has binlog file '{}' (its oldest \
+                 is {}); it was probably purged (raise binlog_expire_logs_seconds / expire_logs_days). \
+                 Restart the job without its checkpoint to take a new snapshot.",
+                offset.position.file,
+                files.first().map(String::as_str).unwrap_or("none")
+            )));
+        }
         if is_mariadb(&mut conn).await? {
             // Ask for GTID and binlog-checkpoint events in their MariaDB form (see module docs).
             conn.query_drop("SET @mariadb_slave_capability = 4")

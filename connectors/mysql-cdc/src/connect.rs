@@ -116,10 +116,15 @@ pub fn db_error(context: impl Into<String>, e: mysql_async::Error) -> BridgeErro
 
 /// The end of the binlog now (`SHOW MASTER STATUS`): a transaction boundary.
 pub async fn binlog_end(conn: &mut Conn) -> Result<BinlogPosition> {
-    let row: Option<mysql_async::Row> = conn
-        .query_first("SHOW MASTER STATUS")
-        .await
-        .map_err(|e| privilege_error(e, "SHOW MASTER STATUS", "REPLICATION CLIENT (BINLOG MONITOR on MariaDB)"))?;
+    let row: Option<mysql_async::Row> = match conn.query_first("SHOW MASTER STATUS").await {
+        // MySQL 8.4 removed SHOW MASTER STATUS in favour of SHOW BINARY LOG STATUS.
+        Err(mysql_async::Error::Server(s)) if s.code == 1064 => conn
+            .query_first("SHOW BINARY LOG STATUS")
+            .await
+            .map_err(|e| privilege_error(e, "SHOW BINARY LOG STATUS", "REPLICATION CLIENT"))?,
+        other => other
+            .map_err(|e| privilege_error(e, "SHOW MASTER STATUS", "REPLICATION CLIENT (BINLOG MONITOR on MariaDB)"))?,
+    };
     let row = row.ok_or_else(|| {
         BridgeError::validation(
             "the server's binary log is disabled (SHOW MASTER STATUS is empty): start it with log_bin, \
