@@ -25,12 +25,29 @@ import java.util.Objects;
  * DataStream<RowData> rows = env.fromSource(source, WatermarkStrategy.noWatermarks(), "datagen");
  * }</pre>
  *
+ * <p>Metadata a connector offers (for {@code rust-mysql-cdc}: {@code database_name},
+ * {@code table_name}, {@code op_ts}, {@code row_kind}) is appended after the columns with
+ * {@link #metadata}; a multi-table CDC source then emits rows tagged with their table:
+ *
+ * <pre>{@code
+ * RustSource cdc = RustSource.builder("rust-mysql-cdc")
+ *         .option("hostname", "127.0.0.1").option("port", "3306")
+ *         .option("username", "flinkcdc").option("password", password)
+ *         .option("database-name", "shop").option("table-name", "orders_.*")
+ *         .column("id", DataTypes.BIGINT().notNull())
+ *         .column("amount", DataTypes.DECIMAL(10, 2))
+ *         .metadata("table_name", DataTypes.STRING().notNull())
+ *         .build();
+ * }</pre>
+ *
  * <p>{@link #build()} validates natively, so bad options fail in the client, before submission.
  */
 public final class RustSourceBuilder {
     private final String connector;
     private final Map<String, String> options = new LinkedHashMap<>();
     private final List<RowType.RowField> fields = new ArrayList<>();
+    private final List<String> metadataKeys = new ArrayList<>();
+    private final List<LogicalType> metadataTypes = new ArrayList<>();
 
     public RustSourceBuilder(String connector) {
         this.connector = Objects.requireNonNull(connector, "connector");
@@ -65,6 +82,21 @@ public final class RustSourceBuilder {
         return this;
     }
 
+    /**
+     * Appends the connector's metadata {@code key} as a column after all physical columns (in the
+     * order added), like SQL's {@code METADATA FROM 'key'}.
+     */
+    public RustSourceBuilder metadata(String key, DataType type) {
+        Objects.requireNonNull(key, "key");
+        Objects.requireNonNull(type, "type");
+        if (metadataKeys.contains(key)) {
+            throw new IllegalArgumentException("Metadata key '" + key + "' is added twice.");
+        }
+        metadataKeys.add(key);
+        metadataTypes.add(type.getLogicalType());
+        return this;
+    }
+
     /** All columns of a row type, in order. */
     public RustSourceBuilder columns(RowType rowType) {
         rowType.getFields().forEach(f -> column(f.getName(), f.getType()));
@@ -83,7 +115,8 @@ public final class RustSourceBuilder {
         }
         RustSourceSpec spec = RustSourceSpec.of(connector, options, new RowType(false, fields));
         try {
-            return new RustSource(spec);
+            RustSource source = new RustSource(spec);
+            return metadataKeys.isEmpty() ? source : source.withMetadata(metadataKeys, metadataTypes);
         } catch (NativeValidationException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }

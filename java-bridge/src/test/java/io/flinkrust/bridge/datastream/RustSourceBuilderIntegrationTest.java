@@ -73,6 +73,30 @@ class RustSourceBuilderIntegrationTest {
         });
     }
 
+    @Test
+    void metadataColumnsFollowThePhysicalOnesAndCarryEachRowsKind() throws Exception {
+        RustSource source = RustSource.builder("rust-testkit")
+                .option("rows", "30")
+                .option("changelog", "true")
+                .column("id", DataTypes.BIGINT())
+                .column("v", DataTypes.BIGINT())
+                .metadata("row_kind", DataTypes.STRING().notNull())
+                .build();
+        assertThat(source.getProducedType().toString()).contains("__metadata.row_kind");
+        List<RowData> rows = run(source, 2);
+        // Per id: +I; multiples of 3 also -U/+U; multiples of 5 also -D (see rust-testkit).
+        assertThat(rows).hasSize(30 + 2 * 10 + 6);
+        assertThat(rows).allSatisfy(r -> {
+            assertThat(r.getArity()).isEqualTo(3);
+            assertThat(r.getString(2).toString()).isEqualTo(r.getRowKind().shortString());
+        });
+        assertThatThrownBy(() -> RustSource.builder("rust-testkit")
+                        .column("id", DataTypes.BIGINT())
+                        .metadata("table_name", DataTypes.STRING())
+                        .build())
+                .hasMessageContaining("row_kind");
+    }
+
     @ParameterizedTest(name = "{0} = {1}")
     @CsvSource({
         "discovery, async",
