@@ -549,3 +549,91 @@ fn bad_input_fails_at_submission_with_the_cause_and_the_fix() {
     let e = source.preflight().unwrap_err().to_string();
     assert!(e.contains("missing"), "{e}");
 }
+
+/// Current end of the binlog, as the server reports it.
+fn master_status(db: &TestDb) -> (String, u64) {
+    let opts = db.root_opts();
+    db.block(async {
+        let mut conn = mysql_async::Conn::new(opts).await.unwrap();
+        let row: mysql_async::Row = conn.query_first("SHOW MASTER STATUS").await.unwrap().unwrap();
+        conn.disconnect().await.unwrap();
+        (row.get(0).unwrap(), row.get(1).unwrap())
+    })
+}
+
+fn ids(emitted: &[Emitted]) -> Vec<(RowKind, i64)> {
+    emitted
+        .iter()
+        .flat_map(|e| (0..e.rows.num_rows()).map(move |r| (e.kinds[r], cell(&e.rows, 0, r).parse().unwrap())))
+        .collect()
+}
+
+#[test]
+fn startup_modes_without_a_snapshot_start_where_asked() {
+    let db = TestDb::new("startup");
+    create_scores(&db, 10);
+    let (file, pos) = master_status(&db);
+    db.sql(&["INSERT INTO scores VALUES (11, 'after-offset', 1)"]);
+
+    // latest-offset: nothing of the table's past, only what happens after the start.
+    let source = db.source("scores", &[("scan.startup.mode", "latest-offset")], COLUMNS);
+    let mut h = Harness::new(source.as_ref(), 2, 64).unwrap();
+    db.sql(&["INSERT INTO scores VALUES (12, 'live', 1)", "DELETE FROM scores WHERE id = 1"]);
+    let got = h.run_until(TIMEOUT, |e| ids(e).len() >= 2).unwrap();
+    assert_eq!(ids(&got), [(RowKind::Insert, 12), (RowKind::Delete, 1)]);
+    h.close().unwrap();
+
+    // specific-offset: everything from the given position on, in order.
+    let pos = pos.to_string();
+    let source = db.source(
+        "scores",
+        &[
+            ("scan.startup.mode", "specific-offset"),
+            ("scan.startup.specific-offset.file", file.as_str()),
+            ("scan.startup.specific-offset.pos", pos.as_str()),
+        ],
+        COLUMNS,
+    );
+    let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
+    let got = h.run_until(TIMEOUT, |e| ids(e).len() >= 3).unwrap();
+    assert_eq!(ids(&got), [(RowKind::Insert, 11), (RowKind::Insert, 12), (RowKind::Delete, 1)]);
+    h.close().unwrap();
+
+    // earliest-offset: from the oldest binlog file, so the table's creation and first inserts too.
+    let source = db.source("scores", &[("scan.startup.mode", "earliest-offset")], COLUMNS);
+    let mut h = Harness::new(source.as_ref(), 1, 4096).unwrap();
+    let got = h.run_until(TIMEOUT, |e| ids(e).iter().any(|(k, id)| *k == RowKind::Delete && *id == 1)).unwrap();
+    let inserted: Vec<i64> = ids(&got).into_iter().filter(|(k, _)| *k == RowKind::Insert).map(|(_, id)| id).collect();
+    assert_eq!(inserted, (1..=12).collect::<Vec<_>>());
+    h.close().unwrap();
+}
+
+#[test]
+fn composite_keys_wide_rows_and_primary_key_changes() {
+    let db = TestDb::new("wide");
+    db.sql(&[
+        "CREATE TABLE wide (region VARCHAR(8), id BIGINT, body LONGTEXT, PRIMARY KEY (id, region))",
+        "INSERT INTO wide SELECT IF(seq % 2 = 0, 'eu', 'us'), seq, REPEAT(CHAR(65 + seq % 26), 200000) FROM seq_1_to_40",
+    ]);
+    let columns = [("id", "BIGINT NOT NULL"), ("region", "STRING NOT NULL"), ("body", "STRING")];
+    let source = db.source("wide", &[("scan.incremental.snapshot.chunk.size", "7")], &columns);
+    let mut h = Harness::new(source.as_ref(), 2, 16).unwrap();
+    let snapshot = h.run_until(TIMEOUT, |e| ids(e).len() >= 40).unwrap();
+    let mut keys: Vec<i64> = ids(&snapshot).into_iter().map(|(_, id)| id).collect();
+    keys.sort();
+    assert_eq!(keys, (1..=40).collect::<Vec<_>>());
+    for e in &snapshot {
+        for r in 0..e.rows.num_rows() {
+            let id: i64 = cell(&e.rows, 0, r).parse().unwrap();
+            let body = cell(&e.rows, 2, r);
+            assert_eq!(body.len(), 200_000);
+            assert!(body.bytes().all(|b| b == b'A' + (id % 26) as u8), "row {id}");
+        }
+    }
+    // A primary-key change is an update: -U of the old key, +U of the new one.
+    db.sql(&["UPDATE wide SET id = 1000, region = 'ap' WHERE id = 3"]);
+    let live = h.run_until(TIMEOUT, |e| ids(e).len() >= 2).unwrap();
+    assert_eq!(ids(&live), [(RowKind::UpdateBefore, 3), (RowKind::UpdateAfter, 1000)]);
+    assert_eq!(cell(&live[0].rows, 1, live[0].rows.num_rows() - 1), "ap");
+    h.close().unwrap();
+}
