@@ -307,11 +307,21 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         match decode_event::<ReaderEvent>(event)? {
             ReaderEvent::ChunksFinished(finished) => {
                 let mut ids = Vec::with_capacity(finished.len());
-                for (id, hw) in finished {
-                    if let Some(split) = self.state.in_flight.remove(&id) {
+                for split in finished {
+                    let Some(hw) = split.high_watermark.clone() else { continue };
+                    ids.push(split.id);
+                    if self.state.in_flight.remove(&split.id).is_some() {
                         self.state.finished.entry(split.table.clone()).or_default().push((split.range, hw));
+                    } else if let Some(entry) = self
+                        .state
+                        .finished
+                        .get_mut(&split.table)
+                        .and_then(|v| v.iter_mut().find(|(r, _)| *r == split.range))
+                    {
+                        // Read again after a reader failed between its report and a checkpoint:
+                        // downstream keeps this emission, so its watermark is the one that holds.
+                        entry.1 = hw;
                     }
-                    ids.push(id);
                 }
                 ctx.send_event(subtask, encode_event(&EnumeratorEvent::ChunksAcknowledged(ids))?);
                 self.assign_waiting(ctx);

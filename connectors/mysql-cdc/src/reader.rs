@@ -133,10 +133,7 @@ impl MySqlCdcReader {
     }
 
     fn report(&self, ctx: &mut ReaderContext, splits: &[SnapshotSplit]) -> Result<()> {
-        let finished: Vec<_> = splits
-            .iter()
-            .filter_map(|s| s.high_watermark.clone().map(|hw| (s.id, hw)))
-            .collect();
+        let finished: Vec<SnapshotSplit> = splits.iter().filter(|s| s.high_watermark.is_some()).cloned().collect();
         if !finished.is_empty() {
             ctx.send_event_to_enumerator(encode_event(&ReaderEvent::ChunksFinished(finished))?);
         }

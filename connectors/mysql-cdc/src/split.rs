@@ -156,8 +156,8 @@ impl SourceSplit for CdcSplit {
 /// Reader to enumerator.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ReaderEvent {
-    /// Chunks emitted, with their high watermarks.
-    ChunksFinished(Vec<(u64, BinlogPosition)>),
+    /// Chunks emitted, each with its high watermark set.
+    ChunksFinished(Vec<SnapshotSplit>),
 }
 
 /// Enumerator to reader.
