@@ -185,6 +185,9 @@ fn new_bytes(env: &mut JNIEnv, data: &[u8]) -> Result<jbyteArray> {
 }
 
 /// The arguments every source-creating call carries: connector, options, and row type.
+/// A created source: connector identifier, the source, and the projection readers apply.
+type ProjectedSource = (String, Box<dyn DynSource>, Option<Vec<usize>>);
+
 struct SourceSpec {
     connector: String,
     options: BTreeMap<String, String>,
@@ -225,7 +228,7 @@ impl SourceSpec {
     }
 
     /// As [`Self::create`], with the projection readers apply before encoding.
-    fn create_projected(mut self) -> Result<(String, Box<dyn DynSource>, Option<Vec<usize>>)> {
+    fn create_projected(mut self) -> Result<ProjectedSource> {
         let projection = self.projection.take();
         let (connector, source) = self.create()?;
         Ok((connector, source, projection))

@@ -93,7 +93,7 @@ impl ServerIdRange {
         }
     }
 
-    pub fn len(&self) -> u32 {
+    pub fn count(&self) -> u32 {
         self.end - self.start + 1
     }
 
@@ -366,7 +366,7 @@ mod tests {
     fn server_id_ranges() {
         let c = MySqlCdcConfig::parse(&options(&[("server-id", "5400-5403")])).unwrap();
         assert_eq!(c.server_ids, ServerIdRange { start: 5400, end: 5403 });
-        assert_eq!(c.server_ids.len(), 4);
+        assert_eq!(c.server_ids.count(), 4);
         for bad in ["0", "x", "9-3", "5400-"] {
             let e = MySqlCdcConfig::parse(&options(&[("server-id", bad)])).unwrap_err().to_string();
             assert!(e.contains("'server-id'"), "{e}");

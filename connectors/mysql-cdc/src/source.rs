@@ -72,14 +72,14 @@ impl Source for MySqlCdcSource {
     }
 
     fn create_reader(&self, init: &ReaderInit) -> Result<MySqlCdcReader> {
-        if init.subtask_index >= self.config.server_ids.len() {
+        if init.subtask_index >= self.config.server_ids.count() {
             return Err(BridgeError::validation(format!(
                 "reader {} has no server id: 'server-id' = '{}-{}' gives {} ids, but the source runs {} readers; \
                  widen the range to at least the source parallelism",
                 init.subtask_index,
                 self.config.server_ids.start,
                 self.config.server_ids.end,
-                self.config.server_ids.len(),
+                self.config.server_ids.count(),
                 init.parallelism
             )));
         }

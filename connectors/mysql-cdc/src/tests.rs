@@ -94,7 +94,7 @@ impl TestDb {
             .into();
         self.block(async {
             let mut conn = mysql_async::Conn::new(opts).await.unwrap();
-            conn.query_drop(format!("USE mysql")).await.unwrap();
+            conn.query_drop("USE mysql").await.unwrap();
             for s in statements {
                 conn.query_drop(*s).await.unwrap_or_else(|e| panic!("{s}: {e}"));
             }
