@@ -103,6 +103,9 @@ CREATE USER IF NOT EXISTS '$cdc_user'@'127.0.0.1' IDENTIFIED BY '$cdc_password';
 CREATE USER IF NOT EXISTS '$cdc_user'@'localhost' IDENTIFIED BY '$cdc_password';
 GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '$cdc_user'@'127.0.0.1';
 GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '$cdc_user'@'localhost';
+-- Optional: lets rust-mysql-cdc see other replicas' server ids at submission (SHOW SLAVE HOSTS).
+GRANT REPLICATION MASTER ADMIN ON *.* TO '$cdc_user'@'127.0.0.1';
+GRANT REPLICATION MASTER ADMIN ON *.* TO '$cdc_user'@'localhost';
 FLUSH PRIVILEGES;
 EOF
   print_env

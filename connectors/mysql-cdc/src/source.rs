@@ -165,8 +165,11 @@ async fn check_replication_privilege(conn: &mut mysql_async::Conn) -> Result<()>
 async fn check_server_ids(conn: &mut mysql_async::Conn, config: &MySqlCdcConfig) -> Result<()> {
     let rows: Vec<mysql_async::Row> = match conn.query("SHOW SLAVE HOSTS").await {
         Ok(rows) => rows,
-        // Older servers or missing privileges: the check is advisory.
-        Err(_) => return Ok(()),
+        // Without REPLICATION MASTER ADMIN (MariaDB) the list is hidden: the check is advisory.
+        Err(e) => {
+            tracing::info!("cannot check that server ids {}-{} are free ({e}); skipping", config.server_ids.start, config.server_ids.end);
+            return Ok(());
+        }
     };
     for row in rows {
         let Some(id) = row.get::<u32, _>(0) else { continue };

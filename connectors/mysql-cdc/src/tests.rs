@@ -548,6 +548,25 @@ fn bad_input_fails_at_submission_with_the_cause_and_the_fix() {
         .unwrap();
     let e = source.preflight().unwrap_err().to_string();
     assert!(e.contains("missing"), "{e}");
+    // A server id another replica (here: a binlog connection of ours) already uses.
+    let busy = db.source("scores", &[("scan.startup.mode", "latest-offset")], COLUMNS);
+    let mut h = Harness::new(busy.as_ref(), 1, 64).unwrap();
+    h.poll_all().unwrap();
+    let first_id: u32 = db.server_ids.split('-').next().unwrap().parse().unwrap();
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let e = loop {
+        // The reader registers with the server on its own thread: wait until it shows.
+        let source = MySqlCdcFactory.create(&db.options("scores", &[]), &row_type(COLUMNS)).unwrap();
+        match source.preflight() {
+            Err(e) => break e.to_string(),
+            Ok(()) if std::time::Instant::now() < deadline => {
+                h.run_until(Duration::from_millis(50), |_| false).ok();
+            }
+            Ok(()) => panic!("server id {first_id} in use was not detected"),
+        }
+    };
+    assert!(e.contains(&format!("server id {first_id}")) && e.contains("already used"), "{e}");
+    h.close().unwrap();
 }
 
 /// Current end of the binlog, as the server reports it.
