@@ -187,6 +187,31 @@ impl MySqlCdcEnumerator {
     }
 }
 
+impl MySqlCdcEnumerator {
+    /// A reader restored these chunks unfinished and reads them again. If this enumerator recorded
+    /// them as finished (a report from the failed attempt: Flink restarted the reader from a
+    /// checkpoint taken before it emitted them, but kept the enumerator), that report is void:
+    /// the chunks are in flight again, and the binlog split waits for their new high watermarks.
+    fn reopen(&mut self, chunks: Vec<SnapshotSplit>) {
+        if self.state.binlog_assigned {
+            // The binlog split already carries the chunks' watermarks (a reader restarted late,
+            // after another one took the binlog split): too late to take them back, and the
+            // binlog phase may repeat changes these chunks will include.
+            tracing::warn!(chunks = chunks.len(), "a reader restored unfinished chunks after the binlog split was assigned");
+            return;
+        }
+        for chunk in chunks {
+            let Some(done) = self.state.finished.get_mut(&chunk.table) else { continue };
+            let before = done.len();
+            done.retain(|(range, _)| *range != chunk.range);
+            if done.len() < before {
+                tracing::info!(table = %chunk.table, chunk = chunk.id, "chunk restored unfinished by a reader: reading it again");
+                self.state.in_flight.insert(chunk.id, chunk);
+            }
+        }
+    }
+}
+
 /// One background step: discover tables if needed, then cut up to [`CHUNKS_PER_CALL`] chunks.
 async fn split_step(
     config: Arc<MySqlCdcConfig>,
@@ -305,6 +330,7 @@ impl SplitEnumerator for MySqlCdcEnumerator {
                 ctx.send_event(subtask, encode_event(&EnumeratorEvent::ChunksAcknowledged(ids))?);
                 self.assign_waiting(ctx);
             }
+            ReaderEvent::ChunksRestored(chunks) => self.reopen(chunks),
         }
         Ok(())
     }
@@ -345,5 +371,73 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         }
         self.assign_waiting(ctx);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod restored_chunk_tests {
+    use super::*;
+    use crate::split::KeyValue;
+    use rust_core::options::Options;
+
+    fn enumerator() -> MySqlCdcEnumerator {
+        let options = [
+            ("hostname", "127.0.0.1"),
+            ("username", "u"),
+            ("password", "p"),
+            ("database-name", "db"),
+            ("table-name", "t"),
+        ];
+        let options = Options::new(
+            "rust-mysql-cdc",
+            options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        );
+        MySqlCdcEnumerator::new(Arc::new(MySqlCdcConfig::parse(&options).unwrap()), None)
+    }
+
+    fn chunk(id: u64) -> SnapshotSplit {
+        SnapshotSplit {
+            id,
+            table: TableId::new("db", "t"),
+            chunk_key: "id".into(),
+            range: ChunkRange { start: Some(KeyValue::Int(id as i64 * 100)), end: Some(KeyValue::Int(id as i64 * 100 + 100)) },
+            high_watermark: None,
+        }
+    }
+
+    fn finished(e: &MySqlCdcEnumerator) -> Vec<(ChunkRange, BinlogPosition)> {
+        e.state.finished.get(&TableId::new("db", "t")).cloned().unwrap_or_default()
+    }
+
+    /// Flink's region failover restarts readers from a checkpoint but keeps the enumerator: a chunk
+    /// reported after that checkpoint is read again, and only the new report may count. Before the
+    /// fix the second report was ignored (the chunk was no longer in flight), the binlog split got
+    /// the first, lower watermark, and the binlog phase repeated changes the re-read chunk had.
+    #[test]
+    fn a_chunk_restored_unfinished_is_in_flight_again_and_its_new_watermark_counts() {
+        let mut e = enumerator();
+        let mut ctx = EnumeratorContext::new(2);
+        e.state.tables = Some(vec![(TableId::new("db", "t"), "id".into())]);
+        e.state.splitting_table = 1;
+        e.state.in_flight.insert(1, chunk(1));
+        let report = |hw: u64| encode_event(&ReaderEvent::ChunksFinished(vec![(1, BinlogPosition::new("bin.000001", hw))])).unwrap();
+
+        e.handle_source_event(0, &report(100), &mut ctx).unwrap();
+        assert_eq!(finished(&e), vec![(chunk(1).range, BinlogPosition::new("bin.000001", 100))]);
+        assert!(e.state.in_flight.is_empty());
+
+        // The restarted reader restored chunk 1 unfinished: the first report is void.
+        e.handle_source_event(0, &encode_event(&ReaderEvent::ChunksRestored(vec![chunk(1)])).unwrap(), &mut ctx).unwrap();
+        assert!(finished(&e).is_empty());
+        assert!(e.state.in_flight.contains_key(&1), "the binlog split must wait for the chunk");
+
+        e.handle_source_event(0, &report(250), &mut ctx).unwrap();
+        assert_eq!(finished(&e), vec![(chunk(1).range, BinlogPosition::new("bin.000001", 250))]);
+
+        // A restored chunk the enumerator never saw finished (still in flight) stays as it is.
+        e.state.in_flight.insert(2, chunk(2));
+        e.handle_source_event(1, &encode_event(&ReaderEvent::ChunksRestored(vec![chunk(2)])).unwrap(), &mut ctx).unwrap();
+        assert!(e.state.in_flight.contains_key(&2));
+        assert_eq!(finished(&e).len(), 1);
     }
 }

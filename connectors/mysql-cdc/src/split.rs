@@ -156,6 +156,10 @@ impl SourceSplit for CdcSplit {
 pub enum ReaderEvent {
     /// Chunks emitted, with their high watermarks.
     ChunksFinished(Vec<(u64, BinlogPosition)>),
+    /// Chunks the reader got back unfinished from its checkpointed state, before it started:
+    /// it reads them again, so a report the enumerator already holds for them is void (see
+    /// `MySqlCdcEnumerator::reopen`).
+    ChunksRestored(Vec<SnapshotSplit>),
 }
 
 /// Enumerator to reader.
