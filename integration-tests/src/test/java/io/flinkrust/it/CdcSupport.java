@@ -3,6 +3,12 @@ package io.flinkrust.it;
 import io.flinkrust.mariadb.LocalMariaDb;
 
 import org.apache.flink.api.common.functions.RichMapFunction;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.executiongraph.AccessExecutionJobVertex;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.table.api.bridge.java.StreamTableEnvironment;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.types.Row;
 import org.apache.flink.util.CloseableIterator;
@@ -24,6 +30,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Helpers for the rust-mysql-cdc integration tests: the changelog a job emits, materialized by
@@ -67,6 +75,57 @@ final class CdcSupport {
             }
         }
         return rows;
+    }
+
+    // ---- jobs -----------------------------------------------------------------------------------
+
+    /** The Flink table of {@code database.scores} (id, name, score, op_ts metadata) with the given options. */
+    static String scoresTable(LocalMariaDb db, String database, String serverIds, String extraOptions) {
+        return "CREATE TABLE scores (\n"
+                + "  id BIGINT NOT NULL,\n"
+                + "  name STRING,\n"
+                + "  score BIGINT,\n"
+                + "  op_ts TIMESTAMP_LTZ(3) METADATA FROM 'op_ts' VIRTUAL,\n"
+                + "  PRIMARY KEY (id) NOT ENFORCED\n"
+                + ") WITH (\n"
+                + "  'connector' = 'rust-mysql-cdc', " + db.connectionOptions() + ",\n"
+                + "  'database-name' = '" + database + "', 'table-name' = 'scores',\n"
+                + "  'server-id' = '" + serverIds + "'" + extraOptions + ")";
+    }
+
+    /**
+     * Runs {@code query} as a changelog ({@code toChangelogStream}: unlike TableResult.collect it keeps
+     * {@code -U}), each row tagged with the source subtask that emitted it, collected on a thread.
+     */
+    static JobClient runChangelog(StreamExecutionEnvironment env, StreamTableEnvironment tEnv, String query,
+            double pacePerSubtask, Changelog changelog, String name) throws Exception {
+        DataStream<Row> changes = tEnv.toChangelogStream(tEnv.sqlQuery(query));
+        DataStream<String> tagged = changes.map(new TagWithSubtask(pacePerSubtask)).name("tag-with-subtask");
+        CloseableIterator<String> it = tagged.collectAsync();
+        JobClient client = env.executeAsync(name);
+        changelog.start(it, name);
+        return client;
+    }
+
+    /**
+     * The tagging map must run in the source's own subtasks (chained to it), or the subtask
+     * indexes it records would not be the readers'.
+     */
+    static void assertTaggingIsChainedToTheSource(MiniCluster miniCluster, JobClient client) throws Exception {
+        AccessExecutionJobVertex source = ItSupport.sourceVertex(miniCluster.getExecutionGraph(client.getJobID()).get());
+        assertThat(source.getName()).as("the source vertex chains the tagging map").contains("tag-with-subtask");
+    }
+
+    /**
+     * Cancels a job in a finally block: a job that already failed or finished makes cancel() fail,
+     * which must not hide the test's own failure.
+     */
+    static void cancelQuietly(JobClient client) {
+        try {
+            client.cancel().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            System.out.println("cancel " + client.getJobID() + ": " + e);
+        }
     }
 
     // ---- the changelog --------------------------------------------------------------------------

@@ -86,22 +86,21 @@ class MySqlCdcFailoverITCase {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(jobConf);
         env.setParallelism(PARALLELISM);
         StreamTableEnvironment tEnv = StreamTableEnvironment.create(env, EnvironmentSettings.inStreamingMode());
-        tEnv.executeSql(MySqlCdcSqlITCase.scoresTable(database, CdcSupport.serverIds(0, PARALLELISM),
+        tEnv.executeSql(CdcSupport.scoresTable(db, database, CdcSupport.serverIds(0, PARALLELISM),
                 ", 'scan.incremental.snapshot.chunk.size' = '500'"));
 
         // Paced, so it is still running after both restarts.
         RandomDml dml = new RandomDml(db, database, 7, ROWS * 11 / 10, 300);
         Changelog changelog = new Changelog();
-        JobClient client = MySqlCdcSqlITCase.runChangelog(env, tEnv, "SELECT id, name, score, op_ts FROM scores",
+        JobClient client = CdcSupport.runChangelog(env, tEnv, "SELECT id, name, score, op_ts FROM scores",
                 ROWS_PER_SECOND_PER_SUBTASK, changelog, "cdc-failover");
         try {
-            MySqlCdcSqlITCase.assertTaggingIsChainedToTheSource(miniCluster, client);
-
             // 1. Mid-snapshot: a fifth of the rows are in (covered by completed checkpoints), no binlog row yet.
             assertThat(ItSupport.waitUntil(() -> changelog.snapshotRows() >= ROWS / 5 || changelog.done().isDone(),
                     Duration.ofSeconds(60))).as("a fifth of the snapshot within 60 s").isTrue();
             changelog.checkFailure();
             long snapshotAtKill = changelog.snapshotRows();
+            CdcSupport.assertTaggingIsChainedToTheSource(miniCluster, client);
             assertThat(changelog.binlogRows())
                     .as("still in the snapshot phase at the first loss (%s snapshot rows collected)", snapshotAtKill)
                     .isZero();
@@ -147,7 +146,7 @@ class MySqlCdcFailoverITCase {
             if (!dml.done().isDone()) {
                 dml.stop();
             }
-            client.cancel().get(30, TimeUnit.SECONDS);
+            CdcSupport.cancelQuietly(client);
         }
         db.dropDatabase(database);
     }

@@ -72,47 +72,11 @@ class MySqlCdcSqlITCase {
         return env;
     }
 
-    /**
-     * Runs {@code query} as a changelog ({@code toChangelogStream}: unlike TableResult.collect it keeps
-     * {@code -U}), each row tagged with the source subtask that emitted it, collected on a thread.
-     */
-    static JobClient runChangelog(StreamExecutionEnvironment env, StreamTableEnvironment tEnv, String query,
-            double pacePerSubtask, Changelog changelog, String name) throws Exception {
-        DataStream<Row> changes = tEnv.toChangelogStream(tEnv.sqlQuery(query));
-        DataStream<String> tagged = changes.map(new TagWithSubtask(pacePerSubtask)).name("tag-with-subtask");
-        CloseableIterator<String> it = tagged.collectAsync();
-        JobClient client = env.executeAsync(name);
-        changelog.start(it, name);
-        return client;
-    }
-
-    /**
-     * The tagging map must run in the source's own subtasks (chained to it), or the subtask
-     * indexes it records would not be the readers'.
-     */
-    static void assertTaggingIsChainedToTheSource(MiniCluster miniCluster, JobClient client) throws Exception {
-        AccessExecutionJobVertex source = ItSupport.sourceVertex(miniCluster.getExecutionGraph(client.getJobID()).get());
-        assertThat(source.getName()).as("the source vertex chains the tagging map").contains("tag-with-subtask");
-    }
-
     static void createScores(String database, long rows) throws Exception {
         db.recreateDatabase(database);
         db.execute(database,
                 "CREATE TABLE scores (id BIGINT PRIMARY KEY, name VARCHAR(64), score BIGINT)",
                 "INSERT INTO scores SELECT seq, CONCAT('n', seq), seq * 10 FROM seq_1_to_" + rows);
-    }
-
-    static String scoresTable(String database, String serverIds, String extraOptions) {
-        return "CREATE TABLE scores (\n"
-                + "  id BIGINT NOT NULL,\n"
-                + "  name STRING,\n"
-                + "  score BIGINT,\n"
-                + "  op_ts TIMESTAMP_LTZ(3) METADATA FROM 'op_ts' VIRTUAL,\n"
-                + "  PRIMARY KEY (id) NOT ENFORCED\n"
-                + ") WITH (\n"
-                + "  'connector' = 'rust-mysql-cdc', " + db.connectionOptions() + ",\n"
-                + "  'database-name' = '" + database + "', 'table-name' = 'scores',\n"
-                + "  'server-id' = '" + serverIds + "'" + extraOptions + ")";
     }
 
     // ---- a. the changelog under concurrent DML equals the table ----------------------------------
@@ -133,12 +97,12 @@ class MySqlCdcSqlITCase {
             StreamExecutionEnvironment env = env(PARALLELISM);
             StreamTableEnvironment tEnv = tableEnv(env);
             // 50k rows in chunks of 500: 100 chunks over 4 readers.
-            tEnv.executeSql(scoresTable(database, CdcSupport.serverIds(0, PARALLELISM),
+            tEnv.executeSql(CdcSupport.scoresTable(db, database, CdcSupport.serverIds(0, PARALLELISM),
                     ", 'scan.incremental.snapshot.chunk.size' = '500'"));
             Changelog changelog = new Changelog();
             long started = System.nanoTime();
             long dmlAtStart = dml.statements();
-            client = runChangelog(env, tEnv, "SELECT id, name, score, op_ts FROM scores", 0, changelog, "cdc-changelog");
+            client = CdcSupport.runChangelog(env, tEnv, "SELECT id, name, score, op_ts FROM scores", 0, changelog, "cdc-changelog");
 
             // The binlog phase starts only once every chunk is done; its rows carry op_ts > 0.
             boolean binlog = ItSupport.waitUntil(() -> changelog.binlogRows() > 0 || changelog.done().isDone(),
@@ -148,7 +112,7 @@ class MySqlCdcSqlITCase {
             double snapshotSeconds = (System.nanoTime() - started) / 1e9;
             long dmlAtBinlog = dml.statements();
             assertThat(dml.done().isDone()).as("the DML workload ran through the whole snapshot").isFalse();
-            assertTaggingIsChainedToTheSource(miniCluster, client);
+            CdcSupport.assertTaggingIsChainedToTheSource(miniCluster, client);
 
             // Some more changes in the binlog phase, then the final table.
             assertThat(ItSupport.waitUntil(() -> dml.statements() >= dmlAtBinlog + 500 || dml.done().isDone(),
@@ -175,7 +139,7 @@ class MySqlCdcSqlITCase {
                 dml.stop();
             }
             if (client != null) {
-                client.cancel().get(30, TimeUnit.SECONDS);
+                CdcSupport.cancelQuietly(client);
             }
         }
         db.dropDatabase(database);
@@ -212,7 +176,7 @@ class MySqlCdcSqlITCase {
         // Projection: 'name' is not read, metadata and physical columns are reordered. The id comes
         // first and op_ts last, as Changelog expects; its value is "score|kind|tbl|db".
         Changelog changelog = new Changelog();
-        JobClient client = runChangelog(env, tEnv, "SELECT id, score, kind, tbl, db, op_ts FROM orders", 0, changelog,
+        JobClient client = CdcSupport.runChangelog(env, tEnv, "SELECT id, score, kind, tbl, db, op_ts FROM orders", 0, changelog,
                 "cdc-metadata");
         try {
             assertThat(ItSupport.waitUntil(() -> changelog.changes() >= 3 || changelog.done().isDone(),
@@ -248,9 +212,9 @@ class MySqlCdcSqlITCase {
                     "+U\t3\t31\t+U\torders_2\t" + database,
                     "-D\t1\t10\t-D\torders_1\t" + database,
                     "+I\t4\t40\t+I\torders_1\t" + database);
-            assertTaggingIsChainedToTheSource(miniCluster, client);
+            CdcSupport.assertTaggingIsChainedToTheSource(miniCluster, client);
         } finally {
-            client.cancel().get(30, TimeUnit.SECONDS);
+            CdcSupport.cancelQuietly(client);
         }
         db.dropDatabase(database);
     }
@@ -277,10 +241,10 @@ class MySqlCdcSqlITCase {
         Map<Long, String> table = CdcSupport.tableState(db, database, "scores", "id, name, score");
         StreamExecutionEnvironment env = env(3);
         StreamTableEnvironment tEnv = tableEnv(env);
-        tEnv.executeSql(scoresTable(database, CdcSupport.serverIds(2, 3),
+        tEnv.executeSql(CdcSupport.scoresTable(db, database, CdcSupport.serverIds(2, 3),
                 ", 'scan.startup.mode' = 'snapshot', 'scan.incremental.snapshot.chunk.size' = '700'"));
         Changelog changelog = new Changelog();
-        JobClient client = runChangelog(env, tEnv, "SELECT id, name, score, op_ts FROM scores", 0, changelog, "cdc-bounded");
+        JobClient client = CdcSupport.runChangelog(env, tEnv, "SELECT id, name, score, op_ts FROM scores", 0, changelog, "cdc-bounded");
         // The job ends by itself: the collect iterator ends when the job finishes.
         changelog.done().get(120, TimeUnit.SECONDS);
         assertThat(ItSupport.waitForTerminal(client)).isEqualTo(JobStatus.FINISHED);
@@ -304,21 +268,21 @@ class MySqlCdcSqlITCase {
         int jobsBefore = miniCluster.listJobs().get().size();
         String ids = CdcSupport.serverIds(3, 1);
 
-        String wrongPassword = scoresTable(database, ids, "").replace(
+        String wrongPassword = CdcSupport.scoresTable(db, database, ids, "").replace(
                 "'password' = '" + db.cdcPassword() + "'", "'password' = 'not-the-password'");
         assertThat(wrongPassword).contains("not-the-password");
         String message = planningFails(wrongPassword, "scores");
         assertThat(message).contains("Access denied", "'password'").doesNotContain("not-the-password");
 
-        message = planningFails(scoresTable(database, ids, "").replace("'table-name' = 'scores'", "'table-name' = 'nope'"),
+        message = planningFails(CdcSupport.scoresTable(db, database, ids, "").replace("'table-name' = 'scores'", "'table-name' = 'nope'"),
                 "scores");
         assertThat(message).contains("no table matches", "'nope'", database);
 
-        message = planningFails(scoresTable(database, ids, "").replace("'table-name' = 'scores'", "'table-name' = 'nokey'"),
+        message = planningFails(CdcSupport.scoresTable(db, database, ids, "").replace("'table-name' = 'scores'", "'table-name' = 'nokey'"),
                 "scores");
         assertThat(message).contains("no primary key", "nokey", "scan.incremental.snapshot.chunk.key-column");
 
-        message = planningFails(scoresTable(database, ids, "").replace("score BIGINT", "score BIGINT, missing STRING"),
+        message = planningFails(CdcSupport.scoresTable(db, database, ids, "").replace("score BIGINT", "score BIGINT, missing STRING"),
                 "scores");
         assertThat(message).contains("missing");
 
