@@ -4,7 +4,7 @@
 MVN ?= mvn -B -q
 CARGO ?= cargo
 
-.PHONY: all build test test-rust test-java test-e2e demo bench clean
+.PHONY: all build test mariadb test-rust test-java test-e2e demo demo-datagen bench clean
 
 # Demo and benchmarks run in a JVM of their own (exec:exec): Flink's MiniCluster cannot find its
 # classes inside Maven's isolated exec:java classloader.
@@ -20,12 +20,17 @@ build:
 
 ## test: every test: Rust unit and vector tests, Java MiniCluster tests, integration tests, and
 ## end-to-end runs of the one jar on real standalone clusters of Flink 1.20 and 2.x
-test: test-rust test-java test-e2e
+test: mariadb test-rust test-java test-e2e
 
-test-rust:
+## mariadb: the local MariaDB the CDC tests and the demo use (idempotent; installs mariadb-server
+## with apt when missing). Started once up front so no two test processes race on the install.
+mariadb:
+	scripts/mariadb.sh start >/dev/null
+
+test-rust: mariadb
 	$(CARGO) test --release --workspace
 
-test-java:
+test-java: mariadb
 	mvn -B verify
 
 # Distributions come from PyPI, cached in ~/.cache/flink-rust. The install (quick after test-java)
@@ -36,9 +41,14 @@ test-e2e:
 	integration-tests/e2e/api-compat.sh $(FLINK_VERSIONS)
 	integration-tests/e2e/e2e.sh $(FLINK_VERSIONS)
 
-## demo: a job on an embedded Flink MiniCluster that shows rows flowing from a Rust source
-demo: build
+## demo: change data capture on an embedded Flink MiniCluster: starts the local MariaDB, prints the
+## snapshot of a demo table, then the changelog of scripted changes made while the job runs
+demo: build mariadb
 	$(call run_main,integration-tests,io.flinkrust.demo.Demo)
+
+## demo-datagen: rows flowing from rust-datagen, then a 10 M-row run into blackhole
+demo-datagen: build
+	$(call run_main,integration-tests,io.flinkrust.demo.DatagenDemo)
 
 ## bench: the benchmark harness, side by side in one run:
 ##   1. rust-datagen vs Flink's datagen into blackhole, same schema/rows/Flink (rows/s, ratio)

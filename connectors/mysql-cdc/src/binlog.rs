@@ -56,6 +56,9 @@ const MARIADB_GTID_STANDALONE: u8 = 1;
 
 /// A replication stream positioned at an offset, producing the captured tables' row changes.
 pub struct BinlogCursor {
+    connector: Connector,
+    /// The server's id of the replication connection, to end its dump thread on close.
+    connection_id: u32,
     stream: BinlogStream,
     tables: Arc<Vec<TableSchema>>,
     /// Per captured table: each column's conversion, classified once.
@@ -114,6 +117,7 @@ impl BinlogCursor {
         conn.query_drop(format!("SET @master_heartbeat_period = {period_ns}"))
             .await
             .map_err(|e| db_error("setting the binlog heartbeat", e))?;
+        let connection_id = conn.id();
         let request = BinlogStreamRequest::new(server_id)
             .with_filename(offset.position.file.as_bytes())
             .with_pos(offset.position.pos);
@@ -121,6 +125,8 @@ impl BinlogCursor {
         let by_name = tables.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
         let normalizers = tables.iter().map(RowNormalizer::new).collect();
         Ok(BinlogCursor {
+            connector: connector.clone(),
+            connection_id,
             stream,
             tables,
             normalizers,
@@ -182,8 +188,16 @@ impl BinlogCursor {
         }
     }
 
+    /// Closes the stream and ends its dump thread on the server. A dump thread blocked waiting
+    /// for new events notices a closed socket only at its next heartbeat; until then the server
+    /// still lists this server id as a replica, and a new job using it would be refused.
     pub async fn close(self) {
         let _ = self.stream.close().await;
+        if let Ok(mut conn) = self.connector.connect().await {
+            // Unknown thread (1094): it has ended already.
+            let _ = conn.query_drop(format!("KILL CONNECTION {}", self.connection_id)).await;
+            let _ = conn.disconnect().await;
+        }
     }
 
     fn handle(&mut self, event: Event, out: &mut Vec<RowChange>) -> Result<()> {

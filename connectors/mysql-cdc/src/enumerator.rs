@@ -63,11 +63,19 @@ pub struct MySqlCdcEnumerator {
     /// Readers that asked for a split and got none yet.
     waiting: BTreeSet<u32>,
     splitting: bool,
+    /// The first checkpoint taken after the binlog split was assigned.
+    binlog_held_from: Option<u64>,
 }
 
 impl MySqlCdcEnumerator {
     pub fn new(config: Arc<MySqlCdcConfig>, restored: Option<EnumeratorState>) -> Self {
-        MySqlCdcEnumerator { config, state: restored.unwrap_or_default(), waiting: BTreeSet::new(), splitting: false }
+        MySqlCdcEnumerator {
+            config,
+            state: restored.unwrap_or_default(),
+            waiting: BTreeSet::new(),
+            splitting: false,
+            binlog_held_from: None,
+        }
     }
 
     fn snapshot_finished_splitting(&self) -> bool {
@@ -132,6 +140,13 @@ impl MySqlCdcEnumerator {
             // Streaming readers without the binlog split stay idle: the job is unbounded.
             return false;
         }
+        // Only when every reader is idle: a reader restarted after a failure may hold chunks it
+        // restored unfinished and is reading again (it reports them before it registers, see
+        // `reopen`); their new watermarks must be in the binlog split.
+        let all_idle = (0..ctx.parallelism()).all(|s| self.waiting.contains(&s) && ctx.registered_readers().contains(&s));
+        if !all_idle {
+            return false;
+        }
         if self.state.binlog_pending.is_none() {
             self.state.binlog_pending = Some(self.build_binlog_split());
         }
@@ -139,8 +154,8 @@ impl MySqlCdcEnumerator {
         tracing::info!(offset = %split.offset, subtask, "snapshot finished; assigning the binlog split");
         ctx.assign_split(subtask, CdcSplit::Binlog(split));
         self.state.binlog_assigned = true;
-        // The watermarks now live in the binlog split.
-        self.state.finished.clear();
+        // The watermarks now live in the binlog split; `finished` stays until a checkpoint holds
+        // the split (a failure before that gives the split back, to be rebuilt).
         self.waiting.remove(&subtask);
         true
     }
@@ -196,6 +211,35 @@ fn merge_equal_watermarks(chunks: Vec<(ChunkRange, BinlogPosition)>) -> Vec<Chun
         }
     }
     merged
+}
+
+impl MySqlCdcEnumerator {
+    /// A reader restored these chunks unfinished and reads them again. If this enumerator recorded
+    /// them as finished (a report from the failed attempt: Flink restarted the reader from a
+    /// checkpoint taken before it emitted them, but kept the enumerator), that report is void:
+    /// the chunks are in flight again, and the binlog split waits for their new high watermarks.
+    fn reopen(&mut self, chunks: Vec<SnapshotSplit>) {
+        if self.state.binlog_assigned {
+            // The binlog split already carries the chunks' watermarks (a reader restarted late,
+            // after another one took the binlog split): too late to take them back, and the
+            // binlog phase may repeat changes these chunks will include.
+            tracing::warn!(chunks = chunks.len(), "a reader restored unfinished chunks after the binlog split was assigned");
+            return;
+        }
+        if self.state.binlog_pending.as_ref().is_some_and(|b| b.max_high_watermark.is_some()) {
+            // Built from the old watermarks; built again once these chunks are read.
+            self.state.binlog_pending = None;
+        }
+        for chunk in chunks {
+            let Some(done) = self.state.finished.get_mut(&chunk.table) else { continue };
+            let before = done.len();
+            done.retain(|(range, _)| *range != chunk.range);
+            if done.len() < before {
+                tracing::info!(table = %chunk.table, chunk = chunk.id, "chunk restored unfinished by a reader: reading it again");
+                self.state.in_flight.insert(chunk.id, chunk);
+            }
+        }
+    }
 }
 
 /// One background step: discover tables if needed, then cut up to [`CHUNKS_PER_CALL`] chunks.
@@ -272,7 +316,10 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         Ok(())
     }
 
-    fn add_reader(&mut self, _subtask: u32, _ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+    fn add_reader(&mut self, subtask: u32, _ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+        // A (re)started reader asks again when it is idle; an old request of a failed attempt
+        // must not count as idle.
+        self.waiting.remove(&subtask);
         Ok(())
     }
 
@@ -291,7 +338,9 @@ impl SplitEnumerator for MySqlCdcEnumerator {
                 }
                 CdcSplit::Binlog(b) => {
                     self.state.binlog_assigned = false;
-                    self.state.binlog_pending = Some(b);
+                    // A split built from chunk watermarks is built again (chunks may have been
+                    // reopened since); one from a startup offset is handed out as it is.
+                    self.state.binlog_pending = if b.max_high_watermark.is_some() { None } else { Some(b) };
                 }
             }
         }
@@ -299,8 +348,20 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         Ok(())
     }
 
-    fn snapshot_state(&mut self, _checkpoint_id: u64) -> Result<EnumeratorState> {
+    fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<EnumeratorState> {
+        if self.state.binlog_assigned && self.binlog_held_from.is_none() {
+            self.binlog_held_from = Some(checkpoint_id);
+        }
         Ok(self.state.clone())
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64, _ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+        // From this checkpoint on the binlog split is in its reader's state: a failure restores
+        // it from there, never from chunk watermarks, so they can go.
+        if self.binlog_held_from.is_some_and(|c| checkpoint_id >= c) && self.state.binlog_assigned {
+            self.state.finished.clear();
+        }
+        Ok(())
     }
 
     fn handle_source_event(&mut self, subtask: u32, event: &[u8], ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
@@ -325,6 +386,10 @@ impl SplitEnumerator for MySqlCdcEnumerator {
                 }
                 ctx.send_event(subtask, encode_event(&EnumeratorEvent::ChunksAcknowledged(ids))?);
                 self.assign_waiting(ctx);
+            }
+            ReaderEvent::ChunksRestored(chunks) => {
+                self.waiting.remove(&subtask);
+                self.reopen(chunks);
             }
         }
         Ok(())
@@ -401,5 +466,76 @@ mod tests {
         ]);
         let ends: Vec<_> = merged.iter().map(|c| (c.end.clone(), c.high_watermark.pos)).collect();
         assert_eq!(ends, vec![(Some(KeyValue::Int(20)), 100), (Some(KeyValue::Int(30)), 200), (None, 100)]);
+    }
+}
+
+#[cfg(test)]
+mod restored_chunk_tests {
+    use super::*;
+    use crate::split::KeyValue;
+    use rust_core::options::Options;
+
+    fn enumerator() -> MySqlCdcEnumerator {
+        let options = [
+            ("hostname", "127.0.0.1"),
+            ("username", "u"),
+            ("password", "p"),
+            ("database-name", "db"),
+            ("table-name", "t"),
+        ];
+        let options = Options::new(
+            "rust-mysql-cdc",
+            options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        );
+        MySqlCdcEnumerator::new(Arc::new(MySqlCdcConfig::parse(&options).unwrap()), None)
+    }
+
+    fn chunk(id: u64) -> SnapshotSplit {
+        SnapshotSplit {
+            id,
+            table: TableId::new("db", "t"),
+            chunk_key: "id".into(),
+            range: ChunkRange { start: Some(KeyValue::Int(id as i64 * 100)), end: Some(KeyValue::Int(id as i64 * 100 + 100)) },
+            high_watermark: None,
+        }
+    }
+
+    fn finished(e: &MySqlCdcEnumerator) -> Vec<(ChunkRange, BinlogPosition)> {
+        e.state.finished.get(&TableId::new("db", "t")).cloned().unwrap_or_default()
+    }
+
+    /// Flink's region failover restarts readers from a checkpoint but keeps the enumerator: a chunk
+    /// reported after that checkpoint is read again, and only the new report may count. Before the
+    /// fix the second report was ignored (the chunk was no longer in flight), the binlog split got
+    /// the first, lower watermark, and the binlog phase repeated changes the re-read chunk had.
+    #[test]
+    fn a_chunk_restored_unfinished_is_in_flight_again_and_its_new_watermark_counts() {
+        let mut e = enumerator();
+        let mut ctx = EnumeratorContext::new(2);
+        e.state.tables = Some(vec![(TableId::new("db", "t"), "id".into())]);
+        e.state.splitting_table = 1;
+        e.state.in_flight.insert(1, chunk(1));
+        let report = |hw: u64| {
+            let done = SnapshotSplit { high_watermark: Some(BinlogPosition::new("bin.000001", hw)), ..chunk(1) };
+            encode_event(&ReaderEvent::ChunksFinished(vec![done])).unwrap()
+        };
+
+        e.handle_source_event(0, &report(100), &mut ctx).unwrap();
+        assert_eq!(finished(&e), vec![(chunk(1).range, BinlogPosition::new("bin.000001", 100))]);
+        assert!(e.state.in_flight.is_empty());
+
+        // The restarted reader restored chunk 1 unfinished: the first report is void.
+        e.handle_source_event(0, &encode_event(&ReaderEvent::ChunksRestored(vec![chunk(1)])).unwrap(), &mut ctx).unwrap();
+        assert!(finished(&e).is_empty());
+        assert!(e.state.in_flight.contains_key(&1), "the binlog split must wait for the chunk");
+
+        e.handle_source_event(0, &report(250), &mut ctx).unwrap();
+        assert_eq!(finished(&e), vec![(chunk(1).range, BinlogPosition::new("bin.000001", 250))]);
+
+        // A restored chunk the enumerator never saw finished (still in flight) stays as it is.
+        e.state.in_flight.insert(2, chunk(2));
+        e.handle_source_event(1, &encode_event(&ReaderEvent::ChunksRestored(vec![chunk(2)])).unwrap(), &mut ctx).unwrap();
+        assert!(e.state.in_flight.contains_key(&2));
+        assert_eq!(finished(&e).len(), 1);
     }
 }

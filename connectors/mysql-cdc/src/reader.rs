@@ -57,6 +57,8 @@ pub struct MySqlCdcReader {
     worker: Option<Worker>,
     no_more_splits: bool,
     requested: bool,
+    /// Flink adds the splits restored from a checkpoint before it starts the reader.
+    started: bool,
 }
 
 struct Worker {
@@ -79,6 +81,7 @@ impl MySqlCdcReader {
             worker: None,
             no_more_splits: false,
             requested: false,
+            started: false,
         })
     }
 
@@ -144,6 +147,11 @@ impl MySqlCdcReader {
 impl SourceReader for MySqlCdcReader {
     type Split = CdcSplit;
 
+    fn start(&mut self, _ctx: &mut ReaderContext) -> Result<()> {
+        self.started = true;
+        Ok(())
+    }
+
     fn poll_next(&mut self, ctx: &mut ReaderContext) -> Result<ReaderPoll> {
         loop {
             self.dispatch(ctx)?;
@@ -187,6 +195,7 @@ impl SourceReader for MySqlCdcReader {
 
     fn add_splits(&mut self, splits: Vec<CdcSplit>, ctx: &mut ReaderContext) -> Result<()> {
         self.requested = false;
+        let mut restored_unfinished = Vec::new();
         for split in splits {
             match split {
                 // A chunk restored as finished: report it again and keep it until acknowledged.
@@ -194,8 +203,21 @@ impl SourceReader for MySqlCdcReader {
                     self.report(ctx, std::slice::from_ref(&s))?;
                     self.unacknowledged.push(s);
                 }
-                other => self.queue.push_back(other),
+                other => {
+                    if let (false, CdcSplit::Snapshot(s)) = (self.started, &other) {
+                        restored_unfinished.push(s.clone());
+                    }
+                    self.queue.push_back(other)
+                }
             }
+        }
+        // After a failover that restarted this reader but not the enumerator (Flink's region
+        // failover resets subtasks, not the coordinator), the enumerator may hold a report of one
+        // of these chunks from the attempt that failed: rows emitted after the checkpoint, now
+        // discarded. This reader reads the chunk again at a later high watermark; the enumerator
+        // must wait for that report, or the binlog phase replays changes the re-read chunk has.
+        if !restored_unfinished.is_empty() {
+            ctx.send_event_to_enumerator(encode_event(&ReaderEvent::ChunksRestored(restored_unfinished))?);
         }
         self.dispatch(ctx)
     }

@@ -158,6 +158,10 @@ impl SourceSplit for CdcSplit {
 pub enum ReaderEvent {
     /// Chunks emitted, each with its high watermark set.
     ChunksFinished(Vec<SnapshotSplit>),
+    /// Chunks the reader got back unfinished from its checkpointed state, before it started:
+    /// it reads them again, so a report the enumerator already holds for them is void (see
+    /// `MySqlCdcEnumerator::reopen`).
+    ChunksRestored(Vec<SnapshotSplit>),
 }
 
 /// Enumerator to reader.

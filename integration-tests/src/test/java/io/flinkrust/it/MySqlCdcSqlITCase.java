@@ -1,0 +1,312 @@
+package io.flinkrust.it;
+
+import io.flinkrust.it.CdcSupport.Changelog;
+import io.flinkrust.it.CdcSupport.RandomDml;
+import io.flinkrust.it.CdcSupport.TagWithSubtask;
+import io.flinkrust.mariadb.LocalMariaDb;
+
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.executiongraph.AccessExecutionJobVertex;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.table.api.EnvironmentSettings;
+import org.apache.flink.table.api.ValidationException;
+import org.apache.flink.table.api.bridge.java.StreamTableEnvironment;
+import org.apache.flink.test.junit5.InjectMiniCluster;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.flink.types.Row;
+import org.apache.flink.util.CloseableIterator;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+/**
+ * {@code rust-mysql-cdc} through Flink SQL on a MiniCluster against the real MariaDB of
+ * {@code scripts/mariadb.sh}: the changelog under concurrent DML equals the table, metadata columns
+ * and projection, several tables through one source, the bounded snapshot mode, and bad input
+ * failing at planning. Each test has a database and a server-id range of its own.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class MySqlCdcSqlITCase {
+    private static final int TASK_MANAGERS = 2;
+    private static final int SLOTS_PER_TM = 2;
+    private static final int PARALLELISM = TASK_MANAGERS * SLOTS_PER_TM;
+
+    @RegisterExtension
+    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
+            new MiniClusterResourceConfiguration.Builder()
+                    .setNumberTaskManagers(TASK_MANAGERS)
+                    .setNumberSlotsPerTaskManager(SLOTS_PER_TM)
+                    .build());
+
+    private static LocalMariaDb db;
+
+    @BeforeAll
+    static void startMariaDb() {
+        db = LocalMariaDb.start();
+    }
+
+    private static StreamTableEnvironment tableEnv(StreamExecutionEnvironment env) {
+        return StreamTableEnvironment.create(env, EnvironmentSettings.inStreamingMode());
+    }
+
+    private static StreamExecutionEnvironment env(int parallelism) {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(parallelism);
+        // The collect sink then hands out only what completed checkpoints cover (exactly once).
+        env.enableCheckpointing(300);
+        return env;
+    }
+
+    static void createScores(String database, long rows) throws Exception {
+        db.recreateDatabase(database);
+        db.execute(database,
+                "CREATE TABLE scores (id BIGINT PRIMARY KEY, name VARCHAR(64), score BIGINT)",
+                "INSERT INTO scores SELECT seq, CONCAT('n', seq), seq * 10 FROM seq_1_to_" + rows);
+    }
+
+    // ---- a. the changelog under concurrent DML equals the table ----------------------------------
+
+    @Test
+    void changelogUnderConcurrentDmlEqualsTheTable(@InjectMiniCluster MiniCluster miniCluster) throws Exception {
+        final long rows = 50_000;
+        String database = CdcSupport.databaseName("changelog");
+        createScores(database, rows);
+        // Inserts and key changes reach 10% above the seeded keys.
+        RandomDml dml = new RandomDml(db, database, 42, rows * 11 / 10, 0);
+        JobClient client = null;
+        try {
+            // The workload runs from before the job starts until well into the binlog phase, so every
+            // chunk of the snapshot is read while rows change (asserted below: it never stopped).
+            assertThat(ItSupport.waitUntil(() -> dml.statements() >= 20 || dml.done().isDone(), Duration.ofSeconds(30)))
+                    .isTrue();
+            StreamExecutionEnvironment env = env(PARALLELISM);
+            StreamTableEnvironment tEnv = tableEnv(env);
+            // 50k rows in chunks of 500: 100 chunks over 4 readers.
+            tEnv.executeSql(CdcSupport.scoresTable(db, database, CdcSupport.serverIds(0, PARALLELISM),
+                    ", 'scan.incremental.snapshot.chunk.size' = '500'"));
+            Changelog changelog = new Changelog();
+            long started = System.nanoTime();
+            long dmlAtStart = dml.statements();
+            client = CdcSupport.runChangelog(env, tEnv, "SELECT id, name, score, op_ts FROM scores", 0, changelog, "cdc-changelog");
+
+            // The binlog phase starts only once every chunk is done; its rows carry op_ts > 0.
+            boolean binlog = ItSupport.waitUntil(() -> changelog.binlogRows() > 0 || changelog.done().isDone(),
+                    Duration.ofSeconds(120), Duration.ofMillis(50));
+            changelog.checkFailure();
+            assertThat(binlog).as("binlog rows within 120 s (snapshot rows so far: %s)", changelog.snapshotRows()).isTrue();
+            double snapshotSeconds = (System.nanoTime() - started) / 1e9;
+            long dmlAtBinlog = dml.statements();
+            assertThat(dml.done().isDone()).as("the DML workload ran through the whole snapshot").isFalse();
+            CdcSupport.assertTaggingIsChainedToTheSource(miniCluster, client);
+
+            // Some more changes in the binlog phase, then the final table.
+            assertThat(ItSupport.waitUntil(() -> dml.statements() >= dmlAtBinlog + 500 || dml.done().isDone(),
+                    Duration.ofSeconds(60))).isTrue();
+            long statements = dml.stop();
+            Map<Long, String> table = CdcSupport.tableState(db, database, "scores", "id, name, score");
+            boolean equal = ItSupport.waitUntil(() -> changelog.equalsTable(table) || changelog.done().isDone(),
+                    Duration.ofSeconds(60), Duration.ofMillis(50));
+            changelog.checkFailure();
+            System.out.printf("MySqlCdcSqlITCase: %d seeded rows, %d DML statements (%d while the snapshot ran), "
+                            + "binlog phase after %.1f s, %d changes (%d snapshot rows from subtasks %s, %d binlog rows "
+                            + "from %s), table now %d rows%n",
+                    rows, statements, dmlAtBinlog - dmlAtStart, snapshotSeconds, changelog.changes(),
+                    changelog.snapshotRows(), changelog.snapshotSubtasks(), changelog.binlogRows(),
+                    changelog.binlogSubtasks(), table.size());
+            assertThat(changelog.anomalies()).as("changelog anomalies").isEmpty();
+            assertThat(equal).as("materialized changelog equals the table: %s", changelog.diff(table)).isTrue();
+            assertThat(changelog.snapshotSubtasks()).as("subtasks that read snapshot chunks").hasSizeGreaterThan(1);
+            assertThat(changelog.binlogSubtasks()).as("one binlog reader").hasSize(1);
+            assertThat(changelog.snapshotRows()).as("the snapshot covers at least the seeded keys still present")
+                    .isGreaterThan(rows / 2);
+        } finally {
+            if (!dml.done().isDone()) {
+                dml.stop();
+            }
+            if (client != null) {
+                CdcSupport.cancelQuietly(client);
+            }
+        }
+        db.dropDatabase(database);
+    }
+
+    // ---- b. metadata columns, projection, several tables through one source ---------------------
+
+    @Test
+    void metadataColumnsProjectionAndTablesMatchedByRegex(@InjectMiniCluster MiniCluster miniCluster) throws Exception {
+        String database = CdcSupport.databaseName("metadata");
+        db.recreateDatabase(database);
+        db.execute(database,
+                "CREATE TABLE orders_1 (id BIGINT PRIMARY KEY, name VARCHAR(20), score BIGINT)",
+                "CREATE TABLE orders_2 (id BIGINT PRIMARY KEY, name VARCHAR(20), score BIGINT)",
+                "CREATE TABLE orders_x (id BIGINT PRIMARY KEY, name VARCHAR(20), score BIGINT)",
+                "INSERT INTO orders_1 VALUES (1, 'a', 10), (2, 'b', 20)",
+                "INSERT INTO orders_2 VALUES (3, 'c', 30)",
+                "INSERT INTO orders_x VALUES (9, 'not captured', 90)");
+        StreamExecutionEnvironment env = env(2);
+        StreamTableEnvironment tEnv = tableEnv(env);
+        tEnv.executeSql("CREATE TABLE orders (\n"
+                + "  id BIGINT NOT NULL,\n"
+                + "  name STRING,\n"
+                + "  score BIGINT,\n"
+                + "  db STRING METADATA FROM 'database_name' VIRTUAL,\n"
+                + "  tbl STRING METADATA FROM 'table_name' VIRTUAL,\n"
+                + "  kind STRING METADATA FROM 'row_kind' VIRTUAL,\n"
+                + "  op_ts TIMESTAMP_LTZ(3) METADATA FROM 'op_ts' VIRTUAL,\n"
+                + "  PRIMARY KEY (id) NOT ENFORCED\n"
+                + ") WITH (\n"
+                + "  'connector' = 'rust-mysql-cdc', " + db.connectionOptions() + ",\n"
+                + "  'database-name' = '" + database + "', 'table-name' = 'orders_[0-9]+',\n"
+                + "  'server-id' = '" + CdcSupport.serverIds(1, 2) + "')");
+        // Projection: 'name' is not read, metadata and physical columns are reordered. The id comes
+        // first and op_ts last, as Changelog expects; its value is "score|kind|tbl|db".
+        Changelog changelog = new Changelog();
+        JobClient client = CdcSupport.runChangelog(env, tEnv, "SELECT id, score, kind, tbl, db, op_ts FROM orders", 0, changelog,
+                "cdc-metadata");
+        try {
+            assertThat(ItSupport.waitUntil(() -> changelog.changes() >= 3 || changelog.done().isDone(),
+                    Duration.ofSeconds(60))).as("3 snapshot rows").isTrue();
+            changelog.checkFailure();
+            assertThat(sortedRows(changelog.firstLines())).containsExactly(
+                    "+I\t1\t10\t+I\torders_1\t" + database + "\t0",
+                    "+I\t2\t20\t+I\torders_1\t" + database + "\t0",
+                    "+I\t3\t30\t+I\torders_2\t" + database + "\t0");
+
+            // MariaDB's binlog timestamps have second precision.
+            long before = System.currentTimeMillis() / 1000 * 1000;
+            db.execute(database,
+                    "UPDATE orders_2 SET score = 31 WHERE id = 3",
+                    "INSERT INTO orders_x VALUES (10, 'not captured', 100)",
+                    "DELETE FROM orders_1 WHERE id = 1",
+                    "INSERT INTO orders_1 VALUES (4, 'd', 40)");
+            long after = System.currentTimeMillis();
+            assertThat(ItSupport.waitUntil(() -> changelog.changes() >= 7 || changelog.done().isDone(),
+                    Duration.ofSeconds(60))).as("4 binlog changes").isTrue();
+            changelog.checkFailure();
+            List<String> live = changelog.firstLines().subList(3, changelog.firstLines().size());
+            List<String> withoutTime = new ArrayList<>();
+            for (String line : live) {
+                String[] f = line.split("\t");
+                long opTs = Long.parseLong(f[f.length - 1]);
+                assertThat(opTs).as("op_ts of %s", line).isBetween(before, after + 1000);
+                withoutTime.add(line.substring(line.indexOf('\t') + 1, line.lastIndexOf('\t')));
+            }
+            // One binlog reader: the changes arrive in commit order, each with its own kind.
+            assertThat(withoutTime).containsExactly(
+                    "-U\t3\t30\t-U\torders_2\t" + database,
+                    "+U\t3\t31\t+U\torders_2\t" + database,
+                    "-D\t1\t10\t-D\torders_1\t" + database,
+                    "+I\t4\t40\t+I\torders_1\t" + database);
+            CdcSupport.assertTaggingIsChainedToTheSource(miniCluster, client);
+        } finally {
+            CdcSupport.cancelQuietly(client);
+        }
+        db.dropDatabase(database);
+    }
+
+    /** Lines without the subtask tag, sorted (snapshot chunks arrive in any order). */
+    private static List<String> sortedRows(List<String> lines) {
+        List<String> out = new ArrayList<>();
+        for (String l : lines) {
+            out.add(l.substring(l.indexOf('\t') + 1));
+        }
+        out.sort(null);
+        return out;
+    }
+
+    // ---- c. the bounded snapshot mode -----------------------------------------------------------
+
+    @Test
+    void snapshotModeIsBoundedAndReadsEveryRowOnce(@InjectMiniCluster MiniCluster miniCluster) throws Exception {
+        final long rows = 20_000;
+        String database = CdcSupport.databaseName("bounded");
+        createScores(database, rows);
+        // Rows the snapshot must see as they are: some changed and deleted before it starts.
+        db.execute(database, "UPDATE scores SET name = NULL WHERE id % 7 = 0", "DELETE FROM scores WHERE id % 11 = 0");
+        Map<Long, String> table = CdcSupport.tableState(db, database, "scores", "id, name, score");
+        StreamExecutionEnvironment env = env(3);
+        StreamTableEnvironment tEnv = tableEnv(env);
+        tEnv.executeSql(CdcSupport.scoresTable(db, database, CdcSupport.serverIds(2, 3),
+                ", 'scan.startup.mode' = 'snapshot', 'scan.incremental.snapshot.chunk.size' = '700'"));
+        Changelog changelog = new Changelog();
+        JobClient client = CdcSupport.runChangelog(env, tEnv, "SELECT id, name, score, op_ts FROM scores", 0, changelog, "cdc-bounded");
+        // The job ends by itself: the collect iterator ends when the job finishes.
+        changelog.done().get(120, TimeUnit.SECONDS);
+        assertThat(ItSupport.waitForTerminal(client)).isEqualTo(JobStatus.FINISHED);
+        assertThat(changelog.anomalies()).as("no key twice").isEmpty();
+        assertThat(changelog.changes()).as("one row per table row").isEqualTo(table.size());
+        assertThat(changelog.binlogRows()).isZero();
+        assertThat(changelog.rows()).as(changelog.diff(table)).isEqualTo(table);
+        assertThat(changelog.snapshotSubtasks()).as("subtasks that read chunks").hasSizeGreaterThan(1);
+        db.dropDatabase(database);
+    }
+
+    // ---- e. bad input fails at planning ---------------------------------------------------------
+
+    @Test
+    void badInputFailsAtPlanningWithTheCause(@InjectMiniCluster MiniCluster miniCluster) throws Exception {
+        String database = CdcSupport.databaseName("invalid");
+        db.recreateDatabase(database);
+        db.execute(database,
+                "CREATE TABLE scores (id BIGINT PRIMARY KEY, name VARCHAR(64), score BIGINT)",
+                "CREATE TABLE nokey (id BIGINT, name VARCHAR(64), score BIGINT)");
+        int jobsBefore = miniCluster.listJobs().get().size();
+        String ids = CdcSupport.serverIds(3, 1);
+
+        String wrongPassword = CdcSupport.scoresTable(db, database, ids, "").replace(
+                "'password' = '" + db.cdcPassword() + "'", "'password' = 'not-the-password'");
+        assertThat(wrongPassword).contains("not-the-password");
+        String message = planningFails(wrongPassword, "scores");
+        assertThat(message).contains("Access denied", "'password'").doesNotContain("not-the-password");
+
+        message = planningFails(CdcSupport.scoresTable(db, database, ids, "").replace("'table-name' = 'scores'", "'table-name' = 'nope'"),
+                "scores");
+        assertThat(message).contains("no table matches", "'nope'", database);
+
+        message = planningFails(CdcSupport.scoresTable(db, database, ids, "").replace("'table-name' = 'scores'", "'table-name' = 'nokey'"),
+                "scores");
+        assertThat(message).contains("no primary key", "nokey", "scan.incremental.snapshot.chunk.key-column");
+
+        message = planningFails(CdcSupport.scoresTable(db, database, ids, "").replace("score BIGINT", "score BIGINT, missing STRING"),
+                "scores");
+        assertThat(message).contains("missing");
+
+        assertThat(miniCluster.listJobs().get()).as("no job was started").hasSize(jobsBefore);
+        db.dropDatabase(database);
+    }
+
+    /** Creates the table (never fails) and plans a query over it, which must fail; returns the messages. */
+    private static String planningFails(String createTable, String table) {
+        StreamTableEnvironment tEnv = tableEnv(env(1));
+        tEnv.executeSql(createTable);
+        Throwable thrown = catchThrowable(() -> tEnv.executeSql("SELECT * FROM " + table));
+        assertThat(thrown).as("planning fails").isInstanceOf(ValidationException.class);
+        // The connector's message is ours, from a ValidationException somewhere in the chain.
+        StringBuilder messages = new StringBuilder();
+        String innermost = null;
+        int depth = 0;
+        for (Throwable t = thrown; t != null && depth < 20; t = t.getCause(), depth++) {
+            messages.append(t.getMessage()).append('\n');
+            if (t instanceof ValidationException) {
+                innermost = t.getMessage();
+            }
+        }
+        System.out.printf("MySqlCdcSqlITCase: planning failed as expected: %s%n", innermost);
+        return messages.toString();
+    }
+}
