@@ -34,6 +34,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("scan.incremental.snapshot.enabled", "Boolean", OptionDefault::Value("true"), "Only the incremental (lock-free) snapshot is supported."),
     spec("scan.incremental.snapshot.chunk.size", "Integer", OptionDefault::Value("8096"), "Rows per snapshot chunk."),
     spec("scan.snapshot.fetch.size", "Integer", OptionDefault::Value("1024"), "Rows fetched per round trip while reading a chunk."),
+    spec("scan.incremental.snapshot.handover", "String", OptionDefault::Value("checkpoint"), "When the binlog phase starts after the snapshot: 'checkpoint' (after a checkpoint completes, so every snapshot row is downstream before any binlog change) or 'immediate'. SQL jobs without checkpointing get 'immediate' unless set."),
     spec("scan.incremental.snapshot.chunk.key-column", "String", OptionDefault::Text("(none)"), "Column chunks are split by (default: the first primary-key column)."),
     spec("chunk-key.even-distribution.factor.upper-bound", "Double", OptionDefault::Value("1000.0"), "Largest (max - min + 1) / rows for splitting a numeric key evenly."),
     spec("chunk-key.even-distribution.factor.lower-bound", "Double", OptionDefault::Value("0.05"), "Smallest (max - min + 1) / rows for splitting a numeric key evenly."),
@@ -120,6 +121,8 @@ pub struct MySqlCdcConfig {
     pub chunk_size: u64,
     pub fetch_size: usize,
     pub chunk_key_column: Option<String>,
+    /// Start the binlog phase only after a checkpoint that follows the last chunk completes.
+    pub handover_after_checkpoint: bool,
     pub even_distribution_upper: f64,
     pub even_distribution_lower: f64,
     pub connect_timeout: Duration,
@@ -178,6 +181,16 @@ impl MySqlCdcConfig {
             return Err(invalid("scan.snapshot.fetch.size", "must be at least 1.".into()));
         }
         let chunk_key_column: Option<String> = options.get("scan.incremental.snapshot.chunk.key-column")?;
+        let handover_after_checkpoint = match options.get_or::<String>("scan.incremental.snapshot.handover", "checkpoint".into())?.trim() {
+            "checkpoint" => true,
+            "immediate" => false,
+            other => {
+                return Err(invalid(
+                    "scan.incremental.snapshot.handover",
+                    format!("'{other}' is not one of 'checkpoint' or 'immediate'."),
+                ))
+            }
+        };
         let even_distribution_upper: f64 = options.get_or("chunk-key.even-distribution.factor.upper-bound", 1000.0)?;
         let even_distribution_lower: f64 = options.get_or("chunk-key.even-distribution.factor.lower-bound", 0.05)?;
         if !(even_distribution_lower > 0.0 && even_distribution_lower <= even_distribution_upper) {
@@ -219,6 +232,7 @@ impl MySqlCdcConfig {
             chunk_size,
             fetch_size,
             chunk_key_column,
+            handover_after_checkpoint,
             even_distribution_upper,
             even_distribution_lower,
             connect_timeout,

@@ -65,6 +65,10 @@ pub struct MySqlCdcEnumerator {
     splitting: bool,
     /// The first checkpoint taken after the binlog split was assigned.
     binlog_held_from: Option<u64>,
+    /// The first checkpoint triggered once every chunk was reported.
+    snapshot_done_at: Option<u64>,
+    /// A checkpoint taken after the snapshot completed: the binlog split may go out.
+    handover_ready: bool,
 }
 
 impl MySqlCdcEnumerator {
@@ -75,6 +79,8 @@ impl MySqlCdcEnumerator {
             waiting: BTreeSet::new(),
             splitting: false,
             binlog_held_from: None,
+            snapshot_done_at: None,
+            handover_ready: false,
         }
     }
 
@@ -145,6 +151,13 @@ impl MySqlCdcEnumerator {
         // `reopen`); their new watermarks must be in the binlog split.
         let all_idle = (0..ctx.parallelism()).all(|s| self.waiting.contains(&s) && ctx.registered_readers().contains(&s));
         if !all_idle {
+            return false;
+        }
+        // Readers emit chunks in parallel, so downstream may still hold snapshot rows of a key
+        // when the binlog reader emits its next change. A checkpoint triggered after the last
+        // chunk was reported completes only once every operator has processed all rows before
+        // its barriers: after it, ordering per key holds (one reader needs no wait).
+        if self.config.handover_after_checkpoint && ctx.parallelism() > 1 && !self.handover_ready {
             return false;
         }
         if self.state.binlog_pending.is_none() {
@@ -229,6 +242,11 @@ impl MySqlCdcEnumerator {
         if self.state.binlog_pending.as_ref().is_some_and(|b| b.max_high_watermark.is_some()) {
             // Built from the old watermarks; built again once these chunks are read.
             self.state.binlog_pending = None;
+        }
+        if !chunks.is_empty() {
+            // The re-read chunks' rows are not yet behind a checkpoint.
+            self.snapshot_done_at = None;
+            self.handover_ready = false;
         }
         for chunk in chunks {
             let Some(done) = self.state.finished.get_mut(&chunk.table) else { continue };
@@ -352,10 +370,17 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         if self.state.binlog_assigned && self.binlog_held_from.is_none() {
             self.binlog_held_from = Some(checkpoint_id);
         }
+        if self.snapshot_done_at.is_none() && self.snapshot_finished_splitting() && self.state.in_flight.is_empty() {
+            self.snapshot_done_at = Some(checkpoint_id);
+        }
         Ok(self.state.clone())
     }
 
-    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64, _ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+        if self.snapshot_done_at.is_some_and(|c| checkpoint_id >= c) && !self.handover_ready {
+            self.handover_ready = true;
+            self.assign_waiting(ctx);
+        }
         // From this checkpoint on the binlog split is in its reader's state: a failure restores
         // it from there, never from chunk watermarks, so they can go.
         if self.binlog_held_from.is_some_and(|c| checkpoint_id >= c) && self.state.binlog_assigned {

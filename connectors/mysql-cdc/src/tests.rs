@@ -137,6 +137,9 @@ impl TestDb {
             ("database-name", self.name.as_str()),
             ("table-name", table),
             ("server-id", self.server_ids.as_str()),
+            // The harness delivers every batch in order as polled (no network between readers
+            // and a sink), so the handover needs no checkpoint; one test checks that mode.
+            ("scan.incremental.snapshot.handover", "immediate"),
         ];
         for (k, v) in extra {
             all.retain(|(key, _)| key != k);
@@ -654,5 +657,28 @@ fn composite_keys_wide_rows_and_primary_key_changes() {
     let live = h.run_until(TIMEOUT, |e| ids(e).len() >= 2).unwrap();
     assert_eq!(ids(&live), [(RowKind::UpdateBefore, 3), (RowKind::UpdateAfter, 1000)]);
     assert_eq!(cell(&live[0].rows, 1, live[0].rows.num_rows() - 1), "ap");
+    h.close().unwrap();
+}
+
+#[test]
+fn with_checkpoint_handover_the_binlog_phase_waits_for_a_checkpoint_after_the_snapshot() {
+    let db = TestDb::new("handover");
+    create_scores(&db, 500);
+    let source = db.source(
+        "scores",
+        &[("scan.incremental.snapshot.handover", "checkpoint"), ("scan.incremental.snapshot.chunk.size", "100")],
+        COLUMNS,
+    );
+    let mut h = Harness::new(source.as_ref(), 2, 4096).unwrap();
+    let snapshot = h.run_until(TIMEOUT, |e| ids(e).len() >= 500).unwrap();
+    assert_eq!(ids(&snapshot).len(), 500);
+    db.sql(&["UPDATE scores SET score = 0 WHERE id = 7"]);
+    // No checkpoint yet: the change stays back however long we poll.
+    let early = h.run_until(Duration::from_secs(2), |e| !e.is_empty());
+    assert!(early.is_err(), "binlog rows before any checkpoint: {:?}", early.map(|e| ids(&e)));
+    // The checkpoint completes: the binlog reader starts and delivers the change.
+    h.checkpoint().unwrap();
+    let live = h.run_until(TIMEOUT, |e| ids(e).len() >= 2).unwrap();
+    assert_eq!(ids(&live), [(RowKind::UpdateBefore, 7), (RowKind::UpdateAfter, 7)]);
     h.close().unwrap();
 }

@@ -5,6 +5,7 @@ import io.flinkrust.bridge.source.RustSource;
 import io.flinkrust.bridge.source.RustSourceSpec;
 
 import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.table.api.ValidationException;
 import org.apache.flink.table.catalog.Column;
 import org.apache.flink.table.catalog.ResolvedCatalogTable;
@@ -40,6 +41,14 @@ import java.util.Set;
  */
 public abstract class RustDynamicTableSourceFactory implements DynamicTableSourceFactory {
     static final String SCAN_PARALLELISM = "scan.parallelism";
+
+    /**
+     * The connector options a table's {@code WITH} clause gave, completed from the job's
+     * configuration where a connector's default depends on it. The default returns them as they are.
+     */
+    protected Map<String, String> completeOptions(Map<String, String> options, ReadableConfig jobConfig) {
+        return options;
+    }
 
     /** The connector identifier ({@code 'connector' = '...'}), as registered in the native library. */
     @Override
@@ -84,7 +93,7 @@ public abstract class RustDynamicTableSourceFactory implements DynamicTableSourc
         LogicalType physical = table.getResolvedSchema().toPhysicalRowDataType().getLogicalType();
         Map<String, DataType> metadata = new LinkedHashMap<>(metadata());
         checkMetadataColumns(context.getObjectIdentifier().asSummaryString(), table.getResolvedSchema(), metadata);
-        Map<String, String> options = new LinkedHashMap<>(table.getOptions());
+        Map<String, String> options = completeOptions(new LinkedHashMap<>(table.getOptions()), context.getConfiguration());
         Integer parallelism = parallelism(options.get(SCAN_PARALLELISM));
         ChangelogMode changelogMode = changelogMode(options);
         RustSource source;

@@ -1,9 +1,13 @@
 package io.flinkrust.bridge.table;
 
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.table.api.DataTypes;
 import org.apache.flink.table.connector.ChangelogMode;
 import org.apache.flink.table.types.DataType;
 
+import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -30,6 +34,26 @@ public final class RustMySqlCdcTableFactory extends RustDynamicTableSourceFactor
         // The row's kind: +I, -U, +U or -D.
         m.put("row_kind", DataTypes.STRING().notNull());
         METADATA = Collections.unmodifiableMap(m);
+    }
+
+    /** The connector option that says when the binlog phase takes over from the snapshot. */
+    static final String HANDOVER = "scan.incremental.snapshot.handover";
+
+    /** Flink's checkpoint interval key, the same in 1.20 and 2.x (its ConfigOption class moved). */
+    private static final ConfigOption<Duration> CHECKPOINTING_INTERVAL =
+            ConfigOptions.key("execution.checkpointing.interval").durationType().noDefaultValue();
+
+    /**
+     * Without checkpointing the binlog phase cannot wait for a checkpoint after the snapshot (Flink
+     * CDC's binlog phase then never starts): unless the table says otherwise, it starts as soon as
+     * the snapshot is done ({@code 'immediate'}).
+     */
+    @Override
+    protected Map<String, String> completeOptions(Map<String, String> options, ReadableConfig jobConfig) {
+        if (!options.containsKey(HANDOVER) && !jobConfig.getOptional(CHECKPOINTING_INTERVAL).isPresent()) {
+            options.put(HANDOVER, "immediate");
+        }
+        return options;
     }
 
     @Override
