@@ -25,7 +25,7 @@ use rust_core::Result;
 use crate::connect::{db_error, is_mariadb, Connector};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{TableId, TableSchema};
-use crate::value::{binlog_row, RowValues};
+use crate::value::{RowNormalizer, RowValues};
 
 /// What happened to a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +58,8 @@ const MARIADB_GTID_STANDALONE: u8 = 1;
 pub struct BinlogCursor {
     stream: BinlogStream,
     tables: Arc<Vec<TableSchema>>,
+    /// One per captured table: column kinds classified once, not once per value.
+    normalizers: Vec<RowNormalizer>,
     by_name: HashMap<TableId, usize>,
     /// Binlog table id (from table-map events) to captured table, `None` when not captured.
     table_ids: HashMap<u64, Option<usize>>,
@@ -105,9 +107,11 @@ impl BinlogCursor {
             .with_pos(offset.position.pos);
         let stream = conn.get_binlog_stream(request).await.map_err(|e| open_error(e, offset, server_id))?;
         let by_name = tables.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
+        let normalizers = tables.iter().map(RowNormalizer::new).collect();
         Ok(BinlogCursor {
             stream,
             tables,
+            normalizers,
             by_name,
             table_ids: HashMap::new(),
             file: offset.position.file.clone(),
@@ -295,8 +299,9 @@ impl BinlogCursor {
             let (before, after) = row.map_err(|e| {
                 BridgeError::external(format!("decoding a binlog row of {}", table.id), e)
             })?;
-            let before = before.map(|r| binlog_row(table, r, tme)).transpose()?;
-            let after = after.map(|r| binlog_row(table, r, tme)).transpose()?;
+            let normalizer = &self.normalizers[table_index];
+            let before = before.map(|r| normalizer.binlog_row(table, r, tme)).transpose()?;
+            let after = after.map(|r| normalizer.binlog_row(table, r, tme)).transpose()?;
             out.push(RowChange {
                 table: table_index,
                 kind,

@@ -23,7 +23,7 @@ use crate::connect::{binlog_end, db_error, Connector};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{quote_ident, TableSchema};
 use crate::split::{ChunkRange, SnapshotSplit};
-use crate::value::{snapshot_row, RowValues, Value};
+use crate::value::{RowNormalizer, RowValues, Value};
 
 /// A chunk's rows at its high watermark.
 pub struct ChunkRows {
@@ -139,9 +139,11 @@ async fn select_chunk(conn: &mut Conn, table: &TableSchema, chunk_key: &str, ran
     }
     let context = || format!("reading a chunk of {}", table.id);
     let mut result = conn.exec_iter(sql, params).await.map_err(|e| db_error(context(), e))?;
+    // Column kinds classified once per chunk, not once per value.
+    let normalizer = RowNormalizer::new(table);
     let mut rows = Vec::new();
     while let Some(row) = result.next().await.map_err(|e| db_error(context(), e))? {
-        rows.push(snapshot_row(table, row)?);
+        rows.push(normalizer.snapshot_row(table, row)?);
     }
     Ok(rows)
 }

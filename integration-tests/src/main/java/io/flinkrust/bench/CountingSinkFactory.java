@@ -26,10 +26,13 @@ public final class CountingSinkFactory implements DynamicTableSinkFactory {
     static final LongAdder COUNT = new LongAdder();
     /** {@link System#nanoTime()} of the first row since {@link #reset()}, 0 before it. */
     static final AtomicLong FIRST_NANOS = new AtomicLong();
+    /** {@link System#nanoTime()} when the last instance saw its input end (bounded jobs), 0 before. */
+    static final AtomicLong END_NANOS = new AtomicLong();
 
     static void reset() {
         COUNT.reset();
         FIRST_NANOS.set(0);
+        END_NANOS.set(0);
     }
 
     @Override
@@ -87,6 +90,11 @@ public final class CountingSinkFactory implements DynamicTableSinkFactory {
                 FIRST_NANOS.compareAndSet(0, System.nanoTime());
             }
             COUNT.increment();
+        }
+
+        @Override
+        public void finish() {
+            END_NANOS.accumulateAndGet(System.nanoTime(), Math::max);
         }
     }
 }

@@ -36,7 +36,9 @@ import java.util.regex.Pattern;
  * <ol>
  *   <li><b>snapshot</b>: {@code scan.startup.mode = 'snapshot'} (bounded) of a table of {@code --rows}
  *       rows at each {@code --parallelism}; rows/s over the job's net runtime (scheduling, chunk
- *       splitting and connecting included, planning excluded); the sink verifies the row count.
+ *       splitting and connecting included, planning excluded), and from the first row the sink
+ *       receives to the end of input (the streaming rate, comparable with the server's own rate);
+ *       the sink verifies the row count.
  *   <li><b>binlog</b>: a burst of {@code --changes} inserts, written once (10 transactions) before the
  *       runs, read by each connector from the binlog position before the burst
  *       ({@code scan.startup.mode = 'specific-offset'}), checkpointing on; changes/s from the first
@@ -80,6 +82,8 @@ public final class MySqlCdcBenchmark {
     private final StreamTableEnvironment snapshotEnv;
     private final StreamTableEnvironment binlogEnv;
     private int nextServerId = 6100;
+    /** Extra WITH options for Flink CDC's tables ({@code --flink-cdc-options k=v;k=v}), for experiments. */
+    private static String flinkCdcOptions = "";
     /** Errors by measurement, printed with the results. */
     private final Map<String, String> errors = new LinkedHashMap<>();
 
@@ -116,6 +120,15 @@ public final class MySqlCdcBenchmark {
                 case "--reps": reps = Integer.parseInt(args[i + 1]); break;
                 case "--select-rate": selectRate = args[i + 1]; break;
                 case "--flink-cdc": flinkCdcMode = args[i + 1]; break;
+                case "--flink-cdc-options":
+                    // k=v;k=v (no quotes: they do not survive exec.args)
+                    List<String> options = new ArrayList<>();
+                    for (String kv : args[i + 1].split(";")) {
+                        String[] parts = kv.split("=", 2);
+                        options.add("'" + parts[0].trim() + "' = '" + parts[1].trim() + "'");
+                    }
+                    flinkCdcOptions = String.join(", ", options);
+                    break;
                 default:
                     throw new IllegalArgumentException("unknown argument " + args[i]
                             + "; use --rows, --changes, --parallelism, --reps, --select-rate, --flink-cdc");
@@ -154,14 +167,14 @@ public final class MySqlCdcBenchmark {
         if (flinkCdc) connectors.add(FLINK_CDC);
         // Warm-up: JIT, class loading, native library extraction, the server's buffer pool.
         for (String c : connectors) {
-            double r = snapshot(c, "warmup", 100_000L, 1, "warm-up " + c);
-            System.out.printf("  warm-up %s: %s%n", c, fmt(r, "rows/s"));
+            double[] r = snapshot(c, "warmup", 100_000L, 1, "warm-up " + c);
+            System.out.printf("  warm-up %s: %s%n", c, fmt(r[0], "rows/s"));
         }
 
         List<String[]> table = new ArrayList<>();
         for (int p : parallelisms) {
             Map<String, double[]> m = new LinkedHashMap<>();
-            for (String k : List.of(RUST, FLINK_CDC, "binary", "text")) m.put(k, nans(reps));
+            for (String k : List.of(RUST, FLINK_CDC, RUST + " stream", FLINK_CDC + " stream", "binary", "text")) m.put(k, nans(reps));
             for (int r = 0; r < reps; r++) {
                 List<String> order = new ArrayList<>(connectors);
                 order.add("server");
@@ -172,14 +185,22 @@ public final class MySqlCdcBenchmark {
                         m.get("binary")[r] = s.getOrDefault("binary", Double.NaN);
                         m.get("text")[r] = s.getOrDefault("text", Double.NaN);
                     } else if (!errors.containsKey("snapshot " + what)) {
-                        m.get(what)[r] = snapshot(what, "orders", rows, p, "snapshot " + what);
+                        double[] rates = snapshot(what, "orders", rows, p, "snapshot " + what);
+                        m.get(what)[r] = rates[0];
+                        m.get(what + " stream")[r] = rates[1];
                     }
                 }
-                System.out.printf("  snapshot p=%d rep %d: rust-mysql-cdc %s, mysql-cdc %s, server SELECT binary %s, text %s%n",
-                        p, r + 1, fmt(m.get(RUST)[r], "rows/s"), fmt(m.get(FLINK_CDC)[r], "rows/s"),
+                System.out.printf("  snapshot p=%d rep %d: rust-mysql-cdc %s (streaming %s), mysql-cdc %s (streaming %s),"
+                                + " server SELECT binary %s, text %s%n",
+                        p, r + 1, fmt(m.get(RUST)[r], "rows/s"), fmt(m.get(RUST + " stream")[r], "rows/s"),
+                        fmt(m.get(FLINK_CDC)[r], "rows/s"), fmt(m.get(FLINK_CDC + " stream")[r], "rows/s"),
                         fmt(m.get("binary")[r], "rows/s"), fmt(m.get("text")[r], "rows/s"));
             }
-            table.add(resultRow("snapshot rows/s, p=" + p, m, flinkCdc));
+            table.add(resultRow("snapshot rows/s, p=" + p + " (job)", m, flinkCdc));
+            Map<String, double[]> streaming = new LinkedHashMap<>(m);
+            streaming.put(RUST, m.get(RUST + " stream"));
+            streaming.put(FLINK_CDC, m.get(FLINK_CDC + " stream"));
+            table.add(resultRow("snapshot rows/s, p=" + p + " (first to last row)", streaming, flinkCdc));
         }
 
         Map<String, double[]> b = new LinkedHashMap<>();
@@ -236,8 +257,11 @@ public final class MySqlCdcBenchmark {
 
     // ---- measurements ---------------------------------------------------------------------------
 
-    /** A bounded snapshot of {@code table} into the counting sink; rows/s of net job runtime, NaN on failure. */
-    private double snapshot(String connector, String table, long expected, int parallelism, String what) {
+    /**
+     * A bounded snapshot of {@code table} into the counting sink: {job rows/s over the net runtime,
+     * stream rows/s from the first row to the end of input}, NaNs on failure.
+     */
+    private double[] snapshot(String connector, String table, long expected, int parallelism, String what) {
         String name = createSource(snapshotEnv, connector, table, "'scan.startup.mode' = 'snapshot'", parallelism);
         snapshotEnv.getConfig().set("parallelism.default", Integer.toString(parallelism));
         CountingSinkFactory.reset();
@@ -246,11 +270,14 @@ public final class MySqlCdcBenchmark {
             long millis = result.getJobClient().orElseThrow().getJobExecutionResult().get().getNetRuntime();
             long count = CountingSinkFactory.COUNT.sum();
             if (count != expected) {
-                return fail(what, "received " + count + " rows, expected " + expected);
+                fail(what, "received " + count + " rows, expected " + expected);
+                return new double[] {Double.NaN, Double.NaN};
             }
-            return expected * 1000.0 / Math.max(1, millis);
-        } catch (Exception e) {
-            return fail(what, describe(e));
+            long streamNanos = CountingSinkFactory.END_NANOS.get() - CountingSinkFactory.FIRST_NANOS.get();
+            return new double[] {expected * 1000.0 / Math.max(1, millis), expected * 1e9 / Math.max(1, streamNanos)};
+        } catch (Exception | LinkageError e) {
+            fail(what, describe(e));
+            return new double[] {Double.NaN, Double.NaN};
         }
     }
 
@@ -294,7 +321,7 @@ public final class MySqlCdcBenchmark {
                 return fail(what, "received " + count + " changes, expected " + expected);
             }
             return expected * 1e9 / Math.max(1, end - first);
-        } catch (Exception e) {
+        } catch (Exception | LinkageError e) {
             return fail(what, describe(e));
         } finally {
             if (job != null) {
@@ -347,7 +374,8 @@ public final class MySqlCdcBenchmark {
                 + "  'table-name' = '" + table + "',\n"
                 + "  'server-id' = '" + first + "-" + (first + Math.max(2, parallelism) - 1) + "',\n"
                 + "  'server-time-zone' = 'UTC',\n"
-                + "  " + startup + "\n"
+                + "  " + startup
+                + (connector.equals(FLINK_CDC) && !flinkCdcOptions.isBlank() ? ",\n  " + flinkCdcOptions : "") + "\n"
                 + ")");
         return name;
     }
