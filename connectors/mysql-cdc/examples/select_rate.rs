@@ -33,7 +33,10 @@ fn opts() -> Opts {
         .user(Some(env("MYSQL_USER", "root")))
         .pass(Some(env("MYSQL_PASSWORD", "")))
         .prefer_socket(false)
-        .init(vec!["SET time_zone = '+00:00'", "SET SESSION net_write_timeout = 3600"])
+        .init(vec![
+            "SET time_zone = '+00:00'",
+            "SET SESSION net_write_timeout = 3600",
+        ])
         .into()
 }
 
@@ -62,13 +65,24 @@ fn parse_args() -> Args {
         server_id: 6190,
     };
     while let Some(flag) = it.next() {
-        let value = it.next().unwrap_or_else(|| usage(&format!("{flag} needs a value")));
+        let value = it
+            .next()
+            .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
         match flag.as_str() {
             "--table" => a.table = value,
             "--protocol" => {
-                a.protocols = if value == "both" { vec!["binary".into(), "text".into()] } else { vec![value] }
+                a.protocols = if value == "both" {
+                    vec!["binary".into(), "text".into()]
+                } else {
+                    vec![value]
+                }
             }
-            "--streams" => a.streams = value.split(',').map(|s| s.trim().parse().expect("--streams")).collect(),
+            "--streams" => {
+                a.streams = value
+                    .split(',')
+                    .map(|s| s.trim().parse().expect("--streams"))
+                    .collect()
+            }
             "--file" => a.file = value,
             "--pos" => a.pos = value.parse().expect("--pos"),
             "--expect" => a.expect = value.parse().expect("--expect"),
@@ -153,7 +167,9 @@ async fn select(a: &Args) -> Res<()> {
 async fn binlog(a: &Args) -> Res<()> {
     let (db, table) = a.table.split_once('.').ok_or("--table must be db.table")?;
     let conn = Conn::new(opts()).await?;
-    let request = BinlogStreamRequest::new(a.server_id).with_filename(a.file.as_bytes()).with_pos(a.pos);
+    let request = BinlogStreamRequest::new(a.server_id)
+        .with_filename(a.file.as_bytes())
+        .with_pos(a.pos);
     let mut stream = conn.get_binlog_stream(request).await?;
     let mut rows = 0u64;
     let mut first: Option<Instant> = None;
@@ -168,7 +184,9 @@ async fn binlog(a: &Args) -> Res<()> {
                 }
             }
             Some(EventData::RowsEvent(ev)) if wanted_ids.contains(&ev.table_id()) => {
-                let tme = stream.get_tme(ev.table_id()).ok_or("rows event without table map")?;
+                let tme = stream
+                    .get_tme(ev.table_id())
+                    .ok_or("rows event without table map")?;
                 for row in ev.rows(tme) {
                     let (before, after) = row?;
                     std::hint::black_box((&before, &after));
@@ -180,14 +198,23 @@ async fn binlog(a: &Args) -> Res<()> {
             _ => {}
         }
     }
-    let secs = last.duration_since(first.unwrap_or(last)).as_secs_f64().max(1e-9);
-    println!("SELECT_RATE mode=binlog streams=1 rows={rows} seconds={secs:.3} rows_per_s={:.0}", rows as f64 / secs);
+    let secs = last
+        .duration_since(first.unwrap_or(last))
+        .as_secs_f64()
+        .max(1e-9);
+    println!(
+        "SELECT_RATE mode=binlog streams=1 rows={rows} seconds={secs:.3} rows_per_s={:.0}",
+        rows as f64 / secs
+    );
     let _ = stream.close().await;
     Ok(())
 }
 
 fn block_on<T>(future: impl std::future::Future<Output = Res<T>>) -> Res<T> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(future)
 }
 
 fn main() -> Res<()> {

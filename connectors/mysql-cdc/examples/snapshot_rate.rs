@@ -7,6 +7,8 @@
 //! Usage (connection from MYSQL_HOST, MYSQL_PORT, MYSQL_USER, MYSQL_PASSWORD):
 //!   snapshot_rate --database cdc_bench --table orders [--parallelism 1] [--reps 3]
 //!     [--columns "id BIGINT, customer_id INT, ..."] (default: the benchmark table's columns)
+//!     [--binlog FILE:POS --expect N] (instead of the snapshot: the binlog from FILE:POS until N
+//!     changes arrived, `scan.startup.mode = 'specific-offset'`, timed from the first change)
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -18,13 +20,20 @@ use rust_core::row::BinaryRowEncoder;
 use rust_core::testing::Harness;
 use rust_core::types::RowType;
 
-const COLUMNS: &str = "id BIGINT, customer_id INT, quantity INT, amount DECIMAL(12, 2), status STRING, note STRING, \
+const COLUMNS: &str =
+    "id BIGINT, customer_id INT, quantity INT, amount DECIMAL(12, 2), status STRING, note STRING, \
                        created_at TIMESTAMP(3), version BIGINT";
 
 fn main() -> rust_core::Result<()> {
     let mut args = std::env::args().skip(1);
-    let (mut database, mut table, mut parallelism, mut reps, mut columns) =
-        ("cdc_bench".to_string(), "orders".to_string(), 1u32, 3u32, COLUMNS.to_string());
+    let (mut database, mut table, mut parallelism, mut reps, mut columns) = (
+        "cdc_bench".to_string(),
+        "orders".to_string(),
+        1u32,
+        3u32,
+        COLUMNS.to_string(),
+    );
+    let (mut binlog, mut expect): (Option<String>, usize) = (None, 0);
     while let Some(flag) = args.next() {
         let value = args.next().expect("every flag takes a value");
         match flag.as_str() {
@@ -33,6 +42,8 @@ fn main() -> rust_core::Result<()> {
             "--parallelism" => parallelism = value.parse().expect("--parallelism"),
             "--reps" => reps = value.parse().expect("--reps"),
             "--columns" => columns = value,
+            "--binlog" => binlog = Some(value),
+            "--expect" => expect = value.parse().expect("--expect"),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -62,7 +73,7 @@ fn main() -> rust_core::Result<()> {
     let types: Vec<&str> = types.iter().map(String::as_str).collect();
     let row_type = RowType::parse(&names, &types)?;
     let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
-    let options: BTreeMap<String, String> = [
+    let mut options: BTreeMap<String, String> = [
         ("hostname", env("MYSQL_HOST", "127.0.0.1")),
         ("port", env("MYSQL_PORT", "3306")),
         ("username", env("MYSQL_USER", "root")),
@@ -75,6 +86,12 @@ fn main() -> rust_core::Result<()> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    if let Some(at) = &binlog {
+        let (file, pos) = at.split_once(':').expect("--binlog FILE:POS");
+        options.insert("scan.startup.mode".into(), "specific-offset".into());
+        options.insert("scan.startup.specific-offset.file".into(), file.into());
+        options.insert("scan.startup.specific-offset.pos".into(), pos.into());
+    }
     let registry = Registry::new(vec![Box::new(MySqlCdcFactory)]);
     let source = registry.create_source("rust-mysql-cdc", options, &row_type)?;
 
@@ -83,8 +100,18 @@ fn main() -> rust_core::Result<()> {
     for rep in 0..reps {
         let start = Instant::now();
         let mut harness = Harness::new(source.as_ref(), parallelism, DEFAULT_BATCH_ROWS)?;
-        let emitted = harness.run_until(Duration::from_secs(600), |_| false)?;
-        let read = start.elapsed().as_secs_f64();
+        let mut first: Option<Instant> = None;
+        let emitted = harness.run_until(Duration::from_secs(600), |all| {
+            if !all.is_empty() {
+                first.get_or_insert_with(Instant::now);
+            }
+            binlog.is_some() && all.iter().map(|e| e.rows.num_rows()).sum::<usize>() >= expect
+        })?;
+        let read = if binlog.is_some() {
+            first.map_or(0.0, |f| f.elapsed().as_secs_f64())
+        } else {
+            start.elapsed().as_secs_f64()
+        };
         harness.close()?;
         let rows: usize = emitted.iter().map(|e| e.rows.num_rows()).sum();
         let encode_start = Instant::now();
