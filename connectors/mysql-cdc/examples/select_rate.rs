@@ -7,7 +7,9 @@
 //!   snapshot uses), `text` the text protocol (`query_iter`, what JDBC uses by default).
 //! - `binlog`: a replication connection from a binlog file and position, decoding each row event
 //!   of the table into rows and counting them until `--expect` rows arrived, timed from the first
-//!   row to the last (the binlog-side counterpart of the SELECT limit).
+//!   row to the last (the binlog-side counterpart of the SELECT limit). With `--end-pos` (the
+//!   binlog position after the burst) rows are not decoded: `binlog-raw` is the rate at which the
+//!   server sends the burst, the binlog's own limit.
 //!
 //! Output is one machine-readable line per measurement:
 //! `SELECT_RATE mode=binary streams=1 rows=2000000 seconds=1.234 rows_per_s=1620745`.
@@ -15,6 +17,7 @@
 //! Usage (connection from MYSQL_HOST, MYSQL_PORT, MYSQL_USER, MYSQL_PASSWORD):
 //!   select_rate select --table db.t [--protocol binary|text|both] [--streams 1,2]
 //!   select_rate binlog --table db.t --file bin.000001 --pos 4 --expect 1000000 [--server-id 6190]
+//!     [--end-pos P]
 
 use std::time::Instant;
 
@@ -48,6 +51,7 @@ struct Args {
     file: String,
     pos: u64,
     expect: u64,
+    end_pos: Option<u64>,
     server_id: u32,
 }
 
@@ -62,6 +66,7 @@ fn parse_args() -> Args {
         file: String::new(),
         pos: 4,
         expect: 0,
+        end_pos: None,
         server_id: 6190,
     };
     while let Some(flag) = it.next() {
@@ -70,6 +75,7 @@ fn parse_args() -> Args {
             .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
         match flag.as_str() {
             "--table" => a.table = value,
+            "--end-pos" => a.end_pos = Some(value.parse().expect("--end-pos")),
             "--protocol" => {
                 a.protocols = if value == "both" {
                     vec!["binary".into(), "text".into()]
@@ -177,6 +183,26 @@ async fn binlog(a: &Args) -> Res<()> {
     let mut wanted_ids = std::collections::HashSet::new();
     while rows < a.expect {
         let event = stream.next().await.ok_or("binlog stream ended")??;
+        if let Some(end) = a.end_pos {
+            // Raw: the server's sending rate. Rows events are not decoded; the burst's rows count
+            // as received when the event ending at (or past) its end position arrives.
+            if first.is_none() {
+                if let Ok(Some(EventData::RowsEvent(ev))) = event.read_data() {
+                    if wanted_ids.contains(&ev.table_id()) {
+                        first = Some(Instant::now());
+                    }
+                } else if let Ok(Some(EventData::TableMapEvent(tme))) = event.read_data() {
+                    if tme.database_name() == db && tme.table_name() == table {
+                        wanted_ids.insert(tme.table_id());
+                    }
+                }
+            }
+            if u64::from(event.header().log_pos()) >= end {
+                rows = a.expect;
+                last = Instant::now();
+            }
+            continue;
+        }
         match event.read_data()? {
             Some(EventData::TableMapEvent(tme)) => {
                 if tme.database_name() == db && tme.table_name() == table {
@@ -203,7 +229,8 @@ async fn binlog(a: &Args) -> Res<()> {
         .as_secs_f64()
         .max(1e-9);
     println!(
-        "SELECT_RATE mode=binlog streams=1 rows={rows} seconds={secs:.3} rows_per_s={:.0}",
+        "SELECT_RATE mode={} streams=1 rows={rows} seconds={secs:.3} rows_per_s={:.0}",
+        if a.end_pos.is_some() { "binlog-raw" } else { "binlog" },
         rows as f64 / secs
     );
     let _ = stream.close().await;

@@ -55,7 +55,7 @@ import java.util.regex.Pattern;
  * and the ratios rust / Flink CDC and rust / server. When Flink CDC fails (it may not support the
  * server), its error is printed and recorded, and the comparison keeps what runs.
  *
- * <p>Arguments: {@code --rows N} (default 2,000,000), {@code --changes N} (default 1,000,000),
+ * <p>Arguments: {@code --rows N} (default 4,000,000), {@code --changes N} (default 1,000,000),
  * {@code --parallelism 1,2}, {@code --reps 3}, {@code --select-rate PATH} (the example binary;
  * default {@code target/release/examples/select_rate}), {@code --flink-cdc auto|off}. The server
  * comes from {@code scripts/mariadb.sh start} (MARIADB_DIR / MARIADB_PORT select the instance).
@@ -108,7 +108,7 @@ public final class MySqlCdcBenchmark {
     }
 
     public static void main(String[] args) throws Exception {
-        long rows = 2_000_000L;
+        long rows = 4_000_000L;
         long changes = 1_000_000L;
         List<Integer> parallelisms = List.of(1, 2);
         int reps = 3;
@@ -165,6 +165,7 @@ public final class MySqlCdcBenchmark {
         long t1 = System.nanoTime();
         writeBurst(changes);
         double writeSeconds = (System.nanoTime() - t1) / 1e9;
+        String[] burstEnd = masterStatus();
         System.out.printf("burst: %,d inserts into %s.burst from binlog %s:%s, written by the server in %.1f s (%,.0f rows/s)%n",
                 changes, DB, burstStart[0], burstStart[1], writeSeconds, changes / writeSeconds);
 
@@ -215,7 +216,7 @@ public final class MySqlCdcBenchmark {
         }
 
         Map<String, double[]> b = new LinkedHashMap<>();
-        for (String k : List.of(RUST, FLINK_CDC, "binlog")) b.put(k, nans(reps));
+        for (String k : List.of(RUST, FLINK_CDC, "binlog", "binlog-raw")) b.put(k, nans(reps));
         for (int r = 0; r < reps; r++) {
             List<String> order = new ArrayList<>(connectors);
             order.add("server");
@@ -225,27 +226,48 @@ public final class MySqlCdcBenchmark {
                     Map<String, Double> s = selectRate("binlog", "--table", DB + ".burst", "--file", burstStart[0],
                             "--pos", burstStart[1], "--expect", Long.toString(changes), "--server-id", Integer.toString(6190 + r));
                     b.get("binlog")[r] = s.getOrDefault("binlog", Double.NaN);
+                    if (burstEnd[0].equals(burstStart[0])) {
+                        Map<String, Double> raw = selectRate("binlog", "--table", DB + ".burst", "--file", burstStart[0],
+                                "--pos", burstStart[1], "--expect", Long.toString(changes), "--end-pos", burstEnd[1],
+                                "--server-id", Integer.toString(6195 + r));
+                        b.get("binlog-raw")[r] = raw.getOrDefault("binlog-raw", Double.NaN);
+                    }
                 } else if (!errors.containsKey("binlog " + what)) {
                     b.get(what)[r] = binlog(what, burstStart, changes, "binlog " + what);
                 }
             }
-            System.out.printf("  binlog rep %d: rust-mysql-cdc %s, mysql-cdc %s, server binlog client %s%n", r + 1,
-                    fmt(b.get(RUST)[r], "changes/s"), fmt(b.get(FLINK_CDC)[r], "changes/s"), fmt(b.get("binlog")[r], "changes/s"));
+            System.out.printf("  binlog rep %d: rust-mysql-cdc %s, mysql-cdc %s, minimal client decoding rows %s,"
+                            + " server sending (no decoding) %s%n", r + 1,
+                    fmt(b.get(RUST)[r], "changes/s"), fmt(b.get(FLINK_CDC)[r], "changes/s"), fmt(b.get("binlog")[r], "changes/s"),
+                    fmt(b.get("binlog-raw")[r], "changes/s"));
+        }
+        double flinkCdcBinlogDefaults = Double.NaN;
+        if (flinkCdc && !errors.containsKey("binlog " + FLINK_CDC)) {
+            String saved = flinkCdcOptions;
+            flinkCdcOptions = "";
+            flinkCdcBinlogDefaults = binlog(FLINK_CDC, burstStart, changes, "binlog mysql-cdc at its defaults");
+            flinkCdcOptions = saved;
+            System.out.printf("  binlog mysql-cdc at its defaults: %s%n", fmt(flinkCdcBinlogDefaults, "changes/s"));
         }
         Map<String, double[]> bm = new LinkedHashMap<>();
         bm.put(RUST, b.get(RUST));
         bm.put(FLINK_CDC, b.get(FLINK_CDC));
         bm.put("binary", b.get("binlog"));
         table.add(resultRow("binlog changes/s, burst of " + String.format("%,d", changes), bm, flinkCdc));
+        double raw = median(b.get("binlog-raw"));
 
         System.out.println();
         System.out.printf("RESULTS (medians of %d; whole run %.0f s)%n", reps, (System.nanoTime() - t0) / 1e9);
         System.out.println("| measurement | rust-mysql-cdc | Flink CDC mysql-cdc | server limit (minimal client) | rust / Flink CDC (target >= 3x) | rust / server (target >= 70%) |");
         System.out.println("|---|---|---|---|---|---|");
         for (String[] row : table) System.out.println("| " + String.join(" | ", row) + " |");
+        System.out.printf("%nThe server sends the binlog burst at %s changes/s to a client that does not decode rows.%n", fmtM(raw));
         if (flinkCdc) {
-            System.out.printf("%nFlink CDC %s ran with: %s. At its defaults (100,000-row table, p=1): %s rows/s (job), %s rows/s (first to last row).%n",
-                    flinkCdcVersion(), flinkCdcOptions.isBlank() ? "its defaults" : flinkCdcOptions, fmtM(flinkCdcDefaults[0]), fmtM(flinkCdcDefaults[1]));
+            System.out.printf("Flink CDC %s ran with: %s. At its defaults: snapshot (100,000-row table, p=1) %s rows/s (job),"
+                            + " %s rows/s (first to last row); binlog %s changes/s (rust-mysql-cdc / defaults: %s).%n",
+                    flinkCdcVersion(), flinkCdcOptions.isBlank() ? "its defaults" : flinkCdcOptions, fmtM(flinkCdcDefaults[0]),
+                    fmtM(flinkCdcDefaults[1]), fmtM(flinkCdcBinlogDefaults),
+                    Double.isNaN(flinkCdcBinlogDefaults) ? "n/a" : String.format("%.2fx", median(b.get(RUST)) / flinkCdcBinlogDefaults));
         }
         if (!errors.isEmpty()) {
             System.out.println();
@@ -260,7 +282,7 @@ public final class MySqlCdcBenchmark {
         double binary = median(m.get("binary"));
         double text = m.containsKey("text") ? median(m.get("text")) : Double.NaN;
         double server = Double.isNaN(text) ? binary : Math.max(binary, text);
-        String serverText = Double.isNaN(text) ? fmtM(binary) + " (binlog, decoded)"
+        String serverText = Double.isNaN(text) ? fmtM(binary) + " (a client decoding rows with mysql_common)"
                 : fmtM(server) + " (binary " + fmtM(binary) + ", text " + fmtM(text) + ")";
         String flinkText = !flinkCdc ? "not run" : Double.isNaN(flink) ? "failed (see ERRORS)" : fmtM(flink);
         String vsFlink = Double.isNaN(flink) || Double.isNaN(rust) ? "n/a" : String.format("%.2fx", rust / flink);
