@@ -253,8 +253,9 @@ public final class MySqlCdcBenchmark {
         bm.put(RUST, b.get(RUST));
         bm.put(FLINK_CDC, b.get(FLINK_CDC));
         bm.put("binary", b.get("binlog"));
-        table.add(resultRow("binlog changes/s, burst of " + String.format("%,d", changes), bm, flinkCdc));
         double raw = median(b.get("binlog-raw"));
+        bm.put("raw", new double[] {raw});
+        table.add(resultRow("binlog changes/s, burst of " + String.format("%,d", changes), bm, flinkCdc));
 
         System.out.println();
         System.out.printf("RESULTS (medians of %d; whole run %.0f s)%n", reps, (System.nanoTime() - t0) / 1e9);
@@ -282,11 +283,14 @@ public final class MySqlCdcBenchmark {
         double binary = median(m.get("binary"));
         double text = m.containsKey("text") ? median(m.get("text")) : Double.NaN;
         double server = Double.isNaN(text) ? binary : Math.max(binary, text);
-        String serverText = Double.isNaN(text) ? fmtM(binary) + " (a client decoding rows with mysql_common)"
+        boolean binlog = m.containsKey("raw");
+        String serverText = binlog
+                ? fmtM(binary) + " (a client decoding rows with mysql_common; the server sends " + fmtM(m.get("raw")[0]) + " undecoded)"
                 : fmtM(server) + " (binary " + fmtM(binary) + ", text " + fmtM(text) + ")";
         String flinkText = !flinkCdc ? "not run" : Double.isNaN(flink) ? "failed (see ERRORS)" : fmtM(flink);
         String vsFlink = Double.isNaN(flink) || Double.isNaN(rust) ? "n/a" : String.format("%.2fx", rust / flink);
-        String vsServer = Double.isNaN(server) || Double.isNaN(rust) ? "n/a" : String.format("%.0f%%", 100 * rust / server);
+        String vsServer = Double.isNaN(server) || Double.isNaN(rust) ? "n/a"
+                : String.format(binlog ? "%.0f%% of that client" : "%.0f%%", 100 * rust / server);
         System.out.printf("RESULT %s: rust-mysql-cdc=%s mysql-cdc=%s server=%s rust/mysql-cdc=%s rust/server=%s%n",
                 label, fmtM(rust), flinkText, serverText, vsFlink, vsServer);
         return new String[] {label, fmtM(rust), flinkText, serverText, vsFlink, vsServer};
@@ -386,7 +390,7 @@ public final class MySqlCdcBenchmark {
         Process process = pb.start();
         Map<String, Double> rates = new LinkedHashMap<>();
         StringBuilder output = new StringBuilder();
-        Pattern line = Pattern.compile("SELECT_RATE mode=(\\w+) .*rows_per_s=(\\d+)");
+        Pattern line = Pattern.compile("SELECT_RATE mode=([\\w-]+) .*rows_per_s=(\\d+)");
         try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
             for (String l; (l = r.readLine()) != null; ) {
                 output.append(l).append('\n');
