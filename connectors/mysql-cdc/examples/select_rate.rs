@@ -204,10 +204,8 @@ async fn binlog(a: &Args) -> Res<()> {
             continue;
         }
         match event.read_data()? {
-            Some(EventData::TableMapEvent(tme)) => {
-                if tme.database_name() == db && tme.table_name() == table {
-                    wanted_ids.insert(tme.table_id());
-                }
+            Some(EventData::TableMapEvent(tme)) if tme.database_name() == db && tme.table_name() == table => {
+                wanted_ids.insert(tme.table_id());
             }
             Some(EventData::RowsEvent(ev)) if wanted_ids.contains(&ev.table_id()) => {
                 let tme = stream
