@@ -4,7 +4,7 @@
 MVN ?= mvn -B -q
 CARGO ?= cargo
 
-.PHONY: all build test mariadb test-rust test-java test-e2e demo demo-datagen bench clean
+.PHONY: all build test mariadb test-rust test-java test-e2e demo demo-datagen bench bench-cdc clean
 
 # Demo and benchmarks run in a JVM of their own (exec:exec): Flink's MiniCluster cannot find its
 # classes inside Maven's isolated exec:java classloader.
@@ -53,11 +53,29 @@ demo-datagen: build
 ## bench: the benchmark harness, side by side in one run:
 ##   1. rust-datagen vs Flink's datagen into blackhole, same schema/rows/Flink (rows/s, ratio)
 ##   2. the bridge's own cost per row: generation and encoding in Rust, then through JNI in Java
+##   3. bench-cdc (below)
 bench: build
 	$(call run_main,integration-tests,io.flinkrust.bench.DatagenBenchmark $(BENCH_ARGS))
 	$(CARGO) run -q --release -p flink-rust-bridge --example bridge_cost
 	$(MVN) -pl java-bridge -Dnative.skip=true test-compile
 	$(call run_main,java-bridge -Dnative.skip=true -Dexec.classpathScope=test,io.flinkrust.bridge.source.BridgeCostBenchmark)
+	$(run_bench_cdc)
+
+## bench-cdc: rust-mysql-cdc vs Flink CDC's mysql-cdc vs the server's own limit (a minimal Rust client),
+## same MariaDB table and Flink: snapshot rows/s at parallelism 1 and 2, binlog changes/s for a burst
+## of 1 M changes (medians of 3, ratios). Runs its own MariaDB instance (port 3308, data in
+## $TMPDIR/flink-rust-mariadb-bench) so the 1 M-change binlog stays out of the test server.
+## BENCH_CDC_ARGS: --rows N --changes N --parallelism 1,2 --reps 3 --flink-cdc auto|off
+BENCH_CDC_MARIADB_DIR ?= $(or $(TMPDIR),/tmp)/flink-rust-mariadb-bench
+BENCH_CDC_MARIADB_PORT ?= 3308
+define run_bench_cdc
+	$(CARGO) build -q --release -p connector-mysql-cdc --example select_rate
+	MARIADB_DIR=$(BENCH_CDC_MARIADB_DIR) MARIADB_PORT=$(BENCH_CDC_MARIADB_PORT) \
+	  $(call run_main,integration-tests -Pflink-cdc,io.flinkrust.bench.MySqlCdcBenchmark \
+	  --select-rate $${CARGO_TARGET_DIR:-$(CURDIR)/target}/release/examples/select_rate $(BENCH_CDC_ARGS))
+endef
+bench-cdc: build
+	$(run_bench_cdc)
 
 clean:
 	$(MVN) clean

@@ -37,7 +37,8 @@ export MYSQL_ROOT_SOCKET=$sock
 EOF
 }
 
-root_sql() { mariadb --no-defaults -S "$sock" -uroot "$@"; }
+# -h localhost: MYSQL_HOST in the environment (as the exports below set it) would win over -S.
+root_sql() { mariadb --no-defaults -h localhost --protocol=socket -S "$sock" -uroot "$@"; }
 
 running() {
   [[ -f "$dir/mysqld.pid" ]] && kill -0 "$(cat "$dir/mysqld.pid")" 2>/dev/null \

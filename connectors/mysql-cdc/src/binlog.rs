@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
 use mysql_async::binlog::events::{Event, EventData, RowsEventData};
+use mysql_common::io::ParseBuf;
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, BinlogStreamRequest};
 
@@ -25,7 +26,7 @@ use rust_core::Result;
 use crate::connect::{binlog_files, db_error, is_mariadb, Connector};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{TableId, TableSchema};
-use crate::value::{RowNormalizer, RowValues};
+use crate::value::{BinlogImageLayout, RowNormalizer, RowValues};
 
 /// What happened to a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +67,8 @@ pub struct BinlogCursor {
     by_name: HashMap<TableId, usize>,
     /// Binlog table id (from table-map events) to captured table, `None` when not captured.
     table_ids: HashMap<u64, Option<usize>>,
+    /// How to split row images of captured tables, per binlog table id (from its table map).
+    layouts: HashMap<u64, BinlogImageLayout>,
     file: String,
     /// End of the last event read: where the next one starts.
     next_pos: u64,
@@ -132,6 +135,7 @@ impl BinlogCursor {
             normalizers,
             by_name,
             table_ids: HashMap::new(),
+            layouts: HashMap::new(),
             file: offset.position.file.clone(),
             next_pos: offset.position.pos,
             txn_start: offset.position.clone(),
@@ -270,7 +274,17 @@ impl BinlogCursor {
             }
             EventData::TableMapEvent(tme) => {
                 let id = TableId::new(tme.database_name(), tme.table_name());
-                self.table_ids.insert(tme.table_id(), self.by_name.get(&id).copied());
+                let captured = self.by_name.get(&id).copied();
+                self.table_ids.insert(tme.table_id(), captured);
+                match captured.map(|_| BinlogImageLayout::new(&tme)) {
+                    Some(Ok(layout)) => {
+                        self.layouts.insert(tme.table_id(), layout);
+                    }
+                    // Rows of the table fall back to mysql_common's decoder (and its errors).
+                    Some(Err(_)) | None => {
+                        self.layouts.remove(&tme.table_id());
+                    }
+                }
             }
             EventData::RowsEvent(rows) => {
                 if !self.in_txn {
@@ -305,9 +319,6 @@ impl BinlogCursor {
     fn rows(&mut self, rows: RowsEventData<'_>, timestamp_ms: i64, out: &mut Vec<RowChange>) -> Result<()> {
         let table_id = rows.table_id();
         let captured = *self.table_ids.get(&table_id).unwrap_or(&None);
-        let tme = self.stream.get_tme(table_id).ok_or_else(|| {
-            BridgeError::other(format!("binlog rows event for table id {table_id} without its table-map event"))
-        })?;
         let kind = match &rows {
             RowsEventData::WriteRowsEventV1(_) | RowsEventData::WriteRowsEvent(_) => ChangeKind::Insert,
             RowsEventData::UpdateRowsEventV1(_)
@@ -315,6 +326,41 @@ impl BinlogCursor {
             | RowsEventData::PartialUpdateRowsEvent(_) => ChangeKind::Update,
             RowsEventData::DeleteRowsEventV1(_) | RowsEventData::DeleteRowsEvent(_) => ChangeKind::Delete,
         };
+        // Captured tables with full row images: split the images with the table map's layout
+        // (mysql_common's BinlogRow rebuilds column metadata for every row: about half the cost).
+        if let (Some(table_index), Some(layout)) = (captured, self.layouts.get(&table_id)) {
+            if layout.handles(&rows) {
+                let table = &self.tables[table_index];
+                let normalizer = &self.normalizers[table_index];
+                let has_before = rows.columns_before_image().is_some();
+                let has_after = rows.columns_after_image().is_some();
+                let decode_error =
+                    |e: std::io::Error| BridgeError::external(format!("decoding a binlog row of {}", table.id), e);
+                let mut buf = ParseBuf(rows.rows_data());
+                while !buf.is_empty() {
+                    let before = if has_before { Some(layout.decode(&mut buf).map_err(decode_error)?) } else { None };
+                    let after = if has_after { Some(layout.decode(&mut buf).map_err(decode_error)?) } else { None };
+                    self.rows_in_txn += 1;
+                    if self.rows_in_txn <= self.skip_rows {
+                        continue;
+                    }
+                    let before = before.map(|v| normalizer.binlog_values(table, v, layout.charsets())).transpose()?;
+                    let after = after.map(|v| normalizer.binlog_values(table, v, layout.charsets())).transpose()?;
+                    out.push(RowChange {
+                        table: table_index,
+                        kind,
+                        before,
+                        after,
+                        txn_start: self.txn_start.clone(),
+                        timestamp_ms,
+                    });
+                }
+                return Ok(());
+            }
+        }
+        let tme = self.stream.get_tme(table_id).ok_or_else(|| {
+            BridgeError::other(format!("binlog rows event for table id {table_id} without its table-map event"))
+        })?;
         for row in rows.rows(tme) {
             self.rows_in_txn += 1;
             if self.rows_in_txn <= self.skip_rows {

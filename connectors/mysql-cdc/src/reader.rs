@@ -100,6 +100,7 @@ impl MySqlCdcReader {
                 output: output_tx,
                 schemas: HashMap::new(),
                 mappings: HashMap::new(),
+                snapshot_sees_changes: false,
             };
             let thread = std::thread::Builder::new()
                 .name(format!("rust-mysql-cdc-reader-{}", self.server_id))
@@ -284,6 +285,9 @@ struct WorkerJob {
     output: mpsc::Sender<Output>,
     schemas: HashMap<TableId, Arc<TableSchema>>,
     mappings: HashMap<TableId, Arc<TableMapping>>,
+    /// The last chunk read saw binlog changes between its watermarks: read the next one keeping
+    /// its rows (for the replay) rather than straight into the batch.
+    snapshot_sees_changes: bool,
 }
 
 impl WorkerJob {
@@ -340,13 +344,30 @@ impl WorkerJob {
         let c = conn.as_mut().expect("connected above");
         let (schema, mapping) = self.schema(c, &split.table).await?;
         let reader = ChunkReader { connector: &self.connector, server_id: self.server_id, heartbeat: self.config.heartbeat_interval };
-        let chunk = reader.read(c, &schema, &split).await?;
-        tracing::debug!(table = %split.table, chunk = split.id, rows = chunk.rows.len(), replayed = chunk.replayed, "chunk read");
-        for row in &chunk.rows {
-            self.builder.append(&mapping, row, RowKind::Insert, 0)?;
+        // Straight into the batch while chunks see no concurrent changes (no rows kept); after a
+        // chunk whose binlog moved, keep rows for the replay until one is quiet again.
+        let mut high_watermark = None;
+        if !self.snapshot_sees_changes {
+            high_watermark = reader.read_into(c, &schema, &split, &mut self.builder, &mapping).await?;
+            self.snapshot_sees_changes = high_watermark.is_none();
+            if let Some(hw) = &high_watermark {
+                tracing::debug!(table = %split.table, chunk = split.id, rows = self.builder.len(), high_watermark = %hw, "chunk read");
+            }
         }
+        let high_watermark = match high_watermark {
+            Some(hw) => hw,
+            None => {
+                let chunk = reader.read(c, &schema, &split).await?;
+                tracing::debug!(table = %split.table, chunk = split.id, rows = chunk.rows.len(), replayed = chunk.replayed, "chunk read");
+                self.snapshot_sees_changes = chunk.moved;
+                for row in &chunk.rows {
+                    self.builder.append(&mapping, row, RowKind::Insert, 0)?;
+                }
+                chunk.high_watermark
+            }
+        };
         let batch = self.builder.finish()?;
-        split.high_watermark = Some(chunk.high_watermark);
+        split.high_watermark = Some(high_watermark);
         self.send(Output::Chunk { split, batch }).await
     }
 

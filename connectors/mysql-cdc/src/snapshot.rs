@@ -23,7 +23,8 @@ use crate::connect::{binlog_end, db_error, Connector};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{quote_ident, TableSchema};
 use crate::split::{ChunkRange, SnapshotSplit};
-use crate::value::{RowNormalizer, RowValues, Value};
+use crate::value::{BatchBuilder, RowNormalizer, RowValues, TableMapping, Value};
+use rust_core::api::RowKind;
 
 /// A chunk's rows at its high watermark.
 pub struct ChunkRows {
@@ -31,6 +32,8 @@ pub struct ChunkRows {
     pub high_watermark: BinlogPosition,
     /// Binlog changes applied between the watermarks (0 when nothing changed).
     pub replayed: usize,
+    /// The binlog moved between the watermarks (changes of any table).
+    pub moved: bool,
 }
 
 pub struct ChunkReader<'a> {
@@ -49,7 +52,44 @@ impl ChunkReader<'_> {
         if high > low {
             replayed = self.replay(table, key_index, &split.range, &low, &high, &mut rows).await?;
         }
-        Ok(ChunkRows { rows, high_watermark: high, replayed })
+        let moved = high > low;
+        Ok(ChunkRows { rows, high_watermark: high, replayed, moved })
+    }
+
+    /// The chunk appended straight to `builder` (no rows kept) when the binlog did not move
+    /// during its SELECT, the usual case: returns the high watermark. When it moved, the rows
+    /// appended are discarded (the builder must hold no other pending rows) and `None` says to
+    /// read the chunk with [`Self::read`], which replays the binlog into kept rows.
+    pub async fn read_into(
+        &self,
+        conn: &mut Conn,
+        table: &TableSchema,
+        split: &SnapshotSplit,
+        builder: &mut BatchBuilder,
+        mapping: &TableMapping,
+    ) -> Result<Option<BinlogPosition>> {
+        let low = binlog_end(conn).await?;
+        let normalizer = RowNormalizer::new(table);
+        let (sql, params) = chunk_query(table, &split.chunk_key, &split.range);
+        let context = || format!("reading a chunk of {}", table.id);
+        let mut result = conn.exec_iter(sql, params).await.map_err(|e| db_error(context(), e))?;
+        while let Some(row) = result.next().await.map_err(|e| db_error(context(), e))? {
+            let appended = normalizer
+                .snapshot_row(table, row)
+                .and_then(|values| builder.append(mapping, &values, RowKind::Insert, 0));
+            if let Err(e) = appended {
+                // The reader fails; leave the builder without this chunk's rows.
+                let _ = builder.finish();
+                return Err(e);
+            }
+        }
+        drop(result);
+        let high = binlog_end(conn).await?;
+        if high > low {
+            builder.finish()?;
+            return Ok(None);
+        }
+        Ok(Some(high))
     }
 
     /// Applies the binlog between the watermarks to the chunk's rows.
@@ -113,6 +153,20 @@ impl ChunkReader<'_> {
 
 /// The chunk's rows now, streamed with the binary protocol (typed values, as the binlog has them).
 async fn select_chunk(conn: &mut Conn, table: &TableSchema, chunk_key: &str, range: &ChunkRange) -> Result<Vec<RowValues>> {
+    let (sql, params) = chunk_query(table, chunk_key, range);
+    let context = || format!("reading a chunk of {}", table.id);
+    let mut result = conn.exec_iter(sql, params).await.map_err(|e| db_error(context(), e))?;
+    // Column kinds classified once per chunk, not once per value.
+    let normalizer = RowNormalizer::new(table);
+    let mut rows = Vec::new();
+    while let Some(row) = result.next().await.map_err(|e| db_error(context(), e))? {
+        rows.push(normalizer.snapshot_row(table, row)?);
+    }
+    Ok(rows)
+}
+
+/// The SELECT of every column of a chunk, with its key bounds as parameters.
+fn chunk_query(table: &TableSchema, chunk_key: &str, range: &ChunkRange) -> (String, Vec<Value>) {
     let columns: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
     let col = quote_ident(chunk_key);
     let mut conditions = Vec::new();
@@ -138,12 +192,5 @@ async fn select_chunk(conn: &mut Conn, table: &TableSchema, chunk_key: &str, ran
         sql.push_str(" WHERE ");
         sql.push_str(&conditions.join(" AND "));
     }
-    let context = || format!("reading a chunk of {}", table.id);
-    let mut result = conn.exec_iter(sql, params).await.map_err(|e| db_error(context(), e))?;
-    let normalizer = RowNormalizer::new(table);
-    let mut rows = Vec::new();
-    while let Some(row) = result.next().await.map_err(|e| db_error(context(), e))? {
-        rows.push(normalizer.snapshot_row(table, row)?);
-    }
-    Ok(rows)
+    (sql, params)
 }

@@ -14,7 +14,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStreamRequest, Conn, OptsBuilder};
 
 use connector_mysql_cdc::schema::TableSchema;
-use connector_mysql_cdc::value::{binlog_row, RowNormalizer, RowValues};
+use connector_mysql_cdc::value::{binlog_row, BinlogImageLayout, RowNormalizer, RowValues};
 
 /// Connection settings printed by `scripts/mariadb.sh start`.
 #[derive(Debug)]
@@ -170,10 +170,21 @@ pub async fn read_changes(table: &TableSchema, from: &(String, u64), count: usiz
         if tme.database_name() != table.id.database || tme.table_name() != table.id.table {
             continue;
         }
+        // The connector's own image decoder (what its binlog reader uses) must agree with
+        // mysql_common's rows on every image.
+        let layout = BinlogImageLayout::new(tme).expect("image layout");
+        assert!(layout.handles(&rows), "full row images expected");
+        let mut decoded = layout.event_rows(&rows).expect("decoded images").into_iter();
         for row in rows.rows(tme) {
             let (before, after) = row.expect("row image");
             let before = before.map(|r| binlog_row(table, r, tme).expect("binlog_row (before)"));
             let after = after.map(|r| normalizer.binlog_row(table, r, tme).expect("RowNormalizer::binlog_row"));
+            let (fast_before, fast_after) = decoded.next().expect("as many decoded rows as mysql_common's");
+            let fast = |v: Option<Vec<_>>| {
+                v.map(|v| normalizer.binlog_values(table, v, layout.charsets()).expect("binlog_values"))
+            };
+            assert_eq!(fast(fast_before), before, "before image: BinlogImageLayout vs mysql_common");
+            assert_eq!(fast(fast_after), after, "after image: BinlogImageLayout vs mysql_common");
             changes.push(match (before, after) {
                 (None, Some(a)) => Change::Insert(a),
                 (Some(b), Some(a)) => Change::Update(b, a),
@@ -181,6 +192,7 @@ pub async fn read_changes(table: &TableSchema, from: &(String, u64), count: usiz
                 (None, None) => panic!("row without images"),
             });
         }
+        assert!(decoded.next().is_none(), "BinlogImageLayout decoded more rows than mysql_common");
     }
     stream.close().await.unwrap();
     changes
