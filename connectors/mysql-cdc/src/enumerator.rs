@@ -20,8 +20,9 @@ use crate::config::{MySqlCdcConfig, StartupMode};
 use crate::connect::{binlog_end, binlog_start, block_on, Connector};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{discover_tables, load_table, TableId};
+use crate::finished::FinishedChunks;
 use crate::split::{
-    decode_event, encode_event, BinlogSplit, CdcSplit, ChunkRange, ChunkWatermark, EnumeratorEvent,
+    decode_event, encode_event, BinlogSplit, CdcSplit, ChunkRange, EnumeratorEvent,
     ReaderEvent, SnapshotSplit, TableWatermarks,
 };
 
@@ -39,7 +40,7 @@ pub struct EnumeratorState {
     pub pending: VecDeque<SnapshotSplit>,
     pub in_flight: BTreeMap<u64, SnapshotSplit>,
     /// Finished chunks per table: (range, high watermark), in chunk order once complete.
-    pub finished: BTreeMap<TableId, Vec<(ChunkRange, BinlogPosition)>>,
+    pub finished: FinishedChunks,
     /// The binlog split, when it was created but not (or no longer) assigned.
     pub binlog_pending: Option<BinlogSplit>,
     pub binlog_assigned: bool,
@@ -176,31 +177,18 @@ impl MySqlCdcEnumerator {
     /// The binlog split after a snapshot: from the lowest chunk watermark, with every chunk's.
     fn build_binlog_split(&self) -> BinlogSplit {
         let tables = self.state.tables.clone().unwrap_or_default();
-        let mut watermarks = Vec::new();
-        let mut min: Option<BinlogPosition> = None;
-        let mut max: Option<BinlogPosition> = None;
-        for (table, chunk_key) in &tables {
-            let mut chunks = self.state.finished.get(table).cloned().unwrap_or_default();
-            chunks.sort_by(|a, b| match (&a.0.start, &b.0.start) {
-                (None, None) => std::cmp::Ordering::Equal,
-                (None, _) => std::cmp::Ordering::Less,
-                (_, None) => std::cmp::Ordering::Greater,
-                (Some(x), Some(y)) => crate::value::compare_values(&x.into(), &y.into()),
-            });
-            for (_, hw) in &chunks {
-                if min.as_ref().is_none_or(|m| hw < m) {
-                    min = Some(hw.clone());
-                }
-                if max.as_ref().is_none_or(|m| hw > m) {
-                    max = Some(hw.clone());
-                }
-            }
-            watermarks.push(TableWatermarks {
+        let watermarks: Vec<TableWatermarks> = tables
+            .iter()
+            .map(|(table, chunk_key)| TableWatermarks {
                 table: table.clone(),
                 chunk_key: chunk_key.clone(),
-                chunks: merge_equal_watermarks(chunks),
-            });
-        }
+                chunks: self.state.finished.watermarks(table),
+            })
+            .collect();
+        let (min, max) = match self.state.finished.bounds() {
+            Some((min, max)) => (Some(min), Some(max)),
+            None => (None, None),
+        };
         let start = min.clone().unwrap_or_else(|| BinlogPosition::new("", 4));
         BinlogSplit {
             offset: BinlogOffset::at(start),
@@ -210,20 +198,6 @@ impl MySqlCdcEnumerator {
             skip_before_ms: None,
         }
     }
-}
-
-/// Chunk watermarks in key order, neighbours with the same watermark merged into one range: the
-/// binlog split then holds one entry per run of chunks read while the binlog stood still (the
-/// whole table, on an idle server), instead of one per chunk.
-fn merge_equal_watermarks(chunks: Vec<(ChunkRange, BinlogPosition)>) -> Vec<ChunkWatermark> {
-    let mut merged: Vec<ChunkWatermark> = Vec::new();
-    for (range, hw) in chunks {
-        match merged.last_mut() {
-            Some(last) if last.high_watermark == hw => last.end = range.end,
-            _ => merged.push(ChunkWatermark { end: range.end, high_watermark: hw }),
-        }
-    }
-    merged
 }
 
 impl MySqlCdcEnumerator {
@@ -249,10 +223,7 @@ impl MySqlCdcEnumerator {
             self.handover_ready = false;
         }
         for chunk in chunks {
-            let Some(done) = self.state.finished.get_mut(&chunk.table) else { continue };
-            let before = done.len();
-            done.retain(|(range, _)| *range != chunk.range);
-            if done.len() < before {
+            if self.state.finished.remove(&chunk) {
                 tracing::info!(table = %chunk.table, chunk = chunk.id, "chunk restored unfinished by a reader: reading it again");
                 self.state.in_flight.insert(chunk.id, chunk);
             }
@@ -348,9 +319,7 @@ impl SplitEnumerator for MySqlCdcEnumerator {
                     // Not checkpointed by the failed reader: read it again (a report it may have
                     // sent is void, its rows were not kept).
                     self.state.in_flight.remove(&s.id);
-                    if let Some(done) = self.state.finished.get_mut(&s.table) {
-                        done.retain(|(range, _)| *range != s.range);
-                    }
+                    self.state.finished.remove(&s);
                     s.high_watermark = None;
                     self.state.pending.push_front(s);
                 }
@@ -396,17 +365,11 @@ impl SplitEnumerator for MySqlCdcEnumerator {
                 for split in finished {
                     let Some(hw) = split.high_watermark.clone() else { continue };
                     ids.push(split.id);
-                    if self.state.in_flight.remove(&split.id).is_some() {
-                        self.state.finished.entry(split.table.clone()).or_default().push((split.range, hw));
-                    } else if let Some(entry) = self
-                        .state
-                        .finished
-                        .get_mut(&split.table)
-                        .and_then(|v| v.iter_mut().find(|(r, _)| *r == split.range))
-                    {
-                        // Read again after a reader failed between its report and a checkpoint:
-                        // downstream keeps this emission, so its watermark is the one that holds.
-                        entry.1 = hw;
+                    if self.state.in_flight.remove(&split.id).is_some() || self.state.finished.contains(split.id) {
+                        // A chunk finished again (read again after a reader failed between its
+                        // report and a checkpoint): downstream keeps this emission, so its
+                        // watermark is the one that holds.
+                        self.state.finished.insert(&split, hw);
                     }
                 }
                 ctx.send_event(subtask, encode_event(&EnumeratorEvent::ChunksAcknowledged(ids))?);
@@ -460,41 +423,6 @@ impl SplitEnumerator for MySqlCdcEnumerator {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::split::KeyValue;
-
-    fn chunk(start: Option<i64>, end: Option<i64>, pos: u64) -> (ChunkRange, BinlogPosition) {
-        (
-            ChunkRange { start: start.map(KeyValue::Int), end: end.map(KeyValue::Int) },
-            BinlogPosition::new("bin.000001", pos),
-        )
-    }
-
-    #[test]
-    fn a_million_chunks_read_on_an_idle_server_leave_one_watermark() {
-        let n = 1_000_000i64;
-        let chunks: Vec<_> = (0..n)
-            .map(|i| chunk((i > 0).then_some(i * 10), (i < n - 1).then_some((i + 1) * 10), 500))
-            .collect();
-        let merged = merge_equal_watermarks(chunks);
-        assert_eq!(merged, vec![ChunkWatermark { end: None, high_watermark: BinlogPosition::new("bin.000001", 500) }]);
-    }
-
-    #[test]
-    fn runs_of_equal_watermarks_merge_and_others_stay() {
-        let merged = merge_equal_watermarks(vec![
-            chunk(None, Some(10), 100),
-            chunk(Some(10), Some(20), 100),
-            chunk(Some(20), Some(30), 200),
-            chunk(Some(30), None, 100),
-        ]);
-        let ends: Vec<_> = merged.iter().map(|c| (c.end.clone(), c.high_watermark.pos)).collect();
-        assert_eq!(ends, vec![(Some(KeyValue::Int(20)), 100), (Some(KeyValue::Int(30)), 200), (None, 100)]);
-    }
-}
-
-#[cfg(test)]
 mod restored_chunk_tests {
     use super::*;
     use crate::split::KeyValue;
@@ -526,7 +454,7 @@ mod restored_chunk_tests {
     }
 
     fn finished(e: &MySqlCdcEnumerator) -> Vec<(ChunkRange, BinlogPosition)> {
-        e.state.finished.get(&TableId::new("db", "t")).cloned().unwrap_or_default()
+        e.state.finished.ranges(&TableId::new("db", "t"))
     }
 
     /// Flink's region failover restarts readers from a checkpoint but keeps the enumerator: a chunk

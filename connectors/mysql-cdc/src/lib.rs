@@ -9,13 +9,14 @@
 //! - `connect`: connections, retries, binlog positions; `offset`: positions and offsets;
 //! - `binlog`: the replication stream decoded into row changes;
 //! - `chunk`: splitting tables into key ranges; `snapshot`: reading a chunk with watermarks;
-//! - `split`: splits and reader/enumerator events; `enumerator`, `reader`, `source`: the FLIP-27 roles.
+//! - `split`: splits and reader/enumerator events; `finished`: finished chunks as compact runs; `enumerator`, `reader`, `source`: the FLIP-27 roles.
 
 mod binlog;
 mod chunk;
 pub mod config;
 mod connect;
 mod enumerator;
+mod finished;
 pub mod offset;
 mod reader;
 pub mod schema;
