@@ -7,7 +7,7 @@
 //! - [`config`]: options (Flink CDC names and defaults) to a typed config;
 //! - [`schema`], [`value`]: captured tables, MySQL values and the Flink row type (Arrow batches);
 //! - `connect`: connections, retries, binlog positions; `offset`: positions and offsets;
-//! - `binlog`: the replication stream decoded into row changes;
+//! - `binlog`: the replication stream decoded into row changes; `gtid`: MySQL GTID sets;
 //! - `chunk`: splitting tables into key ranges; `snapshot`: reading a chunk with watermarks;
 //! - `split`: splits and reader/enumerator events; `enumerator`, `reader`, `source`: the FLIP-27 roles.
 
@@ -16,6 +16,7 @@ mod chunk;
 pub mod config;
 mod connect;
 mod enumerator;
+pub mod gtid;
 pub mod offset;
 mod reader;
 pub mod schema;
