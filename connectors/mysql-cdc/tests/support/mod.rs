@@ -210,6 +210,7 @@ impl PrivateServer {
     /// Starts a server in a fresh directory; `extra_cnf` lines are appended to its my.cnf
     /// (`MARIADB_EXTRA_CNF`), e.g. `skip-log-bin`.
     pub fn start(tag: &str, extra_cnf: &str) -> PrivateServer {
+        Self::stop_stale(tag);
         let dir = std::env::temp_dir().join(format!("flink-rust-mariadb-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         // A port the OS says is free now; the server binds it a moment later (a tiny race that
@@ -218,6 +219,21 @@ impl PrivateServer {
         let server = PrivateServer { dir, port };
         server.restart(extra_cnf);
         server
+    }
+
+    /// Servers of test processes that were killed before they could stop theirs (a server
+    /// holds ~100 MB): stopped and removed.
+    fn stop_stale(tag: &str) {
+        let prefix = format!("flink-rust-mariadb-{tag}-");
+        let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name.strip_prefix(&prefix).and_then(|p| p.parse::<u32>().ok()) else { continue };
+            if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                let port = std::fs::read_to_string(entry.path().join("port")).ok().and_then(|p| p.trim().parse().ok());
+                drop(PrivateServer { dir: entry.path(), port: port.unwrap_or(0) }); // stops and removes
+            }
+        }
     }
 
     /// Stops the server (if running) and starts it again on the same data with `extra_cnf`.
