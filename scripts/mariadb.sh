@@ -11,7 +11,9 @@
 # Exports: MYSQL_HOST MYSQL_PORT MYSQL_USER MYSQL_PASSWORD (a CDC user with the privileges
 # rust-mysql-cdc needs) MYSQL_ROOT_SOCKET.
 # Environment: MARIADB_DIR (state directory, default ${TMPDIR:-/tmp}/flink-rust-mariadb),
-#   MARIADB_PORT (default 3307), MARIADB_START_TIMEOUT (default 60 s).
+#   MARIADB_PORT (default 3307), MARIADB_START_TIMEOUT (default 60 s),
+#   MARIADB_EXTRA_CNF (extra [mysqld] lines appended to my.cnf, so they override the settings
+#   above them; e.g. 'skip-log-bin' for a server without a binlog, as the preflight tests use).
 # Installs mariadb-server with apt-get when mariadbd is missing (as root).
 set -euo pipefail
 cmd="${1:?usage: mariadb.sh start|stop|env|sql}"
@@ -81,6 +83,7 @@ innodb_flush_log_at_trx_commit=2
 sync_binlog=0
 character-set-server=utf8mb4
 collation-server=utf8mb4_general_ci
+${MARIADB_EXTRA_CNF:-}
 EOF
   if [[ ! -d "$dir/data/mysql" ]]; then
     mariadb-install-db --defaults-file="$cnf" --user="$(id -un)" \

@@ -8,7 +8,8 @@
 //!
 //! MariaDB: its GTID events (type 162) are not decoded by mysql_common; with
 //! `@mariadb_slave_capability=4` the server sends them and we read the sequence and domain by
-//! hand. MySQL GTID events are decoded, but MySQL GTID sets are not tracked yet.
+//! hand. MySQL: GTID events are decoded by mysql_common, the executed GTID set is kept by
+//! [`MySqlGtidTracker`] (exact or unknown, see `gtid.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use rust_core::error::BridgeError;
 use rust_core::Result;
 
 use crate::connect::{binlog_files, db_error, is_mariadb, Connector};
+use crate::gtid::MySqlGtidTracker;
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{TableId, TableSchema};
 use crate::value::{BinlogImageLayout, RowNormalizer, RowValues};
@@ -51,6 +53,9 @@ pub struct RowChange {
 }
 
 const MARIADB_GTID_EVENT: u8 = 162;
+/// MySQL 8.3+ GTID with a tag (mysql_common does not know it): a transaction start whose GTID
+/// the set cannot hold.
+const MYSQL_TAGGED_GTID_EVENT: u8 = 42;
 const HEARTBEAT_EVENT: u8 = 27;
 const XID_EVENT: u8 = 16;
 const MARIADB_GTID_STANDALONE: u8 = 1;
@@ -83,6 +88,9 @@ pub struct BinlogCursor {
     /// MariaDB GTID state: domain -> (server id, sequence) of the last transaction begun.
     gtids: BTreeMap<u32, (u32, u64)>,
     gtid_at_txn_start: Option<String>,
+    /// The server is MariaDB (its GTIDs above), not MySQL (GTID sets below).
+    mariadb: bool,
+    mysql_gtids: MySqlGtidTracker,
     /// Checksums are stripped from event data only once the format description was read.
     seen_format_description: bool,
 }
@@ -110,7 +118,8 @@ impl BinlogCursor {
                 files.first().map(String::as_str).unwrap_or("none")
             )));
         }
-        if is_mariadb(&mut conn).await? {
+        let mariadb = is_mariadb(&mut conn).await?;
+        if mariadb {
             // Ask for GTID and binlog-checkpoint events in their MariaDB form (see module docs).
             conn.query_drop("SET @mariadb_slave_capability = 4")
                 .await
@@ -145,20 +154,26 @@ impl BinlogCursor {
             skip_rows: offset.skip_rows,
             gtids: BTreeMap::new(),
             gtid_at_txn_start: offset.gtid.clone(),
+            mariadb,
+            // Seeded from the offset: no server query tells the set at an old position.
+            mysql_gtids: MySqlGtidTracker::new(if mariadb { None } else { offset.gtid.as_deref() }),
             seen_format_description: false,
         })
     }
 
     /// Where to resume so that every change returned so far is skipped.
     pub fn offset(&self) -> BinlogOffset {
+        // MySQL's tracker holds a transaction's GTID back until it commits: its state is the
+        // one before an open transaction, as the offset's position is.
+        let gtid = match (self.mariadb, self.in_txn) {
+            (false, _) => self.mysql_gtids.state(),
+            (true, true) => self.gtid_at_txn_start.clone(),
+            (true, false) => self.gtid_string(),
+        };
         if self.in_txn {
-            BinlogOffset {
-                position: self.txn_start.clone(),
-                skip_rows: self.rows_in_txn,
-                gtid: self.gtid_at_txn_start.clone(),
-            }
+            BinlogOffset { position: self.txn_start.clone(), skip_rows: self.rows_in_txn, gtid }
         } else {
-            BinlogOffset { position: self.position(), skip_rows: 0, gtid: self.gtid_string() }
+            BinlogOffset { position: self.position(), skip_rows: 0, gtid }
         }
     }
 
@@ -226,6 +241,12 @@ impl BinlogCursor {
             self.begin(start);
             return Ok(());
         }
+        if type_raw == MYSQL_TAGGED_GTID_EVENT && !self.mariadb {
+            self.mysql_gtids.lose_track();
+            self.standalone = false;
+            self.begin(start);
+            return Ok(());
+        }
         if type_raw == XID_EVENT {
             self.commit();
             return Ok(());
@@ -256,9 +277,20 @@ impl BinlogCursor {
                 }
             }
             EventData::FormatDescriptionEvent(_) => self.seen_format_description = true,
-            EventData::GtidEvent(_) | EventData::AnonymousGtidEvent(_) => {
+            EventData::GtidEvent(gtid) => {
+                self.mysql_gtids.begin(gtid.sid(), gtid.gno());
                 self.standalone = false;
                 self.begin(start);
+            }
+            EventData::AnonymousGtidEvent(_) => {
+                self.standalone = false;
+                self.begin(start);
+            }
+            EventData::PreviousGtidsEvent(data) => {
+                // Sent in order when the stream reads its file from the start; a server may also
+                // send the one of the file a stream starts in the middle of (its end is behind us).
+                let in_order = u64::from(header.log_pos()) > start.pos;
+                self.mysql_gtids.previous_gtids(&data, in_order);
             }
             EventData::QueryEvent(query) => {
                 let text = query.query();
@@ -312,6 +344,7 @@ impl BinlogCursor {
             // A resume inside the first transaction is done once it committed.
             self.skip_rows = 0;
         }
+        self.mysql_gtids.commit();
         self.txn_start = self.position();
         self.gtid_at_txn_start = self.gtid_string();
     }

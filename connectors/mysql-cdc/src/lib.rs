@@ -7,9 +7,10 @@
 //! - [`config`]: options (Flink CDC names and defaults) to a typed config;
 //! - [`schema`], [`value`]: captured tables, MySQL values and the Flink row type (Arrow batches);
 //! - `connect`: connections, retries, binlog positions; `offset`: positions and offsets;
-//! - `binlog`: the replication stream decoded into row changes;
+//! - `binlog`: the replication stream decoded into row changes; `gtid`: MySQL GTID sets;
 //! - `chunk`: splitting tables into key ranges; `snapshot`: reading a chunk with watermarks;
-//! - `split`: splits and reader/enumerator events; `finished`: finished chunks as compact runs; `enumerator`, `reader`, `source`: the FLIP-27 roles.
+//! - `split`: splits and reader/enumerator events; `finished`: finished chunks as compact runs;
+//! - `gtid`: MySQL GTID sets; `enumerator`, `reader`, `source`: the FLIP-27 roles.
 
 mod binlog;
 mod chunk;
@@ -17,6 +18,7 @@ pub mod config;
 mod connect;
 mod enumerator;
 mod finished;
+pub mod gtid;
 pub mod offset;
 mod reader;
 pub mod schema;

@@ -93,32 +93,24 @@ impl Source for MySqlCdcSource {
 
 /// What can be checked before the job runs: credentials, binlog settings, privileges, tables,
 /// their keys and column types, and that the server ids are free.
+///
+/// Every startup mode needs the binlog, `scan.startup.mode = 'snapshot'` too: chunks are read
+/// between binlog watermarks and the binlog between them is replayed into the chunk (with the
+/// reader's server id), so a bounded snapshot on a server without a ROW binlog would fail only
+/// once running.
 async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
     let connector = Connector::new(config);
     let mut conn = connector.connect().await?;
-    let needs_binlog = config.startup != StartupMode::Snapshot;
-    if needs_binlog {
-        binlog_end(&mut conn).await?;
-        let vars: Vec<(String, String)> = conn
-            .query(
-                "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image')",
-            )
-            .await
-            .map_err(|e| db_error("reading the binlog settings", e))?;
-        let get = |name: &str| vars.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.to_ascii_uppercase());
-        let fix = "set log_bin, binlog_format=ROW and binlog_row_image=FULL in the server configuration";
-        if get("log_bin").as_deref() != Some("ON") {
-            return Err(BridgeError::validation(format!("the server's binary log is disabled (log_bin=OFF): {fix}")));
-        }
-        if let Some(format) = get("binlog_format").filter(|f| f != "ROW") {
-            return Err(BridgeError::validation(format!("the server's binlog_format is {format}, not ROW: {fix}")));
-        }
-        if let Some(image) = get("binlog_row_image").filter(|f| f != "FULL") {
-            return Err(BridgeError::validation(format!("the server's binlog_row_image is {image}, not FULL: {fix}")));
-        }
-        check_replication_privilege(&mut conn).await?;
-        check_server_ids(&mut conn, config).await?;
-    }
+    // The settings first: with log_bin off, SHOW MASTER STATUS is merely empty, and the
+    // variables name the cause exactly.
+    let vars: Vec<(String, String)> = conn
+        .query("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image')")
+        .await
+        .map_err(|e| db_error("reading the binlog settings", e))?;
+    check_binlog_settings(&vars)?;
+    binlog_end(&mut conn).await?;
+    check_replication_privilege(&mut conn).await?;
+    check_server_ids(&mut conn, config).await?;
     let tables = discover_tables(&mut conn, &config.database_regex, &config.table_regex).await?;
     if tables.is_empty() {
         return Err(BridgeError::validation(format!(
@@ -143,14 +135,27 @@ async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
     Ok(())
 }
 
+/// `log_bin` on, `binlog_format = ROW`, `binlog_row_image = FULL`, from `SHOW GLOBAL VARIABLES`
+/// rows (name, value).
+fn check_binlog_settings(vars: &[(String, String)]) -> Result<()> {
+    let get = |name: &str| vars.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.to_ascii_uppercase());
+    let fix = "set log_bin, binlog_format=ROW and binlog_row_image=FULL in the server configuration";
+    if get("log_bin").as_deref() != Some("ON") {
+        return Err(BridgeError::validation(format!("the server's binary log is disabled (log_bin=OFF): {fix}")));
+    }
+    if let Some(format) = get("binlog_format").filter(|f| f != "ROW") {
+        return Err(BridgeError::validation(format!("the server's binlog_format is {format}, not ROW: {fix}")));
+    }
+    if let Some(image) = get("binlog_row_image").filter(|f| f != "FULL") {
+        return Err(BridgeError::validation(format!("the server's binlog_row_image is {image}, not FULL: {fix}")));
+    }
+    Ok(())
+}
+
 /// The user must hold REPLICATION SLAVE (or ALL) to read the binlog.
 async fn check_replication_privilege(conn: &mut mysql_async::Conn) -> Result<()> {
     let grants: Vec<String> = conn.query("SHOW GRANTS").await.map_err(|e| db_error("reading the user's grants", e))?;
-    let ok = grants.iter().any(|g| {
-        let g = g.to_ascii_uppercase();
-        g.contains("ALL PRIVILEGES ON *.*") || g.contains("REPLICATION SLAVE") || g.contains("REPLICATION REPLICA")
-    });
-    if ok {
+    if holds_replication_slave(&grants) {
         Ok(())
     } else {
         Err(BridgeError::validation(
@@ -158,6 +163,22 @@ async fn check_replication_privilege(conn: &mut mysql_async::Conn) -> Result<()>
              GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO the user",
         ))
     }
+}
+
+/// True when a global grant (`GRANT ... ON *.* TO ...`) lists REPLICATION SLAVE (REPLICATION
+/// REPLICA is its newer name) or ALL. Privileges are compared whole: MariaDB's REPLICATION SLAVE
+/// ADMIN (managing replicas) contains the words but does not allow reading the binlog.
+fn holds_replication_slave(grants: &[String]) -> bool {
+    grants.iter().any(|grant| {
+        let grant = grant.to_ascii_uppercase();
+        let Some(privileges) = grant.strip_prefix("GRANT ").and_then(|g| g.split_once(" ON *.* TO ")).map(|(p, _)| p)
+        else {
+            return false;
+        };
+        privileges.split(',').map(str::trim).any(|p| {
+            matches!(p, "ALL" | "ALL PRIVILEGES" | "REPLICATION SLAVE" | "REPLICATION REPLICA")
+        })
+    })
 }
 
 /// Another replica using one of our server ids would be disconnected by the server (and us with
@@ -184,4 +205,47 @@ async fn check_server_ids(conn: &mut mysql_async::Conn, config: &MySqlCdcConfig)
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grants(lines: &[&str]) -> Vec<String> {
+        lines.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn replication_slave_is_read_from_global_grants_as_a_whole_privilege() {
+        // MariaDB 10.11 and MySQL 8 spellings.
+        assert!(holds_replication_slave(&grants(&[
+            "GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `u`@`%`"
+        ])));
+        assert!(holds_replication_slave(&grants(&["GRANT REPLICATION REPLICA ON *.* TO `u`@`%`"])));
+        assert!(holds_replication_slave(&grants(&["GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION"])));
+        // REPLICATION SLAVE ADMIN and REPLICATION MASTER ADMIN do not allow a binlog dump.
+        assert!(!holds_replication_slave(&grants(&[
+            "GRANT RELOAD, BINLOG MONITOR, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN ON *.* TO `u`@`%`",
+            "GRANT ALL PRIVILEGES ON `shop`.* TO `u`@`%`",
+        ])));
+        assert!(!holds_replication_slave(&grants(&["GRANT USAGE ON *.* TO `u`@`%`"])));
+    }
+
+    #[test]
+    fn binlog_settings_name_the_setting_and_the_fix() {
+        let vars = |bin: &str, format: &str, image: &str| {
+            vec![
+                ("log_bin".to_string(), bin.to_string()),
+                ("binlog_format".to_string(), format.to_string()),
+                ("binlog_row_image".to_string(), image.to_string()),
+            ]
+        };
+        assert!(check_binlog_settings(&vars("ON", "ROW", "FULL")).is_ok());
+        let e = check_binlog_settings(&vars("OFF", "ROW", "FULL")).unwrap_err().to_string();
+        assert!(e.contains("log_bin=OFF") && e.contains("set log_bin"), "{e}");
+        let e = check_binlog_settings(&vars("ON", "mixed", "FULL")).unwrap_err().to_string();
+        assert!(e.contains("binlog_format is MIXED, not ROW") && e.contains("binlog_format=ROW"), "{e}");
+        let e = check_binlog_settings(&vars("ON", "ROW", "noblob")).unwrap_err().to_string();
+        assert!(e.contains("binlog_row_image is NOBLOB, not FULL") && e.contains("binlog_row_image=FULL"), "{e}");
+    }
 }

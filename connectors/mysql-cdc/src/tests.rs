@@ -682,3 +682,52 @@ fn with_checkpoint_handover_the_binlog_phase_waits_for_a_checkpoint_after_the_sn
     assert_eq!(ids(&live), [(RowKind::UpdateBefore, 7), (RowKind::UpdateAfter, 7)]);
     h.close().unwrap();
 }
+
+/// MariaDB GTIDs in binlog offsets: inside a transaction the state before it (the offset points
+/// at its start), after its commit the transaction's own GTID (`@@last_gtid` of its session).
+#[test]
+fn binlog_offsets_carry_the_mariadb_gtid_before_and_after_a_transaction() {
+    use crate::binlog::BinlogCursor;
+    use crate::connect::Connector;
+    use crate::offset::{BinlogOffset, BinlogPosition};
+
+    let db = TestDb::new("gtid");
+    create_scores(&db, 1);
+    let (file, pos) = master_status(&db);
+    let ours: String = db.block(async {
+        let mut conn = mysql_async::Conn::new(db.root_opts()).await.unwrap();
+        conn.query_drop("INSERT INTO scores VALUES (2, 'gtid', 1)").await.unwrap();
+        let gtid: Option<String> = conn.query_first("SELECT @@last_gtid").await.unwrap();
+        conn.disconnect().await.unwrap();
+        gtid.unwrap()
+    });
+    assert!(ours.starts_with("0-1-"), "{ours}");
+    let config = crate::MySqlCdcConfig::parse(&db.options("scores", &[])).unwrap();
+    let server_id: u32 = db.server_ids.split('-').next().unwrap().parse().unwrap();
+    db.block(async {
+        let connector = Connector::new(&config);
+        let mut conn = connector.connect().await.unwrap();
+        let tables =
+            crate::schema::discover_tables(&mut conn, &config.database_regex, &config.table_regex).await.unwrap();
+        conn.disconnect().await.unwrap();
+        let start = BinlogOffset::at(BinlogPosition::new(file, pos));
+        let mut cursor =
+            BinlogCursor::open(&connector, server_id, &start, std::sync::Arc::new(tables), Duration::from_secs(1))
+                .await
+                .unwrap();
+        let mut changes = Vec::new();
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        // Up to our row change: its transaction is still open.
+        while changes.is_empty() {
+            tokio::time::timeout_at(deadline, cursor.next(&mut changes)).await.expect("our change").unwrap();
+        }
+        let inside = cursor.offset();
+        assert_eq!(inside.skip_rows, 1);
+        assert_ne!(inside.gtid.as_deref(), Some(ours.as_str()), "inside: the state before the transaction");
+        while !cursor.at_boundary() {
+            tokio::time::timeout_at(deadline, cursor.next(&mut changes)).await.expect("the commit").unwrap();
+        }
+        assert_eq!(cursor.offset().gtid.as_deref(), Some(ours.as_str()), "after the commit");
+        cursor.close().await;
+    });
+}

@@ -197,3 +197,78 @@ pub async fn read_changes(table: &TableSchema, from: &(String, u64), count: usiz
     stream.close().await.unwrap();
     changes
 }
+
+/// A MariaDB of this test process alone (`scripts/mariadb.sh` with its own directory and port),
+/// for tests that change server settings the shared server must keep. Stopped, and its directory
+/// removed, when dropped (also when the test panics).
+pub struct PrivateServer {
+    pub dir: PathBuf,
+    pub port: u16,
+}
+
+impl PrivateServer {
+    /// Starts a server in a fresh directory; `extra_cnf` lines are appended to its my.cnf
+    /// (`MARIADB_EXTRA_CNF`), e.g. `skip-log-bin`.
+    pub fn start(tag: &str, extra_cnf: &str) -> PrivateServer {
+        Self::stop_stale(tag);
+        let dir = std::env::temp_dir().join(format!("flink-rust-mariadb-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        // A port the OS says is free now; the server binds it a moment later (a tiny race that
+        // would only fail the start with a clear error, never pick a server of another test).
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().unwrap().port();
+        let server = PrivateServer { dir, port };
+        server.restart(extra_cnf);
+        server
+    }
+
+    /// Servers of test processes that were killed before they could stop theirs (a server
+    /// holds ~100 MB): stopped and removed.
+    fn stop_stale(tag: &str) {
+        let prefix = format!("flink-rust-mariadb-{tag}-");
+        let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name.strip_prefix(&prefix).and_then(|p| p.parse::<u32>().ok()) else { continue };
+            if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                let port = std::fs::read_to_string(entry.path().join("port")).ok().and_then(|p| p.trim().parse().ok());
+                drop(PrivateServer { dir: entry.path(), port: port.unwrap_or(0) }); // stops and removes
+            }
+        }
+    }
+
+    /// Stops the server (if running) and starts it again on the same data with `extra_cnf`.
+    pub fn restart(&self, extra_cnf: &str) {
+        self.script("stop", "");
+        let out = self.script("start", extra_cnf);
+        assert!(out.status.success(), "private mariadb start failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn script(&self, command: &str, extra_cnf: &str) -> std::process::Output {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mariadb.sh");
+        Command::new("bash")
+            .arg(script)
+            .arg(command)
+            .env("MARIADB_DIR", &self.dir)
+            .env("MARIADB_PORT", self.port.to_string())
+            .env("MARIADB_EXTRA_CNF", extra_cnf)
+            .output()
+            .expect("run scripts/mariadb.sh")
+    }
+
+    /// Root over this server's socket.
+    pub async fn root_conn(&self) -> Conn {
+        let socket = self.dir.join("mysqld.sock").to_string_lossy().into_owned();
+        Conn::new(OptsBuilder::default().socket(Some(socket)).user(Some("root"))).await.expect("root connection")
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        let out = self.script("stop", "");
+        if out.status.success() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("stopping the private mariadb in {} failed: {}", self.dir.display(), String::from_utf8_lossy(&out.stderr));
+        }
+    }
+}
