@@ -210,16 +210,7 @@ mod tests {
                 }
             }
             let wm = TableWatermarks { table: table(), chunk_key: "id".into(), chunks: f.watermarks(&table()) };
-            let column = crate::schema::ColumnSchema {
-                name: "id".into(),
-                data_type: "bigint".into(),
-                column_type: "bigint(20)".into(),
-                unsigned: false,
-                nullable: false,
-                precision: Some(19),
-                scale: Some(0),
-                char_max_length: None,
-            };
+            let column = crate::split::tests::bigint();
             for id in 0..n {
                 for key in [id as i64 * 10, id as i64 * 10 + 9] {
                     let got = wm.watermark_of(&column, &Value::Int(key)).unwrap();

@@ -182,10 +182,11 @@ pub fn decode_event<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn bigint() -> ColumnSchema {
+    /// A BIGINT chunk-key column, for tests of key ranges and watermark lookups.
+    pub(crate) fn bigint() -> ColumnSchema {
         ColumnSchema {
             name: "id".into(),
             data_type: "bigint".into(),
