@@ -1,6 +1,7 @@
 //! An in-process stand-in for Flink, for connector tests: one enumerator and its readers wired
 //! the way the Java layer wires them (split requests, assignments, source events both ways,
-//! `callAsync` tasks, checkpoints, restores and failed readers), without a JVM.
+//! `callAsync` tasks, checkpoints and restores), without a JVM. A failure is modelled the way Flink
+//! restarts a connected job: everything restores from the last checkpoint ([`Harness::restore`]).
 //!
 //! Async enumerator tasks run inline when issued, so a test is deterministic given the reader
 //! timing. When no reader has data, [`Harness::run_until`] waits on the readers' availability
@@ -29,8 +30,6 @@ struct Node {
     reader: Box<dyn DynReader>,
     ctx: ReaderContext,
     ended: bool,
-    /// Splits assigned since this reader's last checkpoint (what Flink adds back on failure).
-    assigned_since_checkpoint: Vec<SplitBytes>,
 }
 
 /// Checkpointed state of a harness: enumerator bytes and each reader's splits.
@@ -101,7 +100,7 @@ impl<'a> Harness<'a> {
         let out = self.enumerator.add_reader(subtask)?;
         self.pending_outputs.push_back(out);
         reader.start(&mut ctx)?;
-        Ok(Node { reader, ctx, ended: false, assigned_since_checkpoint: Vec::new() })
+        Ok(Node { reader, ctx, ended: false })
     }
 
     /// Queues an enumerator output; [`Self::drain`] applies it.
@@ -121,7 +120,6 @@ impl<'a> Harness<'a> {
                     match command {
                         EnumeratorCommand::AssignSplits { subtask, splits } => {
                             let node = self.node(subtask)?;
-                            node.assigned_since_checkpoint.extend(splits.iter().cloned());
                             node.reader.add_splits(splits, &mut node.ctx)?;
                         }
                         EnumeratorCommand::SignalNoMoreSplits { subtask } => {
@@ -273,7 +271,6 @@ impl<'a> Harness<'a> {
         let mut readers = Vec::new();
         for node in &mut self.nodes {
             readers.push(node.reader.snapshot_state(id)?);
-            node.assigned_since_checkpoint.clear();
         }
         let out = self.enumerator.notify_checkpoint_complete(id)?;
         self.apply(out)?;
@@ -282,33 +279,6 @@ impl<'a> Harness<'a> {
         }
         self.drain()?;
         Ok(Checkpoint { enumerator, readers })
-    }
-
-    /// Fails reader `subtask` and starts a fresh one in its place, as Flink's regional failover
-    /// does: splits assigned since its last checkpoint go back to the enumerator, and the new
-    /// reader restores the failed one's last checkpointed splits (`restored`).
-    pub fn fail_reader(&mut self, subtask: u32, restored: Vec<SplitBytes>) -> Result<()> {
-        let parallelism = self.nodes.len() as u32;
-        let mut old = std::mem::replace(
-            &mut self.nodes[subtask as usize],
-            Node {
-                reader: self.source.create_reader(&ReaderInit {
-                    subtask_index: subtask,
-                    parallelism,
-                    batch_rows: self.batch_rows,
-                })?,
-                ctx: ReaderContext::new(ReaderInit { subtask_index: subtask, parallelism, batch_rows: self.batch_rows }),
-                ended: false,
-                assigned_since_checkpoint: Vec::new(),
-            },
-        );
-        old.reader.close()?;
-        let back = std::mem::take(&mut old.assigned_since_checkpoint);
-        let out = self.enumerator.add_splits_back(back, subtask)?;
-        self.apply(out)?;
-        let node = self.start_reader(subtask, parallelism, restored)?;
-        self.nodes[subtask as usize] = node;
-        self.drain()
     }
 
     /// Closes readers and enumerator.
