@@ -153,9 +153,10 @@ class RustRateLimitIntegrationTest {
         long window = TimeUnit.SECONDS.toNanos(2);
         long after = emitted.stream().filter(r -> r[1] >= 0 && r[0] > stallEnd && r[0] <= stallEnd + window).count();
         System.out.printf("RustRateLimitIntegrationTest: %d rows in the 2 s after the stall%n", after);
-        // 2 s at 2,000 rows/s, plus at most 50 ms of credit (100 rows) and one batch (200 rows).
+        // 2 s at 2,000 rows/s, plus at most 50 ms of credit (100 rows) and one batch (200 rows),
+        // and a batch of slack for the window edges.
         // A limiter that kept the stall's credit would let 4,000 more through at once.
-        assertThat(after).isBetween(3_600L, 4_300L);
+        assertThat(after).isBetween(3_600L, 4_400L);
     }
 
     @Test
