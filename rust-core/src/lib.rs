@@ -4,6 +4,7 @@
 //! - [`options`], [`types`]: typed connector options and Flink logical types.
 //! - [`row`]: Arrow batches encoded as Flink `BinaryRowData`.
 //! - [`runtime`]: type-erased sources, enumerators and readers; versioned state (de)serialization.
+//! - [`rate_limit`]: `scan.rate-limit.*` for every connector, shared by a source's readers.
 //! - [`registry`]: connector identifiers to factories; [`logging`]: `tracing` events for Java.
 //! - [`protocol`]: the byte formats Java reads (enumerator commands, reader responses, splits).
 //! - [`jni`]: the only place that talks to the JVM.
@@ -15,6 +16,7 @@ pub mod jni;
 pub mod logging;
 pub mod options;
 pub mod protocol;
+pub mod rate_limit;
 pub mod registry;
 pub mod row;
 pub mod runtime;
