@@ -61,6 +61,7 @@ use rust_core::{BridgeError, Result};
 
 use crate::schema::{for_each_label, ColumnSchema, TableId, TableSchema};
 
+mod snapshot_fast;
 mod value_ref;
 use value_ref::ValueRef;
 
@@ -420,8 +421,6 @@ fn unexpected(value: &Value) -> String {
 }
 
 /// A snapshot value in canonical form, borrowing the received bytes where they need no change.
-// Inlined into the snapshot's append loop: returning the value through memory cost ~5% there.
-#[inline(always)]
 fn normalize_snapshot<'a>(column: &ColumnSchema, kind: Kind, value: &'a Value) -> Result<ValueRef<'a>, String> {
     if *value == Value::NULL {
         return Ok(ValueRef::Null);
@@ -1450,10 +1449,7 @@ impl ColumnBuilder {
                 b.append_value(ms - ms % truncate_millis)
             }
             (this, Conv::Timestamp { shift_seconds, truncate_micros }, &ValueRef::Date(y, mo, d, h, mi, s, us)) => {
-                let days = days_from_civil(i64::from(y), u32::from(mo), u32::from(d));
-                let secs = days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s) - shift_seconds;
-                let micros = secs * 1_000_000 + i64::from(us);
-                this.append_micros(micros - micros.rem_euclid(truncate_micros))?
+                this.append_micros(timestamp_micros((y, mo, d, h, mi, s, us), shift_seconds, truncate_micros))?
             }
             (_, conv, v) => return Err(format!("cannot convert {v:?} with {conv:?}")),
         }
@@ -1471,6 +1467,19 @@ impl ColumnBuilder {
         }
         Ok(())
     }
+}
+
+/// Epoch microseconds of a wall clock, `shift_seconds` subtracted and truncated to a multiple of
+/// `truncate_micros` (see [`Conv::Timestamp`]).
+fn timestamp_micros(
+    (y, mo, d, h, mi, s, us): (u16, u8, u8, u8, u8, u8, u32),
+    shift_seconds: i64,
+    truncate_micros: i64,
+) -> i64 {
+    let days = days_from_civil(i64::from(y), u32::from(mo), u32::from(d));
+    let secs = days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s) - shift_seconds;
+    let micros = secs * 1_000_000 + i64::from(us);
+    micros - micros.rem_euclid(truncate_micros)
 }
 
 fn scale_int(v: i128, scale: u8) -> Result<i128, String> {
@@ -1613,7 +1622,7 @@ impl BatchBuilder {
                 mapping.column_names.len()
             )));
         }
-        self.append_with(mapping, kind, op_ts_millis, |index| Ok(ValueRef::from(&row[index])))
+        self.append_with(mapping, kind, op_ts_millis, |index, _, _| Ok(Some(ValueRef::from(&row[index]))))
     }
 
     /// Appends a snapshot row as the binary protocol decoded it (the row of a prepared `SELECT`
@@ -1637,33 +1646,40 @@ impl BatchBuilder {
                 mapping.table, table.id
             )));
         }
-        self.append_with(mapping, RowKind::Insert, 0, |index| {
+        self.append_with(mapping, RowKind::Insert, 0, |index, builder, conv| {
             let column = &table.columns[index];
+            let kind = normalizer.kinds[index];
             // `None` only when the value was taken from the row before it came here.
             let value = values[index].as_ref().unwrap_or(&Value::NULL);
-            normalize_snapshot(column, normalizer.kinds[index], value)
+            if *value != Value::NULL && builder.append_snapshot_fast(kind, conv, value) {
+                return Ok(None);
+            }
+            normalize_snapshot(column, kind, value)
+                .map(Some)
                 .map_err(|detail| value_error(table, column, "snapshot", detail))
         })
     }
 
-    /// Appends one row whose column `index` (of the mapping's table) is `value_of(index)`,
-    /// called once for each column the row type reads.
+    /// Appends one row whose column `index` (of the mapping's table) is `value_of(index,
+    /// builder, conv)`, called once for each column the row type reads with that column's
+    /// builder and conversion. `value_of` may append the value itself and return `None`.
     fn append_with<'v>(
         &mut self,
         mapping: &TableMapping,
         kind: RowKind,
         op_ts_millis: i64,
-        mut value_of: impl FnMut(usize) -> Result<ValueRef<'v>>,
+        mut value_of: impl FnMut(usize, &mut ColumnBuilder, Conv) -> Result<Option<ValueRef<'v>>>,
     ) -> Result<()> {
         for (i, slot) in mapping.slots.iter().enumerate() {
             let builder = &mut self.builders[i];
             let result = match slot {
-                Slot::Column { index, conv } => match value_of(*index) {
+                Slot::Column { index, conv } => match value_of(*index, builder, *conv) {
+                    Ok(None) => Ok(()),
                     Err(e) => {
                         self.discard_pending();
                         return Err(e);
                     }
-                    Ok(ValueRef::Null) if !self.row_type.columns[i].nullable => {
+                    Ok(Some(ValueRef::Null)) if !self.row_type.columns[i].nullable => {
                         self.discard_pending();
                         return Err(BridgeError::other(format!(
                             "column '{}' of {} is NULL but the Flink column is declared NOT NULL; \
@@ -1671,11 +1687,11 @@ impl BatchBuilder {
                             mapping.column_names[*index], mapping.table
                         )));
                     }
-                    Ok(ValueRef::Null) => {
+                    Ok(Some(ValueRef::Null)) => {
                         builder.append_null();
                         Ok(())
                     }
-                    Ok(v) => builder.append(*conv, &v),
+                    Ok(Some(v)) => builder.append(*conv, &v),
                 },
                 Slot::Meta(Meta::Database) => builder.append_str(&mapping.table.database),
                 Slot::Meta(Meta::Table) => builder.append_str(&mapping.table.table),
