@@ -11,6 +11,18 @@ fn config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
+/// The cause and the fix of state that does not decode.
+const NOT_OURS: &str = "the checkpoint is damaged or was written by another connector (a savepoint \
+     restored into a job whose source at this operator changed): restore from another checkpoint or \
+     savepoint of this job, or start without state";
+/// The same for a source event (`decode` serves those too): both ends run in one job.
+const NOT_OURS_EVENT: &str = "the event is damaged, or the enumerator and the readers run different \
+     versions of the connector: run the whole job from one bridge jar";
+
+fn hint(what: &str) -> &'static str {
+    if what.ends_with("event") { NOT_OURS_EVENT } else { NOT_OURS }
+}
+
 pub fn encode<T: Serialize>(version: u32, value: &T) -> Result<Vec<u8>> {
     let mut out = version.to_le_bytes().to_vec();
     bincode::serde::encode_into_std_write(value, &mut out, config())
@@ -21,8 +33,15 @@ pub fn encode<T: Serialize>(version: u32, value: &T) -> Result<Vec<u8>> {
 pub fn decode<T: DeserializeOwned>(what: &'static str, version: u32, bytes: &[u8]) -> Result<T> {
     let (head, body) = bytes
         .split_first_chunk::<4>()
-        .ok_or_else(|| BridgeError::state(what, format!("only {} bytes, no version header", bytes.len())))?;
+        .ok_or_else(|| BridgeError::state(what, format!("only {} bytes, no version header; {}", bytes.len(), hint(what))))?;
     let found = u32::from_le_bytes(*head);
+    // Versions count up from 1: anything far beyond is no version header at all.
+    if found == 0 || found > 0xFFFF {
+        return Err(BridgeError::state(
+            what,
+            format!("the bytes do not start with a state version (found {found:#010x}); {}", hint(what)),
+        ));
+    }
     if found != version {
         return Err(BridgeError::state(
             what,
@@ -32,10 +51,12 @@ pub fn decode<T: DeserializeOwned>(what: &'static str, version: u32, bytes: &[u8
             ),
         ));
     }
+    // Bytes that pass the version check but do not decode were damaged, or written by another
+    // connector (every connector starts at version 1): say both, and what to do.
     let (value, read) = bincode::serde::decode_from_slice(body, config())
-        .map_err(|e| BridgeError::state(what, format!("corrupt or incompatible bytes: {e}")))?;
+        .map_err(|e| BridgeError::state(what, format!("corrupt or incompatible bytes ({e}); {}", hint(what))))?;
     if read != body.len() {
-        return Err(BridgeError::state(what, format!("{} trailing bytes", body.len() - read)));
+        return Err(BridgeError::state(what, format!("{} trailing bytes; {}", body.len() - read, hint(what))));
     }
     Ok(value)
 }
