@@ -23,7 +23,8 @@ use mysql_common::binlog::events::{
     UpdateRowsEventV1, WriteRowsEvent, WriteRowsEventV1,
 };
 use mysql_common::binlog::value::BinlogValue;
-use mysql_common::binlog::{BinlogCtx, BinlogVersion};
+use mysql_common::binlog::consts::BinlogVersion;
+use mysql_common::binlog::BinlogCtx;
 use mysql_common::io::ParseBuf;
 use rust_core::api::{EnumeratorInit, ReaderContext, ReaderInit, SourceFactory};
 use rust_core::protocol::{decode_split_list, encode_split_list, SplitBytes};

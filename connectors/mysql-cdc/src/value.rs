@@ -1380,7 +1380,8 @@ impl ColumnBuilder {
                 if neg || days > 0 {
                     return Err(format!(
                         "TIME {}{}:{m:02}:{s:02} is outside Flink TIME's range 00:00:00..23:59:59.999; \
-                         declare a STRING computed column or keep such values out of captured tables",
+                         Flink has no type for it: leave the column out of the table definition, or keep \
+                         such values out of the captured table",
                         if neg { "-" } else { "" },
                         u32::from(h) + days * 24
                     ));
