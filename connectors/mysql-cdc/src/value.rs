@@ -1516,6 +1516,14 @@ impl BatchBuilder {
             })?;
             let column = &table.columns[index];
             let conv = conversion(column, field.ty, &self.server_time_zone).ok_or_else(|| {
+                // No Flink type reads it: "declare it as <type>" would have nothing to name.
+                if kind(column) == Kind::Other {
+                    return BridgeError::validation(format!(
+                        "column '{}' of MySQL table {} has type {}, which is unsupported: no Flink type can \
+                         read it; leave the column out of the Flink table definition",
+                        field.name, table.id, column.column_type
+                    ));
+                }
                 BridgeError::validation(format!(
                     "column '{}' of MySQL table {} has type {} which cannot be read as the declared \
                      Flink type {}; declare it as {}{}",
