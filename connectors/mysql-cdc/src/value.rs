@@ -292,6 +292,8 @@ impl BinlogImageLayout {
         for i in 0..n {
             if nulls[i / 8] & (1 << (i % 8)) != 0 {
                 values.push(Some(BinlogValue::Value(Value::NULL)));
+            } else if self.types[i] == ColumnType::MYSQL_TYPE_TIME2 && matches!(self.metadata[i].first(), Some(1 | 2)) {
+                values.push(Some(BinlogValue::Value(time2_hundredths(buf)?)));
             } else {
                 let ctx = (self.types[i], self.metadata[i].as_slice(), self.unsigned[i], false);
                 values.push(Some(buf.parse::<BinlogValue<'de>>(ctx)?.into_owned()));
@@ -299,6 +301,23 @@ impl BinlogImageLayout {
         }
         Ok(values)
     }
+}
+
+/// A TIME(1) or TIME(2) binlog value: a 3-byte big-endian integer part (offset by 0x800000) and
+/// one byte of hundredths. mysql_common 0.35.5 keeps that byte in a `u32` and subtracts 0x100
+/// from it for negative values with a fraction; in release builds the subtraction wraps and
+/// `-838:59:59.99` reads as `-213:59:59.99` (found by the `binlog_rows` fuzz target, where
+/// overflow checks make it a panic). The same computation, signed.
+fn time2_hundredths(buf: &mut ParseBuf<'_>) -> std::io::Result<Value> {
+    use mysql_common::binlog::misc::{my_packed_time_make, time_from_packed, TIMEF_INT_OFS};
+    let bytes: &[u8] = buf.parse(4)?;
+    let mut int_part = i64::from(u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]])) - TIMEF_INT_OFS;
+    let mut frac = i64::from(bytes[3]);
+    if int_part < 0 && frac > 0 {
+        int_part += 1;
+        frac -= 0x100;
+    }
+    Ok(time_from_packed(my_packed_time_make(int_part, frac * 10_000)))
 }
 
 fn normalize_snapshot_row(
