@@ -11,6 +11,23 @@ fn config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
+/// The most bytes one decode may claim for containers (strings, byte vectors). bincode checks
+/// each length read against it before allocating; without a limit it allocates whatever length
+/// the bytes claim first, and a damaged length of 2^40 aborted the process, the JVM with it
+/// (found by the `state` fuzz target). Far above any real state; an allocation of this size
+/// that the reader then cannot fill is only reserved, not touched.
+const DECODE_LIMIT: usize = 1 << 30;
+
+type DecodeConfig = bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<DECODE_LIMIT>,
+>;
+
+fn decode_config() -> DecodeConfig {
+    bincode::config::standard().with_limit::<DECODE_LIMIT>()
+}
+
 /// The cause and the fix of state that does not decode.
 const NOT_OURS: &str = "the checkpoint is damaged or was written by another connector (a savepoint \
      restored into a job whose source at this operator changed): restore from another checkpoint or \
@@ -53,7 +70,7 @@ pub fn decode<T: DeserializeOwned>(what: &'static str, version: u32, bytes: &[u8
     }
     // Bytes that pass the version check but do not decode were damaged, or written by another
     // connector (every connector starts at version 1): say both, and what to do.
-    let (value, read) = bincode::serde::decode_from_slice(body, config())
+    let (value, read) = bincode::serde::decode_from_slice(body, decode_config())
         .map_err(|e| BridgeError::state(what, format!("corrupt or incompatible bytes ({e}); {}", hint(what))))?;
     if read != body.len() {
         return Err(BridgeError::state(what, format!("{} trailing bytes; {}", body.len() - read, hint(what))));
@@ -80,5 +97,18 @@ mod tests {
         assert!(err.contains("version 3") && err.contains("version 4"), "{err}");
         assert!(decode::<S>("split", 3, &bytes[..3]).is_err());
         assert!(decode::<S>("split", 3, &bytes[..bytes.len() - 1]).is_err());
+    }
+
+    /// Found by the `state` fuzz target: a string length of 2^40 in damaged state made bincode
+    /// allocate a terabyte before reading, and the failed allocation aborted the process.
+    #[test]
+    fn a_damaged_length_is_an_error_not_an_allocation() {
+        let mut bytes = encode(3, &S { a: 7, b: String::new() }).unwrap();
+        bytes.pop(); // the empty string's length
+        bytes.push(0xFD); // varint: a u64 follows
+        bytes.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        let err = decode::<S>("split", 3, &bytes).unwrap_err().to_string();
+        assert!(err.starts_with("cannot restore split: corrupt or incompatible bytes"), "{err}");
+        assert!(err.contains("start without state"), "{err}");
     }
 }

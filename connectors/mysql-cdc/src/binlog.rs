@@ -356,8 +356,12 @@ impl BinlogCursor {
                     Some(Ok(layout)) => {
                         self.layouts.insert(tme.table_id(), layout);
                     }
-                    // Rows of the table fall back to mysql_common's decoder (and its errors).
-                    Some(Err(_)) | None => {
+                    // A captured table's map that cannot be decoded: its rows cannot be either
+                    // (mysql_common's decoder would trust the same metadata, see value.rs).
+                    Some(Err(e)) => {
+                        return Err(BridgeError::external(format!("decoding the table map of {id} at {start}"), e));
+                    }
+                    None => {
                         self.layouts.remove(&tme.table_id());
                     }
                 }

@@ -13,6 +13,11 @@ mod support;
 use futures_util::StreamExt;
 use mysql_async::binlog::events::{EventData, RowsEventData};
 use mysql_async::binlog::value::BinlogValue;
+use mysql_async::consts::ColumnType;
+use mysql_common::binlog::consts::BinlogVersion;
+use mysql_common::binlog::events::{FormatDescriptionEvent, TableMapEvent};
+use mysql_common::binlog::BinlogCtx;
+use mysql_common::io::ParseBuf;
 use mysql_async::prelude::Queryable;
 use mysql_async::BinlogStreamRequest;
 
@@ -282,6 +287,23 @@ fn real_row_images_cut_short_fail_to_decode_with_an_error() {
         stream.close().await.unwrap();
         events
     });
+    // A table map whose DECIMAL metadata no server writes (scale 40 > precision 12): refused by
+    // the layout, not handed to mysql_common, which allocated by it and aborted (fuzz finding).
+    let (_, tme_body, _, _) = &events[0];
+    let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
+    let tme = ParseBuf(tme_body).parse::<TableMapEvent<'_>>(BinlogCtx::new(19 + tme_body.len(), &fde)).unwrap();
+    let decimal = (0..tme.columns_count() as usize)
+        .find(|&i| matches!(tme.get_column_type(i), Ok(Some(ColumnType::MYSQL_TYPE_NEWDECIMAL))))
+        .unwrap();
+    let meta = tme.get_column_metadata(decimal).unwrap();
+    assert_eq!(meta, [12, 3], "DECIMAL(12, 3)");
+    let at = find(tme_body, meta);
+    let mut broken = tme_body.clone();
+    broken[at + 1] = 40;
+    let tme = ParseBuf(&broken).parse::<TableMapEvent<'_>>(BinlogCtx::new(19 + broken.len(), &fde)).unwrap();
+    let e = BinlogImageLayout::new(&tme).err().expect("a DECIMAL with scale 40 of precision 12");
+    assert_eq!(e.to_string(), "DECIMAL column 2 with metadata [12, 40]: no DECIMAL has that precision and scale");
+
     for (kind, tme_body, rows_body, layout) in &events {
         write_seed(*kind, tme_body, rows_body);
         // Every cut inside the row images: the rows start after the post-header (table id 6,
@@ -299,6 +321,13 @@ fn real_row_images_cut_short_fail_to_decode_with_an_error() {
     block(db.drop_db());
 }
 
+/// Where `needle` starts in `haystack` (once: the metadata block of a table map).
+fn find(haystack: &[u8], needle: &[u8]) -> usize {
+    let hits: Vec<usize> = haystack.windows(needle.len()).enumerate().filter(|(_, w)| *w == needle).map(|(i, _)| i).collect();
+    assert_eq!(hits.len(), 1, "{needle:?} occurs {} times", hits.len());
+    hits[0]
+}
+
 fn db_exec(db: &TestDb, statements: &[&str]) {
     block(db.exec(statements));
 }
@@ -309,10 +338,7 @@ fn parse_rows(kind: u8, body: &[u8]) -> RowsEventData<'_> {
 
 /// A v1 rows event body (MariaDB's) as mysql_common reads it; None if the header is cut.
 fn try_parse_rows(kind: u8, body: &[u8]) -> Option<RowsEventData<'_>> {
-    use mysql_common::binlog::events::{DeleteRowsEventV1, FormatDescriptionEvent, UpdateRowsEventV1, WriteRowsEventV1};
-    use mysql_common::binlog::consts::BinlogVersion;
-    use mysql_common::binlog::BinlogCtx;
-    use mysql_common::io::ParseBuf;
+    use mysql_common::binlog::events::{DeleteRowsEventV1, UpdateRowsEventV1, WriteRowsEventV1};
     let fde = Box::leak(Box::new(FormatDescriptionEvent::new(BinlogVersion::Version4)));
     let ctx = || BinlogCtx::new(19 + body.len(), fde);
     let mut buf = ParseBuf(body);

@@ -168,6 +168,13 @@ class HostileInputTest {
                     .hasMessageContaining("cannot restore source event")
                     .hasMessageContaining("the enumerator and the readers run different versions of the connector")
                     .hasMessageNotContaining("hostile-S3cret!");
+            // A reader event whose table name claims 2^40 bytes: bincode used to allocate a
+            // terabyte before reading it, and the failed allocation aborted this JVM.
+            ByteBuffer huge = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+            huge.putInt(1).put((byte) 0).put((byte) 1).put((byte) 0).put((byte) 0xFD).putLong(1L << 40);
+            assertThatThrownBy(() -> cdc.handleSourceEvent(0, huge.array()))
+                    .isInstanceOf(NativeException.class)
+                    .hasMessageContaining("cannot restore source event: corrupt or incompatible bytes");
             // Still usable afterwards.
             assertThat(cdc.snapshotState(1)).isNotEmpty();
         } finally {
