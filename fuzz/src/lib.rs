@@ -76,7 +76,8 @@ const EVENT_HEADER_LEN: usize = 19;
 /// as `Event::data()` gives them: without header and checksum.
 ///
 /// Checks: decoding never panics; for every event `BinlogImageLayout` handles, it splits the
-/// images exactly as mysql_common's `BinlogRow` does, or both fail.
+/// images exactly as mysql_common's `BinlogRow` does, and decodes every event mysql_common does
+/// (mysql_common may refuse more: it also checks table-map metadata the images do not use).
 pub fn binlog_rows(data: &[u8]) {
     let mut input = Input(data);
     let kind = input.byte() % 6;
@@ -117,12 +118,11 @@ pub fn binlog_rows(data: &[u8]) {
         .collect();
     match (ours, reference) {
         (Ok(ours), Ok(reference)) => assert_eq!(ours, reference, "BinlogImageLayout and BinlogRow disagree"),
-        (Err(_), Err(_)) => {}
-        (ours, reference) => panic!(
-            "BinlogImageLayout and BinlogRow disagree on whether the event decodes: ours {:?}, mysql_common's {:?}",
-            ours.map(|_| ()),
-            reference.map(|_| ())
-        ),
+        // What mysql_common reads, the layout must read too.
+        (Err(e), Ok(_)) => panic!("BinlogImageLayout fails where mysql_common's BinlogRow decodes: {e}"),
+        // mysql_common also checks table-map metadata the images do not use (it builds full
+        // column definitions for every row): it may refuse a map whose images split fine.
+        (Ok(_), Err(_)) | (Err(_), Err(_)) => {}
     }
 }
 
