@@ -220,6 +220,12 @@ impl BinlogImageLayout {
     pub fn new(tme: &TableMapEvent<'_>) -> std::io::Result<Self> {
         let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
         let n = tme.columns_count() as usize;
+        // An image of no columns takes no bytes: the loops over an event's images would never
+        // reach its end (an endless loop that grew memory until the process died; found by the
+        // binlog_rows fuzz target). No table has no columns.
+        if n == 0 {
+            return Err(invalid(format!("the table map of {}.{} has no columns", tme.database_name(), tme.table_name())));
+        }
         let extractor = OptionalMetaExtractor::new(tme.iter_optional_meta())?;
         let mut signedness = extractor.iter_signedness();
         let mut charsets = extractor.iter_charset();

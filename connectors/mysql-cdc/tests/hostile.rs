@@ -364,3 +364,24 @@ fn write_seed(kind: u8, tme_body: &[u8], rows_body: &[u8]) {
 fn crc(bytes: &[u8]) -> String {
     format!("{:08x}", crc32fast::hash(bytes))
 }
+
+/// Found by the `binlog_rows` fuzz target: a table map without columns made every image zero
+/// bytes long, and the loop over an event's images never ended (memory grew until the process
+/// died). The layout refuses such a map; the binlog reader then fails naming it.
+#[test]
+fn a_table_map_without_columns_is_refused() {
+    // table id (6), flags (2), database and table names (length, bytes, NUL), no columns, no
+    // metadata, no null bitmap.
+    let mut body = vec![1, 0, 0, 0, 0, 0, 1, 0];
+    for name in ["shop", "t"] {
+        body.push(name.len() as u8);
+        body.extend_from_slice(name.as_bytes());
+        body.push(0);
+    }
+    body.extend_from_slice(&[0, 0]);
+    let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
+    let tme = ParseBuf(&body).parse::<TableMapEvent<'_>>(BinlogCtx::new(19 + body.len(), &fde)).unwrap();
+    assert_eq!(tme.columns_count(), 0);
+    let e = BinlogImageLayout::new(&tme).err().expect("a table map without columns");
+    assert_eq!(e.to_string(), "the table map of shop.t has no columns");
+}
