@@ -246,6 +246,12 @@ impl BinlogImageLayout {
             // mysql_common sizes a DECIMAL's buffer from precision - scale, unchecked: a table map
             // with scale > precision made it allocate exabytes and abort the process (found by
             // the binlog_rows fuzz target). MySQL's limits: precision 1..=65, scale 0..=30.
+            if metadata.len() < metadata_len(ty) {
+                return Err(invalid(format!(
+                    "column {i} of type {ty:?} with metadata {metadata:?}: the type has {} metadata bytes",
+                    metadata_len(ty)
+                )));
+            }
             if ty == ColumnType::MYSQL_TYPE_NEWDECIMAL
                 && !matches!(metadata, [p, s] if (1..=65).contains(p) && *s <= 30 && s <= p)
             {
@@ -317,6 +323,20 @@ impl BinlogImageLayout {
             }
         }
         Ok(values)
+    }
+}
+
+/// How many table-map metadata bytes mysql_common's value decoder reads for a column type. It
+/// indexes them unchecked: a map with fewer made it panic (found by the binlog_rows fuzz target).
+fn metadata_len(ty: ColumnType) -> usize {
+    use ColumnType::*;
+    match ty {
+        MYSQL_TYPE_TYPED_ARRAY | MYSQL_TYPE_TIMESTAMP2 | MYSQL_TYPE_DATETIME2 | MYSQL_TYPE_TIME2
+        | MYSQL_TYPE_TINY_BLOB | MYSQL_TYPE_MEDIUM_BLOB | MYSQL_TYPE_LONG_BLOB | MYSQL_TYPE_BLOB
+        | MYSQL_TYPE_GEOMETRY | MYSQL_TYPE_VECTOR => 1,
+        MYSQL_TYPE_STRING | MYSQL_TYPE_BIT | MYSQL_TYPE_NEWDECIMAL | MYSQL_TYPE_ENUM | MYSQL_TYPE_SET
+        | MYSQL_TYPE_VARCHAR | MYSQL_TYPE_VAR_STRING => 2,
+        _ => 0,
     }
 }
 
