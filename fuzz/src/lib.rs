@@ -117,7 +117,10 @@ pub fn binlog_rows(data: &[u8]) {
         })
         .collect();
     match (ours, reference) {
-        (Ok(ours), Ok(reference)) => assert_eq!(ours, reference, "BinlogImageLayout and BinlogRow disagree"),
+        // As text: a DOUBLE image may hold NaN, which equals nothing, itself included.
+        (Ok(ours), Ok(reference)) => {
+            assert_eq!(format!("{ours:?}"), format!("{reference:?}"), "BinlogImageLayout and BinlogRow disagree")
+        }
         // What mysql_common reads, the layout must read too.
         (Err(e), Ok(_)) => panic!("BinlogImageLayout fails where mysql_common's BinlogRow decodes: {e}"),
         // mysql_common also checks table-map metadata the images do not use (it builds full
