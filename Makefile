@@ -4,7 +4,7 @@
 MVN ?= mvn -B -q
 CARGO ?= cargo
 
-.PHONY: all build test mariadb test-rust test-java test-e2e demo demo-datagen bench bench-cdc clean
+.PHONY: all build test mariadb test-rust test-fuzz test-java test-e2e fuzz demo demo-datagen bench bench-cdc clean
 
 # Demo and benchmarks run in a JVM of their own (exec:exec): Flink's MiniCluster cannot find its
 # classes inside Maven's isolated exec:java classloader.
@@ -18,9 +18,9 @@ all: build
 build:
 	$(MVN) -DskipTests install
 
-## test: every test: Rust unit and vector tests, Java MiniCluster tests, integration tests, and
-## end-to-end runs of the one jar on real standalone clusters of Flink 1.20 and 2.x
-test: mariadb test-rust test-java test-e2e
+## test: every test: Rust unit and vector tests, a short fuzz pass, Java MiniCluster tests,
+## integration tests, and end-to-end runs of the one jar on real standalone clusters of Flink 1.20 and 2.x
+test: mariadb test-rust test-fuzz test-java test-e2e
 
 ## mariadb: the local MariaDB the CDC tests and the demo use (idempotent; installs mariadb-server
 ## with apt when missing). Started once up front so no two test processes race on the install.
@@ -29,6 +29,15 @@ mariadb:
 
 test-rust: mariadb
 	$(CARGO) test --release --workspace
+
+## fuzz: every fuzz target in fuzz/ for FUZZ_SECONDS each (cargo-fuzz on nightly Rust; scripts/fuzz.sh
+## installs both when missing); test-fuzz: the same, 20 s per target
+FUZZ_SECONDS ?= 30
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+test-fuzz:
+	FUZZ_SECONDS=20 scripts/fuzz.sh
 
 test-java: mariadb
 	mvn -B verify

@@ -22,7 +22,7 @@ mod enumerator;
 mod finished;
 pub mod gtid;
 mod gtid_start;
-mod mariadb_gtid;
+pub mod mariadb_gtid;
 pub mod offset;
 mod reader;
 pub mod schema;
