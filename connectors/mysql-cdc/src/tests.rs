@@ -779,7 +779,7 @@ fn a_gtid_start_reads_exactly_the_later_transactions_and_restores_from_checkpoin
     let db = TestDb::new("gtid_start");
     create_scores(&db, 10);
     let before = gtid_of(&db, &["INSERT INTO scores VALUES (11, 'before', 1)"]);
-    gtid_of(&db, &["INSERT INTO scores VALUES (12, 'after', 1)", "UPDATE scores SET score = 0 WHERE id = 1"]);
+    let twelve = gtid_of(&db, &["INSERT INTO scores VALUES (12, 'after', 1)", "UPDATE scores SET score = 0 WHERE id = 1"]);
     gtid_of(&db, &["DELETE FROM scores WHERE id = 2"]);
     let later = [
         (RowKind::Insert, 12),
@@ -807,8 +807,12 @@ fn a_gtid_start_reads_exactly_the_later_transactions_and_restores_from_checkpoin
     assert_eq!(ids(&again), [(RowKind::Insert, 13), (RowKind::Insert, 14)], "nothing repeated, nothing lost");
     h.close().unwrap();
 
-    // skip-rows: the first rows of the first transaction after the set.
-    let mut options = gtid_start(&before);
+    // skip-rows: the first rows of the first transaction after the set. The set ends just before
+    // the transaction of insert 12 (sequence numbers of one domain and server are consecutive),
+    // so that transaction comes first even when other tests' transactions came after `before`.
+    let (domain_server, seq) = twelve.rsplit_once('-').unwrap();
+    let just_before = format!("{domain_server}-{}", seq.parse::<u64>().unwrap() - 1);
+    let mut options = gtid_start(&just_before);
     options.push(("scan.startup.specific-offset.skip-rows", "2".into()));
     // Ids the reader above did not use: its dump thread leaves the server's replica list only
     // some time after it was killed, and the preflight would see the id taken.
