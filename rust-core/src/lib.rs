@@ -4,6 +4,7 @@
 //! - [`options`], [`types`]: typed connector options and Flink logical types.
 //! - [`row`]: Arrow batches encoded as Flink `BinaryRowData`.
 //! - [`runtime`]: type-erased sources, enumerators and readers; versioned state (de)serialization.
+//! - [`metrics`]: counters and gauges connectors register, mirrored as Flink metrics.
 //! - [`registry`]: connector identifiers to factories; [`logging`]: `tracing` events for Java.
 //! - [`protocol`]: the byte formats Java reads (enumerator commands, reader responses, splits).
 //! - [`jni`]: the only place that talks to the JVM.
@@ -13,6 +14,7 @@ pub mod api;
 pub mod error;
 pub mod jni;
 pub mod logging;
+pub mod metrics;
 pub mod options;
 pub mod protocol;
 pub mod registry;

@@ -12,6 +12,7 @@ use crate::api::{
     WaitOutcome,
 };
 use crate::error::{BridgeError, Result};
+use crate::metrics::Metrics;
 use crate::protocol::{self, SplitBytes};
 use crate::row::BinaryRowEncoder;
 use crate::state;
@@ -52,6 +53,8 @@ pub trait DynEnumerator: Send {
         result: std::result::Result<Vec<u8>, String>,
     ) -> Result<EnumeratorOutput>;
     fn close(&mut self) -> Result<()>;
+    /// The metrics the enumerator registers on its context.
+    fn metrics(&self) -> Metrics;
 }
 
 pub trait DynReader: Send {
@@ -202,6 +205,10 @@ impl<S: Source> DynEnumerator for ErasedEnumerator<S> {
     fn close(&mut self) -> Result<()> {
         self.enumerator.close()
     }
+
+    fn metrics(&self) -> Metrics {
+        self.ctx.metrics().clone()
+    }
 }
 
 struct ErasedReader<S: Source> {
@@ -256,11 +263,23 @@ impl<S: Source> DynReader for ErasedReader<S> {
 pub struct EnumeratorRuntime {
     enumerator: Mutex<Box<dyn DynEnumerator>>,
     tasks: Mutex<HashMap<u64, Arc<Mutex<AsyncTask>>>>,
+    metrics: Metrics,
+    /// Entered around every call, async tasks included: tags log events with the connector.
+    log_context: tracing::Span,
 }
 
 impl EnumeratorRuntime {
     pub fn new(enumerator: Box<dyn DynEnumerator>) -> Self {
-        EnumeratorRuntime { enumerator: Mutex::new(enumerator), tasks: Mutex::default() }
+        Self::with_log_context(enumerator, tracing::Span::none())
+    }
+
+    pub fn with_log_context(enumerator: Box<dyn DynEnumerator>, log_context: tracing::Span) -> Self {
+        let metrics = enumerator.metrics();
+        EnumeratorRuntime { enumerator: Mutex::new(enumerator), tasks: Mutex::default(), metrics, log_context }
+    }
+
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
     }
 
     /// Runs one enumerator callback and encodes its decisions for Java.
@@ -268,6 +287,7 @@ impl EnumeratorRuntime {
         &self,
         f: impl FnOnce(&mut dyn DynEnumerator) -> Result<EnumeratorOutput>,
     ) -> Result<Vec<u8>> {
+        let _context = self.log_context.enter();
         let mut enumerator = self.enumerator.lock().unwrap_or_else(|e| e.into_inner());
         let output = f(enumerator.as_mut())?;
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
@@ -278,12 +298,14 @@ impl EnumeratorRuntime {
     }
 
     pub fn with<T>(&self, f: impl FnOnce(&mut dyn DynEnumerator) -> Result<T>) -> Result<T> {
+        let _context = self.log_context.enter();
         f(self.enumerator.lock().unwrap_or_else(|e| e.into_inner()).as_mut())
     }
 
     /// Runs an async task on the calling (worker) thread. One-shot tasks are forgotten after
     /// they run; periodic ones stay until the enumerator closes.
     pub fn run_async(&self, task_id: u64, periodic: bool) -> Result<Vec<u8>> {
+        let _context = self.log_context.enter();
         let task = {
             let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
             if periodic { tasks.get(&task_id).cloned() } else { tasks.remove(&task_id) }
@@ -334,6 +356,8 @@ pub struct ReaderRuntime {
     /// The last response, reused so steady-state polling allocates nothing on the Rust side.
     response: Vec<u8>,
     ended: bool,
+    /// The metrics generation Java was last told about (response flag `FLAG_METRICS_CHANGED`).
+    metrics_generation: u64,
 }
 
 
@@ -372,11 +396,22 @@ impl ReaderRuntime {
             offsets: Vec::new(),
             response: Vec::new(),
             ended: false,
+            metrics_generation: 0,
         })
+    }
+
+    /// The span every call into the reader runs in (connector and subtask, see `jni.rs`).
+    pub fn with_log_context(mut self, span: tracing::Span) -> Self {
+        self.ctx.set_log_context(span);
+        self
     }
 
     pub fn availability(&self) -> Availability {
         self.ctx.availability().clone()
+    }
+
+    pub fn metrics(&self) -> Metrics {
+        self.ctx.metrics().clone()
     }
 
     /// Runs a reader callback that returns no rows; the response carries its signals.
@@ -388,11 +423,13 @@ impl ReaderRuntime {
         &mut self,
         f: impl FnOnce(&mut dyn DynReader, &mut ReaderContext) -> Result<()>,
     ) -> Result<Vec<u8>> {
+        let span = self.ctx.log_context().clone();
+        let _context = span.enter();
         let result = f(self.reader.as_mut(), &mut self.ctx);
         self.ctx.availability().notify();
         result?;
         let mut out = Vec::new();
-        self.begin(&mut out, protocol::STATUS_NONE, 0, None, 0);
+        self.begin(&mut out, protocol::STATUS_NONE, 0, None, 0, None);
         Ok(out)
     }
 
@@ -401,14 +438,15 @@ impl ReaderRuntime {
     pub fn poll(&mut self) -> Result<&[u8]> {
         let mut out = std::mem::take(&mut self.response);
         out.clear();
-        let result = self.poll_into(&mut out);
+        let span = self.ctx.log_context().clone();
+        let result = span.in_scope(|| self.poll_into(&mut out));
         self.response = out;
         result.map(|()| self.response.as_slice())
     }
 
     fn poll_into(&mut self, out: &mut Vec<u8>) -> Result<()> {
         if self.ended {
-            self.begin(out, protocol::STATUS_END_OF_INPUT, 0, None, 0);
+            self.begin(out, protocol::STATUS_END_OF_INPUT, 0, None, 0, None);
             return Ok(());
         }
         // Read the epoch before polling: a notify that races with this poll changes it, so Java's
@@ -420,7 +458,8 @@ impl ReaderRuntime {
                     batch.rows = batch.rows.project(projection)?;
                 }
                 let rows = batch.num_rows();
-                self.begin(out, protocol::STATUS_BATCH, epoch, None, rows);
+                let event_time = self.ctx.take_event_time();
+                self.begin(out, protocol::STATUS_BATCH, epoch, None, rows, event_time);
                 let offsets_at = out.len();
                 out.resize(offsets_at + 4 * (rows + 1), 0);
                 self.offsets.clear();
@@ -440,17 +479,18 @@ impl ReaderRuntime {
                 }
             }
             ReaderPoll::NothingAvailable { retry_after } => {
-                self.begin(out, protocol::STATUS_NOTHING_AVAILABLE, epoch, retry_after, 0);
+                self.begin(out, protocol::STATUS_NOTHING_AVAILABLE, epoch, retry_after, 0, None);
             }
             ReaderPoll::EndOfInput => {
                 self.ended = true;
-                self.begin(out, protocol::STATUS_END_OF_INPUT, epoch, None, 0);
+                self.begin(out, protocol::STATUS_END_OF_INPUT, epoch, None, 0, None);
             }
         }
         Ok(())
     }
 
     pub fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<u8>> {
+        let _context = self.ctx.log_context().clone().entered();
         let splits = self.reader.snapshot_state(checkpoint_id)?;
         let mut out = Vec::new();
         protocol::encode_split_list(&mut out, &splits);
@@ -458,19 +498,37 @@ impl ReaderRuntime {
     }
 
     pub fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<()> {
+        let _context = self.ctx.log_context().clone().entered();
         self.reader.notify_checkpoint_complete(checkpoint_id)
     }
 
     pub fn close(&mut self) -> Result<()> {
+        let _context = self.ctx.log_context().clone().entered();
         // Wake any Java thread waiting for data before the reader goes away.
         self.ctx.availability().close();
         self.reader.close()
     }
 
-    fn begin(&mut self, out: &mut Vec<u8>, status: i32, epoch: u64, retry: Option<Duration>, rows: usize) {
+    #[allow(clippy::too_many_arguments)]
+    fn begin(
+        &mut self,
+        out: &mut Vec<u8>,
+        status: i32,
+        epoch: u64,
+        retry: Option<Duration>,
+        rows: usize,
+        event_time_ms: Option<i64>,
+    ) {
         let (request_split, events) = self.ctx.take_signals();
-        let flags = if request_split { protocol::FLAG_REQUEST_SPLIT } else { 0 };
-        protocol::begin_response(out, status, flags, epoch, retry, rows, &events);
+        let mut flags = if request_split { protocol::FLAG_REQUEST_SPLIT } else { 0 };
+        // One relaxed load per response; Java then registers the new metrics (rarely: once or
+        // twice per reader).
+        let generation = self.ctx.metrics().generation();
+        if generation != self.metrics_generation {
+            self.metrics_generation = generation;
+            flags |= protocol::FLAG_METRICS_CHANGED;
+        }
+        protocol::begin_response(out, status, flags, epoch, retry, rows, event_time_ms, &events);
     }
 }
 

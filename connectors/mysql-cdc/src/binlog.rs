@@ -59,6 +59,9 @@ const MYSQL_TAGGED_GTID_EVENT: u8 = 42;
 const HEARTBEAT_EVENT: u8 = 27;
 const XID_EVENT: u8 = 16;
 const MARIADB_GTID_STANDALONE: u8 = 1;
+/// Events a server sends when a stream opens, with the (old) times of their files: rotate, format
+/// description, MySQL previous GTIDs, MariaDB binlog checkpoint and GTID list. Not "the last event".
+const STREAM_SETUP_EVENTS: [u8; 5] = [4, 15, 35, 161, 163];
 
 /// A replication stream positioned at an offset, producing the captured tables' row changes.
 pub struct BinlogCursor {
@@ -93,6 +96,9 @@ pub struct BinlogCursor {
     mysql_gtids: MySqlGtidTracker,
     /// Checksums are stripped from event data only once the format description was read.
     seen_format_description: bool,
+    /// Server time of the last event read, epoch ms; a heartbeat counts as an event of now (the
+    /// server sends one only when it has nothing newer). For `secondsBehindServer`.
+    last_event_ms: Option<i64>,
 }
 
 impl BinlogCursor {
@@ -158,6 +164,7 @@ impl BinlogCursor {
             // Seeded from the offset: no server query tells the set at an old position.
             mysql_gtids: MySqlGtidTracker::new(if mariadb { None } else { offset.gtid.as_deref() }),
             seen_format_description: false,
+            last_event_ms: None,
         })
     }
 
@@ -180,6 +187,16 @@ impl BinlogCursor {
     /// The position after the last event read.
     pub fn position(&self) -> BinlogPosition {
         BinlogPosition { file: self.file.clone(), pos: self.next_pos }
+    }
+
+    /// Server time of the last event read (see the field), epoch ms.
+    pub fn last_event_ms(&self) -> Option<i64> {
+        self.last_event_ms
+    }
+
+    /// The GTID state at [`Self::offset`], when the server uses GTIDs.
+    pub fn gtid(&self) -> Option<String> {
+        self.offset().gtid
     }
 
     /// True between transactions.
@@ -229,6 +246,11 @@ impl BinlogCursor {
             self.next_pos = self.next_pos.max(u64::from(header.log_pos()));
         }
         let timestamp_ms = i64::from(header.timestamp()) * 1000;
+        if type_raw == HEARTBEAT_EVENT {
+            self.last_event_ms = Some(rust_core::metrics::now_ms());
+        } else if timestamp_ms != 0 && !STREAM_SETUP_EVENTS.contains(&type_raw) {
+            self.last_event_ms = Some(timestamp_ms);
+        }
         if type_raw == MARIADB_GTID_EVENT {
             let data = event.data();
             if data.len() >= 13 {

@@ -10,7 +10,8 @@
 //! - `binlog`: the replication stream decoded into row changes; `gtid`: MySQL GTID sets;
 //! - `chunk`: splitting tables into key ranges; `snapshot`: reading a chunk with watermarks;
 //! - `split`: splits and reader/enumerator events; `finished`: finished chunks as compact runs;
-//! - `gtid`: MySQL GTID sets; `enumerator`, `reader`, `source`: the FLIP-27 roles.
+//! - `gtid`: MySQL GTID sets; `enumerator`, `reader`, `source`: the FLIP-27 roles;
+//! - `metrics`: snapshot progress, reader metrics and progress logs.
 
 mod binlog;
 mod chunk;
@@ -18,6 +19,7 @@ pub mod config;
 mod connect;
 mod enumerator;
 mod finished;
+mod metrics;
 pub mod gtid;
 pub mod offset;
 mod reader;
