@@ -70,6 +70,39 @@ public final class DatagenBenchmark {
             double s = median(rust);
             System.out.printf("RESULT parallelism=%d datagen=%,.0f rows/s rust-datagen=%,.0f rows/s ratio=%.2fx%n", p, f, s, s / f);
         }
+        metricsOverhead(tEnv, rows, parallelisms, reps);
+    }
+
+    /**
+     * The cost of the bridge's metrics when nothing limits the rate: {@code rust-datagen} into
+     * {@code blackhole} with metrics (the default) and without (the benchmark-only switch
+     * {@link io.flinkrust.bridge.source.RustSourceReader#BENCH_DISABLE_METRICS_PROPERTY}, read when
+     * a reader is created: this JVM runs the MiniCluster, so setting it between jobs is enough).
+     * Runs alternate; the report gives medians and the overhead (target: under 2%).
+     */
+    private static void metricsOverhead(StreamTableEnvironment tEnv, long rows, List<Integer> parallelisms, int reps)
+            throws Exception {
+        String property = "flinkrust.bench.disableMetrics";
+        for (int p : parallelisms) {
+            double[] with = new double[reps];
+            double[] without = new double[reps];
+            try {
+                for (int r = 0; r < reps; r++) {
+                    for (boolean metricsOn : r % 2 == 0 ? new boolean[] {true, false} : new boolean[] {false, true}) {
+                        System.setProperty(property, Boolean.toString(!metricsOn));
+                        double rate = run(tEnv, "rust-datagen", rows, p);
+                        if (metricsOn) with[r] = rate; else without[r] = rate;
+                    }
+                    System.out.printf("  p=%d rep %d: metrics on %,.0f rows/s, off %,.0f rows/s%n", p, r + 1, with[r], without[r]);
+                }
+            } finally {
+                System.clearProperty(property);
+            }
+            double on = median(with);
+            double off = median(without);
+            System.out.printf("RESULT metrics-overhead parallelism=%d on=%,.0f rows/s off=%,.0f rows/s overhead=%.2f%%%n",
+                    p, on, off, 100.0 * (off - on) / off);
+        }
     }
 
     /** Runs one INSERT INTO blackhole and returns rows per second of net job runtime. */
