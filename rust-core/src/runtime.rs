@@ -452,6 +452,8 @@ impl ReaderRuntime {
         // Read the epoch before polling: a notify that races with this poll changes it, so Java's
         // wait returns at once instead of missing the wake-up.
         let epoch = self.ctx.availability().epoch();
+        // An event time belongs to the batch of the poll that recorded it, no other.
+        self.ctx.take_event_time();
         match self.reader.poll_next(&mut self.ctx)? {
             ReaderPoll::Batch(mut batch) => {
                 if let Some(projection) = &self.projection {
@@ -581,8 +583,14 @@ mod tests {
 
     impl SourceReader for QuietReader {
         type Split = Split;
-        fn poll_next(&mut self, _: &mut ReaderContext) -> Result<ReaderPoll> {
+        fn poll_next(&mut self, ctx: &mut ReaderContext) -> Result<ReaderPoll> {
             Ok(match self.0.pop() {
+                Some(Split(event_ms)) if event_ms > 0 => {
+                    ctx.record_event_time(i64::from(event_ms), i64::from(event_ms) + 250);
+                    ReaderPoll::Batch(ChangeBatch::inserts(arrow_array::RecordBatch::new_empty(
+                        RowType::default().arrow_schema(),
+                    )))
+                }
                 Some(_) => ReaderPoll::Batch(ChangeBatch::inserts(arrow_array::RecordBatch::new_empty(
                     RowType::default().arrow_schema(),
                 ))),
@@ -651,6 +659,43 @@ mod tests {
         let waiter = std::thread::spawn(move || await_availability(&signal, seen, None));
         rt.close().unwrap();
         assert_eq!(waiter.join().unwrap(), WaitOutcome::Closed);
+    }
+
+    fn read_i64(b: &[u8], at: usize) -> i64 {
+        i64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+    }
+
+    #[test]
+    fn responses_flag_new_metrics_once_and_carry_the_batch_event_time() {
+        let source = erase(Quiet(RowType::default()));
+        let init = ReaderInit { subtask_index: 0, parallelism: 1, batch_rows: 16 };
+        let mut rt = ReaderRuntime::new(source.as_ref(), init).unwrap();
+        let flags = |r: &[u8]| read_i32(r, 4);
+
+        let response = rt.call(|_, ctx| {
+            ctx.metrics().counter("rows").inc(1);
+            Ok(())
+        });
+        assert_eq!(flags(&response.unwrap()) & protocol::FLAG_METRICS_CHANGED, protocol::FLAG_METRICS_CHANGED);
+        let response = rt.call(|_, _| Ok(())).unwrap();
+        assert_eq!(flags(&response) & protocol::FLAG_METRICS_CHANGED, 0, "told once");
+
+        let splits = vec![
+            SplitBytes { id: "0".into(), state: state::encode(1, &Split(0)).unwrap() },
+            SplitBytes { id: "1".into(), state: state::encode(1, &Split(1_000)).unwrap() },
+        ];
+        rt.call(|r, ctx| r.add_splits(splits, ctx)).unwrap();
+        // The first batch records an event time (and registers the fetch-lag gauge): flagged.
+        let response = rt.poll().unwrap().to_vec();
+        assert_eq!(read_i32(&response, 0), protocol::STATUS_BATCH);
+        assert_eq!(read_i64(&response, 32), 1_000);
+        assert_ne!(flags(&response) & protocol::FLAG_METRICS_CHANGED, 0);
+        let lag = rt.metrics().descriptors().iter().position(|(_, n)| n == crate::api::CURRENT_FETCH_EVENT_TIME_LAG);
+        assert_eq!(rt.metrics().long_value(lag.unwrap()).unwrap(), 250);
+        // The next batch has none.
+        let response = rt.poll().unwrap().to_vec();
+        assert_eq!(read_i32(&response, 0), protocol::STATUS_BATCH);
+        assert_eq!(read_i64(&response, 32), protocol::NO_EVENT_TIME);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! ours). docs/operations.md lists them all.
 //!
 //! - [`SnapshotProgress`] (enumerator, JobManager): tables and chunks, derived from the
-//!   enumerator's state after every callback, and the snapshot's progress in the log: each table's
-//!   start and finish at INFO, overall progress at most every [`PROGRESS_LOG_INTERVAL`].
+//!   enumerator's state after every callback, and the snapshot's progress in the log (logger
+//!   `rust.connector_mysql_cdc.enumerator`): each table's start and finish at INFO, overall
+//!   progress at most every [`PROGRESS_LOG_INTERVAL`].
 //! - [`SnapshotReaderMetrics`] / [`BinlogReaderMetrics`] (readers, per subtask): rows read by
 //!   snapshot chunks; the binlog reader's position and how far behind the server it is.
 
@@ -127,10 +128,10 @@ impl SnapshotProgress {
                 continue;
             }
             if status >= 1 && self.table_status[i] == 0 {
-                tracing::info!(%table, "snapshot of table started");
+                tracing::info!(target: "connector_mysql_cdc::enumerator", %table, "snapshot of table started");
             }
             if status == 2 {
-                tracing::info!(%table, tables_finished = c.tables_finished, tables = c.tables_total,
+                tracing::info!(target: "connector_mysql_cdc::enumerator", %table, tables_finished = c.tables_finished, tables = c.tables_total,
                     "snapshot of table finished");
             }
             self.table_status[i] = status;
@@ -140,6 +141,7 @@ impl SnapshotProgress {
             self.last_progress_log = Some(Instant::now());
             self.last_logged_finished = c.chunks_finished;
             tracing::info!(
+                target: "connector_mysql_cdc::enumerator",
                 chunks_finished = c.chunks_finished,
                 chunks_cut = c.chunks_total,
                 chunks_waiting = c.chunks_pending,
@@ -199,5 +201,60 @@ impl BinlogReaderMetrics {
         if let Some(gtid) = cursor.gtid() {
             self.gtid.set(&gtid);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::split::{ChunkRange, SnapshotSplit};
+
+    fn chunk(id: u64, table: &str) -> SnapshotSplit {
+        SnapshotSplit {
+            id,
+            table: TableId::new("db", table),
+            chunk_key: "id".into(),
+            range: ChunkRange { start: None, end: None },
+            high_watermark: None,
+        }
+    }
+
+    #[test]
+    fn counts_follow_the_enumerator_state_through_the_snapshot() {
+        let mut state = EnumeratorState {
+            tables: Some(vec![(TableId::new("db", "a"), "id".into()), (TableId::new("db", "b"), "id".into())]),
+            ..Default::default()
+        };
+        // Table a cut into chunks 0..3 (0 finished, 1 being read, 2 waiting); b being split.
+        state.splitting_table = 1;
+        state.next_chunk_id = 3;
+        state.in_flight.insert(1, chunk(1, "a"));
+        state.pending.push_back(chunk(2, "a"));
+        let c = Counts::of(&state, true);
+        assert!(c.snapshotting);
+        assert_eq!((c.chunks_total, c.chunks_assigned, c.chunks_pending, c.chunks_finished), (3, 2, 1, 1));
+        assert_eq!((c.tables_total, c.tables_finished), (2, 0));
+        assert_eq!(c.tables.iter().map(|t| (t.1, t.2)).collect::<Vec<_>>(), vec![(true, false), (true, false)]);
+
+        // a's chunks done, b split into chunk 3, being read.
+        state.in_flight.clear();
+        state.pending.clear();
+        state.splitting_table = 2;
+        state.next_chunk_id = 4;
+        state.in_flight.insert(3, chunk(3, "b"));
+        let c = Counts::of(&state, true);
+        assert_eq!((c.tables_finished, c.chunks_finished), (1, 3));
+        assert!(c.snapshotting);
+
+        // Everything read, the binlog split out: finished == total, no longer snapshotting.
+        state.in_flight.clear();
+        state.binlog_assigned = true;
+        let c = Counts::of(&state, true);
+        assert_eq!((c.tables_finished, c.chunks_finished, c.chunks_total), (2, 4, 4));
+        assert!(!c.snapshotting);
+
+        // Without a snapshot (binlog-only startup modes) there is nothing to count.
+        let c = Counts::of(&EnumeratorState::default(), false);
+        assert!(!c.snapshotting && c.tables.is_empty());
     }
 }
