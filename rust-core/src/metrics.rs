@@ -150,21 +150,21 @@ impl Metrics {
     pub fn counter(&self, name: &str) -> Counter {
         match self.register(name, || Value::Counter(Counter::default())) {
             Value::Counter(c) => c,
-            other => mismatch(name, &other, Value::Counter(Counter::default())),
+            other => detached(name, &other, MetricKind::Counter, Counter::default()),
         }
     }
 
     pub fn gauge(&self, name: &str) -> Gauge {
         match self.register(name, || Value::Gauge(Gauge::default())) {
             Value::Gauge(g) => g,
-            other => mismatch(name, &other, Value::Gauge(Gauge::default())),
+            other => detached(name, &other, MetricKind::Gauge, Gauge::default()),
         }
     }
 
     pub fn text(&self, name: &str) -> TextGauge {
         match self.register(name, || Value::Text(TextGauge::default())) {
             Value::Text(t) => t,
-            other => mismatch(name, &other, Value::Text(TextGauge::default())),
+            other => detached(name, &other, MetricKind::Text, TextGauge::default()),
         }
     }
 
@@ -174,7 +174,7 @@ impl Metrics {
         let fresh = || ElapsedGauge { since_ms: Arc::new(AtomicI64::new(UNSET)), unit_ms: unit_ms.max(1) };
         match self.register(name, || Value::Elapsed(fresh())) {
             Value::Elapsed(e) => e,
-            other => mismatch(name, &other, Value::Elapsed(fresh())),
+            other => detached(name, &other, MetricKind::Elapsed, fresh()),
         }
     }
 
@@ -210,16 +210,11 @@ impl Metrics {
         }
     }
 
+    /// The value of a text metric, or a number's as text.
     pub fn text_value(&self, index: usize) -> Result<String> {
         match self.value(index)? {
             Value::Text(t) => Ok(t.get()),
-            other => Ok(match other {
-                Value::Counter(c) => c.get(),
-                Value::Gauge(g) => g.get(),
-                Value::Elapsed(e) => e.get(),
-                Value::Text(_) => unreachable!(),
-            }
-            .to_string()),
+            _ => self.long_value(index).map(|v| v.to_string()),
         }
     }
 
@@ -232,28 +227,14 @@ impl Metrics {
     }
 }
 
-/// A connector registered one name as two kinds: a bug in the connector. The metric it gets
-/// instead is detached (never shown), so the connector keeps running.
-fn mismatch<T>(name: &str, existing: &Value, fresh: Value) -> T
-where
-    Value: Into<Option<T>>,
-{
+/// A connector registered one name as two kinds: a bug in the connector. It gets `fresh`, a
+/// metric no one shows, so that it keeps running; the log says what happened.
+fn detached<T>(name: &str, existing: &Value, requested: MetricKind, fresh: T) -> T {
     tracing::error!(target: "rust_core::metrics",
-        "metric '{name}' is registered as {:?} and again as {:?}; the second is not shown",
-        existing.kind(), fresh.kind());
-    fresh.into().expect("fresh value of the requested kind")
+        "metric '{name}' is registered as {:?} and again as {requested:?}; the second is not shown",
+        existing.kind());
+    fresh
 }
-
-macro_rules! into_option {
-    ($($variant:ident => $t:ty),*) => {$(
-        impl From<Value> for Option<$t> {
-            fn from(v: Value) -> Self {
-                match v { Value::$variant(x) => Some(x), _ => None }
-            }
-        }
-    )*};
-}
-into_option!(Counter => Counter, Gauge => Gauge, Text => TextGauge, Elapsed => ElapsedGauge);
 
 #[cfg(test)]
 mod tests {
