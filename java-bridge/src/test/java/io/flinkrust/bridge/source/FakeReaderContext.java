@@ -19,7 +19,7 @@ final class FakeReaderContext implements SourceReaderContext {
     int splitRequests;
     final List<SourceEvent> events = new ArrayList<>();
 
-    /** A metric group whose counters really count (Flink's own IO counters), for benchmarks; null: no-ops. */
+    /** A metric group whose counters really count (for benchmarks and metric tests); null: no-ops. */
     private final SourceReaderMetricGroup countingGroup;
 
     FakeReaderContext(int subtask, int parallelism) {
@@ -27,12 +27,15 @@ final class FakeReaderContext implements SourceReaderContext {
     }
 
     FakeReaderContext(int subtask, int parallelism, boolean countingMetrics) {
+        this(subtask, parallelism, countingMetrics
+                ? InternalSourceReaderMetricGroup.wrap(UnregisteredMetricsGroup.createOperatorMetricGroup())
+                : null);
+    }
+
+    FakeReaderContext(int subtask, int parallelism, SourceReaderMetricGroup group) {
         this.subtask = subtask;
         this.parallelism = parallelism;
-        this.countingGroup = countingMetrics
-                ? InternalSourceReaderMetricGroup.wrap(
-                        UnregisteredMetricsGroup.createOperatorMetricGroup())
-                : null;
+        this.countingGroup = group;
     }
 
     @Override
