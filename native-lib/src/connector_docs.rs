@@ -2,8 +2,13 @@
 //! `## Options` heading, and that table must say what the code does: the options the connector
 //! declares (`SourceFactory::options`), with the same default, type and meaning. The declared list
 //! is what the code goes by: literal defaults are read from it, and reading an undeclared key
-//! fails source creation (`Options::ensure_reads_declared`). Rows for the options the bridge
-//! handles for every connector (`connector`, `scan.parallelism`) may appear and are not compared.
+//! fails source creation (`Options::ensure_reads_declared`). Rows for `connector` and
+//! `scan.parallelism` may appear and are not compared.
+//!
+//! The options every connector has (`FRAMEWORK_KEYS`: the rate limits rust-core enforces, and
+//! those Java applies) are documented once, on `docs/common-options.md`, whose table must match
+//! `rust_core::rate_limit::OPTIONS` in the same way. Connector pages link there instead of
+//! repeating them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,9 +16,46 @@ use std::path::{Path, PathBuf};
 use rust_core::options::{OptionDefault, OptionSpec, FRAMEWORK_KEYS};
 
 const HEADER: &str = "| option | default | type | meaning |";
+const COMMON_PAGE: &str = "common-options.md";
 
 fn docs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/connectors")
+}
+
+/// Problems of a connector page with the common options: repeated instead of linked.
+fn common_option_problems(page: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Ok(rows) = documented_options(page) {
+        for spec in rust_core::rate_limit::OPTIONS {
+            if rows.contains_key(spec.key) {
+                problems.push(format!("'{}' is a common option: document it only in docs/{COMMON_PAGE}", spec.key));
+            }
+        }
+    }
+    if !page.contains(&format!("../{COMMON_PAGE}")) {
+        problems.push(format!("no link to the common options (../{COMMON_PAGE}) that every connector has"));
+    }
+    problems
+}
+
+#[test]
+fn the_common_options_page_documents_exactly_the_options_every_connector_has() {
+    let path = docs_dir().join("..").join(COMMON_PAGE);
+    let page = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("docs/{COMMON_PAGE}: {e}"));
+    let mut problems = differences(&page, rust_core::rate_limit::OPTIONS);
+    let documented = documented_options(&page).unwrap_or_default();
+    for key in FRAMEWORK_KEYS {
+        if !documented.contains_key(*key) {
+            problems.push(format!("'{key}' applies to every connector but is not documented"));
+        }
+    }
+    let table: Vec<String> = rust_core::rate_limit::OPTIONS.iter().map(render).collect();
+    assert!(
+        problems.is_empty(),
+        "docs/{COMMON_PAGE} disagrees with rust_core::rate_limit::OPTIONS:\n  - {}\nThe rows the code declares:\n{}",
+        problems.join("\n  - "),
+        table.join("\n")
+    );
 }
 
 /// The table row the page should have for an option.
@@ -100,7 +142,8 @@ fn every_connector_page_documents_exactly_the_declared_options() {
         for option in factory.options() {
             assert_eq!(render(option).matches('|').count(), 5, "'{}': a '|' inside a cell", option.key);
         }
-        let problems = differences(&page, factory.options());
+        let mut problems = differences(&page, factory.options());
+        problems.extend(common_option_problems(&page));
         if !problems.is_empty() {
             let table: Vec<String> = factory.options().iter().map(render).collect();
             failures.push(format!(
@@ -145,4 +188,11 @@ fn disagreements_are_reported() {
     let other_default = differences(&page(&format!("| `a` | `2` | Long | the a |\n{}", render(&B))), &[A, B]);
     assert_eq!(other_default, vec!["'a': the documented default is '`2`', the code's is '`1`'"]);
     assert_eq!(differences("# x\n", &[A]), vec!["no table under '## Options'"]);
+
+    let repeated = format!("{good}\n| `scan.rate-limit.rows-per-second` | unlimited | Long | x |");
+    let problems = common_option_problems(&page(&repeated));
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].contains("'scan.rate-limit.rows-per-second' is a common option"), "{problems:?}");
+    assert!(problems[1].contains("no link"), "{problems:?}");
+    assert!(common_option_problems(&page(&format!("{good}\n\nSee [common options](../{COMMON_PAGE}).\n"))).is_empty());
 }

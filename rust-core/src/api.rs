@@ -432,6 +432,17 @@ impl ReaderContext {
         &self.availability
     }
 
+    /// Whether a split request was recorded since the last [`Self::take_signals`].
+    pub(crate) fn split_requested(&self) -> bool {
+        self.split_requested
+    }
+
+    /// Events recorded since the last [`Self::take_signals`] (rust-core's rate limiter frames
+    /// them and adds its own).
+    pub(crate) fn events_mut(&mut self) -> &mut Vec<Vec<u8>> {
+        &mut self.events
+    }
+
     /// Requests and events recorded since the last call.
     pub(crate) fn take_signals(&mut self) -> (bool, Vec<Vec<u8>>) {
         (std::mem::take(&mut self.split_requested), std::mem::take(&mut self.events))

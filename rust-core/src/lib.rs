@@ -5,6 +5,7 @@
 //! - [`row`]: Arrow batches encoded as Flink `BinaryRowData`.
 //! - [`runtime`]: type-erased sources, enumerators and readers; versioned state (de)serialization.
 //! - [`metrics`]: counters and gauges connectors register, mirrored as Flink metrics.
+//! - [`rate_limit`]: `scan.rate-limit.*` for every connector, shared by a source's readers.
 //! - [`registry`]: connector identifiers to factories; [`logging`]: `tracing` events for Java.
 //! - [`protocol`]: the byte formats Java reads (enumerator commands, reader responses, splits).
 //! - [`jni`]: the only place that talks to the JVM.
@@ -17,6 +18,7 @@ pub mod logging;
 pub mod metrics;
 pub mod options;
 pub mod protocol;
+pub mod rate_limit;
 pub mod registry;
 pub mod row;
 pub mod runtime;

@@ -14,8 +14,14 @@ use std::time::Duration;
 use crate::error::{BridgeError, Result};
 
 /// Keys the bridge interprets for every table (`scan.parallelism` is applied by the Java table
-/// source); never reported as unknown, and not part of a connector's own option list.
-pub const FRAMEWORK_KEYS: &[&str] = &["connector", "scan.parallelism"];
+/// source, the rate limits by rust-core, see [`crate::rate_limit`]); never reported as unknown,
+/// and not part of a connector's own option list. `docs/common-options.md` documents them.
+pub const FRAMEWORK_KEYS: &[&str] = &[
+    "connector",
+    "scan.parallelism",
+    "scan.rate-limit.rows-per-second",
+    "scan.rate-limit.bytes-per-second",
+];
 
 /// One option a connector accepts, as its users see it. Each connector lists all of them
 /// ([`crate::api::SourceFactory::options`]); the list is the options table of the connector's

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use crate::api::SourceFactory;
 use crate::error::{BridgeError, Result};
 use crate::options::Options;
+use crate::rate_limit::{with_rate_limits, RateLimits};
 use crate::runtime::DynSource;
 use crate::types::RowType;
 
@@ -23,7 +24,8 @@ impl Registry {
         self.factories.keys().copied().collect()
     }
 
-    /// Validates options and row type and builds the source.
+    /// Validates options and row type and builds the source. The options every connector has
+    /// (rate limits) are taken out and applied around the connector's source.
     pub fn create_source(
         &self,
         connector: &str,
@@ -34,10 +36,12 @@ impl Registry {
             identifier: connector.to_string(),
             available: self.identifiers().iter().map(|s| s.to_string()).collect(),
         })?;
+        let mut options = options;
+        let limits = RateLimits::take_from(connector, &mut options)?;
         let options = Options::new(connector, options);
         let source = factory.create(&options, row_type)?;
         options.ensure_reads_declared(factory.options())?;
-        Ok(source)
+        Ok(with_rate_limits(source, limits))
     }
 }
 

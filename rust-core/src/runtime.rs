@@ -30,6 +30,11 @@ pub trait DynSource: Send + Sync {
     fn create_reader(&self, init: &ReaderInit) -> Result<Box<dyn DynReader>>;
     /// [`Source::preflight`].
     fn preflight(&self) -> Result<()>;
+    /// The init a reader of this source gets, from the one its runtime proposes: rust-core's
+    /// rate limiter lowers `batch_rows` under a low limit ([`crate::rate_limit`]).
+    fn reader_init(&self, init: ReaderInit) -> ReaderInit {
+        init
+    }
 }
 
 /// What an enumerator callback decided, with splits as bytes.
@@ -66,6 +71,9 @@ pub trait DynReader: Send {
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<()>;
     fn handle_source_event(&mut self, event: &[u8], ctx: &mut ReaderContext) -> Result<()>;
     fn close(&mut self) -> Result<()>;
+    /// The batch the last poll returned was encoded for Flink: `rows` rows in `encoded_bytes`
+    /// bytes of `BinaryRowData`. What rust-core's rate limiter charges ([`crate::rate_limit`]).
+    fn batch_emitted(&mut self, _rows: usize, _encoded_bytes: usize) {}
 }
 
 /// Erases a connector's source for the registry.
@@ -387,6 +395,7 @@ impl ReaderRuntime {
             }
             None => full.clone(),
         };
+        let init = source.reader_init(init);
         let reader = source.create_reader(&init)?;
         Ok(ReaderRuntime {
             reader,
@@ -465,7 +474,9 @@ impl ReaderRuntime {
                 let offsets_at = out.len();
                 out.resize(offsets_at + 4 * (rows + 1), 0);
                 self.offsets.clear();
+                let rows_at = out.len();
                 self.encoder.encode(&batch.rows, batch.row_kinds.as_deref(), out, &mut self.offsets)?;
+                self.reader.batch_emitted(rows, out.len() - rows_at);
                 if self.offsets.len() != rows {
                     return Err(BridgeError::other(format!(
                         "encoder wrote {} rows for a batch of {rows}",

@@ -15,6 +15,7 @@ use arrow_array::RecordBatch;
 use crate::api::{AsyncSchedule, EnumeratorCommand, EnumeratorInit, ReaderContext, ReaderInit, ReaderPoll, RowKind};
 use crate::error::Result;
 use crate::protocol::SplitBytes;
+use crate::row::BinaryRowEncoder;
 use crate::runtime::{DynEnumerator, DynReader, DynSource, EnumeratorOutput};
 use crate::BridgeError;
 
@@ -49,6 +50,10 @@ pub struct Harness<'a> {
     pending_outputs: VecDeque<EnumeratorOutput>,
     tasks: Vec<(u64, crate::api::AsyncTask)>,
     checkpoint_id: u64,
+    /// Encodes each batch as the runtime does, to report its size ([`DynReader::batch_emitted`]).
+    encoder: BinaryRowEncoder,
+    encoded: Vec<u8>,
+    offsets: Vec<i32>,
 }
 
 impl<'a> Harness<'a> {
@@ -78,6 +83,9 @@ impl<'a> Harness<'a> {
             pending_outputs: VecDeque::new(),
             tasks: Vec::new(),
             checkpoint_id: 0,
+            encoder: BinaryRowEncoder::new(source.row_type()),
+            encoded: Vec::new(),
+            offsets: Vec::new(),
         };
         let out = h.enumerator.start()?;
         h.apply(out)?;
@@ -91,7 +99,7 @@ impl<'a> Harness<'a> {
     }
 
     fn start_reader(&mut self, subtask: u32, parallelism: u32, restored: Vec<SplitBytes>) -> Result<Node> {
-        let init = ReaderInit { subtask_index: subtask, parallelism, batch_rows: self.batch_rows };
+        let init = self.source.reader_init(ReaderInit { subtask_index: subtask, parallelism, batch_rows: self.batch_rows });
         let mut reader = self.source.create_reader(&init)?;
         let mut ctx = ReaderContext::new(init);
         if !restored.is_empty() {
@@ -197,6 +205,10 @@ impl<'a> Harness<'a> {
             }
             match node.reader.poll_next(&mut node.ctx)? {
                 ReaderPoll::Batch(b) => {
+                    self.encoded.clear();
+                    self.offsets.clear();
+                    self.encoder.encode(&b.rows, b.row_kinds.as_deref(), &mut self.encoded, &mut self.offsets)?;
+                    node.reader.batch_emitted(b.num_rows(), self.encoded.len());
                     let kinds = b.row_kinds.clone().unwrap_or_else(|| vec![RowKind::Insert; b.num_rows()]);
                     out.push(Emitted { subtask: i as u32, rows: b.rows, kinds });
                 }

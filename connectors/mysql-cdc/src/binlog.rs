@@ -10,22 +10,31 @@
 //! `@mariadb_slave_capability=4` the server sends them and we read the sequence and domain by
 //! hand. MySQL: GTID events are decoded by mysql_common, the executed GTID set is kept by
 //! [`MySqlGtidTracker`] (exact or unknown, see `gtid.rs`).
+//!
+//! A start after a GTID set (`gtid_start.rs`) asks the server for the first transaction not in
+//! the set (MariaDB: `@slave_connect_state` and an empty file name; MySQL: COM_BINLOG_DUMP_GTID)
+//! and learns the file from the rotate event that opens the stream. Until its first transaction
+//! begins, the cursor reports the GTID start as its offset: the events before it (the file's
+//! header, MariaDB's place-finding) are no place to resume from.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
 use mysql_async::binlog::events::{Event, EventData, RowsEventData};
 use mysql_common::io::ParseBuf;
+use mysql_common::proto::MySerialize;
 use mysql_async::prelude::Queryable;
-use mysql_async::{BinlogStream, BinlogStreamRequest};
+use mysql_async::{BinlogStream, BinlogStreamRequest, Conn};
 
 use rust_core::error::BridgeError;
 use rust_core::Result;
 
 use crate::connect::{binlog_files, db_error, is_mariadb, Connector};
-use crate::gtid::MySqlGtidTracker;
+use crate::gtid::{GtidSet, MySqlGtidTracker};
+use crate::gtid_start::mysql_sids;
+use crate::mariadb_gtid::{MariaGtid, MariaGtidPos};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{TableId, TableSchema};
 use crate::value::{BinlogImageLayout, RowNormalizer, RowValues};
@@ -62,6 +71,8 @@ const MARIADB_GTID_STANDALONE: u8 = 1;
 /// Events a server sends when a stream opens, with the (old) times of their files: rotate, format
 /// description, MySQL previous GTIDs, MariaDB binlog checkpoint and GTID list. Not "the last event".
 const STREAM_SETUP_EVENTS: [u8; 5] = [4, 15, 35, 161, 163];
+/// `LOG_EVENT_ARTIFICIAL_F`: made up by the server for this stream, not at its position.
+const ARTIFICIAL_EVENT: u16 = 0x20;
 
 /// A replication stream positioned at an offset, producing the captured tables' row changes.
 pub struct BinlogCursor {
@@ -88,8 +99,8 @@ pub struct BinlogCursor {
     rows_in_txn: u64,
     /// Row changes to skip at the start (resume inside a transaction).
     skip_rows: u64,
-    /// MariaDB GTID state: domain -> (server id, sequence) of the last transaction begun.
-    gtids: BTreeMap<u32, (u32, u64)>,
+    /// MariaDB GTID state: per domain the last transaction begun (seeded from the offset).
+    gtids: MariaGtidPos,
     gtid_at_txn_start: Option<String>,
     /// The server is MariaDB (its GTIDs above), not MySQL (GTID sets below).
     mariadb: bool,
@@ -99,6 +110,8 @@ pub struct BinlogCursor {
     /// Server time of the last event read, epoch ms; a heartbeat counts as an event of now (the
     /// server sends one only when it has nothing newer). For `secondsBehindServer`.
     last_event_ms: Option<i64>,
+    /// A start after a GTID set: that offset, reported until the first transaction begins.
+    gtid_start: Option<BinlogOffset>,
 }
 
 impl BinlogCursor {
@@ -131,14 +144,28 @@ impl BinlogCursor {
                 .await
                 .map_err(|e| db_error("preparing the binlog connection", e))?;
         }
+        let gtid_start = offset.starts_from_gtids().then(|| offset.clone());
+        let mysql_start = match (&gtid_start, mariadb) {
+            (Some(start), true) => {
+                connect_state(&mut conn, start).await?;
+                None
+            }
+            (Some(start), false) => Some(mysql_start_set(start)?),
+            (None, _) => None,
+        };
         let period_ns = heartbeat.as_nanos().min(4_294_967_000_000_000) as u64;
         conn.query_drop(format!("SET @master_heartbeat_period = {period_ns}"))
             .await
             .map_err(|e| db_error("setting the binlog heartbeat", e))?;
         let connection_id = conn.id();
-        let request = BinlogStreamRequest::new(server_id)
+        let mut request = BinlogStreamRequest::new(server_id)
             .with_filename(offset.position.file.as_bytes())
             .with_pos(offset.position.pos);
+        if let Some(set) = &mysql_start {
+            // COM_BINLOG_DUMP_GTID with an empty file name: the server starts at the first
+            // transaction not in the set.
+            request = request.with_gtid().with_gtid_set(mysql_sids(set));
+        }
         let stream = conn.get_binlog_stream(request).await.map_err(|e| open_error(e, offset, server_id))?;
         let by_name = tables.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
         let normalizers = tables.iter().map(RowNormalizer::new).collect();
@@ -158,18 +185,23 @@ impl BinlogCursor {
             standalone: false,
             rows_in_txn: 0,
             skip_rows: offset.skip_rows,
-            gtids: BTreeMap::new(),
+            // The state at the offset, so offsets name every domain, not only those read since.
+            gtids: offset.gtid.as_deref().filter(|_| mariadb).and_then(|g| MariaGtidPos::parse(g).ok()).unwrap_or_default(),
             gtid_at_txn_start: offset.gtid.clone(),
             mariadb,
             // Seeded from the offset: no server query tells the set at an old position.
             mysql_gtids: MySqlGtidTracker::new(if mariadb { None } else { offset.gtid.as_deref() }),
             seen_format_description: false,
             last_event_ms: None,
+            gtid_start,
         })
     }
 
     /// Where to resume so that every change returned so far is skipped.
     pub fn offset(&self) -> BinlogOffset {
+        if let Some(start) = &self.gtid_start {
+            return start.clone();
+        }
         // MySQL's tracker holds a transaction's GTID back until it commits: its state is the
         // one before an open transaction, as the offset's position is.
         let gtid = match (self.mariadb, self.in_txn) {
@@ -180,7 +212,8 @@ impl BinlogCursor {
         if self.in_txn {
             BinlogOffset { position: self.txn_start.clone(), skip_rows: self.rows_in_txn, gtid }
         } else {
-            BinlogOffset { position: self.position(), skip_rows: 0, gtid }
+            // Rows still to skip belong to the next transaction, which starts here.
+            BinlogOffset { position: self.position(), skip_rows: self.skip_rows, gtid }
         }
     }
 
@@ -208,7 +241,7 @@ impl BinlogCursor {
     pub async fn next(&mut self, out: &mut Vec<RowChange>) -> Result<()> {
         match self.stream.next().await {
             Some(Ok(event)) => self.handle(event, out),
-            Some(Err(e)) => Err(stream_error(e)),
+            Some(Err(e)) => Err(self.stream_error(e)),
             None => Err(BridgeError::other("the server closed the binlog connection")),
         }
     }
@@ -219,7 +252,7 @@ impl BinlogCursor {
         match self.stream.next().now_or_never() {
             None => Ok(false),
             Some(Some(Ok(event))) => self.handle(event, out).map(|_| true),
-            Some(Some(Err(e))) => Err(stream_error(e)),
+            Some(Some(Err(e))) => Err(self.stream_error(e)),
             Some(None) => Err(BridgeError::other("the server closed the binlog connection")),
         }
     }
@@ -238,8 +271,15 @@ impl BinlogCursor {
 
     fn handle(&mut self, event: Event, out: &mut Vec<RowChange>) -> Result<()> {
         let header = event.header();
-        let start = BinlogPosition { file: self.file.clone(), pos: self.next_pos };
         let type_raw = header.event_type_raw();
+        // A real event starts event_size before its end (log_pos). The server may skip events
+        // (a start after GTIDs), so the end of the previous event is only the fallback.
+        let real = header.log_pos() != 0 && type_raw != HEARTBEAT_EVENT && header.flags_raw() & ARTIFICIAL_EVENT == 0;
+        let start_pos = match header.log_pos().checked_sub(header.event_size()) {
+            Some(pos) if real && self.seen_format_description => u64::from(pos),
+            _ => self.next_pos,
+        };
+        let start = BinlogPosition { file: self.file.clone(), pos: start_pos };
         // Positions only move forward within a file: the events a server sends when a stream
         // opens (format description, GTID list) carry their original, earlier positions.
         if header.log_pos() != 0 && type_raw != HEARTBEAT_EVENT {
@@ -257,7 +297,7 @@ impl BinlogCursor {
                 let seq = u64::from_le_bytes(data[0..8].try_into().unwrap_or_default());
                 let domain = u32::from_le_bytes(data[8..12].try_into().unwrap_or_default());
                 self.gtid_at_txn_start = self.gtid_string();
-                self.gtids.insert(domain, (header.server_id(), seq));
+                self.gtids.advance(MariaGtid { domain, server: header.server_id(), seq });
                 self.standalone = data[12] & MARIADB_GTID_STANDALONE != 0;
             }
             self.begin(start);
@@ -288,6 +328,14 @@ impl BinlogCursor {
                         self.file = file;
                         self.next_pos = rotate.position();
                     }
+                    if !self.in_txn {
+                        self.txn_start = self.position();
+                    }
+                } else if self.file.is_empty() {
+                    // A start after GTIDs: the rotate that opens the stream names the file the
+                    // server chose.
+                    self.file = opening_rotate_file(&event, rotate.name_raw());
+                    self.next_pos = rotate.position();
                     if !self.in_txn {
                         self.txn_start = self.position();
                     }
@@ -353,6 +401,8 @@ impl BinlogCursor {
     }
 
     fn begin(&mut self, start: BinlogPosition) {
+        // The first transaction not in a GTID start set: from here on offsets are positions.
+        self.gtid_start = None;
         self.txn_start = start;
         self.in_txn = true;
         self.rows_in_txn = 0;
@@ -442,17 +492,63 @@ impl BinlogCursor {
     }
 
     fn gtid_string(&self) -> Option<String> {
-        if self.gtids.is_empty() {
-            return None;
-        }
-        Some(
-            self.gtids
-                .iter()
-                .map(|(d, (s, n))| format!("{d}-{s}-{n}"))
-                .collect::<Vec<_>>()
-                .join(","),
-        )
+        (!self.gtids.is_empty()).then(|| self.gtids.to_string())
     }
+
+    /// As [`stream_error`], but an error before the first transaction of a GTID start is about
+    /// the set.
+    fn stream_error(&self, e: mysql_async::Error) -> BridgeError {
+        match (&self.gtid_start, &e) {
+            (Some(start), mysql_async::Error::Server(s)) if s.code == 1236 => BridgeError::validation(format!(
+                "the server cannot start the binlog {start}: {} — check 'scan.startup.specific-offset.gtid-set' \
+                 against the server's GTIDs (SELECT @@gtid_binlog_pos on MariaDB, @@gtid_executed on MySQL)",
+                s.message
+            )),
+            _ => stream_error(e),
+        }
+    }
+}
+
+/// MariaDB: the dump starts after the position in `@slave_connect_state`.
+async fn connect_state(conn: &mut Conn, start: &BinlogOffset) -> Result<()> {
+    let text = start.gtid.as_deref().unwrap_or_default();
+    let pos = MariaGtidPos::parse(text).map_err(|e| {
+        BridgeError::validation(format!(
+            "cannot start the binlog {start}: the server is MariaDB, and {e}; check 'scan.startup.specific-offset.gtid-set'"
+        ))
+    })?;
+    // The canonical text has only digits, '-' and ',': nothing to escape. Strict mode makes a
+    // GTID the binlog lacks fail the dump instead of starting at a later transaction.
+    for statement in [format!("SET @slave_connect_state = '{pos}'"), "SET @slave_gtid_strict_mode = 1".to_string()] {
+        conn.query_drop(&statement).await.map_err(|e| db_error("preparing the binlog connection for a GTID start", e))?;
+    }
+    Ok(())
+}
+
+/// MySQL: the set to send with COM_BINLOG_DUMP_GTID.
+fn mysql_start_set(start: &BinlogOffset) -> Result<GtidSet> {
+    GtidSet::parse(start.gtid.as_deref().unwrap_or_default()).map_err(|e| {
+        BridgeError::validation(format!(
+            "cannot start the binlog {start}: the server is MySQL, and {e}; check 'scan.startup.specific-offset.gtid-set'"
+        ))
+    })
+}
+
+/// The file named by the rotate event that opens a stream. It arrives before the format
+/// description, so the decoder cannot know that the event ends in a checksum and leaves it in
+/// the name: the last 4 bytes are dropped when they are the CRC32 of the event before them.
+fn opening_rotate_file(event: &Event, name: &[u8]) -> String {
+    let data = event.data();
+    if name.len() > 4 && data.len() >= 4 {
+        let (body, checksum) = data.split_at(data.len() - 4);
+        let mut bytes = Vec::with_capacity(19 + body.len());
+        event.header().serialize(&mut bytes);
+        bytes.extend_from_slice(body);
+        if crc32fast::hash(&bytes).to_le_bytes() == checksum {
+            return String::from_utf8_lossy(&name[..name.len() - 4]).into_owned();
+        }
+    }
+    String::from_utf8_lossy(name).into_owned()
 }
 
 fn stream_error(e: mysql_async::Error) -> BridgeError {

@@ -11,6 +11,7 @@ use rust_core::error::BridgeError;
 use rust_core::options::{one_of, OptionDefault, OptionSpec, Options};
 use rust_core::Result;
 
+use crate::gtid_start::GtidStart;
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::value::ServerTimeZone;
 
@@ -27,9 +28,9 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("scan.startup.mode", "String", OptionDefault::Value("initial"), "initial, snapshot, latest-offset, earliest-offset, specific-offset or timestamp."),
     spec("scan.startup.specific-offset.file", "String", OptionDefault::Text("(none)"), "Binlog file name for specific-offset."),
     spec("scan.startup.specific-offset.pos", "Long", OptionDefault::Text("(none)"), "Binlog position for specific-offset."),
-    spec("scan.startup.specific-offset.gtid-set", "String", OptionDefault::Text("(none)"), "Not supported yet: starting from a GTID set fails at submission; use file and pos."),
+    spec("scan.startup.specific-offset.gtid-set", "String", OptionDefault::Text("(none)"), "GTIDs already processed, for specific-offset instead of file and pos: a MariaDB position like '0-1-100,1-2-7' or a MySQL GTID set like 'uuid:1-100'. Reading starts with the first transaction not in it."),
     spec("scan.startup.specific-offset.skip-events", "Long", OptionDefault::Value("0"), "Only 0 is supported; use skip-rows to skip rows after the offset."),
-    spec("scan.startup.specific-offset.skip-rows", "Long", OptionDefault::Value("0"), "Rows to skip after the specific offset."),
+    spec("scan.startup.specific-offset.skip-rows", "Long", OptionDefault::Value("0"), "Rows to skip after the specific offset (of the first transaction read, with a GTID set)."),
     spec("scan.startup.timestamp-millis", "Long", OptionDefault::Text("(none)"), "Start at the first binlog event at or after this time (timestamp mode)."),
     spec("scan.incremental.snapshot.enabled", "Boolean", OptionDefault::Value("true"), "Only the incremental (lock-free) snapshot is supported."),
     spec("scan.incremental.snapshot.chunk.size", "Integer", OptionDefault::Value("8096"), "Rows per snapshot chunk."),
@@ -63,8 +64,9 @@ pub enum StartupMode {
     LatestOffset,
     EarliestOffset,
     SpecificOffset(BinlogOffset),
-    /// MariaDB GTID position (`D-S-N[,D-S-N...]`) or a MySQL GTID set.
-    SpecificGtid(String),
+    /// After a MariaDB GTID position (`D-S-N[,D-S-N...]`) or a MySQL GTID set, skipping the
+    /// first `skip_rows` row changes of the first transaction read (see `gtid_start.rs`).
+    SpecificGtid { start: GtidStart, skip_rows: u64 },
     Timestamp { millis: i64 },
 }
 
@@ -294,37 +296,15 @@ fn parse_startup(options: &Options, invalid: &dyn Fn(&str, String) -> BridgeErro
         "snapshot" => StartupMode::Snapshot,
         "latest-offset" => StartupMode::LatestOffset,
         "earliest-offset" => StartupMode::EarliestOffset,
-        "specific-offset" => match (file, pos, gtid) {
-            (_, _, Some(_)) => {
+        "specific-offset" => {
+            if skip_events > 0 {
                 return Err(invalid(
-                    "scan.startup.specific-offset.gtid-set",
-                    "starting from a GTID set is not supported yet; use 'scan.startup.specific-offset.file' \
-                     and 'scan.startup.specific-offset.pos' (SHOW MASTER STATUS / SHOW BINLOG EVENTS give them)."
-                        .into(),
-                ))
+                    "scan.startup.specific-offset.skip-events",
+                    "is not supported; use 'scan.startup.specific-offset.skip-rows' or a later position.".into(),
+                ));
             }
-            (Some(file), Some(pos), None) => {
-                if skip_events > 0 {
-                    return Err(invalid(
-                        "scan.startup.specific-offset.skip-events",
-                        "is not supported; use 'scan.startup.specific-offset.skip-rows' or a later position.".into(),
-                    ));
-                }
-                StartupMode::SpecificOffset(BinlogOffset {
-                    position: BinlogPosition { file: file.trim().to_string(), pos },
-                    skip_rows,
-                    gtid: None,
-                })
-            }
-            _ => {
-                return Err(invalid(
-                    "scan.startup.mode",
-                    "'specific-offset' needs 'scan.startup.specific-offset.file' and \
-                     'scan.startup.specific-offset.pos', or 'scan.startup.specific-offset.gtid-set'."
-                        .into(),
-                ))
-            }
-        },
+            specific_offset(file, pos, gtid, skip_rows, invalid)?
+        }
         "timestamp" => match timestamp {
             Some(millis) => StartupMode::Timestamp { millis },
             None => {
@@ -355,6 +335,45 @@ impl std::fmt::Debug for MySqlCdcConfig {
             .field("database_name", &self.database_name)
             .finish_non_exhaustive()
     }
+/// `specific-offset`: exactly one of file and position, or a GTID set.
+fn specific_offset(
+    file: Option<String>,
+    pos: Option<u64>,
+    gtid: Option<String>,
+    skip_rows: u64,
+    invalid: &dyn Fn(&str, String) -> BridgeError,
+) -> Result<StartupMode> {
+    const FILE: &str = "scan.startup.specific-offset.file";
+    const POS: &str = "scan.startup.specific-offset.pos";
+    const GTID: &str = "scan.startup.specific-offset.gtid-set";
+    Ok(match (file, pos, gtid) {
+        (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
+            return Err(invalid(
+                GTID,
+                format!(
+                    "'specific-offset' starts either at '{FILE}' and '{POS}' or after '{GTID}', not both; \
+                     remove one of them."
+                ),
+            ))
+        }
+        (None, None, Some(set)) => {
+            let start = GtidStart::parse(&set).map_err(|e| invalid(GTID, e))?;
+            StartupMode::SpecificGtid { start, skip_rows }
+        }
+        (Some(file), Some(pos), None) => StartupMode::SpecificOffset(BinlogOffset {
+            position: BinlogPosition { file: file.trim().to_string(), pos },
+            skip_rows,
+            gtid: None,
+        }),
+        (Some(_), None, None) => return Err(invalid(FILE, format!("needs '{POS}' too (SHOW MASTER STATUS gives both)."))),
+        (None, Some(_), None) => return Err(invalid(POS, format!("needs '{FILE}' too (SHOW MASTER STATUS gives both)."))),
+        (None, None, None) => {
+            return Err(invalid(
+                "scan.startup.mode",
+                format!("'specific-offset' needs '{FILE}' and '{POS}', or '{GTID}'."),
+            ))
+        }
+    })
 }
 
 #[cfg(test)]
@@ -423,6 +442,48 @@ mod tests {
         assert!(e.to_string().contains("'latest-offset'"), "{e}");
         let e = MySqlCdcConfig::parse(&options(&[("scan.startup.timestamp-millis", "5")])).unwrap_err();
         assert!(e.to_string().contains("'timestamp'"), "{e}");
+    }
+
+    #[test]
+    fn specific_offset_takes_a_gtid_set_or_file_and_pos_but_not_both() {
+        use crate::gtid_start::GtidFlavor;
+        let gtid = |extra: &[(&str, &str)]| {
+            let mut all = vec![("scan.startup.mode", "specific-offset")];
+            all.extend_from_slice(extra);
+            MySqlCdcConfig::parse(&options(&all)).map(|c| c.startup).map_err(|e| e.to_string())
+        };
+        let mode = gtid(&[("scan.startup.specific-offset.gtid-set", "1-1-7,0-1-100"), ("scan.startup.specific-offset.skip-rows", "3")]);
+        assert_eq!(
+            mode,
+            Ok(StartupMode::SpecificGtid {
+                start: GtidStart { flavor: GtidFlavor::MariaDb, set: "0-1-100,1-1-7".into() },
+                skip_rows: 3
+            })
+        );
+        assert!(!mode.unwrap().has_snapshot(), "specific-offset never snapshots");
+        let uuid = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+        let mode = gtid(&[("scan.startup.specific-offset.gtid-set", &format!("{uuid}:1-100"))]).unwrap();
+        assert!(matches!(mode, StartupMode::SpecificGtid { start: GtidStart { flavor: GtidFlavor::MySql, .. }, skip_rows: 0 }));
+
+        let e = gtid(&[("scan.startup.specific-offset.gtid-set", "0-1")]).unwrap_err();
+        assert!(e.contains("'scan.startup.specific-offset.gtid-set'") && e.contains("'0-1' is not a MariaDB GTID"), "{e}");
+        let e = gtid(&[
+            ("scan.startup.specific-offset.gtid-set", "0-1-100"),
+            ("scan.startup.specific-offset.file", "bin.000001"),
+            ("scan.startup.specific-offset.pos", "4"),
+        ])
+        .unwrap_err();
+        assert!(e.contains("either at 'scan.startup.specific-offset.file'") && e.contains("not both"), "{e}");
+        let e = gtid(&[("scan.startup.specific-offset.gtid-set", "0-1-100"), ("scan.startup.specific-offset.pos", "4")])
+            .unwrap_err();
+        assert!(e.contains("not both"), "{e}");
+        let e = gtid(&[("scan.startup.specific-offset.file", "bin.000001")]).unwrap_err();
+        assert!(e.contains("'scan.startup.specific-offset.file'") && e.contains("needs 'scan.startup.specific-offset.pos' too"), "{e}");
+        let e = gtid(&[("scan.startup.specific-offset.gtid-set", "0-1-100"), ("scan.startup.specific-offset.skip-events", "2")])
+            .unwrap_err();
+        assert!(e.contains("'scan.startup.specific-offset.skip-events'") && e.contains("skip-rows"), "{e}");
+        let e = MySqlCdcConfig::parse(&options(&[("scan.startup.specific-offset.gtid-set", "0-1-100")])).unwrap_err();
+        assert!(e.to_string().contains("only used with 'scan.startup.mode' = 'specific-offset'"), "{e}");
     }
 
     #[test]

@@ -269,12 +269,8 @@ async fn split_step(
             Some(BinlogOffset::at(binlog_start(&mut conn).await?))
         }
         StartupMode::SpecificOffset(offset) => Some(offset.clone()),
-        StartupMode::SpecificGtid(_) => {
-            return Err(BridgeError::validation(
-                "starting from 'scan.startup.specific-offset.gtid-set' is not supported yet; \
-                 use 'scan.startup.specific-offset.file' and '.pos'",
-            ))
-        }
+        // The reader finds the place from the set; its offsets are file/position ones after that.
+        StartupMode::SpecificGtid { start, skip_rows } => Some(BinlogOffset::after_gtids(start.set.clone(), *skip_rows)),
     };
     let mut chunks = Vec::new();
     if config.startup.has_snapshot() {

@@ -94,6 +94,33 @@ impl GtidSet {
         }
     }
 
+    /// Per SID its inclusive GNO intervals, sorted.
+    pub fn intervals(&self) -> impl Iterator<Item = (&Sid, &[(u64, u64)])> {
+        self.sids.iter().map(|(sid, intervals)| (sid, intervals.as_slice()))
+    }
+
+    /// The GTIDs of `self` that are not in `other`.
+    pub fn difference(&self, other: &GtidSet) -> GtidSet {
+        let mut out = GtidSet::new();
+        for (sid, intervals) in &self.sids {
+            let holes: &[(u64, u64)] = other.sids.get(sid).map(Vec::as_slice).unwrap_or(&[]);
+            for &(start, end) in intervals {
+                // Walk `other`'s sorted intervals across [start, end], keeping what lies between.
+                let mut from = start;
+                for &(s, e) in holes.iter().filter(|&&(s, e)| e >= start && s <= end) {
+                    if s > from {
+                        out.add_interval(*sid, from, s - 1);
+                    }
+                    from = from.max(e.saturating_add(1));
+                }
+                if from <= end {
+                    out.add_interval(*sid, from, end);
+                }
+            }
+        }
+        out
+    }
+
     pub fn contains(&self, sid: &Sid, gno: u64) -> bool {
         self.sids.get(sid).is_some_and(|intervals| {
             let i = intervals.partition_point(|&(_, e)| e < gno);
@@ -355,6 +382,16 @@ mod tests {
         let mut other = GtidSet::parse(&format!("{B}:1:3-4,{A}:12")).unwrap();
         other.union(&set);
         assert_eq!(other.to_string(), format!("{A}:1-10:12,{B}:1-4"));
+    }
+
+    #[test]
+    fn difference_keeps_what_the_other_set_lacks() {
+        let set = |t: &str| GtidSet::parse(t).unwrap();
+        let a = set(&format!("{A}:1-10:20-30,{B}:1-5"));
+        assert_eq!(a.difference(&set(&format!("{A}:1-10:20-30,{B}:1-5"))).to_string(), "");
+        assert_eq!(a.difference(&GtidSet::new()), a);
+        assert_eq!(a.difference(&set(&format!("{A}:3-4:9-21:25,{B}:1-9"))).to_string(), format!("{A}:1-2:5-8:22-24:26-30"));
+        assert_eq!(set(&format!("{A}:5")).difference(&set(&format!("{A}:1-4:6-9"))).to_string(), format!("{A}:5"));
     }
 
     /// Random GNOs and intervals against a plain set of numbers: the same members, and the

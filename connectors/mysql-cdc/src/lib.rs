@@ -8,6 +8,7 @@
 //! - [`schema`], [`value`]: captured tables, MySQL values and the Flink row type (Arrow batches);
 //! - `connect`: connections, retries, binlog positions; `offset`: positions and offsets;
 //! - `binlog`: the replication stream decoded into row changes; `gtid`: MySQL GTID sets;
+//!   `mariadb_gtid`: MariaDB GTIDs and positions; `gtid_start`: starting after a GTID set;
 //! - `chunk`: splitting tables into key ranges; `snapshot`: reading a chunk with watermarks;
 //! - `split`: splits and reader/enumerator events; `finished`: finished chunks as compact runs;
 //! - `gtid`: MySQL GTID sets; `enumerator`, `reader`, `source`: the FLIP-27 roles;
@@ -21,6 +22,8 @@ mod enumerator;
 mod finished;
 mod metrics;
 pub mod gtid;
+mod gtid_start;
+mod mariadb_gtid;
 pub mod offset;
 mod reader;
 pub mod schema;

@@ -47,12 +47,16 @@ impl fmt::Display for BinlogPosition {
 
 /// Where a binlog reader resumes: the start of a transaction, and how many of its row changes
 /// were already emitted (a batch can end inside a large transaction).
+///
+/// A start from a GTID set (`scan.startup.specific-offset.gtid-set`) is an offset with an empty
+/// file name: "after the transactions of `gtid`", where the server finds the place. The reader
+/// keeps reporting it until its first transaction begins, and file/position offsets from then on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BinlogOffset {
     pub position: BinlogPosition,
     pub skip_rows: u64,
-    /// The GTID state at `position`, when the server uses GTIDs (MariaDB `D-S-N,...`); informative
-    /// today, for failing over to another server later.
+    /// The GTID state at `position`, when the server uses GTIDs (MariaDB `D-S-N,...`, MySQL
+    /// `uuid:1-5,...`). Informative for file/position offsets; the start for an empty file name.
     pub gtid: Option<String>,
 }
 
@@ -60,10 +64,28 @@ impl BinlogOffset {
     pub fn at(position: BinlogPosition) -> Self {
         BinlogOffset { position, skip_rows: 0, gtid: None }
     }
+
+    /// The start after the GTIDs `set` (canonical text of either flavor), skipping the first
+    /// `skip_rows` row changes of the first transaction not in it.
+    pub fn after_gtids(set: String, skip_rows: u64) -> Self {
+        BinlogOffset { position: BinlogPosition::new("", 4), skip_rows, gtid: Some(set) }
+    }
+
+    /// True for a start after a GTID set whose file and position the reader has not learned yet.
+    pub fn starts_from_gtids(&self) -> bool {
+        self.position.file.is_empty() && self.gtid.is_some()
+    }
 }
 
 impl fmt::Display for BinlogOffset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let (true, Some(g)) = (self.starts_from_gtids(), &self.gtid) {
+            write!(f, "after GTIDs {g}")?;
+            if self.skip_rows > 0 {
+                write!(f, " (+{} rows)", self.skip_rows)?;
+            }
+            return Ok(());
+        }
         write!(f, "{}", self.position)?;
         if self.skip_rows > 0 {
             write!(f, " (+{} rows)", self.skip_rows)?;

@@ -24,7 +24,6 @@ use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{quote_ident, TableSchema};
 use crate::split::{ChunkRange, SnapshotSplit};
 use crate::value::{BatchBuilder, RowNormalizer, RowValues, TableMapping, Value};
-use rust_core::api::RowKind;
 
 /// A chunk's rows at its high watermark.
 pub struct ChunkRows {
@@ -74,14 +73,8 @@ impl ChunkReader<'_> {
         let context = || format!("reading a chunk of {}", table.id);
         let mut result = conn.exec_iter(sql, params).await.map_err(|e| db_error(context(), e))?;
         while let Some(row) = result.next().await.map_err(|e| db_error(context(), e))? {
-            let appended = normalizer
-                .snapshot_row(table, row)
-                .and_then(|values| builder.append(mapping, &values, RowKind::Insert, 0));
-            if let Err(e) = appended {
-                // The reader fails; leave the builder without this chunk's rows.
-                let _ = builder.finish();
-                return Err(e);
-            }
+            // A failed append discards the builder's pending rows, this chunk's among them.
+            builder.append_snapshot_row(mapping, table, &normalizer, row)?;
         }
         drop(result);
         let high = binlog_end(conn).await?;

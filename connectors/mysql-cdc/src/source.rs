@@ -92,7 +92,7 @@ impl Source for MySqlCdcSource {
 }
 
 /// What can be checked before the job runs: credentials, binlog settings, privileges, tables,
-/// their keys and column types, and that the server ids are free.
+/// their keys and column types, that the server ids are free, and a GTID set to start after.
 ///
 /// Every startup mode needs the binlog, `scan.startup.mode = 'snapshot'` too: chunks are read
 /// between binlog watermarks and the binlog between them is replayed into the chunk (with the
@@ -111,6 +111,9 @@ async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
     binlog_end(&mut conn).await?;
     check_replication_privilege(&mut conn).await?;
     check_server_ids(&mut conn, config).await?;
+    if let StartupMode::SpecificGtid { start, .. } = &config.startup {
+        crate::gtid_start::preflight(&mut conn, start).await?;
+    }
     let tables = discover_tables(&mut conn, &config.database_regex, &config.table_regex).await?;
     if tables.is_empty() {
         return Err(BridgeError::validation(format!(

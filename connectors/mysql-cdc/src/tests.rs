@@ -605,6 +605,12 @@ fn startup_modes_without_a_snapshot_start_where_asked() {
     assert_eq!(ids(&got), [(RowKind::Insert, 12), (RowKind::Delete, 1)]);
     h.close().unwrap();
 
+    // Each stage below uses server ids the stages before it did not: a closed reader's dump
+    // thread leaves the server's replica list some time after it was killed, and the preflight
+    // would see its id taken.
+    let first: u32 = db.server_ids.split('-').next().unwrap().parse().unwrap();
+    let (ids_2, ids_3) = (format!("{}-{}", first + 4, first + 6), format!("{}-{}", first + 7, first + 9));
+
     // specific-offset: everything from the given position on, in order.
     let pos = pos.to_string();
     let source = db.source(
@@ -613,6 +619,7 @@ fn startup_modes_without_a_snapshot_start_where_asked() {
             ("scan.startup.mode", "specific-offset"),
             ("scan.startup.specific-offset.file", file.as_str()),
             ("scan.startup.specific-offset.pos", pos.as_str()),
+            ("server-id", ids_2.as_str()),
         ],
         COLUMNS,
     );
@@ -622,7 +629,8 @@ fn startup_modes_without_a_snapshot_start_where_asked() {
     h.close().unwrap();
 
     // earliest-offset: from the oldest binlog file, so the table's creation and first inserts too.
-    let source = db.source("scores", &[("scan.startup.mode", "earliest-offset")], COLUMNS);
+    let source =
+        db.source("scores", &[("scan.startup.mode", "earliest-offset"), ("server-id", ids_3.as_str())], COLUMNS);
     let mut h = Harness::new(source.as_ref(), 1, 4096).unwrap();
     let got = h.run_until(TIMEOUT, |e| ids(e).iter().any(|(k, id)| *k == RowKind::Delete && *id == 1)).unwrap();
     let inserted: Vec<i64> = ids(&got).into_iter().filter(|(k, _)| *k == RowKind::Insert).map(|(_, id)| id).collect();
@@ -730,4 +738,195 @@ fn binlog_offsets_carry_the_mariadb_gtid_before_and_after_a_transaction() {
         assert_eq!(cursor.offset().gtid.as_deref(), Some(ours.as_str()), "after the commit");
         cursor.close().await;
     });
+}
+
+/// Runs `statements` as root in the test database, in one transaction, and returns its GTID.
+fn gtid_of(db: &TestDb, statements: &[&str]) -> String {
+    db.block(async {
+        let mut conn = mysql_async::Conn::new(db.root_opts()).await.unwrap();
+        conn.query_drop("BEGIN").await.unwrap();
+        for s in statements {
+            conn.query_drop(*s).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+        }
+        conn.query_drop("COMMIT").await.unwrap();
+        let gtid: Option<String> = conn.query_first("SELECT @@last_gtid").await.unwrap();
+        conn.disconnect().await.unwrap();
+        gtid.unwrap()
+    })
+}
+
+fn gtid_start(set: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("scan.startup.mode", "specific-offset".to_string()),
+        ("scan.startup.specific-offset.gtid-set", set.to_string()),
+    ]
+}
+
+fn borrowed<'a>(options: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    options.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// A start after the GTID of a mid-stream transaction reads exactly the transactions after it
+/// (other tests' transactions in between are of other tables), skip-rows skips rows of the first
+/// one, and a checkpoint taken after the start restores to file/position offsets: the changes
+/// after it come again exactly once.
+#[test]
+fn a_gtid_start_reads_exactly_the_later_transactions_and_restores_from_checkpoints() {
+    let db = TestDb::new("gtid_start");
+    create_scores(&db, 10);
+    let before = gtid_of(&db, &["INSERT INTO scores VALUES (11, 'before', 1)"]);
+    gtid_of(&db, &["INSERT INTO scores VALUES (12, 'after', 1)", "UPDATE scores SET score = 0 WHERE id = 1"]);
+    gtid_of(&db, &["DELETE FROM scores WHERE id = 2"]);
+    let later = [
+        (RowKind::Insert, 12),
+        (RowKind::UpdateBefore, 1),
+        (RowKind::UpdateAfter, 1),
+        (RowKind::Delete, 2),
+    ];
+
+    let options = gtid_start(&before);
+    let source = db.source("scores", &borrowed(&options), COLUMNS);
+    source.preflight().unwrap();
+    let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
+    let got = h.run_until(TIMEOUT, |e| ids(e).len() >= later.len()).unwrap();
+    assert_eq!(ids(&got), later, "exactly the transactions after {before}");
+
+    // Checkpoint, then a change that is emitted and lost with the "crash".
+    let checkpoint = h.checkpoint().unwrap();
+    db.sql(&["INSERT INTO scores VALUES (13, 'lost', 1)"]);
+    let lost = h.run_until(TIMEOUT, |e| !e.is_empty()).unwrap();
+    assert_eq!(ids(&lost), [(RowKind::Insert, 13)]);
+    h.close().unwrap();
+    let mut h = Harness::restore(source.as_ref(), &checkpoint, 64).unwrap();
+    db.sql(&["INSERT INTO scores VALUES (14, 'after-restore', 1)"]);
+    let again = h.run_until(TIMEOUT, |e| ids(e).len() >= 2).unwrap();
+    assert_eq!(ids(&again), [(RowKind::Insert, 13), (RowKind::Insert, 14)], "nothing repeated, nothing lost");
+    h.close().unwrap();
+
+    // skip-rows: the first rows of the first transaction after the set.
+    let mut options = gtid_start(&before);
+    options.push(("scan.startup.specific-offset.skip-rows", "2".into()));
+    // Ids the reader above did not use: its dump thread leaves the server's replica list only
+    // some time after it was killed, and the preflight would see the id taken.
+    let first: u32 = db.server_ids.split('-').next().unwrap().parse().unwrap();
+    options.push(("server-id", format!("{}-{}", first + 5, first + 9)));
+    let source = db.source("scores", &borrowed(&options), COLUMNS);
+    let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
+    let got = h.run_until(TIMEOUT, |e| ids(e).len() >= 3).unwrap();
+    // Insert 12 and the update of 1 (one row change: -U and +U) are skipped.
+    assert_eq!(ids(&got), [(RowKind::Delete, 2), (RowKind::Insert, 13), (RowKind::Insert, 14)]);
+    h.close().unwrap();
+}
+
+/// A checkpoint taken while a GTID start waits for its first transaction holds the GTID start
+/// itself: the restored job starts after the set again.
+#[test]
+fn a_checkpoint_before_the_first_transaction_restores_the_gtid_start() {
+    let db = TestDb::new("gtid_idle");
+    create_scores(&db, 1);
+    let last = gtid_of(&db, &["INSERT INTO scores VALUES (2, 'last', 1)"]);
+    let options = gtid_start(&last);
+    let source = db.source("scores", &borrowed(&options), COLUMNS);
+    let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
+    h.poll_all().unwrap();
+    let checkpoint = h.checkpoint().unwrap();
+    h.close().unwrap();
+    db.sql(&["INSERT INTO scores VALUES (3, 'next', 1)"]);
+    let mut h = Harness::restore(source.as_ref(), &checkpoint, 64).unwrap();
+    let got = h.run_until(TIMEOUT, |e| !e.is_empty()).unwrap();
+    assert_eq!(ids(&got), [(RowKind::Insert, 3)]);
+    h.close().unwrap();
+}
+
+/// The cursor after a GTID start: the GTID offset until the first transaction begins, then the
+/// transaction's real file and position (as SHOW BINLOG EVENTS lists its GTID event) with the
+/// rows read of it, and the GTID state before it. Reopened there, it skips those rows.
+#[test]
+fn after_a_gtid_start_offsets_are_binlog_positions() {
+    use crate::binlog::BinlogCursor;
+    use crate::connect::Connector;
+    use crate::offset::BinlogOffset;
+
+    let db = TestDb::new("gtid_offsets");
+    create_scores(&db, 1);
+    let before = gtid_of(&db, &["INSERT INTO scores VALUES (2, 'before', 1)"]);
+    let ours = gtid_of(&db, &["INSERT INTO scores VALUES (3, 'a', 1)", "INSERT INTO scores VALUES (4, 'b', 1)"]);
+    // Where the server wrote our transaction: its GTID event.
+    let (file, _) = master_status(&db);
+    let gtid_event_pos: u64 = db.block(async {
+        let mut conn = mysql_async::Conn::new(db.root_opts()).await.unwrap();
+        let rows: Vec<mysql_async::Row> = conn.query(format!("SHOW BINLOG EVENTS IN '{file}'")).await.unwrap();
+        conn.disconnect().await.unwrap();
+        let info = format!("BEGIN GTID {ours}");
+        let row = rows.iter().find(|r| r.get::<String, _>("Info").as_deref() == Some(info.as_str())).expect("our GTID event");
+        row.get("Pos").unwrap()
+    });
+    let config = crate::MySqlCdcConfig::parse(&db.options("scores", &[])).unwrap();
+    let server_id: u32 = db.server_ids.split('-').next().unwrap().parse().unwrap();
+    db.block(async {
+        let connector = Connector::new(&config);
+        let mut conn = connector.connect().await.unwrap();
+        let tables = Arc::new(
+            crate::schema::discover_tables(&mut conn, &config.database_regex, &config.table_regex).await.unwrap(),
+        );
+        conn.disconnect().await.unwrap();
+        let start = BinlogOffset::after_gtids(before.clone(), 0);
+        let mut cursor = BinlogCursor::open(&connector, server_id, &start, tables.clone(), Duration::from_secs(1)).await.unwrap();
+        assert_eq!(cursor.offset(), start, "before the first transaction: the GTID start");
+        let mut changes = Vec::new();
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        while changes.is_empty() {
+            tokio::time::timeout_at(deadline, cursor.next(&mut changes)).await.expect("our change").unwrap();
+        }
+        let inside = cursor.offset();
+        assert_eq!((inside.position.file.as_str(), inside.position.pos), (file.as_str(), gtid_event_pos));
+        assert_eq!(inside.skip_rows, 1);
+        // The state before our transaction: the one just before it (other tests write too).
+        let seq: u64 = ours.rsplit('-').next().unwrap().parse().unwrap();
+        assert_eq!(inside.gtid, Some(format!("0-1-{}", seq - 1)), "the state before our transaction");
+        cursor.close().await;
+
+        let mut cursor = BinlogCursor::open(&connector, server_id, &inside, tables, Duration::from_secs(1)).await.unwrap();
+        let mut changes = Vec::new();
+        while changes.is_empty() {
+            tokio::time::timeout_at(deadline, cursor.next(&mut changes)).await.expect("the second row").unwrap();
+        }
+        let id = changes[0].after.as_ref().unwrap()[0].clone();
+        assert_eq!(format!("{id:?}"), format!("{:?}", crate::value::Value::Int(4)), "the first row is skipped");
+        cursor.close().await;
+    });
+}
+
+/// Each bad GTID start fails at submission (the factory or the preflight), naming the cause
+/// and the fix.
+#[test]
+fn bad_gtid_starts_fail_at_submission_with_the_cause_and_the_fix() {
+    let db = TestDb::new("gtid_bad");
+    create_scores(&db, 1);
+    let last = gtid_of(&db, &["INSERT INTO scores VALUES (2, 'x', 1)"]);
+    let seq: u64 = last.rsplit('-').next().unwrap().parse().unwrap();
+    let err = |set: &str| -> String {
+        let options = gtid_start(set);
+        let e = match MySqlCdcFactory.create(&db.options("scores", &borrowed(&options)), &row_type(COLUMNS)) {
+            Err(e) => e,
+            Ok(source) => source.preflight().unwrap_err(),
+        };
+        assert!(e.is_validation(), "{e}");
+        let e = e.to_string();
+        assert!(e.contains("'scan.startup.specific-offset.gtid-set'") && !e.contains(&server().password), "{e}");
+        e
+    };
+    let e = err("0-1");
+    assert!(e.contains("'0-1' is not a MariaDB GTID") && e.contains("'domain-server-sequence'"), "{e}");
+    let e = err("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-100");
+    assert!(e.contains("is a MySQL GTID set, but the server is MariaDB") && e.contains("@@gtid_binlog_pos"), "{e}");
+    let ahead = format!("0-1-{}", seq + 1_000_000_000);
+    let e = err(&ahead);
+    assert!(e.contains(&format!("GTID {ahead} is ahead of the server")) && e.contains("instead of starting"), "{e}");
+    let e = err("4242-1-5");
+    assert!(e.contains("domain 4242, which the server's binlog has never had"), "{e}");
+    let e = err("0-99-5");
+    assert!(e.contains("GTID 0-99-5 is not known to the server: server 99 wrote no transaction 5 in domain 0"), "{e}");
+    let e = err(&format!("{last},0-1-3"));
+    assert!(e.contains("both in domain 0"), "{e}");
 }

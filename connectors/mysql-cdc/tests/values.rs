@@ -128,13 +128,19 @@ fn row_type(columns: &[(&str, &str)]) -> RowType {
     RowType::parse(&names, &types).unwrap()
 }
 
-/// Every row of the table through a prepared statement (binary protocol), in canonical form.
-async fn snapshot(table: &TableSchema) -> Vec<RowValues> {
+/// Every row of the table through a prepared statement (binary protocol), as received.
+async fn protocol_rows(table: &TableSchema) -> Vec<mysql_async::Row> {
     let mut conn = cdc_conn().await;
     let columns: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
     let sql = format!("SELECT {} FROM {} ORDER BY 1", columns.join(", "), table.id.quoted());
     let rows: Vec<mysql_async::Row> = conn.exec(sql, ()).await.unwrap();
     conn.disconnect().await.unwrap();
+    rows
+}
+
+/// Every row of the table through a prepared statement (binary protocol), in canonical form.
+async fn snapshot(table: &TableSchema) -> Vec<RowValues> {
+    let rows = protocol_rows(table).await;
     // Both entry points: the free function for the first row, a RowNormalizer for the rest.
     let normalizer = RowNormalizer::new(table);
     rows.into_iter()
@@ -331,6 +337,16 @@ async fn snapshot_and_binlog_agree_and_map_to_flink_values() {
         );
     }
     assert_eq!(prim::<TimestampMillisecondType>(&from_binlog.rows, "__metadata.op_ts"), vec![Some(1_700_000_000_123); 4]);
+
+    // The snapshot reader's path, protocol rows appended without canonical rows, gives the
+    // same batch: trimmed CHAR, padded BINARY, DECIMALs, zero dates, every type.
+    let normalizer = RowNormalizer::new(&table);
+    for row in protocol_rows(&table).await {
+        builder.append_snapshot_row(&mapping, &table, &normalizer, row).unwrap();
+    }
+    let direct = builder.finish().unwrap();
+    assert_eq!(direct.row_kinds, None);
+    assert_eq!(&direct.rows, b, "append_snapshot_row vs snapshot_row + append");
     db.drop_db().await;
 }
 

@@ -40,9 +40,18 @@ import java.util.Objects;
  *         .build();
  * }</pre>
  *
+ * <p>Every connector takes the common options of {@code docs/common-options.md}, such as the
+ * rate limits ({@link #rateLimitRowsPerSecond}, {@link #rateLimitBytesPerSecond}): limits for the
+ * whole source, shared by its parallel readers.
+ *
  * <p>{@link #build()} validates natively, so bad options fail in the client, before submission.
  */
 public final class RustSourceBuilder {
+    /** The most rows per second the whole source emits (every connector; unset: unlimited). */
+    public static final String RATE_LIMIT_ROWS_PER_SECOND = "scan.rate-limit.rows-per-second";
+    /** The most bytes (as Flink {@code BinaryRowData}) per second the whole source emits. */
+    public static final String RATE_LIMIT_BYTES_PER_SECOND = "scan.rate-limit.bytes-per-second";
+
     private final String connector;
     private final Map<String, String> options = new LinkedHashMap<>();
     private final List<RowType.RowField> fields = new ArrayList<>();
@@ -62,6 +71,35 @@ public final class RustSourceBuilder {
     public RustSourceBuilder options(Map<String, String> options) {
         options.forEach(this::option);
         return this;
+    }
+
+    /**
+     * Limits the whole source to {@code rowsPerSecond} rows per second, shared by its readers
+     * (option {@value #RATE_LIMIT_ROWS_PER_SECOND}).
+     *
+     * @throws IllegalArgumentException if not positive
+     */
+    public RustSourceBuilder rateLimitRowsPerSecond(long rowsPerSecond) {
+        return option(RATE_LIMIT_ROWS_PER_SECOND, positive(RATE_LIMIT_ROWS_PER_SECOND, rowsPerSecond, "rows"));
+    }
+
+    /**
+     * Limits the whole source to {@code bytesPerSecond} bytes (as Flink {@code BinaryRowData})
+     * per second, shared by its readers (option {@value #RATE_LIMIT_BYTES_PER_SECOND}).
+     *
+     * @throws IllegalArgumentException if not positive
+     */
+    public RustSourceBuilder rateLimitBytesPerSecond(long bytesPerSecond) {
+        return option(RATE_LIMIT_BYTES_PER_SECOND, positive(RATE_LIMIT_BYTES_PER_SECOND, bytesPerSecond, "bytes"));
+    }
+
+    private static String positive(String option, long value, String unit) {
+        if (value <= 0) {
+            throw new IllegalArgumentException("Invalid value for option '" + option + "': " + value
+                    + " is not a positive integer. Pass the most " + unit
+                    + " per second the whole source may emit, or do not set a limit.");
+        }
+        return Long.toString(value);
     }
 
     /** Appends a column of the produced rows. */

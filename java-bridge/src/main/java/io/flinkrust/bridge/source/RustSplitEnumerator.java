@@ -112,6 +112,13 @@ final class RustSplitEnumerator implements SplitEnumerator<NativeSplit, Enumerat
                 context.signalNoMoreSplits(((EnumeratorCommand.SignalNoMoreSplits) command).subtask());
             } else if (command instanceof EnumeratorCommand.SendEvent) {
                 EnumeratorCommand.SendEvent send = (EnumeratorCommand.SendEvent) command;
+                if (!context.registeredReaders().containsKey(send.subtask())) {
+                    // Flink throws (failing the whole job) for a reader whose attempt failed and
+                    // has not registered again; it re-syncs when it does (addReader).
+                    LOG.debug("{} enumerator: reader {} is not registered; dropping an event for it",
+                            connector, send.subtask());
+                    continue;
+                }
                 context.sendEventToSourceReader(send.subtask(), new NativeSourceEvent(send.event()));
             } else if (command instanceof EnumeratorCommand.CallAsync) {
                 callAsync((EnumeratorCommand.CallAsync) command);
