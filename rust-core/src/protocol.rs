@@ -129,7 +129,9 @@ pub fn encode_commands(commands: &[EnumeratorCommand<SplitBytes>]) -> Vec<u8> {
     out
 }
 
-/// Writes a reader response header (and events) into an empty buffer; rows follow.
+/// Writes a reader response header (and events) into an empty buffer; rows follow. One argument
+/// per header field, in header order.
+#[allow(clippy::too_many_arguments)]
 pub fn begin_response(
     out: &mut Vec<u8>,
     status: i32,

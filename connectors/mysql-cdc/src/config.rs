@@ -335,6 +335,8 @@ impl std::fmt::Debug for MySqlCdcConfig {
             .field("database_name", &self.database_name)
             .finish_non_exhaustive()
     }
+}
+
 /// `specific-offset`: exactly one of file and position, or a GTID set.
 fn specific_offset(
     file: Option<String>,
