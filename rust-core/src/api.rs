@@ -351,7 +351,7 @@ pub struct ReaderContext {
     /// Set by [`Self::record_event_time`] for the batch being returned.
     event_time_ms: Option<i64>,
     fetch_lag: Option<crate::metrics::Gauge>,
-    log_context: tracing::Span,
+    log_context: crate::log_context::LogContext,
 }
 
 /// Name of the FLIP-33 gauge [`ReaderContext::record_event_time`] maintains.
@@ -367,13 +367,13 @@ impl ReaderContext {
             metrics: Metrics::new(),
             event_time_ms: None,
             fetch_lag: None,
-            log_context: tracing::Span::none(),
+            log_context: crate::log_context::LogContext::none(),
         }
     }
 
     /// With the span the runtime logs this reader's events in (connector and subtask).
-    pub(crate) fn set_log_context(&mut self, span: tracing::Span) {
-        self.log_context = span;
+    pub(crate) fn set_log_context(&mut self, context: crate::log_context::LogContext) {
+        self.log_context = context;
     }
 
     /// The reader's metrics (Flink's `SourceReaderContext#metricGroup`, per subtask).
@@ -381,10 +381,10 @@ impl ReaderContext {
         &self.metrics
     }
 
-    /// The span every call into this reader runs in: it tags log events with the connector and
-    /// subtask. A connector's background thread enters it (`let _g = span.enter()`) so that
-    /// its events carry the same context.
-    pub fn log_context(&self) -> &tracing::Span {
+    /// The context every call into this reader runs in: it tags log events with the connector
+    /// and subtask. A connector's own thread enters it (`let _g = context.enter()`) so that its
+    /// events carry the same context (`context.with(..)` adds fields, such as a table).
+    pub fn log_context(&self) -> &crate::log_context::LogContext {
         &self.log_context
     }
 

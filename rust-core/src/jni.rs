@@ -26,6 +26,7 @@ use crate::registry::{self, Registry};
 use crate::runtime::{self, parse_projection, DynSource, EnumeratorRuntime, ReaderRuntime, PROJECTION_OPTION};
 use crate::types::RowType;
 use crate::logging;
+use crate::log_context::LogContext;
 use crate::metrics::Metrics;
 
 /// The raw JavaVM pointer type `JNI_OnLoad` receives.
@@ -429,11 +430,11 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorCreat
         let restored = optional_bytes(env, &restored_state)?;
         let init = EnumeratorInit { parallelism: parallelism.max(1) as u32 };
         // Every event of this enumerator, from creation on, carries the connector.
-        let span = tracing::info_span!(target: "rust_core::enumerator", "enumerator", connector = %connector);
-        let enumerator = span.in_scope(|| source.create_enumerator(&init, restored.as_deref()))?;
+        let log_context = LogContext::new(&[("connector", &connector)]);
+        let enumerator = log_context.scope(|| source.create_enumerator(&init, restored.as_deref()))?;
         Ok(into_handle(EnumeratorHandle {
             label: format!("{connector} enumerator"),
-            runtime: EnumeratorRuntime::with_log_context(enumerator, span),
+            runtime: EnumeratorRuntime::with_log_context(enumerator, log_context),
         }))
     })
 }
@@ -614,10 +615,10 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerCreate(
         };
         // Every event of this reader, from creation on, carries the connector and subtask index
         // (0-based, as in Flink's metric scope and REST API).
-        let span = tracing::info_span!(target: "rust_core::reader", "reader", connector = %connector, subtask);
-        let runtime = span
-            .in_scope(|| ReaderRuntime::with_projection(source.as_ref(), init, projection))?
-            .with_log_context(span);
+        let log_context = LogContext::new(&[("connector", &connector), ("subtask", &subtask)]);
+        let runtime = log_context
+            .scope(|| ReaderRuntime::with_projection(source.as_ref(), init, projection))?
+            .with_log_context(log_context);
         Ok(into_handle(ReaderHandle {
             label: format!("{connector} reader {}/{}", subtask + 1, parallelism),
             runtime,

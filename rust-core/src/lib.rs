@@ -4,6 +4,7 @@
 //! - [`options`], [`types`]: typed connector options and Flink logical types.
 //! - [`row`]: Arrow batches encoded as Flink `BinaryRowData`.
 //! - [`runtime`]: type-erased sources, enumerators and readers; versioned state (de)serialization.
+//! - [`log_context`]: connector/subtask context on every log event of a reader or enumerator.
 //! - [`metrics`]: counters and gauges connectors register, mirrored as Flink metrics.
 //! - [`rate_limit`]: `scan.rate-limit.*` for every connector, shared by a source's readers.
 //! - [`registry`]: connector identifiers to factories; [`logging`]: `tracing` events for Java.
@@ -14,6 +15,7 @@
 pub mod api;
 pub mod error;
 pub mod jni;
+pub mod log_context;
 pub mod logging;
 pub mod metrics;
 pub mod options;

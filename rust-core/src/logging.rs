@@ -3,10 +3,12 @@
 //! at the matching level). Java sets the most verbose level it wants, so disabled events cost a
 //! relaxed atomic load.
 //!
-//! Context: the runtime runs every reader and enumerator call inside a span carrying the
+//! Context: the runtime runs every reader and enumerator call inside a [`LogContext`] carrying the
 //! connector and subtask (see `jni.rs`), and connectors enter it on their own threads
-//! (`ReaderContext::log_context`). Each event's message ends with its own fields, then the fields
-//! of every span it is in, outermost first: `chunk read rows=8192 table=db.t connector=rust-mysql-cdc subtask=1`.
+//! (`ReaderContext::log_context`). Each event's message ends with its own fields, then the
+//! context's: `chunk read rows=8192 connector=rust-mysql-cdc subtask=1 table=db.t chunk=7`.
+//!
+//! [`LogContext`]: crate::log_context::LogContext
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -15,10 +17,8 @@ use std::sync::{Condvar, Mutex, OnceLock};
 
 use tracing::field::{Field, Visit};
 use tracing::subscriber::Interest;
-use tracing::span::{Attributes, Id};
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::prelude::*;
 
 /// Events kept while Java is not draining; older ones are dropped (and counted) beyond this.
@@ -110,39 +110,20 @@ fn push(record: LogRecord) {
 
 struct QueueLayer;
 
-/// A span's fields, formatted once when it is created (` key=value` each).
-struct SpanFields(String);
-
-impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for QueueLayer {
+impl<S: Subscriber> Layer<S> for QueueLayer {
     fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
         // The level can change at runtime, so decide per event.
         Interest::sometimes()
     }
 
     fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
-        // Spans are context, created once per reader or enumerator: always on, so that an event
-        // enabled later (the level can change at runtime) still gets its context.
-        metadata.is_span() || level_number(metadata.level()) <= MAX_LEVEL.load(Ordering::Relaxed)
+        level_number(metadata.level()) <= MAX_LEVEL.load(Ordering::Relaxed)
     }
 
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut visitor = MessageVisitor::default();
-        attrs.record(&mut visitor);
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(SpanFields(visitor.fields));
-        }
-    }
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         let mut visitor = MessageVisitor::default();
         event.record(&mut visitor);
-        if let Some(scope) = ctx.event_scope(event) {
-            for span in scope.from_root() {
-                if let Some(fields) = span.extensions().get::<SpanFields>() {
-                    visitor.fields.push_str(&fields.0);
-                }
-            }
-        }
+        crate::log_context::append_current(&mut visitor.fields);
         push(LogRecord {
             level: level_number(event.metadata().level()),
             target: event.metadata().target().to_string(),
@@ -205,16 +186,13 @@ mod tests {
         assert_eq!(mine[0].level, 4);
         assert_eq!(mine[0].message, "reader started subtask=3");
 
-        // Span fields follow the event's own, outermost span first, on any thread that entered it.
-        let reader = tracing::info_span!("reader", connector = "rust-test", subtask = 2);
-        let inner = reader.in_scope(|| tracing::info_span!("chunk", table = "db.t"));
-        let worker = {
-            let inner = inner.clone();
-            std::thread::spawn(move || {
-                let _g = inner.enter();
-                tracing::info!(target: "rust_core::test", rows = 5, "chunk read");
-            })
-        };
+        // The context follows the event's own fields, on any thread that entered it.
+        let reader = crate::log_context::LogContext::new(&[("connector", &"rust-test"), ("subtask", &2)]);
+        let chunk = reader.with(&[("table", &"db.t")]);
+        let worker = std::thread::spawn(move || {
+            let _g = chunk.enter();
+            tracing::info!(target: "rust_core::test", rows = 5, "chunk read");
+        });
         worker.join().unwrap();
         let records = await_records();
         let mine: Vec<_> = records.iter().filter(|r| r.target == "rust_core::test").collect();

@@ -12,6 +12,7 @@ use crate::api::{
     WaitOutcome,
 };
 use crate::error::{BridgeError, Result};
+use crate::log_context::LogContext;
 use crate::metrics::Metrics;
 use crate::protocol::{self, SplitBytes};
 use crate::row::BinaryRowEncoder;
@@ -273,15 +274,15 @@ pub struct EnumeratorRuntime {
     tasks: Mutex<HashMap<u64, Arc<Mutex<AsyncTask>>>>,
     metrics: Metrics,
     /// Entered around every call, async tasks included: tags log events with the connector.
-    log_context: tracing::Span,
+    log_context: LogContext,
 }
 
 impl EnumeratorRuntime {
     pub fn new(enumerator: Box<dyn DynEnumerator>) -> Self {
-        Self::with_log_context(enumerator, tracing::Span::none())
+        Self::with_log_context(enumerator, LogContext::none())
     }
 
-    pub fn with_log_context(enumerator: Box<dyn DynEnumerator>, log_context: tracing::Span) -> Self {
+    pub fn with_log_context(enumerator: Box<dyn DynEnumerator>, log_context: LogContext) -> Self {
         let metrics = enumerator.metrics();
         EnumeratorRuntime { enumerator: Mutex::new(enumerator), tasks: Mutex::default(), metrics, log_context }
     }
@@ -409,9 +410,9 @@ impl ReaderRuntime {
         })
     }
 
-    /// The span every call into the reader runs in (connector and subtask, see `jni.rs`).
-    pub fn with_log_context(mut self, span: tracing::Span) -> Self {
-        self.ctx.set_log_context(span);
+    /// The log context every call into the reader runs in (connector and subtask, see `jni.rs`).
+    pub fn with_log_context(mut self, context: LogContext) -> Self {
+        self.ctx.set_log_context(context);
         self
     }
 
@@ -432,8 +433,7 @@ impl ReaderRuntime {
         &mut self,
         f: impl FnOnce(&mut dyn DynReader, &mut ReaderContext) -> Result<()>,
     ) -> Result<Vec<u8>> {
-        let span = self.ctx.log_context().clone();
-        let _context = span.enter();
+        let _context = self.ctx.log_context().clone().enter();
         let result = f(self.reader.as_mut(), &mut self.ctx);
         self.ctx.availability().notify();
         result?;
@@ -447,8 +447,8 @@ impl ReaderRuntime {
     pub fn poll(&mut self) -> Result<&[u8]> {
         let mut out = std::mem::take(&mut self.response);
         out.clear();
-        let span = self.ctx.log_context().clone();
-        let result = span.in_scope(|| self.poll_into(&mut out));
+        let _context = self.ctx.log_context().clone().enter();
+        let result = self.poll_into(&mut out);
         self.response = out;
         result.map(|()| self.response.as_slice())
     }
@@ -503,7 +503,7 @@ impl ReaderRuntime {
     }
 
     pub fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<u8>> {
-        let _context = self.ctx.log_context().clone().entered();
+        let _context = self.ctx.log_context().clone().enter();
         let splits = self.reader.snapshot_state(checkpoint_id)?;
         let mut out = Vec::new();
         protocol::encode_split_list(&mut out, &splits);
@@ -511,12 +511,12 @@ impl ReaderRuntime {
     }
 
     pub fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<()> {
-        let _context = self.ctx.log_context().clone().entered();
+        let _context = self.ctx.log_context().clone().enter();
         self.reader.notify_checkpoint_complete(checkpoint_id)
     }
 
     pub fn close(&mut self) -> Result<()> {
-        let _context = self.ctx.log_context().clone().entered();
+        let _context = self.ctx.log_context().clone().enter();
         // Wake any Java thread waiting for data before the reader goes away.
         self.ctx.availability().close();
         self.reader.close()

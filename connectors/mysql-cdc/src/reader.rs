@@ -14,10 +14,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use tokio::sync::mpsc;
-use tracing::Instrument;
 
 use rust_core::api::{Availability, ChangeBatch, ReaderContext, ReaderPoll, RowKind, SourceReader};
 use rust_core::error::BridgeError;
+use rust_core::log_context::LogContext;
 use rust_core::metrics::{now_ms, Metrics};
 use rust_core::types::RowType;
 use rust_core::Result;
@@ -307,7 +307,7 @@ struct WorkerJob {
     /// The reader's metrics: the binlog reader registers its own from this thread.
     metrics: Metrics,
     /// The reader's log context (connector, subtask), entered for the thread's whole life.
-    log_context: tracing::Span,
+    log_context: LogContext,
 }
 
 impl WorkerJob {
@@ -327,9 +327,11 @@ impl WorkerJob {
             while let Some(command) = commands.recv().await {
                 let result = match command {
                     Command::ReadChunk(split) => {
-                        // Events while reading a chunk name its table and id.
-                        let span = tracing::info_span!("chunk", table = %split.table, chunk = split.id);
-                        self.read_chunk(&mut conn, split).instrument(span).await
+                        // Events while reading a chunk name its table and id (this thread only
+                        // polls this future, so the thread's context is the chunk's).
+                        let chunk = self.log_context.with(&[("table", &split.table), ("chunk", &split.id)]);
+                        let _chunk = chunk.enter();
+                        self.read_chunk(&mut conn, split).await
                     }
                     Command::StreamBinlog(split) => self.stream_binlog(&mut commands, split).await,
                 };
