@@ -60,8 +60,10 @@ demo-datagen: build
 	$(call run_main,integration-tests,io.flinkrust.demo.DatagenDemo)
 
 ## bench: the benchmark harness, side by side in one run:
-##   1. rust-datagen vs Flink's datagen into blackhole, same schema/rows/Flink (rows/s, ratio)
+##   1. rust-datagen vs Flink's datagen into blackhole, same schema/rows/Flink (rows/s, ratio);
+##      then the rate limiter's and the metrics' overhead (DatagenBenchmark --sections)
 ##   2. the bridge's own cost per row: generation and encoding in Rust, then through JNI in Java
+##      (with metrics on and off)
 ##   3. bench-cdc (below)
 bench: build
 	$(call run_main,integration-tests,io.flinkrust.bench.DatagenBenchmark $(BENCH_ARGS))

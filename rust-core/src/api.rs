@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::metrics::Metrics;
 use crate::options::{OptionSpec, Options};
 use crate::types::RowType;
 
@@ -207,6 +208,7 @@ pub struct EnumeratorContext<S> {
     commands: Vec<EnumeratorCommand<S>>,
     new_tasks: Vec<(u64, AsyncTask)>,
     next_task_id: u64,
+    metrics: Metrics,
 }
 
 impl<S> EnumeratorContext<S> {
@@ -217,7 +219,13 @@ impl<S> EnumeratorContext<S> {
             commands: Vec::new(),
             new_tasks: Vec::new(),
             next_task_id: 1,
+            metrics: Metrics::new(),
         }
+    }
+
+    /// The enumerator's metrics (Flink's `SplitEnumeratorContext#metricGroup`, on the JobManager).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn parallelism(&self) -> u32 {
@@ -339,7 +347,15 @@ pub struct ReaderContext {
     split_requested: bool,
     events: Vec<Vec<u8>>,
     availability: Availability,
+    metrics: Metrics,
+    /// Set by [`Self::record_event_time`] for the batch being returned.
+    event_time_ms: Option<i64>,
+    fetch_lag: Option<crate::metrics::Gauge>,
+    log_context: crate::log_context::LogContext,
 }
+
+/// Name of the FLIP-33 gauge [`ReaderContext::record_event_time`] maintains.
+pub const CURRENT_FETCH_EVENT_TIME_LAG: &str = "currentFetchEventTimeLag";
 
 impl ReaderContext {
     pub fn new(init: ReaderInit) -> Self {
@@ -348,7 +364,46 @@ impl ReaderContext {
             split_requested: false,
             events: Vec::new(),
             availability: Availability::new(),
+            metrics: Metrics::new(),
+            event_time_ms: None,
+            fetch_lag: None,
+            log_context: crate::log_context::LogContext::none(),
         }
+    }
+
+    /// With the span the runtime logs this reader's events in (connector and subtask).
+    pub(crate) fn set_log_context(&mut self, context: crate::log_context::LogContext) {
+        self.log_context = context;
+    }
+
+    /// The reader's metrics (Flink's `SourceReaderContext#metricGroup`, per subtask).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The context every call into this reader runs in: it tags log events with the connector
+    /// and subtask. A connector's own thread enters it (`let _g = context.enter()`) so that its
+    /// events carry the same context (`context.with(..)` adds fields, such as a table).
+    pub fn log_context(&self) -> &crate::log_context::LogContext {
+        &self.log_context
+    }
+
+    /// The event time of the batch this poll returns (for CDC: when the server wrote its newest
+    /// change), and when the connector fetched it, both epoch milliseconds. Flink gets the event
+    /// time as the rows' timestamp (its `currentEmitEventTimeLag`), and the reader's
+    /// `currentFetchEventTimeLag` gauge becomes `fetched_ms - event_ms`. Batches without a
+    /// recorded event time (snapshots, generators) have neither.
+    pub fn record_event_time(&mut self, event_ms: i64, fetched_ms: i64) {
+        self.event_time_ms = Some(event_ms);
+        let metrics = &self.metrics;
+        self.fetch_lag
+            .get_or_insert_with(|| metrics.gauge(CURRENT_FETCH_EVENT_TIME_LAG))
+            .set((fetched_ms - event_ms).max(0));
+    }
+
+    /// The event time recorded for the batch being returned, once.
+    pub(crate) fn take_event_time(&mut self) -> Option<i64> {
+        self.event_time_ms.take()
     }
 
     pub fn subtask_index(&self) -> u32 {

@@ -26,6 +26,8 @@ use crate::registry::{self, Registry};
 use crate::runtime::{self, parse_projection, DynSource, EnumeratorRuntime, ReaderRuntime, PROJECTION_OPTION};
 use crate::types::RowType;
 use crate::logging;
+use crate::log_context::LogContext;
+use crate::metrics::Metrics;
 
 /// The raw JavaVM pointer type `JNI_OnLoad` receives.
 pub type RawJavaVm = *mut ::jni::sys::JavaVM;
@@ -427,10 +429,12 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorCreat
             SourceSpec::read(env, &connector, &keys, &values, &names, &types)?.create()?;
         let restored = optional_bytes(env, &restored_state)?;
         let init = EnumeratorInit { parallelism: parallelism.max(1) as u32 };
-        let enumerator = source.create_enumerator(&init, restored.as_deref())?;
+        // Every event of this enumerator, from creation on, carries the connector.
+        let log_context = LogContext::new(&[("connector", &connector)]);
+        let enumerator = log_context.scope(|| source.create_enumerator(&init, restored.as_deref()))?;
         Ok(into_handle(EnumeratorHandle {
             label: format!("{connector} enumerator"),
-            runtime: EnumeratorRuntime::new(enumerator),
+            runtime: EnumeratorRuntime::with_log_context(enumerator, log_context),
         }))
     })
 }
@@ -609,7 +613,12 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerCreate(
             parallelism: parallelism.max(1) as u32,
             batch_rows: DEFAULT_BATCH_ROWS,
         };
-        let runtime = ReaderRuntime::with_projection(source.as_ref(), init, projection)?;
+        // Every event of this reader, from creation on, carries the connector and subtask index
+        // (0-based, as in Flink's metric scope and REST API).
+        let log_context = LogContext::new(&[("connector", &connector), ("subtask", &subtask)]);
+        let runtime = log_context
+            .scope(|| ReaderRuntime::with_projection(source.as_ref(), init, projection))?
+            .with_log_context(log_context);
         Ok(into_handle(ReaderHandle {
             label: format!("{connector} reader {}/{}", subtask + 1, parallelism),
             runtime,
@@ -770,6 +779,114 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_availabilityRel
     entry(&mut env, "availability.release", |_| {
         // SAFETY: Java releases each availability handle once, after its last await returned.
         drop(unsafe { free_handle::<Availability>(handle) });
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics (any JVM thread: Flink's metric reporters read gauges on their own threads)
+// ---------------------------------------------------------------------------------------------
+
+/// A new handle to the reader's metrics. It outlives the reader; Java frees it with
+/// `metricsRelease` once Flink no longer reads the metrics.
+#[no_mangle]
+pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerMetrics(
+    mut env: JNIEnv,
+    _class: JClass,
+    handle: jlong,
+) -> jlong {
+    entry(&mut env, "reader.metrics", |_| {
+        // SAFETY: Java passes a live reader handle, from the task thread only.
+        let h = unsafe { handle_ref::<ReaderHandle>(handle)? };
+        Ok(into_handle(h.runtime.metrics()))
+    })
+}
+
+/// A new handle to the enumerator's metrics; freed with `metricsRelease`.
+#[no_mangle]
+pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorMetrics(
+    mut env: JNIEnv,
+    _class: JClass,
+    handle: jlong,
+) -> jlong {
+    entry(&mut env, "enumerator.metrics", |_| {
+        // SAFETY: Java passes a live enumerator handle.
+        let h = unsafe { handle_ref::<EnumeratorHandle>(handle)? };
+        Ok(into_handle(h.runtime.metrics()))
+    })
+}
+
+/// Changes whenever a metric is registered.
+#[no_mangle]
+pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_metricsGeneration(
+    mut env: JNIEnv,
+    _class: JClass,
+    handle: jlong,
+) -> jlong {
+    entry(&mut env, "metrics.generation", |_| {
+        // SAFETY: Java passes a live metrics handle.
+        Ok(unsafe { handle_ref::<Metrics>(handle)? }.generation() as jlong)
+    })
+}
+
+/// Every metric as flattened pairs (kind number, name) in registration order; a metric's index
+/// is its position (kinds: `MetricKind`).
+#[no_mangle]
+pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_metricsDescribe(
+    mut env: JNIEnv,
+    _class: JClass,
+    handle: jlong,
+) -> jobjectArray {
+    entry(&mut env, "metrics.describe", |env| {
+        // SAFETY: Java passes a live metrics handle.
+        let metrics = unsafe { handle_ref::<Metrics>(handle)? }.descriptors();
+        let array = env.new_object_array(2 * metrics.len() as i32, "java/lang/String", JObject::null())?;
+        for (i, (kind, name)) in metrics.iter().enumerate() {
+            let kind = env.new_string((*kind as u8).to_string())?;
+            env.set_object_array_element(&array, 2 * i as i32, kind)?;
+            let name = env.new_string(name)?;
+            env.set_object_array_element(&array, 2 * i as i32 + 1, name)?;
+        }
+        Ok(array.into_raw())
+    })
+}
+
+#[no_mangle]
+pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_metricsLong(
+    mut env: JNIEnv,
+    _class: JClass,
+    handle: jlong,
+    index: jint,
+) -> jlong {
+    entry(&mut env, "metrics.long", |_| {
+        // SAFETY: Java passes a live metrics handle.
+        unsafe { handle_ref::<Metrics>(handle)? }.long_value(index.max(0) as usize)
+    })
+}
+
+#[no_mangle]
+pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_metricsText(
+    mut env: JNIEnv,
+    _class: JClass,
+    handle: jlong,
+    index: jint,
+) -> jstring {
+    entry(&mut env, "metrics.text", |env| {
+        // SAFETY: Java passes a live metrics handle.
+        let text = unsafe { handle_ref::<Metrics>(handle)? }.text_value(index.max(0) as usize)?;
+        Ok(env.new_string(text)?.into_raw())
+    })
+}
+
+#[no_mangle]
+pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_metricsRelease(
+    mut env: JNIEnv,
+    _class: JClass,
+    handle: jlong,
+) {
+    entry(&mut env, "metrics.release", |_| {
+        // SAFETY: Java releases each metrics handle once, after its last read returned.
+        drop(unsafe { free_handle::<Metrics>(handle) });
         Ok(())
     })
 }

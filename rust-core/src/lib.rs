@@ -4,6 +4,8 @@
 //! - [`options`], [`types`]: typed connector options and Flink logical types.
 //! - [`row`]: Arrow batches encoded as Flink `BinaryRowData`.
 //! - [`runtime`]: type-erased sources, enumerators and readers; versioned state (de)serialization.
+//! - [`log_context`]: connector/subtask context on every log event of a reader or enumerator.
+//! - [`metrics`]: counters and gauges connectors register, mirrored as Flink metrics.
 //! - [`rate_limit`]: `scan.rate-limit.*` for every connector, shared by a source's readers.
 //! - [`registry`]: connector identifiers to factories; [`logging`]: `tracing` events for Java.
 //! - [`protocol`]: the byte formats Java reads (enumerator commands, reader responses, splits).
@@ -13,7 +15,9 @@
 pub mod api;
 pub mod error;
 pub mod jni;
+pub mod log_context;
 pub mod logging;
+pub mod metrics;
 pub mod options;
 pub mod protocol;
 pub mod rate_limit;

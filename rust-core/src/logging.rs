@@ -2,6 +2,13 @@
 //! a bounded in-memory queue and a Java thread drains it into SLF4J (logger = the event's target,
 //! at the matching level). Java sets the most verbose level it wants, so disabled events cost a
 //! relaxed atomic load.
+//!
+//! Context: the runtime runs every reader and enumerator call inside a [`LogContext`] carrying the
+//! connector and subtask (see `jni.rs`), and connectors enter it on their own threads
+//! (`ReaderContext::log_context`). Each event's message ends with its own fields, then the
+//! context's: `chunk read rows=8192 connector=rust-mysql-cdc subtask=1 table=db.t chunk=7`.
+//!
+//! [`LogContext`]: crate::log_context::LogContext
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -116,6 +123,7 @@ impl<S: Subscriber> Layer<S> for QueueLayer {
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         let mut visitor = MessageVisitor::default();
         event.record(&mut visitor);
+        crate::log_context::append_current(&mut visitor.fields);
         push(LogRecord {
             level: level_number(event.metadata().level()),
             target: event.metadata().target().to_string(),
@@ -177,6 +185,19 @@ mod tests {
         assert_eq!(mine.len(), 1, "{records:?}");
         assert_eq!(mine[0].level, 4);
         assert_eq!(mine[0].message, "reader started subtask=3");
+
+        // The context follows the event's own fields, on any thread that entered it.
+        let reader = crate::log_context::LogContext::new(&[("connector", &"rust-test"), ("subtask", &2)]);
+        let chunk = reader.with(&[("table", &"db.t")]);
+        let worker = std::thread::spawn(move || {
+            let _g = chunk.enter();
+            tracing::info!(target: "rust_core::test", rows = 5, "chunk read");
+        });
+        worker.join().unwrap();
+        let records = await_records();
+        let mine: Vec<_> = records.iter().filter(|r| r.target == "rust_core::test").collect();
+        assert_eq!(mine.len(), 1, "{records:?}");
+        assert_eq!(mine[0].message, "chunk read rows=5 connector=rust-test subtask=2 table=db.t");
 
         let t = std::thread::spawn(await_records);
         wake();

@@ -14,12 +14,14 @@
 //!
 //! Reader response (every reader call that can produce signals or rows returns one):
 //!    0 i32 status: 0 batch, 1 nothing available, 2 end of input, 3 none (not a poll)
-//!    4 i32 flags: bit 0 = request a split from the enumerator
+//!    4 i32 flags: bit 0 = request a split from the enumerator,
+//!                 bit 1 = the reader registered new metrics (Java mirrors them into Flink's)
 //!    8 i64 availability epoch observed before polling (status 1: wait for it to change)
 //!   16 i64 retry after, nanoseconds (status 1: wake at the latest after this; 0 = signal only)
 //!   24 i32 row count
 //!   28 i32 event count
-//!   32 events: event count x bytes
+//!   32 i64 event time of the batch, epoch ms (i64::MIN: none; see `ReaderContext::record_event_time`)
+//!   40 events: event count x bytes
 //!      then (row count + 1) x i32 row offsets, absolute within the response
 //!      then the rows, each a Flink BinaryRowData
 
@@ -40,7 +42,9 @@ pub const STATUS_NOTHING_AVAILABLE: i32 = 1;
 pub const STATUS_END_OF_INPUT: i32 = 2;
 pub const STATUS_NONE: i32 = 3;
 pub const FLAG_REQUEST_SPLIT: i32 = 1;
-pub const RESPONSE_HEADER_BYTES: usize = 32;
+pub const FLAG_METRICS_CHANGED: i32 = 2;
+pub const NO_EVENT_TIME: i64 = i64::MIN;
+pub const RESPONSE_HEADER_BYTES: usize = 40;
 
 const TAG_ASSIGN: u8 = 1;
 const TAG_NO_MORE_SPLITS: u8 = 2;
@@ -131,7 +135,9 @@ pub fn encode_commands(commands: &[EnumeratorCommand<SplitBytes>]) -> Vec<u8> {
     out
 }
 
-/// Writes a reader response header (and events) into an empty buffer; rows follow.
+/// Writes a reader response header (and events) into an empty buffer; rows follow. One argument
+/// per header field, in header order.
+#[allow(clippy::too_many_arguments)]
 pub fn begin_response(
     out: &mut Vec<u8>,
     status: i32,
@@ -139,6 +145,7 @@ pub fn begin_response(
     epoch: u64,
     retry_after: Option<Duration>,
     row_count: usize,
+    event_time_ms: Option<i64>,
     events: &[Vec<u8>],
 ) {
     debug_assert!(out.is_empty());
@@ -148,6 +155,7 @@ pub fn begin_response(
     put_i64(out, retry_after.map_or(0, |d| d.as_nanos().clamp(1, i64::MAX as u128) as i64));
     put_i32(out, len_i32(row_count));
     put_i32(out, len_i32(events.len()));
+    put_i64(out, event_time_ms.unwrap_or(NO_EVENT_TIME));
     for e in events {
         put_bytes(out, e);
     }

@@ -12,6 +12,8 @@ use crate::api::{
     WaitOutcome,
 };
 use crate::error::{BridgeError, Result};
+use crate::log_context::LogContext;
+use crate::metrics::Metrics;
 use crate::protocol::{self, SplitBytes};
 use crate::row::BinaryRowEncoder;
 use crate::state;
@@ -57,6 +59,8 @@ pub trait DynEnumerator: Send {
         result: std::result::Result<Vec<u8>, String>,
     ) -> Result<EnumeratorOutput>;
     fn close(&mut self) -> Result<()>;
+    /// The metrics the enumerator registers on its context.
+    fn metrics(&self) -> Metrics;
 }
 
 pub trait DynReader: Send {
@@ -210,6 +214,10 @@ impl<S: Source> DynEnumerator for ErasedEnumerator<S> {
     fn close(&mut self) -> Result<()> {
         self.enumerator.close()
     }
+
+    fn metrics(&self) -> Metrics {
+        self.ctx.metrics().clone()
+    }
 }
 
 struct ErasedReader<S: Source> {
@@ -264,11 +272,23 @@ impl<S: Source> DynReader for ErasedReader<S> {
 pub struct EnumeratorRuntime {
     enumerator: Mutex<Box<dyn DynEnumerator>>,
     tasks: Mutex<HashMap<u64, Arc<Mutex<AsyncTask>>>>,
+    metrics: Metrics,
+    /// Entered around every call, async tasks included: tags log events with the connector.
+    log_context: LogContext,
 }
 
 impl EnumeratorRuntime {
     pub fn new(enumerator: Box<dyn DynEnumerator>) -> Self {
-        EnumeratorRuntime { enumerator: Mutex::new(enumerator), tasks: Mutex::default() }
+        Self::with_log_context(enumerator, LogContext::none())
+    }
+
+    pub fn with_log_context(enumerator: Box<dyn DynEnumerator>, log_context: LogContext) -> Self {
+        let metrics = enumerator.metrics();
+        EnumeratorRuntime { enumerator: Mutex::new(enumerator), tasks: Mutex::default(), metrics, log_context }
+    }
+
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
     }
 
     /// Runs one enumerator callback and encodes its decisions for Java.
@@ -276,6 +296,7 @@ impl EnumeratorRuntime {
         &self,
         f: impl FnOnce(&mut dyn DynEnumerator) -> Result<EnumeratorOutput>,
     ) -> Result<Vec<u8>> {
+        let _context = self.log_context.enter();
         let mut enumerator = self.enumerator.lock().unwrap_or_else(|e| e.into_inner());
         let output = f(enumerator.as_mut())?;
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
@@ -286,12 +307,14 @@ impl EnumeratorRuntime {
     }
 
     pub fn with<T>(&self, f: impl FnOnce(&mut dyn DynEnumerator) -> Result<T>) -> Result<T> {
+        let _context = self.log_context.enter();
         f(self.enumerator.lock().unwrap_or_else(|e| e.into_inner()).as_mut())
     }
 
     /// Runs an async task on the calling (worker) thread. One-shot tasks are forgotten after
     /// they run; periodic ones stay until the enumerator closes.
     pub fn run_async(&self, task_id: u64, periodic: bool) -> Result<Vec<u8>> {
+        let _context = self.log_context.enter();
         let task = {
             let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
             if periodic { tasks.get(&task_id).cloned() } else { tasks.remove(&task_id) }
@@ -342,6 +365,8 @@ pub struct ReaderRuntime {
     /// The last response, reused so steady-state polling allocates nothing on the Rust side.
     response: Vec<u8>,
     ended: bool,
+    /// The metrics generation Java was last told about (response flag `FLAG_METRICS_CHANGED`).
+    metrics_generation: u64,
 }
 
 
@@ -381,11 +406,22 @@ impl ReaderRuntime {
             offsets: Vec::new(),
             response: Vec::new(),
             ended: false,
+            metrics_generation: 0,
         })
+    }
+
+    /// The log context every call into the reader runs in (connector and subtask, see `jni.rs`).
+    pub fn with_log_context(mut self, context: LogContext) -> Self {
+        self.ctx.set_log_context(context);
+        self
     }
 
     pub fn availability(&self) -> Availability {
         self.ctx.availability().clone()
+    }
+
+    pub fn metrics(&self) -> Metrics {
+        self.ctx.metrics().clone()
     }
 
     /// Runs a reader callback that returns no rows; the response carries its signals.
@@ -397,11 +433,12 @@ impl ReaderRuntime {
         &mut self,
         f: impl FnOnce(&mut dyn DynReader, &mut ReaderContext) -> Result<()>,
     ) -> Result<Vec<u8>> {
+        let _context = self.ctx.log_context().clone().enter();
         let result = f(self.reader.as_mut(), &mut self.ctx);
         self.ctx.availability().notify();
         result?;
         let mut out = Vec::new();
-        self.begin(&mut out, protocol::STATUS_NONE, 0, None, 0);
+        self.begin(&mut out, protocol::STATUS_NONE, 0, None, 0, None);
         Ok(out)
     }
 
@@ -410,6 +447,7 @@ impl ReaderRuntime {
     pub fn poll(&mut self) -> Result<&[u8]> {
         let mut out = std::mem::take(&mut self.response);
         out.clear();
+        let _context = self.ctx.log_context().clone().enter();
         let result = self.poll_into(&mut out);
         self.response = out;
         result.map(|()| self.response.as_slice())
@@ -417,19 +455,22 @@ impl ReaderRuntime {
 
     fn poll_into(&mut self, out: &mut Vec<u8>) -> Result<()> {
         if self.ended {
-            self.begin(out, protocol::STATUS_END_OF_INPUT, 0, None, 0);
+            self.begin(out, protocol::STATUS_END_OF_INPUT, 0, None, 0, None);
             return Ok(());
         }
         // Read the epoch before polling: a notify that races with this poll changes it, so Java's
         // wait returns at once instead of missing the wake-up.
         let epoch = self.ctx.availability().epoch();
+        // An event time belongs to the batch of the poll that recorded it, no other.
+        self.ctx.take_event_time();
         match self.reader.poll_next(&mut self.ctx)? {
             ReaderPoll::Batch(mut batch) => {
                 if let Some(projection) = &self.projection {
                     batch.rows = batch.rows.project(projection)?;
                 }
                 let rows = batch.num_rows();
-                self.begin(out, protocol::STATUS_BATCH, epoch, None, rows);
+                let event_time = self.ctx.take_event_time();
+                self.begin(out, protocol::STATUS_BATCH, epoch, None, rows, event_time);
                 let offsets_at = out.len();
                 out.resize(offsets_at + 4 * (rows + 1), 0);
                 self.offsets.clear();
@@ -451,17 +492,18 @@ impl ReaderRuntime {
                 }
             }
             ReaderPoll::NothingAvailable { retry_after } => {
-                self.begin(out, protocol::STATUS_NOTHING_AVAILABLE, epoch, retry_after, 0);
+                self.begin(out, protocol::STATUS_NOTHING_AVAILABLE, epoch, retry_after, 0, None);
             }
             ReaderPoll::EndOfInput => {
                 self.ended = true;
-                self.begin(out, protocol::STATUS_END_OF_INPUT, epoch, None, 0);
+                self.begin(out, protocol::STATUS_END_OF_INPUT, epoch, None, 0, None);
             }
         }
         Ok(())
     }
 
     pub fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<u8>> {
+        let _context = self.ctx.log_context().clone().enter();
         let splits = self.reader.snapshot_state(checkpoint_id)?;
         let mut out = Vec::new();
         protocol::encode_split_list(&mut out, &splits);
@@ -469,19 +511,37 @@ impl ReaderRuntime {
     }
 
     pub fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<()> {
+        let _context = self.ctx.log_context().clone().enter();
         self.reader.notify_checkpoint_complete(checkpoint_id)
     }
 
     pub fn close(&mut self) -> Result<()> {
+        let _context = self.ctx.log_context().clone().enter();
         // Wake any Java thread waiting for data before the reader goes away.
         self.ctx.availability().close();
         self.reader.close()
     }
 
-    fn begin(&mut self, out: &mut Vec<u8>, status: i32, epoch: u64, retry: Option<Duration>, rows: usize) {
+    #[allow(clippy::too_many_arguments)]
+    fn begin(
+        &mut self,
+        out: &mut Vec<u8>,
+        status: i32,
+        epoch: u64,
+        retry: Option<Duration>,
+        rows: usize,
+        event_time_ms: Option<i64>,
+    ) {
         let (request_split, events) = self.ctx.take_signals();
-        let flags = if request_split { protocol::FLAG_REQUEST_SPLIT } else { 0 };
-        protocol::begin_response(out, status, flags, epoch, retry, rows, &events);
+        let mut flags = if request_split { protocol::FLAG_REQUEST_SPLIT } else { 0 };
+        // One relaxed load per response; Java then registers the new metrics (rarely: once or
+        // twice per reader).
+        let generation = self.ctx.metrics().generation();
+        if generation != self.metrics_generation {
+            self.metrics_generation = generation;
+            flags |= protocol::FLAG_METRICS_CHANGED;
+        }
+        protocol::begin_response(out, status, flags, epoch, retry, rows, event_time_ms, &events);
     }
 }
 
@@ -534,8 +594,14 @@ mod tests {
 
     impl SourceReader for QuietReader {
         type Split = Split;
-        fn poll_next(&mut self, _: &mut ReaderContext) -> Result<ReaderPoll> {
+        fn poll_next(&mut self, ctx: &mut ReaderContext) -> Result<ReaderPoll> {
             Ok(match self.0.pop() {
+                Some(Split(event_ms)) if event_ms > 0 => {
+                    ctx.record_event_time(i64::from(event_ms), i64::from(event_ms) + 250);
+                    ReaderPoll::Batch(ChangeBatch::inserts(arrow_array::RecordBatch::new_empty(
+                        RowType::default().arrow_schema(),
+                    )))
+                }
                 Some(_) => ReaderPoll::Batch(ChangeBatch::inserts(arrow_array::RecordBatch::new_empty(
                     RowType::default().arrow_schema(),
                 ))),
@@ -604,6 +670,43 @@ mod tests {
         let waiter = std::thread::spawn(move || await_availability(&signal, seen, None));
         rt.close().unwrap();
         assert_eq!(waiter.join().unwrap(), WaitOutcome::Closed);
+    }
+
+    fn read_i64(b: &[u8], at: usize) -> i64 {
+        i64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+    }
+
+    #[test]
+    fn responses_flag_new_metrics_once_and_carry_the_batch_event_time() {
+        let source = erase(Quiet(RowType::default()));
+        let init = ReaderInit { subtask_index: 0, parallelism: 1, batch_rows: 16 };
+        let mut rt = ReaderRuntime::new(source.as_ref(), init).unwrap();
+        let flags = |r: &[u8]| read_i32(r, 4);
+
+        let response = rt.call(|_, ctx| {
+            ctx.metrics().counter("rows").inc(1);
+            Ok(())
+        });
+        assert_eq!(flags(&response.unwrap()) & protocol::FLAG_METRICS_CHANGED, protocol::FLAG_METRICS_CHANGED);
+        let response = rt.call(|_, _| Ok(())).unwrap();
+        assert_eq!(flags(&response) & protocol::FLAG_METRICS_CHANGED, 0, "told once");
+
+        let splits = vec![
+            SplitBytes { id: "0".into(), state: state::encode(1, &Split(0)).unwrap() },
+            SplitBytes { id: "1".into(), state: state::encode(1, &Split(1_000)).unwrap() },
+        ];
+        rt.call(|r, ctx| r.add_splits(splits, ctx)).unwrap();
+        // The first batch records an event time (and registers the fetch-lag gauge): flagged.
+        let response = rt.poll().unwrap().to_vec();
+        assert_eq!(read_i32(&response, 0), protocol::STATUS_BATCH);
+        assert_eq!(read_i64(&response, 32), 1_000);
+        assert_ne!(flags(&response) & protocol::FLAG_METRICS_CHANGED, 0);
+        let lag = rt.metrics().descriptors().iter().position(|(_, n)| n == crate::api::CURRENT_FETCH_EVENT_TIME_LAG);
+        assert_eq!(rt.metrics().long_value(lag.unwrap()).unwrap(), 250);
+        // The next batch has none.
+        let response = rt.poll().unwrap().to_vec();
+        assert_eq!(read_i32(&response, 0), protocol::STATUS_BATCH);
+        assert_eq!(read_i64(&response, 32), protocol::NO_EVENT_TIME);
     }
 
     #[test]

@@ -258,6 +258,8 @@ pub struct DatagenReader {
     limiter: RateLimiter,
     max_batch_rows: u64,
     rng: SmallRng,
+    /// Flink's `pendingRecords`: rows left in the splits this reader owns, while all are bounded.
+    pending_records: Option<rust_core::metrics::Gauge>,
 }
 
 impl DatagenReader {
@@ -281,6 +283,7 @@ impl DatagenReader {
             awaiting_split: false,
             limiter,
             max_batch_rows,
+            pending_records: None,
             rng: SmallRng::seed_from_u64(seed),
         })
     }
@@ -315,6 +318,20 @@ fn now_nanos() -> i64 {
     match SystemTime::now().duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
         Err(e) => -i64::try_from(e.duration().as_nanos()).unwrap_or(i64::MAX),
+    }
+}
+
+impl DatagenReader {
+    /// Sets `pendingRecords` (registered with the first bounded split); unknown (not updated)
+    /// while the reader owns an unbounded split.
+    fn update_pending_records(&mut self, ctx: &ReaderContext) {
+        if self.splits.iter().any(|s| s.end.is_none()) {
+            return;
+        }
+        let pending: u64 = self.splits.iter().map(DatagenSplit::remaining).sum();
+        self.pending_records
+            .get_or_insert_with(|| ctx.metrics().gauge("pendingRecords"))
+            .set(pending.min(i64::MAX as u64) as i64);
     }
 }
 
@@ -357,6 +374,7 @@ impl SourceReader for DatagenReader {
                     self.request_split(ctx);
                 }
             }
+            self.update_pending_records(ctx);
             return Ok(ReaderPoll::Batch(ChangeBatch::inserts(batch)));
         }
     }
@@ -364,6 +382,7 @@ impl SourceReader for DatagenReader {
     fn add_splits(&mut self, splits: Vec<DatagenSplit>, ctx: &mut ReaderContext) -> Result<()> {
         self.awaiting_split = false;
         self.splits.extend(splits);
+        self.update_pending_records(ctx);
         ctx.availability().notify();
         Ok(())
     }

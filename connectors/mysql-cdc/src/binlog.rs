@@ -67,6 +67,9 @@ const MARIADB_GTID_EVENT: u8 = 162;
 const MYSQL_TAGGED_GTID_EVENT: u8 = 42;
 const HEARTBEAT_EVENT: u8 = 27;
 const XID_EVENT: u8 = 16;
+/// Events a server sends when a stream opens, with the (old) times of their files: rotate, format
+/// description, MySQL previous GTIDs, MariaDB binlog checkpoint and GTID list. Not "the last event".
+const STREAM_SETUP_EVENTS: [u8; 5] = [4, 15, 35, 161, 163];
 /// `LOG_EVENT_ARTIFICIAL_F`: made up by the server for this stream, not at its position.
 const ARTIFICIAL_EVENT: u16 = 0x20;
 
@@ -103,6 +106,9 @@ pub struct BinlogCursor {
     mysql_gtids: MySqlGtidTracker,
     /// Checksums are stripped from event data only once the format description was read.
     seen_format_description: bool,
+    /// Server time of the last event read, epoch ms; a heartbeat counts as an event of now (the
+    /// server sends one only when it has nothing newer). For `secondsBehindServer`.
+    last_event_ms: Option<i64>,
     /// A start after a GTID set: that offset, reported until the first transaction begins.
     gtid_start: Option<BinlogOffset>,
 }
@@ -185,6 +191,7 @@ impl BinlogCursor {
             // Seeded from the offset: no server query tells the set at an old position.
             mysql_gtids: MySqlGtidTracker::new(if mariadb { None } else { offset.gtid.as_deref() }),
             seen_format_description: false,
+            last_event_ms: None,
             gtid_start,
         })
     }
@@ -212,6 +219,16 @@ impl BinlogCursor {
     /// The position after the last event read.
     pub fn position(&self) -> BinlogPosition {
         BinlogPosition { file: self.file.clone(), pos: self.next_pos }
+    }
+
+    /// Server time of the last event read (see the field), epoch ms.
+    pub fn last_event_ms(&self) -> Option<i64> {
+        self.last_event_ms
+    }
+
+    /// The GTID state at [`Self::offset`], when the server uses GTIDs.
+    pub fn gtid(&self) -> Option<String> {
+        self.offset().gtid
     }
 
     /// True between transactions.
@@ -268,6 +285,11 @@ impl BinlogCursor {
             self.next_pos = self.next_pos.max(u64::from(header.log_pos()));
         }
         let timestamp_ms = i64::from(header.timestamp()) * 1000;
+        if type_raw == HEARTBEAT_EVENT {
+            self.last_event_ms = Some(rust_core::metrics::now_ms());
+        } else if timestamp_ms != 0 && !STREAM_SETUP_EVENTS.contains(&type_raw) {
+            self.last_event_ms = Some(timestamp_ms);
+        }
         if type_raw == MARIADB_GTID_EVENT {
             let gtid = decode_gtid_event(event.data(), header.server_id())
                 .map_err(|e| BridgeError::other(format!("decoding the binlog event at {start}: {e}")))?;

@@ -117,8 +117,8 @@ impl ServerIdRange {
     }
 }
 
-/// The typed options of one `rust-mysql-cdc` source.
-#[derive(Clone, Debug)]
+/// The typed options of one `rust-mysql-cdc` source. `Debug` masks the password (see below).
+#[derive(Clone)]
 pub struct MySqlCdcConfig {
     pub hostname: String,
     pub port: u16,
@@ -339,6 +339,20 @@ fn parse_startup(options: &Options, invalid: &dyn Fn(&str, String) -> BridgeErro
     })
 }
 
+/// Masks the password, so that no `{:?}` of a config, in a log event or an error, can leak it.
+/// Lists the connection fields only: enough to tell two configs apart in a log.
+impl std::fmt::Debug for MySqlCdcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MySqlCdcConfig")
+            .field("hostname", &self.hostname)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &"******")
+            .field("database_name", &self.database_name)
+            .finish_non_exhaustive()
+    }
+}
+
 /// `specific-offset`: exactly one of file and position, or a GTID set.
 fn specific_offset(
     file: Option<String>,
@@ -496,5 +510,7 @@ mod tests {
         assert!(e.contains("Unsupported options") && e.contains("pasword") && !e.contains("secret-pw"), "{e}");
         let e = MySqlCdcConfig::parse(&options(&[("table-name", "(")])).unwrap_err().to_string();
         assert!(e.contains("regular expression"), "{e}");
+        let debug = format!("{:?}", MySqlCdcConfig::parse(&options(&[])).unwrap());
+        assert!(!debug.contains("secret-pw") && debug.contains("******"), "{debug}");
     }
 }

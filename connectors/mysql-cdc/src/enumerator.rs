@@ -21,6 +21,7 @@ use crate::connect::{binlog_end, binlog_start, block_on, Connector};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{discover_tables, load_table, TableId};
 use crate::finished::FinishedChunks;
+use crate::metrics::SnapshotProgress;
 use crate::split::{
     decode_event, encode_event, BinlogSplit, CdcSplit, ChunkRange, EnumeratorEvent,
     ReaderEvent, SnapshotSplit, TableWatermarks,
@@ -70,6 +71,8 @@ pub struct MySqlCdcEnumerator {
     snapshot_done_at: Option<u64>,
     /// A checkpoint taken after the snapshot completed: the binlog split may go out.
     handover_ready: bool,
+    /// Registered on the first callback (the context holds the metrics).
+    progress: Option<SnapshotProgress>,
 }
 
 impl MySqlCdcEnumerator {
@@ -82,7 +85,16 @@ impl MySqlCdcEnumerator {
             binlog_held_from: None,
             snapshot_done_at: None,
             handover_ready: false,
+            progress: None,
         }
+    }
+
+    /// Publishes snapshot progress (metrics and logs) after a callback changed the state.
+    fn publish(&mut self, ctx: &EnumeratorContext<CdcSplit>) {
+        let has_snapshot = self.config.startup.has_snapshot();
+        self.progress
+            .get_or_insert_with(|| SnapshotProgress::register(ctx.metrics()))
+            .update(&self.state, has_snapshot);
     }
 
     fn snapshot_finished_splitting(&self) -> bool {
@@ -292,19 +304,22 @@ impl SplitEnumerator for MySqlCdcEnumerator {
 
     fn start(&mut self, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
         self.schedule_splitting(ctx);
+        self.publish(ctx);
         Ok(())
     }
 
     fn handle_split_request(&mut self, subtask: u32, _hostname: Option<&str>, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
         self.waiting.insert(subtask);
         self.assign_waiting(ctx);
+        self.publish(ctx);
         Ok(())
     }
 
-    fn add_reader(&mut self, subtask: u32, _ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+    fn add_reader(&mut self, subtask: u32, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
         // A (re)started reader asks again when it is idle; an old request of a failed attempt
         // must not count as idle.
         self.waiting.remove(&subtask);
+        self.publish(ctx);
         Ok(())
     }
 
@@ -328,6 +343,7 @@ impl SplitEnumerator for MySqlCdcEnumerator {
             }
         }
         self.assign_waiting(ctx);
+        self.publish(ctx);
         Ok(())
     }
 
@@ -351,6 +367,7 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         if self.binlog_held_from.is_some_and(|c| checkpoint_id >= c) && self.state.binlog_assigned {
             self.state.finished.clear();
         }
+        self.publish(ctx);
         Ok(())
     }
 
@@ -376,6 +393,7 @@ impl SplitEnumerator for MySqlCdcEnumerator {
                 self.reopen(chunks);
             }
         }
+        self.publish(ctx);
         Ok(())
     }
 
@@ -414,6 +432,7 @@ impl SplitEnumerator for MySqlCdcEnumerator {
             }
         }
         self.assign_waiting(ctx);
+        self.publish(ctx);
         Ok(())
     }
 }

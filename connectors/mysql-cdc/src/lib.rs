@@ -12,7 +12,8 @@
 //!   `mariadb_gtid`: MariaDB GTIDs and positions; `gtid_start`: starting after a GTID set;
 //! - `chunk`: splitting tables into key ranges; `snapshot`: reading a chunk with watermarks;
 //! - `split`: splits and reader/enumerator events; `finished`: finished chunks as compact runs;
-//! - `gtid`: MySQL GTID sets; `enumerator`, `reader`, `source`: the FLIP-27 roles.
+//! - `gtid`: MySQL GTID sets; `enumerator`, `reader`, `source`: the FLIP-27 roles;
+//! - `metrics`: snapshot progress, reader metrics and progress logs.
 
 mod binlog;
 mod chunk;
@@ -20,6 +21,7 @@ pub mod config;
 mod connect;
 mod enumerator;
 mod finished;
+mod metrics;
 pub mod gtid;
 mod gtid_start;
 pub mod mariadb_gtid;

@@ -17,12 +17,15 @@ use tokio::sync::mpsc;
 
 use rust_core::api::{Availability, ChangeBatch, ReaderContext, ReaderPoll, RowKind, SourceReader};
 use rust_core::error::BridgeError;
+use rust_core::log_context::LogContext;
+use rust_core::metrics::{now_ms, Metrics};
 use rust_core::types::RowType;
 use rust_core::Result;
 
 use crate::binlog::{BinlogCursor, ChangeKind, RowChange};
 use crate::config::MySqlCdcConfig;
 use crate::connect::Connector;
+use crate::metrics::{BinlogReaderMetrics, SnapshotReaderMetrics};
 use crate::offset::BinlogOffset;
 use crate::schema::{load_table, TableId, TableSchema};
 use crate::snapshot::ChunkReader;
@@ -34,7 +37,8 @@ use crate::value::{BatchBuilder, TableMapping};
 /// Results the worker hands to the task thread.
 enum Output {
     Chunk { split: SnapshotSplit, batch: ChangeBatch },
-    Binlog { batch: Option<ChangeBatch>, offset: BinlogOffset, watermarks_passed: bool },
+    /// `event_time`: the server time of the batch's newest change and when it was read (epoch ms).
+    Binlog { batch: Option<ChangeBatch>, offset: BinlogOffset, watermarks_passed: bool, event_time: Option<(i64, i64)> },
     Failed(BridgeError),
 }
 
@@ -59,6 +63,8 @@ pub struct MySqlCdcReader {
     requested: bool,
     /// Flink adds the splits restored from a checkpoint before it starts the reader.
     started: bool,
+    /// Registered with the worker (the context holds the metrics).
+    snapshot_metrics: Option<SnapshotReaderMetrics>,
 }
 
 struct Worker {
@@ -82,11 +88,14 @@ impl MySqlCdcReader {
             no_more_splits: false,
             requested: false,
             started: false,
+            snapshot_metrics: None,
         })
     }
 
-    fn worker(&mut self, availability: &Availability) -> Result<&mut Worker> {
+    fn worker(&mut self, ctx: &ReaderContext) -> Result<&mut Worker> {
         if self.worker.is_none() {
+            let availability = ctx.availability();
+            self.snapshot_metrics = Some(SnapshotReaderMetrics::register(ctx.metrics()));
             let (commands, command_rx) = mpsc::unbounded_channel();
             // Two results in flight: the worker reads ahead while Flink emits.
             let (output_tx, output) = mpsc::channel(2);
@@ -101,6 +110,8 @@ impl MySqlCdcReader {
                 schemas: HashMap::new(),
                 mappings: HashMap::new(),
                 snapshot_sees_changes: false,
+                metrics: ctx.metrics().clone(),
+                log_context: ctx.log_context().clone(),
             };
             let thread = std::thread::Builder::new()
                 .name(format!("rust-mysql-cdc-reader-{}", self.server_id))
@@ -127,8 +138,7 @@ impl MySqlCdcReader {
             CdcSplit::Snapshot(s) => Command::ReadChunk(s.clone()),
             CdcSplit::Binlog(b) => Command::StreamBinlog(b.clone()),
         };
-        let availability = ctx.availability().clone();
-        self.worker(&availability)?
+        self.worker(ctx)?
             .commands
             .send(command)
             .map_err(|_| BridgeError::other("the reader's worker thread has stopped"))?;
@@ -170,6 +180,9 @@ impl SourceReader for MySqlCdcReader {
                 Output::Failed(e) => return Err(e),
                 Output::Chunk { split, batch } => {
                     self.current = None;
+                    if let Some(m) = &self.snapshot_metrics {
+                        m.records.inc(batch.num_rows() as u64);
+                    }
                     self.report(ctx, std::slice::from_ref(&split))?;
                     self.unacknowledged.push(split);
                     self.dispatch(ctx)?;
@@ -177,7 +190,7 @@ impl SourceReader for MySqlCdcReader {
                         return Ok(ReaderPoll::Batch(batch));
                     }
                 }
-                Output::Binlog { batch, offset, watermarks_passed } => {
+                Output::Binlog { batch, offset, watermarks_passed, event_time } => {
                     if let Some(CdcSplit::Binlog(split)) = self.current.as_mut() {
                         split.offset = offset;
                         if watermarks_passed {
@@ -187,6 +200,9 @@ impl SourceReader for MySqlCdcReader {
                         }
                     }
                     if let Some(batch) = batch {
+                        if let Some((event_ms, fetched_ms)) = event_time {
+                            ctx.record_event_time(event_ms, fetched_ms);
+                        }
                         return Ok(ReaderPoll::Batch(batch));
                     }
                 }
@@ -288,10 +304,16 @@ struct WorkerJob {
     /// The last chunk read saw binlog changes between its watermarks: read the next one keeping
     /// its rows (for the replay) rather than straight into the batch.
     snapshot_sees_changes: bool,
+    /// The reader's metrics: the binlog reader registers its own from this thread.
+    metrics: Metrics,
+    /// The reader's log context (connector, subtask), entered for the thread's whole life.
+    log_context: LogContext,
 }
 
 impl WorkerJob {
     fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let log_context = self.log_context.clone();
+        let _context = log_context.enter();
         let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(rt) => rt,
             Err(e) => {
@@ -304,7 +326,13 @@ impl WorkerJob {
             let mut conn: Option<mysql_async::Conn> = None;
             while let Some(command) = commands.recv().await {
                 let result = match command {
-                    Command::ReadChunk(split) => self.read_chunk(&mut conn, split).await,
+                    Command::ReadChunk(split) => {
+                        // Events while reading a chunk name its table and id (this thread only
+                        // polls this future, so the thread's context is the chunk's).
+                        let chunk = self.log_context.with(&[("table", &split.table), ("chunk", &split.id)]);
+                        let _chunk = chunk.enter();
+                        self.read_chunk(&mut conn, split).await
+                    }
                     Command::StreamBinlog(split) => self.stream_binlog(&mut commands, split).await,
                 };
                 if let Err(e) = result {
@@ -351,14 +379,14 @@ impl WorkerJob {
             high_watermark = reader.read_into(c, &schema, &split, &mut self.builder, &mapping).await?;
             self.snapshot_sees_changes = high_watermark.is_none();
             if let Some(hw) = &high_watermark {
-                tracing::debug!(table = %split.table, chunk = split.id, rows = self.builder.len(), high_watermark = %hw, "chunk read");
+                tracing::debug!(rows = self.builder.len(), high_watermark = %hw, "chunk read");
             }
         }
         let high_watermark = match high_watermark {
             Some(hw) => hw,
             None => {
                 let chunk = reader.read(c, &schema, &split).await?;
-                tracing::debug!(table = %split.table, chunk = split.id, rows = chunk.rows.len(), replayed = chunk.replayed, "chunk read");
+                tracing::debug!(rows = chunk.rows.len(), replayed = chunk.replayed, "chunk read");
                 self.snapshot_sees_changes = chunk.moved;
                 for row in &chunk.rows {
                     self.builder.append(&mapping, row, RowKind::Insert, 0)?;
@@ -397,8 +425,12 @@ impl WorkerJob {
         let mut cursor =
             BinlogCursor::open(&self.connector, self.server_id, &split.offset, tables, self.config.heartbeat_interval).await?;
         tracing::info!(offset = %split.offset, server_id = self.server_id, "binlog reading started");
+        let metrics = BinlogReaderMetrics::register(&self.metrics);
+        metrics.update_position(&cursor);
         let mut changes: Vec<RowChange> = Vec::new();
         let mut last_sent = split.offset.clone();
+        // Server time of the newest change in the batch being built.
+        let mut batch_event_ms: Option<i64> = None;
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
@@ -409,7 +441,9 @@ impl WorkerJob {
             }
             // Take what is already buffered, up to a batch.
             while changes.len() < self.batch_rows && cursor.try_next(&mut changes)? {}
+            metrics.update_lag(&cursor);
             for change in changes.drain(..) {
+                batch_event_ms = batch_event_ms.max(Some(change.timestamp_ms));
                 if let Some(t) = skip_before {
                     if change.timestamp_ms < t {
                         continue;
@@ -464,11 +498,14 @@ impl WorkerJob {
             if full || (idle && !self.builder.is_empty()) {
                 let batch = self.builder.finish()?;
                 last_sent = offset.clone();
-                self.send(Output::Binlog { batch: Some(batch), offset, watermarks_passed: passed }).await?;
+                metrics.update_position(&cursor);
+                let event_time = batch_event_ms.take().map(|ms| (ms, now_ms()));
+                self.send(Output::Binlog { batch: Some(batch), offset, watermarks_passed: passed, event_time }).await?;
             } else if (idle && offset != last_sent) || passed {
                 // Progress without rows (other tables, heartbeats): move the checkpointed offset.
                 last_sent = offset.clone();
-                self.send(Output::Binlog { batch: None, offset, watermarks_passed: passed }).await?;
+                metrics.update_position(&cursor);
+                self.send(Output::Binlog { batch: None, offset, watermarks_passed: passed, event_time: None }).await?;
             }
         }
         cursor.close().await;

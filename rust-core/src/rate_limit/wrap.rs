@@ -205,6 +205,10 @@ impl DynEnumerator for SharingEnumerator {
     fn close(&mut self) -> Result<()> {
         self.inner.close()
     }
+
+    fn metrics(&self) -> crate::metrics::Metrics {
+        self.inner.metrics()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,7 +24,10 @@ import java.util.List;
  *
  * <p>Arguments: {@code --rows N} (default 10,000,000), {@code --parallelism 1,2}, {@code --reps 3},
  * {@code --modest-limit R} (rows/s, default 100,000; that run takes about 10 s),
- * {@code --sections compare,rate-limit} (default both).
+ * {@code --sections compare,rate-limit,metrics} (default all).
+ *
+ * <p>Last, the cost of the bridge's metrics ({@code metrics}): {@code rust-datagen} with and
+ * without them, see {@link #metricsOverhead}.
  */
 public final class DatagenBenchmark {
     /** Four columns, all random; strings of 10 characters. */
@@ -35,7 +38,7 @@ public final class DatagenBenchmark {
         List<Integer> parallelisms = List.of(1, 2);
         int reps = 3;
         long modestLimit = 100_000L;
-        List<String> sections = List.of("compare", "rate-limit");
+        List<String> sections = List.of("compare", "rate-limit", "metrics");
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--rows": rows = Long.parseLong(args[i + 1]); break;
@@ -86,6 +89,46 @@ public final class DatagenBenchmark {
         }
         if (sections.contains("rate-limit")) {
             rateLimit(tEnv, rows, maxParallelism, reps, modestLimit);
+        }
+        if (sections.contains("metrics")) {
+            metricsOverhead(tEnv, rows, parallelisms, reps);
+        }
+    }
+
+    /**
+     * The cost of the bridge's metrics when nothing limits the rate: {@code rust-datagen} into
+     * {@code blackhole} with metrics (the default) and without (the benchmark-only switch
+     * {@link io.flinkrust.bridge.source.RustSourceReader#BENCH_DISABLE_METRICS_PROPERTY}, read when
+     * a reader is created: this JVM runs the MiniCluster, so setting it between jobs is enough).
+     * Runs alternate; the report gives the overhead of medians and of best runs (target: under 2%).
+     */
+    private static void metricsOverhead(StreamTableEnvironment tEnv, long rows, List<Integer> parallelisms, int reps)
+            throws Exception {
+        String property = "flinkrust.bench.disableMetrics";
+        for (int p : parallelisms) {
+            double[] with = new double[reps];
+            double[] without = new double[reps];
+            try {
+                for (int r = 0; r < reps; r++) {
+                    for (boolean metricsOn : r % 2 == 0 ? new boolean[] {true, false} : new boolean[] {false, true}) {
+                        System.setProperty(property, Boolean.toString(!metricsOn));
+                        double rate = run(tEnv, "rust-datagen", rows, p);
+                        if (metricsOn) with[r] = rate; else without[r] = rate;
+                    }
+                    System.out.printf("  p=%d rep %d: metrics on %,.0f rows/s, off %,.0f rows/s%n", p, r + 1, with[r], without[r]);
+                }
+            } finally {
+                System.clearProperty(property);
+            }
+            // Medians, and the best run of each: on a shared machine the best run is the one least
+            // disturbed by other load, so it resolves small differences better than the median.
+            double on = median(with);
+            double off = median(without);
+            double bestOn = Arrays.stream(with).max().orElse(0);
+            double bestOff = Arrays.stream(without).max().orElse(0);
+            System.out.printf("RESULT metrics-overhead parallelism=%d median: on=%,.0f off=%,.0f rows/s overhead=%.2f%%;"
+                            + " best: on=%,.0f off=%,.0f rows/s overhead=%.2f%%%n",
+                    p, on, off, 100.0 * (off - on) / off, bestOn, bestOff, 100.0 * (bestOff - bestOn) / bestOff);
         }
     }
 

@@ -42,10 +42,10 @@ public final class SqlScript {
             return text;
         }
 
-        /** The first line of the text, for messages. */
+        /** The first line of the text, for messages, with credential option values masked. */
         public String firstLine() {
             int nl = text.indexOf('\n');
-            return (nl < 0 ? text : text.substring(0, nl)).trim();
+            return maskCredentials((nl < 0 ? text : text.substring(0, nl)).trim());
         }
 
         /**
@@ -194,5 +194,28 @@ public final class SqlScript {
             default:
                 return "quoted identifier (`)";
         }
+    }
+
+    /** {@code 'key' = 'value'} in SQL (quotes doubled inside). */
+    private static final java.util.regex.Pattern OPTION =
+            java.util.regex.Pattern.compile("'((?:[^']|'')*)'(\\s*=\\s*)'(?:[^']|'')*'");
+
+    /**
+     * The SQL with the value of every {@code 'key' = 'value'} whose key names a credential
+     * ({@link io.flinkrust.bridge.source.RustSourceSpec#isSensitiveKey}) replaced by
+     * {@code '******'}: statements are quoted in error messages, which end up in logs.
+     */
+    static String maskCredentials(String sql) {
+        java.util.regex.Matcher m = OPTION.matcher(sql);
+        StringBuilder out = new StringBuilder();
+        int at = 0;
+        while (m.find()) {
+            if (io.flinkrust.bridge.source.RustSourceSpec.isSensitiveKey(m.group(1))) {
+                out.append(sql, at, m.start()).append('\'').append(m.group(1)).append('\'').append(m.group(2))
+                        .append("'******'");
+                at = m.end();
+            }
+        }
+        return out.append(sql.substring(at)).toString();
     }
 }

@@ -111,4 +111,26 @@ public final class NativeBridge {
     static native int availabilityAwait(long handle, long seenEpoch, long timeoutNanos);
 
     static native void availabilityRelease(long handle);
+
+    // ---- metrics (any thread: Flink's metric reporters read them) ------------------------------
+
+    /** A new handle to the reader's metrics; outlives the reader until released. */
+    static native long readerMetrics(long readerHandle);
+
+    /** A new handle to the enumerator's metrics; outlives the enumerator until released. */
+    static native long enumeratorMetrics(long enumeratorHandle);
+
+    /** Changes whenever a metric is registered natively. */
+    static native long metricsGeneration(long handle);
+
+    /** Flattened pairs (kind, name) in registration order; a metric's index is its position. */
+    static native String[] metricsDescribe(long handle);
+
+    /** The value of counter, gauge or elapsed-time metric {@code index}. */
+    static native long metricsLong(long handle, int index);
+
+    /** The value of text metric {@code index}. */
+    static native String metricsText(long handle, int index);
+
+    static native void metricsRelease(long handle);
 }

@@ -97,6 +97,11 @@ public final class NativeEnumerator implements AutoCloseable {
         return commands(h -> NativeBridge.enumeratorHandleAsyncResult(h, taskId, error == null ? result : null, error));
     }
 
+    /** A new handle to the enumerator's native metrics; the caller closes it with the enumerator. */
+    public NativeMetrics metrics() {
+        return new NativeMetrics(connector + " enumerator", call(NativeBridge::enumeratorMetrics));
+    }
+
     public boolean isClosed() {
         lock.readLock().lock();
         try {

@@ -88,6 +88,14 @@ public final class NativeReader implements AutoCloseable {
         }
     }
 
+    /**
+     * A new handle to the reader's native metrics. It outlives the reader (Flink's reporters may
+     * read after the task closed); the caller closes it when the reader closes.
+     */
+    public NativeMetrics metrics() {
+        return new NativeMetrics(label, call(NativeBridge::readerMetrics));
+    }
+
     public boolean isClosed() {
         return handle == 0;
     }

@@ -12,12 +12,13 @@ import java.util.List;
  *
  * <pre>
  *    0 i32 status: 0 batch, 1 nothing available, 2 end of input, 3 none (not a poll)
- *    4 i32 flags: bit 0 = request a split from the enumerator
+ *    4 i32 flags: bit 0 = request a split from the enumerator, bit 1 = new native metrics
  *    8 i64 availability epoch observed before polling
  *   16 i64 retry after, nanoseconds (0 = wait for the signal only)
  *   24 i32 row count
  *   28 i32 event count
- *   32 events (each i32 length + bytes), then (row count + 1) i32 absolute row offsets, then rows
+ *   32 i64 event time of the batch, epoch ms ({@link Long#MIN_VALUE}: none)
+ *   40 events (each i32 length + bytes), then (row count + 1) i32 absolute row offsets, then rows
  * </pre>
  *
  * <p>The rows stay in {@link #bytes()}; row {@code i} spans {@code [rowOffset(i), rowOffset(i+1))}.
@@ -28,7 +29,10 @@ public final class ReaderResponse {
     public static final int STATUS_END_OF_INPUT = 2;
     public static final int STATUS_NONE = 3;
     public static final int FLAG_REQUEST_SPLIT = 1;
-    static final int HEADER_BYTES = 32;
+    public static final int FLAG_METRICS_CHANGED = 2;
+    /** {@link #eventTime()} of a batch without one. */
+    public static final long NO_EVENT_TIME = Long.MIN_VALUE;
+    static final int HEADER_BYTES = 40;
 
     private final byte[] bytes;
     private final ByteBuffer buffer;
@@ -37,6 +41,7 @@ public final class ReaderResponse {
     private final long epoch;
     private final long retryAfterNanos;
     private final int rowCount;
+    private final long eventTime;
     private final List<byte[]> events;
     /** Where the row offset table starts. */
     private final int offsetsAt;
@@ -53,6 +58,7 @@ public final class ReaderResponse {
         retryAfterNanos = buffer.getLong(16);
         rowCount = buffer.getInt(24);
         int eventCount = buffer.getInt(28);
+        eventTime = buffer.getLong(32);
         if (status < STATUS_BATCH || status > STATUS_NONE) {
             throw malformed("unknown status " + status);
         }
@@ -112,6 +118,19 @@ public final class ReaderResponse {
     /** For "nothing available": poll again at the latest after this; 0 = only when signalled. */
     public long retryAfterNanos() {
         return retryAfterNanos;
+    }
+
+    /** Whether the reader registered native metrics since its previous response. */
+    public boolean metricsChanged() {
+        return (flags & FLAG_METRICS_CHANGED) != 0;
+    }
+
+    /**
+     * The batch's event time (for CDC: when the server wrote its newest change), epoch
+     * milliseconds, or {@link #NO_EVENT_TIME}.
+     */
+    public long eventTime() {
+        return eventTime;
     }
 
     public int rowCount() {

@@ -1,6 +1,7 @@
 package io.flinkrust.bridge.source;
 
 import io.flinkrust.bridge.jni.NativeAvailability;
+import io.flinkrust.bridge.jni.NativeMetrics;
 import io.flinkrust.bridge.jni.NativeReader;
 import io.flinkrust.bridge.jni.ReaderResponse;
 
@@ -11,6 +12,7 @@ import org.apache.flink.api.connector.source.SourceReaderContext;
 import org.apache.flink.core.io.InputStatus;
 import org.apache.flink.core.memory.MemorySegment;
 import org.apache.flink.core.memory.MemorySegmentFactory;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.data.binary.BinaryRowData;
 
@@ -49,10 +51,26 @@ import java.util.concurrent.CompletableFuture;
  *       count is per attempt, not checkpointed) and the downstream Limit, restored from the same
  *       checkpoint, discards any excess.
  * </ul>
+ *
+ * <p><b>Metrics</b> (docs/operations.md). Flink's {@code SourceOperator} registers
+ * {@code numRecordsInErrors}, {@code sourceIdleTime} and {@code currentEmitEventTimeLag} itself,
+ * but leaves {@code numRecordsIn}/{@code numBytesIn} to the reader ({@code SourceReaderBase}
+ * counts them in its own emit loop), so this reader counts them: once per batch, in rows and in
+ * {@code BinaryRowData} bytes. A batch with an event time (CDC changes: the server's timestamp)
+ * emits its rows with that timestamp, which is what feeds {@code currentEmitEventTimeLag}. Metrics
+ * the native reader registers (e.g. {@code currentFetchEventTimeLag}, {@code pendingRecords},
+ * connector metrics) are mirrored into the reader's metric group when a response says they changed.
  */
 final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
     private static final Logger LOG = LoggerFactory.getLogger(RustSourceReader.class);
     private static final CompletableFuture<Void> AVAILABLE = CompletableFuture.completedFuture(null);
+
+    /**
+     * Benchmark-only switch (system property, read when a reader is created): {@code true} turns
+     * off the reader's metrics (row/byte counters and native metric mirroring) so that
+     * {@code DatagenBenchmark} can measure their cost side by side. Not for production use.
+     */
+    public static final String BENCH_DISABLE_METRICS_PROPERTY = "flinkrust.bench.disableMetrics";
 
     private final SourceReaderContext context;
     private final NativeReader reader;
@@ -73,6 +91,11 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
     private NativeAvailability signal;
     private AvailabilityWaiter waiter;
 
+    /** Null when metrics are off ({@link #BENCH_DISABLE_METRICS_PROPERTY}). */
+    private final NativeMetrics nativeMetrics;
+    private final Counter numRecordsIn;
+    private final Counter numBytesIn;
+
     RustSourceReader(RustSourceSpec spec, SourceReaderContext context) {
         this.context = context;
         this.subtask = context.getIndexOfSubtask();
@@ -81,6 +104,16 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
         this.limit = spec.limit();
         this.remaining = limit == RustSourceSpec.NO_LIMIT ? Long.MAX_VALUE : limit;
         this.reader = NativeReader.create(spec.toDefinition(), subtask, context.currentParallelism());
+        if (Boolean.getBoolean(BENCH_DISABLE_METRICS_PROPERTY)) {
+            this.nativeMetrics = null;
+            this.numRecordsIn = null;
+            this.numBytesIn = null;
+        } else {
+            this.numRecordsIn = context.metricGroup().getIOMetricGroup().getNumRecordsInCounter();
+            this.numBytesIn = context.metricGroup().getIOMetricGroup().getNumBytesInCounter();
+            this.nativeMetrics = reader.metrics();
+            nativeMetrics.registerNew(context.metricGroup());
+        }
     }
 
     @Override
@@ -129,7 +162,10 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
             return 0;
         }
         MemorySegment segment = MemorySegmentFactory.wrap(response.bytes());
-        int start = response.rowOffset(0);
+        int first = response.rowOffset(0);
+        int start = first;
+        long eventTime = response.eventTime();
+        boolean timestamped = eventTime != ReaderResponse.NO_EVENT_TIME;
         for (int i = 0; i < rows; i++) {
             int end = response.rowOffset(i + 1);
             int size = end - start;
@@ -139,8 +175,16 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
             }
             BinaryRowData row = new BinaryRowData(arity);
             row.pointTo(segment, start, size);
-            output.collect(row);
+            if (timestamped) {
+                output.collect(row, eventTime);
+            } else {
+                output.collect(row);
+            }
             start = end;
+        }
+        if (numRecordsIn != null) {
+            numRecordsIn.inc(rows);
+            numBytesIn.inc(start - first);
         }
         return rows;
     }
@@ -203,6 +247,9 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
         try {
             reader.close();
         } finally {
+            if (nativeMetrics != null) {
+                nativeMetrics.close();
+            }
             try {
                 if (waiter != null) {
                     waiter.stop();
@@ -231,6 +278,9 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
 
     /** Applies what every native reader call may ask for: a split request and events. */
     private void signals(ReaderResponse response) {
+        if (response.metricsChanged() && nativeMetrics != null) {
+            nativeMetrics.registerNew(context.metricGroup());
+        }
         if (response.requestsSplit()) {
             context.sendSplitRequest();
         }

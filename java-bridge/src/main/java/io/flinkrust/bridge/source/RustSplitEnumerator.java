@@ -3,6 +3,7 @@ package io.flinkrust.bridge.source;
 import io.flinkrust.bridge.jni.EnumeratorCommand;
 import io.flinkrust.bridge.jni.NativeEnumerator;
 import io.flinkrust.bridge.jni.NativeException;
+import io.flinkrust.bridge.jni.NativeMetrics;
 
 import org.apache.flink.api.connector.source.SourceEvent;
 import org.apache.flink.api.connector.source.SplitEnumerator;
@@ -30,12 +31,15 @@ final class RustSplitEnumerator implements SplitEnumerator<NativeSplit, Enumerat
     private final SplitEnumeratorContext<NativeSplit> context;
     private final NativeEnumerator enumerator;
     private final String connector;
+    /** The native enumerator's metrics, mirrored into the coordinator's metric group. */
+    private final NativeMetrics metrics;
 
     RustSplitEnumerator(
             RustSourceSpec spec, SplitEnumeratorContext<NativeSplit> context, @Nullable byte[] restoredState) {
         this.context = context;
         this.connector = spec.connector();
         this.enumerator = NativeEnumerator.create(spec.toDefinition(), context.currentParallelism(), restoredState);
+        this.metrics = enumerator.metrics();
         LOG.debug("Created {} enumerator (parallelism {}, restored: {})",
                 connector, context.currentParallelism(), restoredState != null);
     }
@@ -88,10 +92,16 @@ final class RustSplitEnumerator implements SplitEnumerator<NativeSplit, Enumerat
     /** Frees the native enumerator after any async task running inside it returned. */
     @Override
     public void close() {
-        enumerator.close();
+        try {
+            enumerator.close();
+        } finally {
+            metrics.close();
+        }
     }
 
     private void apply(List<EnumeratorCommand> commands) {
+        // Every callback that returns commands may have registered metrics (one JNI call when not).
+        metrics.registerNew(context.metricGroup());
         for (EnumeratorCommand command : commands) {
             LOG.debug("{} enumerator: {}", connector, command);
             if (command instanceof EnumeratorCommand.AssignSplits) {

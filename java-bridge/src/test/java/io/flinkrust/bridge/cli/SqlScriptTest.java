@@ -16,6 +16,16 @@ class SqlScriptTest {
     }
 
     @Test
+    void firstLinesInMessagesMaskCredentials() {
+        String sql = "CREATE TABLE t (id INT) WITH ('connector' = 'rust-mysql-cdc', 'password'='p''w-S3cret',"
+                + " 'debezium.database.PASSWORD' = 'x', 'username' = 'u')";
+        String line = SqlScript.split(sql + ";").get(0).firstLine();
+        assertThat(line).doesNotContain("S3cret").doesNotContain("'x'")
+                .contains("'password'='******'").contains("'debezium.database.PASSWORD' = '******'")
+                .contains("'username' = 'u'").contains("'connector' = 'rust-mysql-cdc'");
+    }
+
+    @Test
     void splitsAtTopLevelSemicolonsAndNumbersStatements() {
         List<SqlScript.Statement> st = SqlScript.split("SET 'a' = 'b';\nCREATE TABLE t (x INT);\n\nINSERT INTO t VALUES (1)");
         assertThat(st).containsExactly(

@@ -114,7 +114,7 @@ class ProtocolTest {
     @Test
     void readerResponsesParse() {
         // A batch of two rows (8 and 16 bytes) with one event.
-        Bytes header = new Bytes().i32(0).i32(1).i64(42).i64(0).i32(2).i32(1).bytes(new byte[] {5});
+        Bytes header = new Bytes().i32(0).i32(3).i64(42).i64(0).i32(2).i32(1).i64(1234).bytes(new byte[] {5});
         int offsetsAt = header.size();
         int firstRow = offsetsAt + 3 * 4;
         byte[] bytes = header.i32(firstRow).i32(firstRow + 8).i32(firstRow + 24).zeros(24).build();
@@ -122,6 +122,8 @@ class ProtocolTest {
         assertThat(response.status()).isEqualTo(ReaderResponse.STATUS_BATCH);
         assertThat(response.requestsSplit()).isTrue();
         assertThat(response.epoch()).isEqualTo(42);
+        assertThat(response.metricsChanged()).isTrue();
+        assertThat(response.eventTime()).isEqualTo(1234);
         assertThat(response.rowCount()).isEqualTo(2);
         assertThat(response.events()).hasSize(1);
         assertThat(response.events().get(0)).containsExactly(5);
@@ -129,15 +131,17 @@ class ProtocolTest {
         assertThat(response.rowOffset(2)).isEqualTo(bytes.length);
 
         ReaderResponse nothing = ReaderResponse.parse(
-                new Bytes().i32(1).i32(0).i64(7).i64(1_000_000).i32(0).i32(0).build());
+                new Bytes().i32(1).i32(0).i64(7).i64(1_000_000).i32(0).i32(0).i64(Long.MIN_VALUE).build());
         assertThat(nothing.status()).isEqualTo(ReaderResponse.STATUS_NOTHING_AVAILABLE);
         assertThat(nothing.requestsSplit()).isFalse();
         assertThat(nothing.retryAfterNanos()).isEqualTo(1_000_000);
+        assertThat(nothing.metricsChanged()).isFalse();
+        assertThat(nothing.eventTime()).isEqualTo(ReaderResponse.NO_EVENT_TIME);
 
         byte[] truncated = Arrays.copyOf(bytes, bytes.length - 1);
         assertThatThrownBy(() -> ReaderResponse.parse(truncated)).hasMessageContaining("malformed reader response");
         assertThatThrownBy(() -> ReaderResponse.parse(new byte[10])).hasMessageContaining("shorter than its header");
-        assertThatThrownBy(() -> ReaderResponse.parse(new Bytes().i32(7).i32(0).i64(0).i64(0).i32(0).i32(0).build()))
+        assertThatThrownBy(() -> ReaderResponse.parse(new Bytes().i32(7).i32(0).i64(0).i64(0).i32(0).i32(0).i64(0).build()))
                 .hasMessageContaining("unknown status 7");
     }
 

@@ -34,6 +34,35 @@ public final class BridgeCostBenchmark {
         System.out.printf("BridgeCostBenchmark: %,d rows of (id BIGINT, v INT, price DOUBLE, name STRING(10)), one thread, best of 3%n", rows);
         System.out.printf("RESULT through-jni=%.1f ns/row (%.1f M rows/s): generation + encoding + JNI crossing + row views%n",
                 best, 1e3 / best);
+        metricsOverhead(rows);
+    }
+
+    /**
+     * The reader's metrics (row and byte counters per batch, native metric mirroring) on and off
+     * ({@link RustSourceReader#BENCH_DISABLE_METRICS_PROPERTY}), alternating which goes first, best of 10 each: the
+     * per-row cost without Flink's scheduling, which the end-to-end figure cannot resolve.
+     */
+    private static void metricsOverhead(long rows) throws Exception {
+        double on = Double.MAX_VALUE;
+        double off = Double.MAX_VALUE;
+        try {
+            for (int i = 0; i < 10; i++) {
+                // Alternating which goes first cancels order effects (GC of the previous run).
+                for (boolean metricsOn : i % 2 == 0 ? new boolean[] {false, true} : new boolean[] {true, false}) {
+                    System.setProperty(RustSourceReader.BENCH_DISABLE_METRICS_PROPERTY, Boolean.toString(!metricsOn));
+                    double nsPerRow = run(spec(rows), rows);
+                    if (metricsOn) {
+                        on = Math.min(on, nsPerRow);
+                    } else {
+                        off = Math.min(off, nsPerRow);
+                    }
+                }
+            }
+        } finally {
+            System.clearProperty(RustSourceReader.BENCH_DISABLE_METRICS_PROPERTY);
+        }
+        System.out.printf("RESULT metrics-overhead through-jni: on=%.2f ns/row off=%.2f ns/row overhead=%.2f%%%n",
+                on, off, 100.0 * (on - off) / off);
     }
 
     /** The benchmark schema with {@code rows} rows, unthrottled. */
@@ -59,7 +88,7 @@ public final class BridgeCostBenchmark {
             rowsSeen++;
             checksum += row.getInt(1);
         });
-        try (RustSourceReader reader = new RustSourceReader(spec, new FakeReaderContext(0, 1))) {
+        try (RustSourceReader reader = new RustSourceReader(spec, new FakeReaderContext(0, 1, true))) {
             reader.start();
             reader.addSplits(splits);
             reader.notifyNoMoreSplits();

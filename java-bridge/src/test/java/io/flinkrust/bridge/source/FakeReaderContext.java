@@ -5,6 +5,7 @@ import org.apache.flink.api.connector.source.SourceReaderContext;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.metrics.groups.SourceReaderMetricGroup;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
+import org.apache.flink.runtime.metrics.groups.InternalSourceReaderMetricGroup;
 import org.apache.flink.util.SimpleUserCodeClassLoader;
 import org.apache.flink.util.UserCodeClassLoader;
 
@@ -18,14 +19,28 @@ final class FakeReaderContext implements SourceReaderContext {
     int splitRequests;
     final List<SourceEvent> events = new ArrayList<>();
 
+    /** A metric group whose counters really count (for benchmarks and metric tests); null: no-ops. */
+    private final SourceReaderMetricGroup countingGroup;
+
     FakeReaderContext(int subtask, int parallelism) {
+        this(subtask, parallelism, false);
+    }
+
+    FakeReaderContext(int subtask, int parallelism, boolean countingMetrics) {
+        this(subtask, parallelism, countingMetrics
+                ? InternalSourceReaderMetricGroup.wrap(UnregisteredMetricsGroup.createOperatorMetricGroup())
+                : null);
+    }
+
+    FakeReaderContext(int subtask, int parallelism, SourceReaderMetricGroup group) {
         this.subtask = subtask;
         this.parallelism = parallelism;
+        this.countingGroup = group;
     }
 
     @Override
     public SourceReaderMetricGroup metricGroup() {
-        return UnregisteredMetricsGroup.createSourceReaderMetricGroup();
+        return countingGroup != null ? countingGroup : UnregisteredMetricsGroup.createSourceReaderMetricGroup();
     }
 
     @Override
