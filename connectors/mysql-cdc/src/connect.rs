@@ -86,6 +86,28 @@ impl Connector {
         }
     }
 
+    /// One attempt, no retries (the caller's [`crate::retry::Outage`] paces attempts): a
+    /// transient failure (refused, reset, timed out) as an error `retry::is_transient` accepts,
+    /// any other as [`Self::connect`] reports it.
+    pub async fn connect_once(&self) -> Result<Conn> {
+        match tokio::time::timeout(self.timeout, Conn::new(self.opts.clone())).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => match self.describe(&e) {
+                (true, _) => Err(db_error(format!("connecting to {}", self.address), e)),
+                (false, message) => Err(BridgeError::validation(message)),
+            },
+            Err(elapsed) => Err(BridgeError::external(
+                format!("connecting to {} (option 'connect.timeout' = {:?})", self.address, self.timeout),
+                elapsed,
+            )),
+        }
+    }
+
+    /// `host:port` of the server (never credentials).
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
     /// (retryable, message) for a connection error.
     fn describe(&self, e: &mysql_async::Error) -> (bool, String) {
         match e {

@@ -7,6 +7,8 @@
 //! - [`config`]: options (Flink CDC names and defaults) to a typed config;
 //! - [`schema`], [`value`]: captured tables, MySQL values and the Flink row type (Arrow batches);
 //! - `connect`: connections, retries, binlog positions; `offset`: positions and offsets;
+//! - `retry`: which errors are transient, backoff and its bounds; `reconnect`: the binlog cursor
+//!   that reconnects and resumes at its offset;
 //! - `binlog`: the replication stream decoded into row changes; `gtid`: MySQL GTID sets;
 //!   `mariadb_gtid`: MariaDB GTIDs and positions; `gtid_start`: starting after a GTID set;
 //! - `chunk`: splitting tables into key ranges; `snapshot`: reading a chunk with watermarks;
@@ -24,6 +26,8 @@ mod gtid_start;
 mod mariadb_gtid;
 pub mod offset;
 mod reader;
+mod reconnect;
+mod retry;
 pub mod schema;
 mod snapshot;
 mod source;

@@ -20,10 +20,12 @@ use rust_core::error::BridgeError;
 use rust_core::types::RowType;
 use rust_core::Result;
 
-use crate::binlog::{BinlogCursor, ChangeKind, RowChange};
+use crate::binlog::{ChangeKind, RowChange};
 use crate::config::MySqlCdcConfig;
 use crate::connect::Connector;
 use crate::offset::BinlogOffset;
+use crate::reconnect::ReconnectingCursor;
+use crate::retry::{is_transient, Outage, RetryPolicy};
 use crate::schema::{load_table, TableId, TableSchema};
 use crate::snapshot::ChunkReader;
 use crate::split::{
@@ -337,9 +339,37 @@ impl WorkerJob {
         Ok((self.schemas[table].clone(), self.mappings[table].clone()))
     }
 
-    async fn read_chunk(&mut self, conn: &mut Option<mysql_async::Conn>, mut split: SnapshotSplit) -> Result<()> {
+    /// Reads a chunk; when the connection breaks (`retry::is_transient`), reads it again from a
+    /// new low watermark on a new connection, with backoff, within the `connect.*` bounds.
+    async fn read_chunk(&mut self, conn: &mut Option<mysql_async::Conn>, split: SnapshotSplit) -> Result<()> {
+        let mut outage: Option<Outage> = None;
+        loop {
+            match self.read_chunk_once(conn, split.clone()).await {
+                Err(e) if is_transient(&e) => {
+                    // Rows of the broken attempt must not reach the next chunk's batch.
+                    let _ = self.builder.finish();
+                    *conn = None;
+                    let outage = outage.get_or_insert_with(|| Outage::new(RetryPolicy::new(&self.config)));
+                    let Some(delay) = outage.failed(&e) else {
+                        let what = format!("reading chunk {} of {}", split.id, split.table);
+                        return Err(outage.give_up(&what, self.connector.address()));
+                    };
+                    tracing::warn!(
+                        address = %self.connector.address(), table = %split.table, chunk = split.id,
+                        failures = outage.failures(), retry_in = ?delay,
+                        "connection lost while reading a chunk, reading it again: {e}"
+                    );
+                    // Backoff on the worker's runtime, not Flink's task thread.
+                    tokio::time::sleep(delay).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn read_chunk_once(&mut self, conn: &mut Option<mysql_async::Conn>, mut split: SnapshotSplit) -> Result<()> {
         if conn.is_none() {
-            *conn = Some(self.connector.connect().await?);
+            *conn = Some(self.connector.connect_once().await?);
         }
         let c = conn.as_mut().expect("connected above");
         let (schema, mapping) = self.schema(c, &split.table).await?;
@@ -394,8 +424,10 @@ impl WorkerJob {
         let mut skip_before = split.skip_before_ms;
         let tables = Arc::new(tables);
         let cursor_tables = tables.clone();
+        let policy = RetryPolicy::new(&self.config);
+        let heartbeat = self.config.heartbeat_interval;
         let mut cursor =
-            BinlogCursor::open(&self.connector, self.server_id, &split.offset, tables, self.config.heartbeat_interval).await?;
+            ReconnectingCursor::open(&self.connector, self.server_id, &split.offset, tables, heartbeat, policy).await?;
         tracing::info!(offset = %split.offset, server_id = self.server_id, "binlog reading started");
         let mut changes: Vec<RowChange> = Vec::new();
         let mut last_sent = split.offset.clone();
