@@ -359,8 +359,12 @@ impl WorkerJob {
                         failures = outage.failures(), retry_in = ?delay,
                         "connection lost while reading a chunk, reading it again: {e}"
                     );
-                    // Backoff on the worker's runtime, not Flink's task thread.
-                    tokio::time::sleep(delay).await;
+                    // Backoff on the worker's runtime, not Flink's task thread; a reader closing
+                    // meanwhile ends it (close() waits for this thread).
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = self.output.closed() => return Err(BridgeError::other("reader closed")),
+                    }
                 }
                 other => return other,
             }
