@@ -62,13 +62,16 @@ start() {
   fi
   install_server
   export PATH="$PATH:/usr/sbin"
-  mkdir -p "$dir/binlog"
+  mkdir -p "$dir/binlog" "$dir/tmp"
   echo "$port" >"$dir/port"
   cat >"$cnf" <<EOF
 [mysqld]
 datadir=$dir/data
 socket=$sock
 pid-file=$dir/mysqld.pid
+# A temporary directory per server: servers bootstrapping at once in a shared /tmp failed on
+# each other's temporary tables ("Error on delete of '/tmp/#sql-temptable-...'").
+tmpdir=$dir/tmp
 port=$port
 bind-address=127.0.0.1
 skip-name-resolve

@@ -87,8 +87,16 @@ fn catch_up(h: &mut Harness, view: &mut Materialized, private: &PrivateServer, w
     assert_eq!(view.rows, expected, "{when}");
 }
 
+/// Log records (as they reach Flink's log) about the server on `port`, drained from the queue.
+fn logs_about(port: u16) -> Vec<rust_core::logging::LogRecord> {
+    rust_core::logging::wake();
+    let address = format!("127.0.0.1:{port}");
+    rust_core::logging::await_records().into_iter().filter(|r| r.message.contains(&address)).collect()
+}
+
 #[test]
 fn the_reader_reconnects_through_restarts_and_crashes_and_loses_or_repeats_nothing() {
+    rust_core::logging::install();
     let private = PrivateServer::start("reconnect", "");
     sql(&private, &[
         "CREATE DATABASE shop",
@@ -110,6 +118,11 @@ fn the_reader_reconnects_through_restarts_and_crashes_and_loses_or_repeats_nothi
     private.start_again();
     sql(&private, &["UPDATE shop.t SET score = -1 WHERE id % 1000 = 0", "DELETE FROM shop.t WHERE id BETWEEN 100 AND 110"]);
     catch_up(&mut h, &mut view, &private, "after a clean restart during the snapshot");
+    let logs = logs_about(private.port);
+    assert!(
+        logs.iter().any(|r| r.level == 2 && r.message.starts_with("connection lost while reading a chunk, reading it again: ")),
+        "a WARN for the chunk read again: {logs:?}"
+    );
 
     // Binlog phase, clean shutdown.
     sql(&private, &["INSERT INTO shop.t VALUES (30001, 'a', 1)", "UPDATE shop.t SET id = 30002 WHERE id = 5"]);
@@ -118,6 +131,11 @@ fn the_reader_reconnects_through_restarts_and_crashes_and_loses_or_repeats_nothi
     private.start_again();
     sql(&private, &["INSERT INTO shop.t VALUES (30003, 'b', 2)", "UPDATE shop.t SET name = 'after-restart' WHERE id < 50"]);
     catch_up(&mut h, &mut view, &private, "after a clean restart in the binlog phase");
+    // Each reconnect at WARN with its cause and the server, never the password.
+    let logs = logs_about(private.port);
+    let warned = logs.iter().find(|r| r.level == 2 && r.message.starts_with("binlog connection lost, reconnecting: "));
+    assert!(warned.is_some_and(|r| r.message.contains("server_id=7200")), "{logs:?}");
+    assert!(logs.iter().all(|r| !r.message.contains(PASSWORD)), "{logs:?}");
 
     // A crash in the middle of a large transaction: 20,000 updates of ~250-byte rows (10 MB of
     // row images) are far more than socket buffers hold, so the crash cuts the stream inside it.

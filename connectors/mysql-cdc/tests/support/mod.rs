@@ -242,7 +242,14 @@ impl PrivateServer {
     pub fn restart(&self, extra_cnf: &str) {
         self.script("stop", "");
         let out = self.script("start", extra_cnf);
-        assert!(out.status.success(), "private mariadb start failed: {}", String::from_utf8_lossy(&out.stderr));
+        let install_log = std::fs::read_to_string(self.dir.join("install.log")).unwrap_or_default();
+        let error_log = std::fs::read_to_string(self.dir.join("mysqld.err")).unwrap_or_default();
+        let error_log: String = error_log.lines().rev().take(15).collect::<Vec<_>>().join("\n");
+        assert!(
+            out.status.success(),
+            "private mariadb start failed: {}\ninstall.log: {install_log}\nmysqld.err (last lines, newest first): {error_log}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// A clean shutdown (`SHUTDOWN`): clients see their connections closed.
