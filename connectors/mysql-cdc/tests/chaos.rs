@@ -32,7 +32,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use connector_mysql_cdc::MySqlCdcFactory;
-use rust_core::api::SourceFactory;
+use rust_core::api::{RowKind, SourceFactory};
 use rust_core::options::Options;
 use rust_core::runtime::DynSource;
 use rust_core::testing::{Checkpoint, Harness};
@@ -54,6 +54,11 @@ struct SeedReport {
     checkpoints: usize,
     kills: usize,
     restarts: usize,
+    /// The step in which the first change (not a snapshot row) arrived: how much of the run the
+    /// snapshot phase had.
+    first_change_at: Option<usize>,
+    /// Kills and restarts before that step.
+    in_snapshot: usize,
     /// Job failures (errors out of the harness) and what they said.
     failures: Vec<String>,
     findings: Vec<String>,
@@ -64,13 +69,16 @@ struct SeedReport {
 impl SeedReport {
     fn line(&self) -> String {
         format!(
-            "chaos seed {}: {} | {} statements, {} checkpoints, {} kills, {} server restarts, {} job failures | findings {:?} | {:.1?}",
+            "chaos seed {}: {} | {} statements, {} checkpoints, {} kills, {} server restarts ({} in the snapshot phase, \
+             changes from step {}), {} job failures | findings {:?} | {:.1?}",
             self.seed,
             self.plan,
             self.statements,
             self.checkpoints,
             self.kills,
             self.restarts,
+            self.in_snapshot,
+            self.first_change_at.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
             self.failures.len(),
             self.counts,
             self.elapsed
@@ -97,11 +105,15 @@ impl<'a> Job<'a> {
         self.harness.as_mut().expect("a running job")
     }
 
-    fn poll(&mut self, report: &mut SeedReport) {
+    fn poll(&mut self, report: &mut SeedReport) -> bool {
         match self.harness().poll_all() {
-            Ok(emitted) => self.checker.apply(&emitted),
+            Ok(emitted) => {
+                self.checker.apply(&emitted);
+                return emitted.iter().any(|e| e.kinds.iter().any(|k| *k != RowKind::Insert));
+            }
             Err(e) => self.fail(report, format!("poll: {e}")),
         }
+        false
     }
 
     fn checkpoint(&mut self, report: &mut SeedReport) {
@@ -167,9 +179,9 @@ fn options(port: u16, db: &str, server_ids: &str, chunk_size: usize, handover: &
 fn run_seed(private: &PrivateServer, seed: u64, restarts: bool) -> SeedReport {
     let started = Instant::now();
     let mut rng = SmallRng::seed_from_u64(seed);
-    let rows = rng.random_range(200..2500i64);
+    let rows = rng.random_range(200..6000i64);
     let parallelism = rng.random_range(1..=3u32);
-    let chunk_size = rng.random_range(30..400usize);
+    let chunk_size = rng.random_range(20..400usize);
     let batch_rows = [8, 64, 256, 1024][rng.random_range(0..4)];
     let handover = if rng.random_bool(0.5) { "checkpoint" } else { "immediate" };
     let steps = rng.random_range(30..80);
@@ -220,15 +232,21 @@ fn run_seed(private: &PrivateServer, seed: u64, restarts: bool) -> SeedReport {
         last: None,
     };
 
-    for _ in 0..steps {
+    for step in 0..steps {
         let ops = rng.random_range(0..6);
         rt.block_on(workload.run(&mut rng, ops));
         // Sometimes no poll at all: readers stall on their full output, so the snapshot (and
         // the DML during it) spans more steps.
         for _ in 0..rng.random_range(0..4) {
-            job.poll(&mut report);
+            if job.poll(&mut report) && report.first_change_at.is_none() {
+                report.first_change_at = Some(step);
+            }
         }
-        match rng.random_range(0..100) {
+        let action = rng.random_range(0..100);
+        if report.first_change_at.is_none() && ((20..=25).contains(&action) || (restarts && (26..=28).contains(&action))) {
+            report.in_snapshot += 1;
+        }
+        match action {
             0..=19 => job.checkpoint(&mut report),
             20..=25 => {
                 report.kills += 1;
