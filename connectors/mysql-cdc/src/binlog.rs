@@ -118,7 +118,8 @@ impl BinlogCursor {
         tables: Arc<Vec<TableSchema>>,
         heartbeat: Duration,
     ) -> Result<Self> {
-        let conn = connector.connect().await?;
+        // A reader opens cursors while the server may be restarting: ride it out.
+        let conn = crate::retry::connect(connector).await?;
         Self::open_on(conn, connector, server_id, offset, tables, heartbeat).await
     }
 

@@ -103,6 +103,11 @@ impl Connector {
         }
     }
 
+    /// How a running reader rides out an outage: the same `connect.*` bounds (see `retry`).
+    pub fn retry_policy(&self) -> crate::retry::RetryPolicy {
+        crate::retry::RetryPolicy::bounded_by(self.max_retries, self.timeout)
+    }
+
     /// `host:port` of the server (never credentials).
     pub fn address(&self) -> &str {
         &self.address

@@ -406,7 +406,14 @@ impl WorkerJob {
     }
 
     async fn stream_binlog(&mut self, commands: &mut mpsc::UnboundedReceiver<Command>, split: BinlogSplit) -> Result<()> {
-        let mut conn = self.connector.connect().await?;
+        // The reader's close() waits for this thread: an outage must not hold it up.
+        let closing = self.output.clone();
+        let connecting = crate::retry::connect(&self.connector);
+        let mut conn = tokio::select! {
+            conn = connecting => conn?,
+            _ = closing.closed() => return Ok(()),
+        };
+        drop(closing);
         let mut tables = Vec::with_capacity(split.tables.len());
         let mut mappings = Vec::with_capacity(split.tables.len());
         for id in &split.tables {

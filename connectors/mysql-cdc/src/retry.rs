@@ -16,9 +16,13 @@ use std::time::Duration;
 
 use std::time::Instant;
 
+use mysql_async::Conn;
+
 use rust_core::error::BridgeError;
+use rust_core::Result;
 
 use crate::config::MySqlCdcConfig;
+use crate::connect::Connector;
 
 /// How long and how often to retry.
 #[derive(Clone, Debug)]
@@ -33,11 +37,39 @@ pub struct RetryPolicy {
 
 impl RetryPolicy {
     pub fn new(config: &MySqlCdcConfig) -> Self {
+        Self::bounded_by(config.connect_max_retries, config.connect_timeout)
+    }
+
+    /// `max_retries` and `timeout` as `connect.max-retries` and `connect.timeout` mean them.
+    pub fn bounded_by(max_retries: u32, timeout: Duration) -> Self {
         RetryPolicy {
             first_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(10),
-            min_attempts: config.connect_max_retries.max(1),
-            min_outage: config.connect_timeout,
+            min_attempts: max_retries.max(1),
+            min_outage: timeout,
+        }
+    }
+}
+
+/// Connects, riding out an outage within the policy's bounds (unlike [`Connector::connect`],
+/// whose few quick attempts suit a submission, not a running reader).
+pub async fn connect(connector: &Connector) -> Result<Conn> {
+    let mut outage = Outage::new(connector.retry_policy());
+    loop {
+        match connector.connect_once().await {
+            Ok(conn) => return Ok(conn),
+            Err(e) if is_transient(&e) => {
+                let Some(delay) = outage.failed(&e) else {
+                    return Err(outage.give_up("connecting", connector.address()));
+                };
+                tracing::warn!(
+                    address = %connector.address(), failures = outage.failures(), retry_in = ?delay,
+                    "cannot connect, retrying: {e}"
+                );
+                // Backoff on the caller's runtime (a reader's worker, Flink's async executor).
+                tokio::time::sleep(delay).await;
+            }
+            Err(e) => return Err(e),
         }
     }
 }

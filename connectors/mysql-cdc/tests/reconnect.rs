@@ -183,3 +183,35 @@ fn a_server_that_stays_away_fails_the_reader_after_the_bounds_with_the_cause() {
     // Both bounds: at least 4 failures (0.1 + 0.2 + 0.4 s of backoff) and at least 1 s.
     assert!(waited >= Duration::from_secs(1) && waited < Duration::from_secs(20), "{waited:?}");
 }
+
+/// A job restored while the server is still down (Flink restarts it at once after a failure):
+/// the binlog reader waits for the server instead of failing after a few quick attempts.
+#[test]
+fn a_reader_restored_while_the_server_is_down_waits_for_it() {
+    let private = PrivateServer::start("restored", "");
+    sql(&private, &[
+        "CREATE DATABASE shop",
+        "CREATE TABLE shop.t (id BIGINT PRIMARY KEY, name VARCHAR(255), score BIGINT)",
+        "INSERT INTO shop.t VALUES (1, 'a', 1)",
+    ]);
+    // One attempt would be the whole of Connector::connect's retries: the reader's own bound is
+    // the outage's length (connect.timeout), so it keeps trying.
+    let source = source(&private, "7220-7221", &[("connect.timeout", "60s"), ("connect.max-retries", "1")]);
+    let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
+    let mut view = Materialized::default();
+    catch_up(&mut h, &mut view, &private, "snapshot");
+    sql(&private, &["INSERT INTO shop.t VALUES (2, 'b', 2)"]);
+    catch_up(&mut h, &mut view, &private, "binlog");
+    let checkpoint = h.checkpoint().unwrap();
+    h.close().unwrap();
+
+    private.kill();
+    let mut h = Harness::restore(source.as_ref(), &checkpoint, 64).unwrap();
+    // Polled while the server is down: the reader keeps trying, nothing fails.
+    let down = h.run_until(Duration::from_secs(2), |e| !e.is_empty()).err().expect("nothing while down").to_string();
+    assert!(down.starts_with("timed out after"), "the reader failed instead of waiting: {down}");
+    private.start_again();
+    sql(&private, &["INSERT INTO shop.t VALUES (3, 'c', 3)"]);
+    catch_up(&mut h, &mut view, &private, "after the server came back");
+    h.close().unwrap();
+}
