@@ -343,8 +343,14 @@ impl WorkerJob {
     /// new low watermark on a new connection, with backoff, within the `connect.*` bounds.
     async fn read_chunk(&mut self, conn: &mut Option<mysql_async::Conn>, split: SnapshotSplit) -> Result<()> {
         let mut outage: Option<Outage> = None;
+        // The reader's close() waits for this thread: an outage must not hold it up.
+        let closing = self.output.clone();
         loop {
-            match self.read_chunk_once(conn, split.clone()).await {
+            let attempt = tokio::select! {
+                result = self.read_chunk_once(conn, split.clone()) => result,
+                _ = closing.closed() => return Err(BridgeError::other("reader closed")),
+            };
+            match attempt {
                 Err(e) if is_transient(&e) => {
                     // Rows of the broken attempt must not reach the next chunk's batch.
                     let _ = self.builder.finish();
@@ -359,11 +365,10 @@ impl WorkerJob {
                         failures = outage.failures(), retry_in = ?delay,
                         "connection lost while reading a chunk, reading it again: {e}"
                     );
-                    // Backoff on the worker's runtime, not Flink's task thread; a reader closing
-                    // meanwhile ends it (close() waits for this thread).
+                    // Backoff on the worker's runtime, not Flink's task thread.
                     tokio::select! {
                         _ = tokio::time::sleep(delay) => {}
-                        _ = self.output.closed() => return Err(BridgeError::other("reader closed")),
+                        _ = closing.closed() => return Err(BridgeError::other("reader closed")),
                     }
                 }
                 other => return other,
