@@ -61,6 +61,15 @@ fn sql(private: &PrivateServer, statements: &[&str]) {
     })
 }
 
+/// `shop.t (id, name, score)` with the rows `insert` puts in.
+fn create_table(private: &PrivateServer, insert: &str) {
+    sql(private, &[
+        "CREATE DATABASE shop",
+        "CREATE TABLE shop.t (id BIGINT PRIMARY KEY, name VARCHAR(255), score BIGINT)",
+        insert,
+    ]);
+}
+
 /// The table as the materialized form: id -> "name|score".
 fn table(private: &PrivateServer) -> std::collections::BTreeMap<i64, String> {
     block(async {
@@ -98,12 +107,7 @@ fn logs_about(port: u16) -> Vec<rust_core::logging::LogRecord> {
 fn the_reader_reconnects_through_restarts_and_crashes_and_loses_or_repeats_nothing() {
     rust_core::logging::install();
     let private = PrivateServer::start("reconnect", "");
-    sql(&private, &[
-        "CREATE DATABASE shop",
-        "USE shop",
-        "CREATE TABLE shop.t (id BIGINT PRIMARY KEY, name VARCHAR(255), score BIGINT)",
-        "INSERT INTO shop.t SELECT seq, CONCAT('n', seq), seq FROM seq_1_to_20000",
-    ]);
+    create_table(&private, "INSERT INTO shop.t SELECT seq, CONCAT('n', seq), seq FROM shop.seq_1_to_20000");
     // Small batches and a 2-result channel: the worker stops reading a few batches ahead of what
     // the test polled, so the server goes away while the reader is in the middle of its input.
     let source = source(&private, "7200-7201", &[("connect.timeout", "60s")]);
@@ -158,12 +162,7 @@ fn the_reader_reconnects_through_restarts_and_crashes_and_loses_or_repeats_nothi
 #[test]
 fn a_server_that_stays_away_fails_the_reader_after_the_bounds_with_the_cause() {
     let private = PrivateServer::start("gone", "");
-    sql(&private, &[
-        "CREATE DATABASE shop",
-        "USE shop",
-        "CREATE TABLE shop.t (id BIGINT PRIMARY KEY, name VARCHAR(255), score BIGINT)",
-        "INSERT INTO shop.t VALUES (1, 'a', 1)",
-    ]);
+    create_table(&private, "INSERT INTO shop.t VALUES (1, 'a', 1)");
     let source = source(&private, "7210-7211", &[("connect.timeout", "1s"), ("connect.max-retries", "4")]);
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
     let mut view = Materialized::default();
@@ -189,11 +188,7 @@ fn a_server_that_stays_away_fails_the_reader_after_the_bounds_with_the_cause() {
 #[test]
 fn a_reader_restored_while_the_server_is_down_waits_for_it() {
     let private = PrivateServer::start("restored", "");
-    sql(&private, &[
-        "CREATE DATABASE shop",
-        "CREATE TABLE shop.t (id BIGINT PRIMARY KEY, name VARCHAR(255), score BIGINT)",
-        "INSERT INTO shop.t VALUES (1, 'a', 1)",
-    ]);
+    create_table(&private, "INSERT INTO shop.t VALUES (1, 'a', 1)");
     // One attempt would be the whole of Connector::connect's retries: the reader's own bound is
     // the outage's length (connect.timeout), so it keeps trying.
     let source = source(&private, "7220-7221", &[("connect.timeout", "60s"), ("connect.max-retries", "1")]);
