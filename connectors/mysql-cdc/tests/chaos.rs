@@ -235,9 +235,11 @@ fn run_seed(private: &PrivateServer, seed: u64, restarts: bool) -> SeedReport {
     for step in 0..steps {
         let ops = rng.random_range(0..6);
         rt.block_on(workload.run(&mut rng, ops));
-        // Sometimes no poll at all: readers stall on their full output, so the snapshot (and
-        // the DML during it) spans more steps.
-        for _ in 0..rng.random_range(0..4) {
+        // Sometimes no poll at all (readers stall on their full output, so the snapshot and the
+        // DML during it span more steps), sometimes a burst (so large snapshots end mid-run and
+        // the binlog phase gets its share of kills and restarts).
+        let polls = if rng.random_bool(0.25) { rng.random_range(5..40) } else { rng.random_range(0..4) };
+        for _ in 0..polls {
             if job.poll(&mut report) && report.first_change_at.is_none() {
                 report.first_change_at = Some(step);
             }
