@@ -410,15 +410,12 @@ impl WorkerJob {
         self.send(Output::Chunk { split, batch }).await
     }
 
-    async fn stream_binlog(&mut self, commands: &mut mpsc::UnboundedReceiver<Command>, split: BinlogSplit) -> Result<()> {
-        // The reader's close() waits for this thread: an outage must not hold it up.
-        let closing = self.output.clone();
-        let connecting = crate::retry::connect(&self.connector);
-        let mut conn = tokio::select! {
-            conn = connecting => conn?,
-            _ = closing.closed() => return Ok(()),
-        };
-        drop(closing);
+    /// The captured tables' schemas and mappings, and a cursor at the split's offset.
+    async fn open_binlog(
+        &mut self,
+        split: &BinlogSplit,
+    ) -> Result<(Arc<Vec<TableSchema>>, Vec<Arc<TableMapping>>, ReconnectingCursor)> {
+        let mut conn = crate::retry::connect(&self.connector).await?;
         let mut tables = Vec::with_capacity(split.tables.len());
         let mut mappings = Vec::with_capacity(split.tables.len());
         for id in &split.tables {
@@ -427,8 +424,25 @@ impl WorkerJob {
             mappings.push(mapping);
         }
         let _ = conn.disconnect().await;
+        let tables = Arc::new(tables);
+        let policy = RetryPolicy::new(&self.config);
+        let heartbeat = self.config.heartbeat_interval;
+        let cursor =
+            ReconnectingCursor::open(&self.connector, self.server_id, &split.offset, tables.clone(), heartbeat, policy)
+                .await?;
+        Ok((tables, mappings, cursor))
+    }
+
+    async fn stream_binlog(&mut self, commands: &mut mpsc::UnboundedReceiver<Command>, split: BinlogSplit) -> Result<()> {
+        // The reader's close() waits for this thread: an outage while opening must not hold it up.
+        let closing = self.output.clone();
+        let (cursor_tables, mappings, mut cursor) = tokio::select! {
+            opened = self.open_binlog(&split) => opened?,
+            _ = closing.closed() => return Ok(()),
+        };
+        drop(closing);
         // Watermarks per captured table index.
-        let watermarks: Vec<Option<(usize, &crate::split::TableWatermarks)>> = tables
+        let watermarks: Vec<Option<(usize, &crate::split::TableWatermarks)>> = cursor_tables
             .iter()
             .map(|t| {
                 split.watermarks.iter().find(|w| w.table == t.id).map(|w| {
@@ -438,12 +452,6 @@ impl WorkerJob {
             .collect();
         let mut max_hw = split.max_high_watermark.clone();
         let mut skip_before = split.skip_before_ms;
-        let tables = Arc::new(tables);
-        let cursor_tables = tables.clone();
-        let policy = RetryPolicy::new(&self.config);
-        let heartbeat = self.config.heartbeat_interval;
-        let mut cursor =
-            ReconnectingCursor::open(&self.connector, self.server_id, &split.offset, tables, heartbeat, policy).await?;
         tracing::info!(offset = %split.offset, server_id = self.server_id, "binlog reading started");
         let mut changes: Vec<RowChange> = Vec::new();
         let mut last_sent = split.offset.clone();
