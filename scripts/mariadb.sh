@@ -5,6 +5,7 @@
 # Usage: scripts/mariadb.sh start   (idempotent: starts the server unless it already runs; prints
 #                                    the exports below)
 #        scripts/mariadb.sh stop
+#        scripts/mariadb.sh kill    (kill -9, as a crash: no clean shutdown; for restart tests)
 #        scripts/mariadb.sh env     (prints the exports of the running server)
 #        scripts/mariadb.sh sql [ARGS...]   (the mariadb client as root, e.g. -e 'SELECT 1')
 #
@@ -16,7 +17,7 @@
 #   above them; e.g. 'skip-log-bin' for a server without a binlog, as the preflight tests use).
 # Installs mariadb-server with apt-get when mariadbd is missing (as root).
 set -euo pipefail
-cmd="${1:?usage: mariadb.sh start|stop|env|sql}"
+cmd="${1:?usage: mariadb.sh start|stop|kill|env|sql}"
 shift || true
 dir="${MARIADB_DIR:-${TMPDIR:-/tmp}/flink-rust-mariadb}"
 port="${MARIADB_PORT:-3307}"
@@ -61,13 +62,16 @@ start() {
   fi
   install_server
   export PATH="$PATH:/usr/sbin"
-  mkdir -p "$dir/binlog"
+  mkdir -p "$dir/binlog" "$dir/tmp"
   echo "$port" >"$dir/port"
   cat >"$cnf" <<EOF
 [mysqld]
 datadir=$dir/data
 socket=$sock
 pid-file=$dir/mysqld.pid
+# A temporary directory per server: servers bootstrapping at once in a shared /tmp failed on
+# each other's temporary tables ("Error on delete of '/tmp/#sql-temptable-...'").
+tmpdir=$dir/tmp
 port=$port
 bind-address=127.0.0.1
 skip-name-resolve
@@ -129,10 +133,23 @@ stop() {
   fi
 }
 
+# A crash: SIGKILL, then wait (bounded) until the process is gone so a start can take its files.
+kill9() {
+  if [[ -f "$dir/mysqld.pid" ]] && kill -0 "$(cat "$dir/mysqld.pid")" 2>/dev/null; then
+    local pid
+    pid="$(cat "$dir/mysqld.pid")"
+    kill -9 "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + timeout))
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS <= deadline)); do sleep 0.05; done
+    log "killed"
+  fi
+}
+
 case "$cmd" in
   start) start ;;
   stop) stop ;;
+  kill) kill9 ;;
   env) running || { log "not running (scripts/mariadb.sh start)"; exit 1; }; print_env ;;
   sql) root_sql "$@" ;;
-  *) echo "usage: mariadb.sh start|stop|env|sql" >&2; exit 2 ;;
+  *) echo "usage: mariadb.sh start|stop|kill|env|sql" >&2; exit 2 ;;
 esac

@@ -123,7 +123,20 @@ impl BinlogCursor {
         tables: Arc<Vec<TableSchema>>,
         heartbeat: Duration,
     ) -> Result<Self> {
-        let mut conn = connector.connect().await?;
+        // A reader opens cursors while the server may be restarting: ride it out.
+        let conn = crate::retry::connect(connector).await?;
+        Self::open_on(conn, connector, server_id, offset, tables, heartbeat).await
+    }
+
+    /// As [`Self::open`], on a connection already made (a reconnect paces its own attempts).
+    pub async fn open_on(
+        mut conn: Conn,
+        connector: &Connector,
+        server_id: u32,
+        offset: &BinlogOffset,
+        tables: Arc<Vec<TableSchema>>,
+        heartbeat: Duration,
+    ) -> Result<Self> {
         // A position in a file the server no longer has (purged after the checkpoint) would fail
         // deep in the stream; say so plainly first.
         let files = binlog_files(&mut conn).await?;
@@ -209,7 +222,8 @@ impl BinlogCursor {
             (true, false) => self.gtid_string(),
         };
         if self.in_txn {
-            BinlogOffset { position: self.txn_start.clone(), skip_rows: self.rows_in_txn, gtid }
+            // While still skipping the rows a resume skips, those rows count as returned too.
+            BinlogOffset { position: self.txn_start.clone(), skip_rows: self.rows_in_txn.max(self.skip_rows), gtid }
         } else {
             // Rows still to skip belong to the next transaction, which starts here.
             BinlogOffset { position: self.position(), skip_rows: self.skip_rows, gtid }
@@ -241,7 +255,7 @@ impl BinlogCursor {
         match self.stream.next().await {
             Some(Ok(event)) => self.handle(event, out),
             Some(Err(e)) => Err(self.stream_error(e)),
-            None => Err(BridgeError::other("the server closed the binlog connection")),
+            None => Err(crate::retry::connection_closed("reading the binlog")),
         }
     }
 
@@ -252,7 +266,7 @@ impl BinlogCursor {
             None => Ok(false),
             Some(Some(Ok(event))) => self.handle(event, out).map(|_| true),
             Some(Some(Err(e))) => Err(self.stream_error(e)),
-            Some(None) => Err(BridgeError::other("the server closed the binlog connection")),
+            Some(None) => Err(crate::retry::connection_closed("reading the binlog")),
         }
     }
 

@@ -77,7 +77,7 @@ impl Connector {
             let result = tokio::time::timeout(self.timeout, self.attempt()).await;
             let error = match result {
                 Ok(Ok(conn)) => return Ok(conn),
-                Ok(Err(e)) => e,
+                Ok(Err(e)) => (e.retryable, e.message),
                 Err(_) => (
                     true,
                     format!(
@@ -99,11 +99,38 @@ impl Connector {
         }
     }
 
-    /// One connection attempt, with TLS as the source's sslMode says; (retryable, message) on
-    /// failure.
-    async fn attempt(&self) -> std::result::Result<Conn, (bool, String)> {
-        let Some(ssl) = self.tls.ssl_opts().map_err(|message| (false, message))? else {
-            return Conn::new(self.opts.clone()).await.map_err(|e| self.describe(&e, false));
+    /// One attempt, no retries (the caller's [`crate::retry::Outage`] paces attempts): a
+    /// transient failure (refused, reset, timed out) as an error `retry::is_transient` accepts,
+    /// any other (TLS and authentication included) as [`Self::connect`] reports it.
+    pub async fn connect_once(&self) -> Result<Conn> {
+        match tokio::time::timeout(self.timeout, self.attempt()).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(AttemptError { retryable: true, source: Some(e), .. })) => {
+                Err(db_error(format!("connecting to {}", self.address), e))
+            }
+            Ok(Err(AttemptError { message, .. })) => Err(BridgeError::validation(message)),
+            Err(elapsed) => Err(BridgeError::external(
+                format!("connecting to {} (option 'connect.timeout' = {:?})", self.address, self.timeout),
+                elapsed,
+            )),
+        }
+    }
+
+    /// How a running reader rides out an outage: the same `connect.*` bounds (see `retry`).
+    pub fn retry_policy(&self) -> crate::retry::RetryPolicy {
+        crate::retry::RetryPolicy::bounded_by(self.max_retries, self.timeout)
+    }
+
+    /// `host:port` of the server (never credentials).
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// One connection attempt, with TLS as the source's sslMode says.
+    async fn attempt(&self) -> std::result::Result<Conn, AttemptError> {
+        let ssl = self.tls.ssl_opts().map_err(|message| AttemptError { retryable: false, message, source: None })?;
+        let Some(ssl) = ssl else {
+            return Conn::new(self.opts.clone()).await.map_err(|e| self.failed(e, false));
         };
         match Conn::new(OptsBuilder::from_opts(self.opts.clone()).ssl_opts(ssl)).await {
             Ok(conn) => Ok(conn),
@@ -121,10 +148,15 @@ impl Connector {
                         self.tls.describe_mode()
                     );
                 }
-                Conn::new(self.opts.clone()).await.map_err(|e| self.describe(&e, false))
+                Conn::new(self.opts.clone()).await.map_err(|e| self.failed(e, false))
             }
-            Err(e) => Err(self.describe(&e, true)),
+            Err(e) => Err(self.failed(e, true)),
         }
+    }
+
+    fn failed(&self, e: mysql_async::Error, encrypted: bool) -> AttemptError {
+        let (retryable, message) = self.describe(&e, encrypted);
+        AttemptError { retryable, message, source: Some(e) }
     }
 
     /// (retryable, message) for a connection error; `encrypted`: whether the attempt used TLS.
@@ -154,6 +186,14 @@ impl Connector {
             other => (true, format!("cannot connect to {}: {other}", self.address)),
         }
     }
+}
+
+/// Why one connection attempt failed: the message users see, whether another attempt may
+/// succeed, and the driver's error (kept so `retry::is_transient` can classify it).
+struct AttemptError {
+    retryable: bool,
+    message: String,
+    source: Option<mysql_async::Error>,
 }
 
 /// A database error in context.

@@ -251,7 +251,8 @@ async fn split_step(
     mut splitter: TableSplitter,
 ) -> Result<SplitResult> {
     let connector = Connector::new(&config);
-    let mut conn = connector.connect().await?;
+    // On Flink's async executor, not a task thread: a server restarting mid-snapshot is waited out.
+    let mut conn = crate::retry::connect(&connector).await?;
     let tables = match tables {
         Some(t) => t,
         None => {

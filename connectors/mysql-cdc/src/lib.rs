@@ -8,6 +8,8 @@
 //! - [`schema`], [`value`]: captured tables, MySQL values and the Flink row type (Arrow batches);
 //! - `connect`: connections, retries, binlog positions; `offset`: positions and offsets;
 //! - [`tls`]: TLS to the server (options, the driver's settings, handshake errors);
+//! - `retry`: which errors are transient, backoff and its bounds; `reconnect`: the binlog cursor
+//!   that reconnects and resumes at its offset;
 //! - `binlog`: the replication stream decoded into row changes; `gtid`: MySQL GTID sets;
 //!   `mariadb_gtid`: MariaDB GTIDs and positions; `gtid_start`: starting after a GTID set;
 //! - `chunk`: splitting tables into key ranges; `snapshot`: reading a chunk with watermarks;
@@ -27,6 +29,8 @@ mod gtid_start;
 pub mod mariadb_gtid;
 pub mod offset;
 mod reader;
+mod reconnect;
+mod retry;
 pub mod schema;
 mod snapshot;
 mod source;

@@ -22,11 +22,13 @@ use rust_core::metrics::{now_ms, Metrics};
 use rust_core::types::RowType;
 use rust_core::Result;
 
-use crate::binlog::{BinlogCursor, ChangeKind, RowChange};
+use crate::binlog::{ChangeKind, RowChange};
 use crate::config::MySqlCdcConfig;
 use crate::connect::Connector;
 use crate::metrics::{BinlogReaderMetrics, SnapshotReaderMetrics};
 use crate::offset::BinlogOffset;
+use crate::reconnect::ReconnectingCursor;
+use crate::retry::{is_transient, Outage, RetryPolicy};
 use crate::schema::{load_table, TableId, TableSchema};
 use crate::snapshot::ChunkReader;
 use crate::split::{
@@ -365,9 +367,46 @@ impl WorkerJob {
         Ok((self.schemas[table].clone(), self.mappings[table].clone()))
     }
 
-    async fn read_chunk(&mut self, conn: &mut Option<mysql_async::Conn>, mut split: SnapshotSplit) -> Result<()> {
+    /// Reads a chunk; when the connection breaks (`retry::is_transient`), reads it again from a
+    /// new low watermark on a new connection, with backoff, within the `connect.*` bounds.
+    async fn read_chunk(&mut self, conn: &mut Option<mysql_async::Conn>, split: SnapshotSplit) -> Result<()> {
+        let mut outage: Option<Outage> = None;
+        // The reader's close() waits for this thread: an outage must not hold it up.
+        let closing = self.output.clone();
+        loop {
+            let attempt = tokio::select! {
+                result = self.read_chunk_once(conn, split.clone()) => result,
+                _ = closing.closed() => return Err(BridgeError::other("reader closed")),
+            };
+            match attempt {
+                Err(e) if is_transient(&e) => {
+                    // Rows of the broken attempt must not reach the next chunk's batch.
+                    let _ = self.builder.finish();
+                    *conn = None;
+                    let outage = outage.get_or_insert_with(|| Outage::new(RetryPolicy::new(&self.config)));
+                    let Some(delay) = outage.failed(&e) else {
+                        let what = format!("reading chunk {} of {}", split.id, split.table);
+                        return Err(outage.give_up(&what, self.connector.address()));
+                    };
+                    tracing::warn!(
+                        address = %self.connector.address(), table = %split.table, chunk = split.id,
+                        failures = outage.failures(), retry_in = ?delay,
+                        "connection lost while reading a chunk, reading it again: {e}"
+                    );
+                    // Backoff on the worker's runtime, not Flink's task thread.
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = closing.closed() => return Err(BridgeError::other("reader closed")),
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn read_chunk_once(&mut self, conn: &mut Option<mysql_async::Conn>, mut split: SnapshotSplit) -> Result<()> {
         if conn.is_none() {
-            *conn = Some(self.connector.connect().await?);
+            *conn = Some(self.connector.connect_once().await?);
         }
         let c = conn.as_mut().expect("connected above");
         let (schema, mapping) = self.schema(c, &split.table).await?;
@@ -399,8 +438,12 @@ impl WorkerJob {
         self.send(Output::Chunk { split, batch }).await
     }
 
-    async fn stream_binlog(&mut self, commands: &mut mpsc::UnboundedReceiver<Command>, split: BinlogSplit) -> Result<()> {
-        let mut conn = self.connector.connect().await?;
+    /// The captured tables' schemas and mappings, and a cursor at the split's offset.
+    async fn open_binlog(
+        &mut self,
+        split: &BinlogSplit,
+    ) -> Result<(Arc<Vec<TableSchema>>, Vec<Arc<TableMapping>>, ReconnectingCursor)> {
+        let mut conn = crate::retry::connect(&self.connector).await?;
         let mut tables = Vec::with_capacity(split.tables.len());
         let mut mappings = Vec::with_capacity(split.tables.len());
         for id in &split.tables {
@@ -409,8 +452,25 @@ impl WorkerJob {
             mappings.push(mapping);
         }
         let _ = conn.disconnect().await;
+        let tables = Arc::new(tables);
+        let policy = RetryPolicy::new(&self.config);
+        let heartbeat = self.config.heartbeat_interval;
+        let cursor =
+            ReconnectingCursor::open(&self.connector, self.server_id, &split.offset, tables.clone(), heartbeat, policy)
+                .await?;
+        Ok((tables, mappings, cursor))
+    }
+
+    async fn stream_binlog(&mut self, commands: &mut mpsc::UnboundedReceiver<Command>, split: BinlogSplit) -> Result<()> {
+        // The reader's close() waits for this thread: an outage while opening must not hold it up.
+        let closing = self.output.clone();
+        let (cursor_tables, mappings, mut cursor) = tokio::select! {
+            opened = self.open_binlog(&split) => opened?,
+            _ = closing.closed() => return Ok(()),
+        };
+        drop(closing);
         // Watermarks per captured table index.
-        let watermarks: Vec<Option<(usize, &crate::split::TableWatermarks)>> = tables
+        let watermarks: Vec<Option<(usize, &crate::split::TableWatermarks)>> = cursor_tables
             .iter()
             .map(|t| {
                 split.watermarks.iter().find(|w| w.table == t.id).map(|w| {
@@ -420,13 +480,9 @@ impl WorkerJob {
             .collect();
         let mut max_hw = split.max_high_watermark.clone();
         let mut skip_before = split.skip_before_ms;
-        let tables = Arc::new(tables);
-        let cursor_tables = tables.clone();
-        let mut cursor =
-            BinlogCursor::open(&self.connector, self.server_id, &split.offset, tables, self.config.heartbeat_interval).await?;
         tracing::info!(offset = %split.offset, server_id = self.server_id, "binlog reading started");
         let metrics = BinlogReaderMetrics::register(&self.metrics);
-        metrics.update_position(&cursor);
+        metrics.update_position(cursor.current());
         let mut changes: Vec<RowChange> = Vec::new();
         let mut last_sent = split.offset.clone();
         // Server time of the newest change in the batch being built.
@@ -441,7 +497,7 @@ impl WorkerJob {
             }
             // Take what is already buffered, up to a batch.
             while changes.len() < self.batch_rows && cursor.try_next(&mut changes)? {}
-            metrics.update_lag(&cursor);
+            metrics.update_lag(cursor.current());
             for change in changes.drain(..) {
                 batch_event_ms = batch_event_ms.max(Some(change.timestamp_ms));
                 if let Some(t) = skip_before {
@@ -498,13 +554,13 @@ impl WorkerJob {
             if full || (idle && !self.builder.is_empty()) {
                 let batch = self.builder.finish()?;
                 last_sent = offset.clone();
-                metrics.update_position(&cursor);
+                metrics.update_position(cursor.current());
                 let event_time = batch_event_ms.take().map(|ms| (ms, now_ms()));
                 self.send(Output::Binlog { batch: Some(batch), offset, watermarks_passed: passed, event_time }).await?;
             } else if (idle && offset != last_sent) || passed {
                 // Progress without rows (other tables, heartbeats): move the checkpointed offset.
                 last_sent = offset.clone();
-                metrics.update_position(&cursor);
+                metrics.update_position(cursor.current());
                 self.send(Output::Binlog { batch: None, offset, watermarks_passed: passed, event_time: None }).await?;
             }
         }

@@ -11,10 +11,6 @@ use std::sync::Mutex;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Int32Type, Int64Type};
-use arrow_array::{Array, RecordBatch};
-use arrow_schema::DataType;
 use mysql_async::prelude::Queryable;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -26,6 +22,11 @@ use rust_core::testing::{Emitted, Harness};
 use rust_core::types::RowType;
 
 use crate::MySqlCdcFactory;
+
+// The changelog check the integration tests (and the chaos runner) share.
+#[path = "../tests/support/changelog.rs"]
+mod changelog;
+use changelog::{cell, Materialized};
 
 // ---------------------------------------------------------------------------------------------
 // The test server
@@ -174,60 +175,6 @@ fn row_type(columns: &[(&str, &str)]) -> RowType {
 }
 
 const COLUMNS: &[(&str, &str)] = &[("id", "BIGINT NOT NULL"), ("name", "STRING"), ("score", "BIGINT")];
-
-fn cell(batch: &RecordBatch, column: usize, row: usize) -> String {
-    let a = batch.column(column);
-    if a.is_null(row) {
-        return "NULL".into();
-    }
-    match a.data_type() {
-        DataType::Int64 => a.as_primitive::<Int64Type>().value(row).to_string(),
-        DataType::Int32 => a.as_primitive::<Int32Type>().value(row).to_string(),
-        DataType::Utf8 => a.as_string::<i32>().value(row).to_string(),
-        DataType::Timestamp(_, _) => {
-            arrow_array::cast::as_primitive_array::<arrow_array::types::TimestampMillisecondType>(a).value(row).to_string()
-        }
-        other => panic!("no test rendering for {other}"),
-    }
-}
-
-/// A changelog materialized by key (column 0), with every anomaly recorded.
-#[derive(Default)]
-struct Materialized {
-    rows: BTreeMap<i64, String>,
-    anomalies: Vec<String>,
-    changes: usize,
-}
-
-impl Materialized {
-    fn apply(&mut self, emitted: &[Emitted]) {
-        for e in emitted {
-            for r in 0..e.rows.num_rows() {
-                let id: i64 = cell(&e.rows, 0, r).parse().unwrap();
-                let value = (1..3).map(|c| cell(&e.rows, c, r)).collect::<Vec<_>>().join("|");
-                self.changes += 1;
-                match e.kinds[r] {
-                    RowKind::Insert | RowKind::UpdateAfter => {
-                        if let Some(old) = self.rows.insert(id, value.clone()) {
-                            if e.kinds[r] == RowKind::Insert {
-                                self.anomalies.push(format!("+I of present key {id} (was {old}, now {value})"));
-                            }
-                        } else if e.kinds[r] == RowKind::UpdateAfter {
-                            // A +U for an absent key is fine only right after its -U (PK change).
-                        }
-                    }
-                    RowKind::UpdateBefore | RowKind::Delete => match self.rows.remove(&id) {
-                        None => self.anomalies.push(format!("{:?} of absent key {id}", e.kinds[r])),
-                        Some(old) if old != value => {
-                            self.anomalies.push(format!("{:?} of key {id} with {value}, but it was {old}", e.kinds[r]))
-                        }
-                        Some(_) => {}
-                    },
-                }
-            }
-        }
-    }
-}
 
 fn create_scores(db: &TestDb, rows: i64) {
     db.sql(&[

@@ -2,6 +2,8 @@
 //! uniquely named database per test so tests run in parallel and repeatably.
 #![allow(dead_code)]
 
+pub mod changelog;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -240,6 +242,31 @@ impl PrivateServer {
     pub fn restart(&self, extra_cnf: &str) {
         self.script("stop", "");
         let out = self.script("start", extra_cnf);
+        let install_log = std::fs::read_to_string(self.dir.join("install.log")).unwrap_or_default();
+        let error_log = std::fs::read_to_string(self.dir.join("mysqld.err")).unwrap_or_default();
+        let error_log: String = error_log.lines().rev().take(15).collect::<Vec<_>>().join("\n");
+        assert!(
+            out.status.success(),
+            "private mariadb start failed: {}\ninstall.log: {install_log}\nmysqld.err (last lines, newest first): {error_log}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A clean shutdown (`SHUTDOWN`): clients see their connections closed.
+    pub fn stop(&self) {
+        let out = self.script("stop", "");
+        assert!(out.status.success(), "private mariadb stop failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// A crash (`kill -9`): no shutdown, connections reset; returns once the process is gone.
+    pub fn kill(&self) {
+        let out = self.script("kill", "");
+        assert!(out.status.success(), "private mariadb kill failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Starts the server again on its data after [`Self::stop`] or [`Self::kill`].
+    pub fn start_again(&self) {
+        let out = self.script("start", "");
         assert!(out.status.success(), "private mariadb start failed: {}", String::from_utf8_lossy(&out.stderr));
     }
 

@@ -1,0 +1,76 @@
+//! The changelog check every end-to-end test shares: emitted batches materialized by primary key
+//! (column 0) as Flink's downstream state would hold them, with every anomaly a correct changelog
+//! never has recorded: an insert of a key already present, an update-before or delete of a key
+//! that is absent or held other values.
+//!
+//! Used by `src/tests.rs` (through `#[path]`) and the integration tests (`support::changelog`).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, Int64Type, TimestampMillisecondType};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
+
+use rust_core::api::RowKind;
+use rust_core::testing::Emitted;
+
+/// One cell rendered as text ("NULL" for null).
+pub fn cell(batch: &RecordBatch, column: usize, row: usize) -> String {
+    let a = batch.column(column);
+    if a.is_null(row) {
+        return "NULL".into();
+    }
+    match a.data_type() {
+        DataType::Int64 => a.as_primitive::<Int64Type>().value(row).to_string(),
+        DataType::Int32 => a.as_primitive::<Int32Type>().value(row).to_string(),
+        DataType::Utf8 => a.as_string::<i32>().value(row).to_string(),
+        DataType::Timestamp(_, _) => a.as_primitive::<TimestampMillisecondType>().value(row).to_string(),
+        other => panic!("no test rendering for {other}"),
+    }
+}
+
+/// A changelog materialized by key (column 0; the other columns joined by '|'), with every
+/// anomaly recorded. Clone it at a checkpoint to roll back to it on a restore.
+#[derive(Clone, Default)]
+pub struct Materialized {
+    pub rows: BTreeMap<i64, String>,
+    pub anomalies: Vec<String>,
+    pub changes: usize,
+}
+
+impl Materialized {
+    pub fn apply(&mut self, emitted: &[Emitted]) {
+        for e in emitted {
+            for r in 0..e.rows.num_rows() {
+                self.apply_row(&e.rows, r, e.kinds[r]);
+            }
+        }
+    }
+
+    /// Applies one row; returns its key and rendered values.
+    pub fn apply_row(&mut self, batch: &RecordBatch, r: usize, kind: RowKind) -> (i64, String) {
+        let id: i64 = cell(batch, 0, r).parse().unwrap();
+        let value = (1..batch.num_columns()).map(|c| cell(batch, c, r)).collect::<Vec<_>>().join("|");
+        self.changes += 1;
+        match kind {
+            RowKind::Insert | RowKind::UpdateAfter => {
+                // A +U for an absent key is fine: it follows the -U of the old key (a PK change).
+                if let Some(old) = self.rows.insert(id, value.clone()) {
+                    if kind == RowKind::Insert {
+                        self.anomalies.push(format!("+I of present key {id} (was {old}, now {value})"));
+                    }
+                }
+            }
+            RowKind::UpdateBefore | RowKind::Delete => match self.rows.remove(&id) {
+                None => self.anomalies.push(format!("{kind:?} of absent key {id}")),
+                Some(old) if old != value => {
+                    self.anomalies.push(format!("{kind:?} of key {id} with {value}, but it was {old}"))
+                }
+                Some(_) => {}
+            },
+        }
+        (id, value)
+    }
+}
