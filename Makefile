@@ -3,6 +3,9 @@
 
 MVN ?= mvn -B -q
 CARGO ?= cargo
+# The end-to-end scripts build jobs with $(MVN) too: `make test MVN="mvn -B -q -Dmaven.repo.local=DIR"`
+# keeps every build, the example jobs included, on one (private) local repository.
+export MVN
 
 .PHONY: all build test mariadb test-rust test-java test-e2e demo demo-datagen bench bench-cdc clean
 
@@ -30,8 +33,9 @@ mariadb:
 test-rust: mariadb
 	$(CARGO) test --release --workspace
 
+# Not quiet: the MiniCluster tests' progress lines are worth seeing.
 test-java: mariadb
-	mvn -B verify
+	$(filter-out -q,$(MVN)) verify
 
 # Distributions come from PyPI, cached in ~/.cache/flink-rust. The install (quick after test-java)
 # puts the bridge into ~/.m2, where examples/datastream-job, built as a user would, finds it.
