@@ -104,12 +104,14 @@ process_stats() {
 }
 
 # "NMT_MB METASPACE_MB CLASSES" of JVM $1: native memory committed as NativeMemoryTracking counts
-# it (0 when NMT is off), Metaspace used and classes loaded (jstat, from the JVM's perf data).
+# it (0 when NMT is off), Metaspace used and classes currently loaded (jstat, from the JVM's perf
+# data).
 jvm_native_stats() {
   local nmt meta classes
   nmt="$(jcmd "$1" VM.native_memory summary scale=MB 2>/dev/null | sed -n 's/^Total: .*committed=\([0-9]*\)MB.*/\1/p')"
   meta="$(jstat -gc "$1" 2>/dev/null | awk 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i} NR == 2 {print int($c["MU"] / 1024)}')"
-  classes="$(jstat -class "$1" 2>/dev/null | awk 'NR == 2 {print $1}')"
+  # jstat -class: Loaded Bytes Unloaded Bytes Time; loaded counts every class ever loaded.
+  classes="$(jstat -class "$1" 2>/dev/null | awk 'NR == 2 {print $1 - $3}')"
   echo "${nmt:-0} ${meta:-0} ${classes:-0}"
 }
 
