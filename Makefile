@@ -7,7 +7,7 @@ CARGO ?= cargo
 # keeps every build, the example jobs included, on one (private) local repository.
 export MVN
 
-.PHONY: all build test mariadb test-rust test-java test-e2e demo demo-datagen bench bench-cdc clean
+.PHONY: all build test mariadb test-rust test-java test-e2e sanitize sanitize-valgrind demo demo-datagen bench bench-cdc clean
 
 # Demo and benchmarks run in a JVM of their own (exec:exec): Flink's MiniCluster cannot find its
 # classes inside Maven's isolated exec:java classloader.
@@ -23,7 +23,7 @@ build:
 
 ## test: every test: Rust unit and vector tests, Java MiniCluster tests, integration tests, and
 ## end-to-end runs of the one jar on real standalone clusters of Flink 1.20 and 2.x
-test: mariadb test-rust test-java test-e2e
+test: mariadb test-rust sanitize test-java test-e2e
 
 ## mariadb: the local MariaDB the CDC tests and the demo use (idempotent; installs mariadb-server
 ## with apt when missing). Started once up front so no two test processes race on the install.
@@ -34,6 +34,15 @@ test-rust: mariadb
 	$(CARGO) test --release --workspace
 
 # Not quiet: the MiniCluster tests' progress lines are worth seeing.
+## sanitize: rust-core's tests under valgrind memcheck and under Miri (nightly toolchain with the
+## miri component; skipped with a message without it), about 2 minutes together on a busy machine.
+## See scripts/sanitize.sh for what they reach.
+sanitize:
+	scripts/sanitize.sh valgrind miri
+
+sanitize-valgrind:
+	scripts/sanitize.sh valgrind
+
 test-java: mariadb
 	$(filter-out -q,$(MVN)) verify
 

@@ -10,6 +10,7 @@
 #              reach it. Skips rate_limit::tests, which wait on the real clock and take many minutes
 #              under the interpreter (the bucket and share logic they drive is pure arithmetic, run
 #              by the other rate-limit tests). Skipped with a message when the toolchain is missing.
+#              ~40 s once Miri's sysroot is built (`cargo +nightly miri setup`, ~2 min, once).
 #
 # What neither reaches: rust-core's only `unsafe` blocks are in src/jni.rs (JNIEnv::unsafe_clone
 # and the Box <-> jlong handle round trip), whose entry points need a JVM; they run only under the
@@ -55,7 +56,8 @@ miri_tests() {
     return 0
   fi
   local t0=$SECONDS
-  $CARGO +nightly miri test -q -p rust-core -- --skip rate_limit::tests
+  # Isolation off: tests/binary_row_vectors.rs reads testdata/binary-row-vectors.json.
+  MIRIFLAGS="${MIRIFLAGS:-} -Zmiri-disable-isolation" $CARGO +nightly miri test -q -p rust-core -- --skip rate_limit::tests
   echo "sanitize: Miri clean on rust-core's tests ($((SECONDS - t0)) s)" >&2
 }
 

@@ -52,6 +52,8 @@ E2E_TASKMANAGERS=2
 running=""
 cleanup() {
   local rc=$?
+  # A scenario's background workload (cdc-failover's DML), if e2e.sh was interrupted.
+  [[ -z "${CDC_DML_PID:-}" ]] || kill -TERM "$CDC_DML_PID" 2>/dev/null || true
   [[ -n "$running" ]] && FLINK_CLUSTER_DIR="$work/$running/cluster" "$root/scripts/flink-cluster.sh" stop "$running" || true
   if [[ "${E2E_KEEP:-0}" == 1 || $rc -ne 0 || ${#E2E_FAILURES[@]} -gt 0 ]]; then
     echo "e2e: kept $work (cluster logs in $work/VERSION/cluster/log)" >&2
@@ -109,13 +111,15 @@ for version in "${versions[@]}"; do
   running="$version"
   # Checkpoints in a directory of the run, kept when a job is cancelled or its JobManager dies (so
   # cdc-failover can resume from one), fixed-delay restarts on both versions (2.x defaults to
-  # exponential delays), heartbeats that notice a killed TaskManager within seconds (two failed
+  # exponential delays) without a practical limit (until a replacement TaskManager registers, each
+  # attempt fails at once for want of slots: on a loaded machine that took more than 20 attempts
+  # in 20 s; the scenarios' deadlines bound the wait), heartbeats that notice a killed TaskManager within seconds (two failed
   # heartbeat RPCs), and native memory tracking in the TaskManagers (session: jcmd VM.native_memory).
   E2E_CHECKPOINT_DIR="$E2E_WORK/checkpoints"
   eval "$(FLINK_CLUSTER_DIR="$E2E_WORK/cluster" FLINK_CLUSTER_CONF="${FLINK_CLUSTER_CONF:-}
     execution.checkpointing.dir=file://$E2E_CHECKPOINT_DIR
     execution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION
-    restart-strategy.type=fixed-delay restart-strategy.fixed-delay.attempts=20
+    restart-strategy.type=fixed-delay restart-strategy.fixed-delay.attempts=100000
     restart-strategy.fixed-delay.delay=1s heartbeat.interval=2000 heartbeat.timeout=20000
     env.java.opts.taskmanager=-XX:NativeMemoryTracking=summary" \
     "$root/scripts/flink-cluster.sh" start "$version" "$E2E_TASKMANAGERS")"
