@@ -17,6 +17,9 @@ Subcommands:
       Counts change lines in the committed part files under DIR and prints
       "snapshot_lines binlog_lines last_binlog_subtask" (the subtask that wrote the newest committed
       file with binlog changes, -1 when none): for choosing when and where to strike, not a check.
+  selftest
+      Runs check on made-up outputs: a correct one must pass, and a duplicated, a lost and a
+      reordered change must each be reported (the check can fail, and says why).
   check DIR --expected TSV [--quiet]
       Reads only the committed (visible) part files under DIR, materializes the changelog per key
       and compares it with the table (TSV of id, version, payload as `mariadb -N` prints it).
@@ -97,13 +100,13 @@ def dml(args):
 # ---- reading the job's output -------------------------------------------------------------------
 
 def part_files(root, committed_only):
-    """Part files under root in a stable order. FileSink names in-progress files '.part-...'."""
+    """Part files under root in a stable order. FileSink names committed files 'part-...' and
+    in-progress ones '.part-...'."""
     out = []
     for d, _, files in os.walk(root):
         for name in files:
-            if committed_only and name.startswith("."):
-                continue
-            out.append(os.path.join(d, name))
+            if name.startswith("part-") or (not committed_only and name.startswith(".part-")):
+                out.append(os.path.join(d, name))
     return sorted(out)
 
 
@@ -208,6 +211,41 @@ def check(args):
     return 0 if not differ else 2
 
 
+def selftest(_args):
+    import tempfile
+    table = "1\t3\tu3\n3\t4\tx4\n"
+    good = ["+I,1,0,p1,0,s", "+I,2,0,p2,1,s", "-U,1,0,p1,0,b", "+U,1,3,u3,0,b",
+            "-D,2,0,p2,0,b", "+I,3,4,x4,0,b"]
+    cases = {
+        "correct": (good, 0, "duplicated 0, lost 0, out of order 0"),
+        "duplicated": (good + ["+I,3,4,x4,1,b"], 1, "duplicated 1"),
+        "lost": ([l for l in good if not l.startswith("-U,1")], 1, "lost 1"),
+        "out of order": (good[:2] + [good[3], good[2]] + good[4:], 1, "out of order 1"),
+        "incomplete": (good[:-1], 2, "1 keys differ"),
+    }
+    failed = 0
+    for name, (lines, want_rc, want_text) in cases.items():
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "part-0-0"), "w") as f:
+                f.write("\n".join(lines) + "\n")
+            with open(os.path.join(d, ".part-0-1.inprogress.x"), "w") as f:
+                f.write("+I,9,0,hidden,0,b\n")  # in-progress: must be ignored
+            with open(os.path.join(d, "table.tsv"), "w") as f:
+                f.write(table)
+            import io, contextlib
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                rc = check(argparse.Namespace(dir=d, expected=os.path.join(d, "table.tsv"), quiet=False))
+            text = out.getvalue()
+            # (table.tsv sits in the output directory too, but is no part file: skip it.)
+            ok = rc == want_rc and want_text in text
+            failed += not ok
+            print(f"selftest {name}: {'ok' if ok else 'FAILED'} (status {rc}, want {want_rc} and {want_text!r})")
+            if not ok:
+                print(text)
+    return 1 if failed else 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -223,8 +261,9 @@ def main():
     c.add_argument("dir")
     c.add_argument("--expected", required=True)
     c.add_argument("--quiet", action="store_true")
+    sub.add_parser("selftest")
     args = p.parse_args()
-    return {"dml": dml, "progress": progress, "check": check}[args.cmd](args)
+    return {"dml": dml, "progress": progress, "check": check, "selftest": selftest}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ scenario_cdc_failover() {
   local dir="$E2E_WORK/cdc-failover" db="e2e_failover_$$_${E2E_VERSION//./_}"
   local tool="$E2E_ROOT/integration-tests/e2e/cdc_changelog.py"
   mkdir -p "$dir"
+  # The checker must be able to fail: made-up duplicated, lost and reordered changes.
+  python3 "$tool" selftest >"$dir/selftest.txt" 2>&1 || { fail "cdc_changelog.py selftest: $(cat "$dir/selftest.txt")"; return 0; }
   eval "$("$E2E_ROOT/scripts/mariadb.sh" start)"
   local sql=("$E2E_ROOT/scripts/mariadb.sh" sql)
   "${sql[@]}" -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db; USE $db;
@@ -107,6 +109,8 @@ cdc_submit() {
   CDC_JOB="$(submitted_job_id "$log")"
   [[ -n "$CDC_JOB" ]] || { fail "no job id in $log"; return 1; }
   say "submitted $CDC_JOB at parallelism $parallelism${restore:+ from $restore}"
+  # A job that ignored -s would read a fresh snapshot; the checker would see duplicates, but say so first.
+  [[ -z "$restore" ]] || wait_until "job $CDC_JOB restored from $restore" "$CDC_STEP_TIMEOUT" job_restored "$CDC_JOB"
 }
 
 # kill -9 the TaskManager that runs source subtask $2 ("" = any) of CDC_JOB, then start a
@@ -125,7 +129,7 @@ cdc_kill_taskmanager() {
 
 cdc_failover_steps() {
   local dir="$1" db="$2" rows="$3" step="$5" timeout="$6" t0 snapshot binlog subtask
-  CDC_DB="$db" CDC_SNAPSHOT_RATE="$4" CDC_JOB="" CDC_FAILURES_BEFORE=${#E2E_FAILURES[@]}
+  CDC_DB="$db" CDC_SNAPSHOT_RATE="$4" CDC_STEP_TIMEOUT="$6" CDC_JOB="" CDC_FAILURES_BEFORE=${#E2E_FAILURES[@]}
   # Each submission its own replication client ids: a reader of a lost attempt may hold its binlog
   # connection for a while, and two connections with one server id disconnect each other.
   local ids=90000
