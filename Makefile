@@ -33,7 +33,6 @@ mariadb:
 test-rust: mariadb
 	$(CARGO) test --release --workspace
 
-# Not quiet: the MiniCluster tests' progress lines are worth seeing.
 ## sanitize: rust-core's tests under valgrind memcheck and under Miri (nightly toolchain with the
 ## miri component; skipped with a message without it), about 2 minutes together on a busy machine.
 ## See scripts/sanitize.sh for what they reach.
@@ -43,11 +42,14 @@ sanitize:
 sanitize-valgrind:
 	scripts/sanitize.sh valgrind
 
+# Not quiet (MVN without -q): the MiniCluster tests' progress lines are worth seeing.
 test-java: mariadb
 	$(filter-out -q,$(MVN)) verify
 
 # Distributions come from PyPI, cached in ~/.cache/flink-rust. The install (quick after test-java)
-# puts the bridge into ~/.m2, where examples/datastream-job, built as a user would, finds it.
+# puts the bridge into the local Maven repository (~/.m2 unless MVN names another), where the e2e
+# jobs (examples/datastream-job, integration-tests/e2e/cdc-job), built as a user would, find it.
+# E2E_LONG_VERSIONS (default: the last version) run cdc-failover and the 50 session cycles.
 FLINK_VERSIONS ?= 1.20.3 2.3.0
 test-e2e:
 	$(MVN) -DskipTests install
