@@ -55,6 +55,7 @@ scenario_cdc_failover() {
   kill -TERM "$CDC_DML_PID" 2>/dev/null || true
   local dml_rc=0
   wait "$CDC_DML_PID" || dml_rc=$?
+  CDC_DML_PID="" # (e2e.sh's exit trap stops it if set)
   [[ $dml_rc -eq 0 ]] || fail "the DML workload failed (status $dml_rc): $(tail -n 3 "$dir/dml.err")"
   say "DML workload: $(cat "$dir/dml.stats" 2>/dev/null) at $dml_rate/s"
   if [[ -n "${CDC_JOB:-}" && "$(job_state "$CDC_JOB")" == RUNNING ]]; then
