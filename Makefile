@@ -23,7 +23,7 @@ build:
 
 ## test: every test: Rust unit and vector tests, Java MiniCluster tests, integration tests, and
 ## end-to-end runs of the one jar on real standalone clusters of Flink 1.20 and 2.x
-test: mariadb test-rust sanitize test-java test-e2e
+test: mariadb test-rust sanitize-valgrind test-java test-e2e
 
 ## mariadb: the local MariaDB the CDC tests and the demo use (idempotent; installs mariadb-server
 ## with apt when missing). Started once up front so no two test processes race on the install.
@@ -34,11 +34,12 @@ test-rust: mariadb
 	$(CARGO) test --release --workspace
 
 ## sanitize: rust-core's tests under valgrind memcheck and under Miri (nightly toolchain with the
-## miri component; skipped with a message without it), about 2 minutes together on a busy machine.
+## miri component; skipped with a message without it): about 3.5 minutes, 3 of them Miri's.
 ## See scripts/sanitize.sh for what they reach.
 sanitize:
 	scripts/sanitize.sh valgrind miri
 
+## sanitize-valgrind: the memcheck half, part of `make test` (10 s quiet, about a minute under load)
 sanitize-valgrind:
 	scripts/sanitize.sh valgrind
 
