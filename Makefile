@@ -7,7 +7,7 @@ CARGO ?= cargo
 # keeps every build, the example jobs included, on one (private) local repository.
 export MVN
 
-.PHONY: all build test mariadb test-rust test-java test-e2e sanitize sanitize-valgrind demo demo-datagen bench bench-cdc clean
+.PHONY: all build test mariadb test-rust test-fuzz sanitize sanitize-valgrind test-java test-e2e fuzz demo demo-datagen bench bench-cdc clean
 
 # Demo and benchmarks run in a JVM of their own (exec:exec): Flink's MiniCluster cannot find its
 # classes inside Maven's isolated exec:java classloader.
@@ -21,9 +21,10 @@ all: build
 build:
 	$(MVN) -DskipTests install
 
-## test: every test: Rust unit and vector tests, Java MiniCluster tests, integration tests, and
-## end-to-end runs of the one jar on real standalone clusters of Flink 1.20 and 2.x
-test: mariadb test-rust sanitize-valgrind test-java test-e2e
+## test: every test: Rust unit and vector tests, a short fuzz pass, valgrind over rust-core's tests,
+## Java MiniCluster tests,
+## integration tests, and end-to-end runs of the one jar on real standalone clusters of Flink 1.20 and 2.x
+test: mariadb test-rust test-fuzz sanitize-valgrind test-java test-e2e
 
 ## mariadb: the local MariaDB the CDC tests and the demo use (idempotent; installs mariadb-server
 ## with apt when missing). Started once up front so no two test processes race on the install.
@@ -32,6 +33,15 @@ mariadb:
 
 test-rust: mariadb
 	$(CARGO) test --release --workspace
+
+## fuzz: every fuzz target in fuzz/ for FUZZ_SECONDS each (cargo-fuzz on nightly Rust; scripts/fuzz.sh
+## installs both when missing); test-fuzz: the same, 20 s per target
+FUZZ_SECONDS ?= 30
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+test-fuzz:
+	FUZZ_SECONDS=20 scripts/fuzz.sh
 
 ## sanitize: rust-core's tests under valgrind memcheck and under Miri (nightly toolchain with the
 ## miri component; skipped with a message without it): about 3.5 minutes, 3 of them Miri's.

@@ -75,7 +75,13 @@ pub fn encode_split_list(out: &mut Vec<u8>, splits: &[SplitBytes]) {
 pub fn decode_split_list(bytes: &[u8]) -> Result<Vec<SplitBytes>> {
     let mut r = Reader { bytes, pos: 0 };
     let n = r.i32()?;
-    let mut splits = Vec::with_capacity(n.max(0) as usize);
+    if n < 0 {
+        return Err(BridgeError::other(format!("split list with a negative count ({n})")));
+    }
+    // The count comes from Java: reserve no more than the bytes left could hold (each split takes
+    // at least 8), or a corrupt count would ask for gigabytes and abort the JVM.
+    let at_most = (bytes.len() - r.pos) / 8;
+    let mut splits = Vec::with_capacity((n as usize).min(at_most));
     for _ in 0..n {
         let id = String::from_utf8(r.bytes()?.to_vec())
             .map_err(|_| BridgeError::other("split id is not UTF-8"))?;
@@ -196,6 +202,21 @@ mod tests {
         encode_split_list(&mut bytes, &splits);
         assert_eq!(decode_split_list(&bytes).unwrap(), splits);
         assert!(decode_split_list(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    /// Found by the `state` fuzz target: a negative count read as an empty list.
+    #[test]
+    fn a_negative_split_count_is_an_error() {
+        let e = decode_split_list(&(-7i32).to_le_bytes()).unwrap_err().to_string();
+        assert_eq!(e, "split list with a negative count (-7)");
+    }
+
+    /// A count of i32::MAX used to reserve ~100 GB before reading a single split; the failed
+    /// allocation aborted the process (the JVM, over JNI).
+    #[test]
+    fn a_huge_split_count_is_an_error_not_an_allocation() {
+        let e = decode_split_list(&i32::MAX.to_le_bytes()).unwrap_err().to_string();
+        assert!(e.contains("truncated message: need 4 bytes at offset 4"), "{e}");
     }
 
     #[test]

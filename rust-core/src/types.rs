@@ -230,6 +230,10 @@ impl RowType {
                 types.len()
             )));
         }
+        // An empty name cannot be told apart in per-column options (`fields..kind`) or messages.
+        if names.iter().any(|n| n.as_ref().is_empty()) {
+            return Err(BridgeError::validation("a column has an empty name: give every column a name"));
+        }
         let columns = names
             .iter()
             .zip(types)
@@ -290,6 +294,16 @@ mod tests {
         assert!(err.contains("ARRAY<INT>") && err.contains("supported types"), "{err}");
         assert!(FlinkType::parse("DECIMAL(40, 2)").is_err());
         assert!(FlinkType::parse("TIMESTAMP(3) WITH TIME ZONE").is_err());
+    }
+
+    /// Found by the `options` fuzz target: an empty column name made datagen read the option
+    /// `fields..kind`, which no declared option matches (a debug assertion; in release builds the
+    /// column silently took the defaults).
+    #[test]
+    fn columns_need_names() {
+        let err = RowType::parse(&["id", ""], &["BIGINT", "INT"]).unwrap_err();
+        assert!(err.is_validation());
+        assert_eq!(err.to_string(), "a column has an empty name: give every column a name");
     }
 
     #[test]

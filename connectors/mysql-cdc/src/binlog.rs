@@ -34,7 +34,7 @@ use rust_core::Result;
 use crate::connect::{binlog_files, db_error, is_mariadb, Connector};
 use crate::gtid::{GtidSet, MySqlGtidTracker};
 use crate::gtid_start::mysql_sids;
-use crate::mariadb_gtid::{MariaGtid, MariaGtidPos};
+use crate::mariadb_gtid::{decode_gtid_event, MariaGtidPos};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{TableId, TableSchema};
 use crate::value::{BinlogImageLayout, RowNormalizer, RowValues};
@@ -67,7 +67,6 @@ const MARIADB_GTID_EVENT: u8 = 162;
 const MYSQL_TAGGED_GTID_EVENT: u8 = 42;
 const HEARTBEAT_EVENT: u8 = 27;
 const XID_EVENT: u8 = 16;
-const MARIADB_GTID_STANDALONE: u8 = 1;
 /// `LOG_EVENT_ARTIFICIAL_F`: made up by the server for this stream, not at its position.
 const ARTIFICIAL_EVENT: u16 = 0x20;
 
@@ -270,14 +269,11 @@ impl BinlogCursor {
         }
         let timestamp_ms = i64::from(header.timestamp()) * 1000;
         if type_raw == MARIADB_GTID_EVENT {
-            let data = event.data();
-            if data.len() >= 13 {
-                let seq = u64::from_le_bytes(data[0..8].try_into().unwrap_or_default());
-                let domain = u32::from_le_bytes(data[8..12].try_into().unwrap_or_default());
-                self.gtid_at_txn_start = self.gtid_string();
-                self.gtids.advance(MariaGtid { domain, server: header.server_id(), seq });
-                self.standalone = data[12] & MARIADB_GTID_STANDALONE != 0;
-            }
+            let gtid = decode_gtid_event(event.data(), header.server_id())
+                .map_err(|e| BridgeError::other(format!("decoding the binlog event at {start}: {e}")))?;
+            self.gtid_at_txn_start = self.gtid_string();
+            self.gtids.advance(gtid.gtid);
+            self.standalone = gtid.standalone;
             self.begin(start);
             return Ok(());
         }
@@ -360,8 +356,12 @@ impl BinlogCursor {
                     Some(Ok(layout)) => {
                         self.layouts.insert(tme.table_id(), layout);
                     }
-                    // Rows of the table fall back to mysql_common's decoder (and its errors).
-                    Some(Err(_)) | None => {
+                    // A captured table's map that cannot be decoded: its rows cannot be either
+                    // (mysql_common's decoder would trust the same metadata, see value.rs).
+                    Some(Err(e)) => {
+                        return Err(BridgeError::external(format!("decoding the table map of {id} at {start}"), e));
+                    }
+                    None => {
                         self.layouts.remove(&tme.table_id());
                     }
                 }

@@ -12,6 +12,7 @@ use rust_core::options::{one_of, OptionDefault, OptionSpec, Options};
 use rust_core::Result;
 
 use crate::gtid_start::GtidStart;
+use crate::tls::{self, TlsConfig};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::value::ServerTimeZone;
 
@@ -43,6 +44,16 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("connect.max-retries", "Integer", OptionDefault::Value("3"), "Attempts to connect before failing."),
     spec("connection.pool.size", "Integer", OptionDefault::Value("20"), "Accepted for compatibility: each reader uses one query connection (and one binlog connection)."),
     spec("heartbeat.interval", "Duration", OptionDefault::Value("30s"), "Heartbeats the server sends on an idle binlog, so positions keep moving."),
+    // TLS (tls.rs; docs: the TLS section of the connector page).
+    spec(tls::SSL_MODE, "String", OptionDefault::Text("PREFERRED; VERIFY_CA when only 'ssl.ca-cert' is set"), "TLS for every connection, as MySQL's --ssl-mode: DISABLED, PREFERRED (TLS if the server offers it, certificate not verified), REQUIRED (TLS, not verified), VERIFY_CA (certificate signed by a trusted CA) or VERIFY_IDENTITY (and issued for 'hostname')."),
+    spec(tls::USE_SSL, "Boolean", OptionDefault::Text("(none)"), "Connector/J's older switch: false is DISABLED, true PREFERRED (unless requireSSL or verifyServerCertificate ask for more)."),
+    spec(tls::REQUIRE_SSL, "Boolean", OptionDefault::Text("(none)"), "Connector/J's older switch: true is REQUIRED."),
+    spec(tls::VERIFY_SERVER_CERTIFICATE, "Boolean", OptionDefault::Text("(none)"), "Connector/J's older switch: true is VERIFY_CA."),
+    spec(tls::DEBEZIUM_SSL_MODE, "String", OptionDefault::Text("(none)"), "Debezium's name for the mode (disabled, preferred, required, verify_ca, verify_identity). Mode options that are set must agree."),
+    spec(tls::CA_CERT, "String", OptionDefault::Text("(none)"), "PEM file of the CA certificate(s) to trust instead of the built-in public CAs (the server's ssl_ca). Read where the job is submitted and on every TaskManager."),
+    spec(tls::CLIENT_CERT, "String", OptionDefault::Text("(none)"), "PEM file of a client certificate (chain), for users created REQUIRE X509; needs 'ssl.client-key'."),
+    spec(tls::CLIENT_KEY, "String", OptionDefault::Text("(none)"), "PEM file of the client certificate's unencrypted RSA key in PKCS#1 form ('BEGIN RSA PRIVATE KEY'). Never logged."),
+    spec("jdbc.properties.#", "String", OptionDefault::Text("(none)"), "Other Connector/J properties: accepted for Flink CDC compatibility and ignored with a warning (no JDBC driver runs here). Unsupported TLS-like ones (key stores, protocols, ...) are refused."),
 ];
 
 const fn spec(
@@ -131,6 +142,8 @@ pub struct MySqlCdcConfig {
     pub connect_max_retries: u32,
     pub pool_size: usize,
     pub heartbeat_interval: Duration,
+    /// TLS for every connection (preflight, enumerator, snapshot, binlog).
+    pub tls: TlsConfig,
 }
 
 impl MySqlCdcConfig {
@@ -215,6 +228,8 @@ impl MySqlCdcConfig {
             return Err(invalid("heartbeat.interval", "must be positive.".into()));
         }
 
+        let tls = TlsConfig::parse(options, &invalid)?;
+
         let supported: Vec<String> = OPTIONS.iter().map(|o| o.key.to_string()).collect();
         options.ensure_all_consumed(&supported)?;
         options.ensure_reads_declared(OPTIONS)?;
@@ -241,6 +256,7 @@ impl MySqlCdcConfig {
             connect_max_retries,
             pool_size,
             heartbeat_interval,
+            tls,
         })
     }
 

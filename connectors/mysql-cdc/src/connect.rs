@@ -3,8 +3,13 @@
 //!
 //! Every connection runs with session `time_zone = '+00:00'`, so TIMESTAMP columns read by the
 //! snapshot are UTC, as the binlog carries them.
+//!
+//! Every connection also gets the source's TLS settings (`tls.rs`): preflight, enumerator,
+//! snapshot and binlog connections all come from [`Connector::connect`].
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
@@ -15,6 +20,7 @@ use rust_core::Result;
 
 use crate::config::MySqlCdcConfig;
 use crate::offset::BinlogPosition;
+use crate::tls::{SslMode, TlsConfig};
 
 /// Runs `future` to completion on a runtime of the calling thread. Each connector thread owns its
 /// runtime: a process-wide runtime would keep threads alive after Flink unloads the library.
@@ -31,9 +37,13 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
 pub struct Connector {
     opts: Opts,
     address: String,
+    hostname: String,
     username: String,
     timeout: Duration,
     max_retries: u32,
+    tls: TlsConfig,
+    /// PREFERRED fell back to plaintext once already: warn once per connector, not per connection.
+    warned_plaintext: Arc<AtomicBool>,
 }
 
 impl Connector {
@@ -49,9 +59,12 @@ impl Connector {
         Connector {
             opts: opts.into(),
             address: config.address(),
+            hostname: config.hostname.clone(),
             username: config.username.clone(),
             timeout: config.connect_timeout,
             max_retries: config.connect_max_retries.max(1),
+            tls: config.tls.clone(),
+            warned_plaintext: Arc::default(),
         }
     }
 
@@ -61,10 +74,10 @@ impl Connector {
         let mut backoff = Duration::from_millis(100);
         let mut attempt = 1;
         loop {
-            let result = tokio::time::timeout(self.timeout, Conn::new(self.opts.clone())).await;
+            let result = tokio::time::timeout(self.timeout, self.attempt()).await;
             let error = match result {
                 Ok(Ok(conn)) => return Ok(conn),
-                Ok(Err(e)) => self.describe(&e),
+                Ok(Err(e)) => e,
                 Err(_) => (
                     true,
                     format!(
@@ -86,14 +99,48 @@ impl Connector {
         }
     }
 
-    /// (retryable, message) for a connection error.
-    fn describe(&self, e: &mysql_async::Error) -> (bool, String) {
+    /// One connection attempt, with TLS as the source's sslMode says; (retryable, message) on
+    /// failure.
+    async fn attempt(&self) -> std::result::Result<Conn, (bool, String)> {
+        let Some(ssl) = self.tls.ssl_opts().map_err(|message| (false, message))? else {
+            return Conn::new(self.opts.clone()).await.map_err(|e| self.describe(&e, false));
+        };
+        match Conn::new(OptsBuilder::from_opts(self.opts.clone()).ssl_opts(ssl)).await {
+            Ok(conn) => Ok(conn),
+            // PREFERRED: plaintext when the server offers no TLS, as Connector/J and the mysql
+            // client do. (An attacker who can strip the offer could also fake a certificate,
+            // which PREFERRED does not check: only VERIFY_* protects against one.)
+            Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer))
+                if self.tls.mode == SslMode::Preferred =>
+            {
+                if !self.warned_plaintext.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        address = %self.address,
+                        "the server offers no TLS: connecting unencrypted (sslMode {}); set 'jdbc.properties.sslMode' \
+                         = 'REQUIRED' or stricter to refuse unencrypted connections",
+                        self.tls.describe_mode()
+                    );
+                }
+                Conn::new(self.opts.clone()).await.map_err(|e| self.describe(&e, false))
+            }
+            Err(e) => Err(self.describe(&e, true)),
+        }
+    }
+
+    /// (retryable, message) for a connection error; `encrypted`: whether the attempt used TLS.
+    fn describe(&self, e: &mysql_async::Error, encrypted: bool) -> (bool, String) {
+        // A TLS problem is configuration: retrying would fail the same way.
+        if let Some(message) = self.tls.describe_error(e, &self.address, &self.hostname) {
+            return (false, message);
+        }
         match e {
             mysql_async::Error::Server(s) if s.code == 1045 => (
                 false,
                 format!(
-                    "Access denied for user '{}' at {}: check the options 'username' and 'password'",
-                    self.username, self.address
+                    "Access denied for user '{}' at {}: check the options 'username' and 'password'{}",
+                    self.username,
+                    self.address,
+                    self.tls.access_denied_hint(encrypted)
                 ),
             ),
             mysql_async::Error::Server(s) => (false, format!("server at {} refused the connection: {} ({})", self.address, s.message, s.code)),

@@ -7,6 +7,7 @@
 //! - [`config`]: options (Flink CDC names and defaults) to a typed config;
 //! - [`schema`], [`value`]: captured tables, MySQL values and the Flink row type (Arrow batches);
 //! - `connect`: connections, retries, binlog positions; `offset`: positions and offsets;
+//! - [`tls`]: TLS to the server (options, the driver's settings, handshake errors);
 //! - `binlog`: the replication stream decoded into row changes; `gtid`: MySQL GTID sets;
 //!   `mariadb_gtid`: MariaDB GTIDs and positions; `gtid_start`: starting after a GTID set;
 //! - `chunk`: splitting tables into key ranges; `snapshot`: reading a chunk with watermarks;
@@ -21,13 +22,14 @@ mod enumerator;
 mod finished;
 pub mod gtid;
 mod gtid_start;
-mod mariadb_gtid;
+pub mod mariadb_gtid;
 pub mod offset;
 mod reader;
 pub mod schema;
 mod snapshot;
 mod source;
 pub mod split;
+pub mod tls;
 pub mod value;
 
 #[cfg(test)]

@@ -54,6 +54,41 @@ impl fmt::Display for MariaGtid {
     }
 }
 
+/// The fields of a MariaDB GTID event (type 162) the binlog reader uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GtidEvent {
+    pub gtid: MariaGtid,
+    /// `FL_STANDALONE`: a transaction without BEGIN/COMMIT (DDL), which ends with its own event.
+    pub standalone: bool,
+}
+
+const GTID_EVENT_STANDALONE: u8 = 1;
+/// Sequence number (u64), domain (u32), flags (u8): what every GTID event body starts with.
+const GTID_EVENT_MIN_BODY: usize = 13;
+
+/// Decodes the body of a MariaDB GTID event (mysql_common does not): sequence number (u64 LE) at
+/// 0..8, domain (u32 LE) at 8..12, flags at 12, then fields the reader does not need (commit id,
+/// XA). The server id is the event header's. A shorter body is a malformed event: an error, as
+/// guessing would put a wrong GTID into the offsets.
+pub fn decode_gtid_event(body: &[u8], server_id: u32) -> Result<GtidEvent, String> {
+    let Some(head) = body.get(..GTID_EVENT_MIN_BODY) else {
+        return Err(format!(
+            "malformed MariaDB GTID event: {} bytes, a GTID event has at least {GTID_EVENT_MIN_BODY}",
+            body.len()
+        ));
+    };
+    let (seq, rest) = head.split_at(8);
+    let (domain, flags) = rest.split_at(4);
+    Ok(GtidEvent {
+        gtid: MariaGtid {
+            domain: u32::from_le_bytes(domain.try_into().expect("4 bytes")),
+            server: server_id,
+            seq: u64::from_le_bytes(seq.try_into().expect("8 bytes")),
+        },
+        standalone: flags[0] & GTID_EVENT_STANDALONE != 0,
+    })
+}
+
 /// Parses a comma-separated list of GTIDs as the server prints its states (`@@gtid_binlog_state`,
 /// a Gtid_list event's `[...]`): several per domain allowed, empty entries ignored.
 pub fn parse_gtid_list(text: &str) -> Result<Vec<MariaGtid>, String> {
@@ -148,6 +183,18 @@ mod tests {
             let e = MariaGtidPos::parse(text).unwrap_err();
             assert!(e.contains(why) && e.contains("expected MariaDB GTIDs 'domain-server-sequence'"), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn gtid_event_bodies_decode_and_short_ones_are_errors() {
+        let mut body = 100u64.to_le_bytes().to_vec();
+        body.extend_from_slice(&7u32.to_le_bytes());
+        body.push(GTID_EVENT_STANDALONE);
+        body.extend_from_slice(&[0; 8]); // commit id (flag not set here, but tolerated)
+        let event = decode_gtid_event(&body, 3).unwrap();
+        assert_eq!(event, GtidEvent { gtid: MariaGtid { domain: 7, server: 3, seq: 100 }, standalone: true });
+        let e = decode_gtid_event(&body[..12], 3).unwrap_err();
+        assert!(e.contains("malformed MariaDB GTID event: 12 bytes") && e.contains("at least 13"), "{e}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use rust_core::Result;
 use crate::config::{MySqlCdcConfig, StartupMode};
 use crate::connect::{binlog_end, block_on, db_error, privilege_error, Connector};
 use crate::enumerator::{EnumeratorState, MySqlCdcEnumerator};
+use crate::offset::BinlogPosition;
 use crate::reader::MySqlCdcReader;
 use crate::schema::{discover_tables, TableSchema};
 use crate::split::CdcSplit;
@@ -114,6 +115,13 @@ async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
     if let StartupMode::SpecificGtid { start, .. } = &config.startup {
         crate::gtid_start::preflight(&mut conn, start).await?;
     }
+    if let StartupMode::SpecificOffset(offset) = &config.startup {
+        let logs: Vec<(String, u64)> = conn
+            .query("SHOW BINARY LOGS")
+            .await
+            .map_err(|e| privilege_error(e, "SHOW BINARY LOGS", "REPLICATION CLIENT (BINLOG MONITOR on MariaDB)"))?;
+        check_specific_offset(&offset.position, &logs)?;
+    }
     let tables = discover_tables(&mut conn, &config.database_regex, &config.table_regex).await?;
     if tables.is_empty() {
         return Err(BridgeError::validation(format!(
@@ -151,6 +159,33 @@ fn check_binlog_settings(vars: &[(String, String)]) -> Result<()> {
     }
     if let Some(image) = get("binlog_row_image").filter(|f| f != "FULL") {
         return Err(BridgeError::validation(format!("the server's binlog_row_image is {image}, not FULL: {fix}")));
+    }
+    Ok(())
+}
+
+/// A `specific-offset` start must name a binlog file the server still has (`SHOW BINARY LOGS`:
+/// name, size) and a position within it; otherwise the job would start and fail at once.
+fn check_specific_offset(position: &BinlogPosition, logs: &[(String, u64)]) -> Result<()> {
+    const FILE: &str = "scan.startup.specific-offset.file";
+    const POS: &str = "scan.startup.specific-offset.pos";
+    let Some((_, size)) = logs.iter().find(|(name, _)| *name == position.file) else {
+        let range = match (logs.first(), logs.last()) {
+            (Some((first, _)), Some((last, _))) => format!("{first} to {last}"),
+            _ => "none".to_string(),
+        };
+        return Err(BridgeError::validation(format!(
+            "'{FILE}' = '{}' is not a binlog file the server has (it has {range}): it was purged or never \
+             existed; take a file and position from SHOW MASTER STATUS or SHOW BINARY LOGS, or use another \
+             'scan.startup.mode'",
+            position.file
+        )));
+    };
+    if position.pos < 4 || position.pos > *size {
+        return Err(BridgeError::validation(format!(
+            "'{POS}' = {} is not within binlog file '{}' ({size} bytes, events start at 4): take a position \
+             from SHOW MASTER STATUS or SHOW BINLOG EVENTS",
+            position.pos, position.file
+        )));
     }
     Ok(())
 }
@@ -232,6 +267,16 @@ mod tests {
             "GRANT ALL PRIVILEGES ON `shop`.* TO `u`@`%`",
         ])));
         assert!(!holds_replication_slave(&grants(&["GRANT USAGE ON *.* TO `u`@`%`"])));
+    }
+
+    #[test]
+    fn a_specific_offset_must_be_in_a_binlog_file_the_server_has() {
+        let logs = vec![("bin.000002".to_string(), 1000), ("bin.000003".to_string(), 400)];
+        assert!(check_specific_offset(&BinlogPosition::new("bin.000003", 400), &logs).is_ok());
+        let e = check_specific_offset(&BinlogPosition::new("bin.000001", 4), &logs).unwrap_err().to_string();
+        assert!(e.contains("'bin.000001' is not a binlog file the server has (it has bin.000002 to bin.000003)"), "{e}");
+        let e = check_specific_offset(&BinlogPosition::new("bin.000002", 1001), &logs).unwrap_err().to_string();
+        assert!(e.contains("= 1001 is not within binlog file 'bin.000002' (1000 bytes"), "{e}");
     }
 
     #[test]

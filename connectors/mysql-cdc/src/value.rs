@@ -225,6 +225,12 @@ impl BinlogImageLayout {
     pub fn new(tme: &TableMapEvent<'_>) -> std::io::Result<Self> {
         let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
         let n = tme.columns_count() as usize;
+        // An image of no columns takes no bytes: the loops over an event's images would never
+        // reach its end (an endless loop that grew memory until the process died; found by the
+        // binlog_rows fuzz target). No table has no columns.
+        if n == 0 {
+            return Err(invalid(format!("the table map of {}.{} has no columns", tme.database_name(), tme.table_name())));
+        }
         let extractor = OptionalMetaExtractor::new(tme.iter_optional_meta())?;
         let mut signedness = extractor.iter_signedness();
         let mut charsets = extractor.iter_charset();
@@ -241,7 +247,24 @@ impl BinlogImageLayout {
                 Ok(None) => return Err(invalid(format!("no type for column {i}"))),
                 Err(e) => return Err(invalid(e.to_string())),
             };
-            layout.metadata.push(tme.get_column_metadata(i).unwrap_or(&[]).to_vec());
+            let metadata = tme.get_column_metadata(i).unwrap_or(&[]);
+            // mysql_common sizes a DECIMAL's buffer from precision - scale, unchecked: a table map
+            // with scale > precision made it allocate exabytes and abort the process (found by
+            // the binlog_rows fuzz target). MySQL's limits: precision 1..=65, scale 0..=30.
+            if metadata.len() < metadata_len(ty) {
+                return Err(invalid(format!(
+                    "column {i} of type {ty:?} with metadata {metadata:?}: the type has {} metadata bytes",
+                    metadata_len(ty)
+                )));
+            }
+            if ty == ColumnType::MYSQL_TYPE_NEWDECIMAL
+                && !matches!(metadata, [p, s] if (1..=65).contains(p) && *s <= 30 && s <= p)
+            {
+                return Err(invalid(format!(
+                    "DECIMAL column {i} with metadata {metadata:?}: no DECIMAL has that precision and scale"
+                )));
+            }
+            layout.metadata.push(metadata.to_vec());
             layout.unsigned.push(ty.is_numeric_type() && signedness.next().unwrap_or(false));
             let charset = if ty.is_character_type() {
                 charsets.next().transpose()?.unwrap_or_default()
@@ -297,6 +320,8 @@ impl BinlogImageLayout {
         for i in 0..n {
             if nulls[i / 8] & (1 << (i % 8)) != 0 {
                 values.push(Some(BinlogValue::Value(Value::NULL)));
+            } else if self.types[i] == ColumnType::MYSQL_TYPE_TIME2 && matches!(self.metadata[i].first(), Some(1 | 2)) {
+                values.push(Some(BinlogValue::Value(time2_hundredths(buf)?)));
             } else {
                 let ctx = (self.types[i], self.metadata[i].as_slice(), self.unsigned[i], false);
                 values.push(Some(buf.parse::<BinlogValue<'de>>(ctx)?.into_owned()));
@@ -304,6 +329,37 @@ impl BinlogImageLayout {
         }
         Ok(values)
     }
+}
+
+/// How many table-map metadata bytes mysql_common's value decoder reads for a column type. It
+/// indexes them unchecked: a map with fewer made it panic (found by the binlog_rows fuzz target).
+fn metadata_len(ty: ColumnType) -> usize {
+    use ColumnType::*;
+    match ty {
+        MYSQL_TYPE_TYPED_ARRAY | MYSQL_TYPE_TIMESTAMP2 | MYSQL_TYPE_DATETIME2 | MYSQL_TYPE_TIME2
+        | MYSQL_TYPE_TINY_BLOB | MYSQL_TYPE_MEDIUM_BLOB | MYSQL_TYPE_LONG_BLOB | MYSQL_TYPE_BLOB
+        | MYSQL_TYPE_GEOMETRY | MYSQL_TYPE_VECTOR => 1,
+        MYSQL_TYPE_STRING | MYSQL_TYPE_BIT | MYSQL_TYPE_NEWDECIMAL | MYSQL_TYPE_ENUM | MYSQL_TYPE_SET
+        | MYSQL_TYPE_VARCHAR | MYSQL_TYPE_VAR_STRING => 2,
+        _ => 0,
+    }
+}
+
+/// A TIME(1) or TIME(2) binlog value: a 3-byte big-endian integer part (offset by 0x800000) and
+/// one byte of hundredths. mysql_common 0.35.5 keeps that byte in a `u32` and subtracts 0x100
+/// from it for negative values with a fraction; in release builds the subtraction wraps and
+/// `-838:59:59.99` reads as `-213:59:59.99` (found by the `binlog_rows` fuzz target, where
+/// overflow checks make it a panic). The same computation, signed.
+fn time2_hundredths(buf: &mut ParseBuf<'_>) -> std::io::Result<Value> {
+    use mysql_common::binlog::misc::{my_packed_time_make, time_from_packed, TIMEF_INT_OFS};
+    let bytes: &[u8] = buf.parse(4)?;
+    let mut int_part = i64::from(u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]])) - TIMEF_INT_OFS;
+    let mut frac = i64::from(bytes[3]);
+    if int_part < 0 && frac > 0 {
+        int_part += 1;
+        frac -= 0x100;
+    }
+    Ok(time_from_packed(my_packed_time_make(int_part, frac * 10_000)))
 }
 
 fn normalize_snapshot_row(
@@ -1440,7 +1496,8 @@ impl ColumnBuilder {
                 if neg || days > 0 {
                     return Err(format!(
                         "TIME {}{}:{m:02}:{s:02} is outside Flink TIME's range 00:00:00..23:59:59.999; \
-                         declare a STRING computed column or keep such values out of captured tables",
+                         Flink has no type for it: leave the column out of the table definition, or keep \
+                         such values out of the captured table",
                         if neg { "-" } else { "" },
                         u32::from(h) + days * 24
                     ));
@@ -1585,6 +1642,14 @@ impl BatchBuilder {
             })?;
             let column = &table.columns[index];
             let conv = conversion(column, field.ty, &self.server_time_zone).ok_or_else(|| {
+                // No Flink type reads it: "declare it as <type>" would have nothing to name.
+                if kind(column) == Kind::Other {
+                    return BridgeError::validation(format!(
+                        "column '{}' of MySQL table {} has type {}, which is unsupported: no Flink type can \
+                         read it; leave the column out of the Flink table definition",
+                        field.name, table.id, column.column_type
+                    ));
+                }
                 BridgeError::validation(format!(
                     "column '{}' of MySQL table {} has type {} which cannot be read as the declared \
                      Flink type {}; declare it as {}{}",
