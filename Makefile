@@ -3,8 +3,11 @@
 
 MVN ?= mvn -B -q
 CARGO ?= cargo
+# The end-to-end scripts build jobs with $(MVN) too: `make test MVN="mvn -B -q -Dmaven.repo.local=DIR"`
+# keeps every build, the example jobs included, on one (private) local repository.
+export MVN
 
-.PHONY: all build test mariadb test-rust test-fuzz test-java test-e2e fuzz demo demo-datagen bench bench-cdc clean
+.PHONY: all build test mariadb test-rust test-fuzz sanitize sanitize-valgrind test-java test-e2e fuzz demo demo-datagen bench bench-cdc clean
 
 # Demo and benchmarks run in a JVM of their own (exec:exec): Flink's MiniCluster cannot find its
 # classes inside Maven's isolated exec:java classloader.
@@ -18,9 +21,10 @@ all: build
 build:
 	$(MVN) -DskipTests install
 
-## test: every test: Rust unit and vector tests, a short fuzz pass, Java MiniCluster tests,
-## integration tests, and end-to-end runs of the one jar on real standalone clusters of Flink 1.20 and 2.x
-test: mariadb test-rust test-fuzz test-java test-e2e
+## test: every test: Rust unit and vector tests, a short fuzz pass, valgrind over rust-core's tests,
+## Java MiniCluster tests, integration tests, and end-to-end runs of the one jar on real standalone
+## clusters of Flink 1.20 and 2.x
+test: mariadb test-rust test-fuzz sanitize-valgrind test-java test-e2e
 
 ## mariadb: the local MariaDB the CDC tests and the demo use (idempotent; installs mariadb-server
 ## with apt when missing). Started once up front so no two test processes race on the install.
@@ -39,11 +43,24 @@ fuzz:
 test-fuzz:
 	FUZZ_SECONDS=20 scripts/fuzz.sh
 
+## sanitize: rust-core's tests under valgrind memcheck and under Miri (nightly toolchain with the
+## miri component; skipped with a message without it): about 3.5 minutes, 3 of them Miri's.
+## See scripts/sanitize.sh for what they reach.
+sanitize:
+	scripts/sanitize.sh valgrind miri
+
+## sanitize-valgrind: the memcheck half, part of `make test` (10 s quiet, about a minute under load)
+sanitize-valgrind:
+	scripts/sanitize.sh valgrind
+
+# Not quiet (MVN without -q): the MiniCluster tests' progress lines are worth seeing.
 test-java: mariadb
-	mvn -B verify
+	$(filter-out -q,$(MVN)) verify
 
 # Distributions come from PyPI, cached in ~/.cache/flink-rust. The install (quick after test-java)
-# puts the bridge into ~/.m2, where examples/datastream-job, built as a user would, finds it.
+# puts the bridge into the local Maven repository (~/.m2 unless MVN names another), where the e2e
+# jobs (examples/datastream-job, integration-tests/e2e/cdc-job), built as a user would, find it.
+# E2E_LONG_VERSIONS (default: the last version) run cdc-failover and the 50 session cycles.
 FLINK_VERSIONS ?= 1.20.3 2.3.0
 test-e2e:
 	$(MVN) -DskipTests install

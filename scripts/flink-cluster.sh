@@ -11,7 +11,9 @@
 # blind sleeps) until the REST API reports all TaskManagers registered, and prints shell exports:
 #   FLINK_HOME FLINK_CONF_DIR FLINK_LOG_DIR FLINK_REST_URL FLINK_PID_DIR
 # Environment: FLINK_CLUSTER_DIR (state dir, default ${TMPDIR:-/tmp}/flink-rust-cluster/VERSION),
-#   FLINK_TM_SLOTS (2), FLINK_START_TIMEOUT (120 s), FLINK_JM_MEMORY (1024m), FLINK_TM_MEMORY (1280m).
+#   FLINK_TM_SLOTS (2), FLINK_START_TIMEOUT (120 s), FLINK_JM_MEMORY (1024m), FLINK_TM_MEMORY (1280m),
+#   FLINK_CLUSTER_CONF (more config.yaml entries, whitespace-separated key=value, applied last; e.g.
+#   'execution.checkpointing.dir=file:///tmp/chk heartbeat.interval=2000').
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cmd="${1:?usage: flink-cluster.sh start|stop|env VERSION [TASKMANAGERS]}"
@@ -41,7 +43,7 @@ pids() {
 live_pids() {
   local pid
   for pid in $(pids); do
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$state/conf" && echo "$pid"
+    { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF -- "$state/conf" && echo "$pid"
   done
   return 0
 }
@@ -83,6 +85,8 @@ start_cluster() {
   local rest_port rpc_port
   rest_port="$(free_port)"
   rpc_port="$(free_port)"
+  local entry extra=()
+  for entry in ${FLINK_CLUSTER_CONF:-}; do extra+=(-D "$entry"); done
   # Rewrite config.yaml with Flink's own tool (bin/config-parser-utils.sh, both 1.20 and 2.x):
   # keeps the shipped entries such as env.java.opts.all (the Java 17 add-opens) and the format.
   "$home/bin/config-parser-utils.sh" "$state/conf" "$home/bin" "$home/lib" \
@@ -101,6 +105,7 @@ start_cluster() {
     -D env.pid.dir="$state/pid" \
     -D io.tmp.dirs="$state/tmp" \
     -D parallelism.default=1 \
+    "${extra[@]}" \
     >/dev/null
   grep -q "$rest_port" "$state/conf/config.yaml" || { log "config rewrite failed"; exit 1; }
 

@@ -5,25 +5,39 @@
 #   sql-client     SQL through sql-client.sh -f --jar bridge.jar; streaming, checkpoints
 #   flink-run-sql  the bridge jar's SQL runner: flink run bridge.jar --sql-file job.sql
 #   datastream     examples/datastream-job, built with plain `mvn package`: flink run job.jar
-#   session        that job run 10 times on the same cluster; TaskManager RSS/threads/FDs per run
-# Every scenario checks its output exactly (each id 1..N once) and that its readers ran on both
-# TaskManagers.
+#   session        a rust-mysql-cdc job (integration-tests/e2e/cdc-job) submitted over REST and
+#                  cancelled once it emitted every row, 50 times on one cluster (10 on versions not
+#                  in E2E_LONG_VERSIONS); TaskManager RSS, NMT, Metaspace, threads, FDs, library copies
+#   cdc-failover   that job with DML running, through two TaskManager kills, a savepoint round trip
+#                  and a JobManager restart; the committed output must equal the table, exactly
+#                  once per change. Runs on E2E_LONG_VERSIONS only (~3 min each).
+# The datagen scenarios check their output exactly (each id 1..N once) and that their readers ran
+# on both TaskManagers; the CDC ones that the committed output equals the table (cdc_changelog.py).
 #
 # Usage: integration-tests/e2e/e2e.sh [VERSION...]     (default: 1.20.3 2.3.0)
 # Needs the bridge jar and, for the example job, the bridge installed in the local Maven
 # repository: `mvn -B -q -DskipTests install` (what `make test-e2e` runs first).
 # Environment: BRIDGE_JAR (default java-bridge/target/flink-rust-bridge-0.1.0-SNAPSHOT.jar),
-#   E2E_SCENARIOS (default: all four, in the order above), E2E_KEEP=1 keeps the work directory
-#   and the cluster logs; each scenario file lists its own variables.
+#   E2E_SCENARIOS (default: all, in the order above), E2E_KEEP=1 keeps the work directory
+#   and the cluster logs, E2E_LONG_VERSIONS (the versions that run the long scenarios, see above;
+#   default: the last version given; "1.20.3 2.3.0" runs them on both),
+#   MVN (the Maven command for the job builds, default `mvn -B -q`; pass -Dmaven.repo.local=...
+#   to build against a private repository); each scenario file lists its own variables.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 versions=("$@")
 [[ ${#versions[@]} -gt 0 ]] || versions=(1.20.3 2.3.0)
-read -r -a scenarios <<<"${E2E_SCENARIOS:-sql-client flink-run-sql datastream session}"
+read -r -a scenarios <<<"${E2E_SCENARIOS:-sql-client flink-run-sql datastream session cdc-failover}"
+# Scenarios too slow to run on every version: cdc-failover runs on these versions only, and session
+# runs its 50 cycles on these, 10 on the others.
+long_only=" cdc-failover "
+read -r -a long_versions <<<"${E2E_LONG_VERSIONS:-${versions[${#versions[@]} - 1]}}"
 jar="${BRIDGE_JAR:-$root/java-bridge/target/flink-rust-bridge-0.1.0-SNAPSHOT.jar}"
 [[ -f "$jar" ]] || { echo "e2e: no bridge jar at $jar (run: mvn -B -q -DskipTests install)" >&2; exit 1; }
 
+E2E_ROOT="$root"
+MVN="${MVN:-mvn -B -q}"
 source "$here/lib.sh"
 for scenario in "${scenarios[@]}"; do
   [[ -f "$here/scenarios/$scenario.sh" ]] || { echo "e2e: no scenario $scenario in $here/scenarios" >&2; exit 2; }
@@ -38,6 +52,8 @@ E2E_TASKMANAGERS=2
 running=""
 cleanup() {
   local rc=$?
+  # A scenario's background workload (cdc-failover's DML), if e2e.sh was interrupted.
+  [[ -z "${CDC_DML_PID:-}" ]] || kill -TERM "$CDC_DML_PID" 2>/dev/null || true
   [[ -n "$running" ]] && FLINK_CLUSTER_DIR="$work/$running/cluster" "$root/scripts/flink-cluster.sh" stop "$running" || true
   if [[ "${E2E_KEEP:-0}" == 1 || $rc -ne 0 || ${#E2E_FAILURES[@]} -gt 0 ]]; then
     echo "e2e: kept $work (cluster logs in $work/VERSION/cluster/log)" >&2
@@ -57,21 +73,29 @@ cp "$jar" "$E2E_BRIDGE_JAR"
 bridge_entries() {
   unzip -v "$1" | awk '$NF ~ /^(io\/flinkrust\/bridge\/|native\/).*[^\/]$/ {print $7, $NF}' | sort -k2
 }
-if [[ " ${scenarios[*]} " =~ " datastream " || " ${scenarios[*]} " =~ " session " ]]; then
-  t0=$SECONDS
-  (cd "$root/examples/datastream-job" && ${MVN:-mvn -B -q} package) >"$work/example-build.log" 2>&1 || {
-    cat "$work/example-build.log" >&2
-    echo "e2e: building examples/datastream-job failed" >&2
+# build_job DIR JAR_NAME VAR: `$MVN package` in DIR, copies target/JAR_NAME into the work directory,
+# checks that it shades the very bridge under test and sets VAR to the copy's path.
+build_job() {
+  local project="$1" name="$2" t0=$SECONDS log="$work/$(basename "$1")-build.log"
+  (cd "$project" && $MVN package) >"$log" 2>&1 || {
+    cat "$log" >&2
+    echo "e2e: building $project failed" >&2
     exit 1
   }
-  E2E_JOB_JAR="$work/datastream-job.jar"
-  cp "$root/examples/datastream-job/target/datastream-job-0.1.0-SNAPSHOT.jar" "$E2E_JOB_JAR"
-  if ! cmp -s <(bridge_entries "$E2E_BRIDGE_JAR") <(bridge_entries "$E2E_JOB_JAR"); then
-    echo "e2e: the bridge inside the example job differs from $jar: the installed" \
-      "io.flinkrust:flink-rust-bridge is another build. Run: mvn -B -q -DskipTests install" >&2
+  cp "$project/target/$name" "$work/$name"
+  if ! cmp -s <(bridge_entries "$E2E_BRIDGE_JAR") <(bridge_entries "$work/$name"); then
+    echo "e2e: the bridge inside $name differs from $jar: the installed" \
+      "io.flinkrust:flink-rust-bridge is another build. Run: $MVN -DskipTests install" >&2
     exit 1
   fi
-  echo "e2e: built examples/datastream-job with mvn package in $((SECONDS - t0)) s (same bridge classes and native library as $(basename "$jar"))" >&2
+  echo "e2e: built $project with mvn package in $((SECONDS - t0)) s (same bridge classes and native library as $(basename "$jar"))" >&2
+  printf -v "$3" '%s' "$work/$name"
+}
+if [[ " ${scenarios[*]} " =~ " datastream " ]]; then
+  build_job "$root/examples/datastream-job" datastream-job-0.1.0-SNAPSHOT.jar E2E_JOB_JAR
+fi
+if [[ " ${scenarios[*]} " =~ " cdc-failover " || " ${scenarios[*]} " =~ " session " ]]; then
+  build_job "$here/cdc-job" cdc-changelog-job-0.1.0-SNAPSHOT.jar E2E_CDC_JOB_JAR
 fi
 
 declare -A timing=()
@@ -85,9 +109,29 @@ for version in "${versions[@]}"; do
   t_dist=$((SECONDS - t0))
   t0=$SECONDS
   running="$version"
-  eval "$(FLINK_CLUSTER_DIR="$E2E_WORK/cluster" "$root/scripts/flink-cluster.sh" start "$version" "$E2E_TASKMANAGERS")"
+  # Checkpoints in a directory of the run, kept when a job is cancelled or its JobManager dies (so
+  # cdc-failover can resume from one), fixed-delay restarts on both versions (2.x defaults to
+  # exponential delays) without a practical limit (until a replacement TaskManager registers, each
+  # attempt fails at once for want of slots: on a loaded machine that took more than 20 attempts
+  # in 20 s; the scenarios' deadlines bound the wait), heartbeats that notice a killed TaskManager within seconds (two failed
+  # heartbeat RPCs), and native memory tracking in the TaskManagers (session: jcmd VM.native_memory).
+  E2E_CHECKPOINT_DIR="$E2E_WORK/checkpoints"
+  eval "$(FLINK_CLUSTER_DIR="$E2E_WORK/cluster" FLINK_CLUSTER_CONF="${FLINK_CLUSTER_CONF:-}
+    execution.checkpointing.dir=file://$E2E_CHECKPOINT_DIR
+    execution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION
+    restart-strategy.type=fixed-delay restart-strategy.fixed-delay.attempts=100000
+    restart-strategy.fixed-delay.delay=1s heartbeat.interval=2000 heartbeat.timeout=20000
+    env.java.opts.taskmanager=-XX:NativeMemoryTracking=summary" \
+    "$root/scripts/flink-cluster.sh" start "$version" "$E2E_TASKMANAGERS")"
   timing[$version]="install/check ${t_dist} s, cluster start $((SECONDS - t0)) s"
   for scenario in "${scenarios[@]}"; do
+    E2E_SESSION_DEFAULT_RUNS=10
+    if [[ " ${long_versions[*]} " == *" $version "* ]]; then
+      E2E_SESSION_DEFAULT_RUNS=50
+    elif [[ "$long_only" == *" $scenario "* ]]; then
+      timing[$version]+=", $scenario skipped (E2E_LONG_VERSIONS=${long_versions[*]})"
+      continue
+    fi
     E2E_SCENARIO="$scenario"
     t0=$SECONDS
     "scenario_${scenario//-/_}" || fail "the scenario stopped with status $?"

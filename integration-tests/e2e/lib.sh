@@ -85,7 +85,7 @@ check_ids() {
 taskmanager_pids() {
   local pid
   for pid in $(cat "$FLINK_PID_DIR"/flink-*-taskexecutor.pid 2>/dev/null); do
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$FLINK_CONF_DIR" && echo "$pid"
+    { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF -- "$FLINK_CONF_DIR" && echo "$pid"
   done
   return 0
 }
@@ -101,4 +101,168 @@ process_stats() {
   # NativeLibrary loads each copy from a temp file named flink-rust-bridge-*.so (then deleted).
   libs="$(awk '/\/flink-rust-bridge-[^\/]*\.so/ {print $5}' "/proc/$pid/maps" | sort -u | wc -l)"
   echo "$rss $threads $fds $libs"
+}
+
+# "NMT_MB METASPACE_MB CLASSES" of JVM $1: native memory committed as NativeMemoryTracking counts
+# it (0 when NMT is off), Metaspace used and classes currently loaded (jstat, from the JVM's perf
+# data).
+jvm_native_stats() {
+  local nmt meta classes
+  nmt="$(jcmd "$1" VM.native_memory summary scale=MB 2>/dev/null | sed -n 's/^Total: .*committed=\([0-9]*\)MB.*/\1/p')"
+  meta="$(jstat -gc "$1" 2>/dev/null | awk 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i} NR == 2 {print int($c["MU"] / 1024)}')"
+  # jstat -class: Loaded Bytes Unloaded Bytes Time; loaded counts every class ever loaded.
+  classes="$(jstat -class "$1" 2>/dev/null | awk 'NR == 2 {print $1 - $3}')"
+  echo "${nmt:-0} ${meta:-0} ${classes:-0}"
+}
+
+# ---- waiting, jobs and daemons (the CDC scenarios) -----------------------------------------------
+
+# Polls `$3...` (a command that prints what it sees) every 0.5 s until it succeeds; fails the
+# scenario with "$1" (what was expected) and the command's last output after $2 seconds. Returns 1
+# on timeout, so callers can stop their scenario.
+wait_until() {
+  local what="$1" timeout="$2" deadline=$((SECONDS + $2))
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      fail "expected $what within $timeout s; last seen: $("$@" 2>&1 | tail -n 1; true)"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+# The state of job $1 (RUNNING, FINISHED, ...), or nothing if the JobManager does not know it.
+job_state() {
+  rest "/jobs/$1" 2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"])' 2>/dev/null || true
+}
+
+# Succeeds when job $1 is in state $2; prints the state it saw.
+job_state_is() {
+  local state
+  state="$(job_state "$1")"
+  echo "job $1 is ${state:-unknown}"
+  [[ "$state" == "$2" ]]
+}
+
+# Succeeds when job $1 is RUNNING with every subtask of every vertex RUNNING; otherwise prints what it saw.
+job_fully_running() {
+  rest "/jobs/$1" 2>/dev/null | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+counts = {}
+for v in j["vertices"]:
+    for state, n in v.get("tasks", {}).items():
+        if n:
+            counts[state] = counts.get(state, 0) + n
+ok = j["state"] == "RUNNING" and set(counts) == {"RUNNING"}
+print("job", j["state"], "subtasks", counts)
+sys.exit(0 if ok else 1)'
+}
+
+# Checkpoint figures of job $1: "COMPLETED RESTORED_ID" (RESTORED_ID: the checkpoint or savepoint
+# the current attempt was restored from, "-" if none).
+job_checkpoints() {
+  rest "/jobs/$1/checkpoints" 2>/dev/null | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+restored = (j.get("latest") or {}).get("restored") or {}
+print(j["counts"]["completed"], restored.get("id", "-"))' 2>/dev/null || echo "0 -"
+}
+
+# Succeeds once job $1 has completed at least $2 checkpoints since its (latest) start.
+checkpoints_at_least() {
+  local completed
+  read -r completed _ <<<"$(job_checkpoints "$1")"
+  echo "completed checkpoints: $completed"
+  ((completed >= $2))
+}
+
+# Succeeds once job $1 was restored from a checkpoint (REST latest.restored); prints what it saw.
+job_restored() {
+  local completed restored
+  read -r completed restored <<<"$(job_checkpoints "$1")"
+  echo "restored from: $restored"
+  [[ "$restored" != - ]]
+}
+
+# The job id printed by `flink run -d` (both versions: "Job has been submitted with JobID <id>").
+submitted_job_id() {
+  grep -oE 'JobID [0-9a-f]{32}' "$1" | awk '{print $2}' | tail -n 1
+}
+
+# The pid of the TaskManager with REST id $1: its RPC port (from its actor path) -> listening pid.
+taskmanager_pid_of() {
+  local port pid
+  port="$(rest "/taskmanagers/$1" | python3 -c '
+import json, re, sys
+print(re.search(r"@[^:/]+:([0-9]+)/", json.load(sys.stdin)["path"]).group(1))')" || return 1
+  for pid in $(taskmanager_pids); do
+    if ss -Hltnp "sport = :$port" | grep -q "pid=$pid,"; then
+      echo "$pid"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# REST ids of the TaskManagers running subtask $2 of job $1's source vertex ("" for every subtask).
+source_subtask_taskmanagers() {
+  local vid
+  vid="$(rest "/jobs/$1" | python3 -c '
+import json, sys
+print([v["id"] for v in json.load(sys.stdin)["vertices"] if v["name"].startswith("Source")][0])')" || return 1
+  rest "/jobs/$1/vertices/$vid" | python3 -c '
+import json, sys
+want = sys.argv[1]
+for s in json.load(sys.stdin)["subtasks"]:
+    if want in ("", str(s["subtask"])):
+        print(s.get("taskmanager-id", s.get("host")))' "${2:-}" | sort -u
+}
+
+# Number of TaskManagers registered with the JobManager; succeeds when it is at least $1.
+taskmanagers_registered() {
+  local n
+  n="$(rest /overview 2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)["taskmanagers"])' 2>/dev/null || echo 0)"
+  echo "registered TaskManagers: $n"
+  ((n >= $1))
+}
+
+# Succeeds once the TaskManager with REST id $1 is no longer registered.
+taskmanager_gone() {
+  local ids
+  ids="$(rest /taskmanagers 2>/dev/null | python3 -c '
+import json, sys
+print(" ".join(t["id"] for t in json.load(sys.stdin)["taskmanagers"]))' 2>/dev/null)" || return 1
+  echo "registered: $ids"
+  [[ " $ids " != *" $1 "* ]]
+}
+
+# Replaces the lost TaskManager with REST id $1: starts another TaskManager JVM of this cluster
+# (same conf, logs and pid files) right away, then waits until the JobManager has noticed the loss
+# (the id is gone) and $E2E_TASKMANAGERS TaskManagers are registered.
+replace_taskmanager() {
+  "$FLINK_HOME/bin/taskmanager.sh" start >/dev/null
+  wait_until "lost TaskManager $1 unregistered" 120 taskmanager_gone "$1" || return 1
+  wait_until "$E2E_TASKMANAGERS registered TaskManagers with the replacement" 120 \
+    taskmanagers_registered "$E2E_TASKMANAGERS"
+}
+
+# The JobManager JVM of this cluster (pid file written by flink-daemon.sh, checked by command line).
+jobmanager_pid() {
+  local pid
+  for pid in $(cat "$FLINK_PID_DIR"/flink-*-standalonesession.pid 2>/dev/null); do
+    { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF -- "$FLINK_CONF_DIR" && echo "$pid"
+  done
+  return 0
+}
+
+# kill -9 process $1 and wait until it is gone (a killed JVM can take a moment to be reaped).
+kill_hard() {
+  kill -9 "$1"
+  local deadline=$((SECONDS + 30))
+  while kill -0 "$1" 2>/dev/null; do
+    ((SECONDS < deadline)) || { fail "process $1 still alive 30 s after kill -9"; return 1; }
+    sleep 0.1
+  done
 }
