@@ -13,7 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
 seconds=${FUZZ_SECONDS:-30}
-toolchain=${FUZZ_TOOLCHAIN:-nightly}
+# A dated nightly, so a new nightly cannot break CI overnight; FUZZ_TOOLCHAIN=nightly tries the newest.
+toolchain=${FUZZ_TOOLCHAIN:-nightly-2026-10-30}
 # 0.13.2: the version this was set up with; --locked keeps its dependencies as released.
 cargo_fuzz_version=${CARGO_FUZZ_VERSION:-0.13.2}
 targets=("$@")
