@@ -14,9 +14,9 @@
 #              ~3 min (the vector tests take most of it), plus ~2 min once for Miri's sysroot
 #              (`cargo +nightly miri setup`) and a first build. Only in `make sanitize`.
 #
-# What neither reaches: rust-core's only `unsafe` blocks are in src/jni.rs (JNIEnv::unsafe_clone
-# and the Box <-> jlong handle round trip), whose entry points need a JVM; they run only under the
-# Java tests, where a memory checker would have to instrument the JVM.
+# rust-core's only `unsafe` blocks are in src/jni.rs: the Box <-> jlong handle round trip, which
+# jni::handle_tests exercise (so both checkers cover it), and JNIEnv::unsafe_clone, which needs a
+# JVM and runs only under the Java tests.
 #
 # Usage: scripts/sanitize.sh [valgrind] [miri]   (default: both)
 set -euo pipefail
