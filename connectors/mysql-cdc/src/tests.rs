@@ -69,7 +69,11 @@ impl TestDb {
     fn new(test: &str) -> Self {
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let base = 5400 + (std::process::id() % 50) * 200 + n * 10;
+        // Ten ids per test, a thousand per process: test processes running at once against the
+        // shared server (other checkouts, other test binaries) never share an id. Two binlog
+        // readers with one id would disconnect each other on every reconnect.
+        assert!(n < 100, "more than 100 TestDbs in one process: widen the server-id block");
+        let base = 2_000_000 + (std::process::id() % 1_000_000) * 1000 + n * 10;
         let name = format!("cdc_{test}_{}", std::process::id());
         let db = TestDb { name, server_ids: format!("{base}-{}", base + 9) };
         db.exec(&[&format!("DROP DATABASE IF EXISTS {0}", db.name), &format!("CREATE DATABASE {0}", db.name)]);
