@@ -30,7 +30,7 @@ use crate::offset::BinlogOffset;
 use crate::reconnect::ReconnectingCursor;
 use crate::retry::{is_transient, Outage, RetryPolicy};
 use crate::schema::{load_table, TableId, TableSchema};
-use crate::snapshot::ChunkReader;
+use crate::snapshot::{ChunkReader, LowWatermark};
 use crate::split::{
     decode_event, encode_event, BinlogSplit, CdcSplit, EnumeratorEvent, ReaderEvent, SnapshotSplit,
 };
@@ -112,6 +112,7 @@ impl MySqlCdcReader {
                 schemas: HashMap::new(),
                 mappings: HashMap::new(),
                 snapshot_sees_changes: false,
+                low_watermark: None,
                 metrics: ctx.metrics().clone(),
                 log_context: ctx.log_context().clone(),
             };
@@ -306,6 +307,8 @@ struct WorkerJob {
     /// The last chunk read saw binlog changes between its watermarks: read the next one keeping
     /// its rows (for the replay) rather than straight into the batch.
     snapshot_sees_changes: bool,
+    /// How chunks take their low watermark, asked of the server at the first chunk.
+    low_watermark: Option<LowWatermark>,
     /// The reader's metrics: the binlog reader registers its own from this thread.
     metrics: Metrics,
     /// The reader's log context (connector, subtask), entered for the thread's whole life.
@@ -410,7 +413,27 @@ impl WorkerJob {
         }
         let c = conn.as_mut().expect("connected above");
         let (schema, mapping) = self.schema(c, &split.table).await?;
-        let reader = ChunkReader { connector: &self.connector, server_id: self.server_id, heartbeat: self.config.heartbeat_interval };
+        let low_watermark = match self.low_watermark {
+            Some(method) => method,
+            None => {
+                let method = LowWatermark::detect(c).await?;
+                if method == LowWatermark::MasterStatus {
+                    tracing::info!(
+                        "the server reports no Binlog_snapshot_position (MySQL): chunk low watermarks come from SHOW \
+                         MASTER STATUS, which leaves a short window in which a chunk can miss a transaction that is \
+                         committing as the chunk is read (see the connector documentation)"
+                    );
+                }
+                *self.low_watermark.insert(method)
+            }
+        };
+        // Every attempt (a retry after a lost connection too) takes a fresh low watermark this way.
+        let reader = ChunkReader {
+            connector: &self.connector,
+            server_id: self.server_id,
+            heartbeat: self.config.heartbeat_interval,
+            low_watermark,
+        };
         // Straight into the batch while chunks see no concurrent changes (no rows kept); after a
         // chunk whose binlog moved, keep rows for the replay until one is quiet again.
         let mut high_watermark = None;

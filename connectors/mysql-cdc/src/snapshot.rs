@@ -1,13 +1,22 @@
 //! Reading one chunk without locks, as it was at its high watermark.
 //!
-//! 1. low watermark: the end of the binlog;
+//! 1. low watermark: a binlog position such that the chunk's `SELECT` sees every transaction
+//!    before it (see [`LowWatermark`]);
 //! 2. `SELECT` the chunk (a consistent read, streamed);
-//! 3. high watermark: the end of the binlog again;
+//! 3. high watermark: the end of the binlog (`SHOW MASTER STATUS`);
 //! 4. if the binlog moved, replay its changes between the watermarks into the chunk by primary
 //!    key: full row images make a change already visible to the SELECT harmless to apply again.
 //!
 //! The result is the chunk at the high watermark; the binlog phase emits a change of this chunk
 //! only when its transaction starts at or after that watermark.
+//!
+//! Step 1 is where correctness lives. A change the SELECT does not see must be in the replay,
+//! i.e. at or after the low watermark. `SHOW MASTER STATUS` does not promise that: with binlog
+//! group commit a transaction is written to the binlog before the storage engine commits it, so
+//! the end of the binlog can already be past a transaction that a read view created just after
+//! does not see. That transaction is then in neither the SELECT nor the replay, and the binlog
+//! phase skips it for the chunk (it is before the high watermark): a lost change. The high
+//! watermark has no such problem: the replay reads the binlog itself, not a read view.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +25,7 @@ use std::time::Duration;
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 
+use rust_core::error::BridgeError;
 use rust_core::Result;
 
 use crate::binlog::{BinlogCursor, ChangeKind};
@@ -35,17 +45,104 @@ pub struct ChunkRows {
     pub moved: bool,
 }
 
+/// How a chunk's low watermark is taken: decided once per reader ([`LowWatermark::detect`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LowWatermark {
+    /// MariaDB (and Percona Server, which ported it): the chunk is read inside
+    /// `START TRANSACTION WITH CONSISTENT SNAPSHOT` at REPEATABLE READ, and the low watermark is
+    /// that snapshot's binlog position (`Binlog_snapshot_file`/`_position`). The server takes the
+    /// read view and that position under the lock that orders commits, so the snapshot holds
+    /// exactly the transactions before the position (what `mysqldump --single-transaction
+    /// --master-data` relies on). No privilege is needed beyond SELECT.
+    ConsistentSnapshot,
+    /// MySQL, which has no such status: `SHOW MASTER STATUS` before an autocommit SELECT. It
+    /// leaves a window: a transaction in the binlog but not yet committed by InnoDB when the
+    /// SELECT starts is lost for that chunk (see the module documentation).
+    /// `performance_schema.log_status` does not close it: it is consistent with the engine's
+    /// log, not with a read view.
+    MasterStatus,
+}
+
+impl LowWatermark {
+    /// Asks the server once: `SHOW STATUS LIKE 'binlog_snapshot_%'` names both variables on
+    /// MariaDB and Percona Server, nothing on MySQL. Checked by what the server offers rather than
+    /// by its version string, so a Percona server gets the consistent method too.
+    pub async fn detect(conn: &mut Conn) -> Result<LowWatermark> {
+        Ok(match snapshot_status(conn).await? {
+            Some(_) => LowWatermark::ConsistentSnapshot,
+            None => LowWatermark::MasterStatus,
+        })
+    }
+
+    /// Opens the chunk's read: from here the connection's reads see exactly the transactions
+    /// before the returned position. [`Self::end`] closes it.
+    pub async fn begin(self, conn: &mut Conn) -> Result<BinlogPosition> {
+        match self {
+            LowWatermark::MasterStatus => binlog_end(conn).await,
+            LowWatermark::ConsistentSnapshot => {
+                let context = "starting a consistent snapshot for a chunk";
+                // A consistent snapshot only holds at REPEATABLE READ (the server's default may
+                // differ). Session scope, not `SET TRANSACTION`: that one is refused while a
+                // transaction is open, as one is after a chunk read that failed halfway; START
+                // TRANSACTION then commits that leftover (read-only) transaction.
+                conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    .await
+                    .map_err(|e| db_error(context, e))?;
+                conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+                    .await
+                    .map_err(|e| db_error(context, e))?;
+                snapshot_status(conn).await?.ok_or_else(|| {
+                    BridgeError::other("the server stopped reporting Binlog_snapshot_file/Binlog_snapshot_position")
+                })
+            }
+        }
+    }
+
+    /// Ends the chunk's read (releases its read view) once its rows are read.
+    pub async fn end(self, conn: &mut Conn) -> Result<()> {
+        match self {
+            LowWatermark::MasterStatus => Ok(()),
+            LowWatermark::ConsistentSnapshot => {
+                conn.query_drop("COMMIT").await.map_err(|e| db_error("ending a chunk's consistent snapshot", e))
+            }
+        }
+    }
+}
+
+/// `Binlog_snapshot_file`/`_position` of this session: the binlog position of its consistent
+/// snapshot inside one, of the last committed transaction otherwise; `None` when the server has
+/// no such status (MySQL) or no binlog.
+async fn snapshot_status(conn: &mut Conn) -> Result<Option<BinlogPosition>> {
+    let rows: Vec<(String, String)> = conn
+        .query("SHOW STATUS LIKE 'binlog\\_snapshot\\_%'")
+        .await
+        .map_err(|e| db_error("reading the binlog position of the snapshot (SHOW STATUS)", e))?;
+    let value = |name: &str| rows.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    let (Some(file), Some(pos)) = (value("Binlog_snapshot_file"), value("Binlog_snapshot_position")) else {
+        return Ok(None);
+    };
+    if file.is_empty() {
+        return Ok(None);
+    }
+    let pos = pos
+        .parse()
+        .map_err(|_| BridgeError::other(format!("Binlog_snapshot_position is not a position: {pos:?}")))?;
+    Ok(Some(BinlogPosition { file: file.to_string(), pos }))
+}
+
 pub struct ChunkReader<'a> {
     pub connector: &'a Connector,
     pub server_id: u32,
     pub heartbeat: Duration,
+    pub low_watermark: LowWatermark,
 }
 
 impl ChunkReader<'_> {
     pub async fn read(&self, conn: &mut Conn, table: &TableSchema, split: &SnapshotSplit) -> Result<ChunkRows> {
         let key_index = table.column_index(&split.chunk_key).unwrap_or(0);
-        let low = binlog_end(conn).await?;
+        let low = self.low_watermark.begin(conn).await?;
         let mut rows = select_chunk(conn, table, &split.chunk_key, &split.range).await?;
+        self.low_watermark.end(conn).await?;
         let high = binlog_end(conn).await?;
         let mut replayed = 0;
         if high > low {
@@ -67,7 +164,7 @@ impl ChunkReader<'_> {
         builder: &mut BatchBuilder,
         mapping: &TableMapping,
     ) -> Result<Option<BinlogPosition>> {
-        let low = binlog_end(conn).await?;
+        let low = self.low_watermark.begin(conn).await?;
         let normalizer = RowNormalizer::new(table);
         let (sql, params) = chunk_query(table, &split.chunk_key, &split.range);
         let context = || format!("reading a chunk of {}", table.id);
@@ -77,6 +174,9 @@ impl ChunkReader<'_> {
             builder.append_snapshot_row(mapping, table, &normalizer, row)?;
         }
         drop(result);
+        self.low_watermark.end(conn).await?;
+        // Equal watermarks: no transaction after the snapshot's position is in the binlog, so the
+        // rows read are the chunk at the high watermark as they are.
         let high = binlog_end(conn).await?;
         if high > low {
             builder.finish()?;
