@@ -133,7 +133,12 @@ pub trait SplitEnumerator: Send + 'static {
     /// A reader registered (also after a failover). `ctx.registered_readers()` includes it.
     fn add_reader(&mut self, subtask: u32, ctx: &mut EnumeratorContext<Self::Split>) -> Result<()>;
 
-    /// Splits assigned to a reader that failed before its last successful checkpoint come back.
+    /// Flink reset the reader of `subtask` after its attempt failed (Flink calls this on every
+    /// reset, with no splits too). `splits` are those assigned to it after the checkpoint it
+    /// restores from; Java also hands back splits it could not assign to a reader Flink no longer
+    /// lists. The reader is gone: `ctx.registered_readers()` no longer includes it until
+    /// [`Self::add_reader`], and an assignment to it would fail the job. Forget what it asked
+    /// for (pending split requests): its next attempt asks again.
     fn add_splits_back(
         &mut self,
         splits: Vec<Self::Split>,
@@ -268,6 +273,11 @@ impl<S> EnumeratorContext<S> {
 
     pub(crate) fn register_reader(&mut self, subtask: u32) {
         self.registered.insert(subtask);
+    }
+
+    /// Flink dropped the reader (it unregisters a failed attempt before resetting the subtask).
+    pub(crate) fn unregister_reader(&mut self, subtask: u32) {
+        self.registered.remove(&subtask);
     }
 
     pub(crate) fn take_commands(&mut self) -> (Vec<EnumeratorCommand<S>>, Vec<(u64, AsyncTask)>) {

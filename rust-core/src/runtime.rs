@@ -179,6 +179,9 @@ impl<S: Source> DynEnumerator for ErasedEnumerator<S> {
 
     fn add_splits_back(&mut self, splits: Vec<SplitBytes>, subtask: u32) -> Result<EnumeratorOutput> {
         let splits = splits_from_bytes(S::STATE_VERSION, splits)?;
+        // Flink calls this when it resets the subtask, after removing its reader; `add_reader`
+        // registers the next attempt. Until then the enumerator must not pick it.
+        self.ctx.unregister_reader(subtask);
         self.enumerator.add_splits_back(splits, subtask, &mut self.ctx)?;
         self.output()
     }

@@ -2,6 +2,8 @@
 //! the way the Java layer wires them (split requests, assignments, source events both ways,
 //! `callAsync` tasks, checkpoints and restores), without a JVM. A failure is modelled the way Flink
 //! restarts a connected job: everything restores from the last checkpoint ([`Harness::restore`]).
+//! One reader can also be lost alone while the enumerator lives on, as in Flink's region failover
+//! ([`Harness::fail_reader`], [`Harness::restart_reader`]).
 //!
 //! Async enumerator tasks run inline when issued, so a test is deterministic given the reader
 //! timing. When no reader has data, [`Harness::run_until`] waits on the readers' availability
@@ -31,6 +33,8 @@ struct Node {
     reader: Box<dyn DynReader>,
     ctx: ReaderContext,
     ended: bool,
+    /// Failed and not restarted yet: Flink lists it as unregistered.
+    lost: bool,
 }
 
 /// Checkpointed state of a harness: enumerator bytes and each reader's splits.
@@ -50,6 +54,11 @@ pub struct Harness<'a> {
     pending_outputs: VecDeque<EnumeratorOutput>,
     tasks: Vec<(u64, crate::api::AsyncTask)>,
     checkpoint_id: u64,
+    /// Per reader: its splits in the last checkpoint, which a restarted reader restores.
+    checkpointed: Vec<Vec<SplitBytes>>,
+    /// Per reader: splits assigned after the last checkpoint, which Flink hands back when the
+    /// reader fails (its assignment tracker).
+    uncheckpointed: Vec<Vec<SplitBytes>>,
     /// Encodes each batch as the runtime does, to report its size ([`DynReader::batch_emitted`]).
     encoder: BinaryRowEncoder,
     encoded: Vec<u8>,
@@ -83,6 +92,8 @@ impl<'a> Harness<'a> {
             pending_outputs: VecDeque::new(),
             tasks: Vec::new(),
             checkpoint_id: 0,
+            checkpointed: Vec::new(),
+            uncheckpointed: vec![Vec::new(); parallelism as usize],
             encoder: BinaryRowEncoder::new(source.row_type()),
             encoded: Vec::new(),
             offsets: Vec::new(),
@@ -91,6 +102,7 @@ impl<'a> Harness<'a> {
         h.apply(out)?;
         for i in 0..parallelism {
             let restored = checkpoint.map(|c| c.readers[i as usize].clone()).unwrap_or_default();
+            h.checkpointed.push(restored.clone());
             let node = h.start_reader(i, parallelism, restored)?;
             h.nodes.push(node);
         }
@@ -108,7 +120,7 @@ impl<'a> Harness<'a> {
         let out = self.enumerator.add_reader(subtask)?;
         self.pending_outputs.push_back(out);
         reader.start(&mut ctx)?;
-        Ok(Node { reader, ctx, ended: false })
+        Ok(Node { reader, ctx, ended: false, lost: false })
     }
 
     /// Queues an enumerator output; [`Self::drain`] applies it.
@@ -126,17 +138,25 @@ impl<'a> Harness<'a> {
                 self.tasks.extend(out.tasks);
                 for command in out.commands {
                     match command {
+                        // Flink fails the job for an assignment or "no more splits" to a reader it
+                        // does not list. Java hands such splits back to the enumerator, for the
+                        // moment between Flink dropping a failed reader and resetting it; the
+                        // harness does both in one step, so here it is an enumerator bug.
                         EnumeratorCommand::AssignSplits { subtask, splits } => {
-                            let node = self.node(subtask)?;
-                            node.reader.add_splits(splits, &mut node.ctx)?;
+                            let node = self.registered_node(subtask)?;
+                            node.reader.add_splits(splits.clone(), &mut node.ctx)?;
+                            self.uncheckpointed[subtask as usize].extend(splits);
                         }
                         EnumeratorCommand::SignalNoMoreSplits { subtask } => {
-                            let node = self.node(subtask)?;
+                            let node = self.registered_node(subtask)?;
                             node.reader.notify_no_more_splits(&mut node.ctx)?;
                         }
                         EnumeratorCommand::SendEvent { subtask, event } => {
                             let node = self.node(subtask)?;
-                            node.reader.handle_source_event(&event, &mut node.ctx)?;
+                            // Java drops events for unregistered readers.
+                            if !node.lost {
+                                node.reader.handle_source_event(&event, &mut node.ctx)?;
+                            }
                         }
                         EnumeratorCommand::CallAsync { task_id, schedule } => {
                             if let AsyncSchedule::Periodic { .. } = schedule {
@@ -148,6 +168,9 @@ impl<'a> Harness<'a> {
                 }
             }
             for i in 0..self.nodes.len() {
+                if self.nodes[i].lost {
+                    continue;
+                }
                 let (requested, events) = self.nodes[i].ctx.take_signals();
                 if requested {
                     progressed = true;
@@ -195,12 +218,52 @@ impl<'a> Harness<'a> {
             .ok_or_else(|| BridgeError::other(format!("no reader {subtask}")))
     }
 
+    fn registered_node(&mut self, subtask: u32) -> Result<&mut Node> {
+        let node = self.node(subtask)?;
+        if node.lost {
+            return Err(BridgeError::other(format!(
+                "Cannot assign splits to subtask {subtask} because the subtask is not registered"
+            )));
+        }
+        Ok(node)
+    }
+
+    /// Loses one reader, as Flink does when its TaskManager goes and the job has more than one
+    /// region: the reader is closed and unregistered, and Flink resets the subtask, handing the
+    /// enumerator the splits assigned to it since the last checkpoint (`add_splits_back`, with
+    /// none too). The enumerator lives on; until [`Self::restart_reader`] an assignment to the
+    /// reader fails, as in Flink.
+    pub fn fail_reader(&mut self, subtask: u32) -> Result<()> {
+        let node = self.node(subtask)?;
+        if node.lost {
+            return Err(BridgeError::other(format!("reader {subtask} is already lost")));
+        }
+        node.lost = true;
+        node.reader.close()?;
+        let back = std::mem::take(&mut self.uncheckpointed[subtask as usize]);
+        let out = self.enumerator.add_splits_back(back, subtask)?;
+        self.apply(out)?;
+        self.drain()
+    }
+
+    /// The next attempt of a lost reader: restored from its splits in the last checkpoint, then
+    /// registered (`add_reader`).
+    pub fn restart_reader(&mut self, subtask: u32) -> Result<()> {
+        if !self.node(subtask)?.lost {
+            return Err(BridgeError::other(format!("reader {subtask} is not lost")));
+        }
+        let restored = self.checkpointed[subtask as usize].clone();
+        let node = self.start_reader(subtask, self.nodes.len() as u32, restored)?;
+        self.nodes[subtask as usize] = node;
+        self.drain()
+    }
+
     /// Polls every reader once; returns the batches emitted.
     pub fn poll_all(&mut self) -> Result<Vec<Emitted>> {
         let mut out = Vec::new();
         for i in 0..self.nodes.len() {
             let node = &mut self.nodes[i];
-            if node.ended {
+            if node.ended || node.lost {
                 continue;
             }
             match node.reader.poll_next(&mut node.ctx)? {
@@ -253,7 +316,7 @@ impl<'a> Harness<'a> {
     fn wait_any(&self, epochs: &[u64], until: Instant) {
         // Readers signal independently; waiting on each in turn with a share of the time bounds
         // the latency without spinning.
-        let live: Vec<usize> = (0..self.nodes.len()).filter(|&i| !self.nodes[i].ended).collect();
+        let live: Vec<usize> = (0..self.nodes.len()).filter(|&i| !self.nodes[i].ended && !self.nodes[i].lost).collect();
         if live.is_empty() {
             return;
         }
@@ -277,6 +340,10 @@ impl<'a> Harness<'a> {
 
     /// Takes a checkpoint: the enumerator first, then every reader (Flink's order).
     pub fn checkpoint(&mut self) -> Result<Checkpoint> {
+        if let Some(i) = self.nodes.iter().position(|n| n.lost) {
+            // Flink completes no checkpoint while a task is down.
+            return Err(BridgeError::other(format!("no checkpoint while reader {i} is lost")));
+        }
         self.checkpoint_id += 1;
         let id = self.checkpoint_id;
         let enumerator = self.enumerator.snapshot_state(id)?;
@@ -284,6 +351,9 @@ impl<'a> Harness<'a> {
         for node in &mut self.nodes {
             readers.push(node.reader.snapshot_state(id)?);
         }
+        // Assignments from here on (the drain below included) come after this checkpoint.
+        self.checkpointed = readers.clone();
+        self.uncheckpointed.iter_mut().for_each(Vec::clear);
         let out = self.enumerator.notify_checkpoint_complete(id)?;
         self.apply(out)?;
         for node in &mut self.nodes {
@@ -295,9 +365,186 @@ impl<'a> Harness<'a> {
 
     /// Closes readers and enumerator.
     pub fn close(mut self) -> Result<()> {
-        for node in &mut self.nodes {
+        for node in self.nodes.iter_mut().filter(|n| !n.lost) {
             node.reader.close()?;
         }
         self.enumerator.close()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeSet, VecDeque};
+    use std::sync::Arc;
+
+    use arrow_array::{Array, Int64Array};
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+    use crate::api::{
+        Boundedness, ChangeBatch, EnumeratorContext, Source, SourceReader, SourceSplit, SplitEnumerator,
+    };
+    use crate::runtime::erase;
+    use crate::types::RowType;
+
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    struct Id(i64);
+
+    impl SourceSplit for Id {
+        fn split_id(&self) -> String {
+            self.0.to_string()
+        }
+    }
+
+    /// Splits come from a periodic discovery task (one per run); readers that asked wait for
+    /// one, and only registered readers are served: mysql-cdc's pattern.
+    struct Discovering(RowType);
+
+    #[derive(Default)]
+    struct DiscoveringEnumerator {
+        pending: VecDeque<Id>,
+        waiting: BTreeSet<u32>,
+    }
+
+    impl DiscoveringEnumerator {
+        fn serve_waiting(&mut self, ctx: &mut EnumeratorContext<Id>) {
+            for subtask in self.waiting.clone() {
+                if !ctx.registered_readers().contains(&subtask) {
+                    self.waiting.remove(&subtask);
+                } else if let Some(split) = self.pending.pop_front() {
+                    self.waiting.remove(&subtask);
+                    ctx.assign_split(subtask, split);
+                }
+            }
+        }
+    }
+
+    impl SplitEnumerator for DiscoveringEnumerator {
+        type Split = Id;
+        type State = ();
+        fn start(&mut self, ctx: &mut EnumeratorContext<Id>) -> Result<()> {
+            let mut next = 0i64;
+            let task = move || {
+                next += 1;
+                Ok((next - 1).to_le_bytes().to_vec())
+            };
+            let period = Duration::from_secs(1);
+            ctx.call_async(Box::new(task), AsyncSchedule::Periodic { initial_delay: period, period });
+            Ok(())
+        }
+        fn handle_split_request(&mut self, subtask: u32, _: Option<&str>, ctx: &mut EnumeratorContext<Id>) -> Result<()> {
+            self.waiting.insert(subtask);
+            self.serve_waiting(ctx);
+            Ok(())
+        }
+        fn add_reader(&mut self, _: u32, _: &mut EnumeratorContext<Id>) -> Result<()> {
+            Ok(())
+        }
+        fn add_splits_back(&mut self, splits: Vec<Id>, _: u32, ctx: &mut EnumeratorContext<Id>) -> Result<()> {
+            self.pending.extend(splits);
+            self.serve_waiting(ctx);
+            Ok(())
+        }
+        fn snapshot_state(&mut self, _: u64) -> Result<()> {
+            Ok(())
+        }
+        fn handle_async_result(
+            &mut self,
+            _: u64,
+            result: std::result::Result<Vec<u8>, String>,
+            ctx: &mut EnumeratorContext<Id>,
+        ) -> Result<()> {
+            let bytes: [u8; 8] = result.map_err(BridgeError::other)?.try_into().expect("an i64");
+            self.pending.push_back(Id(i64::from_le_bytes(bytes)));
+            self.serve_waiting(ctx);
+            Ok(())
+        }
+    }
+
+    /// Emits each split's id as one row, and asks for a split whenever it has none.
+    struct IdReader(RowType, VecDeque<Id>);
+
+    impl SourceReader for IdReader {
+        type Split = Id;
+        fn start(&mut self, ctx: &mut ReaderContext) -> Result<()> {
+            ctx.request_split();
+            Ok(())
+        }
+        fn poll_next(&mut self, ctx: &mut ReaderContext) -> Result<ReaderPoll> {
+            let Some(Id(id)) = self.1.pop_front() else {
+                return Ok(ReaderPoll::NothingAvailable { retry_after: None });
+            };
+            if self.1.is_empty() {
+                ctx.request_split();
+            }
+            let ids = Arc::new(Int64Array::from(vec![id]));
+            Ok(ReaderPoll::Batch(ChangeBatch::inserts(RecordBatch::try_new(self.0.arrow_schema(), vec![ids])?)))
+        }
+        fn add_splits(&mut self, splits: Vec<Id>, _: &mut ReaderContext) -> Result<()> {
+            self.1.extend(splits);
+            Ok(())
+        }
+        fn notify_no_more_splits(&mut self, _: &mut ReaderContext) -> Result<()> {
+            Ok(())
+        }
+        fn snapshot_state(&mut self, _: u64) -> Result<Vec<Id>> {
+            Ok(self.1.iter().cloned().collect())
+        }
+    }
+
+    impl Source for Discovering {
+        type Split = Id;
+        type EnumeratorState = ();
+        type Enumerator = DiscoveringEnumerator;
+        type Reader = IdReader;
+        fn boundedness(&self) -> Boundedness {
+            Boundedness::ContinuousUnbounded
+        }
+        fn row_type(&self) -> &RowType {
+            &self.0
+        }
+        fn create_enumerator(&self, _: &EnumeratorInit, _: Option<()>) -> Result<DiscoveringEnumerator> {
+            Ok(DiscoveringEnumerator::default())
+        }
+        fn create_reader(&self, _: &ReaderInit) -> Result<IdReader> {
+            Ok(IdReader(self.0.clone(), VecDeque::new()))
+        }
+    }
+
+    fn ids_by_reader(emitted: &[Emitted]) -> Vec<(u32, i64)> {
+        let mut out: Vec<(u32, i64)> = emitted
+            .iter()
+            .flat_map(|e| {
+                let ids = e.rows.column(0).as_any().downcast_ref::<Int64Array>().expect("BIGINT").clone();
+                (0..ids.len()).map(move |i| (e.subtask, ids.value(i)))
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// A reader that asked for a split and was lost before one came: Flink resets it
+    /// (`add_splits_back` with no splits) and the enumerator lives on. Before rust-core
+    /// unregistered reset readers, the enumerator still saw the lost reader as registered and
+    /// gave it the next split: Flink failed the job ("the subtask is not registered").
+    #[test]
+    fn a_reader_lost_while_waiting_gets_nothing_until_it_registers_again() {
+        let source = erase(Discovering(RowType::parse(&["id"], &["BIGINT"]).unwrap()));
+        let mut h = Harness::new(source.as_ref(), 2, 16).unwrap();
+        // Discovery ran once at start: split 0 went to reader 0, reader 1 waits.
+        h.fail_reader(1).unwrap();
+        // Split 1: reader 0 has not asked again, reader 1 is gone, so it stays pending.
+        h.tick().unwrap();
+        // Reader 0 emits split 0 and asks again: it gets split 1.
+        let emitted = h.run_until(Duration::from_secs(10), |e| e.len() == 2).unwrap();
+        assert_eq!(ids_by_reader(&emitted), vec![(0, 0), (0, 1)]);
+
+        // The restarted reader asks when it starts; both readers wait, in subtask order.
+        h.restart_reader(1).unwrap();
+        h.tick().unwrap();
+        h.tick().unwrap();
+        let emitted = h.run_until(Duration::from_secs(10), |e| e.len() == 2).unwrap();
+        assert_eq!(ids_by_reader(&emitted), vec![(0, 2), (1, 3)]);
+        h.close().unwrap();
     }
 }

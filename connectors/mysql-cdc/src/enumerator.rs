@@ -324,7 +324,10 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         Ok(())
     }
 
-    fn add_splits_back(&mut self, splits: Vec<CdcSplit>, _subtask: u32, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+    fn add_splits_back(&mut self, splits: Vec<CdcSplit>, subtask: u32, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+        // Its reader is gone: a request it left must neither get a split nor count as idle (its
+        // next attempt asks again once registered).
+        self.waiting.remove(&subtask);
         for split in splits {
             match split {
                 CdcSplit::Snapshot(mut s) => {
@@ -444,7 +447,7 @@ mod restored_chunk_tests {
     use crate::split::KeyValue;
     use rust_core::options::Options;
 
-    fn enumerator() -> MySqlCdcEnumerator {
+    fn config() -> MySqlCdcConfig {
         let options = [
             ("hostname", "127.0.0.1"),
             ("username", "u"),
@@ -456,7 +459,11 @@ mod restored_chunk_tests {
             "rust-mysql-cdc",
             options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         );
-        MySqlCdcEnumerator::new(Arc::new(MySqlCdcConfig::parse(&options).unwrap()), None)
+        MySqlCdcConfig::parse(&options).unwrap()
+    }
+
+    fn enumerator() -> MySqlCdcEnumerator {
+        MySqlCdcEnumerator::new(Arc::new(config()), None)
     }
 
     fn chunk(id: u64) -> SnapshotSplit {
@@ -506,5 +513,52 @@ mod restored_chunk_tests {
         e.handle_source_event(1, &encode_event(&ReaderEvent::ChunksRestored(vec![chunk(2)])).unwrap(), &mut ctx).unwrap();
         assert!(e.state.in_flight.contains_key(&2));
         assert_eq!(finished(&e).len(), 1);
+    }
+
+    fn assigned(out: &rust_core::runtime::EnumeratorOutput) -> Vec<(u32, Vec<String>)> {
+        out.commands
+            .iter()
+            .filter_map(|c| match c {
+                rust_core::api::EnumeratorCommand::AssignSplits { subtask, splits } => {
+                    Some((*subtask, splits.iter().map(|s| s.id.clone()).collect()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// MySqlCdcFailoverITCase: a TaskManager with readers 0 and 1 goes while reader 0 reads chunk 1
+    /// and reader 1 waits for a split. Flink resets reader 1, then reader 0, whose chunk comes
+    /// back. It must not go to reader 1, gone and not registered again (Flink failed the job:
+    /// "Cannot assign splits ... because the subtask is not registered"), but wait for a request.
+    #[test]
+    fn a_chunk_given_back_waits_for_a_registered_reader_not_one_that_was_reset() {
+        use crate::source::MySqlCdcSource;
+        use rust_core::api::{EnumeratorInit, Source, SourceSplit};
+        use rust_core::protocol::SplitBytes;
+        use rust_core::types::RowType;
+
+        let mut state = EnumeratorState {
+            tables: Some(vec![(TableId::new("db", "t"), "id".into())]),
+            splitting_table: 1,
+            ..EnumeratorState::default()
+        };
+        state.in_flight.insert(1, chunk(1));
+        let version = <MySqlCdcSource as Source>::STATE_VERSION;
+        let source = rust_core::runtime::erase(MySqlCdcSource::new(config(), RowType::default()).unwrap());
+        let state = rust_core::state::encode(version, &state).unwrap();
+        let mut e = source.create_enumerator(&EnumeratorInit { parallelism: 2 }, Some(&state)).unwrap();
+        e.add_reader(0).unwrap();
+        e.add_reader(1).unwrap();
+        assert!(assigned(&e.handle_split_request(1, None).unwrap()).is_empty(), "nothing to assign yet");
+
+        assert!(assigned(&e.add_splits_back(Vec::new(), 1).unwrap()).is_empty());
+        let back = SplitBytes { id: "1".into(), state: rust_core::state::encode(version, &CdcSplit::Snapshot(chunk(1))).unwrap() };
+        assert_eq!(assigned(&e.add_splits_back(vec![back], 0).unwrap()), Vec::<(u32, Vec<String>)>::new());
+
+        // Reader 1's next attempt registers and asks.
+        assert!(assigned(&e.add_reader(1).unwrap()).is_empty());
+        let out = e.handle_split_request(1, None).unwrap();
+        assert_eq!(assigned(&out), vec![(1, vec![CdcSplit::Snapshot(chunk(1)).split_id()])]);
     }
 }

@@ -374,7 +374,9 @@ impl SplitEnumerator for TestkitEnumerator {
         Ok(())
     }
 
-    fn add_splits_back(&mut self, splits: Vec<RangeSplit>, _: u32, ctx: &mut EnumeratorContext<RangeSplit>) -> Result<()> {
+    fn add_splits_back(&mut self, splits: Vec<RangeSplit>, subtask: u32, ctx: &mut EnumeratorContext<RangeSplit>) -> Result<()> {
+        // Its reader is gone; serving the request it left would assign to an unregistered reader.
+        self.waiting.remove(&subtask);
         for s in &splits {
             self.state.unacked.remove(&s.id);
         }

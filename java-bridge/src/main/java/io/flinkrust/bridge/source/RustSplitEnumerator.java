@@ -15,8 +15,13 @@ import org.slf4j.LoggerFactory;
 
 import javax.annotation.Nullable;
 
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Flink's split enumerator over a native one. Flink calls it on the coordinator thread; each
@@ -100,16 +105,42 @@ final class RustSplitEnumerator implements SplitEnumerator<NativeSplit, Enumerat
     }
 
     private void apply(List<EnumeratorCommand> commands) {
+        apply(commands, new HashSet<>());
+    }
+
+    /**
+     * Flink drops the reader of a failed attempt at once, but tells the enumerator only when it
+     * resets the subtask ({@code addSplitsBack}), so the native enumerator may assign to a reader
+     * that is gone. Flink would throw and fail the job; such splits go back to the native
+     * enumerator instead, as Flink returns a failed reader's splits, and are assigned again when a
+     * reader asks. {@code handedBack} holds the subtasks handed back in this chain of callbacks:
+     * the native side unregisters them, so an enumerator that assigns to one again is broken, and
+     * failing beats handing back forever.
+     */
+    private void apply(List<EnumeratorCommand> commands, Set<Integer> handedBack) {
         // Every callback that returns commands may have registered metrics (one JNI call when not).
         metrics.registerNew(context.metricGroup());
+        // Per unregistered subtask, its splits from this list, handed back once after it.
+        Map<Integer, List<NativeSplit>> unassignable = new LinkedHashMap<>();
         for (EnumeratorCommand command : commands) {
             LOG.debug("{} enumerator: {}", connector, command);
             if (command instanceof EnumeratorCommand.AssignSplits) {
                 EnumeratorCommand.AssignSplits assign = (EnumeratorCommand.AssignSplits) command;
+                if (!context.registeredReaders().containsKey(assign.subtask())) {
+                    unassignable.computeIfAbsent(assign.subtask(), s -> new ArrayList<>()).addAll(assign.splits());
+                    continue;
+                }
                 context.assignSplits(
                         new SplitsAssignment<>(Collections.singletonMap(assign.subtask(), assign.splits())));
             } else if (command instanceof EnumeratorCommand.SignalNoMoreSplits) {
-                context.signalNoMoreSplits(((EnumeratorCommand.SignalNoMoreSplits) command).subtask());
+                int subtask = ((EnumeratorCommand.SignalNoMoreSplits) command).subtask();
+                if (!context.registeredReaders().containsKey(subtask)) {
+                    // Flink would throw; the next attempt asks for a split and gets the answer then.
+                    LOG.info("{} enumerator: reader {} is not registered (its attempt failed); "
+                            + "not signalling it no more splits", connector, subtask);
+                    continue;
+                }
+                context.signalNoMoreSplits(subtask);
             } else if (command instanceof EnumeratorCommand.SendEvent) {
                 EnumeratorCommand.SendEvent send = (EnumeratorCommand.SendEvent) command;
                 if (!context.registeredReaders().containsKey(send.subtask())) {
@@ -126,6 +157,20 @@ final class RustSplitEnumerator implements SplitEnumerator<NativeSplit, Enumerat
                 throw new IllegalStateException("unknown enumerator command " + command);
             }
         }
+        for (Map.Entry<Integer, List<NativeSplit>> entry : unassignable.entrySet()) {
+            handBack(entry.getKey(), entry.getValue(), handedBack);
+        }
+    }
+
+    private void handBack(int subtask, List<NativeSplit> splits, Set<Integer> handedBack) {
+        if (!handedBack.add(subtask)) {
+            throw new IllegalStateException(String.format(
+                    "%s enumerator assigned splits %s to reader %d again after they were handed back "
+                            + "because the reader is not registered", connector, splits, subtask));
+        }
+        LOG.info("{} enumerator: reader {} is not registered (its attempt failed); handing {} back to "
+                + "the enumerator", connector, subtask, splits);
+        apply(enumerator.addSplitsBack(subtask, splits), handedBack);
     }
 
     private void callAsync(EnumeratorCommand.CallAsync call) {

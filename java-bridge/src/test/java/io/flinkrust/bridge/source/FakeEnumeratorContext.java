@@ -20,7 +20,9 @@ import java.util.function.BiConsumer;
 
 /**
  * A {@link SplitEnumeratorContext} that records what the enumerator decided; async calls queue up
- * until the test runs them ({@link #runNextAsync()}: the callable, then the handler).
+ * until the test runs them ({@link #runNextAsync()}: the callable, then the handler). Like Flink's,
+ * it refuses splits and "no more splits" for a reader that is not registered
+ * ({@link #registerReader}).
  */
 final class FakeEnumeratorContext implements SplitEnumeratorContext<NativeSplit> {
     final int parallelism;
@@ -55,14 +57,36 @@ final class FakeEnumeratorContext implements SplitEnumeratorContext<NativeSplit>
         return readers;
     }
 
+    /** A reader (attempt) registered, as Flink records it before calling {@code addReader}. */
+    void registerReader(int subtask) {
+        readers.put(subtask, new ReaderInfo(subtask, "localhost"));
+    }
+
+    /** Flink drops a failed attempt's reader at once; the enumerator hears of it later. */
+    void unregisterReader(int subtask) {
+        readers.remove(subtask);
+    }
+
     @Override
     public void assignSplits(SplitsAssignment<NativeSplit> newSplitAssignments) {
+        newSplitAssignments.assignment().forEach((subtask, splits) -> {
+            if (!readers.containsKey(subtask)) {
+                // Flink's SourceCoordinatorContext#assignSplits, which fails the job.
+                throw new IllegalArgumentException(String.format(
+                        "Cannot assign splits %s to subtask %d because the subtask is not registered.",
+                        splits, subtask));
+            }
+        });
         newSplitAssignments.assignment().forEach(
                 (subtask, splits) -> assigned.computeIfAbsent(subtask, s -> new ArrayList<>()).addAll(splits));
     }
 
     @Override
     public void signalNoMoreSplits(int subtask) {
+        if (!readers.containsKey(subtask)) {
+            // Flink's fails with a NullPointerException looking up the reader's attempts.
+            throw new IllegalStateException("no registered reader for subtask " + subtask);
+        }
         noMoreSplits.add(subtask);
     }
 

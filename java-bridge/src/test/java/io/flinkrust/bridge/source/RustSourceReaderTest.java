@@ -38,6 +38,7 @@ class RustSourceReaderTest {
         FakeEnumeratorContext context = new FakeEnumeratorContext(1);
         try (RustSplitEnumerator enumerator = new RustSplitEnumerator(spec, context, null)) {
             enumerator.start();
+            context.registerReader(0);
             enumerator.addReader(0);
             while (!context.noMoreSplits.contains(0)) {
                 enumerator.handleSplitRequest(0, "localhost");
@@ -146,6 +147,7 @@ class RustSourceReaderTest {
         FakeReaderOutput output = new FakeReaderOutput();
         try (RustSplitEnumerator enumerator = new RustSplitEnumerator(spec, enumContext, null)) {
             enumerator.start();
+            enumContext.registerReader(0);
             enumerator.addReader(0);
             RustSourceReader reader = new RustSourceReader(spec, readerContext);
             try {
@@ -190,6 +192,7 @@ class RustSourceReaderTest {
         FakeEnumeratorContext context = new FakeEnumeratorContext(1);
         try (RustSplitEnumerator enumerator = new RustSplitEnumerator(spec, context, null)) {
             enumerator.start();
+            context.registerReader(0);
             enumerator.addReader(0);
             enumerator.handleSplitRequest(0, null);
             assertThat(context.assigned).isEmpty();
@@ -204,6 +207,7 @@ class RustSourceReaderTest {
             FakeEnumeratorContext restoredContext = new FakeEnumeratorContext(1);
             try (RustSplitEnumerator restored = new RustSplitEnumerator(spec, restoredContext, checkpoint.state())) {
                 restored.start();
+                restoredContext.registerReader(0);
                 restored.addReader(0);
                 restored.handleSplitRequest(0, null);
                 assertThat(restoredContext.asyncCalls).isEmpty();
