@@ -58,6 +58,15 @@ fn server() -> &'static Server {
     })
 }
 
+/// Root over the socket, in `db_name`: how tests and their DML threads administer the server.
+fn root_opts(db_name: &str) -> mysql_async::Opts {
+    mysql_async::OptsBuilder::default()
+        .socket(Some(server().root_socket.clone()))
+        .user(Some("root"))
+        .db_name(Some(db_name.to_string()))
+        .into()
+}
+
 /// A database of one test, administered as root over the socket.
 struct TestDb {
     name: String,
@@ -81,11 +90,7 @@ impl TestDb {
     }
 
     fn root_opts(&self) -> mysql_async::Opts {
-        mysql_async::OptsBuilder::default()
-            .socket(Some(server().root_socket.clone()))
-            .user(Some("root"))
-            .db_name(Some(self.name.clone()))
-            .into()
+        root_opts(&self.name)
     }
 
     fn block<T>(&self, f: impl std::future::Future<Output = T>) -> T {
@@ -231,15 +236,10 @@ fn random_dml(
     max_statements: usize,
     progress: Arc<Progress>,
 ) -> std::thread::JoinHandle<usize> {
-    let socket = server().root_socket.clone();
+    let opts = root_opts(&db_name);
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
-            let opts: mysql_async::Opts = mysql_async::OptsBuilder::default()
-                .socket(Some(socket))
-                .user(Some("root"))
-                .db_name(Some(db_name))
-                .into();
             let mut conn = mysql_async::Conn::new(opts).await.unwrap();
             let mut rng = SmallRng::seed_from_u64(seed);
             let mut n = 0;
@@ -951,15 +951,10 @@ fn multi_row_updates(
     stop: Arc<AtomicBool>,
     progress: Arc<Progress>,
 ) -> std::thread::JoinHandle<usize> {
-    let socket = server().root_socket.clone();
+    let opts = root_opts(&db_name);
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
-            let opts: mysql_async::Opts = mysql_async::OptsBuilder::default()
-                .socket(Some(socket))
-                .user(Some("root"))
-                .db_name(Some(db_name))
-                .into();
             let mut conn = mysql_async::Conn::new(opts).await.unwrap();
             let mut rng = SmallRng::seed_from_u64(seed);
             let mut n = 0;
