@@ -10,12 +10,9 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use mysql_async::prelude::Queryable;
 
-use connector_mysql_cdc::MySqlCdcFactory;
-use rust_core::api::{RowKind, SourceFactory};
-use rust_core::options::Options;
+use rust_core::api::RowKind;
 use rust_core::runtime::DynSource;
 use rust_core::testing::{Emitted, Harness};
-use rust_core::types::RowType;
 
 use support::PrivateServer;
 
@@ -39,14 +36,8 @@ fn source(port: u16, set: &str) -> Result<Box<dyn DynSource>, String> {
         ("scan.startup.mode", "specific-offset"),
         ("scan.startup.specific-offset.gtid-set", set),
     ];
-    let options =
-        Options::new("rust-mysql-cdc", options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
-    let row_type = RowType::parse(&["id", "v"], &["BIGINT NOT NULL", "STRING"]).unwrap();
-    let source = MySqlCdcFactory.create(&options, &row_type).map_err(|e| e.to_string())?;
-    source.preflight().map_err(|e| {
-        assert!(e.is_validation(), "a configuration problem is a validation error: {e}");
-        e.to_string()
-    })?;
+    let source = support::id_v_source(&options).map_err(|e| e.to_string())?;
+    source.preflight().map_err(support::validation_message)?;
     Ok(source)
 }
 

@@ -7,10 +7,6 @@ mod support;
 
 use mysql_async::prelude::Queryable;
 
-use connector_mysql_cdc::MySqlCdcFactory;
-use rust_core::api::SourceFactory;
-use rust_core::options::Options;
-use rust_core::types::RowType;
 
 use support::{server, PrivateServer};
 
@@ -28,14 +24,8 @@ fn preflight(port: u16, user: &str, password: &str, db: &str, mode: &str) -> Res
         ("scan.startup.mode", mode),
         ("connect.max-retries", "1"),
     ];
-    let options =
-        Options::new("rust-mysql-cdc", options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
-    let row_type = RowType::parse(&["id", "v"], &["BIGINT NOT NULL", "STRING"]).unwrap();
-    let source = MySqlCdcFactory.create(&options, &row_type).map_err(|e| e.to_string())?;
-    source.preflight().map_err(|e| {
-        assert!(e.is_validation(), "a configuration problem is a validation error: {e}");
-        e.to_string()
-    })
+    let source = support::id_v_source(&options).map_err(|e| e.to_string())?;
+    source.preflight().map_err(support::validation_message)
 }
 
 fn block<T>(f: impl std::future::Future<Output = T>) -> T {

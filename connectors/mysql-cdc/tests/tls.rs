@@ -19,12 +19,9 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use mysql_async::prelude::Queryable;
 
-use connector_mysql_cdc::MySqlCdcFactory;
-use rust_core::api::{RowKind, SourceFactory};
-use rust_core::options::Options;
+use rust_core::api::RowKind;
 use rust_core::runtime::DynSource;
 use rust_core::testing::{Emitted, Harness};
-use rust_core::types::RowType;
 
 use support::{server, PrivateServer};
 
@@ -110,17 +107,13 @@ fn source(host: &str, port: u16, user: &str, password: &str, extra: &[(&str, &st
         ("scan.incremental.snapshot.handover", "immediate"),
     ];
     options.extend_from_slice(extra);
-    let options =
-        Options::new("rust-mysql-cdc", options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
-    let row_type = RowType::parse(&["id", "v"], &["BIGINT NOT NULL", "STRING"]).unwrap();
-    MySqlCdcFactory.create(&options, &row_type).unwrap()
+    support::id_v_source(&options).unwrap()
 }
 
 /// Preflight: the error, which must be a validation error without the password.
 fn preflight(host: &str, port: u16, user: &str, password: &str, extra: &[(&str, &str)]) -> Result<(), String> {
     source(host, port, user, password, extra).preflight().map_err(|e| {
-        assert!(e.is_validation(), "a configuration problem is a validation error: {e}");
-        let e = e.to_string();
+        let e = support::validation_message(e);
         assert!(!e.contains(password), "the password leaked into an error: {e}");
         e
     })

@@ -299,3 +299,21 @@ impl Drop for PrivateServer {
         }
     }
 }
+
+/// A rust-mysql-cdc source over a test table of columns `id BIGINT NOT NULL, v STRING`, from
+/// `options` (the private-server tests' shared shape).
+pub fn id_v_source(options: &[(&str, &str)]) -> rust_core::Result<Box<dyn rust_core::runtime::DynSource>> {
+    use rust_core::api::SourceFactory;
+    let options = rust_core::options::Options::new(
+        "rust-mysql-cdc",
+        options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    );
+    let row_type = rust_core::types::RowType::parse(&["id", "v"], &["BIGINT NOT NULL", "STRING"]).unwrap();
+    connector_mysql_cdc::MySqlCdcFactory.create(&options, &row_type)
+}
+
+/// The message of a submission error, which must be a validation (configuration) error.
+pub fn validation_message(e: rust_core::BridgeError) -> String {
+    assert!(e.is_validation(), "a configuration problem is a validation error: {e}");
+    e.to_string()
+}
