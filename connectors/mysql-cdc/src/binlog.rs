@@ -295,6 +295,7 @@ impl BinlogCursor {
         if let Ok(mut conn) = self.connector.connect().await {
             // Unknown thread (1094): it has ended already.
             let _ = conn.query_drop(format!("KILL CONNECTION {}", self.connection_id)).await;
+            await_thread_end(&mut conn, self.connection_id).await;
             let _ = conn.disconnect().await;
         }
     }
@@ -595,6 +596,23 @@ fn stream_error(e: mysql_async::Error) -> BridgeError {
             s.message
         )),
         _ => db_error("reading the binlog", e),
+    }
+}
+
+/// Waits (at most 3 s) until the killed connection `id` has left the server's process list.
+/// `KILL` only flags the thread; a dump thread then unregisters its server id as it ends, a few
+/// milliseconds later on an idle server, longer on a busy one. A job resubmitted at once (or the
+/// next test) that checked its server ids in that window was refused: "already used by another
+/// replica". The server has no way to wait for a thread's end, hence the polling; a connection
+/// that outlives the bound is left to end on its own.
+async fn await_thread_end(conn: &mut Conn, id: u32) {
+    let query = format!("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {id}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while std::time::Instant::now() < deadline {
+        match conn.query_first::<u64, _>(query.as_str()).await {
+            Ok(Some(0)) | Err(_) => return,
+            _ => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
     }
 }
 
