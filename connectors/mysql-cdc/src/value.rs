@@ -482,7 +482,7 @@ fn unexpected(value: &Value) -> String {
 /// `value` is as the binary protocol decoded it (mysql_common's [`Value`], or the same value
 /// read from the row packet by [`BinaryRowReader`]), its bytes borrowed.
 fn normalize_snapshot<'a>(column: &ColumnSchema, kind: Kind, value: ValueRef<'a>) -> Result<ValueRef<'a>, String> {
-    if value == ValueRef::Null {
+    if matches!(value, ValueRef::Null) {
         return Ok(ValueRef::Null);
     }
     // `into_value` copies bytes only on the way to an error or where the value is rewritten
@@ -1724,7 +1724,7 @@ impl BatchBuilder {
             let kind = normalizer.kinds[index];
             // `None` only when the value was taken from the row before it came here.
             let value = ValueRef::from(values[index].as_ref().unwrap_or(&Value::NULL));
-            if value != ValueRef::Null && builder.append_snapshot_fast(kind, conv, &value) {
+            if !matches!(value, ValueRef::Null) && builder.append_snapshot_fast(kind, conv, &value) {
                 return Ok(None);
             }
             normalize_snapshot(column, kind, value)
@@ -1770,7 +1770,7 @@ impl BatchBuilder {
         self.append_with(mapping, RowKind::Insert, 0, |index, builder, conv| {
             let kind = normalizer.kinds[index];
             let value = row.value(index);
-            if value != ValueRef::Null && builder.append_snapshot_fast(kind, conv, &value) {
+            if !matches!(value, ValueRef::Null) && builder.append_snapshot_fast(kind, conv, &value) {
                 return Ok(None);
             }
             let column = &table.columns[index];

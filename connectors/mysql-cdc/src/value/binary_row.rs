@@ -73,18 +73,16 @@ impl Wire {
     }
 }
 
-/// One decoded value of the current row; bytes are a range of the packet.
+/// Where a value of the current row lies in the packet: its bytes after any length prefix.
+/// Walking a row only finds the values; [`BinaryRow::value`] decodes one when it is asked for.
 #[derive(Clone, Copy, Debug)]
-enum Slot {
-    Null,
-    Int(i64),
-    UInt(u64),
-    Float(f32),
-    Double(f64),
-    Bytes(usize, usize),
-    Date(u16, u8, u8, u8, u8, u8, u32),
-    Time(bool, u32, u8, u8, u8, u32),
+struct Span {
+    start: usize,
+    end: usize,
 }
+
+/// The span of a NULL.
+const NULL: Span = Span { start: usize::MAX, end: usize::MAX };
 
 /// A malformed row packet: what is wrong and, when a value is at fault, its column (index in
 /// the result).
@@ -108,13 +106,14 @@ impl std::fmt::Display for RowPacketError {
 #[derive(Clone, Debug)]
 pub struct BinaryRowReader {
     wires: Vec<Wire>,
-    slots: Vec<Slot>,
+    spans: Vec<Span>,
 }
 
 /// One row read by [`BinaryRowReader::read`]: its values by column index, borrowing the packet.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct BinaryRow<'r, 'p> {
-    slots: &'r [Slot],
+    wires: &'r [Wire],
+    spans: &'r [Span],
     packet: &'p [u8],
 }
 
@@ -122,16 +121,88 @@ impl<'p> BinaryRow<'_, 'p> {
     /// Column `i`'s value as mysql_common would decode it (`i` < the reader's column count).
     #[inline]
     pub(super) fn value(&self, i: usize) -> ValueRef<'p> {
-        match self.slots[i] {
-            Slot::Null => ValueRef::Null,
-            Slot::Int(v) => ValueRef::Int(v),
-            Slot::UInt(v) => ValueRef::UInt(v),
-            Slot::Float(v) => ValueRef::Float(v),
-            Slot::Double(v) => ValueRef::Double(v),
-            // In bounds: `read` checked the range against this packet.
-            Slot::Bytes(start, end) => ValueRef::Bytes(Cow::Borrowed(&self.packet[start..end])),
-            Slot::Date(y, m, d, h, mi, s, us) => ValueRef::Date(y, m, d, h, mi, s, us),
-            Slot::Time(neg, days, h, mi, s, us) => ValueRef::Time(neg, days, h, mi, s, us),
+        let span = self.spans[i];
+        if span.start == NULL.start {
+            return ValueRef::Null;
+        }
+        // In bounds, and of the length each fixed-size type needs: `read` checked both.
+        let Some(b) = self.packet.get(span.start..span.end) else {
+            return ValueRef::Null;
+        };
+        match self.wires[i] {
+            Wire::LenEnc => ValueRef::Bytes(Cow::Borrowed(b)),
+            // mysql_common gives TINY, SHORT and LONG as Int either way, read by their signedness.
+            Wire::Int1 { unsigned } => {
+                let [x] = fixed(b);
+                ValueRef::Int(if unsigned { i64::from(x) } else { i64::from(x as i8) })
+            }
+            Wire::Int2 { unsigned } => {
+                let x = fixed(b);
+                ValueRef::Int(if unsigned { i64::from(u16::from_le_bytes(x)) } else { i64::from(i16::from_le_bytes(x)) })
+            }
+            Wire::Int4 { unsigned } => {
+                let x = fixed(b);
+                ValueRef::Int(if unsigned { i64::from(u32::from_le_bytes(x)) } else { i64::from(i32::from_le_bytes(x)) })
+            }
+            Wire::Int8 { unsigned: true } => {
+                let v = u64::from_le_bytes(fixed(b));
+                i64::try_from(v).map_or(ValueRef::UInt(v), ValueRef::Int)
+            }
+            Wire::Int8 { unsigned: false } => ValueRef::Int(i64::from_le_bytes(fixed(b))),
+            Wire::Float => ValueRef::Float(f32::from_le_bytes(fixed(b))),
+            Wire::Double => ValueRef::Double(f64::from_le_bytes(fixed(b))),
+            Wire::DateTime => {
+                // As mysql_common: fields present by length (4: date, 7: and time, 11: and µs).
+                let (mut y, mut m, mut d, mut h, mut mi, mut s, mut us) = (0, 0, 0, 0, 0, 0, 0);
+                if let [y0, y1, m0, d0, rest @ ..] = b {
+                    (y, m, d) = (u16::from_le_bytes([*y0, *y1]), *m0, *d0);
+                    if let [h0, mi0, s0, rest @ ..] = rest {
+                        (h, mi, s) = (*h0, *mi0, *s0);
+                        if let [a, b, c, e] = rest {
+                            us = u32::from_le_bytes([*a, *b, *c, *e]);
+                        }
+                    }
+                }
+                ValueRef::Date(y, m, d, h, mi, s, us)
+            }
+            Wire::Time => {
+                // As mysql_common: 8: sign, days and h:m:s; 12: and µs.
+                let (mut neg, mut days, mut h, mut mi, mut s, mut us) = (false, 0, 0, 0, 0, 0);
+                if let [n, d0, d1, d2, d3, h0, mi0, s0, rest @ ..] = b {
+                    neg = *n == 1;
+                    days = u32::from_le_bytes([*d0, *d1, *d2, *d3]);
+                    (h, mi, s) = (*h0, *mi0, *s0);
+                    if let [a, b, c, e] = rest {
+                        us = u32::from_le_bytes([*a, *b, *c, *e]);
+                    }
+                }
+                ValueRef::Time(neg, days, h, mi, s, us)
+            }
+            Wire::Null | Wire::Unsupported(_) => ValueRef::Null,
+        }
+    }
+}
+
+/// The `N` bytes of a fixed-size value (`read` made its span exactly `N` long).
+#[inline(always)]
+fn fixed<const N: usize>(b: &[u8]) -> [u8; N] {
+    b.try_into().unwrap_or([0; N])
+}
+
+/// What is wrong with a value; formatted only when it is reported.
+#[derive(Clone, Copy, Debug)]
+enum Bad {
+    Eof,
+    Length(u8),
+    Unsupported(ColumnType),
+}
+
+impl std::fmt::Display for Bad {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bad::Eof => write!(f, "value past the end of the packet"),
+            Bad::Length(x) => write!(f, "0x{x:02X} is not a length"),
+            Bad::Unsupported(ty) => write!(f, "column type {ty:?} cannot be read from a binary row"),
         }
     }
 }
@@ -143,39 +214,38 @@ struct Cursor<'p> {
 }
 
 impl<'p> Cursor<'p> {
-    #[inline]
-    fn take(&mut self, n: usize) -> Option<&'p [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let bytes = self.packet.get(self.pos..end)?;
+    #[inline(always)]
+    fn take(&mut self, n: usize) -> Result<&'p [u8], Bad> {
+        let end = self.pos.checked_add(n).ok_or(Bad::Eof)?;
+        let bytes = self.packet.get(self.pos..end).ok_or(Bad::Eof)?;
         self.pos = end;
-        Some(bytes)
+        Ok(bytes)
     }
 
-    #[inline]
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.take(N).and_then(|b| b.try_into().ok())
+    #[inline(always)]
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Bad> {
+        self.take(N)?.try_into().map_err(|_| Bad::Eof)
     }
 
-    #[inline]
-    fn u8(&mut self) -> Option<u8> {
-        let b = *self.packet.get(self.pos)?;
+    #[inline(always)]
+    fn u8(&mut self) -> Result<u8, Bad> {
+        let b = *self.packet.get(self.pos).ok_or(Bad::Eof)?;
         self.pos += 1;
-        Some(b)
+        Ok(b)
     }
 
     /// A length-encoded integer; `0xFB` (NULL in text rows) and `0xFF` are not lengths.
-    #[inline]
-    fn lenenc(&mut self) -> Result<u64, String> {
-        let eof = || "length past the end of the packet".to_string();
-        Ok(match self.u8().ok_or_else(eof)? {
+    #[inline(always)]
+    fn lenenc(&mut self) -> Result<u64, Bad> {
+        Ok(match self.u8()? {
             x @ 0..=0xfa => u64::from(x),
-            0xfc => u64::from(u16::from_le_bytes(self.array().ok_or_else(eof)?)),
+            0xfc => u64::from(u16::from_le_bytes(self.array()?)),
             0xfd => {
-                let [a, b, c] = self.array().ok_or_else(eof)?;
+                let [a, b, c] = self.array()?;
                 u64::from(u32::from_le_bytes([a, b, c, 0]))
             }
-            0xfe => u64::from_le_bytes(self.array().ok_or_else(eof)?),
-            x => return Err(format!("0x{x:02X} is not a length")),
+            0xfe => u64::from_le_bytes(self.array()?),
+            x => return Err(Bad::Length(x)),
         })
     }
 }
@@ -189,8 +259,8 @@ impl BinaryRowReader {
     /// [`Self::new`] from each column's type and flags.
     pub fn from_types(columns: impl IntoIterator<Item = (ColumnType, ColumnFlags)>) -> Self {
         let wires: Vec<Wire> = columns.into_iter().map(|(ty, flags)| Wire::of(ty, flags)).collect();
-        let slots = vec![Slot::Null; wires.len()];
-        BinaryRowReader { wires, slots }
+        let spans = vec![NULL; wires.len()];
+        BinaryRowReader { wires, spans }
     }
 
     /// Columns per row.
@@ -202,113 +272,59 @@ impl BinaryRowReader {
         self.wires.is_empty()
     }
 
-    /// Reads one row packet (its payload, as `QueryResult::next_raw` gives it). On error the
-    /// previous row's values are gone and nothing of this one is readable.
+    /// Reads one row packet (its payload, as `QueryResult::next_raw` gives it): finds where
+    /// each value lies. On error nothing of this row is readable.
     pub(super) fn read<'r, 'p>(&'r mut self, packet: &'p [u8]) -> Result<BinaryRow<'r, 'p>, RowPacketError> {
         let whole = |detail: String| RowPacketError { column: None, detail };
         let mut cur = Cursor { packet, pos: 0 };
         match cur.u8() {
-            Some(0x00) => {}
-            Some(h) => return Err(whole(format!("header 0x{h:02X}, not 0x00"))),
-            None => return Err(whole("empty packet".into())),
+            Ok(0x00) => {}
+            Ok(h) => return Err(whole(format!("header 0x{h:02X}, not 0x00"))),
+            Err(_) => return Err(whole("empty packet".into())),
         }
         let bitmap = cur
             .take((self.wires.len() + 9) / 8)
-            .ok_or_else(|| whole(format!("NULL bitmap of {} columns past the end of the packet", self.wires.len())))?;
-        for (i, (wire, slot)) in self.wires.iter().zip(self.slots.iter_mut()).enumerate() {
+            .map_err(|_| whole(format!("NULL bitmap of {} columns past the end of the packet", self.wires.len())))?;
+        for (i, (wire, span)) in self.wires.iter().zip(self.spans.iter_mut()).enumerate() {
             let bit = i + 2;
             if bitmap[bit / 8] & (1 << (bit % 8)) != 0 {
-                *slot = Slot::Null;
+                *span = NULL;
                 continue;
             }
-            *slot = read_value(&mut cur, *wire).map_err(|detail| RowPacketError { column: Some(i), detail })?;
+            *span = value_span(&mut cur, *wire)
+                .map_err(|bad| RowPacketError { column: Some(i), detail: bad.to_string() })?;
         }
         if cur.pos != packet.len() {
             return Err(whole(format!("{} bytes after the last value", packet.len() - cur.pos)));
         }
-        Ok(BinaryRow { slots: &self.slots, packet })
+        Ok(BinaryRow { wires: &self.wires, spans: &self.spans, packet })
     }
-}
 
-impl BinaryRowReader {
     /// [`Self::read`] into owned values, for tests and the fuzz harness (the snapshot reads
     /// rows in place).
     pub fn read_values(&mut self, packet: &[u8]) -> Result<Vec<super::Value>, RowPacketError> {
         let row = self.read(packet)?;
-        Ok((0..row.slots.len()).map(|i| row.value(i).into_value()).collect())
+        Ok((0..row.spans.len()).map(|i| row.value(i).into_value()).collect())
     }
 }
 
-/// One non-NULL value, as `Value::deserialize_bin` reads it.
-#[inline]
-fn read_value(cur: &mut Cursor<'_>, wire: Wire) -> Result<Slot, String> {
-    let eof = || "value past the end of the packet".to_string();
-    Ok(match wire {
-        Wire::LenEnc => {
-            let len = cur.lenenc()?;
-            let len = usize::try_from(len).map_err(|_| eof())?;
-            let start = cur.pos;
-            cur.take(len).ok_or_else(eof)?;
-            Slot::Bytes(start, cur.pos)
-        }
-        // mysql_common gives TINY, SHORT and LONG as Int either way, read by their signedness.
-        Wire::Int1 { unsigned } => {
-            let [b] = cur.array().ok_or_else(eof)?;
-            Slot::Int(if unsigned { i64::from(b) } else { i64::from(b as i8) })
-        }
-        Wire::Int2 { unsigned } => {
-            let b = cur.array().ok_or_else(eof)?;
-            Slot::Int(if unsigned { i64::from(u16::from_le_bytes(b)) } else { i64::from(i16::from_le_bytes(b)) })
-        }
-        Wire::Int4 { unsigned } => {
-            let b = cur.array().ok_or_else(eof)?;
-            Slot::Int(if unsigned { i64::from(u32::from_le_bytes(b)) } else { i64::from(i32::from_le_bytes(b)) })
-        }
-        Wire::Int8 { unsigned } => {
-            let b = cur.array().ok_or_else(eof)?;
-            if unsigned {
-                let v = u64::from_le_bytes(b);
-                i64::try_from(v).map_or(Slot::UInt(v), Slot::Int)
-            } else {
-                Slot::Int(i64::from_le_bytes(b))
-            }
-        }
-        Wire::Float => Slot::Float(f32::from_le_bytes(cur.array().ok_or_else(eof)?)),
-        Wire::Double => Slot::Double(f64::from_le_bytes(cur.array().ok_or_else(eof)?)),
-        Wire::DateTime => {
-            let len = cur.u8().ok_or_else(eof)?;
-            let b = cur.take(usize::from(len)).ok_or_else(eof)?;
-            // As mysql_common: fields present by length (4: date, 7: and time, 11: and µs).
-            let (mut y, mut m, mut d, mut h, mut mi, mut s, mut us) = (0, 0, 0, 0, 0, 0, 0);
-            if len >= 4 {
-                (y, m, d) = (u16::from_le_bytes([b[0], b[1]]), b[2], b[3]);
-            }
-            if len >= 7 {
-                (h, mi, s) = (b[4], b[5], b[6]);
-            }
-            if len == 11 {
-                us = u32::from_le_bytes([b[7], b[8], b[9], b[10]]);
-            }
-            Slot::Date(y, m, d, h, mi, s, us)
-        }
-        Wire::Time => {
-            let len = cur.u8().ok_or_else(eof)?;
-            let b = cur.take(usize::from(len)).ok_or_else(eof)?;
-            // As mysql_common: 8: sign, days and h:m:s; 12: and µs.
-            let (mut neg, mut days, mut h, mut mi, mut s, mut us) = (false, 0, 0, 0, 0, 0);
-            if len >= 8 {
-                neg = b[0] == 1;
-                days = u32::from_le_bytes([b[1], b[2], b[3], b[4]]);
-                (h, mi, s) = (b[5], b[6], b[7]);
-            }
-            if len == 12 {
-                us = u32::from_le_bytes([b[8], b[9], b[10], b[11]]);
-            }
-            Slot::Time(neg, days, h, mi, s, us)
-        }
-        Wire::Null => Slot::Null,
-        Wire::Unsupported(ty) => return Err(format!("column type {ty:?} cannot be read from a binary row")),
-    })
+/// Where one non-NULL value lies, as `Value::deserialize_bin` reads it: the bytes after its
+/// length prefix (length-encoded for strings, one byte for dates and times).
+#[inline(always)]
+fn value_span(cur: &mut Cursor<'_>, wire: Wire) -> Result<Span, Bad> {
+    let len = match wire {
+        Wire::LenEnc => usize::try_from(cur.lenenc()?).map_err(|_| Bad::Eof)?,
+        Wire::Int1 { .. } => 1,
+        Wire::Int2 { .. } => 2,
+        Wire::Int4 { .. } | Wire::Float => 4,
+        Wire::Int8 { .. } | Wire::Double => 8,
+        Wire::DateTime | Wire::Time => usize::from(cur.u8()?),
+        Wire::Null => 0,
+        Wire::Unsupported(ty) => return Err(Bad::Unsupported(ty)),
+    };
+    let start = cur.pos;
+    cur.take(len)?;
+    Ok(Span { start, end: cur.pos })
 }
 
 #[cfg(test)]
