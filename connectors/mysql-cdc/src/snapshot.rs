@@ -33,7 +33,7 @@ use crate::connect::{binlog_end, db_error, Connector};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{quote_ident, TableSchema};
 use crate::split::{ChunkRange, SnapshotSplit};
-use crate::value::{BatchBuilder, RowNormalizer, RowValues, TableMapping, Value};
+use crate::value::{BatchBuilder, BinaryRowReader, RowNormalizer, RowValues, TableMapping, Value};
 
 /// A chunk's rows at its high watermark.
 pub struct ChunkRows {
@@ -169,9 +169,11 @@ impl ChunkReader<'_> {
         let (sql, params) = chunk_query(table, &split.chunk_key, &split.range);
         let context = || format!("reading a chunk of {}", table.id);
         let mut result = conn.exec_iter(sql, params).await.map_err(|e| db_error(context(), e))?;
-        while let Some(row) = result.next().await.map_err(|e| db_error(context(), e))? {
+        // Row packets read in place (value/binary_row.rs): no mysql_async `Row` per row.
+        let mut reader = BinaryRowReader::new(result.columns_ref());
+        while let Some(packet) = result.next_raw().await.map_err(|e| db_error(context(), e))? {
             // A failed append discards the builder's pending rows, this chunk's among them.
-            builder.append_snapshot_row(mapping, table, &normalizer, row)?;
+            builder.append_snapshot_packet(mapping, table, &normalizer, &mut reader, &packet)?;
         }
         drop(result);
         self.low_watermark.end(conn).await?;

@@ -61,8 +61,10 @@ use rust_core::{BridgeError, Result};
 
 use crate::schema::{for_each_label, ColumnSchema, TableId, TableSchema};
 
+mod binary_row;
 mod snapshot_fast;
 mod value_ref;
+pub use binary_row::{BinaryRowReader, RowPacketError};
 use value_ref::ValueRef;
 
 pub use mysql_async::Value;
@@ -385,7 +387,7 @@ fn normalize_snapshot_row(
         .map(|(i, (value, column))| {
             // `None` only when the value was taken from the row before it came here.
             let value = value.unwrap_or(Value::NULL);
-            let normalized = normalize_snapshot(column, kind_of(i), &value)
+            let normalized = normalize_snapshot(column, kind_of(i), ValueRef::from(&value))
                 .map_err(|detail| value_error(table, column, "snapshot", detail))?;
             // Borrowed bytes are the received bytes or a prefix of them (a CHAR without its
             // trailing spaces): keep the received buffer rather than copy it.
@@ -486,35 +488,41 @@ fn unexpected(value: &Value) -> String {
 }
 
 /// A snapshot value in canonical form, borrowing the received bytes where they need no change.
-fn normalize_snapshot<'a>(column: &ColumnSchema, kind: Kind, value: &'a Value) -> Result<ValueRef<'a>, String> {
-    if *value == Value::NULL {
+/// `value` is as the binary protocol decoded it (mysql_common's [`Value`], or the same value
+/// read from the row packet by [`BinaryRowReader`]), its bytes borrowed.
+fn normalize_snapshot<'a>(column: &ColumnSchema, kind: Kind, value: ValueRef<'a>) -> Result<ValueRef<'a>, String> {
+    if matches!(value, ValueRef::Null) {
         return Ok(ValueRef::Null);
     }
+    // `into_value` copies bytes only on the way to an error or where the value is rewritten
+    // anyway (BIT, short BINARY(n)); the other values there hold no bytes.
     Ok(match kind {
-        Kind::Int { unsigned, bits } => int_value(unsigned, bits, value)?.into(),
-        Kind::Year => match *value {
-            Value::Int(y) => ValueRef::Int(y),
-            Value::UInt(y) => ValueRef::Int(y as i64),
-            ref v => return Err(unexpected(v)),
+        Kind::Int { unsigned, bits } => int_value(unsigned, bits, &value.into_value())?.into(),
+        Kind::Year => match value {
+            ValueRef::Int(y) => ValueRef::Int(y),
+            ValueRef::UInt(y) => ValueRef::Int(y as i64),
+            v => return Err(unexpected(&v.into_value())),
         },
-        Kind::Bit { bytes } => bit_value(bytes, value.clone())?.into(),
-        Kind::Float | Kind::Double => value.into(),
+        Kind::Bit { bytes } => bit_value(bytes, value.into_value())?.into(),
+        Kind::Float | Kind::Double => value,
         Kind::Decimal { scale } => match value {
-            Value::Bytes(b) => ValueRef::Bytes(canonical_decimal(b, scale)?),
-            v => return Err(unexpected(v)),
+            ValueRef::Bytes(Cow::Borrowed(b)) => ValueRef::Bytes(canonical_decimal(b, scale)?),
+            ValueRef::Bytes(Cow::Owned(b)) => ValueRef::Bytes(Cow::Owned(normalize_decimal(b, scale)?)),
+            v => return Err(unexpected(&v.into_value())),
         },
         Kind::Char => match value {
-            Value::Bytes(b) => ValueRef::Bytes(Cow::Borrowed(trim_trailing_spaces(b))),
-            v => v.into(),
+            ValueRef::Bytes(Cow::Borrowed(b)) => ValueRef::Bytes(Cow::Borrowed(trim_trailing_spaces(b))),
+            ValueRef::Bytes(Cow::Owned(b)) => trim_char(Value::Bytes(b)).into(),
+            v => v,
         },
         Kind::FixedBinary { length } => match value {
-            Value::Bytes(b) if b.len() < length => pad_binary(value.clone(), length).into(),
-            v => v.into(),
+            ValueRef::Bytes(ref b) if b.len() < length => pad_binary(value.into_value(), length).into(),
+            v => v,
         },
-        Kind::Text | Kind::Enum | Kind::Set | Kind::Json | Kind::Binary | Kind::Other => value.into(),
-        // Dates and times hold no bytes: cloning them copies a few integers.
-        Kind::Date | Kind::DateTime | Kind::Timestamp => date_value(column, value.clone())?.into(),
-        Kind::Time => time_value(value.clone())?.into(),
+        Kind::Text | Kind::Enum | Kind::Set | Kind::Json | Kind::Binary | Kind::Other => value,
+        // Dates and times hold no bytes: `into_value` copies a few integers.
+        Kind::Date | Kind::DateTime | Kind::Timestamp => date_value(column, value.into_value())?.into(),
+        Kind::Time => time_value(value.into_value())?.into(),
     })
 }
 
@@ -1724,10 +1732,57 @@ impl BatchBuilder {
             let column = &table.columns[index];
             let kind = normalizer.kinds[index];
             // `None` only when the value was taken from the row before it came here.
-            let value = values[index].as_ref().unwrap_or(&Value::NULL);
-            if *value != Value::NULL && builder.append_snapshot_fast(kind, conv, value) {
+            let value = ValueRef::from(values[index].as_ref().unwrap_or(&Value::NULL));
+            if !matches!(value, ValueRef::Null) && builder.append_snapshot_fast(kind, conv, &value) {
                 return Ok(None);
             }
+            normalize_snapshot(column, kind, value)
+                .map(Some)
+                .map_err(|detail| value_error(table, column, "snapshot", detail))
+        })
+    }
+
+    /// Appends a snapshot row from its binary-protocol packet (`QueryResult::next_raw` of the
+    /// prepared `SELECT` of every column of `table` in table order, as [`snapshot_row`]
+    /// requires), read by `reader` (built from that result's columns): the same batch as
+    /// [`Self::append_snapshot_row`] of the row mysql_async would have decoded, without decoding
+    /// it into a `Row` (no allocation per row or per value). Errors as [`Self::append`]; a
+    /// malformed packet names the table and, when a value is at fault, its column.
+    pub fn append_snapshot_packet(
+        &mut self,
+        mapping: &TableMapping,
+        table: &TableSchema,
+        normalizer: &RowNormalizer,
+        reader: &mut BinaryRowReader,
+        packet: &[u8],
+    ) -> Result<()> {
+        normalizer.check(table)?;
+        check_arity(table, reader.len(), "snapshot")?;
+        if reader.len() != mapping.column_names.len() {
+            return Err(BridgeError::other(format!(
+                "mapping of {} used with a row of {}",
+                mapping.table, table.id
+            )));
+        }
+        let row = reader.read(packet).map_err(|e| match e.column {
+            Some(i) => value_error(table, &table.columns[i], "snapshot", e.to_string()),
+            None => BridgeError::other(format!("snapshot row of {}: {e}", table.id)),
+        });
+        let row = match row {
+            Ok(row) => row,
+            Err(e) => {
+                // As a failed append: the pending rows go (the chunk is read again).
+                self.discard_pending();
+                return Err(e);
+            }
+        };
+        self.append_with(mapping, RowKind::Insert, 0, |index, builder, conv| {
+            let kind = normalizer.kinds[index];
+            let value = row.value(index);
+            if !matches!(value, ValueRef::Null) && builder.append_snapshot_fast(kind, conv, &value) {
+                return Ok(None);
+            }
+            let column = &table.columns[index];
             normalize_snapshot(column, kind, value)
                 .map(Some)
                 .map_err(|detail| value_error(table, column, "snapshot", detail))

@@ -12,7 +12,9 @@ use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
 use mysql_async::prelude::Queryable;
 
 use connector_mysql_cdc::schema::{load_table, quote_ident, TableId, TableSchema};
-use connector_mysql_cdc::value::{snapshot_row, BatchBuilder, RowNormalizer, RowValues, ServerTimeZone, Value};
+use connector_mysql_cdc::value::{
+    snapshot_row, BatchBuilder, BinaryRowReader, RowNormalizer, RowValues, ServerTimeZone, Value,
+};
 use rust_core::api::RowKind;
 use rust_core::types::RowType;
 use support::{binlog_position, cdc_conn, read_changes, test_db, Change};
@@ -147,6 +149,59 @@ async fn snapshot(table: &TableSchema) -> Vec<RowValues> {
         .enumerate()
         .map(|(i, r)| if i == 0 { snapshot_row(table, r) } else { normalizer.snapshot_row(table, r) }.unwrap())
         .collect()
+}
+
+/// Every row of the table (ORDER BY `order`) through each snapshot path into `rt`, one batch
+/// each: canonical rows then `append` (the reference), `append_snapshot_row` (mysql_async rows),
+/// and `append_snapshot_packet` (row packets read in place, what the snapshot reader uses).
+async fn snapshot_paths(table: &TableSchema, rt: &RowType, tz: &ServerTimeZone, order: &str) -> [RecordBatch; 3] {
+    let mut builder = BatchBuilder::new(rt, tz).unwrap();
+    let mapping = builder.mapping(table).unwrap();
+    let normalizer = RowNormalizer::new(table);
+    let columns: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    let sql = format!("SELECT {} FROM {} ORDER BY {order}", columns.join(", "), table.id.quoted());
+    let mut conn = cdc_conn().await;
+
+    let rows: Vec<mysql_async::Row> = conn.exec(sql.as_str(), ()).await.unwrap();
+    for row in &rows {
+        builder.append(&mapping, &normalizer.snapshot_row(table, row.clone()).unwrap(), RowKind::Insert, 0).unwrap();
+    }
+    let reference = builder.finish().unwrap().rows;
+    for row in rows {
+        builder.append_snapshot_row(&mapping, table, &normalizer, row).unwrap();
+    }
+    let from_rows = builder.finish().unwrap().rows;
+
+    let mut result = conn.exec_iter(sql.as_str(), ()).await.unwrap();
+    let mut reader = BinaryRowReader::new(result.columns_ref());
+    assert_eq!(reader.len(), table.columns.len());
+    while let Some(packet) = result.next_raw().await.unwrap() {
+        builder.append_snapshot_packet(&mapping, table, &normalizer, &mut reader, &packet).unwrap();
+    }
+    drop(result);
+    let from_packets = builder.finish().unwrap();
+    assert_eq!(from_packets.row_kinds, None, "all inserts");
+    conn.disconnect().await.unwrap();
+    [reference, from_rows, from_packets.rows]
+}
+
+/// [`snapshot_paths`] agree column by column (named on failure); returns the batch.
+async fn assert_snapshot_paths_agree(table: &TableSchema, rt: &RowType, tz: &ServerTimeZone, order: &str) -> RecordBatch {
+    let [reference, from_rows, from_packets] = snapshot_paths(table, rt, tz, order).await;
+    for (name, batch) in [("append_snapshot_row", &from_rows), ("append_snapshot_packet", &from_packets)] {
+        assert_eq!(batch.schema(), reference.schema(), "{name}");
+        assert_eq!(batch.num_rows(), reference.num_rows(), "{name}");
+        for field in reference.schema().fields() {
+            assert_eq!(
+                batch.column_by_name(field.name()).unwrap().to_data(),
+                reference.column_by_name(field.name()).unwrap().to_data(),
+                "{name} vs snapshot_row + append: column {}",
+                field.name()
+            );
+        }
+        assert_eq!(batch, &reference, "{name}");
+    }
+    reference
 }
 
 async fn schema(db: &str, table: &str) -> TableSchema {
@@ -347,6 +402,41 @@ async fn snapshot_and_binlog_agree_and_map_to_flink_values() {
     let direct = builder.finish().unwrap();
     assert_eq!(direct.row_kinds, None);
     assert_eq!(&direct.rows, b, "append_snapshot_row vs snapshot_row + append");
+
+    // ... and so does the reader's path, row packets read in place: every type, every mapping
+    // below (default types; a few columns in another order; strings and widened numbers).
+    let all = assert_snapshot_paths_agree(&table, &rt, &ServerTimeZone::utc(), "1").await;
+    assert_eq!(&all, b);
+    let subset = row_type(&[
+        ("c_json", "STRING"),
+        ("c_datetime6", "TIMESTAMP(6)"),
+        ("c_bigint_u", "DECIMAL(20, 0)"),
+        ("__metadata.table_name", "STRING NOT NULL"),
+        ("c_char", "STRING"),
+        ("id", "BIGINT NOT NULL"),
+    ]);
+    let sub = assert_snapshot_paths_agree(&table, &subset, &ServerTimeZone::utc(), "1").await;
+    assert_eq!(sub.num_columns(), 6);
+    let as_text = row_type(&[
+        ("id", "STRING"),
+        ("c_tinyint", "STRING"),
+        ("c_int_u", "DECIMAL(12, 2)"),
+        ("c_bigint", "DECIMAL(38, 0)"),
+        ("c_bigint_u", "STRING"),
+        ("c_dec", "STRING"),
+        ("c_dec38", "STRING"),
+        ("c_dec0", "DECIMAL(10, 3)"),
+        ("c_year", "STRING"),
+        ("c_float", "DOUBLE"),
+        ("c_datetime3", "TIMESTAMP(3) WITH LOCAL TIME ZONE"),
+        ("c_timestamp6", "TIMESTAMP(6)"),
+        ("c_time3", "TIME(3)"),
+        ("c_bool", "TINYINT"),
+        ("c_bit1", "BYTES"),
+    ]);
+    for tz in ["UTC", "+08:00", "-05:30"] {
+        assert_snapshot_paths_agree(&table, &as_text, &ServerTimeZone::parse(tz).unwrap(), "1").await;
+    }
     db.drop_db().await;
 }
 
@@ -396,6 +486,164 @@ async fn widened_types_and_server_time_zone() {
     assert_eq!(prim::<TimestampMicrosecondType>(b, "t6"), vec![Some(19723 * 86_400_000_000 + 123_400)]);
     // TIME(1) keeps tenths of a second.
     assert_eq!(prim::<Time32MillisecondType>(b, "tm"), vec![Some(3_723_400)]);
+    // The snapshot reader's paths give these values too (the zone's shift both ways).
+    let paths = assert_snapshot_paths_agree(&table, &rt, &tz, "1").await;
+    assert_eq!(&paths, b, "the update above and the snapshot's inserts have the same values");
+    db.drop_db().await;
+}
+
+/// The row packets' edge cases, each path against the others: a NULL in every position of the
+/// NULL bitmap (its first byte holds 6 columns, then 8 a byte: columns 5/6, 13/14 and 21/22
+/// border), all-NULL rows, empty and maximal strings (lengths of 1, 3 and 4-byte length
+/// prefixes), negative, zero and maximal DECIMALs, zero and partly-zero dates, and the types that
+/// take the general path (BIT, ENUM, SET, JSON, BINARY, TIME, YEAR).
+#[tokio::test]
+async fn snapshot_packets_edge_cases() {
+    let db = test_db("packets").await;
+    db.exec(&[
+        "CREATE TABLE e (id INT NOT NULL PRIMARY KEY,
+            c1 TINYINT, c2 SMALLINT UNSIGNED, c3 MEDIUMINT, c4 BIGINT UNSIGNED, c5 INT,
+            c6 VARCHAR(300), c7 DECIMAL(18,4), c8 DECIMAL(65,30), c9 CHAR(10), c10 DATETIME(6),
+            c11 TIMESTAMP(3) NULL DEFAULT NULL, c12 DATE, c13 TIME(6), c14 YEAR, c15 BIT(12),
+            c16 ENUM('', 'a', 'zz'), c17 SET('p', 'q'), c18 JSON, c19 BINARY(3), c20 FLOAT,
+            c21 DOUBLE, c22 MEDIUMTEXT, c23 VARBINARY(70000), c24 DATETIME NOT NULL DEFAULT '2000-01-01')",
+        // Row 1: every value present and extreme; row 2: every nullable column NULL.
+        "INSERT INTO e VALUES (1, -128, 65535, -8388608, 18446744073709551615, -2147483648,
+            REPEAT('\u{1F389}', 300), -99999999999999.9999,
+            -99999999999999999999999999999999999.999999999999999999999999999999, 'x         ',
+            '9999-12-31 23:59:59.999999', '2038-01-19 03:14:07.999', '9999-12-31', '-838:59:59.000000',
+            2155, b'111111111111', 'zz', 'p,q', '{\"a\": [1, 2.5, \"é\\\\n\"]}', X'00', -3.4e38,
+            2.2250738585072014e-308, REPEAT('m', 70000), REPEAT(X'FF', 65535), '0000-00-00 00:00:00')",
+        "INSERT INTO e (id, c24) VALUES (2, '2000-01-01')",
+    ])
+    .await;
+    // Row 3 + i: only column c<i> NULL, every other column set (one NULL in each bitmap position).
+    let values = [
+        "0", "0", "0", "0", "0", "''", "0", "0", "''", "'2020-00-10 00:00:00'", "'1970-01-01 00:00:01'",
+        "'0000-00-00'", "'00:00:00'", "0", "b'0'", "''", "''", "'null'", "X''", "0", "-0", "''", "X''",
+    ];
+    let mut inserts = Vec::new();
+    for null in 1..=values.len() {
+        let row: Vec<&str> = values.iter().enumerate().map(|(i, v)| if i + 1 == null { "NULL" } else { v }).collect();
+        inserts.push(format!("INSERT INTO e VALUES ({}, {}, '0000-00-00')", 2 + null, row.join(", ")));
+    }
+    // Row 100 + k: the DECIMALs' and strings' small cases.
+    for (k, (d, t)) in [("0", "''"), ("-0.0001", "' '"), ("99999999999999.9999", "'a'"), ("0.5", "'  a  '"), ("-1", "'é '")]
+        .iter()
+        .enumerate()
+    {
+        inserts.push(format!(
+            "INSERT INTO e (id, c7, c8, c9, c6, c24) VALUES ({}, {d}, {d}, {t}, {t}, '1969-12-31 23:59:59')",
+            100 + k
+        ));
+    }
+    let inserts: Vec<&str> = inserts.iter().map(String::as_str).collect();
+    db.exec(&inserts).await;
+    let table = schema(&db.name, "e").await;
+    let rt = row_type(&[
+        ("id", "INT NOT NULL"),
+        ("c1", "TINYINT"),
+        ("c2", "INT"),
+        ("c3", "INT"),
+        ("c4", "DECIMAL(20, 0)"),
+        ("c5", "INT"),
+        ("c6", "STRING"),
+        ("c7", "DECIMAL(18, 4)"),
+        ("c8", "STRING"),
+        ("c9", "STRING"),
+        ("c10", "TIMESTAMP(6)"),
+        ("c11", "TIMESTAMP(3) WITH LOCAL TIME ZONE"),
+        ("c12", "DATE"),
+        ("c13", "TIME(3)"),
+        ("c14", "INT"),
+        ("c15", "BYTES"),
+        ("c16", "STRING"),
+        ("c17", "STRING"),
+        ("c18", "STRING"),
+        ("c19", "BINARY(3)"),
+        ("c20", "FLOAT"),
+        ("c21", "DOUBLE"),
+        ("c22", "STRING"),
+        ("c23", "BYTES"),
+        ("c24", "TIMESTAMP(0) NOT NULL"),
+    ]);
+    // TIME beyond a day (row 1) fails as Flink TIME: leave c13 out for the full mapping, and
+    // read it once through each path below.
+    let without_time = RowType { columns: rt.columns.iter().filter(|c| c.name != "c13").cloned().collect() };
+    let b = assert_snapshot_paths_agree(&table, &without_time, &ServerTimeZone::utc(), "id").await;
+    assert_eq!(b.num_rows(), 2 + values.len() + 5);
+    // Row 1's extremes, row 2's NULLs, the zero dates.
+    assert_eq!(strings(&b, "c6")[0].as_deref().map(str::len), Some(1200));
+    assert_eq!(strings(&b, "c8")[0].as_deref(), Some("-99999999999999999999999999999999999.999999999999999999999999999999"));
+    assert_eq!(prim::<Decimal128Type>(&b, "c7")[0], Some(-999_999_999_999_999_999));
+    assert_eq!(prim::<Decimal128Type>(&b, "c4")[0], Some(i128::from(u64::MAX)));
+    assert_eq!(strings(&b, "c9")[0].as_deref(), Some("x"));
+    assert_eq!(strings(&b, "c22")[0].as_deref().map(str::len), Some(70_000));
+    assert_eq!(binaries(&b, "c23")[0].as_deref().map(<[u8]>::len), Some(65_535));
+    assert_eq!(binaries(&b, "c19")[0], Some(vec![0, 0, 0]));
+    assert_eq!(prim::<TimestampMillisecondType>(&b, "c24")[..2], [Some(0), Some(946_684_800_000)]);
+    for name in without_time.columns.iter().map(|c| c.name.as_str()).filter(|n| !["id", "c24"].contains(n)) {
+        assert!(b.column_by_name(name).unwrap().is_null(1), "row 2, {name}: NULL");
+    }
+    for null in 1..=values.len() {
+        let name = format!("c{null}");
+        if name == "c13" {
+            continue;
+        }
+        let column = b.column_by_name(&name).unwrap();
+        assert!(column.is_null(1 + null), "row {}: {name} NULL", 2 + null);
+        let others_null = (1..=values.len()).filter(|&i| i != null && column.is_null(1 + i)).count();
+        // Zero dates are NULL in nullable columns: c10 ('2020-00-10'), c12 ('0000-00-00').
+        assert!(others_null == 0 || ["c10", "c12"].contains(&name.as_str()), "{name}: {others_null}");
+    }
+    assert_eq!(strings(&b, "c9")[2 + values.len()..], [s(""), s(""), s("a"), s("  a"), s("é")]);
+    assert_eq!(strings(&b, "c6")[2 + values.len()..], [s(""), s(" "), s("a"), s("  a  "), s("é ")]);
+    assert_eq!(
+        prim::<Decimal128Type>(&b, "c7")[2 + values.len()..],
+        [Some(0), Some(-1), Some(999_999_999_999_999_999), Some(5000), Some(-10000)]
+    );
+    assert_eq!(
+        strings(&b, "c8")[2 + values.len() + 1].as_deref(),
+        Some("-0.000100000000000000000000000000")
+    );
+
+    // c13 alone: row 1's TIME fails the same way through each path, naming the column.
+    let time_rt = row_type(&[("id", "INT NOT NULL"), ("c13", "TIME(3)")]);
+    let mut builder = BatchBuilder::new(&time_rt, &ServerTimeZone::utc()).unwrap();
+    let mapping = builder.mapping(&table).unwrap();
+    let normalizer = RowNormalizer::new(&table);
+    let mut conn = cdc_conn().await;
+    let columns: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    let sql = format!("SELECT {} FROM {} ORDER BY id", columns.join(", "), table.id.quoted());
+    let rows: Vec<mysql_async::Row> = conn.exec(sql.as_str(), ()).await.unwrap();
+    let row_err = builder.append_snapshot_row(&mapping, &table, &normalizer, rows[0].clone()).unwrap_err().to_string();
+    let mut result = conn.exec_iter(sql.as_str(), ()).await.unwrap();
+    let mut reader = BinaryRowReader::new(result.columns_ref());
+    let packet = result.next_raw().await.unwrap().unwrap();
+    let packet_err =
+        builder.append_snapshot_packet(&mapping, &table, &normalizer, &mut reader, &packet).unwrap_err().to_string();
+    assert_eq!(packet_err, row_err);
+    assert!(packet_err.contains("column 'c13'") && packet_err.contains("TIME"), "{packet_err}");
+    // The rest of the result: rows 2.. read fine, as through rows.
+    while let Some(packet) = result.next_raw().await.unwrap() {
+        builder.append_snapshot_packet(&mapping, &table, &normalizer, &mut reader, &packet).unwrap();
+    }
+    drop(result);
+    let from_packets = builder.finish().unwrap().rows;
+    for row in rows.into_iter().skip(1) {
+        builder.append_snapshot_row(&mapping, &table, &normalizer, row).unwrap();
+    }
+    assert_eq!(from_packets, builder.finish().unwrap().rows);
+
+    // A malformed packet: an error naming the table (and the column at fault), never a panic.
+    let mut truncated = packet.to_vec();
+    truncated.truncate(truncated.len() - 1);
+    let err = builder.append_snapshot_packet(&mapping, &table, &normalizer, &mut reader, &truncated).unwrap_err();
+    let err = err.to_string();
+    assert!(err.contains(&db.name) && err.contains("malformed binary row packet"), "{err}");
+    assert!(err.contains("column `c24`"), "the last value runs past the end: {err}");
+    assert!(builder.is_empty());
+    conn.disconnect().await.unwrap();
     db.drop_db().await;
 }
 

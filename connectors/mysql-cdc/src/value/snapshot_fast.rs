@@ -9,24 +9,32 @@
 //! Each case computes exactly what the general path does; `tests/values.rs` compares both on every
 //! type and the unit tests below compare DECIMAL parsing.
 
-use super::{int_value, is_zero_date, timestamp_micros, trim_trailing_spaces, ColumnBuilder, Conv, Kind, Value};
+use super::{is_zero_date, timestamp_micros, trim_trailing_spaces, ColumnBuilder, Conv, Kind, ValueRef};
 
 impl ColumnBuilder {
     /// Appends `value` (a non-NULL snapshot value of a column of `kind`, converted with `conv`)
     /// when it is one of the common cases; `false`: nothing appended, use the general path.
     #[inline]
-    pub(super) fn append_snapshot_fast(&mut self, kind: Kind, conv: Conv, value: &Value) -> bool {
+    pub(super) fn append_snapshot_fast(&mut self, kind: Kind, conv: Conv, value: &ValueRef<'_>) -> bool {
         match (self, kind, conv, value) {
-            (this, Kind::Int { unsigned, bits }, Conv::Int, Value::Int(_) | Value::UInt(_)) => {
-                let v = match int_value(unsigned, bits, value) {
-                    Ok(Value::Int(v)) => i128::from(v),
-                    Ok(Value::UInt(v)) => i128::from(v),
+            (this, Kind::Int { unsigned, bits }, Conv::Int, &ValueRef::Int(_) | &ValueRef::UInt(_)) => {
+                let raw = match *value {
+                    ValueRef::Int(v) => v as u64,
+                    ValueRef::UInt(v) => v,
                     _ => return false,
+                };
+                // `int_value`'s reinterpretation of the low `bits` bits.
+                let shift = 64 - bits;
+                let v = if unsigned {
+                    i128::from((raw << shift) >> shift)
+                } else {
+                    i128::from(((raw << shift) as i64) >> shift)
                 };
                 // Appends nothing when the value does not fit; the general path reports it.
                 this.append_int(v).is_ok()
             }
-            (Self::Utf8(b), Kind::Text | Kind::Char, Conv::Utf8, Value::Bytes(bytes)) => {
+            (Self::Utf8(b), Kind::Text | Kind::Char, Conv::Utf8, ValueRef::Bytes(bytes)) => {
+                let bytes: &[u8] = bytes;
                 let text = if kind == Kind::Char { trim_trailing_spaces(bytes) } else { bytes };
                 match std::str::from_utf8(text) {
                     Ok(s) => {
@@ -36,8 +44,8 @@ impl ColumnBuilder {
                     Err(_) => false,
                 }
             }
-            (Self::Decimal(b), Kind::Decimal { scale }, Conv::Decimal { scale: to_scale }, Value::Bytes(text)) => {
-                match small_canonical_decimal(text, scale) {
+            (Self::Decimal(b), Kind::Decimal { scale }, Conv::Decimal { scale: to_scale }, ValueRef::Bytes(text)) => {
+                match small_canonical_decimal(text.as_ref(), scale) {
                     // `to_scale >= scale` (validation) and at most 18 digits: no overflow.
                     Some(unscaled) => {
                         b.append_value(i128::from(unscaled) * 10i128.pow(u32::from(to_scale) - scale));
@@ -50,7 +58,7 @@ impl ColumnBuilder {
                 this,
                 Kind::DateTime | Kind::Timestamp,
                 Conv::Timestamp { shift_seconds, truncate_micros },
-                &Value::Date(y, mo, d, h, mi, s, us),
+                &ValueRef::Date(y, mo, d, h, mi, s, us),
             ) if !is_zero_date(y, mo, d) => {
                 let micros = timestamp_micros((y, mo, d, h, mi, s, us), shift_seconds, truncate_micros);
                 this.append_micros(micros).is_ok()

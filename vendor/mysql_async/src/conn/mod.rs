@@ -796,6 +796,12 @@ impl Conn {
 
     /// Returns `true` for ProgressReport packet.
     fn handle_packet(&mut self, packet: &PooledBuf) -> Result<bool> {
+        // flink-rust patch: inside a result set an OK/EOF packet starts with 0xFE and an ERR
+        // packet with 0xFF; any other packet (a row) fails both parses below, each failure
+        // allocating an `io::Error`. Skip them for rows: same outcome, without two errors per row.
+        if self.has_pending_result() && !matches!(packet.first(), Some(0xFE | 0xFF)) {
+            return Ok(false);
+        }
         let ok_packet = if self.has_pending_result() {
             if self
                 .capabilities()

@@ -11,6 +11,7 @@ use mysql_common::row::convert::FromRowError;
 use std::{borrow::Cow, fmt, marker::PhantomData, result::Result as StdResult, sync::Arc};
 
 use crate::{
+    buffer_pool::PooledBuf,
     conn::{routines::NextSetRoutine, PendingResult},
     connection_like::Connection,
     error::*,
@@ -35,6 +36,20 @@ impl ResultSetMeta {
         match self {
             ResultSetMeta::Text(cols) | ResultSetMeta::Binary(cols) => cols,
         }
+    }
+}
+
+/// flink-rust patch: one result set row packet as read, from [`QueryResult::next_raw`]: its
+/// payload bytes (`Deref<Target = [u8]>`). The buffer returns to the connection pool's buffer
+/// pool when dropped.
+#[derive(Debug)]
+pub struct RawRow(PooledBuf);
+
+impl std::ops::Deref for RawRow {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
     }
 }
 
@@ -120,6 +135,18 @@ where
     ///
     /// Returns `None` if there are no more rows in the current set.
     async fn next_row(&mut self, columns: Arc<[Column]>) -> crate::Result<Option<Row>> {
+        // flink-rust patch: the packet is read by `next_row_packet` (shared with `next_raw`).
+        match self.next_row_packet(&columns).await? {
+            Some(packet) => Ok(Some(P::read_result_set_row(&packet, columns)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Low-level function that reads a result set row packet, not parsed
+    /// (flink-rust patch: the former body of `next_row`).
+    ///
+    /// Returns `None` if there are no more rows in the current set.
+    async fn next_row_packet(&mut self, columns: &[Column]) -> crate::Result<Option<PooledBuf>> {
         let mut row = None;
 
         if columns.is_empty() {
@@ -141,7 +168,7 @@ where
                 self.conn.as_mut().set_pending_result(None)?;
             } else {
                 // `packet` is a result set row.
-                row = Some(P::read_result_set_row(&packet, columns)?);
+                row = Some(packet);
             }
         }
 
@@ -195,6 +222,35 @@ where
         loop {
             match self.conn.as_mut().use_pending_result()?.cloned() {
                 Some(PendingResult::Pending(meta)) => return self.next_row_or_next_set(meta).await,
+                Some(PendingResult::Taken(meta)) => self.skip_taken(meta).await?,
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// flink-rust patch: [`QueryResult::next`] without parsing the row. Returns the next row's
+    /// packet as the server sent it (the payload, without the 4-byte packet header; a row split
+    /// over several packets arrives joined), or `None` at the end of the result set, with the same
+    /// terminator (EOF/OK), error and next-result-set handling as `next`. The packet is in the
+    /// format of protocol `P`: for [`crate::BinaryProtocol`] (`exec_iter`), `0x00`, the NULL
+    /// bitmap (offset 2) and the non-NULL values; for [`crate::TextProtocol`], one length-encoded
+    /// string (`0xFB` for NULL) per column. Its columns are those of
+    /// [`QueryResult::columns_ref`] before the call (the current result set).
+    ///
+    /// For callers that decode rows themselves (straight into their own buffers), without the
+    /// `Row` and per-value allocations of `next`.
+    pub async fn next_raw(&mut self) -> Result<Option<RawRow>> {
+        loop {
+            match self.conn.as_mut().use_pending_result()?.cloned() {
+                Some(PendingResult::Pending(meta)) => {
+                    return match self.next_row_packet(meta.columns()).await? {
+                        Some(packet) => Ok(Some(RawRow(packet))),
+                        None => {
+                            self.next_set().await?;
+                            Ok(None)
+                        }
+                    };
+                }
                 Some(PendingResult::Taken(meta)) => self.skip_taken(meta).await?,
                 None => return Ok(None),
             }
