@@ -38,8 +38,8 @@ pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
-    /// The value and its text, from the column's own type (an f32 shows as written).
-    Float(f64, String),
+    /// The text of the column's own type (an f32 shows as an f32).
+    Float(String),
     Text(String),
 }
 
@@ -49,7 +49,7 @@ impl Value {
             Value::Null => "<NULL>".to_string(),
             Value::Bool(b) => b.to_string(),
             Value::Int(i) => i.to_string(),
-            Value::Float(_, text) => text.clone(),
+            Value::Float(text) => text.clone(),
             Value::Text(t) => t.clone(),
         }
     }
@@ -59,14 +59,19 @@ impl Value {
             Value::Null => serde_json::Value::Null,
             Value::Bool(b) => (*b).into(),
             Value::Int(i) => (*i).into(),
-            // NaN and infinities have no JSON number: their text instead.
-            Value::Float(f, text) => serde_json::Number::from_f64(*f).map_or_else(|| text.clone().into(), Into::into),
+            // From the text, so an f32 keeps its short form; NaN and infinities have no JSON
+            // number: their text instead.
+            Value::Float(text) => text
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map_or_else(|| text.clone().into(), Into::into),
             Value::Text(t) => t.clone().into(),
         }
     }
 
     fn right_aligned(&self) -> bool {
-        matches!(self, Value::Int(_) | Value::Float(..))
+        matches!(self, Value::Int(_) | Value::Float(_))
     }
 }
 
@@ -85,11 +90,11 @@ fn value(array: &dyn Array, i: usize) -> Value {
         DataType::Int64 => Value::Int(array.as_primitive::<Int64Type>().value(i)),
         DataType::Float32 => {
             let f = array.as_primitive::<Float32Type>().value(i);
-            Value::Float(f.into(), float_text(f, f.abs().into()))
+            Value::Float(float_text(f, f.abs().into()))
         }
         DataType::Float64 => {
             let f = array.as_primitive::<Float64Type>().value(i);
-            Value::Float(f, float_text(f, f.abs()))
+            Value::Float(float_text(f, f.abs()))
         }
         DataType::Decimal128(_, _) => Value::Text(array.as_primitive::<Decimal128Type>().value_as_string(i)),
         DataType::Utf8 => Value::Text(array.as_string::<i32>().value(i).to_string()),
