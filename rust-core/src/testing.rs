@@ -1,6 +1,7 @@
-//! An in-process stand-in for Flink, for connector tests and the preview CLI: one enumerator and its readers wired
-//! the way the Java layer wires them (split requests, assignments, source events both ways,
-//! `callAsync` tasks, checkpoints and restores), without a JVM. A failure is modelled the way Flink
+//! An in-process stand-in for Flink, for connector tests and the preview CLI (`preview/`): one
+//! enumerator and its readers wired the way the Java layer wires them (split requests,
+//! assignments, source events both ways, `callAsync` tasks, checkpoints and restores), without a
+//! JVM. A failure is modelled the way Flink
 //! restarts a connected job: everything restores from the last checkpoint ([`Harness::restore`]).
 //! One reader can also be lost alone while the enumerator lives on, as in Flink's region failover
 //! ([`Harness::fail_reader`], [`Harness::restart_reader`]).
