@@ -111,6 +111,20 @@ pub struct BinlogCursor {
     last_event_ms: Option<i64>,
     /// A start after a GTID set: that offset, reported until the first transaction begins.
     gtid_start: Option<BinlogOffset>,
+    /// How long the stream may stay silent before the connection counts as dead: see
+    /// [`silence_limit`].
+    silence_limit: Duration,
+}
+
+/// How long a binlog stream may go without an event before its connection counts as dead:
+/// three heartbeat intervals. The server sends a heartbeat whenever it has had nothing to send
+/// for one interval, so a healthy connection is never silent that long. A dead peer that never
+/// closed the socket (a host gone without a FIN or RST, a NAT or firewall entry dropped, a frozen
+/// VM) is otherwise noticed only by TCP keepalive, hours later by default: until then the reader
+/// would wait and the job would look idle, not failed. At least a second, so a sub-second
+/// heartbeat does not turn a scheduling hiccup into a reconnect.
+pub fn silence_limit(heartbeat: Duration) -> Duration {
+    (heartbeat.saturating_mul(3)).max(Duration::from_secs(1))
 }
 
 impl BinlogCursor {
@@ -206,6 +220,7 @@ impl BinlogCursor {
             seen_format_description: false,
             last_event_ms: None,
             gtid_start,
+            silence_limit: silence_limit(heartbeat),
         })
     }
 
@@ -250,12 +265,14 @@ impl BinlogCursor {
         !self.in_txn
     }
 
-    /// Reads one event, waiting for it, and appends its row changes to `out`.
+    /// Reads one event, waiting for it, and appends its row changes to `out`. A stream silent
+    /// for longer than [`silence_limit`] fails with a transient error (a reconnect cures it).
     pub async fn next(&mut self, out: &mut Vec<RowChange>) -> Result<()> {
-        match self.stream.next().await {
-            Some(Ok(event)) => self.handle(event, out),
-            Some(Err(e)) => Err(self.stream_error(e)),
-            None => Err(crate::retry::connection_closed("reading the binlog")),
+        match tokio::time::timeout(self.silence_limit, self.stream.next()).await {
+            Ok(Some(Ok(event))) => self.handle(event, out),
+            Ok(Some(Err(e))) => Err(self.stream_error(e)),
+            Ok(None) => Err(crate::retry::connection_closed("reading the binlog")),
+            Err(_) => Err(crate::retry::connection_silent("reading the binlog", self.silence_limit)),
         }
     }
 

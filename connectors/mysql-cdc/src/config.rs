@@ -43,7 +43,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("connect.timeout", "Duration", OptionDefault::Value("30s"), "How long to wait for a connection."),
     spec("connect.max-retries", "Integer", OptionDefault::Value("3"), "Attempts to connect before failing."),
     spec("connection.pool.size", "Integer", OptionDefault::Value("20"), "Accepted for compatibility: each reader uses one query connection (and one binlog connection)."),
-    spec("heartbeat.interval", "Duration", OptionDefault::Value("30s"), "Heartbeats the server sends on an idle binlog, so positions keep moving."),
+    spec("heartbeat.interval", "Duration", OptionDefault::Value("30s"), "Heartbeats the server sends on an idle binlog, so positions keep moving. A binlog connection silent for 3 intervals is presumed dead and replaced."),
     // TLS (tls.rs; docs: the TLS section of the connector page).
     spec(tls::SSL_MODE, "String", OptionDefault::Text("PREFERRED; VERIFY_CA when only 'ssl.ca-cert' is set"), "TLS for every connection, as MySQL's --ssl-mode: DISABLED, PREFERRED (TLS if the server offers it, certificate not verified), REQUIRED (TLS, not verified), VERIFY_CA (certificate signed by a trusted CA) or VERIFY_IDENTITY (and issued for 'hostname')."),
     spec(tls::USE_SSL, "Boolean", OptionDefault::Text("(none)"), "Connector/J's older switch: false is DISABLED, true PREFERRED (unless requireSSL or verifyServerCertificate ask for more)."),

@@ -161,6 +161,21 @@ pub fn connection_closed(context: &str) -> BridgeError {
     )
 }
 
+/// The error of a binlog stream that sent nothing, not even a heartbeat, for `limit`: the
+/// connection is presumed dead although its socket is still open (see `binlog::silence_limit`).
+pub fn connection_silent(context: &str, limit: Duration) -> BridgeError {
+    BridgeError::external(
+        context,
+        std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "no event and no heartbeat from the server for {limit:?} (3 x 'heartbeat.interval'): the \
+                 connection is presumed dead"
+            ),
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +229,7 @@ mod tests {
         };
         assert!(is_transient(&io_error()));
         assert!(is_transient(&connection_closed("reading the binlog")));
+        assert!(is_transient(&connection_silent("reading the binlog", Duration::from_secs(90))));
         assert!(is_transient(&server(1053)), "server shutdown");
         assert!(is_transient(&server(1927)), "connection killed");
         assert!(!is_transient(&server(1236)), "purged binlog");

@@ -385,3 +385,24 @@ fn a_table_map_without_columns_is_refused() {
     let e = BinlogImageLayout::new(&tme).err().expect("a table map without columns");
     assert_eq!(e.to_string(), "the table map of shop.t has no columns");
 }
+
+/// Found by the `binlog_rows` fuzz target: a column of MySQL's internal typed-array type whose
+/// one metadata byte names ENUM made mysql_common read a second metadata byte that is not there
+/// (an index panic). No table column has that type; the layout refuses it.
+#[test]
+fn a_typed_array_column_is_refused() {
+    // table id (6), flags (2), names, 1 column of type 20 (typed array), metadata of 1 byte:
+    // ENUM (247), null bitmap.
+    let mut body = vec![1, 0, 0, 0, 0, 0, 1, 0];
+    for name in ["shop", "t"] {
+        body.push(name.len() as u8);
+        body.extend_from_slice(name.as_bytes());
+        body.push(0);
+    }
+    body.extend_from_slice(&[1, 20, 1, 247, 0]);
+    let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
+    let tme = ParseBuf(&body).parse::<TableMapEvent<'_>>(BinlogCtx::new(19 + body.len(), &fde)).unwrap();
+    assert_eq!(tme.get_column_type(0).unwrap(), Some(ColumnType::MYSQL_TYPE_TYPED_ARRAY));
+    let e = BinlogImageLayout::new(&tme).err().expect("a typed-array column");
+    assert_eq!(e.to_string(), "column 0 has MySQL's internal typed-array type, which no table column has");
+}

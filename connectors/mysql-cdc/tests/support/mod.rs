@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod changelog;
+pub mod proxy;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
