@@ -7,7 +7,7 @@ CARGO ?= cargo
 # keeps every build, the example jobs included, on one (private) local repository.
 export MVN
 
-.PHONY: all build test mariadb test-rust test-fuzz sanitize sanitize-valgrind test-java test-e2e fuzz demo demo-datagen bench bench-cdc clean
+.PHONY: all build test preview mariadb test-rust test-fuzz sanitize sanitize-valgrind test-java test-e2e fuzz demo demo-datagen bench bench-cdc clean
 
 # Demo and benchmarks run in a JVM of their own (exec:exec): Flink's MiniCluster cannot find its
 # classes inside Maven's isolated exec:java classloader.
@@ -25,6 +25,11 @@ build:
 ## Java MiniCluster tests, integration tests, and end-to-end runs of the one jar on real standalone
 ## clusters of Flink 1.20 and 2.x
 test: mariadb test-rust test-fuzz sanitize-valgrind test-java test-e2e
+
+## preview: run a connector without Flink and print its first rows (docs/preview.md), e.g.
+##   make preview ARGS="-c rust-datagen -s 'id BIGINT, name STRING' -n 5"
+preview:
+	$(CARGO) run -q --release -p flink-rust-preview -- $(ARGS)
 
 ## mariadb: the local MariaDB the CDC tests and the demo use (idempotent; installs mariadb-server
 ## with apt when missing). Started once up front so no two test processes race on the install.

@@ -62,6 +62,22 @@ impl BridgeError {
     pub fn is_validation(&self) -> bool {
         matches!(self, BridgeError::Validation(_) | BridgeError::UnknownConnector { .. })
     }
+
+    /// The message with every distinct cause appended (`context: cause: cause`): what a Java
+    /// exception from this error says after its operation, and what the preview CLI prints.
+    pub fn message_chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            let s_text = s.to_string();
+            if !text.contains(&s_text) {
+                text.push_str(": ");
+                text.push_str(&s_text);
+            }
+            source = s.source();
+        }
+        text
+    }
 }
 
 impl From<arrow_schema::ArrowError> for BridgeError {

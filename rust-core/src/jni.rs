@@ -121,17 +121,7 @@ fn entry<R: JniReturn>(
 }
 
 fn error_chain(err: &BridgeError) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
+    err.message_chain()
 }
 
 fn panic_payload(payload: &(dyn Any + Send)) -> String {
@@ -401,8 +391,8 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_validateSource(
     types: JObjectArray,
 ) -> jboolean {
     entry(&mut env, "validateSource", |env| {
-        let (_, source) = SourceSpec::read(env, &connector, &keys, &values, &names, &types)?.create()?;
-        source.preflight()?;
+        let spec = SourceSpec::read(env, &connector, &keys, &values, &names, &types)?;
+        let source = registry::global()?.validate_source(&spec.connector, spec.options, &spec.row_type)?;
         Ok(if source.boundedness() == Boundedness::Bounded { JNI_TRUE } else { JNI_FALSE })
     })
 }

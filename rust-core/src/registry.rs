@@ -43,6 +43,20 @@ impl Registry {
         options.ensure_reads_declared(factory.options())?;
         Ok(with_rate_limits(source, limits))
     }
+
+    /// What job submission runs (Java's `SourceValidator`, JNI `validateSource`), outside the JVM
+    /// too (the preview CLI): [`Self::create_source`], then the source's preflight checks
+    /// (connectivity, privileges, server settings).
+    pub fn validate_source(
+        &self,
+        connector: &str,
+        options: BTreeMap<String, String>,
+        row_type: &RowType,
+    ) -> Result<Box<dyn DynSource>> {
+        let source = self.create_source(connector, options, row_type)?;
+        source.preflight()?;
+        Ok(source)
+    }
 }
 
 static GLOBAL: OnceLock<Registry> = OnceLock::new();

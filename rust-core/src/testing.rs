@@ -1,6 +1,7 @@
-//! An in-process stand-in for Flink, for connector tests: one enumerator and its readers wired
-//! the way the Java layer wires them (split requests, assignments, source events both ways,
-//! `callAsync` tasks, checkpoints and restores), without a JVM. A failure is modelled the way Flink
+//! An in-process stand-in for Flink, for connector tests and the preview CLI (`preview/`): one
+//! enumerator and its readers wired the way the Java layer wires them (split requests,
+//! assignments, source events both ways, `callAsync` tasks, checkpoints and restores), without a
+//! JVM. A failure is modelled the way Flink
 //! restarts a connected job: everything restores from the last checkpoint ([`Harness::restore`]).
 //! One reader can also be lost alone while the enumerator lives on, as in Flink's region failover
 //! ([`Harness::fail_reader`], [`Harness::restart_reader`]).
@@ -310,6 +311,18 @@ impl<'a> Harness<'a> {
                 self.wait_any(&epochs, deadline.min(Instant::now() + Duration::from_millis(100)));
             }
         }
+    }
+
+    /// One round for a driver that handles batches as they come (the preview CLI): polls every
+    /// reader once and, when none had data, waits on their availability signals until one
+    /// signals or `until` passes (at most 100 ms). Returns the batches of the round.
+    pub fn poll_or_wait(&mut self, until: Instant) -> Result<Vec<Emitted>> {
+        let epochs: Vec<u64> = self.nodes.iter().map(|n| n.ctx.availability().epoch()).collect();
+        let emitted = self.poll_all()?;
+        if emitted.is_empty() && !self.all_ended() {
+            self.wait_any(&epochs, until.min(Instant::now() + Duration::from_millis(100)));
+        }
+        Ok(emitted)
     }
 
     /// Waits until any live reader's availability moved past `epochs` or `until` passes.

@@ -29,11 +29,21 @@ pub struct Server {
     pub root_socket: String,
 }
 
+/// `scripts/mariadb.sh`, found from the crate up (the preview CLI's tests share this module).
+fn mariadb_script() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|dir| dir.join("scripts/mariadb.sh"))
+        .find(|script| script.exists())
+        .unwrap_or_else(|| panic!("no scripts/mariadb.sh above {}", manifest.display()))
+}
+
 /// Starts the server (idempotent) the first time it is asked for.
 pub fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mariadb.sh");
+        let script = mariadb_script();
         let out = Command::new("bash").arg(&script).arg("start").output().expect("run scripts/mariadb.sh");
         assert!(
             out.status.success(),
@@ -272,7 +282,7 @@ impl PrivateServer {
     }
 
     fn script(&self, command: &str, extra_cnf: &str) -> std::process::Output {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mariadb.sh");
+        let script = mariadb_script();
         Command::new("bash")
             .arg(script)
             .arg(command)
