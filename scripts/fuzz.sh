@@ -27,7 +27,7 @@ toolchain=${FUZZ_TOOLCHAIN:-nightly-2026-10-30}
 # 0.13.2: the version this was set up with; --locked keeps its dependencies as released.
 cargo_fuzz_version=${CARGO_FUZZ_VERSION:-0.13.2}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(binlog_rows gtid options state)
+[ ${#targets[@]} -gt 0 ] || targets=(binlog_rows snapshot_rows gtid options state)
 
 if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1; then
   echo "fuzz: installing the $toolchain toolchain (minimal profile)"
@@ -63,6 +63,7 @@ for target in "${targets[@]}"; do
       # options target builds a connector per input).
       case $target in
         binlog_rows) target_runs=1500000 ;;
+        snapshot_rows) target_runs=3000000 ;;
         gtid) target_runs=3000000 ;;
         options) target_runs=150000 ;;
         *) target_runs=750000 ;;

@@ -5,6 +5,7 @@
 //! | target        | what it feeds                                                            |
 //! |---------------|--------------------------------------------------------------------------|
 //! | `binlog_rows` | a table-map event and a rows event: `BinlogImageLayout` vs `BinlogRow`   |
+//! | `snapshot_rows` | column types and a binary-protocol row packet: `BinaryRowReader` vs mysql_common's `RowDeserializer` |
 //! | `gtid`        | MariaDB GTID event bodies, MariaDB positions and lists, MySQL GTID sets and Previous_gtids bodies |
 //! | `options`     | option maps and column types for every connector, through the registry   |
 //! | `state`       | checkpointed enumerator state, splits, source events and split lists      |
@@ -17,7 +18,7 @@ use std::sync::OnceLock;
 
 use connector_mysql_cdc::gtid::GtidSet;
 use connector_mysql_cdc::mariadb_gtid::{decode_gtid_event, parse_gtid_list, MariaGtid, MariaGtidPos};
-use connector_mysql_cdc::value::BinlogImageLayout;
+use connector_mysql_cdc::value::{BinaryRowReader, BinlogImageLayout};
 use mysql_common::binlog::events::{
     DeleteRowsEvent, DeleteRowsEventV1, FormatDescriptionEvent, RowsEventData, TableMapEvent, UpdateRowsEvent,
     UpdateRowsEventV1, WriteRowsEvent, WriteRowsEventV1,
@@ -144,6 +145,54 @@ where
     let mut buf = ParseBuf(body);
     let event = buf.parse::<T>(BinlogCtx::new(EVENT_HEADER_LEN + body.len(), fde)).ok()?;
     buf.is_empty().then_some(event)
+}
+
+// ---------------------------------------------------------------------------------------------
+// snapshot_rows
+// ---------------------------------------------------------------------------------------------
+
+/// The result-set column types a snapshot reads, each with and without UNSIGNED (selector / 2
+/// picks the type, selector % 2 the flag).
+const SNAPSHOT_TYPES: [mysql_common::constants::ColumnType; 17] = {
+    use mysql_common::constants::ColumnType::*;
+    [
+        MYSQL_TYPE_TINY, MYSQL_TYPE_SHORT, MYSQL_TYPE_YEAR, MYSQL_TYPE_LONG, MYSQL_TYPE_INT24,
+        MYSQL_TYPE_LONGLONG, MYSQL_TYPE_FLOAT, MYSQL_TYPE_DOUBLE, MYSQL_TYPE_NEWDECIMAL,
+        MYSQL_TYPE_VAR_STRING, MYSQL_TYPE_STRING, MYSQL_TYPE_BLOB, MYSQL_TYPE_DATETIME,
+        MYSQL_TYPE_TIMESTAMP, MYSQL_TYPE_DATE, MYSQL_TYPE_TIME, MYSQL_TYPE_NULL,
+    ]
+};
+
+/// Input: column count (selector % 24 + 1), one type selector per column, the row packet (the
+/// rest), as `QueryResult::next_raw` gives it for a prepared statement's result.
+///
+/// Checks: reading never panics; a packet `BinaryRowReader` accepts, mysql_common's binary row
+/// decoder (the `Row` path the snapshot used before) decodes to the same values. The reader may
+/// refuse more (bytes after the last value, 0xFB/0xFF lengths), never less.
+pub fn snapshot_rows(data: &[u8]) {
+    use mysql_common::constants::ColumnFlags;
+    use mysql_common::packets::Column;
+    use mysql_common::proto::{Binary, MyDeserialize};
+    use mysql_common::row::RowDeserializer;
+    use mysql_common::value::ServerSide;
+
+    let mut input = Input(data);
+    let count = usize::from(input.byte() % 24) + 1;
+    let columns: std::sync::Arc<[Column]> = (0..count)
+        .map(|_| {
+            let selector = usize::from(input.byte());
+            let flags = if selector % 2 == 1 { ColumnFlags::UNSIGNED_FLAG } else { ColumnFlags::empty() };
+            Column::new(SNAPSHOT_TYPES[(selector / 2) % SNAPSHOT_TYPES.len()]).with_flags(flags)
+        })
+        .collect();
+    let packet = input.rest();
+    let mut reader = BinaryRowReader::from_types(columns.iter().map(|c| (c.column_type(), c.flags())));
+    let Ok(ours) = reader.read_values(packet) else { return };
+    let reference = RowDeserializer::<ServerSide, Binary>::deserialize(columns, &mut ParseBuf(packet))
+        .unwrap_or_else(|e| panic!("BinaryRowReader read a packet mysql_common refuses ({e}): {ours:?}"));
+    let reference: Vec<_> = mysql_common::row::Row::from(reference).unwrap();
+    // As text: a DOUBLE may be NaN, which equals nothing, itself included.
+    assert_eq!(format!("{ours:?}"), format!("{reference:?}"), "BinaryRowReader vs mysql_common");
 }
 
 // ---------------------------------------------------------------------------------------------
