@@ -57,7 +57,8 @@ import java.util.regex.Pattern;
  *
  * <p>Arguments: {@code --rows N} (default 4,000,000), {@code --changes N} (default 1,000,000),
  * {@code --parallelism 1,2}, {@code --reps 3}, {@code --select-rate PATH} (the example binary;
- * default {@code target/release/examples/select_rate}), {@code --flink-cdc auto|off}. The server
+ * default {@code target/release/examples/select_rate}), {@code --flink-cdc auto|off}, {@code --flink-cdc-options k=v;k=v} and
+ * {@code --rust-options k=v;k=v} (extra WITH options per connector). The server
  * comes from {@code scripts/mariadb.sh start} (MARIADB_DIR / MARIADB_PORT select the instance).
  */
 public final class MySqlCdcBenchmark {
@@ -89,6 +90,18 @@ public final class MySqlCdcBenchmark {
      * (an order of magnitude faster), and measures the defaults once on the warm-up table.
      */
     private static String flinkCdcOptions = "'debezium.poll.interval.ms' = '10'";
+    /** Extra WITH options for rust-mysql-cdc's tables ({@code --rust-options k=v;k=v}), for experiments. */
+    private static String rustOptions = "";
+
+    /** {@code k=v;k=v} (no quotes: they do not survive exec.args) as a WITH clause's entries. */
+    private static String withOptions(String arg) {
+        List<String> options = new ArrayList<>();
+        for (String kv : arg.split(";")) {
+            String[] parts = kv.split("=", 2);
+            options.add("'" + parts[0].trim() + "' = '" + parts[1].trim() + "'");
+        }
+        return String.join(", ", options);
+    }
     /** Errors by measurement, printed with the results. */
     private final Map<String, String> errors = new LinkedHashMap<>();
 
@@ -125,18 +138,12 @@ public final class MySqlCdcBenchmark {
                 case "--reps": reps = Integer.parseInt(args[i + 1]); break;
                 case "--select-rate": selectRate = args[i + 1]; break;
                 case "--flink-cdc": flinkCdcMode = args[i + 1]; break;
-                case "--flink-cdc-options":
-                    // k=v;k=v (no quotes: they do not survive exec.args)
-                    List<String> options = new ArrayList<>();
-                    for (String kv : args[i + 1].split(";")) {
-                        String[] parts = kv.split("=", 2);
-                        options.add("'" + parts[0].trim() + "' = '" + parts[1].trim() + "'");
-                    }
-                    flinkCdcOptions = String.join(", ", options);
-                    break;
+                case "--flink-cdc-options": flinkCdcOptions = withOptions(args[i + 1]); break;
+                case "--rust-options": rustOptions = withOptions(args[i + 1]); break;
                 default:
                     throw new IllegalArgumentException("unknown argument " + args[i]
-                            + "; use --rows, --changes, --parallelism, --reps, --select-rate, --flink-cdc");
+                            + "; use --rows, --changes, --parallelism, --reps, --select-rate, --flink-cdc,"
+                            + " --flink-cdc-options, --rust-options");
             }
         }
         Path root = repositoryRoot();
@@ -303,7 +310,7 @@ public final class MySqlCdcBenchmark {
      * stream rows/s from the first row to the end of input}, NaNs on failure.
      */
     private double[] snapshot(String connector, String table, long expected, int parallelism, String what) {
-        return snapshot(connector, table, expected, parallelism, what, connector.equals(FLINK_CDC) ? flinkCdcOptions : "");
+        return snapshot(connector, table, expected, parallelism, what, connector.equals(FLINK_CDC) ? flinkCdcOptions : rustOptions);
     }
 
     private double[] snapshot(String connector, String table, long expected, int parallelism, String what, String extraOptions) {
@@ -405,7 +412,7 @@ public final class MySqlCdcBenchmark {
     }
 
     private String createSource(StreamTableEnvironment tEnv, String connector, String table, String startup, int parallelism) {
-        return createSource(tEnv, connector, table, startup, parallelism, connector.equals(FLINK_CDC) ? flinkCdcOptions : "");
+        return createSource(tEnv, connector, table, startup, parallelism, connector.equals(FLINK_CDC) ? flinkCdcOptions : rustOptions);
     }
 
     private String createSource(StreamTableEnvironment tEnv, String connector, String table, String startup, int parallelism,
