@@ -355,6 +355,8 @@ pub trait SourceReader: Send + 'static {
 pub struct ReaderContext {
     init: ReaderInit,
     split_requested: bool,
+    /// The reader said it has nothing to do until a split it asked for arrives.
+    awaiting_split: bool,
     events: Vec<Vec<u8>>,
     availability: Availability,
     metrics: Metrics,
@@ -372,6 +374,7 @@ impl ReaderContext {
         ReaderContext {
             init,
             split_requested: false,
+            awaiting_split: false,
             events: Vec::new(),
             availability: Availability::new(),
             metrics: Metrics::new(),
@@ -428,9 +431,24 @@ impl ReaderContext {
         self.init.batch_rows
     }
 
-    /// Asks the enumerator for a split (Flink's `sendSplitRequest`).
+    /// Asks the enumerator for a split (Flink's `sendSplitRequest`) because the reader has
+    /// nothing left to read: until one arrives it is idle (rust-core's rate limiter then gives
+    /// its share to the other readers).
     pub fn request_split(&mut self) {
         self.split_requested = true;
+        self.awaiting_split = true;
+    }
+
+    /// Asks for the next split while the reader still reads one, so that it arrives before the
+    /// reader runs out (the same request to Flink, without the idleness). When the reader then
+    /// does run out before it arrives, it says so with [`Self::awaiting_requested_split`].
+    pub fn request_split_ahead(&mut self) {
+        self.split_requested = true;
+    }
+
+    /// The reader has nothing to do until the split it asked for ahead arrives.
+    pub fn awaiting_requested_split(&mut self) {
+        self.awaiting_split = true;
     }
 
     pub fn send_event_to_enumerator(&mut self, event: Vec<u8>) {
@@ -442,9 +460,10 @@ impl ReaderContext {
         &self.availability
     }
 
-    /// Whether a split request was recorded since the last [`Self::take_signals`].
-    pub(crate) fn split_requested(&self) -> bool {
-        self.split_requested
+    /// Whether the reader has said, since the last [`Self::take_signals`], that it waits for a
+    /// split: it asked for one with nothing left, or said so after asking ahead.
+    pub(crate) fn awaiting_split(&self) -> bool {
+        self.awaiting_split
     }
 
     /// Events recorded since the last [`Self::take_signals`] (rust-core's rate limiter frames
@@ -455,6 +474,7 @@ impl ReaderContext {
 
     /// Requests and events recorded since the last call.
     pub(crate) fn take_signals(&mut self) -> (bool, Vec<Vec<u8>>) {
+        self.awaiting_split = false;
         (std::mem::take(&mut self.split_requested), std::mem::take(&mut self.events))
     }
 }

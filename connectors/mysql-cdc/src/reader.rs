@@ -49,6 +49,14 @@ enum Command {
     StreamBinlog(BinlogSplit),
 }
 
+/// Splits the worker holds at once: the chunk it reads and the next one. With one, the worker
+/// sat idle from the end of each chunk until Flink had taken it, the reader had asked for the
+/// next chunk and the enumerator's answer had come back over Flink's RPC; in a job at
+/// parallelism 1 the reader's thread and Flink's task thread then took turns instead of working
+/// at the same time. Two keep the worker reading while Flink emits; more would only hold chunks
+/// other readers could take.
+const IN_FLIGHT: usize = 2;
+
 pub struct MySqlCdcReader {
     config: Arc<MySqlCdcConfig>,
     row_type: RowType,
@@ -56,8 +64,9 @@ pub struct MySqlCdcReader {
     batch_rows: usize,
     /// Splits waiting for the worker, in assignment order.
     queue: VecDeque<CdcSplit>,
-    /// The split the worker is reading.
-    current: Option<CdcSplit>,
+    /// Splits handed to the worker whose output Flink has not taken yet, oldest first: the one
+    /// being read and at most one more (see [`IN_FLIGHT`]).
+    in_flight: VecDeque<CdcSplit>,
     /// Chunks emitted whose report the enumerator has not acknowledged.
     unacknowledged: Vec<SnapshotSplit>,
     worker: Option<Worker>,
@@ -84,7 +93,7 @@ impl MySqlCdcReader {
             server_id,
             batch_rows,
             queue: VecDeque::new(),
-            current: None,
+            in_flight: VecDeque::new(),
             unacknowledged: Vec::new(),
             worker: None,
             no_more_splits: false,
@@ -125,27 +134,36 @@ impl MySqlCdcReader {
         Ok(self.worker.as_mut().expect("worker just created"))
     }
 
-    /// Hands the next queued split to the worker when it is idle.
+    /// Keeps the worker [`IN_FLIGHT`] splits deep, and asks for the next split as soon as there
+    /// is room for it (nothing is queued behind a binlog split: it streams until the job ends).
     fn dispatch(&mut self, ctx: &mut ReaderContext) -> Result<()> {
-        if self.current.is_some() {
-            return Ok(());
+        let streaming = |in_flight: &VecDeque<CdcSplit>| matches!(in_flight.back(), Some(CdcSplit::Binlog(_)));
+        while self.in_flight.len() < IN_FLIGHT && !streaming(&self.in_flight) {
+            let Some(split) = self.queue.pop_front() else { break };
+            let command = match &split {
+                CdcSplit::Snapshot(s) => Command::ReadChunk(s.clone()),
+                CdcSplit::Binlog(b) => Command::StreamBinlog(b.clone()),
+            };
+            self.worker(ctx)?
+                .commands
+                .send(command)
+                .map_err(|_| BridgeError::other("the reader's worker thread has stopped"))?;
+            self.in_flight.push_back(split);
         }
-        let Some(split) = self.queue.pop_front() else {
-            if !self.no_more_splits && !self.requested {
-                ctx.request_split();
+        if self.queue.is_empty() && self.in_flight.len() < IN_FLIGHT && !streaming(&self.in_flight) && !self.no_more_splits {
+            if !self.requested {
+                // Asked while a chunk is still being read: the next one arrives while this one
+                // is emitted (an ahead request does not count as idle for the rate limits).
+                if self.in_flight.is_empty() {
+                    ctx.request_split();
+                } else {
+                    ctx.request_split_ahead();
+                }
                 self.requested = true;
+            } else if self.in_flight.is_empty() {
+                ctx.awaiting_requested_split();
             }
-            return Ok(());
-        };
-        let command = match &split {
-            CdcSplit::Snapshot(s) => Command::ReadChunk(s.clone()),
-            CdcSplit::Binlog(b) => Command::StreamBinlog(b.clone()),
-        };
-        self.worker(ctx)?
-            .commands
-            .send(command)
-            .map_err(|_| BridgeError::other("the reader's worker thread has stopped"))?;
-        self.current = Some(split);
+        }
         Ok(())
     }
 
@@ -182,7 +200,9 @@ impl SourceReader for MySqlCdcReader {
             match output {
                 Output::Failed(e) => return Err(e),
                 Output::Chunk { split, batch } => {
-                    self.current = None;
+                    // The worker answers its commands in order: this is the oldest in flight.
+                    let done = self.in_flight.pop_front();
+                    debug_assert!(matches!(&done, Some(CdcSplit::Snapshot(s)) if s.id == split.id));
                     if let Some(m) = &self.snapshot_metrics {
                         m.records.inc(batch.num_rows() as u64);
                     }
@@ -194,7 +214,7 @@ impl SourceReader for MySqlCdcReader {
                     }
                 }
                 Output::Binlog { batch, offset, watermarks_passed, event_time } => {
-                    if let Some(CdcSplit::Binlog(split)) = self.current.as_mut() {
+                    if let Some(CdcSplit::Binlog(split)) = self.in_flight.front_mut() {
                         split.offset = offset;
                         if watermarks_passed {
                             // Past every chunk's watermark: the split needs them no more.
@@ -249,7 +269,7 @@ impl SourceReader for MySqlCdcReader {
 
     fn snapshot_state(&mut self, _checkpoint_id: u64) -> Result<Vec<CdcSplit>> {
         let mut state: Vec<CdcSplit> = self.unacknowledged.iter().cloned().map(CdcSplit::Snapshot).collect();
-        state.extend(self.current.iter().cloned());
+        state.extend(self.in_flight.iter().cloned());
         state.extend(self.queue.iter().cloned());
         Ok(state)
     }
@@ -279,7 +299,7 @@ impl SourceReader for MySqlCdcReader {
 
 impl MySqlCdcReader {
     fn idle(&self) -> ReaderPoll {
-        if self.no_more_splits && self.current.is_none() && self.queue.is_empty() {
+        if self.no_more_splits && self.in_flight.is_empty() && self.queue.is_empty() {
             ReaderPoll::EndOfInput
         } else {
             ReaderPoll::NothingAvailable { retry_after: None }

@@ -383,6 +383,43 @@ fn bounded_snapshot_mode_reads_the_table_once_and_ends() {
     h.close().unwrap();
 }
 
+/// A reader holds the next chunk while Flink emits the last one: the worker reads on instead of
+/// waiting for Flink to take the chunk and for the enumerator to answer a request (in a job at
+/// parallelism 1 that wait made the reader and Flink's task thread take turns).
+#[test]
+fn a_reader_holds_the_next_chunk_while_the_last_one_is_emitted() {
+    use crate::split::CdcSplit;
+    let db = TestDb::new("inflight");
+    create_scores(&db, 1234);
+    let source = db.source(
+        "scores",
+        &[("scan.startup.mode", "snapshot"), ("scan.incremental.snapshot.chunk.size", "100")],
+        COLUMNS,
+    );
+    let mut h = Harness::new(source.as_ref(), 1, 4096).unwrap();
+    let mut emitted = h.run_until(TIMEOUT, |e| !e.is_empty()).unwrap();
+    let checkpoint = h.checkpoint().unwrap();
+    let splits: Vec<CdcSplit> = checkpoint.readers[0]
+        .iter()
+        .map(|s| rust_core::state::decode("split", 1, &s.state).unwrap())
+        .collect();
+    let unread: Vec<u64> = splits
+        .iter()
+        .filter_map(|s| match s {
+            CdcSplit::Snapshot(c) if c.high_watermark.is_none() => Some(c.id),
+            _ => None,
+        })
+        .collect();
+    // 13 chunks: after the first is out, the reader holds the one it reads and the next.
+    assert_eq!(unread.len(), 2, "chunks held but not emitted: {unread:?} (state {splits:?})");
+    emitted.extend(h.run_until(TIMEOUT, |_| false).unwrap());
+    let mut view = Materialized::default();
+    view.apply(&emitted);
+    assert!(view.anomalies.is_empty(), "{:?}", view.anomalies);
+    assert_eq!(view.changes, 1234, "every row exactly once");
+    h.close().unwrap();
+}
+
 #[test]
 fn uneven_and_string_keys_and_tables_without_keys() {
     let db = TestDb::new("keys");

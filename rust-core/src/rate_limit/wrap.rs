@@ -250,7 +250,7 @@ impl RateLimitedReader {
         for event in &mut ctx.events_mut()[before..] {
             *event = frame_connector(event);
         }
-        if ctx.split_requested() {
+        if ctx.awaiting_split() {
             self.awaiting_split = true;
         }
         result
