@@ -215,6 +215,13 @@ impl ChunkReader<'_> {
                 if change.txn_start >= *high {
                     continue;
                 }
+                if let Some(why) = &change.key_change {
+                    return Err(BridgeError::validation(format!(
+                        "{why} while a snapshot chunk of it was being read: its changes can no longer be matched to \
+                         the chunk by key. Restart the job without its state (a new snapshot) once the table's key \
+                         is settled"
+                    )));
+                }
                 if let Some(before) = &change.before {
                     if change.kind != ChangeKind::Insert && range.contains(key_column, &before[key_index]) {
                         if let Some(i) = by_key.remove(&key_of(before)) {
