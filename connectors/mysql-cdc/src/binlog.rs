@@ -46,6 +46,8 @@ pub enum ChangeKind {
     Insert,
     Update,
     Delete,
+    /// The table's columns changed (`schema_change` holds them); no row images.
+    SchemaChange,
 }
 
 /// One row change of a captured table.
@@ -66,6 +68,8 @@ pub struct RowChange {
     /// The table's primary key is no longer the captured schema's: why (snapshot routing by
     /// chunk cannot continue).
     pub key_change: Option<Arc<str>>,
+    /// A [`ChangeKind::SchemaChange`]: the table's columns as JSON (`TableView::change_json`).
+    pub schema_change: Option<Arc<str>>,
 }
 
 const MARIADB_GTID_EVENT: u8 = 162;
@@ -99,6 +103,12 @@ pub struct BinlogCursor {
     /// Captured tables a DDL may have changed, with where and what, until a table map of theirs
     /// shows column names (without names their images cannot be read safely; `evolution.rs`).
     altered: HashMap<usize, (BinlogPosition, String)>,
+    /// Emit [`ChangeKind::SchemaChange`]s (`set_schema_changes`).
+    schema_changes: bool,
+    /// Per captured table: its columns as last reported (`TableView::columns_json`).
+    reported_columns: HashMap<usize, String>,
+    /// Per captured table: the last DDL statement seen, for its schema-change event.
+    last_ddl: HashMap<usize, String>,
     file: String,
     /// End of the last event read: where the next one starts.
     next_pos: u64,
@@ -202,6 +212,9 @@ impl BinlogCursor {
             table_ids: HashMap::new(),
             views: HashMap::new(),
             altered: HashMap::new(),
+            schema_changes: false,
+            reported_columns: HashMap::new(),
+            last_ddl: HashMap::new(),
             file: offset.position.file.clone(),
             next_pos: offset.position.pos,
             txn_start: offset.position.clone(),
@@ -229,6 +242,13 @@ impl BinlogCursor {
         self.views.clear();
     }
 
+    /// Emits a [`ChangeKind::SchemaChange`] before the first change of a captured table whose
+    /// columns (as a named table map shows them) differ from the captured schema, or later from
+    /// the columns last reported. Without column names nothing is reported (schema changes fail).
+    pub fn set_schema_changes(&mut self, enabled: bool) {
+        self.schema_changes = enabled;
+    }
+
     /// Takes over what a broken cursor (of the same reader, reopened at its offset) knew beyond
     /// its offset: the mappings and the DDL seen whose table has not shown a table map since.
     pub fn carry_over(&mut self, old: &mut BinlogCursor) {
@@ -236,6 +256,9 @@ impl BinlogCursor {
             self.set_mappings(mappings);
         }
         self.altered = std::mem::take(&mut old.altered);
+        self.schema_changes = old.schema_changes;
+        self.reported_columns = std::mem::take(&mut old.reported_columns);
+        self.last_ddl = std::mem::take(&mut old.last_ddl);
     }
 
     /// Where to resume so that every change returned so far is skipped.
@@ -452,6 +475,28 @@ impl BinlogCursor {
                         "the table's columns differ from the captured schema: rows are matched by column name"
                     );
                 }
+                if view.named {
+                    let columns = view.columns_json();
+                    let report = match self.reported_columns.get(&table) {
+                        Some(last) => *last != columns,
+                        None => view.changed,
+                    };
+                    if report && self.schema_changes {
+                        let ddl = self.last_ddl.remove(&table);
+                        out.push(RowChange {
+                            table,
+                            kind: ChangeKind::SchemaChange,
+                            before: None,
+                            after: None,
+                            txn_start: self.txn_start.clone(),
+                            timestamp_ms,
+                            mapping: None,
+                            key_change: None,
+                            schema_change: Some(view.change_json(&self.tables[table].id, ddl.as_deref()).into()),
+                        });
+                    }
+                    self.reported_columns.insert(table, columns);
+                }
                 self.views.insert(tme.table_id(), (raw.to_vec(), Arc::new(view)));
             }
             EventData::RowsEvent(rows) => {
@@ -495,6 +540,7 @@ impl BinlogCursor {
             }
             if kind != DdlKind::Truncate {
                 self.altered.insert(table, (at.clone(), shown.clone()));
+                self.last_ddl.insert(table, statement.to_string());
             }
         }
     }
@@ -560,6 +606,7 @@ impl BinlogCursor {
                         timestamp_ms,
                         mapping: view.mapping.clone(),
                         key_change: view.key_change.clone(),
+                        schema_change: None,
                     });
                 }
                 return Ok(());
@@ -598,6 +645,7 @@ impl BinlogCursor {
                 timestamp_ms,
                 mapping: None,
                 key_change: view.key_change.clone(),
+                schema_change: None,
             });
         }
         Ok(())

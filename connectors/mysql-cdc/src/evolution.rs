@@ -52,6 +52,10 @@ pub struct TableView {
     pub named: bool,
     /// The table map's columns differ from the captured schema's (names, order or types).
     pub changed: bool,
+    /// Every column of the table map, as it describes them (named table maps only).
+    image_columns: Vec<ColumnSchema>,
+    /// The table map's primary key, by name (named table maps only).
+    image_key: Vec<String>,
 }
 
 impl TableView {
@@ -88,7 +92,8 @@ impl TableView {
             .collect();
         let mut columns = Vec::with_capacity(captured.columns.len());
         let mut charsets = Vec::with_capacity(captured.columns.len());
-        let mut changed = names.len() != captured.columns.len();
+        // Declared columns the table did not have when the reader started are appended absent.
+        let mut changed = names.len() != captured.columns.iter().filter(|c| !c.data_type.is_empty()).count();
         for (column, at_image) in captured.columns.iter().zip(&projection) {
             match *at_image {
                 Some(i) => {
@@ -129,7 +134,11 @@ impl TableView {
         }
         .map(|why| Arc::<str>::from(format!("{why} in MySQL table {} ({at})", captured.id)));
         let identity = projection.iter().enumerate().all(|(i, p)| *p == Some(i)) && names.len() == projection.len();
+        let image_columns = names.iter().enumerate().map(|(i, n)| image.column(i, n)).collect();
+        let image_key = image.primary_key.iter().filter_map(|&i| names.get(i).cloned()).collect();
         Ok(TableView {
+            image_columns,
+            image_key,
             layout,
             projection: (!identity).then_some(projection),
             charsets,
@@ -186,6 +195,8 @@ impl TableView {
             key_change: None,
             named: false,
             changed: false,
+            image_columns: Vec::new(),
+            image_key: Vec::new(),
         })
     }
 
@@ -206,17 +217,31 @@ impl TableView {
         self.projection.is_none()
     }
 
-    /// The table map's column list as JSON (name and type per column), for messages and events.
+    /// The table map's columns as JSON: `[{"name":"id","type":"bigint","nullable":false},...]`
+    /// (types as the table map gives them: no display widths, VARCHAR/CHAR lengths in bytes).
     pub fn columns_json(&self) -> String {
-        let mut out = String::from("[");
-        for (i, c) in self.schema.columns.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(&format!("{{\"name\":{},\"type\":{}}}", json_string(&c.name), json_string(&c.column_type)));
-        }
-        out.push(']');
-        out
+        let columns = if self.image_columns.is_empty() { &self.schema.columns } else { &self.image_columns };
+        let items: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                format!("{{\"name\":{},\"type\":{},\"nullable\":{}}}", json_string(&c.name), json_string(&c.column_type), c.nullable)
+            })
+            .collect();
+        format!("[{}]", items.join(","))
+    }
+
+    /// A schema-change event of `table` as JSON: the database, table, the DDL statement that
+    /// preceded it (when seen), the columns ([`Self::columns_json`]) and the primary key.
+    pub fn change_json(&self, table: &TableId, ddl: Option<&str>) -> String {
+        let key: Vec<String> = self.image_key.iter().map(|k| json_string(k)).collect();
+        format!(
+            "{{\"database\":{},\"table\":{},\"ddl\":{},\"columns\":{},\"primary_key\":[{}]}}",
+            json_string(&table.database),
+            json_string(&table.table),
+            ddl.map_or("null".to_string(), json_string),
+            self.columns_json(),
+            key.join(",")
+        )
     }
 }
 

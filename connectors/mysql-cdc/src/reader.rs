@@ -491,6 +491,7 @@ impl WorkerJob {
             ReconnectingCursor::open(&self.connector, self.server_id, &split.offset, tables.clone(), heartbeat, policy)
                 .await?;
         cursor.set_mappings(Arc::new(mappings.clone()));
+        cursor.set_schema_changes(self.builder.emits_schema_changes());
         Ok((tables, mappings, cursor))
     }
 
@@ -574,6 +575,12 @@ impl WorkerJob {
                         }
                         if let (true, Some(row)) = (after, &change.after) {
                             self.builder.append(mapping, row, RowKind::UpdateAfter, change.timestamp_ms)?;
+                        }
+                    }
+                    ChangeKind::SchemaChange => {
+                        if let Some(json) = &change.schema_change {
+                            let table = &cursor_tables[change.table].id;
+                            self.builder.append_schema_change(table, json, change.timestamp_ms)?;
                         }
                     }
                     ChangeKind::Delete => {

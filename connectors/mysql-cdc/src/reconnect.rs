@@ -107,6 +107,11 @@ impl ReconnectingCursor {
         self.cursor.offset()
     }
 
+    /// See [`BinlogCursor::set_schema_changes`]; kept across reconnects.
+    pub fn set_schema_changes(&mut self, enabled: bool) {
+        self.cursor.set_schema_changes(enabled);
+    }
+
     /// See [`BinlogCursor::set_mappings`]; kept across reconnects.
     pub fn set_mappings(&mut self, mappings: Arc<Vec<Arc<crate::value::TableMapping>>>) {
         self.cursor.set_mappings(mappings);

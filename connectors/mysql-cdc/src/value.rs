@@ -1150,7 +1150,8 @@ fn civil_from_days(z: i64) -> (i64, u8, u8) {
 
 /// Metadata columns rust-mysql-cdc offers, as Flink CDC's mysql-cdc does.
 const METADATA_KEYS: &str = "database_name (STRING NOT NULL), table_name (STRING NOT NULL), \
-                             op_ts (TIMESTAMP_LTZ(3) NOT NULL), row_kind (STRING NOT NULL)";
+                             op_ts (TIMESTAMP_LTZ(3) NOT NULL), row_kind (STRING NOT NULL), \
+                             schema_change (STRING, DataStream: schema changes as rows of their own)";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Meta {
@@ -1158,6 +1159,8 @@ enum Meta {
     Table,
     OpTs,
     RowKind,
+    /// NULL on rows; on a schema-change record, the table's new columns as JSON.
+    SchemaChange,
 }
 
 /// How a canonical value becomes the Arrow value of its Flink column.
@@ -1685,12 +1688,35 @@ impl BatchBuilder {
                 let ok = match meta {
                     Meta::Database | Meta::Table | Meta::RowKind => is_string(column.ty),
                     Meta::OpTs => matches!(column.ty, FlinkType::TimestampLtz { .. }),
+                    Meta::SchemaChange => is_string(column.ty) && column.nullable,
                 };
                 if !ok {
                     return Err(BridgeError::validation(format!(
-                        "metadata column '{key}' is declared as {}; declare it as one of: {METADATA_KEYS}",
-                        column.ty
+                        "metadata column '{key}' is declared as {}{}; declare it as one of: {METADATA_KEYS}",
+                        column.ty,
+                        if column.nullable { "" } else { " NOT NULL" }
                     )));
+                }
+                if meta == Meta::SchemaChange {
+                    // Schema-change records have no row: their physical columns are NULL.
+                    let not_null: Vec<&str> = row_type
+                        .columns
+                        .iter()
+                        .filter(|c| c.metadata_key().is_none() && !c.nullable)
+                        .map(|c| c.name.as_str())
+                        .collect();
+                    if !not_null.is_empty() {
+                        return Err(BridgeError::validation(format!(
+                            "metadata column 'schema_change' emits each schema change as a record of its own whose \
+                             physical columns are NULL, but {} declared NOT NULL; declare them nullable, or leave \
+                             'schema_change' out",
+                            if not_null.len() == 1 {
+                                format!("column '{}' is", not_null[0])
+                            } else {
+                                format!("columns '{}' are", not_null.join("', '"))
+                            }
+                        )));
+                    }
                 }
             }
         }
@@ -1875,6 +1901,10 @@ impl BatchBuilder {
                 Slot::Meta(Meta::Table) => builder.append_str(&mapping.table.table),
                 Slot::Meta(Meta::RowKind) => builder.append_str(row_kind_text(kind)),
                 Slot::Meta(Meta::OpTs) => builder.append_micros(op_ts_millis.saturating_mul(1000)),
+                Slot::Meta(Meta::SchemaChange) => {
+                    builder.append_null();
+                    Ok(())
+                }
             };
             if let Err(detail) = result {
                 self.discard_pending();
@@ -1889,6 +1919,38 @@ impl BatchBuilder {
             }
         }
         self.kinds.push(kind);
+        Ok(())
+    }
+
+    /// True when the row type has a `schema_change` metadata column: schema changes are emitted.
+    pub fn emits_schema_changes(&self) -> bool {
+        self.row_type.columns.iter().any(|c| c.metadata_key() == Some("schema_change"))
+    }
+
+    /// Appends a schema-change record of `table` (only with a `schema_change` column, see
+    /// [`Self::emits_schema_changes`]): an insert whose physical columns are NULL (validated
+    /// nullable in `new`), `schema_change` holding `json`, the other metadata as for rows.
+    pub fn append_schema_change(&mut self, table: &TableId, json: &str, op_ts_millis: i64) -> Result<()> {
+        for (i, field) in self.row_type.columns.iter().enumerate() {
+            let builder = &mut self.builders[i];
+            let result = match field.metadata_key().and_then(metadata_key) {
+                None => {
+                    builder.append_null();
+                    Ok(())
+                }
+                Some(Meta::Database) => builder.append_str(&table.database),
+                Some(Meta::Table) => builder.append_str(&table.table),
+                Some(Meta::RowKind) => builder.append_str(row_kind_text(RowKind::Insert)),
+                Some(Meta::OpTs) => builder.append_micros(op_ts_millis.saturating_mul(1000)),
+                Some(Meta::SchemaChange) => builder.append_str(json),
+            };
+            if let Err(detail) = result {
+                let message = format!("schema change of {table} as column '{}': {detail}", field.name);
+                self.discard_pending();
+                return Err(BridgeError::other(message));
+            }
+        }
+        self.kinds.push(RowKind::Insert);
         Ok(())
     }
 
@@ -1946,6 +2008,7 @@ fn metadata_key(key: &str) -> Option<Meta> {
         "table_name" => Some(Meta::Table),
         "op_ts" => Some(Meta::OpTs),
         "row_kind" => Some(Meta::RowKind),
+        "schema_change" => Some(Meta::SchemaChange),
         _ => None,
     }
 }

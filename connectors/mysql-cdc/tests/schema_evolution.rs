@@ -443,3 +443,87 @@ fn minimal_metadata_fails_clearly_and_never_decodes_by_position_a_changed_table(
     run_to(&mut h, &mut m, &expected);
     h.close().unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Schema-change records (DataStream): the `schema_change` metadata column
+// ---------------------------------------------------------------------------------------------
+
+/// What a source with `table_name` and `schema_change` metadata columns emitted, in order: rows
+/// as "kind id a|b|c", schema changes as "schema <json>".
+fn events(emitted: &[rust_core::testing::Emitted]) -> Vec<String> {
+    use support::changelog::cell;
+    let mut out = Vec::new();
+    for e in emitted {
+        for r in 0..e.rows.num_rows() {
+            let schema_change = cell(&e.rows, 5, r);
+            if schema_change != "NULL" {
+                assert_eq!(cell(&e.rows, 0, r), "NULL", "a schema-change record has no row");
+                assert_eq!(e.kinds[r], rust_core::api::RowKind::Insert);
+                out.push(format!("schema {} {schema_change}", cell(&e.rows, 4, r)));
+            } else {
+                let values: Vec<String> = (1..4).map(|c| cell(&e.rows, c, r)).collect();
+                out.push(format!("{:?} {} {}", e.kinds[r], cell(&e.rows, 0, r), values.join("|")));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn schema_change_metadata_column_emits_each_change_before_the_rows_that_follow_it() {
+    let db = block(test_db("evos"));
+    assert_full();
+    create_table(&db);
+    let row_type = RowType::parse(
+        &["id", "a", "b", "c", "__metadata.table_name", "__metadata.schema_change"],
+        &["BIGINT", "STRING", "INT", "STRING", "STRING NOT NULL", "STRING"],
+    )
+    .unwrap();
+    let source = make_source(support::server().port, &db.name, &[], &row_type);
+    let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
+    let mut seen = Vec::new();
+    let wait_for = |h: &mut Harness<'_>, seen: &mut Vec<String>, count: usize| {
+        let got = h.run_until(TIMEOUT, |e| events(e).len() + seen.len() >= count).unwrap();
+        seen.extend(events(&got));
+    };
+    wait_for(&mut h, &mut seen, 3);
+    assert_eq!(seen, ["Insert 1 a1|10|c1", "Insert 2 a2|20|c2", "Insert 3 a3|30|c3"]);
+    sql(&db, &["INSERT INTO t VALUES (4, 'a4', 40, 'c4')", "ALTER TABLE t ADD COLUMN m INT NOT NULL DEFAULT 0 AFTER a", "INSERT INTO t (id, a, m, b, c) VALUES (5, 'a5', 1, 50, 'c5')"]);
+    wait_for(&mut h, &mut seen, 6);
+    assert_eq!(seen[3], "Insert 4 a4|40|c4", "no schema change before the DDL: {seen:?}");
+    assert_eq!(
+        seen[4],
+        "schema t {\"database\":\"".to_string() + &db.name + "\",\"table\":\"t\",\"ddl\":\"ALTER TABLE t ADD COLUMN m INT NOT NULL DEFAULT 0 AFTER a\",\
+         \"columns\":[{\"name\":\"id\",\"type\":\"bigint\",\"nullable\":false},{\"name\":\"a\",\"type\":\"varchar\",\"nullable\":true},\
+         {\"name\":\"m\",\"type\":\"int\",\"nullable\":false},{\"name\":\"b\",\"type\":\"int\",\"nullable\":true},\
+         {\"name\":\"c\",\"type\":\"varchar\",\"nullable\":true}],\"primary_key\":[\"id\"]}"
+    );
+    assert_eq!(seen[5], "Insert 5 a5|50|c5");
+    // A second change; rows of an unchanged layout bring no record.
+    sql(&db, &["UPDATE t SET a = 'a1u' WHERE id = 1", "ALTER TABLE t DROP COLUMN b", "DELETE FROM t WHERE id = 2"]);
+    wait_for(&mut h, &mut seen, 10);
+    assert_eq!(seen[6..8], ["UpdateBefore 1 a1|10|c1", "UpdateAfter 1 a1u|10|c1"]);
+    assert!(seen[8].starts_with("schema t ") && seen[8].contains("\"ddl\":\"ALTER TABLE t DROP COLUMN b\""), "{}", seen[8]);
+    assert!(!seen[8].contains("\"name\":\"b\""), "{}", seen[8]);
+    assert_eq!(seen[9], "Delete 2 a2|NULL|c2");
+    h.close().unwrap();
+
+    // NOT NULL physical columns cannot carry a schema-change record.
+    let strict = RowType::parse(&["id", "__metadata.schema_change"], &["BIGINT NOT NULL", "STRING"]).unwrap();
+    let options = Options::new(
+        "rust-mysql-cdc",
+        [("hostname", "127.0.0.1"), ("username", "u"), ("password", "p"), ("database-name", "d"), ("table-name", "t")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
+    let error = match MySqlCdcFactory.create(&options, &strict) {
+        Ok(source) => source.preflight().unwrap_err(),
+        Err(e) => e,
+    };
+    assert!(
+        error.to_string().contains("but column 'id' is declared NOT NULL; declare them nullable, or leave 'schema_change' out"),
+        "{error}"
+    );
+    block(db.drop_db());
+}
