@@ -539,6 +539,9 @@ impl BinlogCursor {
                 _ => tracing::info!(table = %id, at = %at, statement = %shown, "DDL of a captured table"),
             }
             if kind != DdlKind::Truncate {
+                // The next table map of the table is examined anew, even if it repeats the old
+                // one byte for byte (it would, for two columns of one type swapped by name).
+                self.views.clear();
                 self.altered.insert(table, (at.clone(), shown.clone()));
                 self.last_ddl.insert(table, statement.to_string());
             }

@@ -500,6 +500,79 @@ fn describe_binlog_type(ty: ColumnType, meta: &[u8]) -> String {
     }
 }
 
+/// Checks a chunk query's result columns (the binary protocol's metadata, sent with every result)
+/// against the schema the reader normalizes them with: a column whose type changed during the
+/// snapshot (integer width or signedness, DECIMAL scale, temporal kind, text against numbers)
+/// fails clearly instead of being normalized as its old type (an INT read as a BIGINT's low
+/// bits). Text and binary types of different lengths pass: they are read alike.
+pub fn check_result_columns(table: &TableSchema, columns: &[mysql_async::Column]) -> Result<()> {
+    use mysql_async::consts::ColumnFlags;
+    for (column, got) in table.columns.iter().zip(columns) {
+        let ty = got.column_type();
+        let unsigned = got.flags().contains(ColumnFlags::UNSIGNED_FLAG);
+        let class = |ty: ColumnType| -> Option<String> {
+            use ColumnType::*;
+            Some(match ty {
+                MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_INT24 | MYSQL_TYPE_LONG | MYSQL_TYPE_LONGLONG => {
+                    format!("{}{}", binlog_class(ty, &[]), if unsigned { " unsigned" } else { "" })
+                }
+                MYSQL_TYPE_NEWDECIMAL | MYSQL_TYPE_DECIMAL => format!("decimal,{}", got.decimals()),
+                MYSQL_TYPE_STRING | MYSQL_TYPE_VAR_STRING | MYSQL_TYPE_VARCHAR | MYSQL_TYPE_BLOB | MYSQL_TYPE_TINY_BLOB
+                | MYSQL_TYPE_MEDIUM_BLOB | MYSQL_TYPE_LONG_BLOB | MYSQL_TYPE_JSON | MYSQL_TYPE_ENUM | MYSQL_TYPE_SET => {
+                    "text".into()
+                }
+                MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE | MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 | MYSQL_TYPE_TIMESTAMP
+                | MYSQL_TYPE_TIMESTAMP2 | MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 | MYSQL_TYPE_YEAR | MYSQL_TYPE_FLOAT
+                | MYSQL_TYPE_DOUBLE | MYSQL_TYPE_BIT => binlog_class(ty, &[]),
+                _ => return None,
+            })
+        };
+        let expected = match column.data_type.as_str() {
+            "tinyint" | "bool" | "boolean" => Some(ColumnType::MYSQL_TYPE_TINY),
+            "smallint" => Some(ColumnType::MYSQL_TYPE_SHORT),
+            "mediumint" => Some(ColumnType::MYSQL_TYPE_INT24),
+            "int" | "integer" => Some(ColumnType::MYSQL_TYPE_LONG),
+            "bigint" => Some(ColumnType::MYSQL_TYPE_LONGLONG),
+            "year" => Some(ColumnType::MYSQL_TYPE_YEAR),
+            "bit" => Some(ColumnType::MYSQL_TYPE_BIT),
+            "float" => Some(ColumnType::MYSQL_TYPE_FLOAT),
+            "double" | "real" | "double precision" => Some(ColumnType::MYSQL_TYPE_DOUBLE),
+            "decimal" | "numeric" | "dec" | "fixed" => Some(ColumnType::MYSQL_TYPE_NEWDECIMAL),
+            "char" | "binary" | "varchar" | "varbinary" | "tinytext" | "text" | "mediumtext" | "longtext" | "tinyblob"
+            | "blob" | "mediumblob" | "longblob" | "json" | "enum" | "set" => Some(ColumnType::MYSQL_TYPE_VAR_STRING),
+            "date" => Some(ColumnType::MYSQL_TYPE_DATE),
+            "datetime" => Some(ColumnType::MYSQL_TYPE_DATETIME),
+            "timestamp" => Some(ColumnType::MYSQL_TYPE_TIMESTAMP),
+            "time" => Some(ColumnType::MYSQL_TYPE_TIME),
+            _ => None,
+        };
+        let (Some(expected), Some(got_class)) = (expected, class(ty)) else { continue };
+        let want = match expected {
+            ColumnType::MYSQL_TYPE_NEWDECIMAL => format!("decimal,{}", column.scale.unwrap_or(0)),
+            ColumnType::MYSQL_TYPE_VAR_STRING => "text".into(),
+            t if class(t).is_some_and(|c| c.starts_with("int")) => {
+                format!("{}{}", binlog_class(t, &[]), if column.unsigned { " unsigned" } else { "" })
+            }
+            t => binlog_class(t, &[]),
+        };
+        if got_class != want {
+            return Err(BridgeError::validation(format!(
+                "column '{}' of {} changed type during the snapshot: the job started with {}, the server now sends {} \
+                 ({}). The snapshot reads the table as it was when the job started: restart the job without its \
+                 state (a new snapshot) once the change is done; during the binlog phase, with \
+                 binlog_row_metadata=FULL, type changes are followed (see 'Schema changes' in the rust-mysql-cdc \
+                 documentation)",
+                column.name,
+                table.id,
+                column.column_type,
+                describe_binlog_type(ty, &[]),
+                got_class
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// What a DDL statement does to the tables it names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DdlKind {

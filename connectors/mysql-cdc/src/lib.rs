@@ -22,7 +22,7 @@ mod chunk;
 pub mod config;
 mod connect;
 mod enumerator;
-mod evolution;
+pub mod evolution;
 mod finished;
 mod metrics;
 pub mod gtid;

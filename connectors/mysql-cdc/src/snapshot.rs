@@ -30,6 +30,7 @@ use rust_core::Result;
 
 use crate::binlog::{BinlogCursor, ChangeKind};
 use crate::connect::{binlog_end, db_error, Connector};
+use crate::evolution::check_result_columns;
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{quote_ident, TableSchema};
 use crate::split::{ChunkRange, SnapshotSplit};
@@ -168,7 +169,10 @@ impl ChunkReader<'_> {
         let normalizer = RowNormalizer::new(table);
         let (sql, params) = chunk_query(table, &split.chunk_key, &split.range);
         let context = || format!("reading a chunk of {}", table.id);
-        let mut result = conn.exec_iter(sql, params).await.map_err(|e| db_error(context(), e))?;
+        let mut result = conn.exec_iter(sql, params).await.map_err(|e| chunk_error(table, context(), e))?;
+        if let Some(columns) = result.columns() {
+            check_result_columns(table, &columns)?;
+        }
         while let Some(row) = result.next().await.map_err(|e| db_error(context(), e))? {
             // A failed append discards the builder's pending rows, this chunk's among them.
             builder.append_snapshot_row(mapping, table, &normalizer, row)?;
@@ -255,7 +259,10 @@ impl ChunkReader<'_> {
 async fn select_chunk(conn: &mut Conn, table: &TableSchema, chunk_key: &str, range: &ChunkRange) -> Result<Vec<RowValues>> {
     let (sql, params) = chunk_query(table, chunk_key, range);
     let context = || format!("reading a chunk of {}", table.id);
-    let mut result = conn.exec_iter(sql, params).await.map_err(|e| db_error(context(), e))?;
+    let mut result = conn.exec_iter(sql, params).await.map_err(|e| chunk_error(table, context(), e))?;
+    if let Some(columns) = result.columns() {
+        check_result_columns(table, &columns)?;
+    }
     // Column kinds classified once per chunk, not once per value.
     let normalizer = RowNormalizer::new(table);
     let mut rows = Vec::new();
@@ -263,6 +270,22 @@ async fn select_chunk(conn: &mut Conn, table: &TableSchema, chunk_key: &str, ran
         rows.push(normalizer.snapshot_row(table, row)?);
     }
     Ok(rows)
+}
+
+/// A chunk query the server refused: a column of the schema the reader read is gone (dropped or
+/// renamed during the snapshot) fails clearly; anything else as a database error.
+fn chunk_error(table: &TableSchema, context: String, e: mysql_async::Error) -> BridgeError {
+    match &e {
+        // ER_BAD_FIELD_ERROR: Unknown column.
+        mysql_async::Error::Server(s) if s.code == 1054 => BridgeError::validation(format!(
+            "the columns of {} changed during the snapshot ({}): the snapshot reads the table as it was when \
+             the job started. Restart the job without its state (a new snapshot) once the change is done; \
+             during the binlog phase, with binlog_row_metadata=FULL, column changes are followed (see 'Schema \
+             changes' in the rust-mysql-cdc documentation)",
+            table.id, s.message
+        )),
+        _ => db_error(context, e),
+    }
 }
 
 /// The SELECT of every column of a chunk, with its key bounds as parameters.

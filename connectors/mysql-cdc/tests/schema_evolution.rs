@@ -527,3 +527,39 @@ fn schema_change_metadata_column_emits_each_change_before_the_rows_that_follow_i
     );
     block(db.drop_db());
 }
+
+/// The snapshot reads chunks with the schema the reader loaded first; a chunk query's result
+/// metadata tells a type changed since (an INT read as BIGINT would lose its high bits).
+#[test]
+fn snapshot_chunk_results_are_checked_against_the_schema_the_reader_started_with() {
+    use connector_mysql_cdc::evolution::check_result_columns;
+    use connector_mysql_cdc::schema::{load_table, TableId};
+    let db = block(test_db("evoc"));
+    create_table(&db);
+    block(async {
+        let mut conn = support::cdc_conn().await;
+        let schema = load_table(&mut conn, &TableId::new(&db.name, "t")).await.unwrap().unwrap();
+        let query = format!("SELECT id, a, b, c FROM `{}`.t WHERE id >= ?", db.name);
+        async fn result_columns(conn: &mut mysql_async::Conn, query: &str) -> std::sync::Arc<[mysql_async::Column]> {
+            let result = conn.exec_iter(query, (0,)).await.unwrap();
+            let columns = result.columns().unwrap();
+            drop(result);
+            columns
+        }
+        check_result_columns(&schema, &result_columns(&mut conn, &query).await).unwrap();
+        // Lengths and text types may change: read alike.
+        db.exec(&["ALTER TABLE t MODIFY a TEXT, MODIFY c CHAR(30)"]).await;
+        check_result_columns(&schema, &result_columns(&mut conn, &query).await).unwrap();
+        db.exec(&["ALTER TABLE t MODIFY b BIGINT"]).await;
+        let error = check_result_columns(&schema, &result_columns(&mut conn, &query).await).unwrap_err().to_string();
+        assert!(
+            error.contains("column 'b' of") && error.contains("changed type during the snapshot: the job started with int(11), the server now sends LONGLONG"),
+            "{error}"
+        );
+        db.exec(&["ALTER TABLE t MODIFY b INT UNSIGNED"]).await;
+        let error = check_result_columns(&schema, &result_columns(&mut conn, &query).await).unwrap_err().to_string();
+        assert!(error.contains("(int32 unsigned)"), "{error}");
+        conn.disconnect().await.unwrap();
+    });
+    block(db.drop_db());
+}
