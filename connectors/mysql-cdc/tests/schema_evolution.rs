@@ -366,8 +366,13 @@ fn minimal_metadata_fails_clearly_and_never_decodes_by_position_a_changed_table(
     let mut expected = snapshot.clone();
     expected.insert(4, "a4|40|c4".into());
     run_to(&mut h, &mut m, &expected);
-    // Same count and types, columns swapped: only the DDL tells.
+    // Same count and types, columns swapped: only the DDL tells. The DDL alone fails nothing
+    // (a heartbeat brings the reader past it).
     private_sql(&private, &SWAP);
+    match h.run_until(Duration::from_secs(3), |e| !e.is_empty()) {
+        Err(e) => assert!(e.to_string().contains("timed out"), "the DDL alone failed the job: {e}"),
+        Ok(emitted) => panic!("rows without a change: {}", emitted.len()),
+    }
     private_sql(&private, &["INSERT INTO t VALUES (5, 'x5', 50, 'y5')"]);
     let error = run_to_failure(&mut h, &mut m);
     assert!(
