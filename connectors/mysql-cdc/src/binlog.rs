@@ -36,8 +36,9 @@ use crate::gtid::{GtidSet, MySqlGtidTracker};
 use crate::gtid_start::mysql_sids;
 use crate::mariadb_gtid::{decode_gtid_event, MariaGtidPos};
 use crate::offset::{BinlogOffset, BinlogPosition};
+use crate::evolution::{ddl_tables, DdlKind, TableView};
 use crate::schema::{TableId, TableSchema};
-use crate::value::{BinlogImageLayout, RowNormalizer, RowValues};
+use crate::value::{RowValues, TableMapping};
 
 /// What happened to a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +46,8 @@ pub enum ChangeKind {
     Insert,
     Update,
     Delete,
+    /// The table's columns changed (`schema_change` holds them); no row images.
+    SchemaChange,
 }
 
 /// One row change of a captured table.
@@ -59,6 +62,14 @@ pub struct RowChange {
     pub txn_start: BinlogPosition,
     /// When the server wrote the event, epoch milliseconds (`op_ts`).
     pub timestamp_ms: i64,
+    /// The reader's mapping adapted to column types that changed upstream (see `evolution.rs`);
+    /// None: the reader's own mapping of the table.
+    pub mapping: Option<Arc<TableMapping>>,
+    /// The table's primary key is no longer the captured schema's: why (snapshot routing by
+    /// chunk cannot continue).
+    pub key_change: Option<Arc<str>>,
+    /// A [`ChangeKind::SchemaChange`]: the table's columns as JSON (`TableView::change_json`).
+    pub schema_change: Option<Arc<str>>,
 }
 
 const MARIADB_GTID_EVENT: u8 = 162;
@@ -80,13 +91,24 @@ pub struct BinlogCursor {
     connection_id: u32,
     stream: BinlogStream,
     tables: Arc<Vec<TableSchema>>,
-    /// Per captured table: each column's conversion, classified once.
-    normalizers: Vec<RowNormalizer>,
+    /// The reader's mappings of the captured tables, to check changed column types against the
+    /// declared Flink types (`set_mappings`); none for a snapshot chunk's replay.
+    mappings: Option<Arc<Vec<Arc<TableMapping>>>>,
     by_name: HashMap<TableId, usize>,
     /// Binlog table id (from table-map events) to captured table, `None` when not captured.
     table_ids: HashMap<u64, Option<usize>>,
-    /// How to split row images of captured tables, per binlog table id (from its table map).
-    layouts: HashMap<u64, BinlogImageLayout>,
+    /// How to read row images of captured tables, per binlog table id, with the table-map event
+    /// it was made from: a table map repeats before every transaction, and an equal one reuses it.
+    views: HashMap<u64, (Vec<u8>, Arc<TableView>)>,
+    /// Captured tables a DDL may have changed, with where and what, until a table map of theirs
+    /// shows column names (without names their images cannot be read safely; `evolution.rs`).
+    altered: HashMap<usize, (BinlogPosition, String)>,
+    /// Emit [`ChangeKind::SchemaChange`]s (`set_schema_changes`).
+    schema_changes: bool,
+    /// Per captured table: its columns as last reported (`TableView::columns_json`).
+    reported_columns: HashMap<usize, String>,
+    /// Per captured table: the last DDL statement seen, for its schema-change event.
+    last_ddl: HashMap<usize, String>,
     file: String,
     /// End of the last event read: where the next one starts.
     next_pos: u64,
@@ -194,16 +216,19 @@ impl BinlogCursor {
         }
         let stream = conn.get_binlog_stream(request).await.map_err(|e| open_error(e, offset, server_id))?;
         let by_name = tables.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
-        let normalizers = tables.iter().map(RowNormalizer::new).collect();
         Ok(BinlogCursor {
             connector: connector.clone(),
             connection_id,
             stream,
             tables,
-            normalizers,
+            mappings: None,
             by_name,
             table_ids: HashMap::new(),
-            layouts: HashMap::new(),
+            views: HashMap::new(),
+            altered: HashMap::new(),
+            schema_changes: false,
+            reported_columns: HashMap::new(),
+            last_ddl: HashMap::new(),
             file: offset.position.file.clone(),
             next_pos: offset.position.pos,
             txn_start: offset.position.clone(),
@@ -222,6 +247,33 @@ impl BinlogCursor {
             gtid_start,
             silence_limit: silence_limit(heartbeat),
         })
+    }
+
+    /// The reader's mappings of the captured tables (in their order): a column whose type changed
+    /// upstream is checked against its declared Flink type, and changes carry an adapted mapping
+    /// when it converts differently.
+    pub fn set_mappings(&mut self, mappings: Arc<Vec<Arc<TableMapping>>>) {
+        self.mappings = Some(mappings);
+        self.views.clear();
+    }
+
+    /// Emits a [`ChangeKind::SchemaChange`] before the first change of a captured table whose
+    /// columns (as a named table map shows them) differ from the captured schema, or later from
+    /// the columns last reported. Without column names nothing is reported (schema changes fail).
+    pub fn set_schema_changes(&mut self, enabled: bool) {
+        self.schema_changes = enabled;
+    }
+
+    /// Takes over what a broken cursor (of the same reader, reopened at its offset) knew beyond
+    /// its offset: the mappings and the DDL seen whose table has not shown a table map since.
+    pub fn carry_over(&mut self, old: &mut BinlogCursor) {
+        if let Some(mappings) = old.mappings.take() {
+            self.set_mappings(mappings);
+        }
+        self.altered = std::mem::take(&mut old.altered);
+        self.schema_changes = old.schema_changes;
+        self.reported_columns = std::mem::take(&mut old.reported_columns);
+        self.last_ddl = std::mem::take(&mut old.last_ddl);
     }
 
     /// Where to resume so that every change returned so far is skipped.
@@ -398,6 +450,9 @@ impl BinlogCursor {
                         self.begin(start);
                     }
                 } else {
+                    if !statement.eq_ignore_ascii_case("COMMIT") {
+                        self.ddl(statement, &query.schema(), &start);
+                    }
                     // COMMIT ends a transaction; any other statement (DDL) is its own.
                     self.commit();
                 }
@@ -406,19 +461,61 @@ impl BinlogCursor {
                 let id = TableId::new(tme.database_name(), tme.table_name());
                 let captured = self.by_name.get(&id).copied();
                 self.table_ids.insert(tme.table_id(), captured);
-                match captured.map(|_| BinlogImageLayout::new(&tme)) {
-                    Some(Ok(layout)) => {
-                        self.layouts.insert(tme.table_id(), layout);
-                    }
-                    // A captured table's map that cannot be decoded: its rows cannot be either
-                    // (mysql_common's decoder would trust the same metadata, see value.rs).
-                    Some(Err(e)) => {
-                        return Err(BridgeError::external(format!("decoding the table map of {id} at {start}"), e));
-                    }
-                    None => {
-                        self.layouts.remove(&tme.table_id());
+                let Some(table) = captured else {
+                    self.views.remove(&tme.table_id());
+                    return Ok(());
+                };
+                let raw = event.data();
+                if self.views.get(&tme.table_id()).is_some_and(|(seen, _)| seen.as_slice() == raw) {
+                    return Ok(());
+                }
+                let at = format!("binlog table map at {start}");
+                let mapping = self.mappings.as_ref().and_then(|m| m.get(table)).map(|m| m.as_ref());
+                // A captured table's map that cannot be decoded fails: its rows cannot be either
+                // (mysql_common's decoder would trust the same metadata, see value.rs).
+                let view = TableView::new(&tme, &self.tables[table], mapping, &at)?;
+                if let Some((ddl_at, statement)) = self.altered.remove(&table) {
+                    if !view.named {
+                        return Err(BridgeError::validation(format!(
+                            "captured table {id} was changed by a DDL statement at binlog {ddl_at} ({statement}), and \
+                             its row events carry no column names (binlog_row_metadata is MINIMAL or NO_LOG), so its \
+                             rows after the change cannot be matched to columns safely. Set binlog_row_metadata=FULL \
+                             on the server (MariaDB 10.5+, MySQL 8.0.1+; SET GLOBAL and in the server's configuration) \
+                             before changing captured tables, and restart the job without its state (a new \
+                             snapshot), or from a 'specific-offset' after the change; see 'Schema changes' in the \
+                             rust-mysql-cdc documentation"
+                        )));
                     }
                 }
+                if view.changed {
+                    tracing::info!(
+                        table = %id, at = %start, columns = %view.columns_json(),
+                        "the table's columns differ from the captured schema: rows are matched by column name"
+                    );
+                }
+                if view.named {
+                    let columns = view.columns_json();
+                    let report = match self.reported_columns.get(&table) {
+                        Some(last) => *last != columns,
+                        None => view.changed,
+                    };
+                    if report && self.schema_changes {
+                        let ddl = self.last_ddl.remove(&table);
+                        out.push(RowChange {
+                            table,
+                            kind: ChangeKind::SchemaChange,
+                            before: None,
+                            after: None,
+                            txn_start: self.txn_start.clone(),
+                            timestamp_ms,
+                            mapping: None,
+                            key_change: None,
+                            schema_change: Some(view.change_json(&self.tables[table].id, ddl.as_deref()).into()),
+                        });
+                    }
+                    self.reported_columns.insert(table, columns);
+                }
+                self.views.insert(tme.table_id(), (raw.to_vec(), Arc::new(view)));
             }
             EventData::RowsEvent(rows) => {
                 if !self.in_txn {
@@ -430,6 +527,43 @@ impl BinlogCursor {
             _ => {}
         }
         Ok(())
+    }
+
+    /// A statement other than BEGIN/COMMIT: remembers the captured tables a DDL may have changed.
+    fn ddl(&mut self, statement: &str, default_db: &str, at: &BinlogPosition) {
+        let Some((kind, names)) = ddl_tables(statement, default_db) else { return };
+        let shown: String = statement.chars().take(200).collect();
+        for name in names {
+            // As MySQL may compare table names (lower_case_table_names): err on the side of "may
+            // affect this table".
+            let Some(table) = self
+                .by_name
+                .iter()
+                .find(|(id, _)| id.database.eq_ignore_ascii_case(&name.database) && id.table.eq_ignore_ascii_case(&name.table))
+                .map(|(_, &t)| t)
+            else {
+                continue;
+            };
+            let id = &self.tables[table].id;
+            match kind {
+                DdlKind::Truncate => tracing::warn!(
+                    table = %id, at = %at,
+                    "captured table truncated: TRUNCATE writes no row events, so its rows stay in the changelog"
+                ),
+                DdlKind::Drop => tracing::warn!(
+                    table = %id, at = %at, statement = %shown,
+                    "captured table dropped: its changes end here (a new table of that name is read by column names)"
+                ),
+                _ => tracing::info!(table = %id, at = %at, statement = %shown, "DDL of a captured table"),
+            }
+            if kind != DdlKind::Truncate {
+                // The next table map of the table is examined anew, even if it repeats the old
+                // one byte for byte (it would, for two columns of one type swapped by name).
+                self.views.clear();
+                self.altered.insert(table, (at.clone(), shown.clone()));
+                self.last_ddl.insert(table, statement.to_string());
+            }
+        }
     }
 
     fn begin(&mut self, start: BinlogPosition) {
@@ -464,25 +598,26 @@ impl BinlogCursor {
             RowsEventData::DeleteRowsEventV1(_) | RowsEventData::DeleteRowsEvent(_) => ChangeKind::Delete,
         };
         // Captured tables with full row images: split the images with the table map's layout
-        // (mysql_common's BinlogRow rebuilds column metadata for every row: about half the cost).
-        if let (Some(table_index), Some(layout)) = (captured, self.layouts.get(&table_id)) {
-            if layout.handles(&rows) {
+        // (mysql_common's BinlogRow rebuilds column metadata for every row: about half the cost),
+        // and match them to the captured columns (by name when the table map names them).
+        let view = captured.and_then(|_| self.views.get(&table_id)).map(|(_, v)| v.clone());
+        if let (Some(table_index), Some(view)) = (captured, &view) {
+            if view.layout.handles(&rows) {
                 let table = &self.tables[table_index];
-                let normalizer = &self.normalizers[table_index];
                 let has_before = rows.columns_before_image().is_some();
                 let has_after = rows.columns_after_image().is_some();
                 let decode_error =
                     |e: std::io::Error| BridgeError::external(format!("decoding a binlog row of {}", table.id), e);
                 let mut buf = ParseBuf(rows.rows_data());
                 while !buf.is_empty() {
-                    let before = if has_before { Some(layout.decode(&mut buf).map_err(decode_error)?) } else { None };
-                    let after = if has_after { Some(layout.decode(&mut buf).map_err(decode_error)?) } else { None };
+                    let before = if has_before { Some(view.layout.decode(&mut buf).map_err(decode_error)?) } else { None };
+                    let after = if has_after { Some(view.layout.decode(&mut buf).map_err(decode_error)?) } else { None };
                     self.rows_in_txn += 1;
                     if self.rows_in_txn <= self.skip_rows {
                         continue;
                     }
-                    let before = before.map(|v| normalizer.binlog_values(table, v, layout.charsets())).transpose()?;
-                    let after = after.map(|v| normalizer.binlog_values(table, v, layout.charsets())).transpose()?;
+                    let before = before.map(|v| view.values(v)).transpose()?;
+                    let after = after.map(|v| view.values(v)).transpose()?;
                     out.push(RowChange {
                         table: table_index,
                         kind,
@@ -490,9 +625,20 @@ impl BinlogCursor {
                         after,
                         txn_start: self.txn_start.clone(),
                         timestamp_ms,
+                        mapping: view.mapping.clone(),
+                        key_change: view.key_change.clone(),
+                        schema_change: None,
                     });
                 }
                 return Ok(());
+            }
+            if !view.is_positional() {
+                return Err(BridgeError::validation(format!(
+                    "a binlog rows event of {} without every column in its images (binlog_row_image is not FULL, \
+                     or a partial JSON update) for a table whose columns changed upstream: set binlog_row_image=FULL \
+                     and binlog_row_value_options=''",
+                    table_id_name(&self.tables[table_index])
+                )));
             }
         }
         let tme = self.stream.get_tme(table_id).ok_or_else(|| {
@@ -503,12 +649,12 @@ impl BinlogCursor {
             if self.rows_in_txn <= self.skip_rows {
                 continue;
             }
-            let Some(table_index) = captured else { continue };
-            let table = &self.tables[table_index];
+            let (Some(table_index), Some(view)) = (captured, &view) else { continue };
+            let table = &view.schema;
             let (before, after) = row.map_err(|e| {
                 BridgeError::external(format!("decoding a binlog row of {}", table.id), e)
             })?;
-            let normalizer = &self.normalizers[table_index];
+            let normalizer = &view.normalizer;
             let before = before.map(|r| normalizer.binlog_row(table, r, tme)).transpose()?;
             let after = after.map(|r| normalizer.binlog_row(table, r, tme)).transpose()?;
             out.push(RowChange {
@@ -518,6 +664,9 @@ impl BinlogCursor {
                 after,
                 txn_start: self.txn_start.clone(),
                 timestamp_ms,
+                mapping: None,
+                key_change: view.key_change.clone(),
+                schema_change: None,
             });
         }
         Ok(())
@@ -539,6 +688,10 @@ impl BinlogCursor {
             _ => stream_error(e),
         }
     }
+}
+
+fn table_id_name(table: &TableSchema) -> String {
+    table.id.to_string()
 }
 
 /// MariaDB: the dump starts after the position in `@slave_connect_state`.

@@ -22,6 +22,7 @@ mod chunk;
 pub mod config;
 mod connect;
 mod enumerator;
+pub mod evolution;
 mod finished;
 mod metrics;
 pub mod gtid;

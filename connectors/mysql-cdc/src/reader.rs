@@ -490,17 +490,28 @@ impl WorkerJob {
         let mut tables = Vec::with_capacity(split.tables.len());
         let mut mappings = Vec::with_capacity(split.tables.len());
         for id in &split.tables {
-            let (schema, mapping) = self.schema(&mut conn, id).await?;
-            tables.push((*schema).clone());
-            mappings.push(mapping);
+            // The schema the snapshot read (or the table's now, after a restore). A declared
+            // column the table no longer has is kept as absent: it reads NULL, or its values from
+            // older events that name it (binlog_row_metadata=FULL; evolution.rs).
+            let schema = match self.schemas.get(id) {
+                Some(schema) => schema.clone(),
+                None => Arc::new(load_table(&mut conn, id).await?.ok_or_else(|| {
+                    BridgeError::validation(format!("table {id} no longer exists"))
+                })?),
+            };
+            let (schema, mapping) = self.builder.binlog_mapping(&schema)?;
+            tables.push(schema);
+            mappings.push(Arc::new(mapping));
         }
         let _ = conn.disconnect().await;
         let tables = Arc::new(tables);
         let policy = RetryPolicy::new(&self.config);
         let heartbeat = self.config.heartbeat_interval;
-        let cursor =
+        let mut cursor =
             ReconnectingCursor::open(&self.connector, self.server_id, &split.offset, tables.clone(), heartbeat, policy)
                 .await?;
+        cursor.set_mappings(Arc::new(mappings.clone()));
+        cursor.set_schema_changes(self.builder.emits_schema_changes());
         Ok((tables, mappings, cursor))
     }
 
@@ -549,8 +560,16 @@ impl WorkerJob {
                     }
                     skip_before = None;
                 }
-                let mapping = &mappings[change.table];
+                let mapping = change.mapping.as_deref().unwrap_or(&mappings[change.table]);
                 let watermark = watermarks[change.table];
+                if let (Some(why), Some(_), Some(_)) = (&change.key_change, &max_hw, watermark) {
+                    // Changes are routed to snapshot chunks by key until the last watermark.
+                    return Err(BridgeError::validation(format!(
+                        "{why} before the binlog reader passed the snapshot's chunk watermarks: changes can no \
+                         longer be matched to the chunks they belong to. Restart the job without its state (a new \
+                         snapshot) once the table's key is settled"
+                    )));
+                }
                 let emit = |image: &Option<Vec<crate::value::Value>>| -> bool {
                     let (Some(max), Some((key, wm)), Some(row)) = (&max_hw, watermark, image) else {
                         return true;
@@ -576,6 +595,12 @@ impl WorkerJob {
                         }
                         if let (true, Some(row)) = (after, &change.after) {
                             self.builder.append(mapping, row, RowKind::UpdateAfter, change.timestamp_ms)?;
+                        }
+                    }
+                    ChangeKind::SchemaChange => {
+                        if let Some(json) = &change.schema_change {
+                            let table = &cursor_tables[change.table].id;
+                            self.builder.append_schema_change(table, json, change.timestamp_ms)?;
                         }
                     }
                     ChangeKind::Delete => {

@@ -107,6 +107,16 @@ impl ReconnectingCursor {
         self.cursor.offset()
     }
 
+    /// See [`BinlogCursor::set_schema_changes`]; kept across reconnects.
+    pub fn set_schema_changes(&mut self, enabled: bool) {
+        self.cursor.set_schema_changes(enabled);
+    }
+
+    /// See [`BinlogCursor::set_mappings`]; kept across reconnects.
+    pub fn set_mappings(&mut self, mappings: Arc<Vec<Arc<crate::value::TableMapping>>>) {
+        self.cursor.set_mappings(mappings);
+    }
+
     pub fn position(&self) -> BinlogPosition {
         self.cursor.position()
     }
@@ -149,6 +159,8 @@ impl ReconnectingCursor {
                         "binlog connection re-established"
                     );
                     self.reopened = Some((Instant::now(), cursor.position()));
+                    let mut cursor = cursor;
+                    cursor.carry_over(&mut self.cursor);
                     self.cursor = cursor;
                     return Ok(());
                 }

@@ -30,6 +30,7 @@ use rust_core::Result;
 
 use crate::binlog::{BinlogCursor, ChangeKind};
 use crate::connect::{binlog_end, db_error, Connector};
+use crate::evolution::check_result_columns;
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{quote_ident, TableSchema};
 use crate::split::{ChunkRange, SnapshotSplit};
@@ -168,7 +169,10 @@ impl ChunkReader<'_> {
         let normalizer = RowNormalizer::new(table);
         let (sql, params) = chunk_query(table, &split.chunk_key, &split.range);
         let context = || format!("reading a chunk of {}", table.id);
-        let mut result = conn.exec_iter(sql, params).await.map_err(|e| db_error(context(), e))?;
+        let mut result = conn.exec_iter(sql, params).await.map_err(|e| chunk_error(table, context(), e))?;
+        if let Some(columns) = result.columns() {
+            check_result_columns(table, &columns)?;
+        }
         // Row packets read in place (value/binary_row.rs): no mysql_async `Row` per row.
         let mut reader = BinaryRowReader::new(result.columns_ref());
         while let Some(packet) = result.next_raw().await.map_err(|e| db_error(context(), e))? {
@@ -217,6 +221,13 @@ impl ChunkReader<'_> {
                 if change.txn_start >= *high {
                     continue;
                 }
+                if let Some(why) = &change.key_change {
+                    return Err(BridgeError::validation(format!(
+                        "{why} while a snapshot chunk of it was being read: its changes can no longer be matched to \
+                         the chunk by key. Restart the job without its state (a new snapshot) once the table's key \
+                         is settled"
+                    )));
+                }
                 if let Some(before) = &change.before {
                     if change.kind != ChangeKind::Insert && range.contains(key_column, &before[key_index]) {
                         if let Some(i) = by_key.remove(&key_of(before)) {
@@ -250,7 +261,10 @@ impl ChunkReader<'_> {
 async fn select_chunk(conn: &mut Conn, table: &TableSchema, chunk_key: &str, range: &ChunkRange) -> Result<Vec<RowValues>> {
     let (sql, params) = chunk_query(table, chunk_key, range);
     let context = || format!("reading a chunk of {}", table.id);
-    let mut result = conn.exec_iter(sql, params).await.map_err(|e| db_error(context(), e))?;
+    let mut result = conn.exec_iter(sql, params).await.map_err(|e| chunk_error(table, context(), e))?;
+    if let Some(columns) = result.columns() {
+        check_result_columns(table, &columns)?;
+    }
     // Column kinds classified once per chunk, not once per value.
     let normalizer = RowNormalizer::new(table);
     let mut rows = Vec::new();
@@ -258,6 +272,22 @@ async fn select_chunk(conn: &mut Conn, table: &TableSchema, chunk_key: &str, ran
         rows.push(normalizer.snapshot_row(table, row)?);
     }
     Ok(rows)
+}
+
+/// A chunk query the server refused: a column of the schema the reader read is gone (dropped or
+/// renamed during the snapshot) fails clearly; anything else as a database error.
+fn chunk_error(table: &TableSchema, context: String, e: mysql_async::Error) -> BridgeError {
+    match &e {
+        // ER_BAD_FIELD_ERROR: Unknown column.
+        mysql_async::Error::Server(s) if s.code == 1054 => BridgeError::validation(format!(
+            "the columns of {} changed during the snapshot ({}): the snapshot reads the table as it was when \
+             the job started. Restart the job without its state (a new snapshot) once the change is done; \
+             during the binlog phase, with binlog_row_metadata=FULL, column changes are followed (see 'Schema \
+             changes' in the rust-mysql-cdc documentation)",
+            table.id, s.message
+        )),
+        _ => db_error(context, e),
+    }
 }
 
 /// The SELECT of every column of a chunk, with its key bounds as parameters.

@@ -105,10 +105,24 @@ async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
     // The settings first: with log_bin off, SHOW MASTER STATUS is merely empty, and the
     // variables name the cause exactly.
     let vars: Vec<(String, String)> = conn
-        .query("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image')")
+        .query(
+            "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image', \
+             'binlog_row_metadata')",
+        )
         .await
         .map_err(|e| db_error("reading the binlog settings", e))?;
     check_binlog_settings(&vars)?;
+    // Not required: without column names in table maps, schema changes of captured tables fail
+    // the job instead of being followed (evolution.rs). Servers before MySQL 8.0.1 / MariaDB
+    // 10.5 have no such variable.
+    if let Some((_, metadata)) = vars.iter().find(|(n, v)| n.eq_ignore_ascii_case("binlog_row_metadata") && !v.eq_ignore_ascii_case("FULL")) {
+        tracing::warn!(
+            binlog_row_metadata = %metadata,
+            "the server's binlog_row_metadata is not FULL: binlog row events carry no column names, so a schema \
+             change of a captured table will fail the job instead of being followed by column name; set \
+             binlog_row_metadata=FULL (see 'Schema changes' in the rust-mysql-cdc documentation)"
+        );
+    }
     binlog_end(&mut conn).await?;
     check_replication_privilege(&mut conn).await?;
     check_server_ids(&mut conn, config).await?;

@@ -103,6 +103,30 @@ enum Kind {
     Other,
 }
 
+/// A declared column the table does not have (see [`BatchBuilder::binlog_mapping`]).
+pub fn absent_column(name: &str) -> ColumnSchema {
+    ColumnSchema {
+        name: name.to_string(),
+        data_type: String::new(),
+        column_type: String::new(),
+        unsigned: false,
+        nullable: true,
+        precision: None,
+        scale: None,
+        char_max_length: None,
+    }
+}
+
+/// True when values of `a` and `b` are read and normalized alike (same kind, same ENUM/SET
+/// labels): a column whose type did not change in any way the connector sees.
+pub fn same_value_type(a: &ColumnSchema, b: &ColumnSchema) -> bool {
+    !a.data_type.is_empty()
+        && !b.data_type.is_empty()
+        && kind(a) == kind(b)
+        && (!matches!(kind(a), Kind::Enum | Kind::Set) || a.enum_labels() == b.enum_labels())
+        && (kind(a) != Kind::Other || a.column_type == b.column_type)
+}
+
 fn kind(c: &ColumnSchema) -> Kind {
     let int = |bits| Kind::Int { unsigned: c.unsigned, bits };
     match c.data_type.as_str() {
@@ -1143,7 +1167,8 @@ fn civil_from_days(z: i64) -> (i64, u8, u8) {
 
 /// Metadata columns rust-mysql-cdc offers, as Flink CDC's mysql-cdc does.
 const METADATA_KEYS: &str = "database_name (STRING NOT NULL), table_name (STRING NOT NULL), \
-                             op_ts (TIMESTAMP_LTZ(3) NOT NULL), row_kind (STRING NOT NULL)";
+                             op_ts (TIMESTAMP_LTZ(3) NOT NULL), row_kind (STRING NOT NULL), \
+                             schema_change (STRING, DataStream: schema changes as rows of their own)";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Meta {
@@ -1151,6 +1176,8 @@ enum Meta {
     Table,
     OpTs,
     RowKind,
+    /// NULL on rows; on a schema-change record, the table's new columns as JSON.
+    SchemaChange,
 }
 
 /// How a canonical value becomes the Arrow value of its Flink column.
@@ -1191,11 +1218,69 @@ pub struct TableMapping {
     /// Column names of the table, for error messages.
     column_names: Vec<String>,
     slots: Vec<Slot>,
+    /// The source's row type and the server's zone, to check a changed column type again
+    /// ([`Self::for_columns`]).
+    row_type: Arc<RowType>,
+    server_time_zone: ServerTimeZone,
 }
 
 impl TableMapping {
     pub fn table(&self) -> &TableId {
         &self.table
+    }
+
+    /// The names of the Flink columns this mapping reads from the table, with their column index.
+    pub fn declared_columns(&self) -> impl Iterator<Item = (usize, &str, bool)> + '_ {
+        self.slots.iter().zip(&self.row_type.columns).filter_map(|(slot, field)| match slot {
+            Slot::Column { index, .. } => Some((*index, field.name.as_str(), field.nullable)),
+            Slot::Meta(_) => None,
+        })
+    }
+
+    /// This mapping for rows whose columns (same count and order as the mapping's table) have the
+    /// types of `columns` (a binlog table map's, see `evolution.rs`): `Ok(None)` when every
+    /// declared column converts as before, a new mapping when a changed type converts differently
+    /// but still fits, an error naming the column, its old and new type when it no longer fits
+    /// the declared Flink type. `present[i]` is false for a column the rows lack (dropped): it
+    /// reads NULL, an error for a NOT NULL Flink column. `old` holds the types the mapping was
+    /// built from; `at` says where the change was seen.
+    pub fn for_columns(
+        &self,
+        old: &TableSchema,
+        columns: &TableSchema,
+        present: &[bool],
+        at: &str,
+    ) -> Result<Option<TableMapping>> {
+        let mut changed: Option<Vec<Slot>> = None;
+        for (i, (slot, field)) in self.slots.iter().zip(&self.row_type.columns).enumerate() {
+            let Slot::Column { index, conv } = slot else { continue };
+            let name = &self.column_names[*index];
+            if !present.get(*index).copied().unwrap_or(false) {
+                if !field.nullable {
+                    return Err(BridgeError::validation(format!(
+                        "column '{name}' was dropped from MySQL table {} ({at}), so its rows now read NULL,                          but the Flink column '{}' is declared NOT NULL; declare it nullable (or remove it                          from the Flink table) and restart the job",
+                        self.table, field.name
+                    )));
+                }
+                continue;
+            }
+            let column = &columns.columns[*index];
+            let old_type = old.columns.get(*index).map_or("(unknown)", |c| c.column_type.as_str());
+            let Some(new_conv) = conversion(column, field.ty, &self.server_time_zone) else {
+                return Err(BridgeError::validation(format!(
+                    "column '{name}' of MySQL table {} changed type from {} to {} ({at}), which cannot be                      read as the declared Flink type {}; declare the Flink column as {} and restart the                      job without its state (a new snapshot)",
+                    self.table,
+                    if old_type.is_empty() { "(absent)" } else { old_type },
+                    column.column_type,
+                    field.ty,
+                    default_flink_type(column)
+                )));
+            };
+            if new_conv != *conv {
+                changed.get_or_insert_with(|| self.slots.clone())[i] = Slot::Column { index: *index, conv: new_conv };
+            }
+        }
+        Ok(changed.map(|slots| TableMapping { slots, ..self.clone() }))
     }
 }
 
@@ -1620,12 +1705,35 @@ impl BatchBuilder {
                 let ok = match meta {
                     Meta::Database | Meta::Table | Meta::RowKind => is_string(column.ty),
                     Meta::OpTs => matches!(column.ty, FlinkType::TimestampLtz { .. }),
+                    Meta::SchemaChange => is_string(column.ty) && column.nullable,
                 };
                 if !ok {
                     return Err(BridgeError::validation(format!(
-                        "metadata column '{key}' is declared as {}; declare it as one of: {METADATA_KEYS}",
-                        column.ty
+                        "metadata column '{key}' is declared as {}{}; declare it as one of: {METADATA_KEYS}",
+                        column.ty,
+                        if column.nullable { "" } else { " NOT NULL" }
                     )));
+                }
+                if meta == Meta::SchemaChange {
+                    // Schema-change records have no row: their physical columns are NULL.
+                    let not_null: Vec<&str> = row_type
+                        .columns
+                        .iter()
+                        .filter(|c| c.metadata_key().is_none() && !c.nullable)
+                        .map(|c| c.name.as_str())
+                        .collect();
+                    if !not_null.is_empty() {
+                        return Err(BridgeError::validation(format!(
+                            "metadata column 'schema_change' emits each schema change as a record of its own whose \
+                             physical columns are NULL, but {} declared NOT NULL; declare them nullable, or leave \
+                             'schema_change' out",
+                            if not_null.len() == 1 {
+                                format!("column '{}' is", not_null[0])
+                            } else {
+                                format!("columns '{}' are", not_null.join("', '"))
+                            }
+                        )));
+                    }
                 }
             }
         }
@@ -1658,6 +1766,12 @@ impl BatchBuilder {
                 ))
             })?;
             let column = &table.columns[index];
+            if column.data_type.is_empty() {
+                // An absent column (binlog_mapping): NULL until a table map gives it a type,
+                // whose conversion `for_columns` works out then.
+                slots.push(Slot::Column { index, conv: Conv::Utf8 });
+                continue;
+            }
             let conv = conversion(column, field.ty, &self.server_time_zone).ok_or_else(|| {
                 // No Flink type reads it: "declare it as <type>" would have nothing to name.
                 if kind(column) == Kind::Other {
@@ -1688,7 +1802,32 @@ impl BatchBuilder {
             table: table.id.clone(),
             column_names: table.columns.iter().map(|c| c.name.clone()).collect(),
             slots,
+            row_type: Arc::new(self.row_type.clone()),
+            server_time_zone: self.server_time_zone.clone(),
         })
+    }
+
+    /// As [`Self::mapping`], for the binlog phase: a declared column the table no longer has
+    /// (dropped upstream) is kept as an absent column appended to the returned schema (empty
+    /// `data_type`), whose values are NULL unless a binlog table map names it (an older event on
+    /// replay). The Flink column must then be nullable. Needs `binlog_row_metadata=FULL` to
+    /// be read by name; see `evolution.rs`.
+    pub fn binlog_mapping(&self, table: &TableSchema) -> Result<(TableSchema, TableMapping)> {
+        let mut table = table.clone();
+        for field in &self.row_type.columns {
+            if field.metadata_key().is_some() || table.column_index(&field.name).is_some() {
+                continue;
+            }
+            if !field.nullable {
+                return Err(BridgeError::validation(format!(
+                    "column '{}' of the Flink table does not exist in MySQL table {} (dropped?) and is declared                      NOT NULL; declare it nullable (it reads NULL) or remove it from the Flink table",
+                    field.name, table.id
+                )));
+            }
+            table.columns.push(absent_column(&field.name));
+        }
+        let mapping = self.mapping(&table)?;
+        Ok((table, mapping))
     }
 
     /// Appends one row (canonical values of the mapping's table, in table order).
@@ -1826,6 +1965,10 @@ impl BatchBuilder {
                 Slot::Meta(Meta::Table) => builder.append_str(&mapping.table.table),
                 Slot::Meta(Meta::RowKind) => builder.append_str(row_kind_text(kind)),
                 Slot::Meta(Meta::OpTs) => builder.append_micros(op_ts_millis.saturating_mul(1000)),
+                Slot::Meta(Meta::SchemaChange) => {
+                    builder.append_null();
+                    Ok(())
+                }
             };
             if let Err(detail) = result {
                 self.discard_pending();
@@ -1840,6 +1983,38 @@ impl BatchBuilder {
             }
         }
         self.kinds.push(kind);
+        Ok(())
+    }
+
+    /// True when the row type has a `schema_change` metadata column: schema changes are emitted.
+    pub fn emits_schema_changes(&self) -> bool {
+        self.row_type.columns.iter().any(|c| c.metadata_key() == Some("schema_change"))
+    }
+
+    /// Appends a schema-change record of `table` (only with a `schema_change` column, see
+    /// [`Self::emits_schema_changes`]): an insert whose physical columns are NULL (validated
+    /// nullable in `new`), `schema_change` holding `json`, the other metadata as for rows.
+    pub fn append_schema_change(&mut self, table: &TableId, json: &str, op_ts_millis: i64) -> Result<()> {
+        for (i, field) in self.row_type.columns.iter().enumerate() {
+            let builder = &mut self.builders[i];
+            let result = match field.metadata_key().and_then(metadata_key) {
+                None => {
+                    builder.append_null();
+                    Ok(())
+                }
+                Some(Meta::Database) => builder.append_str(&table.database),
+                Some(Meta::Table) => builder.append_str(&table.table),
+                Some(Meta::RowKind) => builder.append_str(row_kind_text(RowKind::Insert)),
+                Some(Meta::OpTs) => builder.append_micros(op_ts_millis.saturating_mul(1000)),
+                Some(Meta::SchemaChange) => builder.append_str(json),
+            };
+            if let Err(detail) = result {
+                let message = format!("schema change of {table} as column '{}': {detail}", field.name);
+                self.discard_pending();
+                return Err(BridgeError::other(message));
+            }
+        }
+        self.kinds.push(RowKind::Insert);
         Ok(())
     }
 
@@ -1897,6 +2072,7 @@ fn metadata_key(key: &str) -> Option<Meta> {
         "table_name" => Some(Meta::Table),
         "op_ts" => Some(Meta::OpTs),
         "row_kind" => Some(Meta::RowKind),
+        "schema_change" => Some(Meta::SchemaChange),
         _ => None,
     }
 }

@@ -26,7 +26,8 @@ import java.util.Objects;
  * }</pre>
  *
  * <p>Metadata a connector offers (for {@code rust-mysql-cdc}: {@code database_name},
- * {@code table_name}, {@code op_ts}, {@code row_kind}) is appended after the columns with
+ * {@code table_name}, {@code op_ts}, {@code row_kind}, and {@code schema_change}, which makes each
+ * schema change a record of its own; see the connector's "Schema changes") is appended after the columns with
  * {@link #metadata}; a multi-table CDC source then emits rows tagged with their table:
  *
  * <pre>{@code
