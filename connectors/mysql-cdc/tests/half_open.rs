@@ -34,17 +34,7 @@ fn table(db: &TestDb) -> std::collections::BTreeMap<i64, String> {
 }
 
 fn catch_up(h: &mut Harness, view: &mut Materialized, db: &TestDb, when: &str) {
-    let expected = table(db);
-    let got = h
-        .run_until(TIMEOUT, |emitted| {
-            let mut probe = view.clone();
-            probe.apply(emitted);
-            probe.rows == expected
-        })
-        .unwrap_or_else(|e| panic!("{when}: {e}"));
-    view.apply(&got);
-    assert!(view.anomalies.is_empty(), "{when}: {:?}", view.anomalies);
-    assert_eq!(view.rows, expected, "{when}");
+    view.catch_up(h, &table(db), TIMEOUT, when);
 }
 
 #[test]

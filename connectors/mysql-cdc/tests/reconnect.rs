@@ -83,17 +83,7 @@ fn table(private: &PrivateServer) -> std::collections::BTreeMap<i64, String> {
 
 /// Polls until the materialized changelog equals the table; anomalies fail the test.
 fn catch_up(h: &mut Harness, view: &mut Materialized, private: &PrivateServer, when: &str) {
-    let expected = table(private);
-    let got = h
-        .run_until(TIMEOUT, |emitted| {
-            let mut probe = view.clone();
-            probe.apply(emitted);
-            probe.rows == expected
-        })
-        .unwrap_or_else(|e| panic!("{when}: {e}"));
-    view.apply(&got);
-    assert!(view.anomalies.is_empty(), "{when}: {:?}", &view.anomalies[..view.anomalies.len().min(10)]);
-    assert_eq!(view.rows, expected, "{when}");
+    view.catch_up(h, &table(private), TIMEOUT, when);
 }
 
 /// Log records (as they reach Flink's log) about the server on `port`, drained from the queue.

@@ -14,7 +14,7 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
 
 use rust_core::api::RowKind;
-use rust_core::testing::Emitted;
+use rust_core::testing::{Emitted, Harness};
 
 /// One cell rendered as text ("NULL" for null).
 pub fn cell(batch: &RecordBatch, column: usize, row: usize) -> String {
@@ -41,6 +41,21 @@ pub struct Materialized {
 }
 
 impl Materialized {
+    /// Polls `h` until this changelog, materialized, equals `expected`: after `timeout` it fails
+    /// naming the step (`when`), and so does any anomaly.
+    pub fn catch_up(&mut self, h: &mut Harness, expected: &BTreeMap<i64, String>, timeout: std::time::Duration, when: &str) {
+        let got = h
+            .run_until(timeout, |emitted| {
+                let mut probe = self.clone();
+                probe.apply(emitted);
+                probe.rows == *expected
+            })
+            .unwrap_or_else(|e| panic!("{when}: {e}"));
+        self.apply(&got);
+        assert!(self.anomalies.is_empty(), "{when}: {:?}", &self.anomalies[..self.anomalies.len().min(10)]);
+        assert_eq!(self.rows, *expected, "{when}");
+    }
+
     pub fn apply(&mut self, emitted: &[Emitted]) {
         for e in emitted {
             for r in 0..e.rows.num_rows() {
