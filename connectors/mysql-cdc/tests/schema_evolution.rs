@@ -383,19 +383,26 @@ fn minimal_metadata_fails_clearly_and_never_decodes_by_position_a_changed_table(
     assert_eq!(m.rows, expected, "nothing of the changed table was emitted");
     drop(h);
 
+    // Steps 2 and 3 start alike: a fresh table, the snapshot, a checkpoint, then row 4 read from
+    // the binlog before the job stops. Returns the source, the checkpoint and the changelog at it.
+    let checkpoint_then_row_4 = || {
+        setup(&private);
+        let source = make_source(private.port, "shop", &[], &row_type(false));
+        let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
+        let mut m = Materialized::default();
+        run_to(&mut h, &mut m, &snapshot);
+        let checkpoint = h.checkpoint().unwrap();
+        let at_checkpoint = m.clone();
+        private_sql(&private, &["INSERT INTO t VALUES (4, 'a4', 40, 'c4')"]);
+        run_to(&mut h, &mut m, &expected);
+        h.close().unwrap();
+        (source, checkpoint, at_checkpoint)
+    };
+
     // 2. A restore from a checkpoint taken before the DDL: the reader starts with the table as
     //    it is now, and the old events before the DDL do not fit it: a column count mismatch
     //    fails, it never decodes them by position.
-    setup(&private);
-    let source = make_source(private.port, "shop", &[], &row_type(false));
-    let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
-    let mut m = Materialized::default();
-    run_to(&mut h, &mut m, &snapshot);
-    let checkpoint = h.checkpoint().unwrap();
-    let at_checkpoint = m.clone();
-    private_sql(&private, &["INSERT INTO t VALUES (4, 'a4', 40, 'c4')"]);
-    run_to(&mut h, &mut m, &expected);
-    h.close().unwrap();
+    let (source, checkpoint, at_checkpoint) = checkpoint_then_row_4();
     private_sql(&private, &["ALTER TABLE t ADD COLUMN x INT AFTER id", "INSERT INTO t (id, a, b, c) VALUES (5, 'a5', 50, 'c5')"]);
     let mut h = Harness::restore(source.as_ref(), &checkpoint, 64).unwrap();
     let mut m = at_checkpoint.clone();
@@ -409,16 +416,7 @@ fn minimal_metadata_fails_clearly_and_never_decodes_by_position_a_changed_table(
     drop(h);
 
     // 3. The same with a type change and the same column count: the types disagree.
-    setup(&private);
-    let source = make_source(private.port, "shop", &[], &row_type(false));
-    let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
-    let mut m = Materialized::default();
-    run_to(&mut h, &mut m, &snapshot);
-    let checkpoint = h.checkpoint().unwrap();
-    let at_checkpoint = m.clone();
-    private_sql(&private, &["INSERT INTO t VALUES (4, 'a4', 40, 'c4')"]);
-    run_to(&mut h, &mut m, &expected);
-    h.close().unwrap();
+    let (source, checkpoint, at_checkpoint) = checkpoint_then_row_4();
     // SMALLINT still fits the declared INT: only the binlog's types tell.
     private_sql(&private, &["ALTER TABLE t MODIFY b SMALLINT"]);
     let mut h = Harness::restore(source.as_ref(), &checkpoint, 64).unwrap();
