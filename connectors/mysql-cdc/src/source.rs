@@ -100,6 +100,16 @@ impl Source for MySqlCdcSource {
 /// reader's server id), so a bounded snapshot on a server without a ROW binlog would fail only
 /// once running.
 async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
+    if let Some(spill) = &config.spill {
+        // Where the job is submitted; every TaskManager creates its readers' directories there too.
+        crate::spill::check_writable(&spill.dir).map_err(|e| {
+            BridgeError::validation(format!(
+                "Invalid value for option '{}' of 'rust-mysql-cdc': the binlog spill directory is not writable ({e}); \
+                 choose a directory the TaskManagers may write, or remove the option to use the system temporary directory.",
+                crate::config::SPILL_DIR
+            ))
+        })?;
+    }
     let connector = Connector::new(config);
     let mut conn = connector.connect().await?;
     // The settings first: with log_bin off, SHOW MASTER STATUS is merely empty, and the
