@@ -294,6 +294,41 @@ mod tests {
     }
 
     #[test]
+    fn an_unwritable_spill_directory_fails_at_submission() {
+        // A path under a regular file cannot be created, for root too; the check comes before
+        // any connection (nothing listens on the port).
+        let file = std::env::temp_dir().join(format!("spill-not-a-dir-{}", std::process::id()));
+        std::fs::write(&file, b"x").unwrap();
+        let dir = file.join("spill");
+        let options = rust_core::options::Options::new(
+            "rust-mysql-cdc",
+            [
+                ("hostname", "127.0.0.1"),
+                ("port", "1"),
+                ("username", "u"),
+                ("password", "p"),
+                ("database-name", "d"),
+                ("table-name", "t"),
+                ("scan.binlog.spill.enabled", "true"),
+                ("scan.binlog.spill.dir", dir.to_str().unwrap()),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        );
+        let config = MySqlCdcConfig::parse(&options).unwrap();
+        let row_type = RowType::parse(&["id"], &["BIGINT NOT NULL"]).unwrap();
+        let e = block_on(preflight(&config, &row_type)).unwrap().unwrap_err();
+        let _ = std::fs::remove_file(&file);
+        assert!(e.is_validation(), "{e}");
+        let e = e.to_string();
+        assert!(
+            e.contains("'scan.binlog.spill.dir'") && e.contains("not writable") && e.contains("cannot create"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn a_specific_offset_must_be_in_a_binlog_file_the_server_has() {
         let logs = vec![("bin.000002".to_string(), 1000), ("bin.000003".to_string(), 400)];
         assert!(check_specific_offset(&BinlogPosition::new("bin.000003", 400), &logs).is_ok());

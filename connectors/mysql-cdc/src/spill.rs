@@ -867,4 +867,81 @@ mod tests {
         r.close();
         let _ = std::fs::remove_dir_all(&base);
     }
+
+    /// Spill throughput against handing batches over in memory. Not a timed test: run it with
+    /// `cargo test --release -p connector-mysql-cdc --lib spill::tests::throughput -- --ignored --nocapture`
+    /// (figures in docs/connectors/rust-mysql-cdc.md, "Backpressure and the binlog spill").
+    #[test]
+    #[ignore]
+    fn throughput() {
+        use arrow_array::StringArray;
+        use std::time::Instant;
+        // 4096-row batches of the bench-cdc shape's kind: ids, numbers and short strings.
+        let rows = 4096usize;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("a", DataType::Int64, true),
+            Field::new("b", DataType::Int64, true),
+            Field::new("name", DataType::Utf8, true),
+            Field::new("city", DataType::Utf8, true),
+        ]));
+        let ids: Vec<i64> = (0..rows as i64).collect();
+        let text: Vec<String> = (0..rows).map(|i| format!("name-{i:08}-xxxxxxxxxx")).collect();
+        let batch = RecordBatch::try_new(schema, vec![
+            Arc::new(Int64Array::from(ids.clone())),
+            Arc::new(Int64Array::from(ids.clone())),
+            Arc::new(Int64Array::from(ids)),
+            Arc::new(StringArray::from(text.clone())),
+            Arc::new(StringArray::from(text)),
+        ])
+        .unwrap();
+        let batch = ChangeBatch { rows: batch, row_kinds: Some(vec![RowKind::UpdateAfter; rows]) };
+        let meta = RecordMeta {
+            offset: BinlogOffset::at(BinlogPosition::new("bin.000001", 4)),
+            watermarks_passed: false,
+            event_time: Some((1, 2)),
+        };
+        let batches = 500;
+        let base = tmp("throughput");
+        let (mut r, mut w, _, _) = open(&config(&base, 1 << 40, 64 << 20), &Metrics::new(), "bench", None);
+        // Baseline: the channel's cost, a move of the batch (a clone of its Arc'd columns).
+        let t = Instant::now();
+        let mut n = 0;
+        for _ in 0..batches {
+            n += std::hint::black_box(batch.clone()).num_rows();
+        }
+        let memory = t.elapsed();
+        let t = Instant::now();
+        let mut bytes = 0;
+        for _ in 0..batches {
+            let frame = Frame::encode(&meta, Some(&batch)).unwrap();
+            bytes += frame.len();
+            assert_eq!(w.offer(&frame).unwrap(), Offer::Appended);
+        }
+        let write = t.elapsed();
+        let t = Instant::now();
+        while let Some(s) = r.next().unwrap() {
+            n += s.batch.unwrap().num_rows();
+        }
+        let read = t.elapsed();
+        assert_eq!(n, 2 * rows * batches);
+        let mb = bytes as f64 / (1 << 20) as f64;
+        let rows_total = (rows * batches) as f64;
+        println!(
+            "{batches} batches of {rows} rows, {mb:.0} MiB spilled ({:.0} bytes/row)\n\
+             in memory: {:.0} M rows/s\n\
+             spill write (encode + append): {:.0} MiB/s, {:.2} M rows/s\n\
+             spill read (read + check + decode): {:.0} MiB/s, {:.2} M rows/s",
+            bytes as f64 / rows_total,
+            rows_total / memory.as_secs_f64() / 1e6,
+            mb / write.as_secs_f64(),
+            rows_total / write.as_secs_f64() / 1e6,
+            mb / read.as_secs_f64(),
+            rows_total / read.as_secs_f64() / 1e6,
+        );
+        r.snapshot(1);
+        r.checkpoint_complete(1);
+        r.close();
+        let _ = std::fs::remove_dir_all(&base);
+    }
 }
