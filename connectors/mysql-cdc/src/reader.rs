@@ -223,7 +223,7 @@ impl MySqlCdcReader {
             }
         }
         let Some(spill) = self.spill.as_mut() else { return Ok(None) };
-        Ok(spill.next()?.map(|s| Output::Binlog {
+        Ok(spill.take_next()?.map(|s| Output::Binlog {
             batch: s.batch,
             offset: s.meta.offset,
             watermarks_passed: s.meta.watermarks_passed,

@@ -508,7 +508,7 @@ impl SpillReader {
     }
 
     /// The oldest batch Flink has not taken, if any.
-    pub fn next(&mut self) -> Result<Option<Spilled>> {
+    pub fn take_next(&mut self) -> Result<Option<Spilled>> {
         let (id, path, read) = {
             let inner = self.shared.lock();
             if inner.pending == 0 {
@@ -733,7 +733,7 @@ mod tests {
         // Three frames per segment: 11 frames rotate into 4 segments.
         assert_eq!(files(r.dir()), 4);
         for n in 0..10 {
-            let s = r.next().unwrap().unwrap();
+            let s = r.take_next().unwrap().unwrap();
             let id = n * 10 + n % 2;
             assert_eq!(first_id(&s), id);
             assert_eq!(s.meta.offset.position.pos, id as u64);
@@ -742,10 +742,10 @@ mod tests {
             let kinds = s.batch.unwrap().row_kinds.unwrap();
             assert_eq!(kinds, vec![RowKind::Insert, RowKind::UpdateBefore, RowKind::Delete]);
         }
-        let last = r.next().unwrap().unwrap();
+        let last = r.take_next().unwrap().unwrap();
         assert!(last.batch.is_none());
         assert_eq!(last.meta.offset.position.file, "bin.000002");
-        assert!(r.next().unwrap().is_none());
+        assert!(r.take_next().unwrap().is_none());
         assert!(!w.spilling());
         r.close();
         let _ = std::fs::remove_dir_all(&base);
@@ -769,7 +769,7 @@ mod tests {
         assert_eq!(gauge("numSpilledBatches"), 4);
         // Taking frames frees no disk: segments are kept for the last checkpoint.
         for _ in 0..3 {
-            r.next().unwrap().unwrap();
+            r.take_next().unwrap().unwrap();
         }
         assert_eq!(w.offer(&frame(4)).unwrap(), Offer::Full);
         // The first segment (frames 0, 1) is read and sealed: checkpoint 1 does not need it,
@@ -783,8 +783,8 @@ mod tests {
         assert_eq!(files(r.dir()), 1);
         assert_eq!(gauge("spillBytes") as u64, one * 2);
         assert_eq!(w.offer(&frame(4)).unwrap(), Offer::Appended);
-        assert_eq!(first_id(&r.next().unwrap().unwrap()), 3);
-        assert_eq!(first_id(&r.next().unwrap().unwrap()), 4);
+        assert_eq!(first_id(&r.take_next().unwrap().unwrap()), 3);
+        assert_eq!(first_id(&r.take_next().unwrap().unwrap()), 4);
         // Checkpoint 1 still names frames 2 and 3: closing now keeps their segment.
         r.close();
         assert_eq!(files(r.dir()), 1);
@@ -804,7 +804,7 @@ mod tests {
         for n in 0..5 {
             w.offer(&frame(n)).unwrap();
         }
-        r.next().unwrap().unwrap();
+        r.take_next().unwrap().unwrap();
         let state = r.snapshot(7).unwrap();
         r.checkpoint_complete(7);
         // Frames after the checkpoint: not in its state.
@@ -821,7 +821,7 @@ mod tests {
         let again = r2.snapshot(0).unwrap();
         assert_eq!(again.segments, state.segments);
         w2.offer(&frame(50)).unwrap();
-        let got: Vec<i64> = std::iter::from_fn(|| r2.next().unwrap()).map(|s| first_id(&s)).collect();
+        let got: Vec<i64> = std::iter::from_fn(|| r2.take_next().unwrap()).map(|s| first_id(&s)).collect();
         assert_eq!(got, vec![1, 2, 3, 4, 50]);
         // A checkpoint after them completes: the restored segments go.
         r2.snapshot(1);
@@ -862,7 +862,7 @@ mod tests {
         let state = r.snapshot(1).unwrap();
         assert_eq!(state.segments.len(), 2);
         assert_eq!(state.resume.position.pos, 30);
-        let got: Vec<i64> = std::iter::from_fn(|| r.next().unwrap()).map(|s| first_id(&s)).collect();
+        let got: Vec<i64> = std::iter::from_fn(|| r.take_next().unwrap()).map(|s| first_id(&s)).collect();
         assert_eq!(got, vec![10, 20, 30]);
         r.close();
         let _ = std::fs::remove_dir_all(&base);
@@ -920,7 +920,7 @@ mod tests {
         }
         let write = t.elapsed();
         let t = Instant::now();
-        while let Some(s) = r.next().unwrap() {
+        while let Some(s) = r.take_next().unwrap() {
             n += s.batch.unwrap().num_rows();
         }
         let read = t.elapsed();
