@@ -250,3 +250,49 @@ fn without_the_spill_a_restore_after_the_purge_fails_with_the_purged_binlog_erro
     assert!(e.contains("no longer has binlog file") && e.contains("purged"), "{e}");
     let _ = h.close();
 }
+
+#[test]
+fn a_spill_at_its_bound_stops_the_reader_until_flink_and_checkpoints_free_space_and_loses_nothing() {
+    const BOUND: i64 = 1 << 20;
+    let private = PrivateServer::start("spill-bound", "");
+    let base = private.dir.join("spill");
+    let base_text = base.to_string_lossy().into_owned();
+    let source = source(&private, &[
+        ("scan.binlog.spill.enabled", "true"),
+        ("scan.binlog.spill.dir", &base_text),
+        ("scan.binlog.spill.max-size", "1mb"),
+        ("scan.binlog.spill.segment-size", "256kb"),
+    ]);
+    let (mut h, mut view) = streaming(&private, source.as_ref());
+    let before = view.changes;
+    let expected_changes = burst(&private, BURST);
+    let (file, pos) = master_status(&private);
+
+    // The sink takes nothing: the reader fills the spill up to its bound and stops there.
+    h.wait_without_polling(TIMEOUT, |h| h.reader_metric(0, "spillBytes").unwrap_or(0) > BOUND - (64 << 10))
+        .expect("the spill fills up to its bound");
+    let read_to = h.reader_metric(0, "currentBinlogPosition").unwrap() as u64;
+    assert!(read_to < pos, "at the bound the reader waits: it read to {read_to} of {file}:{pos}");
+    assert!(h.reader_metric(0, "spillBytes").unwrap() <= BOUND);
+
+    // Flink takes batches again, with checkpoints: read segments go, the reader goes on.
+    let expected = table(&private);
+    while view.rows != expected {
+        let got = h
+            .run_until(TIMEOUT, |e| {
+                let mut probe = view.clone();
+                probe.apply(e);
+                e.len() >= 8 || probe.rows == expected
+            })
+            .unwrap();
+        view.apply(&got);
+        assert!(view.anomalies.is_empty(), "{:?}", &view.anomalies[..view.anomalies.len().min(10)]);
+        h.checkpoint().unwrap();
+        let bytes = h.reader_metric(0, "spillBytes").unwrap();
+        assert!(bytes <= BOUND, "the spill stays within its bound: {bytes}");
+    }
+    assert_eq!(view.changes - before, expected_changes, "every change exactly once");
+    let spilled = h.reader_metric(0, "numSpilledBytes").unwrap();
+    assert!(spilled > 2 * BOUND, "space freed by checkpoints was used again: {spilled} bytes spilled in all");
+    h.close().unwrap();
+}
