@@ -296,3 +296,58 @@ fn a_spill_at_its_bound_stops_the_reader_until_flink_and_checkpoints_free_space_
     assert!(spilled > 2 * BOUND, "space freed by checkpoints was used again: {spilled} bytes spilled in all");
     h.close().unwrap();
 }
+
+/// End-to-end figures, not a timed test: `cargo test --release -p connector-mysql-cdc --test spill
+/// burst_figures -- --ignored --nocapture`. The same burst read by a reader whose sink keeps up
+/// (no spill written), and by one whose sink is stalled (everything spilled), then drained.
+#[test]
+#[ignore]
+fn burst_figures() {
+    use std::time::Instant;
+    let rows = 200_000;
+    // Without a spill: the sink polls all along.
+    let private = PrivateServer::start("spill-figures", "");
+    let source_off = source(&private, &[]);
+    let (mut h, mut view) = streaming(&private, source_off.as_ref());
+    let t = Instant::now();
+    let changes = burst(&private, rows);
+    let written = t.elapsed();
+    // Counting rows, not materializing each round (the check's clones would dominate).
+    let got = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= changes).unwrap();
+    let live = t.elapsed();
+    view.apply(&got);
+    assert_eq!(view.rows, table(&private));
+    h.close().unwrap();
+    drop(private);
+
+    let private = PrivateServer::start("spill-figures-on", "");
+    let base = private.dir.join("spill").to_string_lossy().into_owned();
+    let source_on = source(&private, &[("scan.binlog.spill.enabled", "true"), ("scan.binlog.spill.dir", &base)]);
+    let (mut h, mut view) = streaming(&private, source_on.as_ref());
+    let t = Instant::now();
+    burst(&private, rows);
+    let written_on = t.elapsed();
+    let (file, pos) = master_status(&private);
+    wait_read_up_to(&h, &file, pos);
+    let spilled_in = t.elapsed();
+    let bytes = h.reader_metric(0, "numSpilledBytes").unwrap();
+    let t = Instant::now();
+    let got = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= changes).unwrap();
+    let drained = t.elapsed();
+    view.apply(&got);
+    assert_eq!(view.rows, table(&private));
+    assert!(view.anomalies.is_empty());
+    h.close().unwrap();
+    println!(
+        "{changes} changes ({rows}-row burst)\n\
+         no spill, sink keeping up: written in {written:?}, all emitted after {live:?} ({:.0} k changes/s)\n\
+         spill, sink stalled: written in {written_on:?}, all read and spilled after {spilled_in:?} ({:.0} k changes/s), \
+         {:.1} MiB spilled ({:.0} bytes/change)\n\
+         spilled batches emitted once the sink polls again: {drained:?} ({:.0} k changes/s)",
+        changes as f64 / live.as_secs_f64() / 1e3,
+        changes as f64 / spilled_in.as_secs_f64() / 1e3,
+        bytes as f64 / (1 << 20) as f64,
+        bytes as f64 / changes as f64,
+        changes as f64 / drained.as_secs_f64() / 1e3,
+    );
+}
