@@ -6,6 +6,12 @@
 //! batches carry the offset after their last change, which becomes the split's state when the
 //! batch is emitted: state always equals what Flink has seen.
 //!
+//! With `scan.binlog.spill.enabled`, binlog batches that find the channel full (Flink is not
+//! polling) go to the reader's spill on local disk instead, and every later one follows them
+//! there until Flink has taken them all; poll takes the channel first (its batches are older),
+//! then the spill. The spill's unread batches and the offset after them are part of the binlog
+//! split's state (`CdcSplit::BinlogSpilled`; spill.rs).
+//!
 //! Finished chunks stay in the reader's state (with their high watermarks) until the enumerator
 //! acknowledges their report, so a failure between emitting and reporting loses nothing.
 

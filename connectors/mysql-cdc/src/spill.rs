@@ -374,6 +374,14 @@ pub fn open(
 fn check_restored(state: &SpillState) -> std::result::Result<Vec<(SegmentRef, usize)>, String> {
     let mut out = Vec::new();
     for r in &state.segments {
+        // The reader deletes restored segments once read: a damaged or foreign state must not
+        // name other files (the name, then the frames, are checked).
+        let path = Path::new(&r.path);
+        let named_as_segment = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("segment-") && n.ends_with(".arrows"))
+            && path.parent().and_then(|d| d.file_name()).and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("rust-mysql-cdc-spill-"));
+        if !named_as_segment || r.read_from >= r.len {
+            return Err(format!("{} is not a spill segment with unread batches", r.path));
+        }
         let mut file = File::open(&r.path).map_err(|e| format!("segment {} cannot be opened: {e}", r.path))?;
         let size = file.metadata().map_err(|e| format!("segment {}: {e}", r.path))?.len();
         if size < r.len {
@@ -843,6 +851,19 @@ mod tests {
         assert!(resume.is_none());
         assert!(lost.unwrap().cause.contains("checksum"));
         std::fs::remove_file(&path).unwrap();
+        // A state naming another file (or an empty range of it) is refused; the file is left.
+        let other = base.join("not-a-segment");
+        std::fs::write(&other, b"").unwrap();
+        let foreign = SpillState {
+            segments: vec![SegmentRef { path: other.to_string_lossy().into_owned(), len: 0, crc: 0, read_from: 0 }],
+            resume: state.resume.clone(),
+        };
+        let (mut r6, _, resume, lost) = open(&config(&base, 1 << 20, one * 2), &Metrics::new(), "t6", Some(foreign));
+        assert!(resume.is_none() && lost.unwrap().cause.contains("is not a spill segment"));
+        r6.snapshot(1);
+        r6.checkpoint_complete(1);
+        r6.close();
+        assert!(other.exists());
         let (_, _, resume, lost) = open(&config(&base, 1 << 20, one * 2), &Metrics::new(), "t5", Some(state));
         assert!(resume.is_none());
         let lost = lost.unwrap();
