@@ -347,6 +347,41 @@ impl<'a> Harness<'a> {
         }
     }
 
+    /// The metrics of reader `subtask` (its `SourceReaderContext#metricGroup`).
+    pub fn reader_metrics(&self, subtask: u32) -> &crate::metrics::Metrics {
+        self.nodes[subtask as usize].ctx.metrics()
+    }
+
+    /// The value of reader `subtask`'s counter or gauge `name`, if registered.
+    pub fn reader_metric(&self, subtask: u32, name: &str) -> Option<i64> {
+        let metrics = self.reader_metrics(subtask);
+        let i = metrics.descriptors().iter().position(|(_, n)| n == name)?;
+        metrics.long_value(i).ok()
+    }
+
+    /// The value of reader `subtask`'s text gauge `name`, if registered.
+    pub fn reader_text_metric(&self, subtask: u32, name: &str) -> Option<String> {
+        let metrics = self.reader_metrics(subtask);
+        let i = metrics.descriptors().iter().position(|(_, n)| n == name)?;
+        metrics.text_value(i).ok()
+    }
+
+    /// Waits without polling the readers (a sink that takes nothing) until `done` holds,
+    /// checking it again whenever a reader signals availability; an error after `timeout`.
+    pub fn wait_without_polling(&self, timeout: Duration, mut done: impl FnMut(&Self) -> bool) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let epochs: Vec<u64> = self.nodes.iter().map(|n| n.ctx.availability().epoch()).collect();
+            if done(self) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(BridgeError::other(format!("timed out after {timeout:?} waiting without polling")));
+            }
+            self.wait_any(&epochs, deadline.min(Instant::now() + Duration::from_millis(100)));
+        }
+    }
+
     pub fn all_ended(&self) -> bool {
         self.nodes.iter().all(|n| n.ended)
     }

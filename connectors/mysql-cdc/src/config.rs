@@ -14,6 +14,7 @@ use rust_core::Result;
 use crate::gtid_start::GtidStart;
 use crate::tls::{self, TlsConfig};
 use crate::offset::{BinlogOffset, BinlogPosition};
+use crate::spill::SpillConfig;
 use crate::value::ServerTimeZone;
 
 /// Every option the connector accepts; `docs/connectors/rust-mysql-cdc.md` lists the same.
@@ -53,8 +54,72 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec(tls::CA_CERT, "String", OptionDefault::Text("(none)"), "PEM file of the CA certificate(s) to trust instead of the built-in public CAs (the server's ssl_ca). Read where the job is submitted and on every TaskManager."),
     spec(tls::CLIENT_CERT, "String", OptionDefault::Text("(none)"), "PEM file of a client certificate (chain), for users created REQUIRE X509; needs 'ssl.client-key'."),
     spec(tls::CLIENT_KEY, "String", OptionDefault::Text("(none)"), "PEM file of the client certificate's unencrypted RSA key in PKCS#1 form ('BEGIN RSA PRIVATE KEY'). Never logged."),
+    // The binlog spill (spill.rs; docs: 'Backpressure and the binlog spill' on the connector page).
+    spec(SPILL_ENABLED, "Boolean", OptionDefault::Value("false"), "When Flink is slower than the binlog, keep reading and spill the binlog reader's batches to local disk (Arrow IPC segments) instead of waiting, so the server's binlog retention is not outrun by a slow sink."),
+    spec(SPILL_DIR, "String", OptionDefault::Text("the system temporary directory"), "Directory each binlog reader creates its own spill directory in (rust-mysql-cdc-spill-<server id>-<pid>-<unique>). Checked for writing at submission."),
+    spec(SPILL_MAX_SIZE, "MemorySize", OptionDefault::Value("1gb"), "Disk the spill of one reader may use (unread batches and segments kept for the last checkpoint); at the bound the reader waits for Flink, as without a spill."),
+    spec(SPILL_SEGMENT_SIZE, "MemorySize", OptionDefault::Value("64mb"), "Size at which a spill segment file is closed and a new one started; read segments are deleted when a checkpoint that no longer needs them completes."),
     spec("jdbc.properties.#", "String", OptionDefault::Text("(none)"), "Other Connector/J properties: accepted for Flink CDC compatibility and ignored with a warning (no JDBC driver runs here). Unsupported TLS-like ones (key stores, protocols, ...) are refused."),
 ];
+
+pub const SPILL_ENABLED: &str = "scan.binlog.spill.enabled";
+pub const SPILL_DIR: &str = "scan.binlog.spill.dir";
+pub const SPILL_MAX_SIZE: &str = "scan.binlog.spill.max-size";
+pub const SPILL_SEGMENT_SIZE: &str = "scan.binlog.spill.segment-size";
+
+/// Flink's `MemorySize` syntax: a number and an optional unit (b, kb, mb, gb, tb; powers of 1024).
+pub fn parse_memory_size(raw: &str) -> std::result::Result<u64, String> {
+    const EXPECTED: &str = "a memory size such as '1gb', '512 mb', '64kb' or '1048576' (bytes)";
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let n: u64 = number.parse().map_err(|_| EXPECTED.to_string())?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" | "bytes" => 1,
+        "k" | "kb" | "kibibytes" => 1 << 10,
+        "m" | "mb" | "mebibytes" => 1 << 20,
+        "g" | "gb" | "gibibytes" => 1 << 30,
+        "t" | "tb" | "tebibytes" => 1 << 40,
+        _ => return Err(EXPECTED.to_string()),
+    };
+    n.checked_mul(factor).ok_or_else(|| EXPECTED.to_string())
+}
+
+fn parse_spill(options: &Options, invalid: &dyn Fn(&str, String) -> BridgeError) -> Result<Option<SpillConfig>> {
+    let enabled: bool = options.get_or(SPILL_ENABLED, false)?;
+    let dir: Option<String> = options.get(SPILL_DIR)?;
+    let size = |key: &str, default: u64| -> Result<u64> {
+        match options.get_str(key) {
+            None => Ok(default),
+            Some(raw) => parse_memory_size(raw).map_err(|e| invalid(key, format!("'{raw}' is not {e}."))),
+        }
+    };
+    let max_bytes = size(SPILL_MAX_SIZE, 1 << 30)?;
+    let segment_bytes = size(SPILL_SEGMENT_SIZE, 64 << 20)?;
+    if !enabled {
+        for key in [SPILL_DIR, SPILL_MAX_SIZE, SPILL_SEGMENT_SIZE] {
+            if options.get_str(key).is_some() {
+                return Err(invalid(key, format!("is only used with '{SPILL_ENABLED}' = 'true'; remove it or enable the spill.")));
+            }
+        }
+        return Ok(None);
+    }
+    if segment_bytes < 4096 {
+        return Err(invalid(SPILL_SEGMENT_SIZE, "must be at least 4kb.".into()));
+    }
+    if max_bytes < segment_bytes {
+        return Err(invalid(
+            SPILL_MAX_SIZE,
+            format!("must be at least '{SPILL_SEGMENT_SIZE}' ({segment_bytes} bytes)."),
+        ));
+    }
+    let dir = match dir.map(|d| d.trim().to_string()) {
+        Some(d) if d.is_empty() => return Err(invalid(SPILL_DIR, "must not be empty.".into())),
+        Some(d) => std::path::PathBuf::from(d),
+        None => std::env::temp_dir(),
+    };
+    Ok(Some(SpillConfig { dir, max_bytes, segment_bytes }))
+}
 
 const fn spec(
     key: &'static str,
@@ -144,6 +209,8 @@ pub struct MySqlCdcConfig {
     pub heartbeat_interval: Duration,
     /// TLS for every connection (preflight, enumerator, snapshot, binlog).
     pub tls: TlsConfig,
+    /// The binlog spill (`scan.binlog.spill.*`), when enabled.
+    pub spill: Option<SpillConfig>,
 }
 
 impl MySqlCdcConfig {
@@ -229,6 +296,7 @@ impl MySqlCdcConfig {
         }
 
         let tls = TlsConfig::parse(options, &invalid)?;
+        let spill = parse_spill(options, &invalid)?;
 
         let supported: Vec<String> = OPTIONS.iter().map(|o| o.key.to_string()).collect();
         options.ensure_all_consumed(&supported)?;
@@ -257,6 +325,7 @@ impl MySqlCdcConfig {
             pool_size,
             heartbeat_interval,
             tls,
+            spill,
         })
     }
 
@@ -502,6 +571,33 @@ mod tests {
         assert!(e.contains("'scan.startup.specific-offset.skip-events'") && e.contains("skip-rows"), "{e}");
         let e = MySqlCdcConfig::parse(&options(&[("scan.startup.specific-offset.gtid-set", "0-1-100")])).unwrap_err();
         assert!(e.to_string().contains("only used with 'scan.startup.mode' = 'specific-offset'"), "{e}");
+    }
+
+    #[test]
+    fn spill_options_are_typed_and_checked() {
+        let c = MySqlCdcConfig::parse(&options(&[])).unwrap();
+        assert!(c.spill.is_none(), "the spill is off by default");
+        let c = MySqlCdcConfig::parse(&options(&[(SPILL_ENABLED, "true")])).unwrap();
+        assert_eq!(c.spill, Some(SpillConfig { dir: std::env::temp_dir(), max_bytes: 1 << 30, segment_bytes: 64 << 20 }));
+        let c = MySqlCdcConfig::parse(&options(&[
+            (SPILL_ENABLED, "true"),
+            (SPILL_DIR, "/data/spill"),
+            (SPILL_MAX_SIZE, "2 gb"),
+            (SPILL_SEGMENT_SIZE, "512kb"),
+        ]))
+        .unwrap();
+        assert_eq!(c.spill, Some(SpillConfig { dir: "/data/spill".into(), max_bytes: 2 << 30, segment_bytes: 512 << 10 }));
+        let err = |extra: &[(&str, &str)]| MySqlCdcConfig::parse(&options(extra)).unwrap_err().to_string();
+        let e = err(&[(SPILL_ENABLED, "true"), (SPILL_MAX_SIZE, "lots")]);
+        assert!(e.contains("'scan.binlog.spill.max-size'") && e.contains("memory size such as '1gb'"), "{e}");
+        let e = err(&[(SPILL_ENABLED, "true"), (SPILL_MAX_SIZE, "1mb"), (SPILL_SEGMENT_SIZE, "2mb")]);
+        assert!(e.contains("'scan.binlog.spill.max-size'") && e.contains("at least"), "{e}");
+        let e = err(&[(SPILL_ENABLED, "true"), (SPILL_SEGMENT_SIZE, "1kb")]);
+        assert!(e.contains("at least 4kb"), "{e}");
+        let e = err(&[(SPILL_DIR, "/tmp")]);
+        assert!(e.contains("only used with 'scan.binlog.spill.enabled'"), "{e}");
+        assert_eq!(parse_memory_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_memory_size("3 MB"), Ok(3 << 20));
     }
 
     #[test]

@@ -338,7 +338,7 @@ impl SplitEnumerator for MySqlCdcEnumerator {
                     s.high_watermark = None;
                     self.state.pending.push_front(s);
                 }
-                CdcSplit::Binlog(b) => {
+                CdcSplit::Binlog(b) | CdcSplit::BinlogSpilled(b, _) => {
                     self.state.binlog_assigned = false;
                     // A split built from chunk watermarks is built again (chunks may have been
                     // reopened since); one from a startup offset is handed out as it is.

@@ -34,6 +34,7 @@ mod reconnect;
 mod retry;
 pub mod schema;
 mod snapshot;
+pub mod spill;
 mod source;
 pub mod split;
 pub mod tls;

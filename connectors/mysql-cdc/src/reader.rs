@@ -6,6 +6,12 @@
 //! batches carry the offset after their last change, which becomes the split's state when the
 //! batch is emitted: state always equals what Flink has seen.
 //!
+//! With `scan.binlog.spill.enabled`, binlog batches that find the channel full (Flink is not
+//! polling) go to the reader's spill on local disk instead, and every later one follows them
+//! there until Flink has taken them all; poll takes the channel first (its batches are older),
+//! then the spill. The spill's unread batches and the offset after them are part of the binlog
+//! split's state (`CdcSplit::BinlogSpilled`; spill.rs).
+//!
 //! Finished chunks stay in the reader's state (with their high watermarks) until the enumerator
 //! acknowledges their report, so a failure between emitting and reporting loses nothing.
 
@@ -31,6 +37,7 @@ use crate::reconnect::ReconnectingCursor;
 use crate::retry::{is_transient, Outage, RetryPolicy};
 use crate::schema::{load_table, TableId, TableSchema};
 use crate::snapshot::{ChunkReader, LowWatermark};
+use crate::spill::{Frame, LostSpill, Offer, RecordMeta, SpillReader, SpillState, SpillWriter};
 use crate::split::{
     decode_event, encode_event, BinlogSplit, CdcSplit, EnumeratorEvent, ReaderEvent, SnapshotSplit,
 };
@@ -46,7 +53,16 @@ enum Output {
 
 enum Command {
     ReadChunk(SnapshotSplit),
-    StreamBinlog(BinlogSplit),
+    StreamBinlog(BinlogSplit, Option<BinlogSpill>),
+}
+
+/// The worker's half of the binlog spill (spill.rs), and where it starts reading: after the
+/// spilled batches a restore brought back, or, if they could not be used, at the split's offset
+/// (with why, for the error should that be purged).
+struct BinlogSpill {
+    writer: SpillWriter,
+    resume: Option<BinlogOffset>,
+    lost: Option<LostSpill>,
 }
 
 /// Splits the worker holds at once: the chunk it reads and the next one. With one, the worker
@@ -76,6 +92,13 @@ pub struct MySqlCdcReader {
     started: bool,
     /// Registered with the worker (the context holds the metrics).
     snapshot_metrics: Option<SnapshotReaderMetrics>,
+    /// The binlog spill's task-thread half, once the binlog split is streamed with one.
+    spill: Option<SpillReader>,
+    /// The spill of the restored binlog split, until it is streamed.
+    restored_spill: Option<SpillState>,
+    /// Outputs taken from the worker's channel by a checkpoint and not emitted yet (see
+    /// `snapshot_state`): emitted before anything else.
+    front: VecDeque<Output>,
 }
 
 struct Worker {
@@ -100,6 +123,9 @@ impl MySqlCdcReader {
             requested: false,
             started: false,
             snapshot_metrics: None,
+            spill: None,
+            restored_spill: None,
+            front: VecDeque::new(),
         })
     }
 
@@ -142,7 +168,7 @@ impl MySqlCdcReader {
             let Some(split) = self.queue.pop_front() else { break };
             let command = match &split {
                 CdcSplit::Snapshot(s) => Command::ReadChunk(s.clone()),
-                CdcSplit::Binlog(b) => Command::StreamBinlog(b.clone()),
+                CdcSplit::Binlog(b) | CdcSplit::BinlogSpilled(b, _) => Command::StreamBinlog(b.clone(), self.open_spill(ctx)),
             };
             self.worker(ctx)?
                 .commands
@@ -167,6 +193,50 @@ impl MySqlCdcReader {
         Ok(())
     }
 
+    /// The spill of the binlog split: when enabled, or when the restored split has one (its
+    /// batches are emitted before the binlog is read again, with the option off too).
+    fn open_spill(&mut self, ctx: &ReaderContext) -> Option<BinlogSpill> {
+        let restored = self.restored_spill.take();
+        let config = match (&self.config.spill, &restored) {
+            (Some(c), _) => c.clone(),
+            (None, Some(_)) => crate::spill::SpillConfig {
+                dir: std::env::temp_dir(),
+                max_bytes: 1 << 30,
+                segment_bytes: 64 << 20,
+            },
+            (None, None) => return None,
+        };
+        let (reader, writer, resume, lost) =
+            crate::spill::open(&config, ctx.metrics(), &self.server_id.to_string(), restored);
+        self.spill = Some(reader);
+        Some(BinlogSpill { writer, resume, lost })
+    }
+
+    /// The next output: one a checkpoint took from the channel, the channel's (older than any
+    /// spilled batch), then the spill's.
+    fn next_output(&mut self) -> Result<Option<Output>> {
+        if let Some(o) = self.front.pop_front() {
+            return Ok(Some(o));
+        }
+        let Some(worker) = self.worker.as_mut() else { return Ok(None) };
+        match worker.output.try_recv() {
+            Ok(o) => return Ok(Some(o)),
+            Err(mpsc::error::TryRecvError::Empty) => {}
+            Err(mpsc::error::TryRecvError::Disconnected) => {
+                if self.spill.as_ref().is_none_or(|s| s.pending() == 0) {
+                    return Err(BridgeError::other("the reader's worker thread stopped unexpectedly"));
+                }
+            }
+        }
+        let Some(spill) = self.spill.as_mut() else { return Ok(None) };
+        Ok(spill.take_next()?.map(|s| Output::Binlog {
+            batch: s.batch,
+            offset: s.meta.offset,
+            watermarks_passed: s.meta.watermarks_passed,
+            event_time: s.meta.event_time,
+        }))
+    }
+
     fn report(&self, ctx: &mut ReaderContext, splits: &[SnapshotSplit]) -> Result<()> {
         let finished: Vec<SnapshotSplit> = splits.iter().filter(|s| s.high_watermark.is_some()).cloned().collect();
         if !finished.is_empty() {
@@ -187,15 +257,8 @@ impl SourceReader for MySqlCdcReader {
     fn poll_next(&mut self, ctx: &mut ReaderContext) -> Result<ReaderPoll> {
         loop {
             self.dispatch(ctx)?;
-            let Some(worker) = self.worker.as_mut() else {
+            let Some(output) = self.next_output()? else {
                 return Ok(self.idle());
-            };
-            let output = match worker.output.try_recv() {
-                Ok(o) => o,
-                Err(mpsc::error::TryRecvError::Empty) => return Ok(self.idle()),
-                Err(mpsc::error::TryRecvError::Disconnected) => {
-                    return Err(BridgeError::other("the reader's worker thread stopped unexpectedly"))
-                }
             };
             match output {
                 Output::Failed(e) => return Err(e),
@@ -243,6 +306,10 @@ impl SourceReader for MySqlCdcReader {
                     self.report(ctx, std::slice::from_ref(&s))?;
                     self.unacknowledged.push(s);
                 }
+                CdcSplit::BinlogSpilled(b, spill) => {
+                    self.restored_spill = Some(spill);
+                    self.queue.push_back(CdcSplit::Binlog(b));
+                }
                 other => {
                     if let (false, CdcSplit::Snapshot(s)) = (self.started, &other) {
                         restored_unfinished.push(s.clone());
@@ -267,11 +334,31 @@ impl SourceReader for MySqlCdcReader {
         Ok(())
     }
 
-    fn snapshot_state(&mut self, _checkpoint_id: u64) -> Result<Vec<CdcSplit>> {
+    fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<CdcSplit>> {
+        let spill = self.snapshot_spill(checkpoint_id)?;
         let mut state: Vec<CdcSplit> = self.unacknowledged.iter().cloned().map(CdcSplit::Snapshot).collect();
-        state.extend(self.in_flight.iter().cloned());
+        state.extend(self.in_flight.iter().cloned().map(|split| match (split, &spill) {
+            (CdcSplit::Binlog(b), Some(spill)) => CdcSplit::BinlogSpilled(b, spill.clone()),
+            (other, _) => other,
+        }));
         state.extend(self.queue.iter().cloned());
+        if let (Some(spill), None) = (self.restored_spill.clone(), self.spill.as_ref()) {
+            // Restored and not streamed yet: the checkpoint keeps it as it came.
+            for split in state.iter_mut() {
+                if let CdcSplit::Binlog(b) = split {
+                    *split = CdcSplit::BinlogSpilled(b.clone(), spill);
+                    break;
+                }
+            }
+        }
         Ok(state)
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<()> {
+        if let Some(spill) = self.spill.as_mut() {
+            spill.checkpoint_complete(checkpoint_id);
+        }
+        Ok(())
     }
 
     fn handle_source_event(&mut self, event: &[u8], _ctx: &mut ReaderContext) -> Result<()> {
@@ -293,11 +380,47 @@ impl SourceReader for MySqlCdcReader {
                 let _ = thread.join();
             }
         }
+        if let Some(spill) = self.spill.as_mut() {
+            spill.close();
+        }
         Ok(())
     }
 }
 
 impl MySqlCdcReader {
+    /// The spill's part of a checkpoint. While batches are spilled, the ones still in the
+    /// worker's channel are older than all of them and not on disk: they move to the front of the
+    /// spill first, so that the checkpoint names every batch between what Flink has seen and
+    /// where the binlog resumes.
+    fn snapshot_spill(&mut self, checkpoint_id: u64) -> Result<Option<SpillState>> {
+        let Some(spill) = self.spill.as_mut() else { return Ok(None) };
+        if spill.pending() > 0 {
+            if let Some(worker) = self.worker.as_mut() {
+                while let Ok(o) = worker.output.try_recv() {
+                    self.front.push_back(o);
+                }
+            }
+            if !self.front.is_empty() {
+                if !self.front.iter().all(|o| matches!(o, Output::Binlog { .. })) {
+                    // Not expected while streaming (a failure is on its way): no spill in this
+                    // checkpoint, whose restore reads the binlog from what Flink has seen.
+                    spill.snapshot(checkpoint_id);
+                    return Ok(None);
+                }
+                let mut frames = Vec::with_capacity(self.front.len());
+                for o in &self.front {
+                    if let Output::Binlog { batch, offset, watermarks_passed, event_time } = o {
+                        let meta = RecordMeta { offset: offset.clone(), watermarks_passed: *watermarks_passed, event_time: *event_time };
+                        frames.push(Frame::encode(&meta, batch.as_ref())?);
+                    }
+                }
+                spill.insert_head(&frames)?;
+                self.front.clear();
+            }
+        }
+        Ok(spill.snapshot(checkpoint_id))
+    }
+
     fn idle(&self) -> ReaderPoll {
         if self.no_more_splits && self.in_flight.is_empty() && self.queue.is_empty() {
             ReaderPoll::EndOfInput
@@ -358,7 +481,7 @@ impl WorkerJob {
                         let _chunk = chunk.enter();
                         self.read_chunk(&mut conn, split).await
                     }
-                    Command::StreamBinlog(split) => self.stream_binlog(&mut commands, split).await,
+                    Command::StreamBinlog(split, spill) => self.stream_binlog(&mut commands, split, spill).await,
                 };
                 if let Err(e) = result {
                     let _ = self.output.send(Output::Failed(e)).await;
@@ -515,11 +638,68 @@ impl WorkerJob {
         Ok((tables, mappings, cursor))
     }
 
-    async fn stream_binlog(&mut self, commands: &mut mpsc::UnboundedReceiver<Command>, split: BinlogSplit) -> Result<()> {
+    /// Hands a binlog output to Flink: through the channel, or, with a spill, to disk when the
+    /// channel is full (Flink is not polling) or earlier outputs are on disk still (order). At the
+    /// spill's bound it waits for Flink, through the channel once nothing is spilled.
+    async fn send_binlog(&self, spill: &mut Option<BinlogSpill>, output: Output) -> Result<()> {
+        let Some(spill) = spill.as_mut() else { return self.send(output).await };
+        let mut output = output;
+        let mut frame: Option<Frame> = None;
+        loop {
+            let spilling = spill.writer.spilling();
+            if !spilling {
+                match self.output.try_send(output) {
+                    Ok(()) => {
+                        self.availability.notify();
+                        return Ok(());
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => return Err(BridgeError::other("reader closed")),
+                    Err(mpsc::error::TrySendError::Full(o)) => output = o,
+                }
+            }
+            if frame.is_none() {
+                let Output::Binlog { batch, offset, watermarks_passed, event_time } = &output else {
+                    return self.send(output).await;
+                };
+                let meta = RecordMeta { offset: offset.clone(), watermarks_passed: *watermarks_passed, event_time: *event_time };
+                frame = Some(Frame::encode(&meta, batch.as_ref())?);
+            }
+            match spill.writer.offer(frame.as_ref().expect("encoded above"))? {
+                Offer::Appended => {
+                    self.availability.notify();
+                    return Ok(());
+                }
+                Offer::Full if !spilling => return self.send(output).await,
+                Offer::Full => {
+                    // Until Flink takes a spilled batch or a checkpoint frees segments.
+                    tokio::select! {
+                        _ = spill.writer.space_freed() => {}
+                        _ = self.output.closed() => return Err(BridgeError::other("reader closed")),
+                    }
+                }
+            }
+        }
+    }
+
+    async fn stream_binlog(
+        &mut self,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+        mut split: BinlogSplit,
+        mut spill: Option<BinlogSpill>,
+    ) -> Result<()> {
+        // After spilled batches a restore brought back, the binlog resumes where they end.
+        if let Some(resume) = spill.as_ref().and_then(|s| s.resume.clone()) {
+            split.offset = resume;
+        }
+        let lost = spill.as_ref().and_then(|s| s.lost.clone());
         // The reader's close() waits for this thread: an outage while opening must not hold it up.
         let closing = self.output.clone();
         let (cursor_tables, mappings, mut cursor) = tokio::select! {
-            opened = self.open_binlog(&split) => opened?,
+            opened = self.open_binlog(&split) => match (opened, lost) {
+                (Ok(opened), _) => opened,
+                (Err(e), Some(lost)) => return Err(lost.explain(&split.offset, &e)),
+                (Err(e), None) => return Err(e),
+            },
             _ = closing.closed() => return Ok(()),
         };
         drop(closing);
@@ -624,12 +804,12 @@ impl WorkerJob {
                 last_sent = offset.clone();
                 metrics.update_position(cursor.current());
                 let event_time = batch_event_ms.take().map(|ms| (ms, now_ms()));
-                self.send(Output::Binlog { batch: Some(batch), offset, watermarks_passed: passed, event_time }).await?;
+                self.send_binlog(&mut spill, Output::Binlog { batch: Some(batch), offset, watermarks_passed: passed, event_time }).await?;
             } else if (idle && offset != last_sent) || passed {
                 // Progress without rows (other tables, heartbeats): move the checkpointed offset.
                 last_sent = offset.clone();
                 metrics.update_position(cursor.current());
-                self.send(Output::Binlog { batch: None, offset, watermarks_passed: passed, event_time: None }).await?;
+                self.send_binlog(&mut spill, Output::Binlog { batch: None, offset, watermarks_passed: passed, event_time: None }).await?;
             }
         }
         cursor.close().await;

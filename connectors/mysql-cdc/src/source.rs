@@ -100,6 +100,16 @@ impl Source for MySqlCdcSource {
 /// reader's server id), so a bounded snapshot on a server without a ROW binlog would fail only
 /// once running.
 async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
+    if let Some(spill) = &config.spill {
+        // Where the job is submitted; every TaskManager creates its readers' directories there too.
+        crate::spill::check_writable(&spill.dir).map_err(|e| {
+            BridgeError::validation(format!(
+                "Invalid value for option '{}' of 'rust-mysql-cdc': the binlog spill directory is not writable ({e}); \
+                 choose a directory the TaskManagers may write, or remove the option to use the system temporary directory.",
+                crate::config::SPILL_DIR
+            ))
+        })?;
+    }
     let connector = Connector::new(config);
     let mut conn = connector.connect().await?;
     // The settings first: with log_bin off, SHOW MASTER STATUS is merely empty, and the
@@ -281,6 +291,41 @@ mod tests {
             "GRANT ALL PRIVILEGES ON `shop`.* TO `u`@`%`",
         ])));
         assert!(!holds_replication_slave(&grants(&["GRANT USAGE ON *.* TO `u`@`%`"])));
+    }
+
+    #[test]
+    fn an_unwritable_spill_directory_fails_at_submission() {
+        // A path under a regular file cannot be created, for root too; the check comes before
+        // any connection (nothing listens on the port).
+        let file = std::env::temp_dir().join(format!("spill-not-a-dir-{}", std::process::id()));
+        std::fs::write(&file, b"x").unwrap();
+        let dir = file.join("spill");
+        let options = rust_core::options::Options::new(
+            "rust-mysql-cdc",
+            [
+                ("hostname", "127.0.0.1"),
+                ("port", "1"),
+                ("username", "u"),
+                ("password", "p"),
+                ("database-name", "d"),
+                ("table-name", "t"),
+                ("scan.binlog.spill.enabled", "true"),
+                ("scan.binlog.spill.dir", dir.to_str().unwrap()),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        );
+        let config = MySqlCdcConfig::parse(&options).unwrap();
+        let row_type = RowType::parse(&["id"], &["BIGINT NOT NULL"]).unwrap();
+        let e = block_on(preflight(&config, &row_type)).unwrap().unwrap_err();
+        let _ = std::fs::remove_file(&file);
+        assert!(e.is_validation(), "{e}");
+        let e = e.to_string();
+        assert!(
+            e.contains("'scan.binlog.spill.dir'") && e.contains("not writable") && e.contains("cannot create"),
+            "{e}"
+        );
     }
 
     #[test]

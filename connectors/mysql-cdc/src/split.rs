@@ -8,6 +8,7 @@ use rust_core::Result;
 
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::TableId;
+use crate::spill::SpillState;
 use crate::schema::ColumnSchema;
 use crate::value::{compare_column_values, Value};
 
@@ -142,13 +143,17 @@ impl BinlogSplit {
 pub enum CdcSplit {
     Snapshot(SnapshotSplit),
     Binlog(BinlogSplit),
+    /// The binlog split in a reader's checkpoint while it held spilled batches Flink had not
+    /// taken (spill.rs). Only readers write it (never the enumerator); a variant of its own, so
+    /// states written without a spill keep their form.
+    BinlogSpilled(BinlogSplit, SpillState),
 }
 
 impl SourceSplit for CdcSplit {
     fn split_id(&self) -> String {
         match self {
             CdcSplit::Snapshot(s) => format!("snapshot-{}", s.id),
-            CdcSplit::Binlog(_) => BinlogSplit::ID.to_string(),
+            CdcSplit::Binlog(_) | CdcSplit::BinlogSpilled(..) => BinlogSplit::ID.to_string(),
         }
     }
 }
