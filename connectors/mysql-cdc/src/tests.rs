@@ -194,11 +194,14 @@ fn create_scores(db: &TestDb, rows: i64) {
     ]);
 }
 
-/// Statements a DML thread has run, and a one-shot signal when a count is reached.
+/// Statements a DML thread has run, a one-shot signal when a count is reached, and a hold: the
+/// DML thread stops at a count until released (so a test can make DML overlap a phase for sure,
+/// whatever the machine's load does to either thread's speed).
 #[derive(Default)]
 struct Progress {
     count: AtomicUsize,
     waiter: Mutex<Option<(usize, std::sync::mpsc::Sender<()>)>>,
+    hold: (Mutex<Option<usize>>, std::sync::Condvar),
 }
 
 impl Progress {
@@ -219,6 +222,19 @@ impl Progress {
         if waiter.as_ref().is_some_and(|(at, _)| n >= *at) {
             let _ = waiter.take().unwrap().1.send(());
         }
+        drop(waiter);
+        let (hold, released) = &self.hold;
+        let _held = released.wait_while(hold.lock().unwrap(), |h| h.is_some_and(|at| n >= at)).unwrap();
+    }
+
+    /// The DML thread stops after `at` statements until [`Progress::release`].
+    fn hold_at(&self, at: usize) {
+        *self.hold.0.lock().unwrap() = Some(at);
+    }
+
+    fn release(&self) {
+        *self.hold.0.lock().unwrap() = None;
+        self.hold.1.notify_all();
     }
 
     fn count(&self) -> usize {
@@ -292,14 +308,22 @@ fn snapshot_then_binlog_with_concurrent_dml_equals_the_table_at_every_parallelis
         let source = db.source("scores", &[("scan.incremental.snapshot.chunk.size", "500")], COLUMNS);
         let stop = Arc::new(AtomicBool::new(false));
         let progress = Arc::new(Progress::default());
+        // The DML runs before the snapshot, then waits for its first chunk, then runs on while
+        // the test polls no further until 20 more statements are in: the snapshot (40 chunks,
+        // readers read at most 2 ahead of what Flink took) is certainly under way and far from
+        // done, so chunks see changes between their watermarks however loaded the machine is.
+        progress.hold_at(20);
         let dml = random_dml(db.name.clone(), seed, 22_000, stop.clone(), 3000, progress.clone());
-        let started = progress.started(20);
-        // The snapshot starts while the DML runs, so chunks see changes between their watermarks.
-        started.recv().unwrap();
+        progress.started(20).recv().unwrap();
         let mut h = Harness::new(source.as_ref(), parallelism, 1024).unwrap();
         let mut view = Materialized::default();
+        let mut first = h.run_until(TIMEOUT, |e| !e.is_empty()).unwrap();
         let at_start = progress.count();
-        let first = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 18_000).unwrap();
+        let overlap = progress.started(at_start + 20);
+        progress.release();
+        overlap.recv().unwrap();
+        let snapshot_rows = first.iter().map(|b| b.rows.num_rows()).sum::<usize>();
+        first.extend(h.run_until(TIMEOUT, |e| snapshot_rows + e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 18_000).unwrap());
         let during_snapshot = progress.count() - at_start;
         view.apply(&first);
         let statements = dml.join().unwrap();
