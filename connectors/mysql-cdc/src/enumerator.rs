@@ -436,7 +436,11 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         // From this checkpoint on the binlog split is in its reader's state: a failure restores
         // it from there, never from chunk watermarks, so they can go.
         if self.binlog_held_from.is_some_and(|c| checkpoint_id >= c) && self.state.binlog_assigned {
-            self.state.finished.clear();
+            match &self.state.adding {
+                // Newly added tables' watermarks go to the binlog reader when the phase ends.
+                Some(phase) => self.state.finished.retain_tables(|t| phase.tables.iter().any(|(p, _)| p == t)),
+                None => self.state.finished.clear(),
+            }
         }
         self.publish(ctx);
         Ok(())
