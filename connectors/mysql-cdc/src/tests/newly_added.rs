@@ -209,3 +209,27 @@ fn a_restore_with_wider_patterns_adds_the_tables_the_state_lacks() {
     view.catch_up(&mut h, &state(&db, &["t1", "t2"]), TIMEOUT, "both streamed");
     h.close().unwrap();
 }
+
+/// A new table the source cannot capture (no primary key, no chunk-key column) fails the job
+/// with the table, the cause and the fixes (docs/troubleshooting.md, case 55).
+#[test]
+fn a_new_table_that_cannot_be_captured_fails_naming_it_and_the_fix() {
+    let db = TestDb::new("newtab_bad");
+    create(&db, "t1", 1, 50);
+    let source = db.source(PATTERN, &on("64"), COLUMNS);
+    let mut h = Harness::new(source.as_ref(), 1, 256).unwrap();
+    let mut view = Materialized::default();
+    view.catch_up(&mut h, &state(&db, &["t1"]), TIMEOUT, "snapshot of t1");
+    db.sql(&["CREATE TABLE t2 (id BIGINT, name VARCHAR(64), score BIGINT)", "INSERT INTO t2 VALUES (1, 'a', 1)"]);
+    let error = h.run_until(TIMEOUT, |_| false).map(|_| ()).unwrap_err().to_string();
+    let table = format!("{}.t2", db.name);
+    for part in [
+        format!("newly added table {table} matches 'database-name' and 'table-name' but cannot be captured"),
+        format!("table {table} has no primary key: set 'scan.incremental.snapshot.chunk.key-column'"),
+        "narrow 'table-name' to exclude it".to_string(),
+        "'scan.newly-added-table.enabled'".to_string(),
+    ] {
+        assert!(error.contains(&part), "{error}\nlacks: {part}");
+    }
+    let _ = h.close();
+}
