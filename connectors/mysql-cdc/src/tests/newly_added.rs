@@ -233,3 +233,70 @@ fn a_new_table_that_cannot_be_captured_fails_naming_it_and_the_fix() {
     }
     let _ = h.close();
 }
+
+/// The cursor stops at the table map of a new table inside a transaction: the changes of it
+/// before are returned, the offset is the transaction's start plus those rows, and a cursor
+/// resumed there with the table captured returns the rest of the transaction, both tables' rows,
+/// nothing twice.
+#[test]
+fn the_binlog_cursor_suspends_at_a_new_tables_map_inside_a_transaction() {
+    use crate::binlog::{BinlogCursor, RowChange};
+    use crate::connect::Connector;
+    use crate::newly_added::TableWatch;
+    use crate::offset::{BinlogOffset, BinlogPosition};
+    use crate::schema::{load_table, TableId};
+
+    let db = TestDb::new("newtab_cursor");
+    create(&db, "t1", 1, 5);
+    create(&db, "t2", T2 + 1, 5);
+    let (file, pos) = master_status(&db);
+    db.sql(&[
+        "BEGIN",
+        "UPDATE t1 SET score = 100 WHERE id IN (1, 2)",
+        &format!("UPDATE t2 SET score = 200 WHERE id = {}", T2 + 1),
+        "UPDATE t1 SET score = 300 WHERE id = 3",
+        "COMMIT",
+    ]);
+    let mut config = crate::MySqlCdcConfig::parse(&db.options(PATTERN, &on("64"))).unwrap();
+    config.newly_added_tables = true;
+    let connector = Connector::new(&config);
+    let server_id = db.server_ids.split('-').next().unwrap().parse::<u32>().unwrap();
+    let t1 = TableId::new(db.name.as_str(), "t1");
+    let t2 = TableId::new(db.name.as_str(), "t2");
+    let ids = |changes: &[RowChange]| -> Vec<String> {
+        changes.iter().map(|c| c.after.as_ref().map(|r| format!("{}:{:?}", c.table, r[0])).unwrap()).collect()
+    };
+    db.block(async {
+        let mut conn = connector.connect().await.unwrap();
+        let s1 = load_table(&mut conn, &t1).await.unwrap().unwrap();
+        let s2 = load_table(&mut conn, &t2).await.unwrap().unwrap();
+        let start = BinlogOffset::at(BinlogPosition::new(file.as_str(), pos));
+        let heartbeat = std::time::Duration::from_secs(1);
+        let mut cursor = BinlogCursor::open(&connector, server_id, &start, Arc::new(vec![s1.clone()]), heartbeat).await.unwrap();
+        cursor.set_watch(Arc::new(TableWatch::new(&config, Vec::new())));
+        let mut before = Vec::new();
+        let found = loop {
+            cursor.next(&mut before).await.unwrap();
+            while cursor.try_next(&mut before).unwrap() {}
+            let found = cursor.take_found();
+            if !found.is_empty() {
+                break found;
+            }
+        };
+        assert_eq!(found, vec![t2.clone()]);
+        assert_eq!(ids(&before), ["0:Int(1)", "0:Int(2)"], "t1's rows before t2's table map");
+        let offset = cursor.offset();
+        assert_eq!(offset.skip_rows, 2, "mid-transaction: {offset}");
+        cursor.close().await;
+
+        let mut cursor = BinlogCursor::open(&connector, server_id, &offset, Arc::new(vec![s1, s2]), heartbeat).await.unwrap();
+        let mut after = Vec::new();
+        while after.len() < 2 {
+            cursor.next(&mut after).await.unwrap();
+        }
+        assert_eq!(ids(&after), [format!("1:Int({})", T2 + 1), "0:Int(3)".to_string()]);
+        assert_eq!(after[0].txn_start, offset.position, "the same transaction");
+        cursor.close().await;
+        let _ = conn.disconnect().await;
+    });
+}
