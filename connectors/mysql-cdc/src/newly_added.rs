@@ -431,6 +431,151 @@ impl MySqlCdcEnumerator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::enumerator::{EnumeratorState, TaskResult};
+    use crate::source::MySqlCdcSource;
+    use crate::split::{decode_event, ReaderEvent, SnapshotSplit};
+    use rust_core::api::{EnumeratorCommand, EnumeratorInit, Source};
+    use rust_core::options::Options;
+    use rust_core::runtime::{DynEnumerator, EnumeratorOutput};
+
+    fn config() -> MySqlCdcConfig {
+        let options = [
+            ("hostname", "127.0.0.1"),
+            ("username", "u"),
+            ("password", "p"),
+            ("database-name", "db"),
+            ("table-name", "t[0-9]"),
+            ("scan.newly-added-table.enabled", "true"),
+        ];
+        let options =
+            Options::new("rust-mysql-cdc", options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        MySqlCdcConfig::parse(&options).unwrap()
+    }
+
+    fn t(name: &str) -> TableId {
+        TableId::new("db", name)
+    }
+
+    fn enumerator(state: EnumeratorState) -> Box<dyn DynEnumerator> {
+        let version = <MySqlCdcSource as Source>::STATE_VERSION;
+        let source = rust_core::runtime::erase(MySqlCdcSource::new(config(), RowType::default()).unwrap());
+        let state = rust_core::state::encode(version, &state).unwrap();
+        source.create_enumerator(&EnumeratorInit { parallelism: 2 }, Some(&state)).unwrap()
+    }
+
+    fn streaming() -> EnumeratorState {
+        EnumeratorState {
+            tables: Some(vec![(t("t1"), "id".into())]),
+            splitting_table: 1,
+            binlog_assigned: true,
+            ..EnumeratorState::default()
+        }
+    }
+
+    fn events(out: &EnumeratorOutput) -> Vec<(u32, EnumeratorEvent)> {
+        out.commands
+            .iter()
+            .filter_map(|c| match c {
+                EnumeratorCommand::SendEvent { subtask, event } => Some((*subtask, decode_event(event).unwrap())),
+                _ => None,
+            })
+            .filter(|(_, e)| !matches!(e, EnumeratorEvent::ChunksAcknowledged(_)))
+            .collect()
+    }
+
+    fn assigned(out: &EnumeratorOutput) -> usize {
+        out.commands.iter().filter(|c| matches!(c, EnumeratorCommand::AssignSplits { .. })).count()
+    }
+
+    fn send(e: &mut Box<dyn DynEnumerator>, subtask: u32, event: ReaderEvent) -> EnumeratorOutput {
+        e.handle_source_event(subtask, &encode_event(&event).unwrap()).unwrap()
+    }
+
+    fn state_of(e: &mut Box<dyn DynEnumerator>) -> EnumeratorState {
+        let version = <MySqlCdcSource as Source>::STATE_VERSION;
+        rust_core::state::decode("test", version, &e.snapshot_state(1).unwrap()).unwrap()
+    }
+
+    /// The phase's protocol without a server: a report, the lookup and split (the background
+    /// step's result given by hand), the chunk, AddTables; a repeated report (a reader restored
+    /// suspended) is answered again; the acknowledgement ends the phase.
+    #[test]
+    fn reports_are_idempotent_and_the_phase_ends_with_the_acknowledgement() {
+        let mut e = enumerator(streaming());
+        e.add_reader(0).unwrap();
+        let start = e.start().unwrap();
+        // Restored with the option on: the background step looks for tables the state lacks.
+        let task = start.commands.iter().find_map(|c| match c {
+            EnumeratorCommand::CallAsync { task_id, .. } => Some(*task_id),
+            _ => None,
+        });
+        let suspended_at = BinlogOffset::at(BinlogPosition::new("bin.000001", 500));
+        let out = send(&mut e, 0, ReaderEvent::NewTables { tables: vec![t("t2")], offset: suspended_at.clone() });
+        assert!(events(&out).is_empty(), "nothing to answer before t2 is read");
+        let step = AddResult {
+            found: Vec::new(),
+            resolved: vec![(t("t2"), "id".into())],
+            dropped: Vec::new(),
+            vanished: Vec::new(),
+            table_index: 1,
+            splitter: TableSplitter::default(),
+            chunks: vec![(t("t2"), "id".into(), ChunkRange::whole())],
+        };
+        let bytes = rust_core::state::encode(1, &TaskResult::Adding(step)).unwrap();
+        e.handle_async_result(task.expect("a background step"), Ok(bytes)).unwrap();
+        assert_eq!(state_of(&mut e).adding.unwrap().suspended_at, Some(suspended_at.clone()));
+
+        // The suspended reader asks for a split and gets t2's chunk.
+        let out = e.handle_split_request(0, None).unwrap();
+        assert_eq!(assigned(&out), 1);
+        let chunk = state_of(&mut e).in_flight.values().next().unwrap().clone();
+        let hw = BinlogPosition::new("bin.000001", 900);
+        let done = SnapshotSplit { high_watermark: Some(hw.clone()), ..chunk };
+        let out = send(&mut e, 0, ReaderEvent::ChunksFinished(vec![done]));
+        let expected = EnumeratorEvent::AddTables {
+            tables: vec![TableWatermarks {
+                table: t("t2"),
+                chunk_key: "id".into(),
+                chunks: vec![crate::split::ChunkWatermark { end: None, high_watermark: hw.clone() }],
+            }],
+            max_high_watermark: Some(hw.clone()),
+            dropped: Vec::new(),
+        };
+        assert_eq!(events(&out), vec![(0, expected.clone())]);
+
+        // Reported again (restored suspended, the answer lost): answered again, not re-read.
+        let out = send(&mut e, 1, ReaderEvent::NewTables { tables: vec![t("t2")], offset: suspended_at });
+        assert_eq!(events(&out), vec![(1, expected)]);
+        assert!(state_of(&mut e).pending.is_empty());
+
+        send(&mut e, 1, ReaderEvent::TablesAdded(vec![t("t2")]));
+        let state = state_of(&mut e);
+        assert_eq!(state.adding, None);
+        assert_eq!(state.tables.unwrap().iter().map(|(t, _)| t.table.as_str()).collect::<Vec<_>>(), ["t1", "t2"]);
+        assert!(state.finished.is_empty());
+    }
+
+    /// Case 1 restored mid-way: the enumerator found t3 new but the binlog reader has not
+    /// suspended yet. Chunks of t3 wait (their watermarks must follow the suspension), and a
+    /// reader that registers is asked to suspend.
+    #[test]
+    fn chunks_wait_for_the_suspension_the_enumerator_asked_for() {
+        let mut state = streaming();
+        state.adding = Some(AddingTables {
+            tables: vec![(t("t3"), "id".into())],
+            splitting_table: 1,
+            ..AddingTables::default()
+        });
+        state.pending.push_back(SnapshotSplit { id: 7, table: t("t3"), chunk_key: "id".into(), range: ChunkRange::whole(), high_watermark: None });
+        state.next_chunk_id = 8;
+        let mut e = enumerator(state);
+        let out = e.add_reader(1).unwrap();
+        assert_eq!(events(&out), vec![(1, EnumeratorEvent::Suspend(vec![t("t3")]))]);
+        assert_eq!(assigned(&e.handle_split_request(1, None).unwrap()), 0, "no chunk before the suspension");
+        let offset = BinlogOffset::at(BinlogPosition::new("bin.000002", 4));
+        let out = send(&mut e, 0, ReaderEvent::NewTables { tables: vec![t("t3")], offset });
+        assert_eq!(assigned(&out), 1, "the waiting reader gets the chunk once the binlog reader suspended");
+    }
 
     fn names(v: Vec<TableId>) -> Vec<String> {
         v.into_iter().map(|t| t.to_string()).collect()
