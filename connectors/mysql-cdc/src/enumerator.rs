@@ -163,6 +163,11 @@ impl MySqlCdcEnumerator {
         ctx.call_async(Box::new(task), AsyncSchedule::Once);
     }
 
+    /// See [`Self::schedule_splitting`] (for the newly added tables' phase).
+    pub(crate) fn schedule_splitting_now(&mut self, ctx: &mut EnumeratorContext<CdcSplit>) {
+        self.schedule_splitting(ctx);
+    }
+
     fn assign_waiting(&mut self, ctx: &mut EnumeratorContext<CdcSplit>) {
         let waiting: Vec<u32> = self.waiting.iter().copied().collect();
         for subtask in waiting {

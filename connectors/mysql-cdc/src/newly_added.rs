@@ -326,6 +326,30 @@ impl MySqlCdcEnumerator {
         if self.resume_sent || phase.suspended_at.is_none() || !self.phase_complete() {
             return Ok(());
         }
+        // Every chunk must end at or after the suspension: the reader passed the table's changes
+        // before it. A report from further on (a reader restored from before a suspension the
+        // enumerator asked for, by region failover, may suspend later than the first time)
+        // makes older chunks stale: their tables are read again (repeating rather than losing).
+        let at = phase.suspended_at.as_ref().map(|o| o.position.clone()).expect("checked above");
+        let stale: Vec<TableId> = phase
+            .tables
+            .iter()
+            .filter(|(t, _)| self.state.finished.watermarks(t).iter().any(|c| c.high_watermark < at))
+            .map(|(t, _)| t.clone())
+            .collect();
+        if !stale.is_empty() {
+            tracing::warn!(tables = ?stale, suspended_at = %at, "chunks of newly added tables end before the binlog reader's suspension: reading the tables again");
+            let phase = self.state.adding.as_mut().expect("checked above");
+            for t in stale {
+                self.state.finished.remove_table(&t);
+                phase.tables.retain(|(x, _)| x != &t);
+                phase.requested.push(t);
+            }
+            phase.splitting_table = phase.tables.len();
+            phase.splitter = TableSplitter::default();
+            self.schedule_splitting_now(ctx);
+            return Ok(());
+        }
         let tables: Vec<TableWatermarks> = phase
             .tables
             .iter()
@@ -553,6 +577,29 @@ mod tests {
         assert_eq!(state.adding, None);
         assert_eq!(state.tables.unwrap().iter().map(|(t, _)| t.table.as_str()).collect::<Vec<_>>(), ["t1", "t2"]);
         assert!(state.finished.is_empty());
+    }
+
+    /// A report from beyond the chunks' high watermarks (a reader that suspended later than the
+    /// first time) sends the table back to be read again instead of resuming with stale chunks.
+    #[test]
+    fn chunks_ending_before_the_suspension_are_read_again() {
+        let mut state = streaming();
+        state.adding = Some(AddingTables {
+            tables: vec![(t("t2"), "id".into())],
+            splitting_table: 1,
+            suspended_at: Some(BinlogOffset::at(BinlogPosition::new("bin.000001", 100))),
+            ..AddingTables::default()
+        });
+        let chunk = SnapshotSplit { id: 3, table: t("t2"), chunk_key: "id".into(), range: ChunkRange::whole(), high_watermark: None };
+        state.finished.insert(&chunk, BinlogPosition::new("bin.000001", 200));
+        state.next_chunk_id = 4;
+        let mut e = enumerator(state);
+        let later = BinlogOffset::at(BinlogPosition::new("bin.000001", 300));
+        let out = send(&mut e, 0, ReaderEvent::NewTables { tables: vec![t("t2")], offset: later });
+        assert!(events(&out).is_empty(), "no resume with a chunk that ends before the suspension");
+        let phase = state_of(&mut e).adding.unwrap();
+        assert_eq!(phase.requested, vec![t("t2")]);
+        assert!(phase.tables.is_empty());
     }
 
     /// Case 1 restored mid-way: the enumerator found t3 new but the binlog reader has not
