@@ -83,6 +83,13 @@ pub struct MySqlCdcEnumerator {
     /// Restored with `scan.newly-added-table.enabled`: look for tables the state lacks once the
     /// binlog split is out.
     pub(crate) rediscover: bool,
+    /// Bumped whenever chunks of newly added tables are cut or go back to be read again.
+    pub(crate) phase_epoch: u64,
+    /// The first checkpoint taken with the phase complete, and the epoch it saw.
+    pub(crate) phase_done_at: Option<(u64, u64)>,
+    /// The epoch whose completion a completed checkpoint holds: with checkpoint handover the
+    /// binlog reader resumes only then (as the binlog split waits after the initial snapshot).
+    pub(crate) phase_ready_epoch: Option<u64>,
     /// Readers that asked for a split and got none yet.
     waiting: BTreeSet<u32>,
     splitting: bool,
@@ -106,6 +113,9 @@ impl MySqlCdcEnumerator {
             binlog_reader: None,
             resume_sent: false,
             rediscover,
+            phase_epoch: 0,
+            phase_done_at: None,
+            phase_ready_epoch: None,
             waiting: BTreeSet::new(),
             splitting: false,
             binlog_held_from: None,
@@ -276,6 +286,7 @@ impl MySqlCdcEnumerator {
                     tracing::info!(table = %chunk.table, chunk = chunk.id, "chunk of a new table restored unfinished by a reader: reading it again");
                     self.state.in_flight.insert(chunk.id, chunk);
                     self.resume_sent = false;
+                    self.phase_epoch += 1;
                 }
             }
             return;
@@ -402,6 +413,7 @@ impl SplitEnumerator for MySqlCdcEnumerator {
                     s.high_watermark = None;
                     self.state.pending.push_front(s);
                     self.resume_sent = false;
+                    self.phase_epoch += 1;
                 }
                 CdcSplit::Binlog(b) if !b.suspended.is_empty() => {
                     // Suspended for new tables: handed out as it is; its next reader reports.
@@ -430,10 +442,19 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         if self.snapshot_done_at.is_none() && self.snapshot_finished_splitting() && self.state.in_flight.is_empty() {
             self.snapshot_done_at = Some(checkpoint_id);
         }
+        if self.phase_complete() && self.phase_done_at.map(|(_, e)| e) != Some(self.phase_epoch) {
+            self.phase_done_at = Some((checkpoint_id, self.phase_epoch));
+        }
         Ok(self.state.clone())
     }
 
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+        if let Some((c, epoch)) = self.phase_done_at {
+            if checkpoint_id >= c && self.phase_ready_epoch != Some(epoch) {
+                self.phase_ready_epoch = Some(epoch);
+                self.resume_if_done(ctx)?;
+            }
+        }
         if self.snapshot_done_at.is_some_and(|c| checkpoint_id >= c) && !self.handover_ready {
             self.handover_ready = true;
             self.assign_waiting(ctx);

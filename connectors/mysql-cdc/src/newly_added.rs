@@ -326,6 +326,12 @@ impl MySqlCdcEnumerator {
         if self.resume_sent || phase.suspended_at.is_none() || !self.phase_complete() {
             return Ok(());
         }
+        // Readers emit chunks in parallel: with checkpoint handover the binlog resumes only after
+        // a checkpoint that completed with every chunk reported, so every chunk row is downstream
+        // before a change of its key (see "Handover" in the connector docs).
+        if self.config.handover_after_checkpoint && ctx.parallelism() > 1 && self.phase_ready_epoch != Some(self.phase_epoch) {
+            return Ok(());
+        }
         // Every chunk must end at or after the suspension: the reader passed the table's changes
         // before it. A report from further on (a reader restored from before a suspension the
         // enumerator asked for, by region failover, may suspend later than the first time)
@@ -347,6 +353,7 @@ impl MySqlCdcEnumerator {
             }
             phase.splitting_table = phase.tables.len();
             phase.splitter = TableSplitter::default();
+            self.phase_epoch += 1;
             self.schedule_splitting_now(ctx);
             return Ok(());
         }
@@ -443,6 +450,9 @@ impl MySqlCdcEnumerator {
                 phase.dropped.push(gone);
             }
         }
+        if !result.chunks.is_empty() {
+            self.phase_epoch += 1;
+        }
         for (table, chunk_key, range) in result.chunks {
             let id = self.state.next_chunk_id;
             self.state.next_chunk_id += 1;
@@ -470,6 +480,8 @@ mod tests {
             ("database-name", "db"),
             ("table-name", "t[0-9]"),
             ("scan.newly-added-table.enabled", "true"),
+            // The checkpoint wait before resuming is tested against the server.
+            ("scan.incremental.snapshot.handover", "immediate"),
         ];
         let options =
             Options::new("rust-mysql-cdc", options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
