@@ -17,7 +17,7 @@
 //! begins, the cursor reports the GTID start as its offset: the events before it (the file's
 //! header, MariaDB's place-finding) are no place to resume from.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +38,7 @@ use crate::mariadb_gtid::{decode_gtid_event, MariaGtidPos};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::evolution::{ddl_tables, DdlKind, TableView};
 use crate::schema::{TableId, TableSchema};
+use crate::newly_added::{tables_appearing, TableWatch};
 use crate::value::{RowValues, TableMapping};
 
 /// What happened to a row.
@@ -136,6 +137,13 @@ pub struct BinlogCursor {
     /// How long the stream may stay silent before the connection counts as dead: see
     /// [`silence_limit`].
     silence_limit: Duration,
+    /// The binlog reader's patterns, to notice tables that match but are not captured
+    /// (`set_watch`; `newly_added.rs`). None for a chunk's replay.
+    watch: Option<Arc<TableWatch>>,
+    /// Such tables met (capture on): the reader suspends before anything after them.
+    found: Vec<TableId>,
+    /// Such tables already logged (capture off).
+    logged_new: HashSet<TableId>,
 }
 
 /// How long a binlog stream may go without an event before its connection counts as dead:
@@ -246,6 +254,9 @@ impl BinlogCursor {
             last_event_ms: None,
             gtid_start,
             silence_limit: silence_limit(heartbeat),
+            watch: None,
+            found: Vec::new(),
+            logged_new: HashSet::new(),
         })
     }
 
@@ -274,6 +285,45 @@ impl BinlogCursor {
         self.schema_changes = old.schema_changes;
         self.reported_columns = std::mem::take(&mut old.reported_columns);
         self.last_ddl = std::mem::take(&mut old.last_ddl);
+        self.watch = old.watch.take();
+        self.found = std::mem::take(&mut old.found);
+        self.logged_new = std::mem::take(&mut old.logged_new);
+    }
+
+    /// Watches for tables that match the source's patterns but are not captured: a table map of
+    /// one, or a DDL that creates or renames one (see [`TableWatch`]).
+    pub fn set_watch(&mut self, watch: Arc<TableWatch>) {
+        self.watch = Some(watch);
+    }
+
+    /// Tables met that match the patterns but are not captured (capture on). While any are
+    /// held, [`Self::try_next`] reads nothing more: the event that named them was the last one
+    /// read, and [`Self::offset`] is where to resume with them captured.
+    pub fn take_found(&mut self) -> Vec<TableId> {
+        std::mem::take(&mut self.found)
+    }
+
+    /// An uncaptured table `id` appeared at `at`: by a table map (rows of it follow) or by a DDL
+    /// creating or renaming it (`by_ddl`: a table of that name exists anew, even one the split
+    /// ignores as dropped).
+    fn met_uncaptured(&mut self, id: &TableId, by_ddl: bool, at: &BinlogPosition) {
+        let Some(watch) = &self.watch else { return };
+        if !watch.matches(id) || self.by_name.contains_key(id) || self.found.contains(id) {
+            return;
+        }
+        if !by_ddl && watch.ignored.contains(id) {
+            return;
+        }
+        if watch.capture {
+            tracing::info!(table = %id, at = %at, "a table matching the patterns appeared: suspending the binlog reader to snapshot it");
+            self.found.push(id.clone());
+        } else if self.logged_new.insert(id.clone()) {
+            tracing::info!(
+                table = %id, at = %at,
+                "a table matching 'database-name'/'table-name' appeared but is not captured: set \
+                 'scan.newly-added-table.enabled' = 'true' to capture such tables"
+            );
+        }
     }
 
     /// Where to resume so that every change returned so far is skipped.
@@ -330,6 +380,9 @@ impl BinlogCursor {
 
     /// As [`Self::next`] when an event is already buffered; `Ok(false)` when none is.
     pub fn try_next(&mut self, out: &mut Vec<RowChange>) -> Result<bool> {
+        if !self.found.is_empty() {
+            return Ok(false);
+        }
         // Polling `next()` once is cancel-safe: the stream keeps partial reads in itself.
         match self.stream.next().now_or_never() {
             None => Ok(false),
@@ -463,6 +516,7 @@ impl BinlogCursor {
                 self.table_ids.insert(tme.table_id(), captured);
                 let Some(table) = captured else {
                     self.views.remove(&tme.table_id());
+                    self.met_uncaptured(&id, false, &start);
                     return Ok(());
                 };
                 let raw = event.data();
@@ -531,6 +585,11 @@ impl BinlogCursor {
 
     /// A statement other than BEGIN/COMMIT: remembers the captured tables a DDL may have changed.
     fn ddl(&mut self, statement: &str, default_db: &str, at: &BinlogPosition) {
+        if self.watch.is_some() {
+            for name in tables_appearing(statement, default_db) {
+                self.met_uncaptured(&name, true, at);
+            }
+        }
         let Some((kind, names)) = ddl_tables(statement, default_db) else { return };
         let shown: String = statement.chars().take(200).collect();
         for name in names {

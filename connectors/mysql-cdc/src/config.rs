@@ -44,6 +44,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("connect.timeout", "Duration", OptionDefault::Value("30s"), "How long to wait for a connection."),
     spec("connect.max-retries", "Integer", OptionDefault::Value("3"), "Attempts to connect before failing."),
     spec("connection.pool.size", "Integer", OptionDefault::Value("20"), "Accepted for compatibility: each reader uses one query connection (and one binlog connection)."),
+    spec("scan.newly-added-table.enabled", "Boolean", OptionDefault::Value("false"), "Capture tables that start matching 'database-name'/'table-name' while the job runs (created or renamed into the patterns) or since its last checkpoint: the binlog reader pauses, the new tables are snapshotted, then the binlog resumes with them. Off: such tables are ignored (logged once)."),
     spec("heartbeat.interval", "Duration", OptionDefault::Value("30s"), "Heartbeats the server sends on an idle binlog, so positions keep moving. A binlog connection silent for 3 intervals is presumed dead and replaced."),
     // TLS (tls.rs; docs: the TLS section of the connector page).
     spec(tls::SSL_MODE, "String", OptionDefault::Text("PREFERRED; VERIFY_CA when only 'ssl.ca-cert' is set"), "TLS for every connection, as MySQL's --ssl-mode: DISABLED, PREFERRED (TLS if the server offers it, certificate not verified), REQUIRED (TLS, not verified), VERIFY_CA (certificate signed by a trusted CA) or VERIFY_IDENTITY (and issued for 'hostname')."),
@@ -207,6 +208,9 @@ pub struct MySqlCdcConfig {
     pub connect_max_retries: u32,
     pub pool_size: usize,
     pub heartbeat_interval: Duration,
+    /// `scan.newly-added-table.enabled`: capture tables that start matching while the job runs
+    /// or since its checkpoint (`newly_added.rs`).
+    pub newly_added_tables: bool,
     /// TLS for every connection (preflight, enumerator, snapshot, binlog).
     pub tls: TlsConfig,
     /// The binlog spill (`scan.binlog.spill.*`), when enabled.
@@ -295,6 +299,8 @@ impl MySqlCdcConfig {
             return Err(invalid("heartbeat.interval", "must be positive.".into()));
         }
 
+        let newly_added_tables: bool = options.get_or("scan.newly-added-table.enabled", false)?;
+
         let tls = TlsConfig::parse(options, &invalid)?;
         let spill = parse_spill(options, &invalid)?;
 
@@ -324,6 +330,7 @@ impl MySqlCdcConfig {
             connect_max_retries,
             pool_size,
             heartbeat_interval,
+            newly_added_tables,
             tls,
             spill,
         })

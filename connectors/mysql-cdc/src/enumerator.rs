@@ -22,13 +22,15 @@ use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{discover_tables, load_table, TableId};
 use crate::finished::FinishedChunks;
 use crate::metrics::SnapshotProgress;
+use crate::newly_added::{AddResult, AddingTables};
+use rust_core::types::RowType;
 use crate::split::{
     decode_event, encode_event, BinlogSplit, CdcSplit, ChunkRange, EnumeratorEvent,
     ReaderEvent, SnapshotSplit, TableWatermarks,
 };
 
 /// Chunks the splitter produces per background call; the queue is refilled below this.
-const CHUNKS_PER_CALL: usize = 64;
+pub(crate) const CHUNKS_PER_CALL: usize = 64;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct EnumeratorState {
@@ -45,11 +47,21 @@ pub struct EnumeratorState {
     /// The binlog split, when it was created but not (or no longer) assigned.
     pub binlog_pending: Option<BinlogSplit>,
     pub binlog_assigned: bool,
+    /// Newly added tables being snapshotted for the binlog reader (`newly_added.rs`).
+    pub adding: Option<AddingTables>,
+}
+
+/// What a background call returns: a step of the snapshot's splitting, or of the phase adding
+/// new tables.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum TaskResult {
+    Split(SplitResult),
+    Adding(AddResult),
 }
 
 /// What a background splitting call returns.
 #[derive(Serialize, Deserialize)]
-struct SplitResult {
+pub(crate) struct SplitResult {
     tables: Vec<(TableId, String)>,
     table_index: usize,
     splitter: TableSplitter,
@@ -60,8 +72,24 @@ struct SplitResult {
 }
 
 pub struct MySqlCdcEnumerator {
-    config: Arc<MySqlCdcConfig>,
-    state: EnumeratorState,
+    pub(crate) config: Arc<MySqlCdcConfig>,
+    pub(crate) state: EnumeratorState,
+    /// The source's row type: newly added tables are checked against it.
+    pub(crate) row_type: Option<RowType>,
+    /// The reader that last reported a suspension for new tables: it holds the binlog split.
+    pub(crate) binlog_reader: Option<u32>,
+    /// The suspended binlog reader was sent the new tables since its last report.
+    pub(crate) resume_sent: bool,
+    /// Restored with `scan.newly-added-table.enabled`: look for tables the state lacks once the
+    /// binlog split is out.
+    pub(crate) rediscover: bool,
+    /// Bumped whenever chunks of newly added tables are cut or go back to be read again.
+    pub(crate) phase_epoch: u64,
+    /// The first checkpoint taken with the phase complete, and the epoch it saw.
+    pub(crate) phase_done_at: Option<(u64, u64)>,
+    /// The epoch whose completion a completed checkpoint holds: with checkpoint handover the
+    /// binlog reader resumes only then (as the binlog split waits after the initial snapshot).
+    pub(crate) phase_ready_epoch: Option<u64>,
     /// Readers that asked for a split and got none yet.
     waiting: BTreeSet<u32>,
     splitting: bool,
@@ -77,9 +105,17 @@ pub struct MySqlCdcEnumerator {
 
 impl MySqlCdcEnumerator {
     pub fn new(config: Arc<MySqlCdcConfig>, restored: Option<EnumeratorState>) -> Self {
+        let rediscover = config.newly_added_tables && restored.as_ref().is_some_and(|s| s.tables.is_some());
         MySqlCdcEnumerator {
             config,
             state: restored.unwrap_or_default(),
+            row_type: None,
+            binlog_reader: None,
+            resume_sent: false,
+            rediscover,
+            phase_epoch: 0,
+            phase_done_at: None,
+            phase_ready_epoch: None,
             waiting: BTreeSet::new(),
             splitting: false,
             binlog_held_from: None,
@@ -87,6 +123,12 @@ impl MySqlCdcEnumerator {
             handover_ready: false,
             progress: None,
         }
+    }
+
+    /// Newly added tables are checked against `row_type` as at submission.
+    pub fn with_row_type(mut self, row_type: RowType) -> Self {
+        self.row_type = Some(row_type);
+        self
     }
 
     /// Publishes snapshot progress (metrics and logs) after a callback changed the state.
@@ -106,7 +148,14 @@ impl MySqlCdcEnumerator {
 
     /// Starts a background call that discovers tables (first time) and cuts the next chunks.
     fn schedule_splitting(&mut self, ctx: &mut EnumeratorContext<CdcSplit>) {
-        if self.splitting || self.snapshot_finished_splitting() || self.state.binlog_assigned {
+        if self.splitting {
+            return;
+        }
+        if self.state.binlog_assigned {
+            self.splitting = self.schedule_adding(ctx);
+            return;
+        }
+        if self.snapshot_finished_splitting() {
             return;
         }
         if self.state.pending.len() >= CHUNKS_PER_CALL / 2 && self.state.tables.is_some() {
@@ -119,9 +168,14 @@ impl MySqlCdcEnumerator {
         let splitter = self.state.splitter.clone();
         let task = move || -> Result<Vec<u8>> {
             let result = block_on(split_step(config.clone(), tables.clone(), table_index, splitter.clone()))??;
-            rust_core::state::encode(1, &result)
+            rust_core::state::encode(1, &TaskResult::Split(result))
         };
         ctx.call_async(Box::new(task), AsyncSchedule::Once);
+    }
+
+    /// See [`Self::schedule_splitting`] (for the newly added tables' phase).
+    pub(crate) fn schedule_splitting_now(&mut self, ctx: &mut EnumeratorContext<CdcSplit>) {
+        self.schedule_splitting(ctx);
     }
 
     fn assign_waiting(&mut self, ctx: &mut EnumeratorContext<CdcSplit>) {
@@ -140,6 +194,10 @@ impl MySqlCdcEnumerator {
 
     /// Gives `subtask` a split if one is ready; false when it has to wait.
     fn try_assign(&mut self, subtask: u32, ctx: &mut EnumeratorContext<CdcSplit>) -> bool {
+        if self.adding_holds_chunks() {
+            // Chunks of new tables wait for the binlog reader's suspension (newly_added.rs).
+            return false;
+        }
         if let Some(split) = self.state.pending.pop_front() {
             self.state.in_flight.insert(split.id, split.clone());
             ctx.assign_split(subtask, CdcSplit::Snapshot(split));
@@ -208,6 +266,8 @@ impl MySqlCdcEnumerator {
             watermarks,
             max_high_watermark: max,
             skip_before_ms: None,
+            suspended: Vec::new(),
+            ignored: Vec::new(),
         }
     }
 }
@@ -218,6 +278,19 @@ impl MySqlCdcEnumerator {
     /// checkpoint taken before it emitted them, but kept the enumerator), that report is void:
     /// the chunks are in flight again, and the binlog split waits for their new high watermarks.
     fn reopen(&mut self, chunks: Vec<SnapshotSplit>) {
+        if self.state.binlog_assigned && self.state.adding.is_some() {
+            // Chunks of newly added tables: their watermarks go to the binlog reader only once
+            // all are read again.
+            for chunk in chunks {
+                if self.state.finished.remove(&chunk) {
+                    tracing::info!(table = %chunk.table, chunk = chunk.id, "chunk of a new table restored unfinished by a reader: reading it again");
+                    self.state.in_flight.insert(chunk.id, chunk);
+                    self.resume_sent = false;
+                    self.phase_epoch += 1;
+                }
+            }
+            return;
+        }
         if self.state.binlog_assigned {
             // The binlog split already carries the chunks' watermarks (a reader restarted late,
             // after another one took the binlog split): too late to take them back, and the
@@ -320,6 +393,8 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         // A (re)started reader asks again when it is idle; an old request of a failed attempt
         // must not count as idle.
         self.waiting.remove(&subtask);
+        // It may hold the binlog split, restored from before a suspension the phase waits for.
+        self.request_suspension(&[subtask], ctx)?;
         self.publish(ctx);
         Ok(())
     }
@@ -337,9 +412,18 @@ impl SplitEnumerator for MySqlCdcEnumerator {
                     self.state.finished.remove(&s);
                     s.high_watermark = None;
                     self.state.pending.push_front(s);
+                    self.resume_sent = false;
+                    self.phase_epoch += 1;
+                }
+                CdcSplit::Binlog(b) if !b.suspended.is_empty() => {
+                    // Suspended for new tables: handed out as it is; its next reader reports.
+                    self.state.binlog_assigned = false;
+                    self.binlog_reader = None;
+                    self.state.binlog_pending = Some(b);
                 }
                 CdcSplit::Binlog(b) | CdcSplit::BinlogSpilled(b, _) => {
                     self.state.binlog_assigned = false;
+                    self.binlog_reader = None;
                     // A split built from chunk watermarks is built again (chunks may have been
                     // reopened since); one from a startup offset is handed out as it is.
                     self.state.binlog_pending = if b.max_high_watermark.is_some() { None } else { Some(b) };
@@ -358,10 +442,19 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         if self.snapshot_done_at.is_none() && self.snapshot_finished_splitting() && self.state.in_flight.is_empty() {
             self.snapshot_done_at = Some(checkpoint_id);
         }
+        if self.phase_complete() && self.phase_done_at.map(|(_, e)| e) != Some(self.phase_epoch) {
+            self.phase_done_at = Some((checkpoint_id, self.phase_epoch));
+        }
         Ok(self.state.clone())
     }
 
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+        if let Some((c, epoch)) = self.phase_done_at {
+            if checkpoint_id >= c && self.phase_ready_epoch != Some(epoch) {
+                self.phase_ready_epoch = Some(epoch);
+                self.resume_if_done(ctx)?;
+            }
+        }
         if self.snapshot_done_at.is_some_and(|c| checkpoint_id >= c) && !self.handover_ready {
             self.handover_ready = true;
             self.assign_waiting(ctx);
@@ -369,7 +462,11 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         // From this checkpoint on the binlog split is in its reader's state: a failure restores
         // it from there, never from chunk watermarks, so they can go.
         if self.binlog_held_from.is_some_and(|c| checkpoint_id >= c) && self.state.binlog_assigned {
-            self.state.finished.clear();
+            match &self.state.adding {
+                // Newly added tables' watermarks go to the binlog reader when the phase ends.
+                Some(phase) => self.state.finished.retain_tables(|t| phase.tables.iter().any(|(p, _)| p == t)),
+                None => self.state.finished.clear(),
+            }
         }
         self.publish(ctx);
         Ok(())
@@ -391,11 +488,17 @@ impl SplitEnumerator for MySqlCdcEnumerator {
                 }
                 ctx.send_event(subtask, encode_event(&EnumeratorEvent::ChunksAcknowledged(ids))?);
                 self.assign_waiting(ctx);
+                self.resume_if_done(ctx)?;
             }
             ReaderEvent::ChunksRestored(chunks) => {
                 self.waiting.remove(&subtask);
                 self.reopen(chunks);
             }
+            ReaderEvent::NewTables { tables, offset } => {
+                self.on_new_tables(subtask, tables, offset, ctx)?;
+                self.assign_waiting(ctx);
+            }
+            ReaderEvent::TablesAdded(tables) => self.on_tables_added(tables),
         }
         self.publish(ctx);
         Ok(())
@@ -409,7 +512,15 @@ impl SplitEnumerator for MySqlCdcEnumerator {
     ) -> Result<()> {
         self.splitting = false;
         let bytes = result.map_err(|e| BridgeError::other(format!("splitting the captured tables failed: {e}")))?;
-        let result: SplitResult = rust_core::state::decode("split result", 1, &bytes)?;
+        let result = match rust_core::state::decode("split result", 1, &bytes)? {
+            TaskResult::Split(result) => result,
+            TaskResult::Adding(result) => {
+                self.on_add_result(result, ctx)?;
+                self.assign_waiting(ctx);
+                self.publish(ctx);
+                return Ok(());
+            }
+        };
         if self.state.tables.is_none() {
             tracing::info!(tables = result.tables.len(), "captured tables discovered");
         }
@@ -432,6 +543,8 @@ impl SplitEnumerator for MySqlCdcEnumerator {
                         StartupMode::Timestamp { millis } => Some(millis),
                         _ => None,
                     },
+                    suspended: Vec::new(),
+                    ignored: Vec::new(),
                 });
             }
         }

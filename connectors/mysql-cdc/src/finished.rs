@@ -106,6 +106,16 @@ impl FinishedChunks {
         true
     }
 
+    /// Keeps the chunks of the tables `keep` accepts.
+    pub fn retain_tables(&mut self, keep: impl Fn(&TableId) -> bool) {
+        self.runs.retain(|_, r| keep(&r.table));
+    }
+
+    /// Forgets every chunk of `table` (its watermarks moved into the binlog split).
+    pub fn remove_table(&mut self, table: &TableId) {
+        self.runs.retain(|_, r| &r.table != table);
+    }
+
     /// One table's watermarks in key order, for the binlog split.
     pub fn watermarks(&self, table: &TableId) -> Vec<ChunkWatermark> {
         let mut out: Vec<ChunkWatermark> = Vec::new();

@@ -15,6 +15,8 @@
 //! - `chunk`: splitting tables into key ranges; `snapshot`: reading a chunk with watermarks;
 //! - `split`: splits and reader/enumerator events; `finished`: finished chunks as compact runs;
 //! - `gtid`: MySQL GTID sets; `enumerator`, `reader`, `source`: the FLIP-27 roles;
+//! - `newly_added`: tables that start matching while the job runs (`scan.newly-added-table.enabled`):
+//!   the binlog reader suspends, they are snapshotted, the binlog resumes with them;
 //! - `metrics`: snapshot progress, reader metrics and progress logs.
 
 mod binlog;
@@ -25,6 +27,7 @@ mod enumerator;
 pub mod evolution;
 mod finished;
 mod metrics;
+mod newly_added;
 pub mod gtid;
 mod gtid_start;
 pub mod mariadb_gtid;

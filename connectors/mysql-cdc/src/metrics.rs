@@ -60,7 +60,7 @@ impl Counts {
         let pending = state.pending.len() as u64;
         let in_flight = state.in_flight.len() as u64;
         let total = state.next_chunk_id;
-        let tables: Vec<(TableId, bool, bool)> = match (&state.tables, has_snapshot) {
+        let mut tables: Vec<(TableId, bool, bool)> = match (&state.tables, has_snapshot) {
             (Some(tables), true) => tables
                 .iter()
                 .enumerate()
@@ -74,10 +74,21 @@ impl Counts {
                 .collect(),
             _ => Vec::new(),
         };
+        // Newly added tables being snapshotted (newly_added.rs), in any startup mode.
+        let mut adding = false;
+        if let Some(phase) = &state.adding {
+            let open = |id: &TableId| state.pending.iter().chain(state.in_flight.values()).any(|c| &c.table == id);
+            for (i, (id, _)) in phase.tables.iter().enumerate() {
+                tables.push((id.clone(), i <= phase.splitting_table, i < phase.splitting_table && !open(id)));
+            }
+            tables.extend(phase.requested.iter().map(|id| (id.clone(), false, false)));
+            adding = !(phase.split_done() && pending == 0 && in_flight == 0);
+        }
         let tables_finished = tables.iter().filter(|t| t.2).count() as u64;
         let split_done = state.tables.as_ref().is_some_and(|t| state.splitting_table >= t.len());
         Counts {
-            snapshotting: has_snapshot && !state.binlog_assigned && !(split_done && pending == 0 && in_flight == 0),
+            snapshotting: adding
+                || (has_snapshot && !state.binlog_assigned && !(split_done && pending == 0 && in_flight == 0)),
             tables_total: tables.len() as u64,
             tables_finished,
             chunks_total: total,
@@ -110,7 +121,9 @@ impl SnapshotProgress {
     pub fn update(&mut self, state: &EnumeratorState, has_snapshot: bool) {
         let c = Counts::of(state, has_snapshot);
         self.is_snapshotting.set(i64::from(c.snapshotting));
-        self.is_stream_reading.set(i64::from(state.binlog_assigned));
+        // The binlog reader pauses while newly added tables are snapshotted.
+        let suspended = state.adding.as_ref().is_some_and(|p| p.suspended_at.is_some());
+        self.is_stream_reading.set(i64::from(state.binlog_assigned && !suspended));
         self.tables_snapshotted.set(c.tables_finished as i64);
         self.tables_remaining.set((c.tables_total - c.tables_finished) as i64);
         self.splits_total.set(c.chunks_total as i64);

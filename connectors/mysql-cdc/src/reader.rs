@@ -38,8 +38,10 @@ use crate::retry::{is_transient, Outage, RetryPolicy};
 use crate::schema::{load_table, TableId, TableSchema};
 use crate::snapshot::{ChunkReader, LowWatermark};
 use crate::spill::{Frame, LostSpill, Offer, RecordMeta, SpillReader, SpillState, SpillWriter};
+use crate::newly_added::TableWatch;
+use crate::offset::BinlogPosition;
 use crate::split::{
-    decode_event, encode_event, BinlogSplit, CdcSplit, EnumeratorEvent, ReaderEvent, SnapshotSplit,
+    decode_event, encode_event, BinlogSplit, CdcSplit, EnumeratorEvent, ReaderEvent, SnapshotSplit, TableWatermarks,
 };
 use crate::value::{BatchBuilder, TableMapping};
 
@@ -48,12 +50,17 @@ enum Output {
     Chunk { split: SnapshotSplit, batch: ChangeBatch },
     /// `event_time`: the server time of the batch's newest change and when it was read (epoch ms).
     Binlog { batch: Option<ChangeBatch>, offset: BinlogOffset, watermarks_passed: bool, event_time: Option<(i64, i64)> },
+    /// The binlog stream stopped before a newly added table (`newly_added.rs`): everything before
+    /// `offset` was sent; the split waits there for the tables.
+    Suspended { offset: BinlogOffset, tables: Vec<TableId> },
     Failed(BridgeError),
 }
 
 enum Command {
     ReadChunk(SnapshotSplit),
     StreamBinlog(BinlogSplit, Option<BinlogSpill>),
+    /// The enumerator asks the binlog stream to suspend for these tables.
+    Suspend(Vec<TableId>),
 }
 
 /// The worker's half of the binlog spill (spill.rs), and where it starts reading: after the
@@ -85,6 +92,9 @@ pub struct MySqlCdcReader {
     in_flight: VecDeque<CdcSplit>,
     /// Chunks emitted whose report the enumerator has not acknowledged.
     unacknowledged: Vec<SnapshotSplit>,
+    /// The binlog split while suspended for newly added tables (`BinlogSplit::suspended`): in
+    /// the state, not streaming; the reader reads chunks meanwhile.
+    suspended: Option<BinlogSplit>,
     worker: Option<Worker>,
     no_more_splits: bool,
     requested: bool,
@@ -118,6 +128,7 @@ impl MySqlCdcReader {
             queue: VecDeque::new(),
             in_flight: VecDeque::new(),
             unacknowledged: Vec::new(),
+            suspended: None,
             worker: None,
             no_more_splits: false,
             requested: false,
@@ -208,7 +219,11 @@ impl MySqlCdcReader {
         };
         let (reader, writer, resume, lost) =
             crate::spill::open(&config, ctx.metrics(), &self.server_id.to_string(), restored);
-        self.spill = Some(reader);
+        if let Some(mut previous) = self.spill.replace(reader) {
+            // The split streams again after a suspension for new tables (which waited for Flink to
+            // take every spilled batch): only segments a checkpoint may still need are kept.
+            previous.close();
+        }
         Some(BinlogSpill { writer, resume, lost })
     }
 
@@ -237,6 +252,13 @@ impl MySqlCdcReader {
         }))
     }
 
+    /// Tells the enumerator the binlog split is suspended for new tables (again after a restore).
+    fn report_suspended(ctx: &mut ReaderContext, split: &BinlogSplit) -> Result<()> {
+        let event = ReaderEvent::NewTables { tables: split.suspended.clone(), offset: split.offset.clone() };
+        ctx.send_event_to_enumerator(encode_event(&event)?);
+        Ok(())
+    }
+
     fn report(&self, ctx: &mut ReaderContext, splits: &[SnapshotSplit]) -> Result<()> {
         let finished: Vec<SnapshotSplit> = splits.iter().filter(|s| s.high_watermark.is_some()).cloned().collect();
         if !finished.is_empty() {
@@ -262,6 +284,28 @@ impl SourceReader for MySqlCdcReader {
             };
             match output {
                 Output::Failed(e) => return Err(e),
+                Output::Suspended { offset, tables } => {
+                    let Some(CdcSplit::Binlog(mut split)) = self.in_flight.pop_front() else {
+                        return Err(BridgeError::other("the binlog stream suspended without a binlog split in flight"));
+                    };
+                    split.offset = offset;
+                    for t in tables {
+                        if !split.suspended.contains(&t) && !split.tables.contains(&t) {
+                            split.suspended.push(t);
+                        }
+                    }
+                    // A table created again under an ignored name is new again.
+                    let suspended = split.suspended.clone();
+                    split.ignored.retain(|t| !suspended.contains(t));
+                    if split.suspended.is_empty() {
+                        self.queue.push_front(CdcSplit::Binlog(split));
+                    } else {
+                        tracing::info!(tables = ?split.suspended, offset = %split.offset, "binlog reader suspended until newly added tables are snapshotted");
+                        Self::report_suspended(ctx, &split)?;
+                        self.suspended = Some(split);
+                    }
+                    self.dispatch(ctx)?;
+                }
                 Output::Chunk { split, batch } => {
                     // The worker answers its commands in order: this is the oldest in flight.
                     let done = self.in_flight.pop_front();
@@ -310,6 +354,12 @@ impl SourceReader for MySqlCdcReader {
                     self.restored_spill = Some(spill);
                     self.queue.push_back(CdcSplit::Binlog(b));
                 }
+                // Suspended for new tables (restored, or handed back and out again): the
+                // enumerator hears of it again and answers when their snapshot is read.
+                CdcSplit::Binlog(b) if !b.suspended.is_empty() => {
+                    Self::report_suspended(ctx, &b)?;
+                    self.suspended = Some(b);
+                }
                 other => {
                     if let (false, CdcSplit::Snapshot(s)) = (self.started, &other) {
                         restored_unfinished.push(s.clone());
@@ -337,6 +387,7 @@ impl SourceReader for MySqlCdcReader {
     fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<CdcSplit>> {
         let spill = self.snapshot_spill(checkpoint_id)?;
         let mut state: Vec<CdcSplit> = self.unacknowledged.iter().cloned().map(CdcSplit::Snapshot).collect();
+        state.extend(self.suspended.iter().cloned().map(CdcSplit::Binlog));
         state.extend(self.in_flight.iter().cloned().map(|split| match (split, &spill) {
             (CdcSplit::Binlog(b), Some(spill)) => CdcSplit::BinlogSpilled(b, spill.clone()),
             (other, _) => other,
@@ -361,10 +412,14 @@ impl SourceReader for MySqlCdcReader {
         Ok(())
     }
 
-    fn handle_source_event(&mut self, event: &[u8], _ctx: &mut ReaderContext) -> Result<()> {
+    fn handle_source_event(&mut self, event: &[u8], ctx: &mut ReaderContext) -> Result<()> {
         match decode_event::<EnumeratorEvent>(event)? {
             EnumeratorEvent::ChunksAcknowledged(ids) => {
                 self.unacknowledged.retain(|s| !ids.contains(&s.id));
+            }
+            EnumeratorEvent::Suspend(tables) => self.suspend(tables, ctx)?,
+            EnumeratorEvent::AddTables { tables, max_high_watermark, dropped } => {
+                self.add_tables(tables, max_high_watermark, dropped, ctx)?
             }
         }
         Ok(())
@@ -419,6 +474,92 @@ impl MySqlCdcReader {
             }
         }
         Ok(spill.snapshot(checkpoint_id))
+    }
+
+    /// `EnumeratorEvent::Suspend`: only the reader with the binlog split acts, and only for tables
+    /// its split does not capture (a late request is void).
+    fn suspend(&mut self, tables: Vec<TableId>, ctx: &mut ReaderContext) -> Result<()> {
+        if let Some(split) = &mut self.suspended {
+            let new: Vec<TableId> = tables.into_iter().filter(|t| !split.tables.contains(t) && !split.suspended.contains(t)).collect();
+            if !new.is_empty() {
+                split.suspended.extend(new);
+                let split = split.clone();
+                Self::report_suspended(ctx, &split)?;
+            }
+            return Ok(());
+        }
+        let streaming = self.in_flight.iter().chain(self.queue.iter()).find_map(|s| match s {
+            CdcSplit::Binlog(b) => Some(b),
+            _ => None,
+        });
+        let Some(split) = streaming else { return Ok(()) };
+        let new: Vec<TableId> = tables.into_iter().filter(|t| !split.tables.contains(t)).collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        if let Some(i) = self.queue.iter().position(|s| matches!(s, CdcSplit::Binlog(_))) {
+            // Not handed to the worker yet: suspended where it is.
+            let Some(CdcSplit::Binlog(mut split)) = self.queue.remove(i) else { unreachable!("matched above") };
+            split.suspended = new;
+            Self::report_suspended(ctx, &split)?;
+            self.suspended = Some(split);
+            return self.dispatch(ctx);
+        }
+        // The worker stops after the changes it read so far and answers with Output::Suspended.
+        self.worker(ctx)?
+            .commands
+            .send(Command::Suspend(new))
+            .map_err(|_| BridgeError::other("the reader's worker thread has stopped"))
+    }
+
+    /// `EnumeratorEvent::AddTables`: the suspended split takes the new tables with their
+    /// watermarks and resumes at its offset (see `newly_added.rs` for why that is exact).
+    fn add_tables(
+        &mut self,
+        tables: Vec<TableWatermarks>,
+        max_high_watermark: Option<BinlogPosition>,
+        dropped: Vec<TableId>,
+        ctx: &mut ReaderContext,
+    ) -> Result<()> {
+        let names: Vec<TableId> = tables.iter().map(|t| t.table.clone()).chain(dropped.iter().cloned()).collect();
+        let Some(mut split) = self.suspended.take() else {
+            // Not suspended: an answer this reader has merged already (acknowledge it again), or
+            // one for a suspension its restored state does not have (it reports the tables again
+            // when it meets them).
+            let holds = self.in_flight.iter().chain(self.queue.iter()).any(|s| match s {
+                CdcSplit::Binlog(b) => tables.iter().all(|t| b.tables.contains(&t.table)) && dropped.iter().all(|t| b.ignored.contains(t)),
+                _ => false,
+            });
+            if holds {
+                ctx.send_event_to_enumerator(encode_event(&ReaderEvent::TablesAdded(names))?);
+            }
+            return Ok(());
+        };
+        for watermarks in tables {
+            if !split.tables.contains(&watermarks.table) {
+                split.tables.push(watermarks.table.clone());
+                split.watermarks.retain(|w| w.table != watermarks.table);
+                split.watermarks.push(watermarks);
+            }
+        }
+        if max_high_watermark > split.max_high_watermark {
+            split.max_high_watermark = max_high_watermark;
+        }
+        for t in dropped {
+            if !split.ignored.contains(&t) {
+                split.ignored.push(t);
+            }
+        }
+        split.suspended.retain(|t| !names.contains(t));
+        ctx.send_event_to_enumerator(encode_event(&ReaderEvent::TablesAdded(names))?);
+        if split.suspended.is_empty() {
+            tracing::info!(offset = %split.offset, tables = split.tables.len(), "binlog reader resumes with the newly added tables");
+            self.queue.push_front(CdcSplit::Binlog(split));
+        } else {
+            Self::report_suspended(ctx, &split)?;
+            self.suspended = Some(split);
+        }
+        self.dispatch(ctx)
     }
 
     fn idle(&self) -> ReaderPoll {
@@ -482,6 +623,8 @@ impl WorkerJob {
                         self.read_chunk(&mut conn, split).await
                     }
                     Command::StreamBinlog(split, spill) => self.stream_binlog(&mut commands, split, spill).await,
+                    // The stream it was meant for suspended already.
+                    Command::Suspend(_) => Ok(()),
                 };
                 if let Err(e) = result {
                     let _ = self.output.send(Output::Failed(e)).await;
@@ -635,6 +778,7 @@ impl WorkerJob {
                 .await?;
         cursor.set_mappings(Arc::new(mappings.clone()));
         cursor.set_schema_changes(self.builder.emits_schema_changes());
+        cursor.set_watch(Arc::new(TableWatch::new(&self.config, split.ignored.clone())));
         Ok((tables, mappings, cursor))
     }
 
@@ -722,15 +866,20 @@ impl WorkerJob {
         // Server time of the newest change in the batch being built.
         let mut batch_event_ms: Option<i64> = None;
         loop {
+            // Newly added tables to suspend for (newly_added.rs): met by the cursor, which then
+            // reads nothing more, or asked for by the enumerator.
+            let mut suspend_for: Vec<TableId> = Vec::new();
             tokio::select! {
                 command = commands.recv() => match command {
                     None => break,
+                    Some(Command::Suspend(tables)) => suspend_for = tables,
                     Some(_) => return Err(BridgeError::other("a split was assigned to a reader that holds the binlog split")),
                 },
                 read = cursor.next(&mut changes) => read?,
             }
             // Take what is already buffered, up to a batch.
             while changes.len() < self.batch_rows && cursor.try_next(&mut changes)? {}
+            suspend_for.extend(cursor.take_found());
             metrics.update_lag(cursor.current());
             for change in changes.drain(..) {
                 batch_event_ms = batch_event_ms.max(Some(change.timestamp_ms));
@@ -799,17 +948,35 @@ impl WorkerJob {
             }
             let full = self.builder.len() >= self.batch_rows;
             let idle = cursor.at_boundary();
-            if full || (idle && !self.builder.is_empty()) {
+            let suspend = !suspend_for.is_empty();
+            if full || ((idle || suspend) && !self.builder.is_empty()) {
                 let batch = self.builder.finish()?;
                 last_sent = offset.clone();
                 metrics.update_position(cursor.current());
                 let event_time = batch_event_ms.take().map(|ms| (ms, now_ms()));
                 self.send_binlog(&mut spill, Output::Binlog { batch: Some(batch), offset, watermarks_passed: passed, event_time }).await?;
-            } else if (idle && offset != last_sent) || passed {
+            } else if (idle && offset != last_sent) || passed || suspend {
                 // Progress without rows (other tables, heartbeats): move the checkpointed offset.
                 last_sent = offset.clone();
                 metrics.update_position(cursor.current());
                 self.send_binlog(&mut spill, Output::Binlog { batch: None, offset, watermarks_passed: passed, event_time: None }).await?;
+            }
+            if suspend {
+                // Everything before the new table's event was sent with this offset; nothing at
+                // or after it was read into a batch. The split resumes here once the table is in.
+                let offset = cursor.offset();
+                cursor.close().await;
+                if let Some(spill) = spill.as_mut() {
+                    // Spilled batches come before the suspension: Flink takes them all first, as
+                    // the suspended split's offset must be what Flink has seen.
+                    while spill.writer.spilling() {
+                        tokio::select! {
+                            _ = spill.writer.space_freed() => {}
+                            _ = self.output.closed() => return Err(BridgeError::other("reader closed")),
+                        }
+                    }
+                }
+                return self.send(Output::Suspended { offset, tables: suspend_for }).await;
             }
         }
         cursor.close().await;

@@ -117,6 +117,16 @@ impl ReconnectingCursor {
         self.cursor.set_mappings(mappings);
     }
 
+    /// See [`BinlogCursor::set_watch`]; kept across reconnects.
+    pub fn set_watch(&mut self, watch: Arc<crate::newly_added::TableWatch>) {
+        self.cursor.set_watch(watch);
+    }
+
+    /// See [`BinlogCursor::take_found`].
+    pub fn take_found(&mut self) -> Vec<crate::schema::TableId> {
+        self.cursor.take_found()
+    }
+
     pub fn position(&self) -> BinlogPosition {
         self.cursor.position()
     }

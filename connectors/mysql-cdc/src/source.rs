@@ -69,7 +69,7 @@ impl Source for MySqlCdcSource {
     }
 
     fn create_enumerator(&self, _init: &EnumeratorInit, restored: Option<EnumeratorState>) -> Result<MySqlCdcEnumerator> {
-        Ok(MySqlCdcEnumerator::new(self.config.clone(), restored))
+        Ok(MySqlCdcEnumerator::new(self.config.clone(), restored).with_row_type(self.row_type.clone()))
     }
 
     fn create_reader(&self, init: &ReaderInit) -> Result<MySqlCdcReader> {

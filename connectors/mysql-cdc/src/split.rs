@@ -133,6 +133,13 @@ pub struct BinlogSplit {
     pub max_high_watermark: Option<BinlogPosition>,
     /// Timestamp startup: changes written before this time are skipped.
     pub skip_before_ms: Option<i64>,
+    /// Newly added tables (`newly_added.rs`) the reader met and waits for: while not empty the
+    /// split is suspended at `offset` (nothing at or after it was emitted) until the enumerator
+    /// sends the tables' snapshot watermarks.
+    pub suspended: Vec<TableId>,
+    /// Tables that matched the patterns but could not be found when the enumerator looked them
+    /// up (dropped since): their rows are passed over until a DDL creates or renames one again.
+    pub ignored: Vec<TableId>,
 }
 
 impl BinlogSplit {
@@ -167,6 +174,12 @@ pub enum ReaderEvent {
     /// it reads them again, so a report the enumerator already holds for them is void (see
     /// `MySqlCdcEnumerator::reopen`).
     ChunksRestored(Vec<SnapshotSplit>),
+    /// The binlog reader suspended at `offset` (see `BinlogSplit::suspended`) for these tables,
+    /// which match the patterns but are not captured. Sent again whenever the reader restores or
+    /// gets a suspended split: the enumerator treats it idempotently.
+    NewTables { tables: Vec<TableId>, offset: BinlogOffset },
+    /// The binlog reader merged these tables (from [`EnumeratorEvent::AddTables`]) into its split.
+    TablesAdded(Vec<TableId>),
 }
 
 /// Enumerator to reader.
@@ -174,6 +187,12 @@ pub enum ReaderEvent {
 pub enum EnumeratorEvent {
     /// The enumerator recorded these chunks' reports; the reader may forget them.
     ChunksAcknowledged(Vec<u64>),
+    /// The enumerator found these tables new (on restore): the reader holding the binlog split
+    /// suspends and answers with [`ReaderEvent::NewTables`]; other readers ignore it.
+    Suspend(Vec<TableId>),
+    /// Every chunk of these newly added tables was read: the suspended binlog reader adds them
+    /// with their watermarks and resumes. `dropped`: tables it reported that no longer exist.
+    AddTables { tables: Vec<TableWatermarks>, max_high_watermark: Option<BinlogPosition>, dropped: Vec<TableId> },
 }
 
 const EVENT_VERSION: u32 = 1;

@@ -1080,3 +1080,5 @@ fn large_multi_row_updates_on_several_connections_during_a_snapshot_of_small_chu
     assert_eq!(view.rows, expected);
     h.close().unwrap();
 }
+
+mod newly_added;
