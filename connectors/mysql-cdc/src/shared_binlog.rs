@@ -339,12 +339,6 @@ fn next_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Number of hubs running in this process (tests).
-#[cfg(test)]
-pub fn hubs() -> usize {
-    lock().len()
-}
-
 /// Hands `subscriber` to the hub of its server, starting one when there is none. Joins are sent
 /// under the registry's lock, and a hub retires (leaves the registry) under it only after seeing
 /// no join: a join is never sent to a hub that is ending.
