@@ -209,7 +209,9 @@ pub struct SharedCursor {
     id: u64,
     deliveries: mpsc::Receiver<Delivery>,
     buffered: VecDeque<Arc<Event>>,
-    hub: mpsc::UnboundedSender<Command>,
+    /// The hub's commands and its id in the registry (None once left).
+    hub: Option<(mpsc::UnboundedSender<Command>, u64)>,
+    key: HubKey,
     address: String,
 }
 
@@ -234,12 +236,21 @@ impl SharedCursor {
         let id = next_id();
         let subscriber =
             Subscriber { id, server_id, from: offset.position.clone(), tx, pending: Vec::new(), readers };
-        let hub = join(config, connector, subscriber)?;
+        let key = HubKey::of(config);
+        let hub = join(&key, config, connector, subscriber)?;
         tracing::info!(
             address = %connector.address(), offset = %offset, server_id,
             "binlog reading on the server's shared binlog connection"
         );
-        Ok(SharedCursor { cursor, id, deliveries, buffered: VecDeque::new(), hub, address: connector.address().to_string() })
+        Ok(SharedCursor {
+            cursor,
+            id,
+            deliveries,
+            buffered: VecDeque::new(),
+            hub: Some(hub),
+            key,
+            address: connector.address().to_string(),
+        })
     }
 
     async fn next(&mut self, out: &mut Vec<RowChange>) -> Result<()> {
@@ -287,7 +298,10 @@ impl Drop for SharedCursor {
     fn drop(&mut self) {
         // A hub blocked handing this reader events sees the queue closed at once.
         self.deliveries.close();
-        let _ = self.hub.send(Command::Leave(self.id));
+        if let Some((commands, hub)) = self.hub.take() {
+            let _ = commands.send(Command::Leave(self.id));
+            leave(&self.key, hub, commands);
+        }
     }
 }
 
@@ -322,6 +336,9 @@ impl HubKey {
 struct Entry {
     hub: u64,
     commands: mpsc::UnboundedSender<Command>,
+    /// Readers joined and not left: the hub's thread ends after the last one left.
+    readers: usize,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 fn registry() -> &'static Mutex<HashMap<HubKey, Entry>> {
@@ -339,17 +356,24 @@ fn next_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Hands `subscriber` to the hub of its server, starting one when there is none. Joins are sent
-/// under the registry's lock, and a hub retires (leaves the registry) under it only after seeing
-/// no join: a join is never sent to a hub that is ending.
-fn join(config: &MySqlCdcConfig, connector: &Connector, subscriber: Subscriber) -> Result<mpsc::UnboundedSender<Command>> {
-    let key = HubKey::of(config);
+/// Hands `subscriber` to the hub of its server, starting one when there is none; returns the
+/// hub's commands and id. The registry counts the readers of each hub under its lock, so a hub is
+/// removed (by its last reader's [`leave`]) only when no join can reach it any more.
+fn join(
+    key: &HubKey,
+    config: &MySqlCdcConfig,
+    connector: &Connector,
+    subscriber: Subscriber,
+) -> Result<(mpsc::UnboundedSender<Command>, u64)> {
     let mut hubs = lock();
     let mut subscriber = subscriber;
-    if let Some(entry) = hubs.get(&key) {
+    if let Some(entry) = hubs.get_mut(key) {
         match entry.commands.send(Command::Join(subscriber)) {
-            Ok(()) => return Ok(entry.commands.clone()),
-            // Its thread ended without retiring (a panic): start another.
+            Ok(()) => {
+                entry.readers += 1;
+                return Ok((entry.commands.clone(), entry.hub));
+            }
+            // Its thread ended early (a panic): start another.
             Err(mpsc::error::SendError(Command::Join(s))) => subscriber = s,
             Err(_) => unreachable!("sent a join"),
         }
@@ -358,8 +382,6 @@ fn join(config: &MySqlCdcConfig, connector: &Connector, subscriber: Subscriber) 
     let id = next_id();
     let _ = commands.send(Command::Join(subscriber));
     let hub = Hub {
-        id,
-        key: key.clone(),
         connector: connector.clone(),
         policy: RetryPolicy::new(config),
         heartbeat: config.heartbeat_interval,
@@ -371,14 +393,39 @@ fn join(config: &MySqlCdcConfig, connector: &Connector, subscriber: Subscriber) 
         outage: None,
         reopened: None,
     };
-    let address = connector.address().to_string();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("rust-mysql-cdc-binlog-hub".into())
         .spawn(move || hub.run_thread())
         .map_err(|e| BridgeError::external("starting the shared binlog connection's thread", e))?;
-    tracing::info!(address = %address, "shared binlog connection started");
-    hubs.insert(key, Entry { hub: id, commands: commands.clone() });
-    Ok(commands)
+    tracing::info!(address = %connector.address(), "shared binlog connection started");
+    hubs.insert(key.clone(), Entry { hub: id, commands: commands.clone(), readers: 1, thread: Some(thread) });
+    Ok((commands, id))
+}
+
+/// A reader left hub `hub` (its Leave is sent). The last one removes the hub from the registry
+/// and waits for its thread, which ends the dump (as [`BinlogCursor::close`], a few ms, at most
+/// ~3 s) once every sender of its commands is gone: the library is never left with a thread of
+/// its own running after its last reader closed.
+fn leave(key: &HubKey, hub: u64, commands: mpsc::UnboundedSender<Command>) {
+    let thread = {
+        let mut hubs = lock();
+        match hubs.get_mut(key) {
+            Some(entry) if entry.hub == hub => {
+                entry.readers -= 1;
+                if entry.readers == 0 {
+                    hubs.remove(key).and_then(|mut e| e.thread.take())
+                } else {
+                    None
+                }
+            }
+            // Replaced after its thread ended early: nothing to wait for.
+            _ => None,
+        }
+    };
+    drop(commands);
+    if let Some(thread) = thread {
+        let _ = thread.join();
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -403,8 +450,6 @@ struct Subscriber {
 }
 
 struct Hub {
-    id: u64,
-    key: HubKey,
     connector: Connector,
     policy: RetryPolicy,
     heartbeat: Duration,
@@ -449,10 +494,13 @@ impl Hub {
 
     async fn run(mut self) {
         loop {
-            if self.subscribers.is_empty() && self.retire() {
-                break;
-            }
             if self.subscribers.is_empty() {
+                // Nobody to read for: wait for a join, or for every reader to have left (the
+                // channel closes when the registry and the last reader dropped their senders).
+                match self.commands.recv().await {
+                    Some(command) => self.command(command).await,
+                    None => break,
+                }
                 continue;
             }
             if self.cursor.is_none() {
@@ -485,23 +533,6 @@ impl Hub {
             cursor.close().await;
         }
         tracing::info!(address = %self.connector.address(), "shared binlog connection closed (no readers left)");
-    }
-
-    /// With no subscribers left: leaves the registry unless a join came in meanwhile.
-    fn retire(&mut self) -> bool {
-        let mut hubs = lock();
-        while let Ok(command) = self.commands.try_recv() {
-            if let Command::Join(subscriber) = command {
-                self.add(subscriber);
-            }
-        }
-        if !self.subscribers.is_empty() {
-            return false;
-        }
-        if hubs.get(&self.key).is_some_and(|e| e.hub == self.id) {
-            hubs.remove(&self.key);
-        }
-        true
     }
 
     fn add(&mut self, subscriber: Subscriber) {
@@ -581,12 +612,24 @@ impl Hub {
                 .cloned()
                 .expect("subscribers");
             let offset = BinlogOffset::at(position);
+            let (connector, heartbeat) = (&self.connector, self.heartbeat);
             let attempt = async {
-                let conn = self.connector.connect_once().await?;
-                BinlogCursor::open_on(conn, &self.connector, server_id, &offset, Arc::new(Vec::new()), self.heartbeat)
-                    .await
+                let conn = connector.connect_once().await?;
+                BinlogCursor::open_on(conn, connector, server_id, &offset, Arc::new(Vec::new()), heartbeat).await
             };
-            match attempt.await {
+            // A join or leave meanwhile (the last reader leaving must not wait for a slow connect)
+            // drops the attempt: it starts over with the subscribers as they are then.
+            let attempt = tokio::select! {
+                attempt = attempt => attempt,
+                command = self.commands.recv() => {
+                    match command {
+                        Some(command) => self.command(command).await,
+                        None => return Ok(()),
+                    }
+                    continue;
+                }
+            };
+            match attempt {
                 Ok(mut cursor) => {
                     cursor.set_relay();
                     tracing::info!(
@@ -637,7 +680,7 @@ impl Hub {
         };
         tracing::warn!(
             address = %self.connector.address(), server_id, offset = %offset, failures = outage.failures(),
-            retry_in = ?delay, "shared binlog connection lost, reconnecting: {cause}"
+            retry_in = ?delay, shared_by = self.subscribers.len(), "binlog connection lost, reconnecting: {cause}"
         );
         let sleep = tokio::time::sleep(delay);
         tokio::pin!(sleep);
@@ -673,12 +716,18 @@ impl Hub {
 
     /// Relays `first` and the events the stream has buffered behind it.
     async fn relay(&mut self, first: Event) -> Result<()> {
-        self.route(first)?;
-        for _ in 1..BATCH_EVENTS {
-            let Some(event) = self.cursor.as_mut().expect("open").try_next_event()? else { break };
-            self.route(event)?;
+        let mut result = self.route(first);
+        let mut relayed = 1;
+        while result.is_ok() && relayed < BATCH_EVENTS {
+            match self.cursor.as_mut().expect("open").try_next_event() {
+                Ok(Some(event)) => result = self.route(event),
+                Ok(None) => break,
+                Err(e) => result = Err(e),
+            }
+            relayed += 1;
         }
         self.healthy();
+        // Delivered even when the stream broke behind them: `from` already counts them.
         let mut gone = Vec::new();
         for s in &mut self.subscribers {
             if s.pending.is_empty() {
@@ -696,7 +745,7 @@ impl Hub {
         if !self.subscribers.is_empty() {
             self.check_owner().await;
         }
-        Ok(())
+        result
     }
 
     /// Hands one event to the subscribers that must see it (module docs).

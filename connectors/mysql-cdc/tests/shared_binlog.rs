@@ -32,8 +32,12 @@ fn block<T>(f: impl std::future::Future<Output = T>) -> T {
 
 /// A source reading `shop.<table>` (id, name, score).
 fn source(private: &PrivateServer, table: &str, server_ids: &str, shared: bool) -> Box<dyn DynSource> {
+    source_with(private, table, server_ids, shared, &[])
+}
+
+fn source_with(private: &PrivateServer, table: &str, server_ids: &str, shared: bool, extra: &[(&str, &str)]) -> Box<dyn DynSource> {
     let port = private.port.to_string();
-    let options = [
+    let mut options = vec![
         ("hostname", "127.0.0.1"),
         ("port", port.as_str()),
         ("username", "flinkcdc"),
@@ -45,6 +49,7 @@ fn source(private: &PrivateServer, table: &str, server_ids: &str, shared: bool) 
         ("scan.incremental.snapshot.chunk.size", "500"),
         ("scan.binlog.shared-connection.enabled", if shared { "true" } else { "false" }),
     ];
+    options.extend_from_slice(extra);
     let options = Options::new("rust-mysql-cdc", options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
     let row_type = RowType::parse(&["id", "name", "score"], &["BIGINT NOT NULL", "STRING", "BIGINT"]).unwrap();
     let source = MySqlCdcFactory.create(&options, &row_type).unwrap();
@@ -274,4 +279,91 @@ fn restoring_one_source_from_an_older_checkpoint_leaves_the_other_exact() {
     a.h.close().unwrap();
     b.h.close().unwrap();
     await_dumps(&private, 0, "every source closed");
+}
+
+#[test]
+fn a_server_that_stays_away_fails_every_reader_of_the_shared_connection_with_the_cause() {
+    let private = PrivateServer::start("shared-gone", "");
+    create_tables(&private, 100);
+    let bounds = [("connect.timeout", "1s"), ("connect.max-retries", "4")];
+    let sa = source_with(&private, "a", "7500-7501", true, &bounds);
+    let sb = source_with(&private, "b", "7510-7511", true, &bounds);
+    let (mut a, mut b) = (job(sa.as_ref(), "a"), job(sb.as_ref(), "b"));
+    interleaved_dml(&private, 1);
+    catch_up(&private, &mut [&mut a, &mut b], "binlog");
+    await_dumps(&private, 1, "shared connection");
+
+    private.kill();
+    let address = format!("127.0.0.1:{}", private.port);
+    for job in [&mut a, &mut b] {
+        let e = job.h.run_until(TIMEOUT, |_| false).err().expect("the reader fails").to_string();
+        // The connection's server id is that of the reader that opened it.
+        let id = ["7500", "7510"].into_iter().find(|id| e.contains(&format!("(server id {id}, 2 readers)")));
+        assert!(id.is_some() && e.contains("the shared binlog connection (server id "), "{e}");
+        assert!(e.contains("could not (re)connect to read from"), "{e}");
+        assert!(e.contains(&format!("the server at {address} stayed unreachable")), "{e}");
+        assert!(e.contains("'connect.max-retries' = 4") && e.contains("Last cause: "), "{e}");
+        assert!(!e.contains(PASSWORD), "{e}");
+    }
+}
+
+/// Two sources reading one binlog of 2 x `ROWS` row updates from a position, on private
+/// connections and on a shared one, alternately, in one run: changes/s of both together.
+/// `cargo test --release -p connector-mysql-cdc --test shared_binlog -- --ignored --nocapture bench`
+#[test]
+#[ignore]
+fn bench_two_sources_shared_vs_private() {
+    const ROWS: u32 = 100_000;
+    const UPDATES: u32 = 2;
+    let private = PrivateServer::start("shared-bench", "");
+    create_tables(&private, ROWS);
+    let status: Vec<(String, u64)> = block(async {
+        let mut root = private.root_conn().await;
+        let rows: Vec<mysql_async::Row> = root.query("SHOW MASTER STATUS").await.unwrap();
+        root.disconnect().await.unwrap();
+        rows.iter().map(|r| (r.get::<String, _>(0).unwrap(), r.get::<u64, _>(1).unwrap())).collect()
+    });
+    let (file, pos) = status[0].clone();
+    for round in 0..UPDATES {
+        sql(&private, &[&format!("UPDATE shop.a SET score = score + {round} + 1"), &format!("UPDATE shop.b SET score = score + {round} + 1")]);
+    }
+    let expected = (2 * ROWS * UPDATES) as usize; // -U and +U per row update, per source
+    let pos = pos.to_string();
+    let start = [
+        ("scan.startup.mode", "specific-offset"),
+        ("scan.startup.specific-offset.file", file.as_str()),
+        ("scan.startup.specific-offset.pos", pos.as_str()),
+    ];
+    let mut results: Vec<(bool, f64)> = Vec::new();
+    for shared in [false, true, false, true, false, true] {
+        let sa = source_with(&private, "a", "7600-7601", shared, &start);
+        let sb = source_with(&private, "b", "7610-7611", shared, &start);
+        let mut hs = [Harness::new(sa.as_ref(), 1, 1024).unwrap(), Harness::new(sb.as_ref(), 1, 1024).unwrap()];
+        let mut counts = [0usize; 2];
+        let began = Instant::now();
+        while counts.iter().any(|c| *c < expected) {
+            for (h, count) in hs.iter_mut().zip(counts.iter_mut()) {
+                let emitted = h.poll_or_wait(Instant::now() + Duration::from_millis(5)).unwrap();
+                *count += emitted.iter().map(|e| e.rows.num_rows()).sum::<usize>();
+            }
+            assert!(began.elapsed() < TIMEOUT, "timed out at {counts:?}");
+        }
+        let seconds = began.elapsed().as_secs_f64();
+        assert_eq!(counts, [expected, expected]);
+        if shared {
+            assert_eq!(dump_threads(&private).len(), 1);
+        }
+        for h in hs {
+            h.close().unwrap();
+        }
+        let rate = (2 * expected) as f64 / seconds;
+        eprintln!("{}: {} changes in {seconds:.2} s: {:.0} changes/s", if shared { "shared " } else { "private" }, 2 * expected, rate);
+        results.push((shared, rate));
+        await_dumps(&private, 0, "closed");
+    }
+    for shared in [false, true] {
+        let mut rates: Vec<f64> = results.iter().filter(|r| r.0 == shared).map(|r| r.1).collect();
+        rates.sort_by(f64::total_cmp);
+        eprintln!("median {}: {:.0} changes/s (of {rates:?})", if shared { "shared " } else { "private" }, rates[rates.len() / 2]);
+    }
 }
