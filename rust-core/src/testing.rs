@@ -347,6 +347,14 @@ impl<'a> Harness<'a> {
         }
     }
 
+    /// The value of reader `subtask`'s counter or gauge `name`, if it registered one (tests of a
+    /// connector's metrics).
+    pub fn reader_metric(&self, subtask: u32, name: &str) -> Option<i64> {
+        let metrics = self.nodes.get(subtask as usize)?.ctx.metrics();
+        let index = metrics.descriptors().iter().position(|(_, n)| n == name)?;
+        metrics.long_value(index).ok()
+    }
+
     pub fn all_ended(&self) -> bool {
         self.nodes.iter().all(|n| n.ended)
     }

@@ -191,6 +191,10 @@ fn two_sources_share_one_binlog_dump_through_kills_and_closes_and_lose_or_repeat
     interleaved_dml(&private, 1);
     catch_up(&private, &mut [&mut a, &mut b], "private connections");
     assert_eq!(await_dumps(&private, 2, "private connections").len(), 2);
+    for job in [&a, &b] {
+        assert_eq!(job.h.reader_metric(0, "binlogSharedConnection"), Some(0));
+        assert_eq!(job.h.reader_metric(0, "binlogConnectionReaders"), Some(1));
+    }
     a.h.close().unwrap();
     b.h.close().unwrap();
     await_dumps(&private, 0, "private connections closed");
@@ -205,6 +209,10 @@ fn two_sources_share_one_binlog_dump_through_kills_and_closes_and_lose_or_repeat
     // One replica registered, under the server id of one of the readers.
     let replicas = replica_ids(&private);
     assert!(replicas.len() == 1 && [7300, 7310].contains(&replicas[0]), "replicas: {replicas:?}");
+    for job in [&a, &b] {
+        assert_eq!(job.h.reader_metric(0, "binlogSharedConnection"), Some(1));
+        assert_eq!(job.h.reader_metric(0, "binlogConnectionReaders"), Some(2));
+    }
     let changes = (a.view.changes, b.view.changes);
     sql(&private, &["UPDATE shop.a SET score = 7 WHERE id = 1", "DELETE FROM shop.b WHERE id = 1"]);
     catch_up(&private, &mut [&mut a, &mut b], "single changes");
@@ -244,8 +252,14 @@ fn two_sources_share_one_binlog_dump_through_kills_and_closes_and_lose_or_repeat
     interleaved_dml(&private, 4);
     catch_up(&private, &mut [&mut a], "after the other source closed");
     await_dumps(&private, 1, "one source left");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while a.h.reader_metric(0, "binlogConnectionReaders") != Some(1) {
+        assert!(Instant::now() < deadline, "binlogConnectionReaders stayed at 2 after b closed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The last reader's close waits for the connection's thread, which ends the dump thread.
     a.h.close().unwrap();
-    await_dumps(&private, 0, "every source closed");
+    assert_eq!(dump_threads(&private), Vec::<u64>::new(), "a dump thread outlived the last reader's close");
 }
 
 #[test]
