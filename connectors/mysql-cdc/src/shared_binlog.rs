@@ -83,9 +83,11 @@ use crate::value::TableMapping;
 pub const OPTION: &str = "scan.binlog.shared-connection.enabled";
 
 /// Events relayed to a subscriber at once (what the stream had buffered), and deliveries a
-/// subscriber may have queued before the hub waits for it.
-const BATCH_EVENTS: usize = 512;
-const QUEUED_DELIVERIES: usize = 8;
+/// subscriber may have queued before the hub waits for it: at most 1024 events (of the server's
+/// `binlog_row_event_max_size`, 8 KiB by default, for row events: ~8 MiB) queued per reader, the
+/// events shared by every reader that has them queued.
+const BATCH_EVENTS: usize = 256;
+const QUEUED_DELIVERIES: usize = 4;
 const HEARTBEAT_EVENT: u8 = 27;
 
 /// A binlog reader's cursor: a connection of its own, or fed by its server's shared connection.

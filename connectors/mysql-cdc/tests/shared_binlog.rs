@@ -348,12 +348,14 @@ fn bench_two_sources_shared_vs_private() {
         ("scan.startup.specific-offset.file", file.as_str()),
         ("scan.startup.specific-offset.pos", pos.as_str()),
     ];
-    let mut results: Vec<(bool, f64)> = Vec::new();
+    let server_pid = std::fs::read_to_string(private.dir.join("mysqld.pid")).unwrap().trim().to_string();
+    let mut results: Vec<(bool, f64, f64, f64)> = Vec::new();
     for shared in [false, true, false, true, false, true] {
         let sa = source_with(&private, "a", "7600-7601", shared, &start);
         let sb = source_with(&private, "b", "7610-7611", shared, &start);
         let mut hs = [Harness::new(sa.as_ref(), 1, 1024).unwrap(), Harness::new(sb.as_ref(), 1, 1024).unwrap()];
         let mut counts = [0usize; 2];
+        let cpu = (cpu_seconds("self"), cpu_seconds(&server_pid));
         let began = Instant::now();
         while counts.iter().any(|c| *c < expected) {
             for (h, count) in hs.iter_mut().zip(counts.iter_mut()) {
@@ -363,6 +365,7 @@ fn bench_two_sources_shared_vs_private() {
             assert!(began.elapsed() < TIMEOUT, "timed out at {counts:?}");
         }
         let seconds = began.elapsed().as_secs_f64();
+        let cpu = (cpu_seconds("self") - cpu.0, cpu_seconds(&server_pid) - cpu.1);
         assert_eq!(counts, [expected, expected]);
         if shared {
             assert_eq!(dump_threads(&private).len(), 1);
@@ -371,13 +374,38 @@ fn bench_two_sources_shared_vs_private() {
             h.close().unwrap();
         }
         let rate = (2 * expected) as f64 / seconds;
-        eprintln!("{}: {} changes in {seconds:.2} s: {:.0} changes/s", if shared { "shared " } else { "private" }, 2 * expected, rate);
-        results.push((shared, rate));
+        eprintln!(
+            "{}: {} changes in {seconds:.2} s: {:.0} changes/s; CPU: readers' process {:.2} s, server {:.2} s",
+            if shared { "shared " } else { "private" },
+            2 * expected,
+            rate,
+            cpu.0,
+            cpu.1
+        );
+        results.push((shared, rate, cpu.0, cpu.1));
         await_dumps(&private, 0, "closed");
     }
+    let median = |shared: bool, f: fn(&(bool, f64, f64, f64)) -> f64| {
+        let mut v: Vec<f64> = results.iter().filter(|r| r.0 == shared).map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
     for shared in [false, true] {
-        let mut rates: Vec<f64> = results.iter().filter(|r| r.0 == shared).map(|r| r.1).collect();
-        rates.sort_by(f64::total_cmp);
-        eprintln!("median {}: {:.0} changes/s (of {rates:?})", if shared { "shared " } else { "private" }, rates[rates.len() / 2]);
+        eprintln!(
+            "median {}: {:.0} changes/s, CPU readers' process {:.2} s, server {:.2} s",
+            if shared { "shared " } else { "private" },
+            median(shared, |r| r.1),
+            median(shared, |r| r.2),
+            median(shared, |r| r.3)
+        );
     }
+}
+
+/// User + system CPU seconds of a process (`self` or a pid) so far, from /proc.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which may hold spaces) end at its ')'.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0
 }
