@@ -31,21 +31,28 @@
 //! relayed to it again (their start is before its `from`).
 //! - A subscriber that joins *behind* the hub's position restarts the hub there (one reconnect;
 //!   the others skip what they already saw). Simpler than a private catch-up connection and
-//!   needs no second server id; the cost is that the others wait while the joiner catches up.
+//!   needs no second server id; the cost is that the others wait while the joiner catches up
+//!   (joins happen when readers start: job start, failover, restore).
 //! - A subscriber that joins ahead just waits until the hub reaches its offset.
 //! - Transient errors (`retry::is_transient`: the server restarting, a killed connection, a
 //!   silent peer) reconnect with the `connect.*` backoff and bounds of the first subscriber, from
-//!   the transaction the hub was in; a fatal error (or an outage past the bounds) fails every
-//!   subscriber with the error.
+//!   the transaction the hub was in. That is the earliest offset any subscriber still needs:
+//!   events relayed before the break sit in the subscribers' queues (each `from` is past them),
+//!   events read but not yet relayed are relayed before the reconnect. A fatal error (or an
+//!   outage past the bounds) fails every subscriber with the error.
 //!
 //! Server id: the connection uses the server id of the reader that opened it (the *owner*). When
 //! the owner leaves while others stay, the hub reconnects with a remaining reader's id, so a
 //! reader that left never finds its id taken by the shared connection (its snapshot chunks read
 //! the binlog under that id too).
 //!
-//! Backpressure: events reach each subscriber over a small bounded queue; a subscriber that does
-//! not take them blocks the hub, and so every subscriber of the server waits. Nothing is lost, but
-//! a slow source (backpressured by its sink) holds up the other sources of the job on that server.
+//! Backpressure: events reach each subscriber over a small bounded queue (at most
+//! `QUEUED_DELIVERIES` x `BATCH_EVENTS` events, shared between the subscribers that hold them);
+//! a subscriber that does not take them blocks the hub, and so every subscriber of the server
+//! waits. Nothing is lost, but a slow source (backpressured by its sink) holds up the other
+//! sources of the job on that server, and a job that stops polling one source until another
+//! progresses (watermark alignment) can deadlock: hence the option is off by default. A disk
+//! spill of a slow subscriber's events (planned) would remove the coupling.
 //!
 //! Not shared: a start after a GTID set (`scan.startup.specific-offset.gtid-set`, until the reader
 //! has checkpointed a file/position offset and is restored from it) has no position to compare
@@ -53,8 +60,11 @@
 //! GTIDs next to a position (MariaDB domains, MySQL GTID sets) are shared: the position decides.
 //!
 //! Lifecycle: a reader's cursor leaves the hub when it closes or is dropped (the reader closing,
-//! cancelled, failing); the last one leaving ends the dump thread on the server (as
-//! [`BinlogCursor::close`]) and the hub's thread. A panic in the hub ends its thread only: its
+//! cancelled, failing). The registry counts each hub's readers under its lock (joins too), so the
+//! last one leaving removes the hub from the registry, drops the last sender of its commands and
+//! waits for its thread: the hub ends the dump thread on the server (as [`BinlogCursor::close`])
+//! and returns. No thread of the library outlives its last reader's close (Flink may unload the
+//! library after it). A panic in the hub ends its thread only (caught and logged): its
 //! subscribers fail with "the shared binlog connection ... stopped unexpectedly" and Flink
 //! restarts them; the next subscriber starts a new hub.
 
