@@ -266,33 +266,39 @@ fn two_sources_share_one_binlog_dump_through_kills_and_closes_and_lose_or_repeat
 fn restoring_one_source_from_an_older_checkpoint_leaves_the_other_exact() {
     let private = PrivateServer::start("shared-restore", "");
     create_tables(&private, 2000);
+    // a and c capture the same table (overlapping sources), b another.
     let (sa, sb) = (source(&private, "a", "7400-7401", true), source(&private, "b", "7410-7411", true));
-    let (mut a, mut b) = (job(sa.as_ref(), "a"), job(sb.as_ref(), "b"));
-    catch_up(&private, &mut [&mut a, &mut b], "snapshot");
+    let sc = source(&private, "a", "7420-7421", true);
+    let (mut a, mut b, mut c) = (job(sa.as_ref(), "a"), job(sb.as_ref(), "b"), job(sc.as_ref(), "a"));
+    catch_up(&private, &mut [&mut a, &mut b, &mut c], "snapshot");
     interleaved_dml(&private, 1);
-    catch_up(&private, &mut [&mut a, &mut b], "binlog");
+    catch_up(&private, &mut [&mut a, &mut b, &mut c], "binlog");
+    assert_eq!(c.h.reader_metric(0, "binlogConnectionReaders"), Some(3));
 
-    // A checkpoint of a, then more changes both read.
+    // A checkpoint of a, then more changes all read.
     let checkpoint = a.h.checkpoint().unwrap();
     let at_checkpoint = a.view.clone();
     interleaved_dml(&private, 2);
-    catch_up(&private, &mut [&mut a, &mut b], "after a's checkpoint");
+    catch_up(&private, &mut [&mut a, &mut b, &mut c], "after a's checkpoint");
 
-    // a fails and comes back from its older checkpoint while b runs on (and more changes come):
-    // the shared connection reads again from a's offset, b skips what it has.
+    // a fails and comes back from its older checkpoint while b and c run on (and more changes
+    // come): the shared connection reads again from a's offset, b and c skip what they have.
     a.h.close().unwrap();
     interleaved_dml(&private, 3);
-    catch_up(&private, &mut [&mut b], "b while a is down");
-    let b_changes = b.view.changes;
+    catch_up(&private, &mut [&mut b, &mut c], "b and c while a is down");
+    let (b_changes, c_changes) = (b.view.changes, c.view.changes);
     let mut a = Job { h: Harness::restore(sa.as_ref(), &checkpoint, 256).unwrap(), view: at_checkpoint, table: "a" };
-    catch_up(&private, &mut [&mut a, &mut b], "a restored");
-    assert_eq!(b.view.changes, b_changes, "b repeated changes after a's restore");
+    catch_up(&private, &mut [&mut a, &mut b, &mut c], "a restored");
+    assert_eq!((b.view.changes, c.view.changes), (b_changes, c_changes), "b or c repeated changes after a's restore");
+    // a's changelog since the checkpoint equals c's over the same changes.
     interleaved_dml(&private, 4);
-    catch_up(&private, &mut [&mut a, &mut b], "both after the restore");
+    catch_up(&private, &mut [&mut a, &mut b, &mut c], "all after the restore");
+    assert_eq!(a.view.rows, c.view.rows);
     await_dumps(&private, 1, "shared connection after the restore");
-    a.h.close().unwrap();
-    b.h.close().unwrap();
-    await_dumps(&private, 0, "every source closed");
+    for job in [a, b, c] {
+        job.h.close().unwrap();
+    }
+    assert_eq!(dump_threads(&private), Vec::<u64>::new());
 }
 
 #[test]
