@@ -316,7 +316,7 @@ fn a_server_that_stays_away_fails_every_reader_of_the_shared_connection_with_the
     private.kill();
     let address = format!("127.0.0.1:{}", private.port);
     for job in [&mut a, &mut b] {
-        let e = job.h.run_until(TIMEOUT, |_| false).err().expect("the reader fails").to_string();
+        let e = job.h.run_until(TIMEOUT, |_| false).expect_err("the reader fails").to_string();
         // The connection's server id is that of the reader that opened it.
         let id = ["7500", "7510"].into_iter().find(|id| e.contains(&format!("(server id {id}, 2 readers)")));
         assert!(id.is_some() && e.contains("the shared binlog connection (server id "), "{e}");
