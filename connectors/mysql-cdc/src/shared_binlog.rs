@@ -100,6 +100,10 @@ const BATCH_EVENTS: usize = 256;
 const QUEUED_DELIVERIES: usize = 4;
 const HEARTBEAT_EVENT: u8 = 27;
 
+/// Tests: the next event a hub relays panics its thread.
+#[cfg(test)]
+pub(crate) static PANIC_AT_NEXT_EVENT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// A binlog reader's cursor: a connection of its own, or fed by its server's shared connection.
 // One per binlog reader, both variants a BinlogCursor and a little more: no boxing needed.
 #[allow(clippy::large_enum_variant)]
@@ -764,6 +768,10 @@ impl Hub {
 
     /// Hands one event to the subscribers that must see it (module docs).
     fn route(&mut self, event: Event) -> Result<()> {
+        #[cfg(test)]
+        if PANIC_AT_NEXT_EVENT.swap(false, Ordering::SeqCst) {
+            panic!("test: a panic in the shared binlog connection's thread");
+        }
         let cursor = self.cursor.as_mut().expect("open");
         let heartbeat = event.header().event_type_raw() == HEARTBEAT_EVENT;
         // Before the format description: events the server makes up as the stream opens.
