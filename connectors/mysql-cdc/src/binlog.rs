@@ -90,7 +90,14 @@ pub struct BinlogCursor {
     connector: Connector,
     /// The server's id of the replication connection, to end its dump thread on close.
     connection_id: u32,
-    stream: BinlogStream,
+    /// None for a cursor fed events by a shared connection (`shared_binlog.rs`): it keeps the
+    /// table maps itself (`tmes`).
+    stream: Option<BinlogStream>,
+    /// A fed cursor's table-map events by binlog table id (a stream keeps its own).
+    tmes: HashMap<u64, mysql_async::binlog::events::TableMapEvent<'static>>,
+    /// A shared connection's own cursor: it tracks positions and transactions only, row events
+    /// are not decoded (its subscribers count and decode rows themselves).
+    relay: bool,
     tables: Arc<Vec<TableSchema>>,
     /// The reader's mappings of the captured tables, to check changed column types against the
     /// declared Flink types (`set_mappings`); none for a snapshot chunk's replay.
@@ -181,18 +188,7 @@ impl BinlogCursor {
         tables: Arc<Vec<TableSchema>>,
         heartbeat: Duration,
     ) -> Result<Self> {
-        // A position in a file the server no longer has (purged after the checkpoint) would fail
-        // deep in the stream; say so plainly first.
-        let files = binlog_files(&mut conn).await?;
-        if !offset.position.file.is_empty() && !files.contains(&offset.position.file) {
-            return Err(BridgeError::validation(format!(
-                "cannot resume the binlog at {offset}: the server no longer has binlog file '{}' (its oldest \
-                 is {}); it was probably purged (raise binlog_expire_logs_seconds / expire_logs_days). \
-                 Restart the job without its checkpoint to take a new snapshot.",
-                offset.position.file,
-                files.first().map(String::as_str).unwrap_or("none")
-            )));
-        }
+        check_file(&mut conn, offset).await?;
         let mariadb = is_mariadb(&mut conn).await?;
         if mariadb {
             // Ask for GTID and binlog-checkpoint events in their MariaDB form (see module docs).
@@ -223,11 +219,48 @@ impl BinlogCursor {
             request = request.with_gtid().with_gtid_set(mysql_sids(set));
         }
         let stream = conn.get_binlog_stream(request).await.map_err(|e| open_error(e, offset, server_id))?;
+        let mut cursor = Self::state(connector, offset, tables, mariadb, heartbeat);
+        cursor.connection_id = connection_id;
+        cursor.stream = Some(stream);
+        cursor.gtid_start = gtid_start;
+        Ok(cursor)
+    }
+
+    /// A cursor at `offset` without a connection of its own: a shared connection feeds it the
+    /// events from its offset on ([`Self::handle`]), after the stream's opening events (so it
+    /// starts as if it had seen the format description). Not for a start after GTIDs.
+    pub(crate) fn fed(
+        connector: &Connector,
+        offset: &BinlogOffset,
+        tables: Arc<Vec<TableSchema>>,
+        mariadb: bool,
+        heartbeat: Duration,
+    ) -> Self {
+        debug_assert!(!offset.starts_from_gtids());
+        let mut cursor = Self::state(connector, offset, tables, mariadb, heartbeat);
+        cursor.seen_format_description = true;
+        cursor
+    }
+
+    /// A shared connection's own cursor (see the `relay` field).
+    pub(crate) fn set_relay(&mut self) {
+        self.relay = true;
+    }
+
+    fn state(
+        connector: &Connector,
+        offset: &BinlogOffset,
+        tables: Arc<Vec<TableSchema>>,
+        mariadb: bool,
+        heartbeat: Duration,
+    ) -> Self {
         let by_name = tables.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
-        Ok(BinlogCursor {
+        BinlogCursor {
             connector: connector.clone(),
-            connection_id,
-            stream,
+            connection_id: 0,
+            stream: None,
+            tmes: HashMap::new(),
+            relay: false,
             tables,
             mappings: None,
             by_name,
@@ -252,12 +285,12 @@ impl BinlogCursor {
             mysql_gtids: MySqlGtidTracker::new(if mariadb { None } else { offset.gtid.as_deref() }),
             seen_format_description: false,
             last_event_ms: None,
-            gtid_start,
+            gtid_start: None,
             silence_limit: silence_limit(heartbeat),
             watch: None,
             found: Vec::new(),
             logged_new: HashSet::new(),
-        })
+        }
     }
 
     /// The reader's mappings of the captured tables (in their order): a column whose type changed
@@ -294,6 +327,11 @@ impl BinlogCursor {
     /// one, or a DDL that creates or renames one (see [`TableWatch`]).
     pub fn set_watch(&mut self, watch: Arc<TableWatch>) {
         self.watch = Some(watch);
+    }
+
+    /// True once a newly added table was met and not yet taken (`take_found`).
+    pub(crate) fn stopped_at_new_table(&self) -> bool {
+        !self.found.is_empty()
     }
 
     /// Tables met that match the patterns but are not captured (capture on). While any are
@@ -370,42 +408,54 @@ impl BinlogCursor {
     /// Reads one event, waiting for it, and appends its row changes to `out`. A stream silent
     /// for longer than [`silence_limit`] fails with a transient error (a reconnect cures it).
     pub async fn next(&mut self, out: &mut Vec<RowChange>) -> Result<()> {
-        match tokio::time::timeout(self.silence_limit, self.stream.next()).await {
-            Ok(Some(Ok(event))) => self.handle(event, out),
+        let event = self.next_event().await?;
+        self.handle(&event, out)
+    }
+
+    /// As [`Self::next`] when an event is already buffered; `Ok(false)` when none is.
+    pub fn try_next(&mut self, out: &mut Vec<RowChange>) -> Result<bool> {
+        if !self.found.is_empty() {
+            // Stopped at a newly added table (see `take_found`): nothing after it is read.
+            return Ok(false);
+        }
+        match self.try_next_event()? {
+            None => Ok(false),
+            Some(event) => self.handle(&event, out).map(|_| true),
+        }
+    }
+
+    /// The next event of the stream, not yet handled; cancel-safe (the stream keeps partial
+    /// reads in itself). Fails as [`Self::next`] does.
+    pub(crate) async fn next_event(&mut self) -> Result<Event> {
+        let Some(stream) = self.stream.as_mut() else { return Err(BridgeError::other("a fed binlog cursor has no stream")) };
+        match tokio::time::timeout(self.silence_limit, stream.next()).await {
+            Ok(Some(Ok(event))) => Ok(event),
             Ok(Some(Err(e))) => Err(self.stream_error(e)),
             Ok(None) => Err(crate::retry::connection_closed("reading the binlog")),
             Err(_) => Err(crate::retry::connection_silent("reading the binlog", self.silence_limit)),
         }
     }
 
-    /// As [`Self::next`] when an event is already buffered; `Ok(false)` when none is.
-    pub fn try_next(&mut self, out: &mut Vec<RowChange>) -> Result<bool> {
-        if !self.found.is_empty() {
-            return Ok(false);
-        }
+    /// As [`Self::next_event`] when an event is already buffered.
+    pub(crate) fn try_next_event(&mut self) -> Result<Option<Event>> {
+        let Some(stream) = self.stream.as_mut() else { return Ok(None) };
         // Polling `next()` once is cancel-safe: the stream keeps partial reads in itself.
-        match self.stream.next().now_or_never() {
-            None => Ok(false),
-            Some(Some(Ok(event))) => self.handle(event, out).map(|_| true),
+        match stream.next().now_or_never() {
+            None => Ok(None),
+            Some(Some(Ok(event))) => Ok(Some(event)),
             Some(Some(Err(e))) => Err(self.stream_error(e)),
             Some(None) => Err(crate::retry::connection_closed("reading the binlog")),
         }
     }
 
-    /// Closes the stream and ends its dump thread on the server. A dump thread blocked waiting
-    /// for new events notices a closed socket only at its next heartbeat; until then the server
-    /// still lists this server id as a replica, and a new job using it would be refused.
-    pub async fn close(self) {
-        let _ = self.stream.close().await;
-        if let Ok(mut conn) = self.connector.connect().await {
-            // Unknown thread (1094): it has ended already.
-            let _ = conn.query_drop(format!("KILL CONNECTION {}", self.connection_id)).await;
-            await_thread_end(&mut conn, self.connection_id).await;
-            let _ = conn.disconnect().await;
-        }
+    /// The format description of the stream was read: events from here on are the binlog's own
+    /// (before it: the events a server makes up as a stream opens).
+    pub(crate) fn seen_format_description(&self) -> bool {
+        self.seen_format_description
     }
 
-    fn handle(&mut self, event: Event, out: &mut Vec<RowChange>) -> Result<()> {
+    /// Where `event` (the next one to handle) starts, as [`Self::handle`] reckons it.
+    pub(crate) fn event_start(&self, event: &Event) -> BinlogPosition {
         let header = event.header();
         let type_raw = header.event_type_raw();
         // A real event starts event_size before its end (log_pos). The server may skip events
@@ -415,7 +465,28 @@ impl BinlogCursor {
             Some(pos) if real && self.seen_format_description => u64::from(pos),
             _ => self.next_pos,
         };
-        let start = BinlogPosition { file: self.file.clone(), pos: start_pos };
+        BinlogPosition { file: self.file.clone(), pos: start_pos }
+    }
+
+    /// Closes the stream and ends its dump thread on the server. A dump thread blocked waiting
+    /// for new events notices a closed socket only at its next heartbeat; until then the server
+    /// still lists this server id as a replica, and a new job using it would be refused.
+    pub async fn close(self) {
+        let Some(stream) = self.stream else { return };
+        let _ = stream.close().await;
+        if let Ok(mut conn) = self.connector.connect().await {
+            // Unknown thread (1094): it has ended already.
+            let _ = conn.query_drop(format!("KILL CONNECTION {}", self.connection_id)).await;
+            await_thread_end(&mut conn, self.connection_id).await;
+            let _ = conn.disconnect().await;
+        }
+    }
+
+    /// Handles one event of the stream (or, for a fed cursor, of the shared stream).
+    pub(crate) fn handle(&mut self, event: &Event, out: &mut Vec<RowChange>) -> Result<()> {
+        let header = event.header();
+        let type_raw = header.event_type_raw();
+        let start = self.event_start(event);
         // Positions only move forward within a file: the events a server sends when a stream
         // opens (format description, GTID list) carry their original, earlier positions.
         if header.log_pos() != 0 && type_raw != HEARTBEAT_EVENT {
@@ -467,7 +538,7 @@ impl BinlogCursor {
                 } else if self.file.is_empty() {
                     // A start after GTIDs: the rotate that opens the stream names the file the
                     // server chose.
-                    self.file = opening_rotate_file(&event, rotate.name_raw());
+                    self.file = opening_rotate_file(event, rotate.name_raw());
                     self.next_pos = rotate.position();
                     if !self.in_txn {
                         self.txn_start = self.position();
@@ -511,6 +582,9 @@ impl BinlogCursor {
                 }
             }
             EventData::TableMapEvent(tme) => {
+                if self.stream.is_none() {
+                    self.tmes.insert(tme.table_id(), tme.clone().into_owned());
+                }
                 let id = TableId::new(tme.database_name(), tme.table_name());
                 let captured = self.by_name.get(&id).copied();
                 self.table_ids.insert(tme.table_id(), captured);
@@ -576,7 +650,9 @@ impl BinlogCursor {
                     // Rows outside BEGIN/GTID (should not happen with ROW binlogs): their own txn.
                     self.begin(start);
                 }
-                self.rows(rows, timestamp_ms, out)?;
+                if !self.relay {
+                    self.rows(rows, timestamp_ms, out)?;
+                }
             }
             _ => {}
         }
@@ -700,7 +776,11 @@ impl BinlogCursor {
                 )));
             }
         }
-        let tme = self.stream.get_tme(table_id).ok_or_else(|| {
+        let tme = match &self.stream {
+            Some(stream) => stream.get_tme(table_id),
+            None => self.tmes.get(&table_id),
+        };
+        let tme = tme.ok_or_else(|| {
             BridgeError::other(format!("binlog rows event for table id {table_id} without its table-map event"))
         })?;
         for row in rows.rows(tme) {
@@ -751,6 +831,22 @@ impl BinlogCursor {
 
 fn table_id_name(table: &TableSchema) -> String {
     table.id.to_string()
+}
+
+/// A position in a file the server no longer has (purged after the checkpoint) would fail deep in
+/// the stream; say so plainly first.
+pub(crate) async fn check_file(conn: &mut Conn, offset: &BinlogOffset) -> Result<()> {
+    let files = binlog_files(conn).await?;
+    if !offset.position.file.is_empty() && !files.contains(&offset.position.file) {
+        return Err(BridgeError::validation(format!(
+            "cannot resume the binlog at {offset}: the server no longer has binlog file '{}' (its oldest \
+             is {}); it was probably purged (raise binlog_expire_logs_seconds / expire_logs_days). \
+             Restart the job without its checkpoint to take a new snapshot.",
+            offset.position.file,
+            files.first().map(String::as_str).unwrap_or("none")
+        )));
+    }
+    Ok(())
 }
 
 /// MariaDB: the dump starts after the position in `@slave_connect_state`.

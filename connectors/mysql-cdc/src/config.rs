@@ -45,6 +45,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("connect.max-retries", "Integer", OptionDefault::Value("3"), "Attempts to connect before failing."),
     spec("connection.pool.size", "Integer", OptionDefault::Value("20"), "Accepted for compatibility: each reader uses one query connection (and one binlog connection)."),
     spec("scan.newly-added-table.enabled", "Boolean", OptionDefault::Value("false"), "Capture tables that start matching 'database-name'/'table-name' while the job runs (created or renamed into the patterns) or since its last checkpoint: the binlog reader pauses, the new tables are snapshotted, then the binlog resumes with them. Off: such tables are ignored (logged once)."),
+    spec("scan.binlog.shared-connection.enabled", "Boolean", OptionDefault::Value("false"), "Binlog readers of the sources of one job that read one server (same hostname, port, username, password, TLS options and heartbeat.interval) share one replication connection and server id per TaskManager. A reader that does not keep up holds up the others on that connection. Readers started after a GTID set keep a connection of their own."),
     spec("heartbeat.interval", "Duration", OptionDefault::Value("30s"), "Heartbeats the server sends on an idle binlog, so positions keep moving. A binlog connection silent for 3 intervals is presumed dead and replaced."),
     // TLS (tls.rs; docs: the TLS section of the connector page).
     spec(tls::SSL_MODE, "String", OptionDefault::Text("PREFERRED; VERIFY_CA when only 'ssl.ca-cert' is set"), "TLS for every connection, as MySQL's --ssl-mode: DISABLED, PREFERRED (TLS if the server offers it, certificate not verified), REQUIRED (TLS, not verified), VERIFY_CA (certificate signed by a trusted CA) or VERIFY_IDENTITY (and issued for 'hostname')."),
@@ -211,6 +212,8 @@ pub struct MySqlCdcConfig {
     /// `scan.newly-added-table.enabled`: capture tables that start matching while the job runs
     /// or since its checkpoint (`newly_added.rs`).
     pub newly_added_tables: bool,
+    /// Binlog readers share their server's connection (`shared_binlog.rs`).
+    pub shared_binlog: bool,
     /// TLS for every connection (preflight, enumerator, snapshot, binlog).
     pub tls: TlsConfig,
     /// The binlog spill (`scan.binlog.spill.*`), when enabled.
@@ -294,6 +297,7 @@ impl MySqlCdcConfig {
         if pool_size == 0 {
             return Err(invalid("connection.pool.size", "must be at least 1.".into()));
         }
+        let shared_binlog: bool = options.get_or(crate::shared_binlog::OPTION, false)?;
         let heartbeat_interval: Duration = options.get_or("heartbeat.interval", Duration::from_secs(30))?;
         if heartbeat_interval.is_zero() {
             return Err(invalid("heartbeat.interval", "must be positive.".into()));
@@ -331,6 +335,7 @@ impl MySqlCdcConfig {
             pool_size,
             heartbeat_interval,
             newly_added_tables,
+            shared_binlog,
             tls,
             spill,
         })

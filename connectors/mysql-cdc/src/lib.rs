@@ -10,6 +10,7 @@
 //! - [`tls`]: TLS to the server (options, the driver's settings, handshake errors);
 //! - `retry`: which errors are transient, backoff and its bounds; `reconnect`: the binlog cursor
 //!   that reconnects and resumes at its offset;
+//! - `shared_binlog`: one binlog connection per server for the readers of several sources;
 //! - `binlog`: the replication stream decoded into row changes; `gtid`: MySQL GTID sets;
 //!   `mariadb_gtid`: MariaDB GTIDs and positions; `gtid_start`: starting after a GTID set;
 //! - `chunk`: splitting tables into key ranges; `snapshot`: reading a chunk with watermarks;
@@ -36,6 +37,7 @@ mod reader;
 mod reconnect;
 mod retry;
 pub mod schema;
+mod shared_binlog;
 mod snapshot;
 pub mod spill;
 mod source;

@@ -33,9 +33,9 @@ use crate::config::MySqlCdcConfig;
 use crate::connect::Connector;
 use crate::metrics::{BinlogReaderMetrics, SnapshotReaderMetrics};
 use crate::offset::BinlogOffset;
-use crate::reconnect::ReconnectingCursor;
 use crate::retry::{is_transient, Outage, RetryPolicy};
 use crate::schema::{load_table, TableId, TableSchema};
+use crate::shared_binlog::Cursor;
 use crate::snapshot::{ChunkReader, LowWatermark};
 use crate::spill::{Frame, LostSpill, Offer, RecordMeta, SpillReader, SpillState, SpillWriter};
 use crate::newly_added::TableWatch;
@@ -751,7 +751,7 @@ impl WorkerJob {
     async fn open_binlog(
         &mut self,
         split: &BinlogSplit,
-    ) -> Result<(Arc<Vec<TableSchema>>, Vec<Arc<TableMapping>>, ReconnectingCursor)> {
+    ) -> Result<(Arc<Vec<TableSchema>>, Vec<Arc<TableMapping>>, Cursor)> {
         let mut conn = crate::retry::connect(&self.connector).await?;
         let mut tables = Vec::with_capacity(split.tables.len());
         let mut mappings = Vec::with_capacity(split.tables.len());
@@ -771,10 +771,9 @@ impl WorkerJob {
         }
         let _ = conn.disconnect().await;
         let tables = Arc::new(tables);
-        let policy = RetryPolicy::new(&self.config);
-        let heartbeat = self.config.heartbeat_interval;
+        // On the server's shared connection, or one of its own (shared_binlog.rs).
         let mut cursor =
-            ReconnectingCursor::open(&self.connector, self.server_id, &split.offset, tables.clone(), heartbeat, policy)
+            Cursor::open(&self.connector, &self.config, self.server_id, &split.offset, tables.clone(), &self.metrics)
                 .await?;
         cursor.set_mappings(Arc::new(mappings.clone()));
         cursor.set_schema_changes(self.builder.emits_schema_changes());

@@ -1082,3 +1082,56 @@ fn large_multi_row_updates_on_several_connections_during_a_snapshot_of_small_chu
 }
 
 mod newly_added;
+/// Polls both harnesses in turn (one shared binlog connection feeds both: an unpolled one would
+/// hold up the other) until each changelog equals the table.
+fn catch_up_both(hs: [&mut Harness; 2], views: [&mut Materialized; 2], db: &TestDb, when: &str) {
+    let expected = db.table_state("scores");
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let [h0, h1] = hs;
+    let [v0, v1] = views;
+    loop {
+        for (h, v) in [(&mut *h0, &mut *v0), (&mut *h1, &mut *v1)] {
+            let emitted = h.poll_or_wait(std::time::Instant::now() + Duration::from_millis(5)).unwrap_or_else(|e| panic!("{when}: {e}"));
+            v.apply(&emitted);
+            assert!(v.anomalies.is_empty(), "{when}: {:?}", v.anomalies);
+        }
+        if v0.rows == expected && v1.rows == expected {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{when}: timed out");
+    }
+}
+
+#[test]
+fn a_panic_in_the_shared_binlog_connection_fails_its_readers_and_a_restore_recovers() {
+    let db = TestDb::new("shared_panic");
+    create_scores(&db, 300);
+    let base: u32 = db.server_ids.split('-').next().unwrap().parse().unwrap();
+    let (ids0, ids1) = (format!("{base}-{}", base + 4), format!("{}-{}", base + 5, base + 9));
+    let shared = ("scan.binlog.shared-connection.enabled", "true");
+    let s0 = db.source("scores", &[shared, ("server-id", &ids0)], COLUMNS);
+    let s1 = db.source("scores", &[shared, ("server-id", &ids1)], COLUMNS);
+    let (mut h0, mut h1) = (Harness::new(s0.as_ref(), 1, 256).unwrap(), Harness::new(s1.as_ref(), 1, 256).unwrap());
+    let (mut v0, mut v1) = (Materialized::default(), Materialized::default());
+    db.sql(&["UPDATE scores SET score = 1 WHERE id < 10"]);
+    catch_up_both([&mut h0, &mut h1], [&mut v0, &mut v1], &db, "before the panic");
+    let (c0, c1) = (h0.checkpoint().unwrap(), h1.checkpoint().unwrap());
+    let (at0, at1) = (v0.clone(), v1.clone());
+
+    crate::shared_binlog::PANIC_AT_NEXT_EVENT.store(true, Ordering::SeqCst);
+    db.sql(&["INSERT INTO scores VALUES (1000, 'at the panic', 1)"]);
+    for h in [&mut h0, &mut h1] {
+        let e = h.run_until(TIMEOUT, |_| false).expect_err("the reader fails").to_string();
+        assert!(e.contains("the shared binlog connection to 127.0.0.1:") && e.contains("stopped unexpectedly"), "{e}");
+    }
+    h0.close().unwrap();
+    h1.close().unwrap();
+
+    // The process lives on; restored readers start a new shared connection and lose nothing.
+    db.sql(&["INSERT INTO scores VALUES (1001, 'after the panic', 2)"]);
+    let (mut h0, mut h1) = (Harness::restore(s0.as_ref(), &c0, 256).unwrap(), Harness::restore(s1.as_ref(), &c1, 256).unwrap());
+    let (mut v0, mut v1) = (at0, at1);
+    catch_up_both([&mut h0, &mut h1], [&mut v0, &mut v1], &db, "restored after the panic");
+    h0.close().unwrap();
+    h1.close().unwrap();
+}

@@ -211,7 +211,7 @@ fn a_restore_with_wider_patterns_adds_the_tables_the_state_lacks() {
 }
 
 /// A new table the source cannot capture (no primary key, no chunk-key column) fails the job
-/// with the table, the cause and the fixes (docs/troubleshooting.md, case 55).
+/// with the table, the cause and the fixes (docs/troubleshooting.md, case 57).
 #[test]
 fn a_new_table_that_cannot_be_captured_fails_naming_it_and_the_fix() {
     let db = TestDb::new("newtab_bad");
