@@ -365,8 +365,12 @@ fn sources() -> &'static [(&'static str, Box<dyn DynSource>)] {
     })
 }
 
-/// The state version every connector writes today (`Source::STATE_VERSION`).
-const STATE_VERSION: [u8; 4] = 1u32.to_le_bytes();
+/// The state version `source` writes today (its `Source::STATE_VERSION`): the header of its
+/// fresh enumerator's state.
+fn state_version(source: &dyn DynSource) -> [u8; 4] {
+    let state = source.create_enumerator(&EnumeratorInit { parallelism: 2 }, None).unwrap().snapshot_state(0).unwrap();
+    state[..4].try_into().unwrap()
+}
 
 /// Input: selector, then the payload. Selector bits 0-1 choose the connector, bits 2-4 what the
 /// payload is: enumerator state, a split given back to the enumerator, a reader event for the
@@ -380,10 +384,13 @@ pub fn state(data: &[u8]) {
     let mut input = Input(data);
     let selector = input.byte();
     let body = input.rest();
-    let payload: Vec<u8> =
-        if selector & 0x80 != 0 { STATE_VERSION.iter().chain(body).copied().collect() } else { body.to_vec() };
     let sources = sources();
     let (connector, source) = &sources[(selector & 3) as usize % sources.len()];
+    let payload: Vec<u8> = if selector & 0x80 != 0 {
+        state_version(source.as_ref()).iter().chain(body).copied().collect()
+    } else {
+        body.to_vec()
+    };
     let init = EnumeratorInit { parallelism: 2 };
     match (selector >> 2) & 7 {
         0 => {

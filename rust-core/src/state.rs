@@ -64,12 +64,13 @@ pub fn decode<T: DeserializeOwned>(what: &'static str, version: u32, bytes: &[u8
             what,
             format!(
                 "it was written with state version {found} but this connector reads version \
-                 {version}; restore with the bridge version that wrote it, or start without state"
+                 {version}: a checkpoint of another release of the connector (restore with the \
+                 bridge version that wrote it, or start without state), or {NOT_OURS}"
             ),
         ));
     }
     // Bytes that pass the version check but do not decode were damaged, or written by another
-    // connector (every connector starts at version 1): say both, and what to do.
+    // connector (connectors count versions from 1 each): say both, and what to do.
     let (value, read) = bincode::serde::decode_from_slice(body, decode_config())
         .map_err(|e| BridgeError::state(what, format!("corrupt or incompatible bytes ({e}); {}", hint(what))))?;
     if read != body.len() {

@@ -56,6 +56,11 @@ impl Source for MySqlCdcSource {
     type Enumerator = MySqlCdcEnumerator;
     type Reader = MySqlCdcReader;
 
+    /// 2: the binlog split names the tables it is suspended for and ignores, and the enumerator's
+    /// state holds the newly-added-tables phase (`newly_added.rs`); `CdcSplit::BinlogSpilled`.
+    /// Version 1 state decoded as 2 could read one field's bytes as another's, so it is refused.
+    const STATE_VERSION: u32 = 2;
+
     fn boundedness(&self) -> Boundedness {
         if self.config.startup == StartupMode::Snapshot {
             Boundedness::Bounded
