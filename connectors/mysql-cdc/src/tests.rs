@@ -425,7 +425,7 @@ fn a_reader_holds_the_next_chunk_while_the_last_one_is_emitted() {
     let checkpoint = h.checkpoint().unwrap();
     let splits: Vec<CdcSplit> = checkpoint.readers[0]
         .iter()
-        .map(|s| rust_core::state::decode("split", 1, &s.state).unwrap())
+        .map(|s| rust_core::state::decode("split", <crate::MySqlCdcSource as rust_core::api::Source>::STATE_VERSION, &s.state).unwrap())
         .collect();
     let unread: Vec<u64> = splits
         .iter()

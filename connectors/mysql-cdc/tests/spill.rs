@@ -153,7 +153,7 @@ fn purge_to(private: &PrivateServer, file: &str) {
 }
 
 fn spill_state(cp: &Checkpoint) -> Option<connector_mysql_cdc::spill::SpillState> {
-    cp.readers[0].iter().find_map(|s| match rust_core::state::decode::<CdcSplit>("split", 1, &s.state).unwrap() {
+    cp.readers[0].iter().find_map(|s| match rust_core::state::decode::<CdcSplit>("split", <connector_mysql_cdc::MySqlCdcSource as rust_core::api::Source>::STATE_VERSION, &s.state).unwrap() {
         CdcSplit::BinlogSpilled(_, spill) => Some(spill),
         _ => None,
     })
