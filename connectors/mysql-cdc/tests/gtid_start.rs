@@ -14,13 +14,9 @@ use rust_core::api::RowKind;
 use rust_core::runtime::DynSource;
 use rust_core::testing::{Emitted, Harness};
 
-use support::PrivateServer;
+use support::{block, PrivateServer};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
-}
 
 /// A source reading `shop.t` from `port`, starting after `set`.
 fn source(port: u16, set: &str) -> Result<Box<dyn DynSource>, String> {

@@ -14,13 +14,9 @@ use rust_core::testing::Harness;
 
 use support::changelog::Materialized;
 use support::proxy::FreezingProxy;
-use support::{id_v_source, server, test_db, TestDb};
+use support::{block, id_v_source, server, test_db, TestDb};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
-}
 
 /// The table as the materialized form: id -> v.
 fn table(db: &TestDb) -> std::collections::BTreeMap<i64, String> {

@@ -28,7 +28,7 @@ use rust_core::api::{ReaderInit, RowKind, SourceFactory};
 use rust_core::options::Options;
 use rust_core::types::RowType;
 
-use support::{binlog_position, cdc_conn, server, test_db, TestDb};
+use support::{block, binlog_position, cdc_conn, server, test_db, TestDb};
 
 /// Never in any message below: the tests use it as the password wherever the server does not
 /// need the real one.
@@ -140,10 +140,6 @@ fn database(tag: &str, statements: &[&str]) -> TestDb {
         db.exec(statements).await;
         db
     })
-}
-
-fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod support;
 use mysql_async::prelude::Queryable;
 
 
-use support::{server, PrivateServer};
+use support::{block, server, PrivateServer};
 
 /// Preflight of a source reading `db`.`t` (columns id, v) at `port` as `user`: the error, if any.
 fn preflight(port: u16, user: &str, password: &str, db: &str, mode: &str) -> Result<(), String> {
@@ -26,10 +26,6 @@ fn preflight(port: u16, user: &str, password: &str, db: &str, mode: &str) -> Res
     ];
     let source = support::id_v_source(&options).map_err(|e| e.to_string())?;
     source.preflight().map_err(support::validation_message)
-}
-
-fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
 }
 
 const SCHEMA: &[&str] = &["CREATE DATABASE shop", "CREATE TABLE shop.t (id BIGINT PRIMARY KEY, v VARCHAR(10))"];

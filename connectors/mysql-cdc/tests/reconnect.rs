@@ -12,58 +12,27 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 
-use connector_mysql_cdc::MySqlCdcFactory;
-use rust_core::api::SourceFactory;
-use rust_core::options::Options;
 use rust_core::runtime::DynSource;
 use rust_core::testing::Harness;
-use rust_core::types::RowType;
 
 use support::changelog::Materialized;
-use support::PrivateServer;
+use support::{block, PrivateServer, CDC_PASSWORD};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
-const PASSWORD: &str = "flinkcdc-pw"; // made by scripts/mariadb.sh
-
-fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
-}
 
 /// A source reading `shop.t` (id, name, score) from the private server.
 fn source(private: &PrivateServer, server_ids: &str, extra: &[(&str, &str)]) -> Box<dyn DynSource> {
-    let port = private.port.to_string();
-    let mut options = vec![
-        ("hostname", "127.0.0.1"),
-        ("port", port.as_str()),
-        ("username", "flinkcdc"),
-        ("password", PASSWORD),
-        ("database-name", "shop"),
-        ("table-name", "t"),
+    let defaults = [
         ("server-id", server_ids),
         ("scan.incremental.snapshot.handover", "immediate"),
         ("scan.incremental.snapshot.chunk.size", "500"),
     ];
-    options.extend_from_slice(extra);
-    let options = Options::new("rust-mysql-cdc", options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
-    let row_type = RowType::parse(&["id", "name", "score"], &["BIGINT NOT NULL", "STRING", "BIGINT"]).unwrap();
-    let source = MySqlCdcFactory.create(&options, &row_type).unwrap();
-    source.preflight().unwrap();
-    source
-}
-
-fn sql(private: &PrivateServer, statements: &[&str]) {
-    block(async {
-        let mut root = private.root_conn().await;
-        for s in statements {
-            root.query_drop(*s).await.unwrap_or_else(|e| panic!("{s}: {e}"));
-        }
-        root.disconnect().await.unwrap();
-    })
+    private.id_name_score_source("t", &[&defaults[..], extra].concat())
 }
 
 /// `shop.t (id, name, score)` with the rows `insert` puts in.
 fn create_table(private: &PrivateServer, insert: &str) {
-    sql(private, &[
+    private.sql(&[
         "CREATE DATABASE shop",
         "CREATE TABLE shop.t (id BIGINT PRIMARY KEY, name VARCHAR(255), score BIGINT)",
         insert,
@@ -110,7 +79,7 @@ fn the_reader_reconnects_through_restarts_and_crashes_and_loses_or_repeats_nothi
     assert!(view.rows.len() < 20_000, "the snapshot must still be running");
     private.stop();
     private.start_again();
-    sql(&private, &["UPDATE shop.t SET score = -1 WHERE id % 1000 = 0", "DELETE FROM shop.t WHERE id BETWEEN 100 AND 110"]);
+    private.sql(&["UPDATE shop.t SET score = -1 WHERE id % 1000 = 0", "DELETE FROM shop.t WHERE id BETWEEN 100 AND 110"]);
     catch_up(&mut h, &mut view, &private, "after a clean restart during the snapshot");
     let logs = logs_about(private.port);
     assert!(
@@ -119,31 +88,31 @@ fn the_reader_reconnects_through_restarts_and_crashes_and_loses_or_repeats_nothi
     );
 
     // Binlog phase, clean shutdown.
-    sql(&private, &["INSERT INTO shop.t VALUES (30001, 'a', 1)", "UPDATE shop.t SET id = 30002 WHERE id = 5"]);
+    private.sql(&["INSERT INTO shop.t VALUES (30001, 'a', 1)", "UPDATE shop.t SET id = 30002 WHERE id = 5"]);
     catch_up(&mut h, &mut view, &private, "binlog before the restart");
     private.stop();
     private.start_again();
-    sql(&private, &["INSERT INTO shop.t VALUES (30003, 'b', 2)", "UPDATE shop.t SET name = 'after-restart' WHERE id < 50"]);
+    private.sql(&["INSERT INTO shop.t VALUES (30003, 'b', 2)", "UPDATE shop.t SET name = 'after-restart' WHERE id < 50"]);
     catch_up(&mut h, &mut view, &private, "after a clean restart in the binlog phase");
     // Each reconnect at WARN with its cause and the server, never the password.
     let logs = logs_about(private.port);
     let warned = logs.iter().find(|r| r.level == 2 && r.message.starts_with("binlog connection lost, reconnecting: "));
     assert!(warned.is_some_and(|r| r.message.contains("server_id=7200")), "{logs:?}");
-    assert!(logs.iter().all(|r| !r.message.contains(PASSWORD)), "{logs:?}");
+    assert!(logs.iter().all(|r| !r.message.contains(CDC_PASSWORD)), "{logs:?}");
 
     // A crash in the middle of a large transaction: 20,000 updates of ~250-byte rows (10 MB of
     // row images) are far more than socket buffers hold, so the crash cuts the stream inside it.
     let wide = format!("UPDATE shop.t SET name = REPEAT('x', 250), score = score + 1");
-    sql(&private, &[&wide]);
+    private.sql(&[&wide]);
     let part = h.run_until(TIMEOUT, |e| !e.is_empty()).unwrap();
     view.apply(&part);
     private.kill();
     private.start_again();
-    sql(&private, &["INSERT INTO shop.t VALUES (30004, 'after-crash', 3)"]);
+    private.sql(&["INSERT INTO shop.t VALUES (30004, 'after-crash', 3)"]);
     catch_up(&mut h, &mut view, &private, "after a crash inside a transaction");
     // Every change exactly once: 2 per row of the large update, on top of everything before.
     let changes_before_crash = view.changes;
-    sql(&private, &["UPDATE shop.t SET score = 0 WHERE id = 30004"]);
+    private.sql(&["UPDATE shop.t SET score = 0 WHERE id = 30004"]);
     catch_up(&mut h, &mut view, &private, "a change after the crash");
     assert_eq!(view.changes, changes_before_crash + 2);
     h.close().unwrap();
@@ -157,7 +126,7 @@ fn a_server_that_stays_away_fails_the_reader_after_the_bounds_with_the_cause() {
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
     let mut view = Materialized::default();
     catch_up(&mut h, &mut view, &private, "snapshot");
-    sql(&private, &["INSERT INTO shop.t VALUES (2, 'b', 2)"]);
+    private.sql(&["INSERT INTO shop.t VALUES (2, 'b', 2)"]);
     catch_up(&mut h, &mut view, &private, "binlog");
 
     let lost = Instant::now();
@@ -168,7 +137,7 @@ fn a_server_that_stays_away_fails_the_reader_after_the_bounds_with_the_cause() {
     assert!(e.contains("could not (re)connect") && e.contains(&format!("the server at {address} stayed unreachable")), "{e}");
     assert!(e.contains("'connect.max-retries' = 4") && e.contains("'connect.timeout' = 1s"), "{e}");
     assert!(e.contains("Last cause: connecting to") && e.contains("Connection refused"), "{e}");
-    assert!(!e.contains(PASSWORD), "{e}");
+    assert!(!e.contains(CDC_PASSWORD), "{e}");
     // Both bounds: at least 4 failures (0.1 + 0.2 + 0.4 s of backoff) and at least 1 s.
     assert!(waited >= Duration::from_secs(1) && waited < Duration::from_secs(20), "{waited:?}");
 }
@@ -185,7 +154,7 @@ fn a_reader_restored_while_the_server_is_down_waits_for_it() {
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
     let mut view = Materialized::default();
     catch_up(&mut h, &mut view, &private, "snapshot");
-    sql(&private, &["INSERT INTO shop.t VALUES (2, 'b', 2)"]);
+    private.sql(&["INSERT INTO shop.t VALUES (2, 'b', 2)"]);
     catch_up(&mut h, &mut view, &private, "binlog");
     let checkpoint = h.checkpoint().unwrap();
     h.close().unwrap();
@@ -196,7 +165,7 @@ fn a_reader_restored_while_the_server_is_down_waits_for_it() {
     let down = h.run_until(Duration::from_secs(2), |e| !e.is_empty()).err().expect("nothing while down").to_string();
     assert!(down.starts_with("timed out after"), "the reader failed instead of waiting: {down}");
     private.start_again();
-    sql(&private, &["INSERT INTO shop.t VALUES (3, 'c', 3)"]);
+    private.sql(&["INSERT INTO shop.t VALUES (3, 'c', 3)"]);
     catch_up(&mut h, &mut view, &private, "after the server came back");
     h.close().unwrap();
 }

@@ -25,13 +25,9 @@ use rust_core::types::RowType;
 
 use connector_mysql_cdc::MySqlCdcFactory;
 use support::changelog::Materialized;
-use support::{test_db, PrivateServer, TestDb};
+use support::{block, test_db, PrivateServer, TestDb};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
-}
 
 /// Ten server ids per source, unique across test processes on the shared server.
 fn server_ids() -> String {

@@ -13,22 +13,13 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 
-use connector_mysql_cdc::MySqlCdcFactory;
-use rust_core::api::SourceFactory;
-use rust_core::options::Options;
 use rust_core::runtime::DynSource;
 use rust_core::testing::Harness;
-use rust_core::types::RowType;
 
 use support::changelog::Materialized;
-use support::PrivateServer;
+use support::{block, PrivateServer, CDC_PASSWORD};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
-const PASSWORD: &str = "flinkcdc-pw"; // made by scripts/mariadb.sh
-
-fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
-}
 
 /// A source reading `shop.<table>` (id, name, score).
 fn source(private: &PrivateServer, table: &str, server_ids: &str, shared: bool) -> Box<dyn DynSource> {
@@ -36,44 +27,13 @@ fn source(private: &PrivateServer, table: &str, server_ids: &str, shared: bool) 
 }
 
 fn source_with(private: &PrivateServer, table: &str, server_ids: &str, shared: bool, extra: &[(&str, &str)]) -> Box<dyn DynSource> {
-    let port = private.port.to_string();
-    let mut options = vec![
-        ("hostname", "127.0.0.1"),
-        ("port", port.as_str()),
-        ("username", "flinkcdc"),
-        ("password", PASSWORD),
-        ("database-name", "shop"),
-        ("table-name", table),
+    let defaults = [
         ("server-id", server_ids),
         ("scan.incremental.snapshot.handover", "immediate"),
         ("scan.incremental.snapshot.chunk.size", "500"),
         ("scan.binlog.shared-connection.enabled", if shared { "true" } else { "false" }),
     ];
-    options.extend_from_slice(extra);
-    let options = Options::new("rust-mysql-cdc", options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
-    let row_type = RowType::parse(&["id", "name", "score"], &["BIGINT NOT NULL", "STRING", "BIGINT"]).unwrap();
-    let source = MySqlCdcFactory.create(&options, &row_type).unwrap();
-    source.preflight().unwrap();
-    source
-}
-
-fn sql(private: &PrivateServer, statements: &[&str]) {
-    block(async {
-        let mut root = private.root_conn().await;
-        for s in statements {
-            root.query_drop(*s).await.unwrap_or_else(|e| panic!("{s}: {e}"));
-        }
-        root.disconnect().await.unwrap();
-    })
-}
-
-fn query_u64(private: &PrivateServer, query: &str) -> Vec<u64> {
-    block(async {
-        let mut root = private.root_conn().await;
-        let rows: Vec<u64> = root.query(query).await.unwrap();
-        root.disconnect().await.unwrap();
-        rows
-    })
+    private.id_name_score_source(table, &[&defaults[..], extra].concat())
 }
 
 /// `shop.a` and `shop.b`, `rows` rows each.
@@ -83,7 +43,7 @@ fn create_tables(private: &PrivateServer, rows: u32) {
         statements.push(format!("CREATE TABLE shop.{t} (id BIGINT PRIMARY KEY, name VARCHAR(255), score BIGINT)"));
         statements.push(format!("INSERT INTO shop.{t} SELECT seq, CONCAT('{t}', seq), seq FROM shop.seq_1_to_{rows}"));
     }
-    sql(private, &statements.iter().map(String::as_str).collect::<Vec<_>>());
+    private.sql(&statements);
 }
 
 /// The table as the materialized form: id -> "name|score".
@@ -109,7 +69,7 @@ fn replica_ids(private: &PrivateServer) -> Vec<u32> {
 }
 
 fn dump_threads(private: &PrivateServer) -> Vec<u64> {
-    query_u64(private, "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = 'Binlog Dump'")
+    private.query::<u64>("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = 'Binlog Dump'")
 }
 
 /// Waits (a few seconds at most) until the server runs `n` binlog dump threads; returns their ids.
@@ -173,7 +133,7 @@ fn interleaved_dml(private: &PrivateServer, round: i64) {
     statements.push(format!("UPDATE shop.b SET score = score - {round}"));
     statements.push("COMMIT".to_string());
     statements.push(format!("UPDATE shop.a SET id = id + 1000000 WHERE id = {}", base + 3));
-    sql(private, &statements.iter().map(String::as_str).collect::<Vec<_>>());
+    private.sql(&statements);
 }
 
 fn job<'a>(source: &'a dyn DynSource, table: &'static str) -> Job<'a> {
@@ -214,13 +174,13 @@ fn two_sources_share_one_binlog_dump_through_kills_and_closes_and_lose_or_repeat
         assert_eq!(job.h.reader_metric(0, "binlogConnectionReaders"), Some(2));
     }
     let changes = (a.view.changes, b.view.changes);
-    sql(&private, &["UPDATE shop.a SET score = 7 WHERE id = 1", "DELETE FROM shop.b WHERE id = 1"]);
+    private.sql(&["UPDATE shop.a SET score = 7 WHERE id = 1", "DELETE FROM shop.b WHERE id = 1"]);
     catch_up(&private, &mut [&mut a, &mut b], "single changes");
     assert_eq!((a.view.changes, b.view.changes), (changes.0 + 2, changes.1 + 1), "each change exactly once");
 
     // The shared dump killed on the server: both readers go on from where they were.
     let dumps = await_dumps(&private, 1, "before the kill");
-    sql(&private, &[&format!("KILL CONNECTION {}", dumps[0])]);
+    private.sql(&[&format!("KILL CONNECTION {}", dumps[0])]);
     interleaved_dml(&private, 3);
     catch_up(&private, &mut [&mut a, &mut b], "after the shared dump was killed");
     let after = await_dumps(&private, 1, "after the kill");
@@ -235,15 +195,15 @@ fn two_sources_share_one_binlog_dump_through_kills_and_closes_and_lose_or_repeat
         statements.push(format!("UPDATE shop.b SET score = score + 1 WHERE id = {i}"));
     }
     statements.push("COMMIT".to_string());
-    sql(&private, &[&statements.join(";")]);
+    private.sql(&[&statements.join(";")]);
     let first = a.h.run_until(TIMEOUT, |e| !e.is_empty()).unwrap();
     a.view.apply(&first);
     let changes = (a.view.changes, b.view.changes);
-    sql(&private, &[&format!("KILL CONNECTION {}", after[0])]);
+    private.sql(&[&format!("KILL CONNECTION {}", after[0])]);
     catch_up(&private, &mut [&mut a, &mut b], "after a kill inside a large transaction");
     // 2 per updated row (-U, +U); the rows of `a` deleted by earlier rounds' key changes do not count.
-    let a_rows = query_u64(&private, "SELECT COUNT(*) FROM shop.a WHERE id BETWEEN 1 AND 3000")[0] as usize;
-    let b_rows = query_u64(&private, "SELECT COUNT(*) FROM shop.b WHERE id BETWEEN 1 AND 3000")[0] as usize;
+    let a_rows = private.query::<u64>("SELECT COUNT(*) FROM shop.a WHERE id BETWEEN 1 AND 3000")[0] as usize;
+    let b_rows = private.query::<u64>("SELECT COUNT(*) FROM shop.b WHERE id BETWEEN 1 AND 3000")[0] as usize;
     assert!(a.view.changes - changes.0 <= 2 * a_rows, "a repeated changes");
     assert_eq!(b.view.changes - changes.1, 2 * b_rows, "b: each change exactly once");
 
@@ -323,7 +283,7 @@ fn a_server_that_stays_away_fails_every_reader_of_the_shared_connection_with_the
         assert!(e.contains("could not (re)connect to read from"), "{e}");
         assert!(e.contains(&format!("the server at {address} stayed unreachable")), "{e}");
         assert!(e.contains("'connect.max-retries' = 4") && e.contains("Last cause: "), "{e}");
-        assert!(!e.contains(PASSWORD), "{e}");
+        assert!(!e.contains(CDC_PASSWORD), "{e}");
     }
 }
 
@@ -345,7 +305,7 @@ fn bench_two_sources_shared_vs_private() {
     });
     let (file, pos) = status[0].clone();
     for round in 0..UPDATES {
-        sql(&private, &[&format!("UPDATE shop.a SET score = score + {round} + 1"), &format!("UPDATE shop.b SET score = score + {round} + 1")]);
+        private.sql(&[&format!("UPDATE shop.a SET score = score + {round} + 1"), &format!("UPDATE shop.b SET score = score + {round} + 1")]);
     }
     let expected = (2 * ROWS * UPDATES) as usize; // -U and +U per row update, per source
     let pos = pos.to_string();

@@ -12,89 +12,47 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mysql_async::prelude::Queryable;
-
 use connector_mysql_cdc::split::CdcSplit;
-use connector_mysql_cdc::MySqlCdcFactory;
-use rust_core::api::SourceFactory;
-use rust_core::options::Options;
 use rust_core::runtime::DynSource;
 use rust_core::testing::{Checkpoint, Harness};
-use rust_core::types::RowType;
 
 use support::changelog::Materialized;
 use support::PrivateServer;
 
 const TIMEOUT: Duration = Duration::from_secs(180);
-const PASSWORD: &str = "flinkcdc-pw"; // made by scripts/mariadb.sh
 const BATCH_ROWS: usize = 512;
 /// Rows of the burst: 50 INSERTs of 1000 rows, then an UPDATE of every third and a DELETE of
 /// every seventh.
 const BURST: i64 = 50_000;
 
-fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
-}
-
 /// A source over `shop.t` (created here, empty).
 fn source(private: &PrivateServer, extra: &[(&str, &str)]) -> Box<dyn DynSource> {
-    sql(private, &[
-        "CREATE DATABASE shop".into(),
-        "CREATE TABLE shop.t (id BIGINT PRIMARY KEY, name VARCHAR(255), score BIGINT)".into(),
+    private.sql(&[
+        "CREATE DATABASE shop",
+        "CREATE TABLE shop.t (id BIGINT PRIMARY KEY, name VARCHAR(255), score BIGINT)",
     ]);
-    let port = private.port.to_string();
-    let mut options = vec![
-        ("hostname", "127.0.0.1"),
-        ("port", port.as_str()),
-        ("username", "flinkcdc"),
-        ("password", PASSWORD),
-        ("database-name", "shop"),
-        ("table-name", "t"),
+    let defaults = [
         ("server-id", "7300-7309"),
         ("scan.startup.mode", "latest-offset"),
         ("heartbeat.interval", "1s"),
     ];
-    options.extend_from_slice(extra);
-    let options = Options::new("rust-mysql-cdc", options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
-    let row_type = RowType::parse(&["id", "name", "score"], &["BIGINT NOT NULL", "STRING", "BIGINT"]).unwrap();
-    let source = MySqlCdcFactory.create(&options, &row_type).unwrap();
-    source.preflight().unwrap();
-    source
-}
-
-fn sql(private: &PrivateServer, statements: &[String]) {
-    block(async {
-        let mut root = private.root_conn().await;
-        for s in statements {
-            root.query_drop(s.as_str()).await.unwrap_or_else(|e| panic!("{s}: {e}"));
-        }
-        root.disconnect().await.unwrap();
-    })
-}
-
-fn query<T: mysql_async::prelude::FromRow + Send + 'static>(private: &PrivateServer, q: &str) -> Vec<T> {
-    block(async {
-        let mut root = private.root_conn().await;
-        let rows = root.query(q).await.unwrap();
-        root.disconnect().await.unwrap();
-        rows
-    })
+    private.id_name_score_source("t", &[&defaults[..], extra].concat())
 }
 
 fn table(private: &PrivateServer) -> BTreeMap<i64, String> {
-    let rows: Vec<(i64, Option<String>, Option<i64>)> = query(private, "SELECT id, name, score FROM shop.t");
+    let rows: Vec<(i64, Option<String>, Option<i64>)> = private.query("SELECT id, name, score FROM shop.t");
     let text = |v: Option<String>| v.unwrap_or_else(|| "NULL".into());
     rows.into_iter().map(|(id, n, s)| (id, format!("{}|{}", text(n), text(s.map(|s| s.to_string()))))).collect()
 }
 
 fn master_status(private: &PrivateServer) -> (String, u64) {
-    let rows: Vec<mysql_async::Row> = query(private, "SHOW MASTER STATUS");
+    let rows: Vec<mysql_async::Row> = private.query("SHOW MASTER STATUS");
     let row = &rows[0];
     (row.get::<String, _>(0).unwrap(), row.get::<u64, _>(1).unwrap())
 }
 
 fn binary_logs(private: &PrivateServer) -> Vec<String> {
-    let rows: Vec<mysql_async::Row> = query(private, "SHOW BINARY LOGS");
+    let rows: Vec<mysql_async::Row> = private.query("SHOW BINARY LOGS");
     rows.iter().map(|r| r.get::<String, _>(0).unwrap()).collect()
 }
 
@@ -108,7 +66,7 @@ fn burst(private: &PrivateServer, rows: i64) -> usize {
         .collect();
     statements.push("UPDATE shop.t SET score = score + 1 WHERE id >= 1000 AND id % 3 = 0".into());
     statements.push("DELETE FROM shop.t WHERE id >= 1000 AND id % 7 = 0".into());
-    sql(private, &statements);
+    private.sql(&statements);
     let ids = 1000..1000 + rows;
     let updates = ids.clone().filter(|id| id % 3 == 0).count();
     let deletes = ids.clone().filter(|id| id % 7 == 0).count();
@@ -119,7 +77,7 @@ fn burst(private: &PrivateServer, rows: i64) -> usize {
 fn streaming<'a>(private: &PrivateServer, source: &'a dyn DynSource) -> (Harness<'a>, Materialized) {
     let mut h = Harness::new(source, 1, BATCH_ROWS).unwrap();
     let mut view = Materialized::default();
-    sql(private, &["INSERT INTO shop.t SELECT seq, 'm', seq FROM shop.seq_1_to_10".into()]);
+    private.sql(&["INSERT INTO shop.t SELECT seq, 'm', seq FROM shop.seq_1_to_10"]);
     view.catch_up(&mut h, &table(private), TIMEOUT, "the binlog phase before the burst");
     (h, view)
 }
@@ -148,7 +106,7 @@ fn rotate(private: &PrivateServer) -> String {
 }
 
 fn purge_to(private: &PrivateServer, file: &str) {
-    sql(private, &[format!("PURGE BINARY LOGS TO '{file}'")]);
+    private.sql(&[format!("PURGE BINARY LOGS TO '{file}'")]);
     assert_eq!(binary_logs(private), vec![file.to_string()], "everything before {file} purged");
 }
 
@@ -223,7 +181,7 @@ fn a_stalled_sink_spills_a_burst_and_nothing_is_lost_after_the_binlog_is_purged_
     let mut view = at_cp;
     view.catch_up(&mut h, &table(&private), TIMEOUT, "restored from the checkpoint after the purge");
     assert_eq!(view.changes - before, expected_changes, "every change exactly once after the restore");
-    sql(&private, &["UPDATE shop.t SET name = 'after' WHERE id % 100 = 1".into()]);
+    private.sql(&["UPDATE shop.t SET name = 'after' WHERE id % 100 = 1"]);
     view.catch_up(&mut h, &table(&private), TIMEOUT, "streaming after the restored spill");
     // A checkpoint after the restored batches completes: their segments are deleted.
     h.checkpoint().unwrap();

@@ -23,17 +23,13 @@ use rust_core::api::RowKind;
 use rust_core::runtime::DynSource;
 use rust_core::testing::{Emitted, Harness};
 
-use support::{server, PrivateServer};
+use support::{block, server, PrivateServer};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const TLS_USER: &str = "tls_only";
 const X509_USER: &str = "x509_only";
 /// Every error is checked not to contain it.
 const PASSWORD: &str = "Tls-Secret-pw-4711";
-
-fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
-}
 
 /// A throwaway PKI in a directory of this test process, removed when dropped.
 struct Pki {

@@ -323,6 +323,62 @@ pub fn id_v_source(options: &[(&str, &str)]) -> rust_core::Result<Box<dyn rust_c
     connector_mysql_cdc::MySqlCdcFactory.create(&options, &row_type)
 }
 
+/// Runs `f` to completion on a runtime of its own (tests are synchronous; the driver is async).
+pub fn block<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+}
+
+/// The password `scripts/mariadb.sh` gives the `flinkcdc` user.
+pub const CDC_PASSWORD: &str = "flinkcdc-pw";
+
+impl PrivateServer {
+    /// Runs `statements` as root, in order; a failing one panics naming it.
+    pub fn sql(&self, statements: &[impl AsRef<str>]) {
+        block(async {
+            let mut root = self.root_conn().await;
+            for s in statements {
+                let s = s.as_ref();
+                root.query_drop(s).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+            }
+            root.disconnect().await.unwrap();
+        })
+    }
+
+    /// The rows of `query`, run as root.
+    pub fn query<T: mysql_async::prelude::FromRow + Send + 'static>(&self, query: &str) -> Vec<T> {
+        block(async {
+            let mut root = self.root_conn().await;
+            let rows: Vec<T> = root.query(query).await.unwrap();
+            root.disconnect().await.unwrap();
+            rows
+        })
+    }
+
+    /// A preflighted rust-mysql-cdc source over `shop.<table>` (`id BIGINT NOT NULL, name STRING,
+    /// score BIGINT`) on this server as `flinkcdc`, with `options` on top.
+    pub fn id_name_score_source(&self, table: &str, options: &[(&str, &str)]) -> Box<dyn rust_core::runtime::DynSource> {
+        use rust_core::api::SourceFactory;
+        let port = self.port.to_string();
+        let base = [
+            ("hostname", "127.0.0.1"),
+            ("port", port.as_str()),
+            ("username", "flinkcdc"),
+            ("password", CDC_PASSWORD),
+            ("database-name", "shop"),
+            ("table-name", table),
+        ];
+        let options = rust_core::options::Options::new(
+            "rust-mysql-cdc",
+            base.iter().chain(options).map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        );
+        let row_type =
+            rust_core::types::RowType::parse(&["id", "name", "score"], &["BIGINT NOT NULL", "STRING", "BIGINT"]).unwrap();
+        let source = connector_mysql_cdc::MySqlCdcFactory.create(&options, &row_type).unwrap();
+        source.preflight().unwrap();
+        source
+    }
+}
+
 /// The message of a submission error, which must be a validation (configuration) error.
 pub fn validation_message(e: rust_core::BridgeError) -> String {
     assert!(e.is_validation(), "a configuration problem is a validation error: {e}");
