@@ -475,6 +475,16 @@ fn specific_offset(
     })
 }
 
+/// Unit tests' config of tables `table_pattern` in database `db`, with `extra` options; nothing
+/// connects (enumerator and protocol tests).
+#[cfg(test)]
+pub(crate) fn test_config(table_pattern: &str, extra: &[(&str, &str)]) -> MySqlCdcConfig {
+    let base = [("hostname", "127.0.0.1"), ("username", "u"), ("password", "p"), ("database-name", "db"), ("table-name", table_pattern)];
+    let options =
+        Options::new("rust-mysql-cdc", base.iter().chain(extra).map(|(k, v)| (k.to_string(), v.to_string())).collect());
+    MySqlCdcConfig::parse(&options).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

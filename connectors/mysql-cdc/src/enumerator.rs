@@ -558,21 +558,9 @@ impl SplitEnumerator for MySqlCdcEnumerator {
 mod restored_chunk_tests {
     use super::*;
     use crate::split::KeyValue;
-    use rust_core::options::Options;
 
     fn config() -> MySqlCdcConfig {
-        let options = [
-            ("hostname", "127.0.0.1"),
-            ("username", "u"),
-            ("password", "p"),
-            ("database-name", "db"),
-            ("table-name", "t"),
-        ];
-        let options = Options::new(
-            "rust-mysql-cdc",
-            options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        );
-        MySqlCdcConfig::parse(&options).unwrap()
+        crate::config::test_config("t", &[])
     }
 
     fn enumerator() -> MySqlCdcEnumerator {

@@ -469,23 +469,17 @@ mod tests {
     use crate::source::MySqlCdcSource;
     use crate::split::{decode_event, ReaderEvent, SnapshotSplit};
     use rust_core::api::{EnumeratorCommand, EnumeratorInit, Source};
-    use rust_core::options::Options;
     use rust_core::runtime::{DynEnumerator, EnumeratorOutput};
 
     fn config() -> MySqlCdcConfig {
-        let options = [
-            ("hostname", "127.0.0.1"),
-            ("username", "u"),
-            ("password", "p"),
-            ("database-name", "db"),
-            ("table-name", "t[0-9]"),
-            ("scan.newly-added-table.enabled", "true"),
-            // The checkpoint wait before resuming is tested against the server.
-            ("scan.incremental.snapshot.handover", "immediate"),
-        ];
-        let options =
-            Options::new("rust-mysql-cdc", options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
-        MySqlCdcConfig::parse(&options).unwrap()
+        crate::config::test_config(
+            "t[0-9]",
+            &[
+                ("scan.newly-added-table.enabled", "true"),
+                // The checkpoint wait before resuming is tested against the server.
+                ("scan.incremental.snapshot.handover", "immediate"),
+            ],
+        )
     }
 
     fn t(name: &str) -> TableId {
