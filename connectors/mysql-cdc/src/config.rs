@@ -96,8 +96,9 @@ fn parse_spill(options: &Options, invalid: &dyn Fn(&str, String) -> BridgeError)
             Some(raw) => parse_memory_size(raw).map_err(|e| invalid(key, format!("'{raw}' is not {e}."))),
         }
     };
-    let max_bytes = size(SPILL_MAX_SIZE, 1 << 30)?;
-    let segment_bytes = size(SPILL_SEGMENT_SIZE, 64 << 20)?;
+    let defaults = SpillConfig::default();
+    let max_bytes = size(SPILL_MAX_SIZE, defaults.max_bytes)?;
+    let segment_bytes = size(SPILL_SEGMENT_SIZE, defaults.segment_bytes)?;
     if !enabled {
         for key in [SPILL_DIR, SPILL_MAX_SIZE, SPILL_SEGMENT_SIZE] {
             if options.get_str(key).is_some() {
@@ -118,7 +119,7 @@ fn parse_spill(options: &Options, invalid: &dyn Fn(&str, String) -> BridgeError)
     let dir = match dir.map(|d| d.trim().to_string()) {
         Some(d) if d.is_empty() => return Err(invalid(SPILL_DIR, "must not be empty.".into())),
         Some(d) => std::path::PathBuf::from(d),
-        None => std::env::temp_dir(),
+        None => defaults.dir,
     };
     Ok(Some(SpillConfig { dir, max_bytes, segment_bytes }))
 }

@@ -210,11 +210,7 @@ impl MySqlCdcReader {
         let restored = self.restored_spill.take();
         let config = match (&self.config.spill, &restored) {
             (Some(c), _) => c.clone(),
-            (None, Some(_)) => crate::spill::SpillConfig {
-                dir: std::env::temp_dir(),
-                max_bytes: 1 << 30,
-                segment_bytes: 64 << 20,
-            },
+            (None, Some(_)) => crate::spill::SpillConfig::default(),
             (None, None) => return None,
         };
         let (reader, writer, resume, lost) =

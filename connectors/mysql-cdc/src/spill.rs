@@ -52,6 +52,14 @@ pub struct SpillConfig {
     pub segment_bytes: u64,
 }
 
+/// The options' defaults (`1gb`, `64mb`, the system temp directory); also what a restored spill
+/// is read with when the option is off now.
+impl Default for SpillConfig {
+    fn default() -> Self {
+        SpillConfig { dir: std::env::temp_dir(), max_bytes: 1 << 30, segment_bytes: 64 << 20 }
+    }
+}
+
 /// A spilled segment as a checkpoint records it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SegmentRef {
