@@ -365,11 +365,19 @@ fn sources() -> &'static [(&'static str, Box<dyn DynSource>)] {
     })
 }
 
-/// The state version `source` writes today (its `Source::STATE_VERSION`): the header of its
-/// fresh enumerator's state.
-fn state_version(source: &dyn DynSource) -> [u8; 4] {
-    let state = source.create_enumerator(&EnumeratorInit { parallelism: 2 }, None).unwrap().snapshot_state(0).unwrap();
-    state[..4].try_into().unwrap()
+/// The state version each of [`sources`] writes today (its `Source::STATE_VERSION`): the header
+/// of its fresh enumerator's state, read once.
+fn state_versions() -> &'static [[u8; 4]] {
+    static VERSIONS: OnceLock<Vec<[u8; 4]>> = OnceLock::new();
+    VERSIONS.get_or_init(|| {
+        sources()
+            .iter()
+            .map(|(_, source)| {
+                let mut enumerator = source.create_enumerator(&EnumeratorInit { parallelism: 2 }, None).unwrap();
+                enumerator.snapshot_state(0).unwrap()[..4].try_into().unwrap()
+            })
+            .collect()
+    })
 }
 
 /// Input: selector, then the payload. Selector bits 0-1 choose the connector, bits 2-4 what the
@@ -385,9 +393,10 @@ pub fn state(data: &[u8]) {
     let selector = input.byte();
     let body = input.rest();
     let sources = sources();
-    let (connector, source) = &sources[(selector & 3) as usize % sources.len()];
+    let index = (selector & 3) as usize % sources.len();
+    let (connector, source) = &sources[index];
     let payload: Vec<u8> = if selector & 0x80 != 0 {
-        state_version(source.as_ref()).iter().chain(body).copied().collect()
+        state_versions()[index].iter().chain(body).copied().collect()
     } else {
         body.to_vec()
     };
