@@ -7,6 +7,7 @@
 //! Usage (connection from MYSQL_HOST, MYSQL_PORT, MYSQL_USER, MYSQL_PASSWORD):
 //!   snapshot_rate --database cdc_bench --table orders [--parallelism 1] [--reps 3]
 //!     [--columns "id BIGINT, customer_id INT, ..."] (default: the benchmark table's columns)
+//!     [--option KEY=VALUE ...] (more connector options, e.g. scan.incremental.snapshot.chunk.size=100000)
 //!     [--binlog FILE:POS --expect N] (instead of the snapshot: the binlog from FILE:POS until N
 //!     changes arrived, `scan.startup.mode = 'specific-offset'`, timed from the first change)
 
@@ -34,6 +35,7 @@ fn main() -> rust_core::Result<()> {
         COLUMNS.to_string(),
     );
     let (mut binlog, mut expect): (Option<String>, usize) = (None, 0);
+    let mut extra: Vec<(String, String)> = Vec::new();
     while let Some(flag) = args.next() {
         let value = args.next().expect("every flag takes a value");
         match flag.as_str() {
@@ -44,6 +46,10 @@ fn main() -> rust_core::Result<()> {
             "--columns" => columns = value,
             "--binlog" => binlog = Some(value),
             "--expect" => expect = value.parse().expect("--expect"),
+            "--option" => {
+                let (k, v) = value.split_once('=').expect("--option KEY=VALUE");
+                extra.push((k.to_string(), v.to_string()));
+            }
             other => panic!("unknown flag {other}"),
         }
     }
@@ -92,6 +98,7 @@ fn main() -> rust_core::Result<()> {
         options.insert("scan.startup.specific-offset.file".into(), file.into());
         options.insert("scan.startup.specific-offset.pos".into(), pos.into());
     }
+    options.extend(extra);
     let registry = Registry::new(vec![Box::new(MySqlCdcFactory)]);
     let source = registry.create_source("rust-mysql-cdc", options, &row_type)?;
 

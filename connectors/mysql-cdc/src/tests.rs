@@ -481,6 +481,49 @@ fn uneven_and_string_keys_and_tables_without_keys() {
 }
 
 #[test]
+fn even_keys_are_cut_arithmetically_from_the_row_estimate_and_sparse_keys_by_queries() {
+    use crate::chunk::{SplitSettings, TableSplitter};
+    use crate::schema::{load_table, TableId};
+    use crate::split::KeyValue;
+    let db = TestDb::new("plan");
+    db.sql(&[
+        "CREATE TABLE dense (id BIGINT PRIMARY KEY, score BIGINT)",
+        "INSERT INTO dense SELECT seq, seq FROM seq_1_to_5000",
+        "CREATE TABLE sparse (id BIGINT PRIMARY KEY, score BIGINT)",
+        "INSERT INTO sparse SELECT seq * seq, seq FROM seq_1_to_100",
+    ]);
+    let chunk_ends = |table: &str, settings: SplitSettings| -> Vec<Option<KeyValue>> {
+        db.block(async {
+            let mut conn = mysql_async::Conn::new(db.root_opts()).await.unwrap();
+            let schema = load_table(&mut conn, &TableId::new(db.name.clone(), table)).await.unwrap().unwrap();
+            let mut splitter = TableSplitter::default();
+            let mut ends = Vec::new();
+            while !splitter.done {
+                let chunks = splitter.next_chunks(&mut conn, &schema, "id", settings, 3).await.unwrap();
+                ends.extend(chunks.into_iter().map(|c| c.end));
+            }
+            conn.disconnect().await.unwrap();
+            ends
+        })
+    };
+    let settings = SplitSettings { chunk_size: 500, even_lower: 0.05, even_upper: 100.0 };
+    // 5,000 keys over about 5,000 estimated rows: factor 1, steps of 500 keys from MIN (1).
+    // Query-cut chunks would end at the largest of the next 500 keys instead: 500, 999, ...
+    let expected: Vec<Option<KeyValue>> =
+        (1..10).map(|i| Some(KeyValue::Int(1 + 500 * i))).chain(std::iter::once(None)).collect();
+    assert_eq!(chunk_ends("dense", settings), expected);
+    // Keys 1, 4, 9, ... 10,000 over 100 rows (factor 100): one chunk whichever way it is cut.
+    assert_eq!(chunk_ends("sparse", settings), vec![None]);
+    // With a bound of 10 and chunks of 30 rows the keys are queried: each chunk ends at the
+    // largest of the next 30 keys (30², 59², 88²), and the last one, which reaches MAX, is open.
+    let narrow = SplitSettings { chunk_size: 30, even_upper: 10.0, ..settings };
+    assert_eq!(
+        chunk_ends("sparse", narrow),
+        vec![Some(KeyValue::Int(900)), Some(KeyValue::Int(3481)), Some(KeyValue::Int(7744)), None]
+    );
+}
+
+#[test]
 fn many_tables_one_source_with_metadata_columns() {
     let db = TestDb::new("multi");
     db.sql(&[
