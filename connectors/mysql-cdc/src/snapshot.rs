@@ -81,33 +81,61 @@ impl LowWatermark {
         match self {
             LowWatermark::MasterStatus => binlog_end(conn).await,
             LowWatermark::ConsistentSnapshot => {
-                let context = "starting a consistent snapshot for a chunk";
                 // A consistent snapshot only holds at REPEATABLE READ (the server's default may
                 // differ). Session scope, not `SET TRANSACTION`: that one is refused while a
                 // transaction is open, as one is after a chunk read that failed halfway; START
-                // TRANSACTION then commits that leftover (read-only) transaction.
-                conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                    .await
-                    .map_err(|e| db_error(context, e))?;
-                conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-                    .await
-                    .map_err(|e| db_error(context, e))?;
-                snapshot_status(conn).await?.ok_or_else(|| {
+                // TRANSACTION then commits that leftover (read-only) transaction. The three
+                // statements go as one multi-statement query: one round trip per chunk instead of
+                // three, during which neither the server nor the reader has rows to work on.
+                let rows = last_result_rows(
+                    conn,
+                    "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; \
+                     START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY; \
+                     SHOW STATUS LIKE 'binlog\\_snapshot\\_%'",
+                )
+                .await
+                .map_err(|e| db_error("starting a consistent snapshot for a chunk", e))?;
+                snapshot_position(&rows)?.ok_or_else(|| {
                     BridgeError::other("the server stopped reporting Binlog_snapshot_file/Binlog_snapshot_position")
                 })
             }
         }
     }
 
-    /// Ends the chunk's read (releases its read view) once its rows are read.
-    pub async fn end(self, conn: &mut Conn) -> Result<()> {
+    /// Ends the chunk's read (releases its read view) once its rows are read, and returns the
+    /// high watermark: the end of the binlog (`SHOW MASTER STATUS`), taken after the read.
+    pub async fn end(self, conn: &mut Conn) -> Result<BinlogPosition> {
         match self {
-            LowWatermark::MasterStatus => Ok(()),
+            LowWatermark::MasterStatus => binlog_end(conn).await,
             LowWatermark::ConsistentSnapshot => {
-                conn.query_drop("COMMIT").await.map_err(|e| db_error("ending a chunk's consistent snapshot", e))
+                // One round trip, COMMIT first. Any failure takes the long way, whose errors
+                // name the cause (a missing privilege, a disabled binlog, MySQL 8.4's SHOW BINARY
+                // LOG STATUS); COMMIT again is harmless.
+                if let Ok(rows) = last_result_rows::<mysql_async::Row>(conn, "COMMIT; SHOW MASTER STATUS").await {
+                    if let Some(row) = rows.first() {
+                        if let (Some(file), Some(pos)) = (row.get::<String, _>(0), row.get::<u64, _>(1)) {
+                            return Ok(BinlogPosition { file, pos });
+                        }
+                    }
+                }
+                conn.query_drop("COMMIT").await.map_err(|e| db_error("ending a chunk's consistent snapshot", e))?;
+                binlog_end(conn).await
             }
         }
     }
+}
+
+/// Runs a multi-statement query and returns the rows of its last result set.
+async fn last_result_rows<T: mysql_async::prelude::FromRow + Send + 'static>(
+    conn: &mut Conn,
+    sql: &str,
+) -> std::result::Result<Vec<T>, mysql_async::Error> {
+    let mut result = conn.query_iter(sql).await?;
+    let mut rows = Vec::new();
+    while !result.is_empty() {
+        rows = result.collect::<T>().await?;
+    }
+    Ok(rows)
 }
 
 /// `Binlog_snapshot_file`/`_position` of this session: the binlog position of its consistent
@@ -118,6 +146,11 @@ async fn snapshot_status(conn: &mut Conn) -> Result<Option<BinlogPosition>> {
         .query("SHOW STATUS LIKE 'binlog\\_snapshot\\_%'")
         .await
         .map_err(|e| db_error("reading the binlog position of the snapshot (SHOW STATUS)", e))?;
+    snapshot_position(&rows)
+}
+
+/// The position in the rows of `SHOW STATUS LIKE 'binlog\_snapshot\_%'`.
+fn snapshot_position(rows: &[(String, String)]) -> Result<Option<BinlogPosition>> {
     let value = |name: &str| rows.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
     let (Some(file), Some(pos)) = (value("Binlog_snapshot_file"), value("Binlog_snapshot_position")) else {
         return Ok(None);
@@ -143,8 +176,7 @@ impl ChunkReader<'_> {
         let key_index = table.column_index(&split.chunk_key).unwrap_or(0);
         let low = self.low_watermark.begin(conn).await?;
         let mut rows = select_chunk(conn, table, &split.chunk_key, &split.range).await?;
-        self.low_watermark.end(conn).await?;
-        let high = binlog_end(conn).await?;
+        let high = self.low_watermark.end(conn).await?;
         let mut replayed = 0;
         if high > low {
             replayed = self.replay(table, key_index, &split.range, &low, &high, &mut rows).await?;
@@ -180,10 +212,9 @@ impl ChunkReader<'_> {
             builder.append_snapshot_packet(mapping, table, &normalizer, &mut reader, &packet)?;
         }
         drop(result);
-        self.low_watermark.end(conn).await?;
         // Equal watermarks: no transaction after the snapshot's position is in the binlog, so the
         // rows read are the chunk at the high watermark as they are.
-        let high = binlog_end(conn).await?;
+        let high = self.low_watermark.end(conn).await?;
         if high > low {
             builder.finish()?;
             return Ok(None);
