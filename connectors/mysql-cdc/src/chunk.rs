@@ -4,7 +4,8 @@
 //!
 //! A numeric key whose values are spread evenly (`(max - min + 1) / rows` within the
 //! `chunk-key.even-distribution.factor` bounds, `rows` the server's estimate) is cut
-//! arithmetically after one MIN/MAX query. Any other key is cut by bounded queries: the largest key of the next `chunk.size` rows.
+//! arithmetically after one MIN/MAX query. Any other key is cut by bounded queries: the largest
+//! key of the next `chunk.size` rows.
 //! Chunks are half-open `[start, end)`; the first starts unbounded (and takes NULL keys), the last
 //! ends unbounded.
 
