@@ -212,6 +212,11 @@ pub async fn binlog_end(conn: &mut Conn) -> Result<BinlogPosition> {
         other => other
             .map_err(|e| privilege_error(e, "SHOW MASTER STATUS", "REPLICATION CLIENT (BINLOG MONITOR on MariaDB)"))?,
     };
+    master_status_position(row)
+}
+
+/// The position in the first row of `SHOW MASTER STATUS`; no row means the binlog is disabled.
+pub fn master_status_position(row: Option<mysql_async::Row>) -> Result<BinlogPosition> {
     let row = row.ok_or_else(|| {
         BridgeError::validation(
             "the server's binary log is disabled (SHOW MASTER STATUS is empty): start it with log_bin, \

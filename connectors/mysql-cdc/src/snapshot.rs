@@ -29,7 +29,7 @@ use rust_core::error::BridgeError;
 use rust_core::Result;
 
 use crate::binlog::{BinlogCursor, ChangeKind};
-use crate::connect::{binlog_end, db_error, Connector};
+use crate::connect::{binlog_end, db_error, master_status_position, Connector};
 use crate::evolution::check_result_columns;
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{quote_ident, TableSchema};
@@ -108,18 +108,18 @@ impl LowWatermark {
         match self {
             LowWatermark::MasterStatus => binlog_end(conn).await,
             LowWatermark::ConsistentSnapshot => {
-                // One round trip, COMMIT first. Any failure takes the long way, whose errors
-                // name the cause (a missing privilege, a disabled binlog, MySQL 8.4's SHOW BINARY
-                // LOG STATUS); COMMIT again is harmless.
-                if let Ok(rows) = last_result_rows::<mysql_async::Row>(conn, "COMMIT; SHOW MASTER STATUS").await {
-                    if let Some(row) = rows.first() {
-                        if let (Some(file), Some(pos)) = (row.get::<String, _>(0), row.get::<u64, _>(1)) {
-                            return Ok(BinlogPosition { file, pos });
-                        }
+                // One round trip, COMMIT first. A failed query takes the long way, whose errors
+                // name the cause (a missing privilege, MySQL 8.4's SHOW BINARY LOG STATUS);
+                // COMMIT again is harmless.
+                match last_result_rows::<mysql_async::Row>(conn, "COMMIT; SHOW MASTER STATUS").await {
+                    Ok(rows) => master_status_position(rows.into_iter().next()),
+                    Err(_) => {
+                        conn.query_drop("COMMIT")
+                            .await
+                            .map_err(|e| db_error("ending a chunk's consistent snapshot", e))?;
+                        binlog_end(conn).await
                     }
                 }
-                conn.query_drop("COMMIT").await.map_err(|e| db_error("ending a chunk's consistent snapshot", e))?;
-                binlog_end(conn).await
             }
         }
     }
