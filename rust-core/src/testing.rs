@@ -117,6 +117,17 @@ impl<'a> Harness<'a> {
         let mut ctx = ReaderContext::new(init);
         if !restored.is_empty() {
             reader.add_splits(restored, &mut ctx)?;
+            // Flink's order: what adding the restored splits asked for reaches the enumerator
+            // before the reader registers (SourceOperator adds them, then registers the reader).
+            let (requested, events) = ctx.take_signals();
+            if requested {
+                let out = self.enumerator.handle_split_request(subtask, None)?;
+                self.pending_outputs.push_back(out);
+            }
+            for event in events {
+                let out = self.enumerator.handle_source_event(subtask, &event)?;
+                self.pending_outputs.push_back(out);
+            }
         }
         let out = self.enumerator.add_reader(subtask)?;
         self.pending_outputs.push_back(out);

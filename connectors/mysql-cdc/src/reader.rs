@@ -97,7 +97,14 @@ pub struct MySqlCdcReader {
     suspended: Option<BinlogSplit>,
     worker: Option<Worker>,
     no_more_splits: bool,
+    /// A split request is outstanding (Flink's requests carry no identity: one answer serves it).
     requested: bool,
+    /// The outstanding request was made ahead, while a split was in flight. The enumerator may
+    /// have set it aside (a restored reader's first response asks ahead and reports its unread
+    /// chunks; the report marks the reader busy), and it hands out the binlog split only once
+    /// every reader has asked while idle: a reader that runs out of splits before the answer
+    /// comes asks again, as an idle one.
+    requested_ahead: bool,
     /// Flink adds the splits restored from a checkpoint before it starts the reader.
     started: bool,
     /// Registered with the worker (the context holds the metrics).
@@ -132,6 +139,7 @@ impl MySqlCdcReader {
             worker: None,
             no_more_splits: false,
             requested: false,
+            requested_ahead: false,
             started: false,
             snapshot_metrics: None,
             spill: None,
@@ -195,8 +203,13 @@ impl MySqlCdcReader {
                     ctx.request_split();
                 } else {
                     ctx.request_split_ahead();
+                    self.requested_ahead = true;
                 }
                 self.requested = true;
+            } else if self.in_flight.is_empty() && self.requested_ahead {
+                // Ran out before the answer came: ask again, idle now (see `requested_ahead`).
+                ctx.request_split();
+                self.requested_ahead = false;
             } else if self.in_flight.is_empty() {
                 ctx.awaiting_requested_split();
             }
@@ -269,6 +282,11 @@ impl SourceReader for MySqlCdcReader {
 
     fn start(&mut self, _ctx: &mut ReaderContext) -> Result<()> {
         self.started = true;
+        // Flink adds restored splits before the reader registers, and a request they prompted
+        // reaches the enumerator before the registration, which drops it (a request of an
+        // earlier attempt must not count as idle): the first poll asks again.
+        self.requested = false;
+        self.requested_ahead = false;
         Ok(())
     }
 
@@ -338,6 +356,7 @@ impl SourceReader for MySqlCdcReader {
 
     fn add_splits(&mut self, splits: Vec<CdcSplit>, ctx: &mut ReaderContext) -> Result<()> {
         self.requested = false;
+        self.requested_ahead = false;
         let mut restored_unfinished = Vec::new();
         for split in splits {
             match split {

@@ -383,6 +383,51 @@ fn restores_from_checkpoints_in_the_snapshot_and_binlog_phases_lose_and_repeat_n
     h.close().unwrap();
 }
 
+/// Distilled from chaos seeds 1018, 1036, 9071316, 9071323, 9071325 and 9071326 (issue 17): a
+/// reader restored with its last chunk unread, when the enumerator has no chunk left to hand out.
+/// Its first response both asks ahead for the next split and reports the chunk as restored; the
+/// enumerator hears the request first, then the report, which marks the reader busy. Before the
+/// fix the reader, its request still outstanding, never asked again once the chunk was out: the
+/// enumerator never saw every reader idle, never handed out the binlog split, and the job
+/// delivered no change again without failing.
+#[test]
+fn a_reader_restored_with_its_last_chunk_unread_hands_over_to_the_binlog() {
+    use crate::split::CdcSplit;
+    for parallelism in [1u32, 2] {
+        let db = TestDb::new(&format!("restored_last_chunk_p{parallelism}"));
+        create_scores(&db, 50);
+        let source = db.source("scores", &[], COLUMNS);
+        let mut h = Harness::new(source.as_ref(), parallelism, 64).unwrap();
+        // One round: reader 0 asks, gets the table's only chunk and asks ahead for the next.
+        h.poll_all().unwrap();
+        let checkpoint = h.checkpoint().unwrap();
+        let held: Vec<CdcSplit> = checkpoint.readers[0]
+            .iter()
+            .map(|s| rust_core::state::decode("split", <crate::MySqlCdcSource as rust_core::api::Source>::STATE_VERSION, &s.state).unwrap())
+            .collect();
+        assert!(
+            matches!(held.as_slice(), [CdcSplit::Snapshot(c)] if c.high_watermark.is_none()),
+            "p{parallelism}: the checkpoint must hold the only chunk unread: {held:?}"
+        );
+        drop(h);
+
+        let mut h = Harness::restore(source.as_ref(), &checkpoint, 64).unwrap();
+        let mut view = Materialized::default();
+        view.apply(&h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 50).unwrap());
+        db.sql(&["UPDATE scores SET score = -1 WHERE id = 5", "DELETE FROM scores WHERE id = 6"]);
+        let expected = db.table_state("scores");
+        let live = h.run_until(Duration::from_secs(30), |e| {
+            let mut probe = Materialized { rows: view.rows.clone(), ..Default::default() };
+            probe.apply(e);
+            probe.rows == expected
+        });
+        let live = live.unwrap_or_else(|e| panic!("p{parallelism}: the changes after the snapshot never came: {e}"));
+        view.apply(&live);
+        assert!(view.anomalies.is_empty(), "p{parallelism}: {:?}", view.anomalies);
+        h.close().unwrap();
+    }
+}
+
 #[test]
 fn bounded_snapshot_mode_reads_the_table_once_and_ends() {
     let db = TestDb::new("bounded");
