@@ -46,6 +46,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("connection.pool.size", "Integer", OptionDefault::Value("20"), "Accepted for compatibility: each reader uses one query connection (and one binlog connection)."),
     spec("scan.newly-added-table.enabled", "Boolean", OptionDefault::Value("false"), "Capture tables that start matching 'database-name'/'table-name' while the job runs (created or renamed into the patterns) or since its last checkpoint: the binlog reader pauses, the new tables are snapshotted, then the binlog resumes with them. Off: such tables are ignored (logged once)."),
     spec("scan.binlog.shared-connection.enabled", "Boolean", OptionDefault::Value("false"), "Binlog readers of the sources of one job that read one server (same hostname, port, username, password, TLS options and heartbeat.interval) share one replication connection and server id per TaskManager. A reader that does not keep up holds up the others on that connection. Readers started after a GTID set keep a connection of their own."),
+    spec(STALL_TIMEOUT, "Duration", OptionDefault::Value("5min"), "How long the binlog split may wait to be handed out once the snapshot is finished (and, with 'checkpoint' handover, a checkpoint completed) before the source fails the job, so that Flink restarts it from its last checkpoint. The enumerator's binlogHandoverWaitMs gauge shows the wait and a WARN names the readers waited for at a quarter of it. A wait for the handover's checkpoint only warns: enable checkpointing or use 'immediate' handover."),
     spec("heartbeat.interval", "Duration", OptionDefault::Value("30s"), "Heartbeats the server sends on an idle binlog, so positions keep moving. A binlog connection silent for 3 intervals is presumed dead and replaced."),
     // TLS (tls.rs; docs: the TLS section of the connector page).
     spec(tls::SSL_MODE, "String", OptionDefault::Text("PREFERRED; VERIFY_CA when only 'ssl.ca-cert' is set"), "TLS for every connection, as MySQL's --ssl-mode: DISABLED, PREFERRED (TLS if the server offers it, certificate not verified), REQUIRED (TLS, not verified), VERIFY_CA (certificate signed by a trusted CA) or VERIFY_IDENTITY (and issued for 'hostname')."),
@@ -64,6 +65,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("jdbc.properties.#", "String", OptionDefault::Text("(none)"), "Other Connector/J properties: accepted for Flink CDC compatibility and ignored with a warning (no JDBC driver runs here). Unsupported TLS-like ones (key stores, protocols, ...) are refused."),
 ];
 
+pub const STALL_TIMEOUT: &str = "scan.binlog.stall-timeout";
 pub const SPILL_ENABLED: &str = "scan.binlog.spill.enabled";
 pub const SPILL_DIR: &str = "scan.binlog.spill.dir";
 pub const SPILL_MAX_SIZE: &str = "scan.binlog.spill.max-size";
@@ -210,6 +212,8 @@ pub struct MySqlCdcConfig {
     pub connect_max_retries: u32,
     pub pool_size: usize,
     pub heartbeat_interval: Duration,
+    /// How long the binlog split may wait to be handed out after the snapshot (`stall.rs`).
+    pub stall_timeout: Duration,
     /// `scan.newly-added-table.enabled`: capture tables that start matching while the job runs
     /// or since its checkpoint (`newly_added.rs`).
     pub newly_added_tables: bool,
@@ -305,6 +309,10 @@ impl MySqlCdcConfig {
         }
 
         let newly_added_tables: bool = options.get_or("scan.newly-added-table.enabled", false)?;
+        let stall_timeout: Duration = options.get_or(STALL_TIMEOUT, Duration::from_secs(300))?;
+        if stall_timeout < Duration::from_secs(1) {
+            return Err(invalid(STALL_TIMEOUT, "must be at least 1s.".into()));
+        }
 
         let tls = TlsConfig::parse(options, &invalid)?;
         let spill = parse_spill(options, &invalid)?;
@@ -335,6 +343,7 @@ impl MySqlCdcConfig {
             connect_max_retries,
             pool_size,
             heartbeat_interval,
+            stall_timeout,
             newly_added_tables,
             shared_binlog,
             tls,

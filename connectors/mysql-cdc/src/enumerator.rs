@@ -23,6 +23,7 @@ use crate::schema::{discover_tables, load_table, TableId};
 use crate::finished::FinishedChunks;
 use crate::metrics::SnapshotProgress;
 use crate::newly_added::{AddResult, AddingTables};
+use crate::stall::{HandoverWait, HandoverWatch};
 use rust_core::types::RowType;
 use crate::split::{
     decode_event, encode_event, BinlogSplit, CdcSplit, ChunkRange, EnumeratorEvent,
@@ -101,6 +102,9 @@ pub struct MySqlCdcEnumerator {
     handover_ready: bool,
     /// Registered on the first callback (the context holds the metrics).
     progress: Option<SnapshotProgress>,
+    /// Says when the binlog split waits too long to be handed out (`stall.rs`), on a periodic
+    /// task of its own.
+    handover_watch: Option<(u64, HandoverWatch)>,
 }
 
 impl MySqlCdcEnumerator {
@@ -122,6 +126,7 @@ impl MySqlCdcEnumerator {
             snapshot_done_at: None,
             handover_ready: false,
             progress: None,
+            handover_watch: None,
         }
     }
 
@@ -242,6 +247,26 @@ impl MySqlCdcEnumerator {
         // the split (a failure before that gives the split back, to be rebuilt).
         self.waiting.remove(&subtask);
         true
+    }
+
+    /// What the binlog split waits for: the conditions of [`Self::try_assign`] once every chunk is
+    /// read (the snapshot's, or none for startup modes without one).
+    fn handover_wait(&self, ctx: &EnumeratorContext<CdcSplit>) -> HandoverWait {
+        let snapshot_done = self.snapshot_finished_splitting() && self.state.pending.is_empty() && self.state.in_flight.is_empty();
+        if !snapshot_done || self.state.binlog_assigned || self.config.startup == StartupMode::Snapshot {
+            return HandoverWait::None;
+        }
+        let busy: Vec<u32> = (0..ctx.parallelism())
+            .filter(|s| !(self.waiting.contains(s) && ctx.registered_readers().contains(s)))
+            .collect();
+        if !busy.is_empty() {
+            return HandoverWait::Readers(busy);
+        }
+        if self.config.handover_after_checkpoint && ctx.parallelism() > 1 && !self.handover_ready {
+            return HandoverWait::Checkpoint;
+        }
+        // Every condition holds: the split goes out at the next callback.
+        HandoverWait::None
     }
 
     /// The binlog split after a snapshot: from the lowest chunk watermark, with every chunk's.
@@ -377,6 +402,10 @@ impl SplitEnumerator for MySqlCdcEnumerator {
     type State = EnumeratorState;
 
     fn start(&mut self, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+        let watch = HandoverWatch::new(self.config.stall_timeout, ctx.metrics());
+        let period = watch.period();
+        let task = ctx.call_async(Box::new(|| Ok(Vec::new())), AsyncSchedule::Periodic { initial_delay: period, period });
+        self.handover_watch = Some((task, watch));
         self.schedule_splitting(ctx);
         self.publish(ctx);
         Ok(())
@@ -506,10 +535,17 @@ impl SplitEnumerator for MySqlCdcEnumerator {
 
     fn handle_async_result(
         &mut self,
-        _task_id: u64,
+        task_id: u64,
         result: std::result::Result<Vec<u8>, String>,
         ctx: &mut EnumeratorContext<CdcSplit>,
     ) -> Result<()> {
+        if self.handover_watch.as_ref().is_some_and(|(id, _)| *id == task_id) {
+            let wait = self.handover_wait(ctx);
+            if let Some((_, watch)) = self.handover_watch.as_mut() {
+                watch.check(&wait, std::time::Instant::now())?;
+            }
+            return Ok(());
+        }
         self.splitting = false;
         let bytes = result.map_err(|e| BridgeError::other(format!("splitting the captured tables failed: {e}")))?;
         let result = match rust_core::state::decode("split result", 1, &bytes)? {

@@ -18,12 +18,15 @@
 //! - `gtid`: MySQL GTID sets; `enumerator`, `reader`, `source`: the FLIP-27 roles;
 //! - `newly_added`: tables that start matching while the job runs (`scan.newly-added-table.enabled`):
 //!   the binlog reader suspends, they are snapshotted, the binlog resumes with them;
-//! - `metrics`: snapshot progress, reader metrics and progress logs.
+//! - `metrics`: snapshot progress, reader metrics and progress logs;
+//! - [`describe`]: what a checkpoint holds, in words (stall reports, debugging);
+//! - [`stall`]: the watchdog that fails a job whose binlog split waits too long to be handed out.
 
 mod binlog;
 mod chunk;
 pub mod config;
 mod connect;
+pub mod describe;
 mod enumerator;
 pub mod evolution;
 mod finished;
@@ -40,6 +43,7 @@ pub mod schema;
 mod shared_binlog;
 mod snapshot;
 pub mod spill;
+pub mod stall;
 mod source;
 pub mod split;
 pub mod tls;

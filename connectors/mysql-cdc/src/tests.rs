@@ -795,6 +795,35 @@ fn with_checkpoint_handover_the_binlog_phase_waits_for_a_checkpoint_after_the_sn
     h.close().unwrap();
 }
 
+/// A handover that stops making progress is not silent (issue 17): with a reader that never asks
+/// again (lost here, and never restarted), the binlog split waits after the snapshot, and once
+/// 'scan.binlog.stall-timeout' passed the enumerator fails the job, naming the reader.
+#[test]
+fn a_binlog_split_waiting_on_a_reader_fails_the_job_at_the_stall_timeout() {
+    let db = TestDb::new("stall");
+    create_scores(&db, 300);
+    let source = db.source(
+        "scores",
+        &[("scan.binlog.stall-timeout", "2s"), ("scan.incremental.snapshot.chunk.size", "100")],
+        COLUMNS,
+    );
+    let mut h = Harness::new(source.as_ref(), 2, 4096).unwrap();
+    h.fail_reader(1).unwrap();
+    let snapshot = h.run_until(TIMEOUT, |e| ids(e).len() >= 300).unwrap();
+    assert_eq!(ids(&snapshot).len(), 300);
+    let finished = std::time::Instant::now();
+    let error = loop {
+        // Time passes for the enumerator's timer; nothing arrives from the readers meanwhile.
+        let _ = h.run_until(Duration::from_millis(200), |e| !e.is_empty());
+        if let Err(e) = h.tick() {
+            break e.to_string();
+        }
+        assert!(finished.elapsed() < Duration::from_secs(30), "no failure 30 s after the snapshot finished");
+    };
+    assert!(finished.elapsed() >= Duration::from_millis(1500), "failed before the timeout: {error}");
+    assert!(error.contains("readers [1]") && error.contains("scan.binlog.stall-timeout"), "{error}");
+}
+
 /// MariaDB GTIDs in binlog offsets: inside a transaction the state before it (the offset points
 /// at its start), after its commit the transaction's own GTID (`@@last_gtid` of its session).
 #[test]
