@@ -7,7 +7,7 @@ CARGO ?= cargo
 # keeps every build, the example jobs included, on one (private) local repository.
 export MVN
 
-.PHONY: all build test preview mariadb test-rust test-fuzz sanitize sanitize-valgrind test-java test-e2e fuzz demo demo-datagen bench bench-cdc clean
+.PHONY: all build test preview mariadb test-rust test-fuzz sanitize sanitize-valgrind test-java test-e2e fuzz chaos demo demo-datagen bench bench-cdc clean
 
 # Demo and benchmarks run in a JVM of their own (exec:exec): Flink's MiniCluster cannot find its
 # classes inside Maven's isolated exec:java classloader.
@@ -49,6 +49,18 @@ fuzz:
 
 test-fuzz:
 	FUZZ_RUNS=$(FUZZ_RUNS) scripts/fuzz.sh
+
+## chaos: the long chaos run of rust-mysql-cdc (connectors/mysql-cdc/tests/chaos.rs), opt-in:
+## CHAOS_SEEDS seeds of wide plans (parallelism 1-4, both handovers, spill, shared binlog
+## connection, newly added tables, server restarts) from CHAOS_FIRST_SEED, by default derived
+## from the date (printed, so a run can be repeated). About 10 s a seed on 2 cores; a stalled seed
+## takes 2 minutes. `make test` runs a fixed slice of it.
+CHAOS_SEEDS ?= 500
+CHAOS_FIRST_SEED ?= $(shell date -u +%Y%m%d)000
+chaos: mariadb
+	@echo "chaos: $(CHAOS_SEEDS) seeds from $(CHAOS_FIRST_SEED) (repeat with make chaos CHAOS_FIRST_SEED=$(CHAOS_FIRST_SEED))"
+	CHAOS_SEEDS=$(CHAOS_SEEDS) CHAOS_FIRST_SEED=$(CHAOS_FIRST_SEED) \
+	  $(CARGO) test --release -p connector-mysql-cdc --test chaos chaos_long -- --ignored --nocapture
 
 ## sanitize: rust-core's tests under valgrind memcheck and under Miri (nightly toolchain with the
 ## miri component; skipped with a message without it): about 3.5 minutes, 3 of them Miri's.

@@ -14,8 +14,14 @@
 //!   version of the key's row never seen before arrives out of order;
 //! - at the end, each key's (uid, version) equals the table's: anything else is lost.
 //!
-//! [`Materialized`] (the per-key replay every test uses) runs alongside; its anomalies and a
-//! final state that differs from the table are reported too.
+//! [`Materialized`] (the per-key replay every test uses: what an upsert sink would hold) runs
+//! alongside; its anomalies (an insert of a present key, an update-before or delete of an absent
+//! key or of other values) are `KeyAnomaly` findings, and so is a final state that differs from
+//! the table when nothing else explains it.
+//!
+//! Lost or stalled: a run that did not catch up with the table is `Stalled` when the changes it
+//! lacks are still ahead of the binlog reader (no reader holds the binlog split, or it stands
+//! before the server's binlog end); its differing keys are then reported as held up, not lost.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -32,6 +38,8 @@ pub enum Problem {
     OutOfOrder,
     /// An anomaly of the per-key replay (see `support::changelog`).
     KeyAnomaly,
+    /// Changes not delivered within the catch-up time and still ahead of the binlog reader.
+    Stalled,
 }
 
 #[derive(Clone, Debug)]
@@ -149,8 +157,27 @@ impl Checker {
         self.keys.insert(id, next);
     }
 
-    /// Compares with the table at the end: `table` is id -> (uid, ver, val).
-    pub fn finish(&mut self, table: &BTreeMap<i64, (i64, u64, String)>) {
+    /// Compares with the table at the end: `table` is id -> (uid, ver, val). `stalled`: the run
+    /// did not catch up and the changes are held up (see the module doc): keys that differ are
+    /// then counted as held up, in one `Stalled` finding, not as lost.
+    pub fn finish(&mut self, table: &BTreeMap<i64, (i64, u64, String)>, stalled: bool) {
+        if stalled {
+            let downstream: BTreeMap<i64, Image> =
+                self.keys.iter().filter_map(|(id, k)| k.current.map(|image| (*id, image))).collect();
+            let table_images: BTreeMap<i64, Image> = table.iter().map(|(id, (uid, ver, _))| (*id, (*uid, *ver))).collect();
+            let behind: Vec<i64> = table_images
+                .iter()
+                .filter(|(id, image)| downstream.get(id) != Some(image))
+                .map(|(id, _)| *id)
+                .chain(downstream.keys().filter(|id| !table_images.contains_key(id)).copied())
+                .collect();
+            self.find(
+                Problem::Stalled,
+                0,
+                format!("{} keys behind the table (first: {:?})", behind.len(), &behind[..behind.len().min(10)]),
+            );
+            return;
+        }
         let downstream: BTreeMap<i64, Image> =
             self.keys.iter().filter_map(|(id, k)| k.current.map(|image| (*id, image))).collect();
         for (id, (uid, ver, _)) in table {
@@ -184,7 +211,11 @@ impl Checker {
                 .chain(self.by_key.rows.keys().filter(|id| !rendered.contains_key(id)).copied())
                 .take(10)
                 .collect::<Vec<_>>();
-            self.find(Problem::KeyAnomaly, 0, format!("the per-key replay differs from the table at keys {differing:?}"));
+            self.find(
+                Problem::KeyAnomaly,
+                0,
+                format!("the per-key replay (an upsert sink's view) differs from the table at keys {differing:?}"),
+            );
         }
     }
 
@@ -230,7 +261,7 @@ mod tests {
             (2, (10, 5, "v".to_string())),
             (8, (12, 1, "v".to_string())),
             (9, (13, 4, "v".to_string())),
-        ]));
+        ]), false);
         assert!(c.findings.is_empty(), "{:?}", c.findings);
     }
 
@@ -239,7 +270,7 @@ mod tests {
         let problems = |rows: &[(RowKind, i64, i64, u64)], table: &[(i64, i64, u64)]| -> Vec<Problem> {
             let mut c = Checker::default();
             c.apply(&[batch(rows)]);
-            c.finish(&table.iter().map(|&(id, uid, ver)| (id, (uid, ver, "v".to_string()))).collect());
+            c.finish(&table.iter().map(|&(id, uid, ver)| (id, (uid, ver, "v".to_string()))).collect(), false);
             c.findings.iter().map(|f| f.problem).filter(|p| *p != Problem::KeyAnomaly).collect()
         };
         // The update again.
@@ -251,5 +282,17 @@ mod tests {
         // An older version arrives after a newer one.
         let p = problems(&[(I, 1, 10, 2), (UB, 1, 10, 2), (UA, 1, 10, 1)], &[(1, 10, 2)]);
         assert!(p.contains(&Problem::OutOfOrder), "{p:?}");
+    }
+
+    /// A run that stopped short with its changes still ahead of the binlog reader: one Stalled
+    /// finding naming the keys behind, nothing counted as lost.
+    #[test]
+    fn a_stalled_run_counts_its_keys_as_held_up_not_lost() {
+        let mut c = Checker::default();
+        c.apply(&[batch(&[(I, 1, 10, 0), (I, 2, 11, 0)])]);
+        c.finish(&BTreeMap::from([(1, (10, 2, "v".to_string())), (2, (11, 0, "v".to_string())), (3, (12, 0, "v".to_string()))]), true);
+        let problems: Vec<Problem> = c.findings.iter().map(|f| f.problem).collect();
+        assert_eq!(problems, [Problem::Stalled], "{:?}", c.findings);
+        assert!(c.findings[0].detail.starts_with("2 keys behind the table (first: [1, 3])"), "{}", c.findings[0].detail);
     }
 }
