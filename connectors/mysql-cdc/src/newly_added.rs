@@ -534,9 +534,10 @@ mod tests {
         let mut e = enumerator(streaming());
         e.add_reader(0).unwrap();
         let start = e.start().unwrap();
-        // Restored with the option on: the background step looks for tables the state lacks.
+        // Restored with the option on: the background step looks for tables the state lacks
+        // (a task run once; the handover watchdog's runs periodically).
         let task = start.commands.iter().find_map(|c| match c {
-            EnumeratorCommand::CallAsync { task_id, .. } => Some(*task_id),
+            EnumeratorCommand::CallAsync { task_id, schedule: rust_core::api::AsyncSchedule::Once } => Some(*task_id),
             _ => None,
         });
         let suspended_at = BinlogOffset::at(BinlogPosition::new("bin.000001", 500));
