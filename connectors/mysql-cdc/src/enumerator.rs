@@ -222,18 +222,9 @@ impl MySqlCdcEnumerator {
             // Streaming readers without the binlog split stay idle: the job is unbounded.
             return false;
         }
-        // Only when every reader is idle: a reader restarted after a failure may hold chunks it
-        // restored unfinished and is reading again (it reports them before it registers, see
-        // `reopen`); their new watermarks must be in the binlog split.
-        let all_idle = (0..ctx.parallelism()).all(|s| self.waiting.contains(&s) && ctx.registered_readers().contains(&s));
-        if !all_idle {
-            return false;
-        }
-        // Readers emit chunks in parallel, so downstream may still hold snapshot rows of a key
-        // when the binlog reader emits its next change. A checkpoint triggered after the last
-        // chunk was reported completes only once every operator has processed all rows before
-        // its barriers: after it, ordering per key holds (one reader needs no wait).
-        if self.config.handover_after_checkpoint && ctx.parallelism() > 1 && !self.handover_ready {
+        // The rule the handover watchdog reports on: every reader idle, then (with 'checkpoint'
+        // handover) a checkpoint after the snapshot.
+        if self.handover_wait(ctx) != HandoverWait::None {
             return false;
         }
         if self.state.binlog_pending.is_none() {
@@ -249,23 +240,30 @@ impl MySqlCdcEnumerator {
         true
     }
 
-    /// What the binlog split waits for: the conditions of [`Self::try_assign`] once every chunk is
-    /// read (the snapshot's, or none for startup modes without one).
+    /// What the binlog split waits for once every chunk is read (the snapshot's, or none for
+    /// startup modes without one): [`Self::try_assign`] hands it out when this is `None`, and the
+    /// handover watchdog (`stall.rs`) reports on it.
     fn handover_wait(&self, ctx: &EnumeratorContext<CdcSplit>) -> HandoverWait {
         let snapshot_done = self.snapshot_finished_splitting() && self.state.pending.is_empty() && self.state.in_flight.is_empty();
         if !snapshot_done || self.state.binlog_assigned || self.config.startup == StartupMode::Snapshot {
             return HandoverWait::None;
         }
+        // Only when every reader is idle: a reader restarted after a failure may hold chunks it
+        // restored unfinished and is reading again (it reports them before it registers, see
+        // `reopen`); their new watermarks must be in the binlog split.
         let busy: Vec<u32> = (0..ctx.parallelism())
             .filter(|s| !(self.waiting.contains(s) && ctx.registered_readers().contains(s)))
             .collect();
         if !busy.is_empty() {
             return HandoverWait::Readers(busy);
         }
+        // Readers emit chunks in parallel, so downstream may still hold snapshot rows of a key
+        // when the binlog reader emits its next change. A checkpoint triggered after the last
+        // chunk was reported completes only once every operator has processed all rows before
+        // its barriers: after it, ordering per key holds (one reader needs no wait).
         if self.config.handover_after_checkpoint && ctx.parallelism() > 1 && !self.handover_ready {
             return HandoverWait::Checkpoint;
         }
-        // Every condition holds: the split goes out at the next callback.
         HandoverWait::None
     }
 

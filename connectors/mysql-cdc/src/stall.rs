@@ -49,17 +49,20 @@ impl HandoverWatch {
     /// Publishes the wait; warns at a quarter of the timeout; an error (which fails the job) when
     /// readers were waited for longer than the timeout.
     pub fn check(&mut self, wait: &HandoverWait, now: Instant) -> Result<()> {
-        if *wait == HandoverWait::None {
-            self.since = None;
-            self.warned = false;
-            self.gauge.set(0);
-            return Ok(());
-        }
+        let readers = match wait {
+            HandoverWait::None => {
+                self.since = None;
+                self.warned = false;
+                self.gauge.set(0);
+                return Ok(());
+            }
+            HandoverWait::Checkpoint => None,
+            HandoverWait::Readers(readers) => Some(readers),
+        };
         let waited = now.saturating_duration_since(*self.since.get_or_insert(now));
         self.gauge.set(waited.as_millis() as i64);
-        match wait {
-            HandoverWait::None => Ok(()),
-            HandoverWait::Checkpoint => {
+        match readers {
+            None => {
                 if !self.warned && waited >= self.timeout / 4 {
                     self.warned = true;
                     tracing::warn!(
@@ -71,7 +74,7 @@ impl HandoverWatch {
                 }
                 Ok(())
             }
-            HandoverWait::Readers(readers) => {
+            Some(readers) => {
                 if waited >= self.timeout {
                     return Err(BridgeError::other(format!(
                         "the snapshot finished {}s ago but the binlog split is still not handed out: readers {readers:?} \
