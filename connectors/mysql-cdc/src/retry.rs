@@ -54,17 +54,40 @@ impl RetryPolicy {
 /// Connects, riding out an outage within the policy's bounds (unlike [`Connector::connect`],
 /// whose few quick attempts suit a submission, not a running reader).
 pub async fn connect(connector: &Connector) -> Result<Conn> {
+    transient(connector, "connecting", async || connector.connect_once().await).await
+}
+
+/// Runs `step` on a fresh connection; a transient failure of the connection or of the step
+/// connects and runs it again. For what a reader does right after connecting (a server going
+/// down between the connect and the first query is the same outage as one refusing the connect).
+pub async fn on_connection<T>(
+    connector: &Connector,
+    what: &str,
+    mut step: impl AsyncFnMut(&mut Conn) -> Result<T>,
+) -> Result<T> {
+    transient(connector, what, async || {
+        let mut conn = connector.connect_once().await?;
+        let result = step(&mut conn).await;
+        let _ = conn.disconnect().await;
+        result
+    })
+    .await
+}
+
+/// Runs `op` until it succeeds, fails for good (not [`is_transient`]), or the outage outlasts the
+/// connector's retry policy.
+async fn transient<T>(connector: &Connector, what: &str, mut op: impl AsyncFnMut() -> Result<T>) -> Result<T> {
     let mut outage = Outage::new(connector.retry_policy());
     loop {
-        match connector.connect_once().await {
-            Ok(conn) => return Ok(conn),
+        match op().await {
+            Ok(value) => return Ok(value),
             Err(e) if is_transient(&e) => {
                 let Some(delay) = outage.failed(&e) else {
-                    return Err(outage.give_up("connecting", connector.address()));
+                    return Err(outage.give_up(what, connector.address()));
                 };
                 tracing::warn!(
                     address = %connector.address(), failures = outage.failures(), retry_in = ?delay,
-                    "cannot connect, retrying: {e}"
+                    "{what} failed, retrying: {e}"
                 );
                 // Backoff on the caller's runtime (a reader's worker, Flink's async executor).
                 tokio::time::sleep(delay).await;
@@ -191,6 +214,28 @@ mod tests {
 
     fn io_error() -> BridgeError {
         BridgeError::external("reading the binlog", std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+    }
+
+    /// A transient failure runs the step again, a definite one ends it at once. Chaos seed
+    /// 20261207219: a server going down between the shared cursor's connect and its first query
+    /// (SHOW BINARY LOGS) failed the job, as only the connect was retried.
+    #[test]
+    fn transient_failures_run_the_step_again_and_definite_ones_end_it() {
+        let connector = Connector::new(&crate::config::test_config("t", &[]));
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let mut calls = 0;
+        let got = rt.block_on(transient(&connector, "checking", async || {
+            calls += 1;
+            if calls < 3 { Err(io_error()) } else { Ok(calls) }
+        }));
+        assert_eq!(got.unwrap(), 3);
+        let mut calls = 0;
+        let got = rt.block_on(transient(&connector, "checking", async || {
+            calls += 1;
+            Err::<(), _>(BridgeError::validation("no such table"))
+        }));
+        assert_eq!(got.unwrap_err().to_string(), BridgeError::validation("no such table").to_string());
+        assert_eq!(calls, 1);
     }
 
     #[test]

@@ -260,10 +260,11 @@ impl SharedCursor {
     ) -> Result<Self> {
         // A purged offset fails this reader alone, before it joins (a hub restarting there would
         // fail every reader); the server's flavor tells how the fed cursor reads GTID events.
-        let mut conn = crate::retry::connect(connector).await?;
-        check_file(&mut conn, offset).await?;
-        let mariadb = is_mariadb(&mut conn).await?;
-        let _ = conn.disconnect().await;
+        let mariadb = crate::retry::on_connection(connector, "checking the binlog file", async |conn| {
+            check_file(conn, offset).await?;
+            is_mariadb(conn).await
+        })
+        .await?;
 
         let cursor = BinlogCursor::fed(connector, offset, tables, mariadb, config.heartbeat_interval);
         let (tx, deliveries) = mpsc::channel(QUEUED_DELIVERIES);
