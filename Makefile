@@ -61,7 +61,7 @@ test-fuzz:
 ## chaos: the long chaos run of rust-mysql-cdc (connectors/mysql-cdc/tests/chaos.rs), opt-in:
 ## CHAOS_SEEDS seeds of wide plans (parallelism 1-4, both handovers, spill, shared binlog
 ## connection, newly added tables, server restarts) from CHAOS_FIRST_SEED, by default derived
-## from the date (printed, so a run can be repeated). About 10 s a seed on 2 cores; a stalled seed
+## from the date (printed, so a run can be repeated). About 5 s a seed on 2 cores (500: 41 min); a stalled seed
 ## takes 2 minutes. `make test` runs a fixed slice of it.
 CHAOS_SEEDS ?= 500
 CHAOS_FIRST_SEED ?= $(shell date -u +%Y%m%d)000
