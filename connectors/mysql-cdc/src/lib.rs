@@ -23,6 +23,7 @@
 //! - [`stall`]: the watchdog that fails a job whose binlog split waits too long to be handed out.
 
 mod binlog;
+pub mod binlog_stall;
 mod chunk;
 pub mod config;
 mod connect;

@@ -29,6 +29,7 @@ use rust_core::types::RowType;
 use rust_core::Result;
 
 use crate::binlog::{ChangeKind, RowChange};
+use crate::binlog_stall::StallMonitor;
 use crate::config::MySqlCdcConfig;
 use crate::connect::Connector;
 use crate::metrics::{BinlogReaderMetrics, SnapshotReaderMetrics};
@@ -875,6 +876,14 @@ impl WorkerJob {
         tracing::info!(offset = %split.offset, server_id = self.server_id, "binlog reading started");
         let metrics = BinlogReaderMetrics::register(&self.metrics);
         metrics.update_position(cursor.current());
+        // Says when the binlog reads nothing while the server writes (binlog_stall.rs).
+        let mut stall = StallMonitor::start(
+            self.config.stall_timeout,
+            &self.metrics,
+            self.connector.clone(),
+            cursor.position(),
+            cursor.hold_probe(),
+        );
         let mut changes: Vec<RowChange> = Vec::new();
         let mut last_sent = split.offset.clone();
         // Server time of the newest change in the batch being built.
@@ -883,6 +892,7 @@ impl WorkerJob {
             // Newly added tables to suspend for (newly_added.rs): met by the cursor, which then
             // reads nothing more, or asked for by the enumerator.
             let mut suspend_for: Vec<TableId> = Vec::new();
+            stall.waiting_at(cursor.position());
             tokio::select! {
                 command = commands.recv() => match command {
                     None => break,
@@ -890,7 +900,9 @@ impl WorkerJob {
                     Some(_) => return Err(BridgeError::other("a split was assigned to a reader that holds the binlog split")),
                 },
                 read = cursor.next(&mut changes) => read?,
+                e = stall.failed() => return Err(e),
             }
+            stall.busy();
             // Take what is already buffered, up to a batch.
             while changes.len() < self.batch_rows && cursor.try_next(&mut changes)? {}
             suspend_for.extend(cursor.take_found());

@@ -104,6 +104,11 @@ const HEARTBEAT_EVENT: u8 = 27;
 #[cfg(test)]
 pub(crate) static PANIC_AT_NEXT_EVENT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Tests: a defect that hands the readers with these server ids none of the events they must see
+/// (what the binlog stall watchdog is for).
+#[cfg(test)]
+pub(crate) static STARVED_SERVER_IDS: Mutex<Option<std::ops::RangeInclusive<u32>>> = Mutex::new(None);
+
 /// A binlog reader's cursor: a connection of its own, or fed by its server's shared connection.
 // One per binlog reader, both variants a BinlogCursor and a little more: no boxing needed.
 #[allow(clippy::large_enum_variant)]
@@ -213,6 +218,14 @@ impl Cursor {
         }
     }
 
+    /// On the shared connection: tells whether it waits for another source's reader.
+    pub fn hold_probe(&self) -> Option<HoldProbe> {
+        match self {
+            Cursor::Private(_) => None,
+            Cursor::Shared(c) => Some(c.hold_probe()),
+        }
+    }
+
     /// See [`BinlogCursor::take_found`].
     pub fn take_found(&mut self) -> Vec<crate::schema::TableId> {
         match self {
@@ -237,6 +250,21 @@ enum Delivery {
     Failed(BridgeError),
 }
 
+/// Tells whether the hub waits for another subscriber, whose queue is full, to take its events:
+/// this reader then gets nothing, whatever the server writes (the binlog stall watchdog's
+/// backpressure case, `binlog_stall.rs`).
+pub struct HoldProbe {
+    blocked_on: Arc<AtomicU64>,
+    id: u64,
+}
+
+impl HoldProbe {
+    pub fn held(&self) -> bool {
+        let blocked_on = self.blocked_on.load(Ordering::Relaxed);
+        blocked_on != 0 && blocked_on != self.id
+    }
+}
+
 /// A reader's cursor fed by its server's hub.
 pub struct SharedCursor {
     cursor: BinlogCursor,
@@ -245,6 +273,8 @@ pub struct SharedCursor {
     buffered: VecDeque<Arc<Event>>,
     /// The hub's commands and its id in the registry (None once left).
     hub: Option<(mpsc::UnboundedSender<Command>, u64)>,
+    /// The subscriber the hub waits for to take events (0: none); see [`Self::held_by_another`].
+    blocked_on: Arc<AtomicU64>,
     key: HubKey,
     address: String,
 }
@@ -272,7 +302,7 @@ impl SharedCursor {
         let subscriber =
             Subscriber { id, server_id, from: offset.position.clone(), tx, pending: Vec::new(), readers };
         let key = HubKey::of(config);
-        let hub = join(&key, config, connector, subscriber)?;
+        let (hub, blocked_on) = join(&key, config, connector, subscriber)?;
         tracing::info!(
             address = %connector.address(), offset = %offset, server_id,
             "binlog reading on the server's shared binlog connection"
@@ -283,6 +313,7 @@ impl SharedCursor {
             deliveries,
             buffered: VecDeque::new(),
             hub: Some(hub),
+            blocked_on,
             key,
             address: connector.address().to_string(),
         })
@@ -315,6 +346,10 @@ impl SharedCursor {
             Some(event) => self.cursor.handle(&event, out).map(|_| true),
             None => Ok(false),
         }
+    }
+
+    fn hold_probe(&self) -> HoldProbe {
+        HoldProbe { blocked_on: self.blocked_on.clone(), id: self.id }
     }
 
     fn take(&mut self, delivery: Option<Delivery>) -> Result<()> {
@@ -378,6 +413,8 @@ struct Entry {
     /// Readers joined and not left: the hub's thread ends after the last one left.
     readers: usize,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// The hub's [`Hub::blocked_on`], handed to each subscriber.
+    blocked_on: Arc<AtomicU64>,
 }
 
 fn registry() -> &'static Mutex<HashMap<HubKey, Entry>> {
@@ -396,21 +433,21 @@ fn next_id() -> u64 {
 }
 
 /// Hands `subscriber` to the hub of its server, starting one when there is none; returns the
-/// hub's commands and id. The registry counts the readers of each hub under its lock, so a hub is
+/// hub's commands, id and the subscriber it waits for. The registry counts the readers of each hub under its lock, so a hub is
 /// removed (by its last reader's [`leave`]) only when no join can reach it any more.
 fn join(
     key: &HubKey,
     config: &MySqlCdcConfig,
     connector: &Connector,
     subscriber: Subscriber,
-) -> Result<(mpsc::UnboundedSender<Command>, u64)> {
+) -> Result<((mpsc::UnboundedSender<Command>, u64), Arc<AtomicU64>)> {
     let mut hubs = lock();
     let mut subscriber = subscriber;
     if let Some(entry) = hubs.get_mut(key) {
         match entry.commands.send(Command::Join(subscriber)) {
             Ok(()) => {
                 entry.readers += 1;
-                return Ok((entry.commands.clone(), entry.hub));
+                return Ok(((entry.commands.clone(), entry.hub), entry.blocked_on.clone()));
             }
             // Its thread ended early (a panic): start another.
             Err(mpsc::error::SendError(Command::Join(s))) => subscriber = s,
@@ -420,7 +457,9 @@ fn join(
     let (commands, receiver) = mpsc::unbounded_channel();
     let id = next_id();
     let _ = commands.send(Command::Join(subscriber));
+    let blocked_on = Arc::new(AtomicU64::new(0));
     let hub = Hub {
+        blocked_on: blocked_on.clone(),
         connector: connector.clone(),
         policy: RetryPolicy::new(config),
         heartbeat: config.heartbeat_interval,
@@ -437,8 +476,11 @@ fn join(
         .spawn(move || hub.run_thread())
         .map_err(|e| BridgeError::external("starting the shared binlog connection's thread", e))?;
     tracing::info!(address = %connector.address(), "shared binlog connection started");
-    hubs.insert(key.clone(), Entry { hub: id, commands: commands.clone(), readers: 1, thread: Some(thread) });
-    Ok((commands, id))
+    hubs.insert(
+        key.clone(),
+        Entry { hub: id, commands: commands.clone(), readers: 1, thread: Some(thread), blocked_on: blocked_on.clone() },
+    );
+    Ok(((commands, id), blocked_on))
 }
 
 /// A reader left hub `hub` (its Leave is sent). The last one removes the hub from the registry
@@ -502,6 +544,9 @@ struct Hub {
     resume: Option<BinlogPosition>,
     outage: Option<Outage>,
     reopened: Option<(Instant, BinlogPosition)>,
+    /// The subscriber whose full queue the hub waits on (0: none), for the others' stall
+    /// watchdogs to tell that wait from a stall.
+    blocked_on: Arc<AtomicU64>,
 }
 
 enum Step {
@@ -774,7 +819,17 @@ impl Hub {
             }
             let events = std::mem::take(&mut s.pending);
             // Waits for a reader that has its queue full: backpressure for every subscriber.
-            if s.tx.send(Delivery::Events(events)).await.is_err() {
+            let sent = match s.tx.try_send(Delivery::Events(events)) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+                Err(mpsc::error::TrySendError::Full(delivery)) => {
+                    self.blocked_on.store(s.id, Ordering::Relaxed);
+                    let sent = s.tx.send(delivery).await.is_ok();
+                    self.blocked_on.store(0, Ordering::Relaxed);
+                    sent
+                }
+            };
+            if !sent {
                 gone.push(s.id);
             }
         }
@@ -801,7 +856,14 @@ impl Hub {
         cursor.handle(&event, &mut Vec::new())?;
         let end = cursor.position();
         let event = Arc::new(event);
+        #[cfg(test)]
+        let starved = STARVED_SERVER_IDS.lock().unwrap().clone();
         for s in &mut self.subscribers {
+            #[cfg(test)]
+            if starved.as_ref().is_some_and(|ids| ids.contains(&s.server_id)) {
+                s.from = end.clone();
+                continue;
+            }
             if binlog_event && start >= s.from {
                 s.pending.push(event.clone());
                 s.from = end.clone();

@@ -824,6 +824,89 @@ fn a_binlog_split_waiting_on_a_reader_fails_the_job_at_the_stall_timeout() {
     assert!(error.contains("readers [1]") && error.contains("scan.binlog.stall-timeout"), "{error}");
 }
 
+/// The binlog reader's watchdog (binlog_stall.rs): a reader that gets none of the server's
+/// writes fails the job at the stall timeout; one held up by another source's reader on the
+/// shared connection is counted and warned about, never failed.
+#[test]
+fn a_binlog_reader_that_reads_nothing_while_the_server_writes_fails_the_job_at_the_stall_timeout() {
+    let db = TestDb::new("reader_stall");
+    create_scores(&db, 10);
+    let shared = ("scan.binlog.shared-connection.enabled", "true");
+    // A heartbeat of its own gives this test a shared connection (hub) no other test uses.
+    let hub = ("heartbeat.interval", "29s");
+    let source = db.source("scores", &[shared, hub, ("scan.binlog.stall-timeout", "2s")], COLUMNS);
+    let mut h = Harness::new(source.as_ref(), 1, 256).unwrap();
+    let mut view = Materialized::default();
+    view.apply(&h.run_until(TIMEOUT, |e| ids(e).len() >= 10).unwrap());
+    db.sql(&["INSERT INTO scores VALUES (100, 'seen', 1)"]);
+    view.apply(&h.run_until(TIMEOUT, |e| ids(e).iter().any(|(_, id)| *id == 100)).unwrap());
+
+    // A defect: the shared connection hands this source's reader nothing from here on.
+    let (lo, hi) = db.server_ids.split_once('-').unwrap();
+    *crate::shared_binlog::STARVED_SERVER_IDS.lock().unwrap() = Some(lo.parse().unwrap()..=hi.parse().unwrap());
+    let starved = std::time::Instant::now();
+    let mut next = 101;
+    let error = 'starved: loop {
+        // The server keeps writing.
+        db.sql(&[&format!("INSERT INTO scores VALUES ({next}, 'unseen', 1)")]);
+        next += 1;
+        let until = std::time::Instant::now() + Duration::from_millis(200);
+        while std::time::Instant::now() < until {
+            match h.poll_or_wait(until) {
+                Err(e) => break 'starved e.to_string(),
+                Ok(emitted) => assert!(ids(&emitted).is_empty(), "the starved reader emitted {:?}", ids(&emitted)),
+            }
+        }
+        assert!(starved.elapsed() < Duration::from_secs(30), "no failure 30 s after the reader was starved");
+    };
+    *crate::shared_binlog::STARVED_SERVER_IDS.lock().unwrap() = None;
+    assert!(starved.elapsed() >= Duration::from_millis(1500), "failed before the timeout: {error}");
+    assert!(
+        error.contains("read nothing for 2s") && error.contains("'scan.binlog.stall-timeout' = 2s"),
+        "{error} after {:?}, {next} rows",
+        starved.elapsed()
+    );
+}
+
+#[test]
+fn a_binlog_reader_held_up_by_another_source_on_the_shared_connection_is_counted_not_failed() {
+    let db = TestDb::new("held_stall");
+    create_scores(&db, 10);
+    let base: u32 = db.server_ids.split('-').next().unwrap().parse().unwrap();
+    let (ids0, ids1) = (format!("{base}-{}", base + 4), format!("{}-{}", base + 5, base + 9));
+    let shared = ("scan.binlog.shared-connection.enabled", "true");
+    let timeout = ("scan.binlog.stall-timeout", "2s");
+    // A heartbeat of their own gives these sources a shared connection no other test uses.
+    let hub = ("heartbeat.interval", "28s");
+    let s0 = db.source("scores", &[shared, timeout, hub, ("server-id", &ids0)], COLUMNS);
+    let s1 = db.source("scores", &[shared, timeout, hub, ("server-id", &ids1)], COLUMNS);
+    let (mut h0, mut h1) = (Harness::new(s0.as_ref(), 1, 64).unwrap(), Harness::new(s1.as_ref(), 1, 64).unwrap());
+    let (mut v0, mut v1) = (Materialized::default(), Materialized::default());
+    catch_up_both([&mut h0, &mut h1], [&mut v0, &mut v1], &db, "the snapshot");
+
+    // Source 1 is not polled: once its queues are full the shared connection waits for it.
+    let held = std::time::Instant::now();
+    let mut next = 100;
+    let mut stalled_ms = 0;
+    while held.elapsed() < Duration::from_secs(5) {
+        let rows: Vec<String> = (next..next + 50).map(|i| format!("({i}, 'burst', 1)")).collect();
+        db.sql(&[&format!("INSERT INTO scores VALUES {}", rows.join(", "))]);
+        next += 50;
+        v0.apply(&h0.poll_or_wait(std::time::Instant::now() + Duration::from_millis(100)).expect("a held reader does not fail"));
+        stalled_ms = h0.reader_metric(0, crate::binlog_stall::STALL_GAUGE).unwrap_or(0);
+    }
+    assert!(stalled_ms >= 2000, "the held reader counted {stalled_ms} ms, beyond the timeout and not failed");
+    // Polled again, source 1 frees the connection: both catch up, and the count ends.
+    catch_up_both([&mut h0, &mut h1], [&mut v0, &mut v1], &db, "after the hold");
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while h0.reader_metric(0, crate::binlog_stall::STALL_GAUGE) != Some(0) {
+        h0.poll_or_wait(std::time::Instant::now() + Duration::from_millis(100)).unwrap();
+        assert!(std::time::Instant::now() < deadline, "the count did not end");
+    }
+    h0.close().unwrap();
+    h1.close().unwrap();
+}
+
 /// MariaDB GTIDs in binlog offsets: inside a transaction the state before it (the offset points
 /// at its start), after its commit the transaction's own GTID (`@@last_gtid` of its session).
 #[test]
