@@ -213,10 +213,10 @@ mod tests {
             }
             // Once every chunk is finished, the binlog split's lookup gives each chunk's watermark.
             for id in 0..n {
-                if !plain.contains_key(&id) {
+                if let std::collections::btree_map::Entry::Vacant(slot) = plain.entry(id) {
                     let w = hw(100);
                     f.insert(&chunk(id, n), w.clone());
-                    plain.insert(id, w);
+                    slot.insert(w);
                 }
             }
             let wm = TableWatermarks { table: table(), chunk_key: "id".into(), chunks: f.watermarks(&table()) };

@@ -302,7 +302,7 @@ impl SharedCursor {
         let subscriber =
             Subscriber { id, server_id, from: offset.position.clone(), tx, pending: Vec::new(), readers };
         let key = HubKey::of(config);
-        let (hub, blocked_on) = join(&key, config, connector, subscriber)?;
+        let Joined { commands, hub, blocked_on } = join(&key, config, connector, subscriber)?;
         tracing::info!(
             address = %connector.address(), offset = %offset, server_id,
             "binlog reading on the server's shared binlog connection"
@@ -312,7 +312,7 @@ impl SharedCursor {
             id,
             deliveries,
             buffered: VecDeque::new(),
-            hub: Some(hub),
+            hub: Some((commands, hub)),
             blocked_on,
             key,
             address: connector.address().to_string(),
@@ -432,6 +432,13 @@ fn next_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
+/// A subscriber's handles on the hub it joined.
+struct Joined {
+    commands: mpsc::UnboundedSender<Command>,
+    hub: u64,
+    blocked_on: Arc<AtomicU64>,
+}
+
 /// Hands `subscriber` to the hub of its server, starting one when there is none; returns the
 /// hub's commands, id and the subscriber it waits for. The registry counts the readers of each hub under its lock, so a hub is
 /// removed (by its last reader's [`leave`]) only when no join can reach it any more.
@@ -440,14 +447,14 @@ fn join(
     config: &MySqlCdcConfig,
     connector: &Connector,
     subscriber: Subscriber,
-) -> Result<((mpsc::UnboundedSender<Command>, u64), Arc<AtomicU64>)> {
+) -> Result<Joined> {
     let mut hubs = lock();
     let mut subscriber = subscriber;
     if let Some(entry) = hubs.get_mut(key) {
         match entry.commands.send(Command::Join(subscriber)) {
             Ok(()) => {
                 entry.readers += 1;
-                return Ok(((entry.commands.clone(), entry.hub), entry.blocked_on.clone()));
+                return Ok(Joined { commands: entry.commands.clone(), hub: entry.hub, blocked_on: entry.blocked_on.clone() });
             }
             // Its thread ended early (a panic): start another.
             Err(mpsc::error::SendError(Command::Join(s))) => subscriber = s,
@@ -480,7 +487,7 @@ fn join(
         key.clone(),
         Entry { hub: id, commands: commands.clone(), readers: 1, thread: Some(thread), blocked_on: blocked_on.clone() },
     );
-    Ok(((commands, id), blocked_on))
+    Ok(Joined { commands, hub: id, blocked_on })
 }
 
 /// A reader left hub `hub` (its Leave is sent). The last one removes the hub from the registry

@@ -149,7 +149,7 @@ impl Plan {
             new_table_at: None,
         };
         if wide {
-            let mut more = SmallRng::seed_from_u64(seed ^ 0x5eed_0f_c4a0_5000);
+            let mut more = SmallRng::seed_from_u64(seed ^ 0x005e_ed0f_c4a0_5000);
             plan.parallelism = more.random_range(1..=4);
             plan.spill = more.random_bool(0.5);
             plan.shared_connection = more.random_bool(0.5);

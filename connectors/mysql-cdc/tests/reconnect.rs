@@ -102,7 +102,7 @@ fn the_reader_reconnects_through_restarts_and_crashes_and_loses_or_repeats_nothi
 
     // A crash in the middle of a large transaction: 20,000 updates of ~250-byte rows (10 MB of
     // row images) are far more than socket buffers hold, so the crash cuts the stream inside it.
-    let wide = format!("UPDATE shop.t SET name = REPEAT('x', 250), score = score + 1");
+    let wide = "UPDATE shop.t SET name = REPEAT('x', 250), score = score + 1".to_string();
     private.sql(&[&wide]);
     let part = h.run_until(TIMEOUT, |e| !e.is_empty()).unwrap();
     view.apply(&part);

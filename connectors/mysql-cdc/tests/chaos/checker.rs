@@ -87,7 +87,9 @@ impl Checker {
                 let (id, _) = self.by_key.apply_row(&e.rows, r, kind);
                 let uid: i64 = cell(&e.rows, 1, r).parse().expect("uid");
                 let ver: u64 = cell(&e.rows, 2, r).parse().expect("ver");
-                for a in self.by_key.anomalies[anomalies..].to_vec() {
+                // Copied out: `find` needs the checker mutably.
+                let fresh = self.by_key.anomalies[anomalies..].to_vec();
+                for a in fresh {
                     self.find(Problem::KeyAnomaly, uid, format!("key {id}: {a}"));
                 }
                 self.change(id, (uid, ver), kind, update_before.take());
