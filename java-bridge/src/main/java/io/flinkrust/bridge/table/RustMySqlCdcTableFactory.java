@@ -61,9 +61,26 @@ public final class RustMySqlCdcTableFactory extends RustDynamicTableSourceFactor
         return IDENTIFIER;
     }
 
+    /** The connector option that chooses the startup mode; {@code 'snapshot'} reads the tables once. */
+    static final String STARTUP_MODE = "scan.startup.mode";
+
     @Override
     protected ChangelogMode changelogMode() {
         return ChangelogMode.all();
+    }
+
+    /**
+     * A bounded snapshot ({@code 'scan.startup.mode' = 'snapshot'}) emits only {@code +I}: each
+     * chunk's binlog replay is folded into its rows before they are emitted, and no binlog phase
+     * follows. Saying so lets the planner run the table in batch mode (which accepts insert-only
+     * sources only) and use it where streaming needs an append-only input (window aggregations,
+     * interval joins). Every other mode is a full changelog.
+     */
+    @Override
+    protected ChangelogMode changelogMode(Map<String, String> options) {
+        return "snapshot".equalsIgnoreCase(options.getOrDefault(STARTUP_MODE, "").trim())
+                ? ChangelogMode.insertOnly()
+                : ChangelogMode.all();
     }
 
     @Override
