@@ -7,9 +7,12 @@
 //! reactivated reader never pushes the total above the limit for longer than an event round trip
 //! takes to reach the others.
 //!
-//! The enumerator counts every subtask as active until it reports otherwise, registered or not:
-//! a reader that has not started yet will start with `limit / parallelism`, and its share must be
-//! free when it does.
+//! The enumerator counts only registered readers: a subtask that has not started (batch mode
+//! runs a source's subtasks one slot after another; a failed reader waits for its restart) holds
+//! no share, or the readers that run would be held to a fraction of the limit for as long as it
+//! is away (at parallelism 4 on 2 slots, half of it for the whole job). When it registers it
+//! starts with `limit / parallelism`, and the others hear the new count one event round trip
+//! later, as for a reader that becomes active again.
 //!
 //! Events are ordered per reader (Flink delivers them in order), but a share the enumerator
 //! computed before it saw a reader's latest report is stale for that reader. Each report carries
@@ -145,10 +148,10 @@ impl ShareCoordinator {
         ShareCoordinator { parallelism: parallelism.max(1), readers: BTreeMap::new() }
     }
 
-    /// Readers that need a share: every subtask that has not reported itself idle.
+    /// Readers that need a share: registered ones that have not reported themselves idle.
     pub fn active_readers(&self) -> u32 {
-        let idle = self.readers.values().filter(|r| r.activity == Activity::Idle).count() as u32;
-        self.parallelism.saturating_sub(idle).max(1)
+        let active = self.readers.values().filter(|r| r.registered && r.activity == Activity::Active).count() as u32;
+        active.clamp(1, self.parallelism)
     }
 
     fn share_for(&self, subtask: u32) -> (u32, Share) {
@@ -169,15 +172,16 @@ impl ShareCoordinator {
             .collect()
     }
 
-    /// A reader (re)started: it begins active with `limit / parallelism` and a fresh sequence.
+    /// A reader (re)started: it begins active with `limit / parallelism` and a fresh sequence; the
+    /// others now share with it.
     pub fn add_reader(&mut self, subtask: u32) -> Vec<(u32, Share)> {
         let before = self.active_readers();
         self.readers.insert(subtask, ReaderEntry { registered: true, ..ReaderEntry::default() });
         self.shares_after(before, Some(subtask))
     }
 
-    /// Flink reset the reader (its splits came back): no events until it registers again. Its
-    /// new attempt will start active, so its share stays reserved.
+    /// Flink reset the reader (its splits came back): no events and no share until it registers
+    /// again.
     pub fn reset_reader(&mut self, subtask: u32) -> Vec<(u32, Share)> {
         let before = self.active_readers();
         self.readers.insert(subtask, ReaderEntry::default());
@@ -278,9 +282,10 @@ mod tests {
     #[test]
     fn a_reader_that_goes_idle_gives_its_share_to_the_active_ones() {
         let mut c = ShareCoordinator::new(3);
-        assert_eq!(c.add_reader(0), vec![(0, Share { active_readers: 3, ack: 0 })]);
+        assert_eq!(c.add_reader(0), vec![(0, Share { active_readers: 1, ack: 0 })]);
         c.add_reader(1);
-        c.add_reader(2);
+        assert_eq!(c.add_reader(2).len(), 3, "a new reader: every active reader hears the count");
+        assert_eq!(c.active_readers(), 3);
         // Reader 2 finished: 0 and 1 now split the limit in two; nothing goes to the idle one.
         let sent = c.report(2, idle(1));
         assert_eq!(sent, vec![(0, Share { active_readers: 2, ack: 0 }), (1, Share { active_readers: 2, ack: 0 })]);
@@ -296,13 +301,18 @@ mod tests {
     }
 
     #[test]
-    fn readers_not_yet_registered_keep_their_share_reserved() {
-        let mut c = ShareCoordinator::new(2);
-        c.add_reader(0);
-        // Subtask 1 has not started: reader 0 keeps half, and no event goes to subtask 1.
+    fn readers_not_yet_registered_hold_no_share() {
+        let mut c = ShareCoordinator::new(4);
+        // Subtasks 2 and 3 have not started (batch mode on two slots): 0 and 1 take halves.
+        assert_eq!(c.add_reader(0), vec![(0, Share { active_readers: 1, ack: 0 })]);
+        assert_eq!(c.add_reader(1), vec![(0, Share { active_readers: 2, ack: 0 }), (1, Share { active_readers: 2, ack: 0 })]);
         assert_eq!(c.active_readers(), 2);
-        assert_eq!(c.report(0, idle(1)), vec![]);
-        assert_eq!(c.report(0, active(2)), vec![(0, Share { active_readers: 2, ack: 2 })]);
+        // They finish; subtask 2 starts and takes the whole limit once told.
+        c.report(0, idle(1));
+        c.report(1, idle(1));
+        assert_eq!(c.add_reader(2), vec![(2, Share { active_readers: 1, ack: 0 })]);
+        // No event ever goes to a subtask that has not registered.
+        assert!(c.report(2, idle(1)).iter().all(|(s, _)| *s != 3));
     }
 
     #[test]
@@ -311,10 +321,13 @@ mod tests {
         c.add_reader(0);
         c.add_reader(1);
         c.report(1, idle(1));
-        // Subtask 1 failed (Flink gives its splits back): its next attempt starts active.
-        assert_eq!(c.reset_reader(1), vec![(0, Share { active_readers: 2, ack: 0 })]);
+        // Subtask 1 failed (Flink gives its splits back): until its next attempt registers, it
+        // holds no share (it was idle already: the count stays 1, nothing to send).
+        assert_eq!(c.reset_reader(1), vec![]);
         assert_eq!(c.report(0, idle(1)), vec![], "no events to a reset reader");
-        assert_eq!(c.add_reader(1), vec![(1, Share { active_readers: 1, ack: 0 })]);
+        assert_eq!(c.report(0, active(2)), vec![(0, Share { active_readers: 1, ack: 2 })]);
+        // Its next attempt starts active: both halves.
+        assert_eq!(c.add_reader(1), vec![(0, Share { active_readers: 2, ack: 2 }), (1, Share { active_readers: 2, ack: 0 })]);
     }
 
     #[test]

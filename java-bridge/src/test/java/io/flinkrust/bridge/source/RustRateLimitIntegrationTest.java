@@ -115,6 +115,28 @@ class RustRateLimitIntegrationTest {
     }
 
     @Test
+    void aLimitHoldsWhenReadersStartOneAfterAnother() throws Exception {
+        // Batch mode, parallelism 4 on 2 slots: readers 2 and 3 start only once 0 and 1 finished.
+        // Readers that have not started must not keep a share reserved: 0 and 1 read the whole
+        // 8,000 rows at the whole 2,000 rows/s (4 s), not at half of it (8 s).
+        RustSource source = RustSource.builder("rust-datagen")
+                .option("number-of-rows", "8000")
+                .option("rows-per-second", "1000000000")
+                .rateLimitRowsPerSecond(2000)
+                .column("id", DataTypes.BIGINT())
+                .build();
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setRuntimeMode(org.apache.flink.api.common.RuntimeExecutionMode.BATCH);
+        env.setParallelism(4);
+        runChained(env.fromSource(source, WatermarkStrategy.noWatermarks(), "datagen"), "one-after-another", -1, 0);
+
+        List<long[]> emitted = emitted("one-after-another");
+        assertThat(emitted).hasSize(8_000);
+        // Each reader's first batch (100 ms of its smallest share, 50 rows) goes at once.
+        assertThat(rate(emitted, 100)).isBetween(1800.0, 2200.0);
+    }
+
+    @Test
     void aReaderLeftAloneTakesTheWholeLimit() throws Exception {
         // One split for two readers: reader 1 finishes at once, reader 0 must run at the whole
         // 1,000 rows/s (6 s), not at its initial half (12 s).
