@@ -996,6 +996,19 @@ pub fn compare_column_values(column: &ColumnSchema, a: &Value, b: &Value) -> Ord
     }
 }
 
+/// True when two images of one row (an update's before and after) have different primary-key
+/// values: the update moved the row to another key. Values compare as [`compare_column_values`]
+/// orders them, exactly (strings bytewise, not by collation), as Debezium compares an update's old
+/// and new key structs (`Objects.equals`). A table without a primary key has no key to change
+/// (Debezium: no key, always an update), so this is false for it.
+pub fn primary_key_differs(table: &TableSchema, before: &[Value], after: &[Value]) -> bool {
+    table.primary_key.iter().any(|&i| match (table.columns.get(i), before.get(i), after.get(i)) {
+        (Some(column), Some(b), Some(a)) => compare_column_values(column, b, a).is_ne(),
+        // Images shorter than the schema do not occur (full row images); nothing to compare.
+        _ => false,
+    })
+}
+
 /// Compares two decimal texts (`-?digits[.digits]`, no leading zeros) numerically.
 fn compare_decimal_text(a: &[u8], b: &[u8]) -> Ordering {
     let split = |t: &[u8]| -> (bool, Vec<u8>, Vec<u8>) {
