@@ -2160,6 +2160,36 @@ mod tests {
         assert_eq!(compare_decimal_text(b"-0.00", b"0"), Ordering::Equal);
     }
 
+    /// An update changes the key when any primary-key column differs, compared as the key values
+    /// are (DECIMAL numerically, strings exactly); other columns and keyless tables never do.
+    #[test]
+    fn primary_key_differs_compares_every_key_column_and_only_those() {
+        let column = |name: &str, data_type: &str| ColumnSchema {
+            name: name.into(),
+            data_type: data_type.into(),
+            column_type: data_type.into(),
+            unsigned: false,
+            nullable: false,
+            precision: Some(10),
+            scale: Some(2),
+            char_max_length: None,
+        };
+        let columns = vec![column("region", "varchar"), column("id", "decimal"), column("body", "varchar")];
+        let keyed = TableSchema { id: TableId::new("d", "t"), columns: columns.clone(), primary_key: vec![1, 0] };
+        let keyless = TableSchema { id: TableId::new("d", "t"), columns, primary_key: Vec::new() };
+        let row = |region: &str, id: &str, body: &str| -> Vec<Value> {
+            [region, id, body].iter().map(|v| Bytes(v.as_bytes().to_vec())).collect()
+        };
+        let before = row("eu", "7.50", "x");
+        assert!(!primary_key_differs(&keyed, &before, &row("eu", "7.50", "y")), "another body");
+        assert!(!primary_key_differs(&keyed, &before, &row("eu", "7.5", "x")), "the same decimal");
+        assert!(primary_key_differs(&keyed, &before, &row("eu", "8.00", "x")), "one key column");
+        assert!(primary_key_differs(&keyed, &before, &row("us", "7.50", "x")), "the other key column");
+        // As Debezium compares key structs: 'EU' is another key even under a case-insensitive collation.
+        assert!(primary_key_differs(&keyed, &before, &row("EU", "7.50", "x")), "case");
+        assert!(!primary_key_differs(&keyless, &before, &row("us", "8.00", "y")), "no key to change");
+    }
+
     #[test]
     fn decimals_normalize_and_parse() {
         let n = |t: &str, s: u32| String::from_utf8(normalize_decimal(t.as_bytes().to_vec(), s).unwrap()).unwrap();
