@@ -828,8 +828,13 @@ fn a_chunk_replay_moves_rows_whose_primary_key_changed() {
         let table = tables[0].clone();
         let low_watermark = LowWatermark::detect(&mut conn).await.unwrap();
         let reader = ChunkReader { connector: &connector, server_id, heartbeat: Duration::from_secs(1), low_watermark };
-        let split =
-            SnapshotSplit { id: 0, table: table.id.clone(), chunk_key: "id".into(), range: range.clone(), high_watermark: None };
+        let split = SnapshotSplit {
+            id: 0,
+            table: table.id.clone(),
+            chunk_key: "id".into(),
+            range: range.clone(),
+            high_watermark: None,
+        };
         // The chunk at some point (other tests' transactions may make this read replay too).
         let mut chunk = reader.read(&mut conn, &table, &split).await.unwrap();
         let low = chunk.high_watermark.clone();
