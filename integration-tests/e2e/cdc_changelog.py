@@ -52,7 +52,7 @@ def statement(rnd, n, key_space):
     if r < 6:
         return f"UPDATE t SET version = {n}, payload = 'u{n}' WHERE id = {key}"
     if r == 6:
-        # A primary-key change: -U of the old key, +U of the new one.
+        # A primary-key change: -D of the old key, +I of the new one.
         return f"UPDATE IGNORE t SET id = {rnd.randint(1, key_space)}, version = {n} WHERE id = {key}"
     if r == 7:
         return f"UPDATE t SET version = {n}, payload = NULL WHERE id = {key}"

@@ -44,7 +44,7 @@ use crate::offset::BinlogPosition;
 use crate::split::{
     decode_event, encode_event, BinlogSplit, CdcSplit, EnumeratorEvent, ReaderEvent, SnapshotSplit, TableWatermarks,
 };
-use crate::value::{BatchBuilder, TableMapping};
+use crate::value::{primary_key_differs, BatchBuilder, TableMapping};
 
 /// Results the worker hands to the task thread.
 enum Output {
@@ -944,12 +944,30 @@ impl WorkerJob {
                         }
                     }
                     ChangeKind::Update => {
+                        // Flink's contract: a -U/+U pair carries one key, and the planner drops
+                        // -U for upsert sinks (JDBC, upsert-kafka, Paimon), which would then never
+                        // delete the old key. An update of the MySQL primary key is therefore
+                        // -D(before) and +I(after), as Flink CDC (Debezium) emits it. Both rows come
+                        // from one binlog row change, so they land in one batch with one offset
+                        // (the offset counts row changes, not rows): a restore never splits them.
+                        let key_changed = match (&change.before, &change.after) {
+                            (Some(b), Some(a)) => primary_key_differs(&cursor_tables[change.table], b, a),
+                            _ => false,
+                        };
+                        let (before_kind, after_kind) = if key_changed {
+                            (RowKind::Delete, RowKind::Insert)
+                        } else {
+                            (RowKind::UpdateBefore, RowKind::UpdateAfter)
+                        };
+                        // Each image is filtered by the watermark of the chunk its key is in: with a
+                        // key change they can be in different chunks, one read before the change
+                        // and one after.
                         let (before, after) = (emit(&change.before), emit(&change.after));
                         if let (true, Some(row)) = (before, &change.before) {
-                            self.builder.append(mapping, row, RowKind::UpdateBefore, change.timestamp_ms)?;
+                            self.builder.append(mapping, row, before_kind, change.timestamp_ms)?;
                         }
                         if let (true, Some(row)) = (after, &change.after) {
-                            self.builder.append(mapping, row, RowKind::UpdateAfter, change.timestamp_ms)?;
+                            self.builder.append(mapping, row, after_kind, change.timestamp_ms)?;
                         }
                     }
                     ChangeKind::SchemaChange => {

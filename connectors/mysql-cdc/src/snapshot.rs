@@ -222,8 +222,11 @@ impl ChunkReader<'_> {
         Ok(Some(high))
     }
 
-    /// Applies the binlog between the watermarks to the chunk's rows.
-    async fn replay(
+    /// Applies the binlog between the watermarks to the chunk's rows. An update removes its before
+    /// image's key and puts its after image's key, each when in the chunk's range, so a
+    /// primary-key change leaves the chunk with the new key only (the chunk is emitted as `+I`
+    /// rows; the binlog phase emits the change itself as `-D`/`+I` for chunks read before it).
+    pub(crate) async fn replay(
         &self,
         table: &TableSchema,
         key_index: usize,

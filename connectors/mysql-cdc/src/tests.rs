@@ -764,11 +764,160 @@ fn composite_keys_wide_rows_and_primary_key_changes() {
             assert!(body.bytes().all(|b| b == b'A' + (id % 26) as u8), "row {id}");
         }
     }
-    // A primary-key change is an update: -U of the old key, +U of the new one.
+    // A primary-key change is -D of the old key and +I of the new one, as Flink CDC emits it: a
+    // -U/+U pair carries one key (upsert sinks drop the -U and would keep key 3 forever).
     db.sql(&["UPDATE wide SET id = 1000, region = 'ap' WHERE id = 3"]);
     let live = h.run_until(TIMEOUT, |e| ids(e).len() >= 2).unwrap();
-    assert_eq!(ids(&live), [(RowKind::UpdateBefore, 3), (RowKind::UpdateAfter, 1000)]);
-    assert_eq!(cell(&live[0].rows, 1, live[0].rows.num_rows() - 1), "ap");
+    assert_eq!(ids(&live), [(RowKind::Delete, 3), (RowKind::Insert, 1000)]);
+    assert_eq!(regions(&live), ["us", "ap"]);
+    // One column of the composite key (id, region) changes: still another key, so -D/+I.
+    db.sql(&["UPDATE wide SET region = 'ap' WHERE id = 4"]);
+    let live = h.run_until(TIMEOUT, |e| ids(e).len() >= 2).unwrap();
+    assert_eq!(ids(&live), [(RowKind::Delete, 4), (RowKind::Insert, 4)]);
+    assert_eq!(regions(&live), ["eu", "ap"]);
+    // Neither key column changes: an update of the key, -U/+U.
+    db.sql(&["UPDATE wide SET body = 'short' WHERE id = 5"]);
+    let live = h.run_until(TIMEOUT, |e| ids(e).len() >= 2).unwrap();
+    assert_eq!(ids(&live), [(RowKind::UpdateBefore, 5), (RowKind::UpdateAfter, 5)]);
+    assert_eq!(cell(&live[0].rows, 2, live[0].rows.num_rows() - 1), "short");
+    // A key set to the value it has is no key change: MariaDB logs the row (full images) with
+    // both images equal.
+    db.sql(&["UPDATE wide SET id = 6, region = 'eu', body = 'same-key' WHERE id = 6"]);
+    let live = h.run_until(TIMEOUT, |e| ids(e).len() >= 2).unwrap();
+    assert_eq!(ids(&live), [(RowKind::UpdateBefore, 6), (RowKind::UpdateAfter, 6)]);
+    // One statement changing the keys of several rows (one rows event): a -D/+I pair per row.
+    db.sql(&["UPDATE wide SET id = id + 2000 WHERE id IN (7, 8)"]);
+    let live = h.run_until(TIMEOUT, |e| ids(e).len() >= 4).unwrap();
+    assert_eq!(
+        ids(&live),
+        [(RowKind::Delete, 7), (RowKind::Insert, 2007), (RowKind::Delete, 8), (RowKind::Insert, 2008)]
+    );
+    h.close().unwrap();
+}
+
+/// The `region` column (1) of each emitted row of `composite_keys_wide_rows_and_primary_key_changes`.
+fn regions(emitted: &[Emitted]) -> Vec<String> {
+    emitted.iter().flat_map(|e| (0..e.rows.num_rows()).map(move |r| cell(&e.rows, 1, r))).collect()
+}
+
+/// A chunk's binlog replay (snapshot.rs) applies primary-key changes made between its watermarks:
+/// the old key leaves the chunk and the new key enters it when in the chunk's range, also when
+/// one column of a composite key changes. Snapshot chunks are emitted as `+I` rows only, so this
+/// is all a key change during a chunk's window does to its output; the binlog phase emits the
+/// change itself (`-D`/`+I`, each image filtered by its own chunk's watermark).
+#[test]
+fn a_chunk_replay_moves_rows_whose_primary_key_changed() {
+    use crate::connect::{binlog_end, Connector};
+    use crate::snapshot::{ChunkReader, LowWatermark};
+    use crate::split::{ChunkRange, KeyValue, SnapshotSplit};
+
+    let db = TestDb::new("replay_keys");
+    db.sql(&[
+        "CREATE TABLE wide (region VARCHAR(8), id BIGINT, body VARCHAR(16), PRIMARY KEY (id, region))",
+        "INSERT INTO wide SELECT IF(seq % 2 = 0, 'eu', 'us'), seq, CONCAT('b', seq) FROM seq_1_to_20",
+    ]);
+    let config = crate::MySqlCdcConfig::parse(&db.options("wide", &[])).unwrap();
+    let server_id: u32 = db.server_ids.split('-').next().unwrap().parse().unwrap();
+    // The chunk [1, 11) of id.
+    let range = ChunkRange { start: Some(KeyValue::Int(1)), end: Some(KeyValue::Int(11)) };
+    let (replayed, chunk, table) = db.block(async {
+        let connector = Connector::new(&config);
+        let mut conn = connector.connect().await.unwrap();
+        let tables =
+            crate::schema::discover_tables(&mut conn, &config.database_regex, &config.table_regex).await.unwrap();
+        let table = tables[0].clone();
+        let low_watermark = LowWatermark::detect(&mut conn).await.unwrap();
+        let reader = ChunkReader { connector: &connector, server_id, heartbeat: Duration::from_secs(1), low_watermark };
+        let split = SnapshotSplit {
+            id: 0,
+            table: table.id.clone(),
+            chunk_key: "id".into(),
+            range: range.clone(),
+            high_watermark: None,
+        };
+        // The chunk at some point (other tests' transactions may make this read replay too).
+        let mut chunk = reader.read(&mut conn, &table, &split).await.unwrap();
+        let low = chunk.high_watermark.clone();
+        let mut root = mysql_async::Conn::new(db.root_opts()).await.unwrap();
+        for s in [
+            // Out of the chunk; into it (next to key (8, 'eu')); one key column changes inside it;
+            // both change inside it; out and back again; no key change; a delete.
+            "UPDATE wide SET id = 5000 WHERE id = 2",
+            "UPDATE wide SET id = 8, region = 'ap' WHERE id = 15",
+            "UPDATE wide SET region = 'xx' WHERE id = 3",
+            "UPDATE wide SET id = 7, region = 'eu' WHERE id = 5",
+            "UPDATE wide SET id = 1000 WHERE id = 1",
+            "UPDATE wide SET id = 1, body = 'back' WHERE id = 1000",
+            "UPDATE wide SET body = 'updated' WHERE id = 4",
+            "DELETE FROM wide WHERE id = 6",
+        ] {
+            root.query_drop(s).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+        }
+        root.disconnect().await.unwrap();
+        let high = binlog_end(&mut conn).await.unwrap();
+        let key_index = table.column_index("id").unwrap();
+        let replayed = reader.replay(&table, key_index, &range, &low, &high, &mut chunk.rows).await.unwrap();
+        conn.disconnect().await.unwrap();
+        (replayed, chunk.rows, table)
+    });
+    assert!(replayed > 0, "the binlog moved between the watermarks, yet nothing was replayed");
+    let columns: Vec<usize> = ["id", "region", "body"].iter().map(|c| table.column_index(c).unwrap()).collect();
+    let mut got: Vec<String> =
+        chunk.iter().map(|r| columns.iter().map(|&i| r[i].as_sql(false)).collect::<Vec<_>>().join(",")).collect();
+    let expected: Vec<(i64, String, String)> = db.block(async {
+        let mut conn = mysql_async::Conn::new(db.root_opts()).await.unwrap();
+        let rows = conn.query("SELECT id, region, body FROM wide WHERE id >= 1 AND id < 11").await.unwrap();
+        conn.disconnect().await.unwrap();
+        rows
+    });
+    let mut expected: Vec<String> = expected.into_iter().map(|(id, r, b)| format!("{id},'{r}','{b}'")).collect();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+    for row in ["8,'ap','b15'", "8,'eu','b8'", "3,'xx','b3'", "7,'eu','b5'", "1,'us','back'"] {
+        assert!(expected.contains(&row.to_string()), "{row} in {expected:?}");
+    }
+}
+
+/// A checkpoint inside a transaction whose updates change primary keys restores exactly: the
+/// offset counts binlog row changes, and a key change's -D and +I come from one row change, so
+/// they are in one batch under one offset. With batches of one row change each, the checkpoint
+/// falls right after the first pair; the restored job emits the rest once, no half pair.
+#[test]
+fn a_restore_inside_a_transaction_of_key_changes_never_splits_a_delete_insert_pair() {
+    let db = TestDb::new("restore_keys");
+    create_scores(&db, 10);
+    let source = db.source("scores", &[], COLUMNS);
+    // Batches of one row: every binlog row change closes a batch (a pair is never cut, see above).
+    let mut h = Harness::new(source.as_ref(), 1, 1).unwrap();
+    let mut view = Materialized::default();
+    view.catch_up(&mut h, &db.table_state("scores"), TIMEOUT, "the snapshot");
+    db.sql(&[&[
+        "BEGIN",
+        "UPDATE scores SET id = 100 WHERE id = 1",
+        "UPDATE scores SET score = -2 WHERE id = 2",
+        "UPDATE scores SET id = 300 WHERE id = 3",
+        "COMMIT",
+    ]
+    .join(";")]);
+    let first = h.run_until(TIMEOUT, |e| !e.is_empty()).unwrap();
+    assert_eq!(ids(&first), [(RowKind::Delete, 1), (RowKind::Insert, 100)], "the first batch: one pair");
+    view.apply(&first);
+    let checkpoint = h.checkpoint().unwrap();
+    let at_checkpoint = view.clone();
+    let rest = [(RowKind::UpdateBefore, 2), (RowKind::UpdateAfter, 2), (RowKind::Delete, 3), (RowKind::Insert, 300)];
+    let lost = h.run_until(TIMEOUT, |e| ids(e).len() >= rest.len()).unwrap();
+    assert_eq!(ids(&lost), rest);
+    h.close().unwrap();
+
+    // The "crash" lost what came after the checkpoint: the restored job emits it again, once.
+    let mut view = at_checkpoint;
+    let mut h = Harness::restore(source.as_ref(), &checkpoint, 1).unwrap();
+    let again = h.run_until(TIMEOUT, |e| ids(e).len() >= rest.len()).unwrap();
+    assert_eq!(ids(&again), rest, "after the restore: the rest of the transaction, once");
+    view.apply(&again);
+    assert!(view.anomalies.is_empty(), "{:?}", view.anomalies);
+    assert_eq!(view.rows, db.table_state("scores"));
     h.close().unwrap();
 }
 

@@ -996,6 +996,19 @@ pub fn compare_column_values(column: &ColumnSchema, a: &Value, b: &Value) -> Ord
     }
 }
 
+/// True when two images of one row (an update's before and after) have different primary-key
+/// values: the update moved the row to another key. Values compare as [`compare_column_values`]
+/// orders them, exactly (strings bytewise, not by collation), as Debezium compares an update's old
+/// and new key structs (`Objects.equals`). A table without a primary key has no key to change
+/// (Debezium: no key, always an update), so this is false for it.
+pub fn primary_key_differs(table: &TableSchema, before: &[Value], after: &[Value]) -> bool {
+    table.primary_key.iter().any(|&i| match (table.columns.get(i), before.get(i), after.get(i)) {
+        (Some(column), Some(b), Some(a)) => compare_column_values(column, b, a).is_ne(),
+        // Images shorter than the schema do not occur (full row images); nothing to compare.
+        _ => false,
+    })
+}
+
 /// Compares two decimal texts (`-?digits[.digits]`, no leading zeros) numerically.
 fn compare_decimal_text(a: &[u8], b: &[u8]) -> Ordering {
     let split = |t: &[u8]| -> (bool, Vec<u8>, Vec<u8>) {
@@ -2145,6 +2158,36 @@ mod tests {
             }
         }
         assert_eq!(compare_decimal_text(b"-0.00", b"0"), Ordering::Equal);
+    }
+
+    /// An update changes the key when any primary-key column differs, compared as the key values
+    /// are (DECIMAL numerically, strings exactly); other columns and keyless tables never do.
+    #[test]
+    fn primary_key_differs_compares_every_key_column_and_only_those() {
+        let column = |name: &str, data_type: &str| ColumnSchema {
+            name: name.into(),
+            data_type: data_type.into(),
+            column_type: data_type.into(),
+            unsigned: false,
+            nullable: false,
+            precision: Some(10),
+            scale: Some(2),
+            char_max_length: None,
+        };
+        let columns = vec![column("region", "varchar"), column("id", "decimal"), column("body", "varchar")];
+        let keyed = TableSchema { id: TableId::new("d", "t"), columns: columns.clone(), primary_key: vec![1, 0] };
+        let keyless = TableSchema { id: TableId::new("d", "t"), columns, primary_key: Vec::new() };
+        let row = |region: &str, id: &str, body: &str| -> Vec<Value> {
+            [region, id, body].iter().map(|v| Bytes(v.as_bytes().to_vec())).collect()
+        };
+        let before = row("eu", "7.50", "x");
+        assert!(!primary_key_differs(&keyed, &before, &row("eu", "7.50", "y")), "another body");
+        assert!(!primary_key_differs(&keyed, &before, &row("eu", "7.5", "x")), "the same decimal");
+        assert!(primary_key_differs(&keyed, &before, &row("eu", "8.00", "x")), "one key column");
+        assert!(primary_key_differs(&keyed, &before, &row("us", "7.50", "x")), "the other key column");
+        // As Debezium compares key structs: 'EU' is another key even under a case-insensitive collation.
+        assert!(primary_key_differs(&keyed, &before, &row("EU", "7.50", "x")), "case");
+        assert!(!primary_key_differs(&keyless, &before, &row("us", "8.00", "y")), "no key to change");
     }
 
     #[test]

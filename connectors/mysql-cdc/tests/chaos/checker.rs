@@ -8,15 +8,17 @@
 //! row whose key changes during the snapshot is read by two chunks at two moments.) Per key:
 //! - `-U`/`-D` must carry the key's current (uid, version); a newer version means changes were
 //!   lost, an older one that a change came again (duplicated);
-//! - `+U` follows its `-U` (the same update: same uid, version + 1) unless the watermarks dropped
-//!   the `-U` (the old key's chunk was read after the change), and then its key must be absent;
+//! - `+U` follows its `-U` (the same update: same uid, version + 1, the same key: a primary-key
+//!   change is `-D` of the old key and `+I` of the new one, either of which the watermarks drop
+//!   when that key's chunk was read after the change);
 //! - `+I` of a present key, or any image seen before at the key, is a duplicate; an older
 //!   version of the key's row never seen before arrives out of order;
 //! - at the end, each key's (uid, version) equals the table's: anything else is lost.
 //!
 //! [`Materialized`] (the per-key replay every test uses: what an upsert sink would hold) runs
 //! alongside; its anomalies (an insert of a present key, an update-before or delete of an absent
-//! key or of other values) are `KeyAnomaly` findings, and so is a final state that differs from
+//! key or of other values, an update-after not of the key of the update-before right before it)
+//! are `KeyAnomaly` findings, and so is a final state that differs from
 //! the table when nothing else explains it.
 //!
 //! Lost or stalled: a run that did not catch up with the table is `Stalled` when the changes it
@@ -254,11 +256,11 @@ mod tests {
     #[test]
     fn a_correct_changelog_has_no_findings() {
         let mut c = Checker::default();
-        // Row 10 from the snapshot at version 3, updated, moved to key 2; row 11 inserted, deleted.
-        c.apply(&[batch(&[(I, 1, 10, 3), (UB, 1, 10, 3), (UA, 1, 10, 4), (UB, 1, 10, 4), (UA, 2, 10, 5)])]);
+        // Row 10 from the snapshot at version 3, updated, moved to key 2 (-D, +I); row 11 inserted, deleted.
+        c.apply(&[batch(&[(I, 1, 10, 3), (UB, 1, 10, 3), (UA, 1, 10, 4), (D, 1, 10, 4), (I, 2, 10, 5)])]);
         c.apply(&[batch(&[(I, 7, 11, 0), (D, 7, 11, 0)])]);
-        // A key change whose -U the watermarks dropped: only the +U of the new key.
-        c.apply(&[batch(&[(I, 8, 12, 0), (UB, 8, 12, 0), (UA, 8, 12, 1), (UA, 9, 13, 4)])]);
+        // A key change whose -D the watermarks dropped: only the +I of the new key.
+        c.apply(&[batch(&[(I, 8, 12, 0), (UB, 8, 12, 0), (UA, 8, 12, 1), (I, 9, 13, 4)])]);
         c.finish(&BTreeMap::from([
             (2, (10, 5, "v".to_string())),
             (8, (12, 1, "v".to_string())),
@@ -284,6 +286,18 @@ mod tests {
         // An older version arrives after a newer one.
         let p = problems(&[(I, 1, 10, 2), (UB, 1, 10, 2), (UA, 1, 10, 1)], &[(1, 10, 2)]);
         assert!(p.contains(&Problem::OutOfOrder), "{p:?}");
+    }
+
+    /// A primary-key change as -U/+U (what rust-mysql-cdc emitted before issue 14): upsert sinks
+    /// drop the -U and keep the old key, so the per-key replay flags the +U of another key.
+    #[test]
+    fn a_key_change_as_an_update_pair_is_a_key_anomaly() {
+        let mut c = Checker::default();
+        c.apply(&[batch(&[(I, 1, 10, 0), (UB, 1, 10, 0), (UA, 2, 10, 1)])]);
+        c.finish(&BTreeMap::from([(2, (10, 1, "v".to_string()))]), false);
+        let anomalies: Vec<&str> =
+            c.findings.iter().filter(|f| f.problem == Problem::KeyAnomaly).map(|f| f.detail.as_str()).collect();
+        assert_eq!(anomalies, ["key 2: -U of key 1 followed by UpdateAfter of key 2"], "{:?}", c.findings);
     }
 
     /// A run that stopped short with its changes still ahead of the binlog reader: one Stalled

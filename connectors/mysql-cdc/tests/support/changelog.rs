@@ -1,7 +1,8 @@
 //! The changelog check every end-to-end test shares: emitted batches materialized by primary key
 //! (column 0) as Flink's downstream state would hold them, with every anomaly a correct changelog
 //! never has recorded: an insert of a key already present, an update-before or delete of a key
-//! that is absent or held other values.
+//! that is absent or held other values, and an update-after that is not of the key of the
+//! update-before right before it (a primary-key change is a delete and an insert).
 //!
 //! Used by `src/tests.rs` (through `#[path]`) and the integration tests (`support::changelog`).
 #![allow(dead_code)]
@@ -38,6 +39,9 @@ pub struct Materialized {
     pub rows: BTreeMap<i64, String>,
     pub anomalies: Vec<String>,
     pub changes: usize,
+    /// The key of a -U whose +U must come next: Flink's contract is that a -U/+U pair carries
+    /// one key (upsert sinks drop the -U), so a primary-key change must be -D/+I instead.
+    pub pending_update: Option<i64>,
 }
 
 impl Materialized {
@@ -69,9 +73,14 @@ impl Materialized {
         let id: i64 = cell(batch, 0, r).parse().unwrap();
         let value = (1..batch.num_columns()).map(|c| cell(batch, c, r)).collect::<Vec<_>>().join("|");
         self.changes += 1;
+        match (self.pending_update.take(), kind) {
+            (Some(before), RowKind::UpdateAfter) if before == id => {}
+            (Some(before), _) => self.anomalies.push(format!("-U of key {before} followed by {kind:?} of key {id}")),
+            (None, RowKind::UpdateAfter) => self.anomalies.push(format!("+U of key {id} without a -U of it")),
+            (None, _) => {}
+        }
         match kind {
             RowKind::Insert | RowKind::UpdateAfter => {
-                // A +U for an absent key is fine: it follows the -U of the old key (a PK change).
                 if let Some(old) = self.rows.insert(id, value.clone()) {
                     if kind == RowKind::Insert {
                         self.anomalies.push(format!("+I of present key {id} (was {old}, now {value})"));
@@ -85,6 +94,9 @@ impl Materialized {
                 }
                 Some(_) => {}
             },
+        }
+        if kind == RowKind::UpdateBefore {
+            self.pending_update = Some(id);
         }
         (id, value)
     }

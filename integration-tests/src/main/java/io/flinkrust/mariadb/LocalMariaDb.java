@@ -97,6 +97,18 @@ public final class LocalMariaDb {
                 + "', 'password' = '" + cdcPassword + "'";
     }
 
+    /**
+     * The admin user (every privilege, loopback only), for jobs that write to this server, e.g.
+     * through Flink's JDBC sink. Not a secret: see {@code ADMIN_USER}.
+     */
+    public String adminUser() {
+        return ADMIN_USER;
+    }
+
+    public String adminPassword() {
+        return ADMIN_PASSWORD;
+    }
+
     /** An admin JDBC connection (autocommit) with {@code database} as default, or none if null. */
     public Connection admin(String database) throws SQLException {
         String url = "jdbc:mariadb://" + host + ":" + port + "/" + (database == null ? "" : database)

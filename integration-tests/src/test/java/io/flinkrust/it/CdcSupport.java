@@ -180,13 +180,18 @@ final class CdcSupport {
      * A changelog {@code (id, value columns..., op_ts)} as {@link TagWithSubtask} renders it,
      * materialized by id (value: the value columns joined by '|'), consumed on a background thread.
      * Anomalies are changes a correct changelog never has: {@code +I} or {@code +U} of a key that is
-     * present, {@code -U} or {@code -D} of a key that is absent or with another value.
+     * present, {@code -U} or {@code -D} of a key that is absent or with another value, and a
+     * {@code +U} that does not come right after a {@code -U} of its key from the same subtask (a
+     * {@code -U}/{@code +U} pair carries one key: upsert sinks drop the {@code -U}, so a primary-key
+     * change must be {@code -D}/{@code +I}).
      */
     static final class Changelog {
         private final Map<Long, String> rows = new TreeMap<>();
         private final List<String> anomalies = new ArrayList<>();
         private final Set<Integer> snapshotSubtasks = new TreeSet<>();
         private final Set<Integer> binlogSubtasks = new TreeSet<>();
+        /** Per subtask, the key of a {@code -U} whose {@code +U} must come next (order holds per subtask). */
+        private final Map<Integer, Long> pendingUpdate = new TreeMap<>();
         private final AtomicLong changes = new AtomicLong();
         private final AtomicLong snapshotRows = new AtomicLong();
         private final AtomicLong binlogRows = new AtomicLong();
@@ -228,6 +233,15 @@ final class CdcSupport {
             } else {
                 binlogRows.incrementAndGet();
                 binlogSubtasks.add(subtask);
+            }
+            Long before = pendingUpdate.remove(subtask);
+            if (before != null && !(kind.equals("+U") && before == id)) {
+                anomaly("-U of key " + before + " followed by " + kind + " of key " + id + " (subtask " + subtask + ")");
+            } else if (before == null && kind.equals("+U")) {
+                anomaly("+U of key " + id + " without a -U of it right before (subtask " + subtask + ")");
+            }
+            if (kind.equals("-U")) {
+                pendingUpdate.put(subtask, id);
             }
             switch (kind) {
                 case "+I":
@@ -390,7 +404,7 @@ final class CdcSupport {
                 case 6:
                     return "UPDATE scores SET name = NULL WHERE id = " + id;
                 case 7:
-                    // A primary-key change: -U of the old key, +U of the new one.
+                    // A primary-key change: -D of the old key, +I of the new one.
                     return "UPDATE IGNORE scores SET id = " + (1 + (long) (rnd.nextDouble() * keySpace)) + " WHERE id = " + id;
                 case 8:
                     return "DELETE FROM scores WHERE id = " + id;
