@@ -26,7 +26,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("database-name", "String", OptionDefault::Text("(required)"), "Database name, a regular expression matched against whole names."),
     spec("table-name", "String", OptionDefault::Text("(required)"), "Table name, a regular expression matched against whole names."),
     spec("server-id", "String", OptionDefault::Text("a random range in 5400-6400"), "Replication client id, or a range like '5400-5408' with one id per reader."),
-    spec("server-time-zone", "String", OptionDefault::Value("UTC"), "Session time zone of the server: 'UTC' or an offset like '+08:00'."),
+    spec("server-time-zone", "String", OptionDefault::Value("UTC"), "Session time zone of the server, which its DATETIME values (read as TIMESTAMP_LTZ) and the wall clocks of TIMESTAMP values (read as TIMESTAMP) are in: an IANA name such as 'Asia/Shanghai' (daylight saving time followed), 'UTC', or an offset such as '+08:00'. Unset in SQL: the session time zone ('table.local-time-zone'), else the planning JVM's default zone, as Flink CDC; unset in a DataStream job: UTC."),
     spec("scan.startup.mode", "String", OptionDefault::Value("initial"), "initial, snapshot, latest-offset, earliest-offset, specific-offset or timestamp."),
     spec("scan.startup.specific-offset.file", "String", OptionDefault::Text("(none)"), "Binlog file name for specific-offset."),
     spec("scan.startup.specific-offset.pos", "Long", OptionDefault::Text("(none)"), "Binlog position for specific-offset."),

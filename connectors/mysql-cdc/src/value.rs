@@ -1088,45 +1088,64 @@ fn rank(v: &Value) -> u8 {
 
 /// Flink CDC's `server-time-zone`: the zone MySQL's wall-clock values are in. Needed where a
 /// TIMESTAMP column is declared as Flink TIMESTAMP (its wall clock in this zone) and where a
-/// DATETIME is declared as TIMESTAMP_LTZ (its wall clock read in this zone). Fixed offsets only:
-/// `UTC`, `GMT`, `Z`, `+08:00`, `-05:30`, `+0800`, `UTC+8`, `GMT-03:30`; IANA region names are
-/// rejected (their offsets change with daylight saving time, which this does not model).
+/// DATETIME is declared as TIMESTAMP_LTZ (its wall clock read in this zone). Fixed offsets
+/// (`UTC`, `GMT`, `Z`, `+08:00`, `-05:30`, `+0800`, `UTC+8`, `GMT-03:30`) or IANA names
+/// (`Asia/Shanghai`, `America/New_York`), as Java's `ZoneId.of` takes them. A named zone's offset
+/// is that of each value's own instant (daylight saving time included, through jiff); a wall
+/// clock that occurs twice (the hour repeated when clocks go back) is the earlier instant, and one
+/// that does not occur (skipped when clocks go forward) moves forward by the gap, as
+/// `LocalDateTime.atZone` resolves them in Flink CDC.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServerTimeZone {
     name: String,
-    offset_seconds: i32,
+    zone: Zone,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Zone {
+    /// Seconds east of UTC.
+    Fixed(i32),
+    Named(jiff::tz::TimeZone),
 }
 
 impl ServerTimeZone {
     pub fn parse(s: &str) -> Result<Self> {
         let text = s.trim();
-        let bad = || {
-            BridgeError::validation(format!(
-                "'server-time-zone' = '{s}' is not supported: use UTC or a fixed offset such as \
-                 '+08:00' or '-05:30' (IANA region names like 'Asia/Shanghai' are not supported; \
-                 use the region's current offset)"
-            ))
-        };
+        match Self::parse_fixed(text) {
+            Some(offset_seconds) => Ok(ServerTimeZone { name: text.to_string(), zone: Zone::Fixed(offset_seconds) }),
+            None => match jiff::tz::TimeZone::get(text) {
+                Ok(zone) if !text.is_empty() => Ok(ServerTimeZone { name: text.to_string(), zone: Zone::Named(zone) }),
+                _ => Err(BridgeError::validation(format!(
+                    "'server-time-zone' = '{s}' is not a time zone: use an IANA name such as 'Asia/Shanghai' \
+                     or 'America/New_York', UTC, or a fixed offset such as '+08:00'"
+                ))),
+            },
+        }
+    }
+
+    /// `UTC`/`GMT`/`Z` with an optional offset, or a bare offset: seconds east of UTC.
+    fn parse_fixed(text: &str) -> Option<i32> {
+        let bad = || None;
         let upper = text.to_ascii_uppercase();
         let rest = ["ETC/UTC", "ETC/GMT", "UTC", "GMT", "Z"]
             .iter()
             .find_map(|p| upper.strip_prefix(p))
             .unwrap_or(&upper);
         if text.is_empty() {
-            return Err(bad());
+            return bad();
         }
         if rest.is_empty() {
-            return Ok(ServerTimeZone { name: text.to_string(), offset_seconds: 0 });
+            return Some(0);
         }
         let (sign, digits) = match rest.as_bytes()[0] {
             b'+' => (1, &rest[1..]),
             b'-' => (-1, &rest[1..]),
-            _ => return Err(bad()),
+            _ => return bad(),
         };
         // H, HH, HHMM, H:MM or HH:MM.
         let (h, m) = match digits.split_once(':') {
             Some((h, m)) if m.len() == 2 => (h, m),
-            Some(_) => return Err(bad()),
+            Some(_) => return bad(),
             None if digits.len() == 4 => digits.split_at(2),
             None => (digits, "00"),
         };
@@ -1134,20 +1153,49 @@ impl ServerTimeZone {
             (!t.is_empty() && t.len() <= 2 && t.bytes().all(|c| c.is_ascii_digit())).then(|| t.parse().ok()).flatten()
         };
         match (number(h), number(m)) {
-            (Some(h), Some(m)) if h <= 18 && m < 60 => {
-                Ok(ServerTimeZone { name: text.to_string(), offset_seconds: sign * (h * 3600 + m * 60) })
-            }
-            _ => Err(bad()),
+            (Some(h), Some(m)) if h <= 18 && m < 60 => Some(sign * (h * 3600 + m * 60)),
+            _ => bad(),
         }
     }
 
     pub fn utc() -> Self {
-        ServerTimeZone { name: "UTC".into(), offset_seconds: 0 }
+        ServerTimeZone { name: "UTC".into(), zone: Zone::Fixed(0) }
     }
 
-    /// Seconds east of UTC.
-    pub fn offset_seconds(&self) -> i32 {
-        self.offset_seconds
+    /// Seconds east of UTC when the zone has one offset for all time; None for a named zone.
+    pub fn fixed_offset_seconds(&self) -> Option<i32> {
+        match self.zone {
+            Zone::Fixed(offset) => Some(offset),
+            Zone::Named(_) => None,
+        }
+    }
+
+    /// The zone's offset (seconds east of UTC) at the instant `epoch_seconds`.
+    fn offset_at_instant(&self, epoch_seconds: i64) -> Result<i64, String> {
+        match &self.zone {
+            Zone::Fixed(offset) => Ok(i64::from(*offset)),
+            Zone::Named(tz) => {
+                let instant = jiff::Timestamp::from_second(epoch_seconds)
+                    .map_err(|e| format!("instant out of the time zone's range: {e}"))?;
+                Ok(i64::from(tz.to_offset(instant).seconds()))
+            }
+        }
+    }
+
+    /// The zone's offset (seconds east of UTC) for the wall clock `wall_seconds` (seconds since
+    /// 1970-01-01 00:00 on the wall): the earlier offset for a repeated hour, the offset before a
+    /// skipped hour (which moves the wall clock forward by the gap).
+    fn offset_at_wall(&self, wall_seconds: i64) -> Result<i64, String> {
+        match &self.zone {
+            Zone::Fixed(offset) => Ok(i64::from(*offset)),
+            Zone::Named(tz) => {
+                let out_of_range = |e: jiff::Error| format!("wall clock out of the time zone's range: {e}");
+                let as_utc = jiff::Timestamp::from_second(wall_seconds).map_err(out_of_range)?;
+                let civil = jiff::tz::Offset::UTC.to_datetime(as_utc);
+                let instant = tz.to_ambiguous_timestamp(civil).compatible().map_err(out_of_range)?;
+                Ok(wall_seconds - instant.as_second())
+            }
+        }
     }
 }
 
@@ -1215,6 +1263,9 @@ enum Conv {
     /// when an instant becomes the zone's wall clock); `truncate_micros` applies the declared
     /// precision.
     Timestamp { shift_seconds: i64, truncate_micros: i64 },
+    /// As `Timestamp`, in a named server zone whose offset depends on the value: a wall clock in
+    /// the zone to an instant (`to_instant`), or an instant to the zone's wall clock.
+    ZonedTimestamp { to_instant: bool, truncate_micros: i64 },
 }
 
 #[derive(Clone, Debug)]
@@ -1383,11 +1434,19 @@ fn conversion(column: &ColumnSchema, ty: FlinkType, tz: &ServerTimeZone) -> Opti
             _ => None,
         }
     };
+    let truncate = |precision: u8| 10i64.pow(6u32.saturating_sub(u32::from(precision)));
     let timestamp = |precision: u8, shift_seconds: i64| {
-        let truncate_micros = 10i64.pow(6u32.saturating_sub(u32::from(precision)));
-        Some(Conv::Timestamp { shift_seconds, truncate_micros })
+        Some(Conv::Timestamp { shift_seconds, truncate_micros: truncate(precision) })
     };
-    let offset = i64::from(tz.offset_seconds());
+    // Between the server's zone and UTC: one shift for a fixed offset, one per value for a named
+    // zone. `to_instant`: a wall clock in the zone becomes an instant.
+    let zoned = |precision: u8, to_instant: bool| match tz.fixed_offset_seconds() {
+        Some(offset) => {
+            let offset = i64::from(offset);
+            timestamp(precision, if to_instant { offset } else { -offset })
+        }
+        None => Some(Conv::ZonedTimestamp { to_instant, truncate_micros: truncate(precision) }),
+    };
     match k {
         Kind::Int { unsigned, bits } => match ty {
             FlinkType::Boolean if is_tinyint1(column) => Some(Conv::Bool),
@@ -1426,13 +1485,13 @@ fn conversion(column: &ColumnSchema, ty: FlinkType, tz: &ServerTimeZone) -> Opti
         Kind::DateTime => match ty {
             FlinkType::Timestamp { precision } => timestamp(precision, 0),
             // The wall clock is in the server's zone: subtract its offset to get the instant.
-            FlinkType::TimestampLtz { precision } => timestamp(precision, offset),
+            FlinkType::TimestampLtz { precision } => zoned(precision, true),
             _ => None,
         },
         Kind::Timestamp => match ty {
             FlinkType::TimestampLtz { precision } => timestamp(precision, 0),
             // The canonical value is the UTC wall clock: add the offset for the zone's.
-            FlinkType::Timestamp { precision } => timestamp(precision, -offset),
+            FlinkType::Timestamp { precision } => zoned(precision, false),
             _ => None,
         },
         Kind::Other => None,
@@ -1569,7 +1628,7 @@ impl ColumnBuilder {
 
     /// Appends a canonical value through a conversion chosen at validation. Errors describe the
     /// value; the caller adds table and column.
-    fn append(&mut self, conv: Conv, value: &ValueRef<'_>) -> Result<(), String> {
+    fn append(&mut self, conv: Conv, value: &ValueRef<'_>, zone: &ServerTimeZone) -> Result<(), String> {
         match (self, conv, value) {
             (Self::Bool(b), Conv::Bool, ValueRef::Int(v)) => b.append_value(*v != 0),
             (Self::Bool(b), Conv::Bool, ValueRef::UInt(v)) => b.append_value(*v != 0),
@@ -1622,6 +1681,17 @@ impl ColumnBuilder {
             }
             (this, Conv::Timestamp { shift_seconds, truncate_micros }, &ValueRef::Date(y, mo, d, h, mi, s, us)) => {
                 this.append_micros(timestamp_micros((y, mo, d, h, mi, s, us), shift_seconds, truncate_micros))?
+            }
+            (this, Conv::ZonedTimestamp { to_instant, truncate_micros }, &ValueRef::Date(y, mo, d, h, mi, s, us)) => {
+                let wall = (y, mo, d, h, mi, s, us);
+                // Seconds of the value read as UTC: a wall clock, or the instant itself.
+                let seconds = timestamp_micros(wall, 0, 1_000_000) / 1_000_000;
+                let shift = if to_instant {
+                    zone.offset_at_wall(seconds)?
+                } else {
+                    -zone.offset_at_instant(seconds)?
+                };
+                this.append_micros(timestamp_micros(wall, shift, truncate_micros))?
             }
             (_, conv, v) => return Err(format!("cannot convert {v:?} with {conv:?}")),
         }
@@ -1972,7 +2042,7 @@ impl BatchBuilder {
                         builder.append_null();
                         Ok(())
                     }
-                    Ok(Some(v)) => builder.append(*conv, &v),
+                    Ok(Some(v)) => builder.append(*conv, &v, &self.server_time_zone),
                 },
                 Slot::Meta(Meta::Database) => builder.append_str(&mapping.table.database),
                 Slot::Meta(Meta::Table) => builder.append_str(&mapping.table.table),
@@ -2208,17 +2278,29 @@ mod tests {
 
     #[test]
     fn server_time_zones() {
-        let off = |s: &str| ServerTimeZone::parse(s).map(|z| z.offset_seconds());
-        assert_eq!(off("UTC").unwrap(), 0);
-        assert_eq!(off("Etc/UTC").unwrap(), 0);
-        assert_eq!(off("+08:00").unwrap(), 8 * 3600);
-        assert_eq!(off("-05:30").unwrap(), -(5 * 3600 + 30 * 60));
-        assert_eq!(off("+0800").unwrap(), 8 * 3600);
-        assert_eq!(off("UTC+8").unwrap(), 8 * 3600);
-        assert_eq!(off("GMT-03:30").unwrap(), -(3 * 3600 + 30 * 60));
-        for bad in ["Asia/Shanghai", "+25:00", "+08:0", "8", "", "+"] {
-            assert!(off(bad).is_err(), "{bad}");
+        let off = |s: &str| ServerTimeZone::parse(s).map(|z| z.fixed_offset_seconds());
+        assert_eq!(off("UTC").unwrap(), Some(0));
+        assert_eq!(off("Etc/UTC").unwrap(), Some(0));
+        assert_eq!(off("+08:00").unwrap(), Some(8 * 3600));
+        assert_eq!(off("-05:30").unwrap(), Some(-(5 * 3600 + 30 * 60)));
+        assert_eq!(off("+0800").unwrap(), Some(8 * 3600));
+        assert_eq!(off("UTC+8").unwrap(), Some(8 * 3600));
+        assert_eq!(off("GMT-03:30").unwrap(), Some(-(3 * 3600 + 30 * 60)));
+        for bad in ["Mars/Olympus_Mons", "+25:00", "+08:0", "8", "", "+"] {
+            let e = off(bad).expect_err(bad).to_string();
+            assert!(e.contains("is not a time zone") && e.contains("Asia/Shanghai"), "{e}");
         }
+        // Named zones: the offset of each instant, and of each wall clock.
+        let shanghai = ServerTimeZone::parse(" Asia/Shanghai ").unwrap();
+        assert_eq!(shanghai.fixed_offset_seconds(), None);
+        assert_eq!(shanghai.offset_at_instant(1_721_044_800), Ok(8 * 3600));
+        let ny = ServerTimeZone::parse("America/New_York").unwrap();
+        assert_eq!(ny.offset_at_instant(1_705_320_000), Ok(-5 * 3600), "January");
+        assert_eq!(ny.offset_at_instant(1_721_044_800), Ok(-4 * 3600), "July");
+        // 2024-03-10 02:30 on the wall (skipped): the offset before the change.
+        assert_eq!(ny.offset_at_wall(1_710_037_800), Ok(-5 * 3600));
+        // 2024-11-03 01:30 on the wall (repeated): the earlier instant's offset.
+        assert_eq!(ny.offset_at_wall(1_730_597_400), Ok(-4 * 3600));
     }
 
     #[test]

@@ -155,7 +155,8 @@ async fn mapping_validation_names_table_column_types_and_fix() {
     let err = BatchBuilder::new(&rt, &tz).unwrap_err();
     assert!(err.is_validation() && err.to_string().contains("TIMESTAMP_LTZ(3)"), "{err}");
 
-    let err = ServerTimeZone::parse("Asia/Shanghai").unwrap_err();
-    assert!(err.is_validation() && err.to_string().contains("+08:00"), "{err}");
+    let err = ServerTimeZone::parse("Asia/Shangai").unwrap_err();
+    assert!(err.is_validation() && err.to_string().contains("is not a time zone"), "{err}");
+    assert!(err.to_string().contains("'Asia/Shanghai'") && err.to_string().contains("+08:00"), "{err}");
     db.drop_db().await;
 }

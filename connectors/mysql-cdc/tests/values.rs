@@ -492,6 +492,52 @@ async fn widened_types_and_server_time_zone() {
     db.drop_db().await;
 }
 
+/// A named server zone (`America/New_York`): each value's offset is its own instant's, across both
+/// daylight saving changes; a skipped wall clock moves forward by the gap and a repeated one is
+/// the earlier instant, as Flink CDC's `LocalDateTime.atZone` resolves them.
+#[tokio::test]
+async fn named_server_time_zone_across_daylight_saving_time() {
+    let db = test_db("named_zone").await;
+    db.exec(&[
+        "CREATE TABLE z (id INT PRIMARY KEY, dt DATETIME, ts TIMESTAMP NULL)",
+        // The test session is in UTC: `ts` values are UTC instants.
+        "INSERT INTO z VALUES (1, '2024-01-15 12:00:00', '2024-01-15 17:00:00'), \
+         (2, '2024-07-15 12:00:00', '2024-07-15 16:00:00'), \
+         (3, '2024-03-10 02:30:00', '2024-11-03 05:30:00'), \
+         (4, '2024-11-03 01:30:00', '2024-11-03 06:30:00')",
+    ])
+    .await;
+    let table = schema(&db.name, "z").await;
+    let rt = row_type(&[("id", "INT"), ("dt", "TIMESTAMP(0) WITH LOCAL TIME ZONE"), ("ts", "TIMESTAMP(0)")]);
+    let tz = ServerTimeZone::parse("America/New_York").unwrap();
+    let batch = assert_snapshot_paths_agree(&table, &rt, &tz, "1").await;
+    let mut by_id: Vec<(i32, i64, i64)> = (0..batch.num_rows())
+        .map(|r| {
+            let id = prim::<Int32Type>(&batch, "id")[r].unwrap();
+            let dt = prim::<TimestampMillisecondType>(&batch, "dt")[r].unwrap() / 1000;
+            let ts = prim::<TimestampMillisecondType>(&batch, "ts")[r].unwrap() / 1000;
+            (id, dt, ts)
+        })
+        .collect();
+    by_id.sort();
+    assert_eq!(
+        by_id,
+        vec![
+            // Winter (EST, -5): 12:00 on the wall is 17:00 UTC, and back.
+            (1, 1_705_338_000, 1_705_320_000),
+            // Summer (EDT, -4): 12:00 is 16:00 UTC; the instant 16:00 UTC reads 12:00.
+            (2, 1_721_059_200, 1_721_044_800),
+            // 02:30 on 2024-03-10 does not exist: 03:30 EDT, 07:30 UTC. The instant 05:30 UTC on
+            // 2024-11-03 is 01:30 EDT on the wall.
+            (3, 1_710_055_800, 1_730_597_400),
+            // 01:30 on 2024-11-03 happens twice: the first (EDT), 05:30 UTC. 06:30 UTC is the
+            // second 01:30 (EST).
+            (4, 1_730_611_800, 1_730_597_400),
+        ]
+    );
+    db.drop_db().await;
+}
+
 /// The row packets' edge cases, each path against the others: a NULL in every position of the
 /// NULL bitmap (its first byte holds 6 columns, then 8 a byte: columns 5/6, 13/14 and 21/22
 /// border), all-NULL rows, empty and maximal strings (lengths of 1, 3 and 4-byte length

@@ -4,10 +4,15 @@ import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.table.api.DataTypes;
+import org.apache.flink.table.api.config.TableConfigOptions;
 import org.apache.flink.table.connector.ChangelogMode;
 import org.apache.flink.table.types.DataType;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.time.Duration;
+import java.time.ZoneId;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -21,6 +26,11 @@ import java.util.Map;
  */
 public final class RustMySqlCdcTableFactory extends RustDynamicTableSourceFactory {
     public static final String IDENTIFIER = "rust-mysql-cdc";
+
+    private static final Logger LOG = LoggerFactory.getLogger(RustMySqlCdcTableFactory.class);
+
+    /** The zone the server's wall-clock values (DATETIME, and TIMESTAMP as text) are in. */
+    static final String SERVER_TIME_ZONE = "server-time-zone";
 
     private static final Map<String, DataType> METADATA;
 
@@ -53,7 +63,26 @@ public final class RustMySqlCdcTableFactory extends RustDynamicTableSourceFactor
         if (!options.containsKey(HANDOVER) && !jobConfig.getOptional(CHECKPOINTING_INTERVAL).isPresent()) {
             options.put(HANDOVER, "immediate");
         }
+        if (!options.containsKey(SERVER_TIME_ZONE)) {
+            options.put(SERVER_TIME_ZONE, defaultServerTimeZone(jobConfig));
+        }
         return options;
+    }
+
+    /**
+     * Flink CDC's default for an unset {@code server-time-zone}: the session time zone
+     * ({@code table.local-time-zone}) when it is set, else the planning JVM's default zone. Like
+     * Flink CDC, it warns: the server's own zone is what the values are in.
+     */
+    static String defaultServerTimeZone(ReadableConfig jobConfig) {
+        String session = jobConfig.get(TableConfigOptions.LOCAL_TIME_ZONE);
+        String zone = TableConfigOptions.LOCAL_TIME_ZONE.defaultValue().equals(session)
+                ? ZoneId.systemDefault().getId()
+                : session;
+        LOG.warn("'{}' is not set: DATETIME values read as TIMESTAMP_LTZ and TIMESTAMP values read as TIMESTAMP are"
+                + " taken to be in '{}' (the session time zone, as Flink CDC does). Set it to the server's time zone.",
+                SERVER_TIME_ZONE, zone);
+        return zone;
     }
 
     @Override

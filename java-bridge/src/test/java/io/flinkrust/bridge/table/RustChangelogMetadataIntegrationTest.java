@@ -295,6 +295,14 @@ class RustChangelogMetadataIntegrationTest {
         // A bounded snapshot emits only +I, spelled as the native side accepts it.
         assertThat(cdc.changelogMode(Map.of("scan.startup.mode", " Snapshot "))).isEqualTo(ChangelogMode.insertOnly());
         assertThat(cdc.changelogMode(Map.of("scan.startup.mode", "latest-offset"))).isEqualTo(ChangelogMode.all());
+        // An unset server-time-zone is the session's, else the JVM's default zone (Flink CDC's rule).
+        org.apache.flink.configuration.Configuration session = new org.apache.flink.configuration.Configuration();
+        assertThat(RustMySqlCdcTableFactory.defaultServerTimeZone(session)).isEqualTo(java.time.ZoneId.systemDefault().getId());
+        session.setString("table.local-time-zone", "America/New_York");
+        assertThat(RustMySqlCdcTableFactory.defaultServerTimeZone(session)).isEqualTo("America/New_York");
+        Map<String, String> completed = cdc.completeOptions(new java.util.HashMap<>(Map.of("server-time-zone", "+08:00")), session);
+        assertThat(completed).containsEntry("server-time-zone", "+08:00");
+        assertThat(cdc.completeOptions(new java.util.HashMap<>(), session)).containsEntry("server-time-zone", "America/New_York");
         Map<String, String> metadata = new LinkedHashMap<>();
         cdc.metadata().forEach((k, t) -> metadata.put(k, t.toString()));
         assertThat(metadata).containsExactly(
