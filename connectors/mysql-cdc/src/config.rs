@@ -62,6 +62,9 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec(SPILL_DIR, "String", OptionDefault::Text("the system temporary directory"), "Directory each binlog reader creates its own spill directory in (rust-mysql-cdc-spill-<server id>-<pid>-<unique>). Checked for writing at submission."),
     spec(SPILL_MAX_SIZE, "MemorySize", OptionDefault::Value("1gb"), "Disk the spill of one reader may use (unread batches and segments kept for the last checkpoint); at the bound the reader waits for Flink, as without a spill."),
     spec(SPILL_SEGMENT_SIZE, "MemorySize", OptionDefault::Value("64mb"), "Size at which a spill segment file is closed and a new one started; read segments are deleted when a checkpoint that no longer needs them completes."),
+    // Debezium pass-through (debezium.rs).
+    spec(crate::debezium::SKIPPED_OPERATIONS, "String", OptionDefault::Text("none"), "Row changes of the binlog phase not to emit: any of c (inserts), u (updates), d (deletes), t (truncates, never emitted here), comma-separated, or 'none'. The snapshot reads every row."),
+    spec("debezium.#", "String", OptionDefault::Text("(none)"), "Other Debezium properties: accepted for Flink CDC compatibility and named in one WARN as ignored (no Debezium engine runs here). 'debezium.database.ssl.mode' is a TLS option (see TLS)."),
     spec("jdbc.properties.#", "String", OptionDefault::Text("(none)"), "Other Connector/J properties: accepted for Flink CDC compatibility and ignored with a warning (no JDBC driver runs here). Unsupported TLS-like ones (key stores, protocols, ...) are refused."),
 ];
 
@@ -223,6 +226,8 @@ pub struct MySqlCdcConfig {
     pub tls: TlsConfig,
     /// The binlog spill (`scan.binlog.spill.*`), when enabled.
     pub spill: Option<SpillConfig>,
+    /// `debezium.*` (debezium.rs).
+    pub debezium: crate::debezium::DebeziumOptions,
 }
 
 impl MySqlCdcConfig {
@@ -316,6 +321,7 @@ impl MySqlCdcConfig {
 
         let tls = TlsConfig::parse(options, &invalid)?;
         let spill = parse_spill(options, &invalid)?;
+        let debezium = crate::debezium::DebeziumOptions::parse(options, &[tls::DEBEZIUM_SSL_MODE], &invalid)?;
 
         let supported: Vec<String> = OPTIONS.iter().map(|o| o.key.to_string()).collect();
         options.ensure_all_consumed(&supported)?;
@@ -348,6 +354,7 @@ impl MySqlCdcConfig {
             shared_binlog,
             tls,
             spill,
+            debezium,
         })
     }
 

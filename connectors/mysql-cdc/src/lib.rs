@@ -27,6 +27,7 @@ pub mod binlog_stall;
 mod chunk;
 pub mod config;
 mod connect;
+pub mod debezium;
 pub mod describe;
 mod enumerator;
 pub mod evolution;

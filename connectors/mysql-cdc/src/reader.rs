@@ -873,6 +873,8 @@ impl WorkerJob {
             .collect();
         let mut max_hw = split.max_high_watermark.clone();
         let mut skip_before = split.skip_before_ms;
+        // 'debezium.skipped.operations': binlog changes not emitted (the snapshot reads every row).
+        let skipped = self.config.debezium.skipped;
         tracing::info!(offset = %split.offset, server_id = self.server_id, "binlog reading started");
         let metrics = BinlogReaderMetrics::register(&self.metrics);
         metrics.update_position(cursor.current());
@@ -935,6 +937,15 @@ impl WorkerJob {
                     let column = &cursor_tables[change.table].columns[key];
                     wm.watermark_of(column, &row[key]).is_none_or(|hw| change.txn_start >= *hw)
                 };
+                let skip = match change.kind {
+                    ChangeKind::Insert => skipped.inserts,
+                    ChangeKind::Update => skipped.updates,
+                    ChangeKind::Delete => skipped.deletes,
+                    ChangeKind::SchemaChange => false,
+                };
+                if skip {
+                    continue;
+                }
                 match change.kind {
                     ChangeKind::Insert => {
                         if emit(&change.after) {
