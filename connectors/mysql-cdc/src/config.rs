@@ -38,6 +38,10 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("scan.incremental.snapshot.chunk.size", "Integer", OptionDefault::Value("8096"), "Rows per snapshot chunk."),
     spec("scan.snapshot.fetch.size", "Integer", OptionDefault::Value("1024"), "Rows fetched per round trip while reading a chunk."),
     spec("scan.incremental.snapshot.handover", "String", OptionDefault::Value("checkpoint"), "When the binlog phase starts after the snapshot: 'checkpoint' (after a checkpoint completes, so every snapshot row is downstream before any binlog change) or 'immediate'. SQL jobs without checkpointing get 'immediate' unless set."),
+    spec(APPEND_ONLY, "Boolean", OptionDefault::Value("false"), "Emit every change as an insert (+I), as Flink CDC does: deletes and updates too, for sinks that keep every change (logical deletes); the row_kind metadata column says what each change was. The table is then insert-only for the planner."),
+    spec("scan.incremental.snapshot.unbounded-chunk-first.enabled", "Boolean", OptionDefault::Value("false"), "Accepted for Flink CDC compatibility, no effect: Flink CDC reads the table's last, unbounded chunk first so that it does not hold it in memory at the end; here every chunk is streamed into batches as it is read."),
+    spec("chunk-meta.group.size", "Integer", OptionDefault::Value("1000"), "Accepted for Flink CDC compatibility, no effect: Flink CDC splits the finished chunks' metadata into groups of this size for its events; here the enumerator keeps it in a compact form of its own."),
+    spec("scan.parse.online.schema.changes.enabled", "Boolean", OptionDefault::Value("false"), "Only false: schema changes made by gh-ost or pt-online-schema-change (through a shadow table and a rename) are not followed; the rename reaches the reader as a schema change of the table (see Schema changes)."),
     spec("scan.incremental.snapshot.chunk.key-column", "String", OptionDefault::Text("(none)"), "Column chunks are split by (default: the first primary-key column)."),
     spec("chunk-key.even-distribution.factor.upper-bound", "Double", OptionDefault::Value("1000.0"), "Largest (max - min + 1) / rows for splitting a numeric key evenly."),
     spec("chunk-key.even-distribution.factor.lower-bound", "Double", OptionDefault::Value("0.05"), "Smallest (max - min + 1) / rows for splitting a numeric key evenly."),
@@ -69,6 +73,7 @@ pub const OPTIONS: &[OptionSpec] = &[
 ];
 
 pub const STALL_TIMEOUT: &str = "scan.binlog.stall-timeout";
+pub const APPEND_ONLY: &str = "scan.read-changelog-as-append-only.enabled";
 pub const SPILL_ENABLED: &str = "scan.binlog.spill.enabled";
 pub const SPILL_DIR: &str = "scan.binlog.spill.dir";
 pub const SPILL_MAX_SIZE: &str = "scan.binlog.spill.max-size";
@@ -228,6 +233,8 @@ pub struct MySqlCdcConfig {
     pub spill: Option<SpillConfig>,
     /// `debezium.*` (debezium.rs).
     pub debezium: crate::debezium::DebeziumOptions,
+    /// Every row emitted as `+I` (`scan.read-changelog-as-append-only.enabled`).
+    pub append_only: bool,
 }
 
 impl MySqlCdcConfig {
@@ -269,6 +276,22 @@ impl MySqlCdcConfig {
             return Err(invalid(
                 "scan.incremental.snapshot.enabled",
                 "only the incremental, lock-free snapshot is supported; remove the option or set it to 'true'.".into(),
+            ));
+        }
+        let append_only: bool = options.get_or(APPEND_ONLY, false)?;
+        // Accepted for Flink CDC's table definitions; their meaning is Flink CDC's own memory and
+        // event layout (see the option descriptions).
+        let _: bool = options.get_or("scan.incremental.snapshot.unbounded-chunk-first.enabled", false)?;
+        let group_size: u64 = options.get_or("chunk-meta.group.size", 1000)?;
+        if group_size <= 1 {
+            return Err(invalid("chunk-meta.group.size", "must be greater than 1.".into()));
+        }
+        if options.get_or("scan.parse.online.schema.changes.enabled", false)? {
+            return Err(invalid(
+                "scan.parse.online.schema.changes.enabled",
+                "only 'false' is supported: schema changes made by gh-ost or pt-online-schema-change are not \
+                 followed (the final rename reaches the reader as a schema change of the table). Remove the option."
+                    .into(),
             ));
         }
         let chunk_size: u64 = options.get_or("scan.incremental.snapshot.chunk.size", 8096)?;
@@ -355,6 +378,7 @@ impl MySqlCdcConfig {
             tls,
             spill,
             debezium,
+            append_only,
         })
     }
 

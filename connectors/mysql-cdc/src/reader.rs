@@ -159,7 +159,8 @@ impl MySqlCdcReader {
             let job = WorkerJob {
                 config: self.config.clone(),
                 connector: Connector::new(&self.config),
-                builder: BatchBuilder::new(&self.row_type, &self.config.server_time_zone)?,
+                builder: BatchBuilder::new(&self.row_type, &self.config.server_time_zone)?
+                    .with_append_only(self.config.append_only),
                 server_id: self.server_id,
                 batch_rows: self.batch_rows,
                 availability: availability.clone(),

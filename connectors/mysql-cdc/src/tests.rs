@@ -717,6 +717,38 @@ fn skipped_operations_leave_those_binlog_changes_out() {
     h.close().unwrap();
 }
 
+/// `scan.read-changelog-as-append-only.enabled`: every change is `+I`; `row_kind` keeps its kind.
+#[test]
+fn an_append_only_changelog_emits_every_change_as_an_insert() {
+    let db = TestDb::new("append_only");
+    create_scores(&db, 2);
+    let columns = [("id", "BIGINT NOT NULL"), ("name", "STRING"), ("__metadata.row_kind", "STRING NOT NULL")];
+    let source = db.source("scores", &[("scan.read-changelog-as-append-only.enabled", "true")], &columns);
+    let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
+    h.run_until(TIMEOUT, |e| ids(e).len() >= 2).unwrap();
+    db.sql(&[
+        "UPDATE scores SET name = 'u' WHERE id = 1",
+        "DELETE FROM scores WHERE id = 2",
+        "UPDATE scores SET id = 3 WHERE id = 1",
+    ]);
+    let got = h.run_until(TIMEOUT, |e| ids(e).len() >= 5).unwrap();
+    let rendered: Vec<String> = got
+        .iter()
+        .flat_map(|e| (0..e.rows.num_rows()).map(move |r| format!("{:?} {}", e.kinds[r], (0..3).map(|c| cell(&e.rows, c, r)).collect::<Vec<_>>().join(","))))
+        .collect();
+    assert_eq!(
+        rendered,
+        [
+            "Insert 1,n1,-U",
+            "Insert 1,u,+U",
+            "Insert 2,n2,-D",
+            "Insert 1,u,-D",
+            "Insert 3,u,+I",
+        ]
+    );
+    h.close().unwrap();
+}
+
 #[test]
 fn startup_modes_without_a_snapshot_start_where_asked() {
     let db = TestDb::new("startup");

@@ -1764,6 +1764,9 @@ pub struct BatchBuilder {
     server_time_zone: ServerTimeZone,
     builders: Vec<ColumnBuilder>,
     kinds: Vec<RowKind>,
+    /// `scan.read-changelog-as-append-only.enabled`: every row is `+I`; the `row_kind` metadata
+    /// column still says what the change was.
+    append_only: bool,
 }
 
 impl std::fmt::Debug for BatchBuilder {
@@ -1826,7 +1829,14 @@ impl BatchBuilder {
             server_time_zone: server_time_zone.clone(),
             builders: row_type.columns.iter().map(|c| ColumnBuilder::new(c.ty, 0, 0)).collect(),
             kinds: Vec::new(),
+            append_only: false,
         })
+    }
+
+    /// Emits every row as `+I` (the `row_kind` metadata column keeps the change's kind).
+    pub fn with_append_only(mut self, append_only: bool) -> Self {
+        self.append_only = append_only;
+        self
     }
 
     /// How `table` feeds the row type. Validation errors name the table, the column, its MySQL
@@ -2065,7 +2075,7 @@ impl BatchBuilder {
                 )));
             }
         }
-        self.kinds.push(kind);
+        self.kinds.push(if self.append_only { RowKind::Insert } else { kind });
         Ok(())
     }
 

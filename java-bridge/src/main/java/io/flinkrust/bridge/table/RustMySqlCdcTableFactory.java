@@ -90,6 +90,9 @@ public final class RustMySqlCdcTableFactory extends RustDynamicTableSourceFactor
         return IDENTIFIER;
     }
 
+    /** Every change as {@code +I} (Flink CDC's option of the same name). */
+    static final String APPEND_ONLY = "scan.read-changelog-as-append-only.enabled";
+
     /** The connector option that chooses the startup mode; {@code 'snapshot'} reads the tables once. */
     static final String STARTUP_MODE = "scan.startup.mode";
 
@@ -107,9 +110,10 @@ public final class RustMySqlCdcTableFactory extends RustDynamicTableSourceFactor
      */
     @Override
     protected ChangelogMode changelogMode(Map<String, String> options) {
-        return "snapshot".equalsIgnoreCase(options.getOrDefault(STARTUP_MODE, "").trim())
-                ? ChangelogMode.insertOnly()
-                : ChangelogMode.all();
+        boolean snapshot = "snapshot".equalsIgnoreCase(options.getOrDefault(STARTUP_MODE, "").trim());
+        // Flink CDC's option: every change emitted as +I (the row_kind metadata column keeps its kind).
+        boolean appendOnly = "true".equalsIgnoreCase(options.getOrDefault(APPEND_ONLY, "false").trim());
+        return snapshot || appendOnly ? ChangelogMode.insertOnly() : ChangelogMode.all();
     }
 
     @Override

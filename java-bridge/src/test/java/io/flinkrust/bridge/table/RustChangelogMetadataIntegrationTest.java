@@ -295,6 +295,8 @@ class RustChangelogMetadataIntegrationTest {
         // A bounded snapshot emits only +I, spelled as the native side accepts it.
         assertThat(cdc.changelogMode(Map.of("scan.startup.mode", " Snapshot "))).isEqualTo(ChangelogMode.insertOnly());
         assertThat(cdc.changelogMode(Map.of("scan.startup.mode", "latest-offset"))).isEqualTo(ChangelogMode.all());
+        assertThat(cdc.changelogMode(Map.of("scan.read-changelog-as-append-only.enabled", "true")))
+                .isEqualTo(ChangelogMode.insertOnly());
         // An unset server-time-zone is the session's, else the JVM's default zone (Flink CDC's rule).
         org.apache.flink.configuration.Configuration session = new org.apache.flink.configuration.Configuration();
         assertThat(RustMySqlCdcTableFactory.defaultServerTimeZone(session)).isEqualTo(java.time.ZoneId.systemDefault().getId());
