@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use regex::Regex;
+use crate::pattern::NamePattern;
 use serde::{Deserialize, Serialize};
 
 use rust_core::error::BridgeError;
@@ -23,8 +23,8 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("port", "Integer", OptionDefault::Value("3306"), "Port of the server."),
     spec("username", "String", OptionDefault::Text("(required)"), "User to connect as (needs SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT)."),
     spec("password", "String", OptionDefault::Text("(required)"), "Password of the user. Never logged."),
-    spec("database-name", "String", OptionDefault::Text("(required)"), "Database name, a regular expression matched against whole names."),
-    spec("table-name", "String", OptionDefault::Text("(required)"), "Table name, a regular expression matched against whole names."),
+    spec("database-name", "String", OptionDefault::Text("(required)"), "Database name, a Java regular expression (look-around and backreferences allowed) matched against whole names."),
+    spec("table-name", "String", OptionDefault::Text("(required)"), "Table name, a Java regular expression (look-around and backreferences allowed) matched against whole names, e.g. '(?!tmp_).*' for every table but the temporary ones."),
     spec("server-id", "String", OptionDefault::Text("a random range in 5400-6400"), "Replication client id, or a range like '5400-5408' with one id per reader."),
     spec("server-time-zone", "String", OptionDefault::Value("UTC"), "Session time zone of the server, which its DATETIME values (read as TIMESTAMP_LTZ) and the wall clocks of TIMESTAMP values (read as TIMESTAMP) are in: an IANA name such as 'Asia/Shanghai' (daylight saving time followed), 'UTC', or an offset such as '+08:00'. Unset in SQL: the session time zone ('table.local-time-zone'), else the planning JVM's default zone, as Flink CDC; unset in a DataStream job: UTC."),
     spec("scan.startup.mode", "String", OptionDefault::Value("initial"), "initial, snapshot, latest-offset, earliest-offset, specific-offset or timestamp."),
@@ -204,8 +204,8 @@ pub struct MySqlCdcConfig {
     pub password: String,
     pub database_name: String,
     pub table_name: String,
-    pub database_regex: Regex,
-    pub table_regex: Regex,
+    pub database_regex: NamePattern,
+    pub table_regex: NamePattern,
     pub server_ids: ServerIdRange,
     pub server_time_zone: ServerTimeZone,
     pub startup: StartupMode,
@@ -395,10 +395,10 @@ fn seed_nanos() -> u32 {
         .unwrap_or(0)
 }
 
-/// Compiles a name pattern so it must match the whole name, as Debezium's include lists do.
-fn anchored(key: &str, pattern: &str, invalid: &dyn Fn(&str, String) -> BridgeError) -> Result<Regex> {
-    Regex::new(&format!("^(?:{pattern})$"))
-        .map_err(|e| invalid(key, format!("'{pattern}' is not a valid regular expression: {e}")))
+/// Compiles a name pattern (Java syntax) so it must match the whole name, as Debezium's include
+/// lists do.
+fn anchored(key: &str, pattern: &str, invalid: &dyn Fn(&str, String) -> BridgeError) -> Result<NamePattern> {
+    NamePattern::new(pattern).map_err(|e| invalid(key, e))
 }
 
 const STARTUP_MODES: &[&str] =

@@ -34,6 +34,7 @@ pub mod evolution;
 mod finished;
 mod metrics;
 mod newly_added;
+pub mod pattern;
 pub mod gtid;
 mod gtid_start;
 pub mod mariadb_gtid;

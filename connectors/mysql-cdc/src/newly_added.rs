@@ -35,7 +35,7 @@
 //! is complete). A reader that is not suspended ignores AddTables for tables it does not
 //! capture (it will report them) and acknowledges again those it has merged.
 
-use regex::Regex;
+use crate::pattern::NamePattern;
 use serde::{Deserialize, Serialize};
 
 use rust_core::api::EnumeratorContext;
@@ -55,8 +55,8 @@ use crate::value::BatchBuilder;
 
 /// What the binlog cursor watches for: tables matching the patterns it does not capture.
 pub struct TableWatch {
-    database: Regex,
-    table: Regex,
+    database: NamePattern,
+    table: NamePattern,
     /// Suspend for them (`scan.newly-added-table.enabled`); otherwise log once.
     pub capture: bool,
     /// The split's tables known to be gone (`BinlogSplit::ignored`): their table maps do not

@@ -10,7 +10,7 @@ use std::fmt;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use regex::Regex;
+use crate::pattern::NamePattern;
 use rust_core::{BridgeError, Result};
 
 /// Schemas that hold the server's own tables; never captured, whatever the patterns say.
@@ -168,14 +168,6 @@ impl TableSchema {
     }
 }
 
-/// Regex `pattern` made to match whole names only (`^(?:pattern)$`), as Debezium and Flink CDC
-/// match `database-name` and `table-name`: `Regex::find` alone would accept a prefix match and,
-/// for alternations such as `a|ab`, might not find the full match that exists.
-fn full_match(pattern: &Regex, what: &str) -> Result<Regex> {
-    Regex::new(&format!("^(?:{})$", pattern.as_str()))
-        .map_err(|e| BridgeError::validation(format!("invalid {what} pattern '{}': {e}", pattern.as_str())))
-}
-
 /// The base tables whose database name fully matches `database_regex` and whose table name fully
 /// matches `table_regex` (Flink CDC / Debezium semantics: each pattern is anchored at both ends,
 /// so `db` does not match `db2` and `.` matches any character unless escaped; names compare
@@ -183,11 +175,9 @@ fn full_match(pattern: &Regex, what: &str) -> Result<Regex> {
 /// ([`SYSTEM_SCHEMAS`]) are never included. Sorted by [`TableId`].
 pub async fn discover_tables(
     conn: &mut Conn,
-    database_regex: &Regex,
-    table_regex: &Regex,
+    database_regex: &NamePattern,
+    table_regex: &NamePattern,
 ) -> Result<Vec<TableSchema>> {
-    let db_re = full_match(database_regex, "database-name")?;
-    let table_re = full_match(table_regex, "table-name")?;
     let system = SYSTEM_SCHEMAS.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(",");
     let tables: Vec<(String, String)> = conn
         .query(format!(
@@ -198,7 +188,7 @@ pub async fn discover_tables(
         .map_err(|e| BridgeError::external("listing tables in information_schema.TABLES", e))?;
     let mut ids: Vec<TableId> = tables
         .into_iter()
-        .filter(|(db, table)| db_re.is_match(db) && table_re.is_match(table))
+        .filter(|(db, table)| database_regex.is_match(db) && table_regex.is_match(table))
         .map(|(db, table)| TableId::new(db, table))
         .collect();
     ids.sort();

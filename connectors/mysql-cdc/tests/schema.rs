@@ -2,15 +2,15 @@
 
 mod support;
 
-use regex::Regex;
+use connector_mysql_cdc::pattern::NamePattern;
 
 use connector_mysql_cdc::schema::{discover_tables, load_table, TableId, SYSTEM_SCHEMAS};
 use connector_mysql_cdc::value::{BatchBuilder, ServerTimeZone};
 use rust_core::types::RowType;
 use support::{cdc_conn, test_db};
 
-fn re(s: &str) -> Regex {
-    Regex::new(s).unwrap()
+fn re(s: &str) -> NamePattern {
+    NamePattern::new(s).unwrap()
 }
 
 #[tokio::test]
@@ -33,7 +33,7 @@ async fn discovery_full_matches_patterns_and_reads_keys() {
     };
 
     // Whole names only: `orders` matches neither `orders_archive` nor the view.
-    let found = discover_tables(&mut conn, &re(&regex::escape(&a.name)), &re("orders")).await.unwrap();
+    let found = discover_tables(&mut conn, &re(&fancy_regex::escape(&a.name)), &re("orders")).await.unwrap();
     assert_eq!(ids(&found), vec![TableId::new(&a.name, "orders")]);
     let orders = &found[0];
     let names: Vec<&str> = orders.columns.iter().map(|c| c.name.as_str()).collect();
@@ -44,7 +44,7 @@ async fn discovery_full_matches_patterns_and_reads_keys() {
     assert!(!orders.columns[0].nullable && orders.columns[2].nullable);
 
     // Alternation is anchored as a whole; results are sorted by TableId.
-    let db_re = re(&format!("{}|{}", regex::escape(&a.name), regex::escape(&b.name)));
+    let db_re = re(&format!("{}|{}", fancy_regex::escape(&a.name), fancy_regex::escape(&b.name)));
     let found = discover_tables(&mut conn, &db_re, &re("orders|items|orders_.*")).await.unwrap();
     let mut expected = vec![
         TableId::new(&a.name, "items"),
