@@ -39,7 +39,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("scan.snapshot.fetch.size", "Integer", OptionDefault::Value("1024"), "Rows fetched per round trip while reading a chunk."),
     spec("scan.incremental.snapshot.handover", "String", OptionDefault::Value("checkpoint"), "When the binlog phase starts after the snapshot: 'checkpoint' (after a checkpoint completes, so every snapshot row is downstream before any binlog change) or 'immediate'. SQL jobs without checkpointing get 'immediate' unless set."),
     spec(APPEND_ONLY, "Boolean", OptionDefault::Value("false"), "Emit every change as an insert (+I), as Flink CDC does: deletes and updates too, for sinks that keep every change (logical deletes); the row_kind metadata column says what each change was. The table is then insert-only for the planner."),
-    spec("scan.incremental.snapshot.unbounded-chunk-first.enabled", "Boolean", OptionDefault::Value("false"), "Accepted for Flink CDC compatibility, no effect: Flink CDC reads the table's last, unbounded chunk first so that it does not hold it in memory at the end; here every chunk is streamed into batches as it is read."),
+    spec("scan.incremental.snapshot.unbounded-chunk-first.enabled", "Boolean", OptionDefault::Value("true"), "Accepted for Flink CDC compatibility, no effect: Flink CDC reads the table's last, unbounded chunk first so that it does not hold it in memory at the end; here every chunk is streamed into batches as it is read."),
     spec("chunk-meta.group.size", "Integer", OptionDefault::Value("1000"), "Accepted for Flink CDC compatibility, no effect: Flink CDC splits the finished chunks' metadata into groups of this size for its events; here the enumerator keeps it in a compact form of its own."),
     spec("scan.parse.online.schema.changes.enabled", "Boolean", OptionDefault::Value("false"), "Only false: schema changes made by gh-ost or pt-online-schema-change (through a shadow table and a rename) are not followed; the rename reaches the reader as a schema change of the table (see Schema changes)."),
     spec("scan.incremental.snapshot.chunk.key-column", "String", OptionDefault::Text("(none)"), "Column chunks are split by (default: the first primary-key column)."),
@@ -281,7 +281,7 @@ impl MySqlCdcConfig {
         let append_only: bool = options.get_or(APPEND_ONLY, false)?;
         // Accepted for Flink CDC's table definitions; their meaning is Flink CDC's own memory and
         // event layout (see the option descriptions).
-        let _: bool = options.get_or("scan.incremental.snapshot.unbounded-chunk-first.enabled", false)?;
+        let _: bool = options.get_or("scan.incremental.snapshot.unbounded-chunk-first.enabled", true)?;
         let group_size: u64 = options.get_or("chunk-meta.group.size", 1000)?;
         if group_size <= 1 {
             return Err(invalid("chunk-meta.group.size", "must be greater than 1.".into()));
