@@ -7,7 +7,7 @@ CARGO ?= cargo
 # keeps every build, the example jobs included, on one (private) local repository.
 export MVN
 
-.PHONY: all build test check-notice notice preview mariadb test-rust test-fuzz sanitize sanitize-valgrind test-java test-e2e fuzz chaos demo demo-datagen bench bench-cdc clean
+.PHONY: all build test check-notice notice preview mariadb test-rust test-fuzz sanitize sanitize-valgrind test-java test-conformance test-e2e fuzz chaos demo demo-datagen bench bench-cdc clean
 
 # Demo and benchmarks run in a JVM of their own (exec:exec): Flink's MiniCluster cannot find its
 # classes inside Maven's isolated exec:java classloader.
@@ -22,9 +22,9 @@ build:
 	$(MVN) -DskipTests install
 
 ## test: every test: Rust unit and vector tests, a short fuzz pass, valgrind over rust-core's tests,
-## Java MiniCluster tests, integration tests, and end-to-end runs of the one jar on real standalone
+## Java MiniCluster tests, integration tests, the Flink CDC conformance suite, and end-to-end runs of the one jar on real standalone
 ## clusters of Flink 1.20 and 2.x
-test: check-notice mariadb test-rust test-fuzz sanitize-valgrind test-java test-e2e
+test: check-notice mariadb test-rust test-fuzz sanitize-valgrind test-java test-conformance test-e2e
 
 ## check-notice: NOTICE lists what the jar bundles (scripts/notice.sh --check: cargo metadata and
 ## the poms, no build, about a second); notice: rewrite it after a dependency change
@@ -83,6 +83,15 @@ sanitize-valgrind:
 # Not quiet (MVN without -q): the MiniCluster tests' progress lines are worth seeing.
 test-java: mariadb
 	$(filter-out -q,$(MVN)) verify
+
+## test-conformance: the differential suite against Flink CDC 3.5.0's mysql-cdc
+## (docs/connectors/flink-cdc-conformance.md): each case's table read by mysql-cdc and by
+## rust-mysql-cdc on one MiniCluster, rows compared; one line per case and a summary
+## `conformance: N of M cases identical`. Builds the bridge in the reactor (no install) and runs
+## integration-tests with the flink-cdc profile, which test-java's default run leaves out.
+test-conformance: mariadb
+	$(filter-out -q,$(MVN)) -pl java-bridge,integration-tests -Pflink-cdc verify \
+	  -Dtest=FlinkCdcConformanceITCase -Dsurefire.failIfNoSpecifiedTests=false
 
 # Distributions come from PyPI, cached in ~/.cache/flink-rust. The install (quick after test-java)
 # puts the bridge into the local Maven repository (~/.m2 unless MVN names another), where the e2e
