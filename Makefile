@@ -22,8 +22,8 @@ build:
 	$(MVN) -DskipTests install
 
 ## test: every test: Rust unit and vector tests, a short fuzz pass, valgrind over rust-core's tests,
-## Java MiniCluster tests, integration tests, the Flink CDC conformance suite, and end-to-end runs of the one jar on real standalone
-## clusters of Flink 1.20 and 2.x
+## Java MiniCluster tests, integration tests, the Flink CDC conformance suite, and end-to-end runs
+## of the one jar on real standalone clusters of Flink 1.20 and 2.x
 test: check-notice mariadb test-rust test-fuzz sanitize-valgrind test-java test-conformance test-e2e
 
 ## check-notice: NOTICE lists what the jar bundles (scripts/notice.sh --check: cargo metadata and
