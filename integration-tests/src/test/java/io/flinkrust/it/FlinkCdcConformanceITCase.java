@@ -137,6 +137,8 @@ class FlinkCdcConformanceITCase {
         boolean latestOffset;
         /** Whether the DML ends with a primary-key change (UPDATE ... SET id = ...). */
         boolean keyChange;
+        /** Put before each INSERT and UPDATE, e.g. MariaDB's SET STATEMENT sql_mode = '' FOR, to write zero dates. */
+        String statementPrefix = "";
         /** 'scan.startup.mode' = 'snapshot': the job ends after the snapshot, no change and no sentinel is read. */
         boolean bounded;
 
@@ -172,6 +174,11 @@ class FlinkCdcConformanceITCase {
 
         Case latestOffset() {
             latestOffset = true;
+            return this;
+        }
+
+        Case statementPrefix(String p) {
+            statementPrefix = p;
             return this;
         }
 
@@ -260,6 +267,19 @@ class FlinkCdcConformanceITCase {
                 v("'23:59:59'", "'23:59:59.999'", "'23:59:59.999999'"),
                 v("'12:34:56'", "'12:34:56.5'", "'12:34:56.5'"),
                 v("NULL", "NULL", "NULL")));
+        // Outside Flink TIME's range (00:00:00..23:59:59.999), written only by the DML so the snapshot still compares.
+        cases.add(new Case("time_out_of_range",
+                List.of(c("t", "TIME", "TIME(0)")),
+                v("'10:00:00'"), v("'00:00:00'"), v("'23:59:59'"), v("'25:00:00'"), v("'-01:00:00'")));
+        // Zero dates, which a non-strict sql_mode lets through; Debezium reads them as NULL.
+        cases.add(new Case("zero_dates",
+                List.of(c("d", "DATE", "DATE"), c("dt", "DATETIME", "TIMESTAMP(0)"), c("ts", "TIMESTAMP NULL", "TIMESTAMP_LTZ(0)")),
+                v("'0000-00-00'", "'0000-00-00 00:00:00'", "'0000-00-00 00:00:00'"),
+                v("'2020-01-01'", "'2020-01-01 00:00:00'", "'2020-01-01 00:00:00'"),
+                v("'2020-00-00'", "'2020-01-00 10:00:00'", "'0000-00-00 00:00:00'"),
+                v("'0000-00-00'", "'0000-00-00 00:00:00'", "'0000-00-00 00:00:00'"),
+                v("'2021-02-03'", "'2021-02-03 04:05:06'", "'2021-02-03 04:05:06'"))
+                .statementPrefix("SET STATEMENT sql_mode = '' FOR "));
         cases.add(new Case("datetime",
                 List.of(c("d0", "DATETIME", "TIMESTAMP(0)"), c("d3", "DATETIME(3)", "TIMESTAMP(3)"),
                         c("d6", "DATETIME(6)", "TIMESTAMP(6)")),
@@ -403,6 +423,13 @@ class FlinkCdcConformanceITCase {
             long t0 = System.nanoTime();
             Outcome o = run(k);
             outcomes.put(k.name, o);
+            if (Boolean.getBoolean("conformance.verbose")) {
+                // -Dconformance.verbose=true: every compared row of both sides, to look at what agrees too.
+                for (int i = 0; i < Math.max(o.reference.size(), o.rust.size()); i++) {
+                    System.out.printf("  %s #%d%n    mysql-cdc:      %s%n    rust-mysql-cdc: %s%n", k.name, i,
+                            i < o.reference.size() ? o.reference.get(i) : "(none)", i < o.rust.size() ? o.rust.get(i) : "(none)");
+                }
+            }
             System.out.printf("conformance %-24s %s (%.1f s)%n", k.name, o.describe(), (System.nanoTime() - t0) / 1e9);
         }
         Set<String> identical = new TreeSet<>();
@@ -446,6 +473,10 @@ class FlinkCdcConformanceITCase {
                 return "IDENTICAL (" + reference.size() + " rows)";
             }
             StringBuilder sb = new StringBuilder("DIFFERENT");
+            if (referenceProblem != null && rustProblem != null && reference.equals(rust)) {
+                // Same rows, then both jobs failed: the behaviour agrees, the messages do not.
+                sb.append(" (both jobs failed after the same ").append(reference.size()).append(" rows)");
+            }
             if (referenceProblem != null) {
                 sb.append(" (mysql-cdc: ").append(referenceProblem).append(')');
             }
@@ -538,7 +569,7 @@ class FlinkCdcConformanceITCase {
         for (Col col : k.columns) {
             names.add(col.name);
         }
-        return "INSERT INTO " + k.table + " (id, " + String.join(", ", names) + ") VALUES (" + id + ", "
+        return k.statementPrefix + "INSERT INTO " + k.table + " (id, " + String.join(", ", names) + ") VALUES (" + id + ", "
                 + String.join(", ", values) + ")";
     }
 
@@ -547,7 +578,7 @@ class FlinkCdcConformanceITCase {
         for (int i = 0; i < k.columns.size(); i++) {
             sets.add(k.columns.get(i).name + " = " + values[i]);
         }
-        return "UPDATE " + k.table + " SET " + String.join(", ", sets) + " WHERE id = " + id;
+        return k.statementPrefix + "UPDATE " + k.table + " SET " + String.join(", ", sets) + " WHERE id = " + id;
     }
 
     /**
