@@ -71,7 +71,8 @@ class FlinkCdcConformanceITCase {
             "signed_integers", "unsigned_integers", "decimal", "float_double", "bit_boolean", "tinyint1_as_tinyint",
             "year_date", "datetime", "timestamp_ltz", "timestamp_as_timestamp", "strings_utf8mb4", "strings_latin1",
             "binary", "enum_set_as_string", "json", "integer_decimal_as_string", "widened_numbers", "metadata_columns",
-            "latest_offset", "snapshot_mode", "primary_key_change", "debezium_option");
+            "latest_offset", "snapshot_mode", "primary_key_change", "debezium_option",
+            "append_only");
 
     @RegisterExtension
     static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
@@ -405,6 +406,13 @@ class FlinkCdcConformanceITCase {
                 .extraFlinkColumns(", kind STRING METADATA FROM 'row_kind' VIRTUAL")
                 .extraOptions(", 'scan.startup.mode' = 'snapshot'")
                 .bounded());
+        // Flink CDC's append-only changelog: every change an insert, row_kind telling what it was.
+        cases.add(new Case("append_only",
+                List.of(c("name", "VARCHAR(20)", "STRING")),
+                v("'a'"), v("'b'"), v("'c'"), v("'d'"), v("'e'"))
+                .extraFlinkColumns(", kind STRING METADATA FROM 'row_kind' VIRTUAL")
+                .extraOptions(", 'scan.read-changelog-as-append-only.enabled' = 'true'")
+                .keyChange());
         // A Debezium pass-through option, as Flink CDC users set them (make bench-cdc sets this one for Flink CDC).
         cases.add(new Case("debezium_option",
                 List.of(c("name", "VARCHAR(20)", "STRING")),
