@@ -39,6 +39,8 @@ public class RustDynamicTableSource
     private RustSource source;
     @Nullable private final Integer parallelism;
     private final ChangelogMode changelogMode;
+    /** Whether {@link #applyLimit} may push a limit into the readers (the connector says so). */
+    private final boolean limitPushDown;
 
     /** An insert-only scan (as created by tests and DataStream-style callers). */
     RustDynamicTableSource(RustSource source, @Nullable Integer parallelism) {
@@ -46,9 +48,19 @@ public class RustDynamicTableSource
     }
 
     RustDynamicTableSource(RustSource source, @Nullable Integer parallelism, ChangelogMode changelogMode) {
+        this(source, parallelism, changelogMode, true);
+    }
+
+    RustDynamicTableSource(
+            RustSource source, @Nullable Integer parallelism, ChangelogMode changelogMode, boolean limitPushDown) {
         this.source = source;
         this.parallelism = parallelism;
         this.changelogMode = changelogMode;
+        this.limitPushDown = limitPushDown;
+    }
+
+    boolean limitPushDown() {
+        return limitPushDown;
     }
 
     public RustSource source() {
@@ -112,14 +124,14 @@ public class RustDynamicTableSource
      */
     @Override
     public void applyLimit(long limit) {
-        if (source.getBoundedness() == Boundedness.BOUNDED && changelogMode.containsOnly(RowKind.INSERT)) {
+        if (limitPushDown && source.getBoundedness() == Boundedness.BOUNDED && changelogMode.containsOnly(RowKind.INSERT)) {
             source = source.withLimit(limit);
         }
     }
 
     @Override
     public DynamicTableSource copy() {
-        return new RustDynamicTableSource(source, parallelism, changelogMode);
+        return new RustDynamicTableSource(source, parallelism, changelogMode, limitPushDown);
     }
 
     @Override

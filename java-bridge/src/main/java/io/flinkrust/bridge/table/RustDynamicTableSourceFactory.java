@@ -78,6 +78,16 @@ public abstract class RustDynamicTableSourceFactory implements DynamicTableSourc
     }
 
     /**
+     * Whether a {@code LIMIT} over a bounded insert-only table may end each reader early (the
+     * default). A connector whose readers ask for splits ahead must say no: a reader that ended at
+     * its limit can still be handed a split it asked for, and Flink fails the job for an event
+     * sent to a finished task.
+     */
+    protected boolean pushesDownLimits() {
+        return true;
+    }
+
+    /**
      * The metadata columns the connector offers: key to type, in documentation order (Flink's
      * {@code SupportsReadingMetadata#listReadableMetadata}). The native connector receives each
      * column a query reads as a field {@code __metadata.<key>} of exactly this type. Empty (the
@@ -104,8 +114,8 @@ public abstract class RustDynamicTableSourceFactory implements DynamicTableSourc
         }
         // Only a connector with metadata gets a source implementing SupportsReadingMetadata.
         return metadata.isEmpty()
-                ? new RustDynamicTableSource(source, parallelism, changelogMode)
-                : new RustMetadataTableSource(source, parallelism, changelogMode, metadata);
+                ? new RustDynamicTableSource(source, parallelism, changelogMode, pushesDownLimits())
+                : new RustMetadataTableSource(source, parallelism, changelogMode, metadata, pushesDownLimits());
     }
 
     /**

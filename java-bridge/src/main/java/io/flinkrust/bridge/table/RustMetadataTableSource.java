@@ -36,8 +36,9 @@ public final class RustMetadataTableSource extends RustDynamicTableSource implem
             RustSource source,
             @Nullable Integer parallelism,
             ChangelogMode changelogMode,
-            Map<String, DataType> metadata) {
-        super(source, parallelism, changelogMode);
+            Map<String, DataType> metadata,
+            boolean limitPushDown) {
+        super(source, parallelism, changelogMode, limitPushDown);
         if (metadata.isEmpty()) {
             throw new IllegalArgumentException("a source without metadata is a RustDynamicTableSource");
         }
@@ -74,6 +75,6 @@ public final class RustMetadataTableSource extends RustDynamicTableSource implem
 
     @Override
     public DynamicTableSource copy() {
-        return new RustMetadataTableSource(source(), parallelism(), getChangelogMode(), metadata);
+        return new RustMetadataTableSource(source(), parallelism(), getChangelogMode(), metadata, limitPushDown());
     }
 }

@@ -116,6 +116,16 @@ public final class RustMySqlCdcTableFactory extends RustDynamicTableSourceFactor
         return snapshot || appendOnly ? ChangelogMode.insertOnly() : ChangelogMode.all();
     }
 
+    /**
+     * No: snapshot readers ask for the next chunk while they read one, so a reader that ended at a
+     * pushed-down limit could be handed a chunk after it finished (the job would fail). The
+     * planner's own LIMIT ends the query instead.
+     */
+    @Override
+    protected boolean pushesDownLimits() {
+        return false;
+    }
+
     @Override
     protected Map<String, DataType> metadata() {
         return METADATA;

@@ -292,6 +292,7 @@ class RustChangelogMetadataIntegrationTest {
         assertThat(cdc.changelogMode(Map.of())).isEqualTo(ChangelogMode.all());
         assertThat(cdc.changelogMode(Map.of()).getContainedKinds()).containsExactlyInAnyOrder(
                 RowKind.INSERT, RowKind.UPDATE_BEFORE, RowKind.UPDATE_AFTER, RowKind.DELETE);
+        assertThat(cdc.pushesDownLimits()).as("readers ask for chunks ahead: no limit push-down").isFalse();
         // A bounded snapshot emits only +I, spelled as the native side accepts it.
         assertThat(cdc.changelogMode(Map.of("scan.startup.mode", " Snapshot "))).isEqualTo(ChangelogMode.insertOnly());
         assertThat(cdc.changelogMode(Map.of("scan.startup.mode", "latest-offset"))).isEqualTo(ChangelogMode.all());
