@@ -85,7 +85,7 @@ test-java: mariadb
 	$(filter-out -q,$(MVN)) verify
 
 ## test-conformance: the differential suite against Flink CDC 3.5.0's mysql-cdc
-## (docs/connectors/flink-cdc-conformance.md): each case's table read by mysql-cdc and by
+## (docs/flink-cdc-conformance.md): each case's table read by mysql-cdc and by
 ## rust-mysql-cdc on one MiniCluster, rows compared; one line per case and a summary
 ## `conformance: N of M cases identical`. Builds the bridge in the reactor (no install) and runs
 ## integration-tests with the flink-cdc profile, which test-java's default run leaves out.

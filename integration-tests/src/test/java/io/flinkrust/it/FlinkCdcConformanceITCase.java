@@ -49,7 +49,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  *
  * <p>{@link #EXPECTED_IDENTICAL} lists the cases identical today: one of them differing fails the
  * test (a regression), and a case not in it that became identical fails too (so the list, and
- * docs/connectors/flink-cdc-conformance.md, are updated when a deviation is fixed).
+ * docs/flink-cdc-conformance.md, are updated when a deviation is fixed).
  */
 @Timeout(value = 600, unit = TimeUnit.SECONDS)
 class FlinkCdcConformanceITCase {
@@ -456,7 +456,7 @@ class FlinkCdcConformanceITCase {
         assertThat(regressed).as("cases expected identical that differ now (see the lines above)").isEmpty();
         assertThat(newlyIdentical)
                 .as("cases identical now but not in EXPECTED_IDENTICAL: add them there and update "
-                        + "docs/connectors/flink-cdc-conformance.md")
+                        + "docs/flink-cdc-conformance.md")
                 .isEmpty();
     }
 
