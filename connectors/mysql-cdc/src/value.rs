@@ -1683,15 +1683,16 @@ impl ColumnBuilder {
                 this.append_micros(timestamp_micros((y, mo, d, h, mi, s, us), shift_seconds, truncate_micros))?
             }
             (this, Conv::ZonedTimestamp { to_instant, truncate_micros }, &ValueRef::Date(y, mo, d, h, mi, s, us)) => {
-                let wall = (y, mo, d, h, mi, s, us);
-                // Seconds of the value read as UTC: a wall clock, or the instant itself.
-                let seconds = timestamp_micros(wall, 0, 1_000_000) / 1_000_000;
+                // The value read as UTC (a wall clock, or the instant itself) at the declared
+                // precision; the zone's shift is whole seconds, so it keeps that precision.
+                let micros = timestamp_micros((y, mo, d, h, mi, s, us), 0, truncate_micros);
+                let seconds = micros.div_euclid(1_000_000);
                 let shift = if to_instant {
                     zone.offset_at_wall(seconds)?
                 } else {
                     -zone.offset_at_instant(seconds)?
                 };
-                this.append_micros(timestamp_micros(wall, shift, truncate_micros))?
+                this.append_micros(micros - shift * 1_000_000)?
             }
             (_, conv, v) => return Err(format!("cannot convert {v:?} with {conv:?}")),
         }
