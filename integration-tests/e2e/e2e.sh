@@ -8,6 +8,9 @@
 #   session        a rust-mysql-cdc job (integration-tests/e2e/cdc-job) submitted over REST and
 #                  cancelled once it emitted every row, 50 times on one cluster (10 on versions not
 #                  in E2E_LONG_VERSIONS); TaskManager RSS, NMT, Metaspace, threads, FDs, library copies
+#   quickstart-cdc docs/quickstart-cdc.md run as written: its MySQL statements, its files and its
+#                  commands (sql-client.sh --jar, flink cancel); the rows the job's print sink
+#                  writes must be the output the page shows
 #   cdc-failover   that job with DML running, through two TaskManager kills, a savepoint round trip
 #                  and a JobManager restart; the committed output must equal the table, exactly
 #                  once per change. Runs on E2E_LONG_VERSIONS only (~3 min each).
@@ -28,7 +31,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 versions=("$@")
 [[ ${#versions[@]} -gt 0 ]] || versions=(1.20.3 2.3.0)
-read -r -a scenarios <<<"${E2E_SCENARIOS:-sql-client flink-run-sql datastream session cdc-failover}"
+read -r -a scenarios <<<"${E2E_SCENARIOS:-sql-client flink-run-sql datastream session quickstart-cdc cdc-failover}"
 # Scenarios too slow to run on every version: cdc-failover runs on these versions only, and session
 # runs its 50 cycles on these, 10 on the others.
 long_only=" cdc-failover "
