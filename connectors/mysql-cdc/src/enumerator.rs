@@ -463,6 +463,9 @@ impl SplitEnumerator for MySqlCdcEnumerator {
     }
 
     fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<EnumeratorState> {
+        if let Some((_, watch)) = self.handover_watch.as_mut() {
+            watch.checkpoint_taken();
+        }
         if self.state.binlog_assigned && self.binlog_held_from.is_none() {
             self.binlog_held_from = Some(checkpoint_id);
         }

@@ -26,11 +26,15 @@ import java.util.Locale;
  * (and later unload) their own copy with its own native state.
  *
  * <p>Setting the system property {@value #LIBRARY_PATH_PROPERTY} to the path of an already-built
- * library loads that instead (also through a temporary copy).
+ * library loads that instead (also through a temporary copy). The copies go to the directory the
+ * system property {@value #EXTRACT_DIR_PROPERTY} names (created if missing), else to
+ * {@code java.io.tmpdir}: a directory mounted {@code noexec} cannot load libraries.
  */
 public final class NativeLibrary {
     /** System property naming a library file to load instead of the one in the jar. */
     public static final String LIBRARY_PATH_PROPERTY = "flinkrust.native.library";
+    /** System property naming the directory the library is copied to before loading (default: java.io.tmpdir). */
+    public static final String EXTRACT_DIR_PROPERTY = "flinkrust.native.extract-dir";
 
     static final String LIBRARY_NAME = "flink_rust_bridge";
     private static final String[] KNOWN_OS = {"linux", "osx"};
@@ -94,9 +98,10 @@ public final class NativeLibrary {
         } catch (UnsatisfiedLinkError e) {
             IllegalStateException failure = new IllegalStateException(
                     "Cannot load the Flink Rust native library " + origin + " (copied to " + copy
-                            + "): " + e.getMessage() + ". If the temporary directory (java.io.tmpdir="
-                            + System.getProperty("java.io.tmpdir") + ") is mounted noexec, point java.io.tmpdir"
-                            + " elsewhere.");
+                            + "): " + e.getMessage() + ". If " + copy.getParent() + " is on a file system"
+                            + " mounted noexec, set -D" + EXTRACT_DIR_PROPERTY + "=<a directory that allows"
+                            + " executables> in the JVM options of the Flink client, the JobManager and the"
+                            + " TaskManagers (env.java.opts.all).");
             failure.initCause(e);
             throw failure;
         } finally {
@@ -191,8 +196,25 @@ public final class NativeLibrary {
     }
 
     private static Path copyToTempFile(InputStream in, String sourceName) throws IOException {
+        return copyToTempFile(in, sourceName, System.getProperty(EXTRACT_DIR_PROPERTY));
+    }
+
+    /** Copies the library into {@code extractDir} (created if missing), or java.io.tmpdir when unset. */
+    static Path copyToTempFile(InputStream in, String sourceName, String extractDir) throws IOException {
         String suffix = sourceName.endsWith(".dylib") ? ".dylib" : ".so";
-        Path copy = Files.createTempFile("flink-rust-bridge-", suffix);
+        Path copy;
+        if (extractDir == null || extractDir.trim().isEmpty()) {
+            copy = Files.createTempFile("flink-rust-bridge-", suffix);
+        } else {
+            Path dir = Paths.get(extractDir.trim());
+            try {
+                Files.createDirectories(dir);
+                copy = Files.createTempFile(dir, "flink-rust-bridge-", suffix);
+            } catch (IOException e) {
+                throw new IOException("cannot create a file in " + dir + " (set by -D" + EXTRACT_DIR_PROPERTY
+                        + "): " + e + ". Point it at a writable directory that allows executables.", e);
+            }
+        }
         try {
             Files.copy(in, copy, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException e) {
