@@ -73,6 +73,13 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     arrow_ipc: Option<PathBuf>,
 
+    /// rust-mysql-cdc: the binlog server id, or a range with one id per reader (ID-ID). By default
+    /// the options' `server-id` is replaced by random ids above 4,200,000,000, which no job is
+    /// likely to use: the server keeps one binlog connection per id, so a preview with a running
+    /// job's id would disconnect that job's binlog reader
+    #[arg(long, value_name = "ID[-ID]")]
+    server_id: Option<String>,
+
     /// More logs on stderr: -v INFO, -vv DEBUG, -vvv TRACE (default: WARN)
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -137,6 +144,7 @@ fn run(args: &Args) -> Result<(), Failure> {
     if parallelism == 0 {
         return Err(Failure::usage("the parallelism must be at least 1"));
     }
+    let options = with_preview_server_id(&connector, options, args.server_id.as_deref(), parallelism);
     let schema = schema::parse(&args.schema).map_err(|e| Failure::from_error(&e))?;
     let shown: Vec<String> = options.iter().map(|(k, v)| format!("{k}={}", display_value(k, v))).collect();
     tracing::info!(target: "flink_rust_preview", "validating {connector} with {}", shown.join(", "));
@@ -240,6 +248,39 @@ fn options(args: &Args) -> Result<(String, BTreeMap<String, String>), Failure> {
         options.entry("scan.incremental.snapshot.handover".to_string()).or_insert_with(|| "immediate".to_string());
     }
     Ok((connector, options))
+}
+
+/// rust-mysql-cdc's `server-id` for the preview: `--server-id` if given, else random ids no job
+/// is likely to use in place of the options' (which are often a running job's, copied from its
+/// table definition).
+fn with_preview_server_id(
+    connector: &str,
+    mut options: BTreeMap<String, String>,
+    chosen: Option<&str>,
+    parallelism: u32,
+) -> BTreeMap<String, String> {
+    const KEY: &str = "server-id";
+    if connector != "rust-mysql-cdc" {
+        return options;
+    }
+    let ids = match chosen {
+        Some(ids) => ids.to_string(),
+        None => {
+            // Job ids are small by convention (Flink CDC's examples use 5400-6400); these are not.
+            use std::hash::BuildHasher;
+            let random = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
+            let base = 4_200_000_000u64 + random % 90_000_000;
+            if parallelism > 1 { format!("{base}-{}", base + u64::from(parallelism) - 1) } else { base.to_string() }
+        }
+    };
+    if let Some(given) = options.insert(KEY.to_string(), ids.clone()) {
+        if chosen.is_none() && given != ids {
+            tracing::info!(target: "flink_rust_preview",
+                "server-id {ids} replaces the options' {given}, so that the preview does not disconnect a job's binlog \
+                 reader (--server-id chooses the id)");
+        }
+    }
+    options
 }
 
 /// `key=value` with both sides trimmed; None without `=` or with an empty key.

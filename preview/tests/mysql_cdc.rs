@@ -12,7 +12,10 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::*;
-use support::{server, test_db, TestDb};
+use mysql_async::prelude::Queryable;
+use mysql_async::binlog::events::EventData;
+use mysql_async::BinlogStreamRequest;
+use support::{binlog_position, cdc_conn, server, test_db, TestDb};
 
 fn block<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
@@ -172,5 +175,66 @@ fn a_wrong_password_or_option_exits_2_as_at_submission_without_the_password() {
     assert_eq!(stderr(&out), format!("error: {expected}\n"));
 
     std::fs::remove_dir_all(&dir).unwrap();
+    block(db.drop_db());
+}
+
+/// The server keeps one binlog connection per server id and drops the older one: a preview run
+/// with a job's table options (its `server-id` included) must not take the job's connection (nor
+/// be refused for an id in use, as a job would be).
+#[test]
+fn a_preview_with_a_jobs_server_id_leaves_that_jobs_binlog_connection_alone() {
+    let db = orders_db("preview_sid");
+    let s = server();
+    let job_id = 2_100_000_000 + std::process::id() % 1_000_000;
+    let mut options = connection(&db, &s.user, &s.password);
+    options.retain(|(k, _)| k != "server-id");
+    options.push(("server-id".into(), job_id.to_string()));
+    let mut args = args_for(&options);
+    args.extend(["-s", SCHEMA, "-n", "4", "-t", "60 s", "--format", "json", "-v"].map(String::from));
+
+    block(async {
+        // The job's binlog reader: a replication connection with the job's id, from the end of the binlog.
+        let from = binlog_position().await;
+        let mut conn = cdc_conn().await;
+        conn.query_drop("SET @mariadb_slave_capability = 4").await.unwrap();
+        let request = BinlogStreamRequest::new(job_id).with_filename(from.0.as_bytes()).with_pos(from.1);
+        let mut stream = conn.get_binlog_stream(request).await.unwrap();
+
+        // The preview reads the snapshot and one change from the binlog, so its binlog reader connected.
+        let name = db.name.clone();
+        let preview = std::thread::spawn(move || {
+            let mut child = Command::new(BIN).args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+            for _ in 0..3 {
+                lines.next().expect("a snapshot row").unwrap();
+            }
+            block(TestDb { name }.exec(&["UPDATE orders SET name = 'seen by the preview' WHERE id = 1"]));
+            lines.for_each(drop);
+            child.wait_with_output().unwrap()
+        });
+        let out = tokio::task::spawn_blocking(move || preview.join().unwrap()).await.unwrap();
+        let err = stderr(&out);
+        assert!(out.status.success(), "{err}");
+        assert!(err.contains("4 rows (limit reached)"), "{err}");
+        assert!(err.contains(&format!("replaces the options' {job_id}")), "{err}");
+
+        // The job's connection still streams: it sees the preview's change and one made after it.
+        db.exec(&["UPDATE orders SET name = 'after the preview' WHERE id = 2"]).await;
+        let mut updates = 0;
+        while updates < 2 {
+            let event = tokio::time::timeout(std::time::Duration::from_secs(30), futures_util::StreamExt::next(&mut stream))
+                .await
+                .expect("the job's binlog connection delivers both updates within 30 s")
+                .expect("the job's binlog connection is still open")
+                .expect("the job's binlog connection was not dropped by the server");
+            if let Ok(Some(EventData::RowsEvent(rows))) = event.read_data() {
+                let table = stream.get_tme(rows.table_id()).map(|t| t.database_name().into_owned());
+                if table.as_deref() == Some(db.name.as_str()) {
+                    updates += 1;
+                }
+            }
+        }
+        stream.close().await.unwrap();
+    });
     block(db.drop_db());
 }
