@@ -423,7 +423,7 @@ pub fn state(data: &[u8]) {
             let _ = enumerator.handle_source_event(0, &payload);
         }
         3 if *connector != "rust-mysql-cdc" => {
-            let init = ReaderInit { subtask_index: 0, parallelism: 1, batch_rows: 16 };
+            let init = ReaderInit::new(0, 1, 16);
             let mut reader = source.create_reader(&init).unwrap();
             let mut ctx = ReaderContext::new(init);
             let split = SplitBytes { id: "fuzz".into(), state: payload };

@@ -96,7 +96,7 @@ fn encoding_only(source: &dyn DynSource, row_type: &RowType, rows: u64) -> rust_
 }
 
 fn init() -> ReaderInit {
-    ReaderInit { subtask_index: 0, parallelism: 1, batch_rows: DEFAULT_BATCH_ROWS }
+    ReaderInit::new(0, 1, DEFAULT_BATCH_ROWS)
 }
 
 /// Splits for one reader, straight from the enumerator (as Flink would assign them).

@@ -141,7 +141,7 @@ fn truncated_and_foreign_splits_are_refused_by_enumerators_and_readers() {
         if connector == "rust-mysql-cdc" {
             continue; // its readers connect to the server when created
         }
-        let init = ReaderInit { subtask_index: 0, parallelism: 1, batch_rows: 16 };
+        let init = ReaderInit::new(0, 1, 16);
         let mut reader = source.create_reader(&init).unwrap();
         let mut ctx = ReaderContext::new(init);
         let e = reader.add_splits(split(&cut), &mut ctx).unwrap_err().to_string();

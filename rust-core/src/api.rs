@@ -7,6 +7,7 @@
 //! connector does in the background reports new data through [`Availability::notify`]; native
 //! threads never call into the JVM.
 
+use std::path::PathBuf;
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::sync::{Arc, Condvar, Mutex};
@@ -105,6 +106,25 @@ pub struct ReaderInit {
     pub parallelism: u32,
     /// Rows per batch a reader should aim for: large enough to amortise the JNI crossing.
     pub batch_rows: usize,
+    /// The TaskManager's directories for temporary files (Flink's `io.tmp.dirs`), for a reader
+    /// that keeps files on local disk; empty outside Flink (see [`ReaderInit::local_dir`]).
+    pub local_dirs: Vec<PathBuf>,
+}
+
+impl ReaderInit {
+    /// A reader outside Flink: temporary files in the system temporary directory.
+    pub fn new(subtask_index: u32, parallelism: u32, batch_rows: usize) -> Self {
+        ReaderInit { subtask_index, parallelism, batch_rows, local_dirs: Vec::new() }
+    }
+
+    /// This reader's directory for temporary files: one of `local_dirs`, spread over them by
+    /// subtask as Flink spreads its own spill files, else the system temporary directory.
+    pub fn local_dir(&self) -> PathBuf {
+        match self.local_dirs.len() {
+            0 => std::env::temp_dir(),
+            n => self.local_dirs[self.subtask_index as usize % n].clone(),
+        }
+    }
 }
 
 /// Default rows per batch; one JNI crossing per batch costs microseconds.
@@ -583,5 +603,15 @@ mod tests {
         let outcome = a.wait(a.epoch(), Some(start + Duration::from_millis(20)));
         assert_eq!(outcome, WaitOutcome::TimedOut);
         assert!(start.elapsed() >= Duration::from_millis(20));
+    }
+
+    #[test]
+    fn a_readers_local_directory_is_spread_over_flinks_and_defaults_to_the_system_one() {
+        let mut init = ReaderInit::new(3, 4, DEFAULT_BATCH_ROWS);
+        assert_eq!(init.local_dir(), std::env::temp_dir());
+        init.local_dirs = vec!["/data/1".into(), "/data/2".into()];
+        assert_eq!(init.local_dir(), PathBuf::from("/data/2"));
+        init.subtask_index = 2;
+        assert_eq!(init.local_dir(), PathBuf::from("/data/1"));
     }
 }

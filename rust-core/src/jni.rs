@@ -594,6 +594,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerCreate(
     types: JObjectArray,
     subtask: jint,
     parallelism: jint,
+    local_dirs: JObjectArray,
 ) -> jlong {
     entry(&mut env, "readerCreate", |env| {
         let (connector, source, projection) =
@@ -602,6 +603,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerCreate(
             subtask_index: subtask as u32,
             parallelism: parallelism.max(1) as u32,
             batch_rows: DEFAULT_BATCH_ROWS,
+            local_dirs: strings(env, &local_dirs)?.into_iter().map(std::path::PathBuf::from).collect(),
         };
         // Every event of this reader, from creation on, carries the connector and subtask index
         // (0-based, as in Flink's metric scope and REST API).

@@ -649,7 +649,7 @@ mod tests {
     #[test]
     fn a_waiting_thread_wakes_when_splits_arrive_even_if_the_connector_stays_quiet() {
         let source = erase(Quiet(RowType::default()));
-        let init = ReaderInit { subtask_index: 0, parallelism: 1, batch_rows: 16 };
+        let init = ReaderInit::new(0, 1, 16);
         let mut rt = ReaderRuntime::new(source.as_ref(), init).unwrap();
         let response = rt.poll().unwrap().to_vec();
         assert_eq!(read_i32(&response, 0), protocol::STATUS_NOTHING_AVAILABLE);
@@ -666,7 +666,7 @@ mod tests {
     #[test]
     fn closing_the_reader_releases_a_waiting_thread() {
         let source = erase(Quiet(RowType::default()));
-        let init = ReaderInit { subtask_index: 0, parallelism: 1, batch_rows: 16 };
+        let init = ReaderInit::new(0, 1, 16);
         let mut rt = ReaderRuntime::new(source.as_ref(), init).unwrap();
         let signal = rt.availability();
         let seen = signal.epoch();
@@ -682,7 +682,7 @@ mod tests {
     #[test]
     fn responses_flag_new_metrics_once_and_carry_the_batch_event_time() {
         let source = erase(Quiet(RowType::default()));
-        let init = ReaderInit { subtask_index: 0, parallelism: 1, batch_rows: 16 };
+        let init = ReaderInit::new(0, 1, 16);
         let mut rt = ReaderRuntime::new(source.as_ref(), init).unwrap();
         let flags = |r: &[u8]| read_i32(r, 4);
 

@@ -112,7 +112,7 @@ impl<'a> Harness<'a> {
     }
 
     fn start_reader(&mut self, subtask: u32, parallelism: u32, restored: Vec<SplitBytes>) -> Result<Node> {
-        let init = self.source.reader_init(ReaderInit { subtask_index: subtask, parallelism, batch_rows: self.batch_rows });
+        let init = self.source.reader_init(ReaderInit::new(subtask, parallelism, self.batch_rows));
         let mut reader = self.source.create_reader(&init)?;
         let mut ctx = ReaderContext::new(init);
         if !restored.is_empty() {

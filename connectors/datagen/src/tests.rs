@@ -76,7 +76,7 @@ fn typed_source(opts: &[(&str, &str)], columns: &[(&str, &str)]) -> DatagenSourc
 }
 
 fn init(subtask: u32, parallelism: u32, batch_rows: usize) -> ReaderInit {
-    ReaderInit { subtask_index: subtask, parallelism, batch_rows }
+    ReaderInit::new(subtask, parallelism, batch_rows)
 }
 
 fn decode_split(bytes: &SplitBytes) -> DatagenSplit {

@@ -63,7 +63,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec(tls::CLIENT_KEY, "String", OptionDefault::Text("(none)"), "PEM file of the client certificate's unencrypted RSA key in PKCS#1 form ('BEGIN RSA PRIVATE KEY'). Never logged."),
     // The binlog spill (spill.rs; docs: 'Backpressure and the binlog spill' on the connector page).
     spec(SPILL_ENABLED, "Boolean", OptionDefault::Value("false"), "When Flink is slower than the binlog, keep reading and spill the binlog reader's batches to local disk (Arrow IPC segments) instead of waiting, so the server's binlog retention is not outrun by a slow sink."),
-    spec(SPILL_DIR, "String", OptionDefault::Text("the system temporary directory"), "Directory each binlog reader creates its own spill directory in (rust-mysql-cdc-spill-<server id>-<pid>-<unique>). Checked for writing at submission."),
+    spec(SPILL_DIR, "String", OptionDefault::Text("Flink's io.tmp.dirs on the TaskManager"), "Directory each binlog reader creates its own spill directory in (rust-mysql-cdc-spill-<server id>-<pid>-<unique>, readable by its owner only). Unset, a reader uses one of its TaskManager's io.tmp.dirs (the container's local disks on YARN and Kubernetes). Set, it is checked for writing at submission."),
     spec(SPILL_MAX_SIZE, "MemorySize", OptionDefault::Value("1gb"), "Disk the spill of one reader may use (unread batches and segments kept for the last checkpoint); at the bound the reader waits for Flink, as without a spill."),
     spec(SPILL_SEGMENT_SIZE, "MemorySize", OptionDefault::Value("64mb"), "Size at which a spill segment file is closed and a new one started; read segments are deleted when a checkpoint that no longer needs them completes."),
     // Debezium pass-through (debezium.rs).
@@ -128,7 +128,7 @@ fn parse_spill(options: &Options, invalid: &dyn Fn(&str, String) -> BridgeError)
     }
     let dir = match dir.map(|d| d.trim().to_string()) {
         Some(d) if d.is_empty() => return Err(invalid(SPILL_DIR, "must not be empty.".into())),
-        Some(d) => std::path::PathBuf::from(d),
+        Some(d) => Some(std::path::PathBuf::from(d)),
         None => defaults.dir,
     };
     Ok(Some(SpillConfig { dir, max_bytes, segment_bytes }))
@@ -641,7 +641,7 @@ mod tests {
         let c = MySqlCdcConfig::parse(&options(&[])).unwrap();
         assert!(c.spill.is_none(), "the spill is off by default");
         let c = MySqlCdcConfig::parse(&options(&[(SPILL_ENABLED, "true")])).unwrap();
-        assert_eq!(c.spill, Some(SpillConfig { dir: std::env::temp_dir(), max_bytes: 1 << 30, segment_bytes: 64 << 20 }));
+        assert_eq!(c.spill, Some(SpillConfig { dir: None, max_bytes: 1 << 30, segment_bytes: 64 << 20 }));
         let c = MySqlCdcConfig::parse(&options(&[
             (SPILL_ENABLED, "true"),
             (SPILL_DIR, "/data/spill"),
@@ -649,7 +649,7 @@ mod tests {
             (SPILL_SEGMENT_SIZE, "512kb"),
         ]))
         .unwrap();
-        assert_eq!(c.spill, Some(SpillConfig { dir: "/data/spill".into(), max_bytes: 2 << 30, segment_bytes: 512 << 10 }));
+        assert_eq!(c.spill, Some(SpillConfig { dir: Some("/data/spill".into()), max_bytes: 2 << 30, segment_bytes: 512 << 10 }));
         let err = |extra: &[(&str, &str)]| MySqlCdcConfig::parse(&options(extra)).unwrap_err().to_string();
         let e = err(&[(SPILL_ENABLED, "true"), (SPILL_MAX_SIZE, "lots")]);
         assert!(e.contains("'scan.binlog.spill.max-size'") && e.contains("memory size such as '1gb'"), "{e}");

@@ -114,6 +114,8 @@ pub struct MySqlCdcReader {
     spill: Option<SpillReader>,
     /// The spill of the restored binlog split, until it is streamed.
     restored_spill: Option<SpillState>,
+    /// The directory for the spill when 'scan.binlog.spill.dir' is unset (ReaderInit::local_dir).
+    local_dir: std::path::PathBuf,
     /// Outputs taken from the worker's channel by a checkpoint and not emitted yet (see
     /// `snapshot_state`): emitted before anything else.
     front: VecDeque<Output>,
@@ -146,7 +148,14 @@ impl MySqlCdcReader {
             spill: None,
             restored_spill: None,
             front: VecDeque::new(),
+            local_dir: std::env::temp_dir(),
         })
+    }
+
+    /// Where the spill goes unless 'scan.binlog.spill.dir' says: the TaskManager's io.tmp.dirs.
+    pub fn with_local_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.local_dir = dir;
+        self
     }
 
     fn worker(&mut self, ctx: &ReaderContext) -> Result<&mut Worker> {
@@ -223,11 +232,12 @@ impl MySqlCdcReader {
     /// batches are emitted before the binlog is read again, with the option off too).
     fn open_spill(&mut self, ctx: &ReaderContext) -> Option<BinlogSpill> {
         let restored = self.restored_spill.take();
-        let config = match (&self.config.spill, &restored) {
+        let mut config = match (&self.config.spill, &restored) {
             (Some(c), _) => c.clone(),
             (None, Some(_)) => crate::spill::SpillConfig::default(),
             (None, None) => return None,
         };
+        config.dir.get_or_insert_with(|| self.local_dir.clone());
         let (reader, writer, resume, lost) =
             crate::spill::open(&config, ctx.metrics(), &self.server_id.to_string(), restored);
         if let Some(mut previous) = self.spill.replace(reader) {

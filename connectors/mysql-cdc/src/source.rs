@@ -89,7 +89,8 @@ impl Source for MySqlCdcSource {
                 init.parallelism
             )));
         }
-        MySqlCdcReader::new(self.config.clone(), self.row_type.clone(), init.subtask_index, init.batch_rows)
+        Ok(MySqlCdcReader::new(self.config.clone(), self.row_type.clone(), init.subtask_index, init.batch_rows)?
+            .with_local_dir(init.local_dir()))
     }
 
     fn preflight(&self) -> Result<()> {
@@ -105,12 +106,12 @@ impl Source for MySqlCdcSource {
 /// reader's server id), so a bounded snapshot on a server without a ROW binlog would fail only
 /// once running.
 async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
-    if let Some(spill) = &config.spill {
+    if let Some(dir) = config.spill.as_ref().and_then(|s| s.dir.as_ref()) {
         // Where the job is submitted; every TaskManager creates its readers' directories there too.
-        crate::spill::check_writable(&spill.dir).map_err(|e| {
+        crate::spill::check_writable(dir).map_err(|e| {
             BridgeError::validation(format!(
                 "Invalid value for option '{}' of 'rust-mysql-cdc': the binlog spill directory is not writable ({e}); \
-                 choose a directory the TaskManagers may write, or remove the option to use the system temporary directory.",
+                 choose a directory the TaskManagers may write, or remove the option to use Flink's io.tmp.dirs.",
                 crate::config::SPILL_DIR
             ))
         })?;

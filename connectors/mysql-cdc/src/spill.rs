@@ -44,8 +44,9 @@ const META_VERSION: u32 = 1;
 /// The typed `scan.binlog.spill.*` options.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpillConfig {
-    /// The directory readers create their own spill directories in.
-    pub dir: PathBuf,
+    /// The directory readers create their own spill directories in; None: the reader's local
+    /// directory (Flink's `io.tmp.dirs` on its TaskManager; the system one outside Flink).
+    pub dir: Option<PathBuf>,
     /// Bytes of segments on disk at most (unread ones and those kept for the last checkpoint).
     pub max_bytes: u64,
     /// A segment is closed and a new one started once it holds this many bytes.
@@ -56,7 +57,7 @@ pub struct SpillConfig {
 /// is read with when the option is off now.
 impl Default for SpillConfig {
     fn default() -> Self {
-        SpillConfig { dir: std::env::temp_dir(), max_bytes: 1 << 30, segment_bytes: 64 << 20 }
+        SpillConfig { dir: None, max_bytes: 1 << 30, segment_bytes: 64 << 20 }
     }
 }
 
@@ -264,7 +265,7 @@ impl Shared {
 
     fn ensure_dir(&self, inner: &mut Inner) -> Result<()> {
         if !inner.dir_created {
-            std::fs::create_dir_all(&self.dir).map_err(|e| {
+            create_private_dir(&self.dir).map_err(|e| {
                 BridgeError::external(format!("creating the binlog spill directory {}", self.dir.display()), e)
             })?;
             inner.dir_created = true;
@@ -323,7 +324,8 @@ pub fn open(
     restored: Option<SpillState>,
 ) -> (SpillReader, SpillWriter, Option<BinlogOffset>, Option<LostSpill>) {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let dir = config.dir.join(format!("rust-mysql-cdc-spill-{tag}-{}-{nanos:x}", std::process::id()));
+    let base = config.dir.clone().unwrap_or_else(std::env::temp_dir);
+    let dir = base.join(format!("rust-mysql-cdc-spill-{tag}-{}-{nanos:x}", std::process::id()));
     let mut inner = Inner {
         segments: VecDeque::new(),
         pending: 0,
@@ -478,7 +480,7 @@ impl SpillWriter {
         };
         if rotate {
             let path = shared.dir.join(format!("segment-{id:08}.arrows"));
-            let file = OpenOptions::new().create_new(true).append(true).open(&path).map_err(|e| {
+            let file = private_file(OpenOptions::new().create_new(true).append(true)).open(&path).map_err(|e| {
                 BridgeError::external(format!("creating binlog spill segment {}", path.display()), e)
             })?;
             self.file = Some((id, file));
@@ -591,7 +593,7 @@ impl SpillReader {
         for f in frames {
             bytes.extend_from_slice(&f.bytes);
         }
-        let mut file = OpenOptions::new().create_new(true).write(true).open(&path).map_err(|e| {
+        let mut file = private_file(OpenOptions::new().create_new(true).write(true)).open(&path).map_err(|e| {
             BridgeError::external(format!("creating binlog spill segment {}", path.display()), e)
         })?;
         file.write_all(&bytes)
@@ -681,6 +683,23 @@ impl SpillReader {
     }
 }
 
+/// Creates a reader's spill directory (and missing parents) readable by its owner only: the
+/// segments hold captured rows, and a shared temporary directory is readable by every user.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Spill files are created readable and writable by their owner only (see [`create_private_dir`]).
+fn private_file(options: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
+    options
+}
+
 /// Checks at submission that the spill directory can be created and written.
 pub fn check_writable(dir: &Path) -> std::result::Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -698,7 +717,7 @@ mod tests {
     use arrow_schema::{DataType, Field, Schema};
 
     fn config(dir: &Path, max: u64, segment: u64) -> SpillConfig {
-        SpillConfig { dir: dir.to_path_buf(), max_bytes: max, segment_bytes: segment }
+        SpillConfig { dir: Some(dir.to_path_buf()), max_bytes: max, segment_bytes: segment }
     }
 
     fn tmp(name: &str) -> PathBuf {
@@ -763,6 +782,24 @@ mod tests {
         assert_eq!(last.meta.offset.position.file, "bin.000002");
         assert!(r.take_next().unwrap().is_none());
         assert!(!w.spilling());
+        r.close();
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_spill_directory_and_its_segments_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = tmp("private");
+        let (mut r, mut w, _, _) = open(&config(&base, 1 << 20, 1 << 20), &Metrics::new(), "t", None);
+        w.offer(&frame(0)).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(r.dir()), 0o700, "{}", r.dir().display());
+        let segments: Vec<PathBuf> = std::fs::read_dir(r.dir()).unwrap().map(|e| e.unwrap().path()).collect();
+        assert!(!segments.is_empty());
+        for segment in &segments {
+            assert_eq!(mode(segment), 0o600, "{}", segment.display());
+        }
         r.close();
         let _ = std::fs::remove_dir_all(&base);
     }

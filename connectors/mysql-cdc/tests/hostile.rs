@@ -112,7 +112,7 @@ fn options_that_cannot_work_fail_in_the_factory_naming_the_option_and_the_fix() 
 #[test]
 fn fewer_server_ids_than_readers_fail_naming_the_range_and_the_fix() {
     let source = MySqlCdcFactory.create(&options("d", "t", &[("server-id", "7100-7101")]), &id_v()).unwrap();
-    let init = ReaderInit { subtask_index: 2, parallelism: 3, batch_rows: 64 };
+    let init = ReaderInit::new(2, 3, 64);
     let e = match source.create_reader(&init) {
         Ok(_) => panic!("a third reader got a server id from a range of two"),
         Err(e) => checked(e.to_string()),

@@ -383,7 +383,7 @@ fn bytes_are_charged_as_encoded_binary_rows() {
     // One BIGINT column: 16 bytes per BinaryRowData. 1600 bytes/s is 100 rows/s: batches of 10.
     let limits = RateLimits { rows_per_second: None, bytes_per_second: NonZeroU64::new(1600) };
     let source: Box<dyn DynSource> = with_rate_limits_and_clock(erase(Ranges::new(&[100])), limits, time.clock());
-    let init = ReaderInit { subtask_index: 0, parallelism: 1, batch_rows: DEFAULT_BATCH_ROWS };
+    let init = ReaderInit::new(0, 1, DEFAULT_BATCH_ROWS);
     let mut rt = ReaderRuntime::new(source.as_ref(), init).unwrap();
     let split = Range { id: 0, next: 0, end: 100 };
     let splits = vec![SplitBytes { id: "0".into(), state: crate::state::encode(1, &split).unwrap() }];

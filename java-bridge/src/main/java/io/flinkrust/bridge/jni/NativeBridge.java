@@ -79,7 +79,7 @@ public final class NativeBridge {
 
     static native long readerCreate(
             String connector, String[] optionKeys, String[] optionValues, String[] fieldNames, String[] fieldTypes,
-            int subtaskIndex, int parallelism);
+            int subtaskIndex, int parallelism, String[] localDirs);
 
     /** The methods returning byte[] return a reader response (protocol.rs), except snapshotState. */
     static native byte[] readerStart(long handle);

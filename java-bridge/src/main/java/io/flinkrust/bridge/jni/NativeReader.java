@@ -20,7 +20,16 @@ public final class NativeReader implements AutoCloseable {
         this.handle = handle;
     }
 
+    /** A reader outside a TaskManager: temporary files go to the system temporary directory. */
     public static NativeReader create(SourceDefinition def, int subtaskIndex, int parallelism) {
+        return create(def, subtaskIndex, parallelism, new String[0]);
+    }
+
+    /**
+     * @param localDirs the TaskManager's directories for temporary files (Flink's {@code io.tmp.dirs}),
+     *     for readers that keep files on local disk
+     */
+    public static NativeReader create(SourceDefinition def, int subtaskIndex, int parallelism, String[] localDirs) {
         NativeLibrary.ensureLoaded();
         NativeLogDrain.acquire();
         try {
@@ -31,7 +40,8 @@ public final class NativeReader implements AutoCloseable {
                     def.fieldNames(),
                     def.fieldTypes(),
                     subtaskIndex,
-                    parallelism);
+                    parallelism,
+                    localDirs);
             return new NativeReader(def.connector() + " reader " + (subtaskIndex + 1) + "/" + parallelism, handle);
         } catch (RuntimeException | Error e) {
             NativeLogDrain.release();

@@ -9,6 +9,9 @@ import org.apache.flink.api.connector.source.ReaderOutput;
 import org.apache.flink.api.connector.source.SourceEvent;
 import org.apache.flink.api.connector.source.SourceReader;
 import org.apache.flink.api.connector.source.SourceReaderContext;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.core.io.InputStatus;
 import org.apache.flink.core.memory.MemorySegment;
 import org.apache.flink.core.memory.MemorySegmentFactory;
@@ -19,6 +22,8 @@ import org.apache.flink.table.data.binary.BinaryRowData;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.File;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -103,7 +108,8 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
         this.fixedPartBytes = BinaryRowData.calculateFixPartSizeInBytes(arity);
         this.limit = spec.limit();
         this.remaining = limit == RustSourceSpec.NO_LIMIT ? Long.MAX_VALUE : limit;
-        this.reader = NativeReader.create(spec.toDefinition(), subtask, context.currentParallelism());
+        this.reader = NativeReader.create(
+                spec.toDefinition(), subtask, context.currentParallelism(), localDirs(context.getConfiguration()));
         if (Boolean.getBoolean(BENCH_DISABLE_METRICS_PROPERTY)) {
             this.nativeMetrics = null;
             this.numRecordsIn = null;
@@ -287,5 +293,25 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
         for (byte[] event : response.events()) {
             context.sendSourceEventToCoordinator(new NativeSourceEvent(event));
         }
+    }
+
+    /** Flink's temporary-file directories key, the same in 1.20 and 2.x (its ConfigOption class moved). */
+    private static final ConfigOption<String> TMP_DIRS =
+            ConfigOptions.key("io.tmp.dirs").stringType().noDefaultValue();
+
+    /**
+     * The TaskManager's directories for temporary files, as Flink reads {@code io.tmp.dirs} (a list
+     * separated by commas or the path separator; unset: {@code java.io.tmpdir}). On YARN and
+     * Kubernetes Flink sets it to the container's local disks.
+     */
+    static String[] localDirs(ReadableConfig config) {
+        String raw = config.get(TMP_DIRS);
+        if (raw == null || raw.trim().isEmpty()) {
+            raw = System.getProperty("java.io.tmpdir");
+        }
+        return Arrays.stream(raw.split(",|" + java.util.regex.Pattern.quote(File.pathSeparator)))
+                .map(String::trim)
+                .filter(s -> !s.isEmpty())
+                .toArray(String[]::new);
     }
 }

@@ -186,7 +186,7 @@ class HostileInputTest {
     void splitListsWithImpossibleCountsAreErrorsNotAllocations() {
         NativeLibrary.ensureLoaded();
         long handle = NativeBridge.readerCreate("rust-testkit", new String[] {"rows"}, new String[] {"10"},
-                new String[] {"id"}, new String[] {"BIGINT NOT NULL"}, 0, 1);
+                new String[] {"id"}, new String[] {"BIGINT NOT NULL"}, 0, 1, new String[0]);
         try {
             // i32::MAX splits announced, none present: used to reserve ~100 GB and abort the JVM.
             byte[] list = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(Integer.MAX_VALUE).array();

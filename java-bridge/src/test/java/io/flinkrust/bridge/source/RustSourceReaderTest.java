@@ -229,4 +229,12 @@ class RustSourceReaderTest {
         assertThat(context.assigned).isEmpty();
         enumerator.close();
     }
+
+    @Test
+    void localDirectoriesAreFlinksTemporaryDirectories() {
+        org.apache.flink.configuration.Configuration config = new org.apache.flink.configuration.Configuration();
+        assertThat(RustSourceReader.localDirs(config)).containsExactly(System.getProperty("java.io.tmpdir"));
+        config.set(org.apache.flink.configuration.ConfigOptions.key("io.tmp.dirs").stringType().noDefaultValue(), "/data/1/tmp, /data/2/tmp" + java.io.File.pathSeparator + "/data/3/tmp");
+        assertThat(RustSourceReader.localDirs(config)).containsExactly("/data/1/tmp", "/data/2/tmp", "/data/3/tmp");
+    }
 }
