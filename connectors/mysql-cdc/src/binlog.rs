@@ -753,7 +753,13 @@ impl BinlogCursor {
     }
 
     /// The row changes of a rows event starting at `event_pos` (of the current file).
-    fn rows(&mut self, rows: RowsEventData<'_>, timestamp_ms: i64, event_pos: u64, out: &mut Vec<RowChange>) -> Result<()> {
+    fn rows(
+        &mut self,
+        rows: RowsEventData<'_>,
+        timestamp_ms: i64,
+        event_pos: u64,
+        out: &mut Vec<RowChange>,
+    ) -> Result<()> {
         let table_id = rows.table_id();
         let captured = *self.table_ids.get(&table_id).unwrap_or(&None);
         let kind = match &rows {
