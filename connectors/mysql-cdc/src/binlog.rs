@@ -31,6 +31,7 @@ use mysql_async::{BinlogStream, BinlogStreamRequest, Conn};
 use rust_core::error::BridgeError;
 use rust_core::Result;
 
+use crate::coordinates::ChangeCoordinates;
 use crate::connect::{binlog_files, db_error, is_mariadb, Connector};
 use crate::gtid::{GtidSet, MySqlGtidTracker};
 use crate::gtid_start::mysql_sids;
@@ -63,6 +64,8 @@ pub struct RowChange {
     pub txn_start: BinlogPosition,
     /// When the server wrote the event, epoch milliseconds (`op_ts`).
     pub timestamp_ms: i64,
+    /// Where the change is in the binlog (the `binlog_*`, `gtid` and `change_seq` metadata).
+    pub at: ChangeCoordinates,
     /// The reader's mapping adapted to column types that changed upstream (see `evolution.rs`);
     /// None: the reader's own mapping of the table.
     pub mapping: Option<Arc<TableMapping>>,
@@ -126,6 +129,10 @@ pub struct BinlogCursor {
     /// ends with its one query event.
     standalone: bool,
     rows_in_txn: u64,
+    /// The GTID of the current transaction in the server's spelling, None without one.
+    txn_gtid: Option<Arc<str>>,
+    /// `file`, shared by the coordinates of its changes (one allocation per file, not per row).
+    file_shared: Arc<str>,
     /// Row changes to skip at the start (resume inside a transaction).
     skip_rows: u64,
     /// MariaDB GTID state: per domain the last transaction begun (seeded from the offset).
@@ -276,6 +283,8 @@ impl BinlogCursor {
             in_txn: false,
             standalone: false,
             rows_in_txn: 0,
+            txn_gtid: None,
+            file_shared: offset.position.file.as_str().into(),
             skip_rows: offset.skip_rows,
             // The state at the offset, so offsets name every domain, not only those read since.
             gtids: offset.gtid.as_deref().filter(|_| mariadb).and_then(|g| MariaGtidPos::parse(g).ok()).unwrap_or_default(),
@@ -504,13 +513,13 @@ impl BinlogCursor {
             self.gtid_at_txn_start = self.gtid_string();
             self.gtids.advance(gtid.gtid);
             self.standalone = gtid.standalone;
-            self.begin(start);
+            self.begin(start, Some(gtid.gtid.to_string().into()));
             return Ok(());
         }
         if type_raw == MYSQL_TAGGED_GTID_EVENT && !self.mariadb {
             self.mysql_gtids.lose_track();
             self.standalone = false;
-            self.begin(start);
+            self.begin(start, None);
             return Ok(());
         }
         if type_raw == XID_EVENT {
@@ -529,6 +538,7 @@ impl BinlogCursor {
                     // event is that file's first.
                     let file = rotate.name().into_owned();
                     if file != self.file {
+                        self.file_shared = file.as_str().into();
                         self.file = file;
                         self.next_pos = rotate.position();
                     }
@@ -539,6 +549,7 @@ impl BinlogCursor {
                     // A start after GTIDs: the rotate that opens the stream names the file the
                     // server chose.
                     self.file = opening_rotate_file(event, rotate.name_raw());
+                    self.file_shared = self.file.as_str().into();
                     self.next_pos = rotate.position();
                     if !self.in_txn {
                         self.txn_start = self.position();
@@ -554,11 +565,13 @@ impl BinlogCursor {
             EventData::GtidEvent(gtid) => {
                 self.mysql_gtids.begin(gtid.sid(), gtid.gno());
                 self.standalone = false;
-                self.begin(start);
+                let mut one = GtidSet::new();
+                one.add(gtid.sid(), gtid.gno());
+                self.begin(start, Some(one.to_string().into()));
             }
             EventData::AnonymousGtidEvent(_) => {
                 self.standalone = false;
-                self.begin(start);
+                self.begin(start, None);
             }
             EventData::PreviousGtidsEvent(data) => {
                 // Sent in order when the stream reads its file from the start; a server may also
@@ -571,7 +584,7 @@ impl BinlogCursor {
                 let statement = text.trim();
                 if statement.eq_ignore_ascii_case("BEGIN") {
                     if !self.in_txn {
-                        self.begin(start);
+                        self.begin(start, None);
                     }
                 } else {
                     if !statement.eq_ignore_ascii_case("COMMIT") {
@@ -636,6 +649,8 @@ impl BinlogCursor {
                             after: None,
                             txn_start: self.txn_start.clone(),
                             timestamp_ms,
+                            // Before the table's next row: at the table map, the index that row gets.
+                            at: self.coordinates(start.pos, self.rows_in_txn),
                             mapping: None,
                             key_change: None,
                             schema_change: Some(view.change_json(&self.tables[table].id, ddl.as_deref()).into()),
@@ -648,10 +663,10 @@ impl BinlogCursor {
             EventData::RowsEvent(rows) => {
                 if !self.in_txn {
                     // Rows outside BEGIN/GTID (should not happen with ROW binlogs): their own txn.
-                    self.begin(start);
+                    self.begin(start.clone(), None);
                 }
                 if !self.relay {
-                    self.rows(rows, timestamp_ms, out)?;
+                    self.rows(rows, timestamp_ms, start.pos, out)?;
                 }
             }
             _ => {}
@@ -701,12 +716,27 @@ impl BinlogCursor {
         }
     }
 
-    fn begin(&mut self, start: BinlogPosition) {
+    /// A transaction begins at `start`, with `gtid` (the server's spelling) when it has one.
+    fn begin(&mut self, start: BinlogPosition, gtid: Option<Arc<str>>) {
         // The first transaction not in a GTID start set: from here on offsets are positions.
         self.gtid_start = None;
         self.txn_start = start;
         self.in_txn = true;
         self.rows_in_txn = 0;
+        self.txn_gtid = gtid;
+    }
+
+    /// The coordinates of a change of the current transaction: `pos_in_file` is its place in
+    /// the file (see `coordinates.rs`), `row_index` the row changes of the transaction before it.
+    fn coordinates(&self, pos_in_file: u64, row_index: u64) -> ChangeCoordinates {
+        ChangeCoordinates::new(
+            self.file_shared.clone(),
+            self.txn_start.file_number(),
+            self.txn_start.pos,
+            row_index,
+            pos_in_file,
+            self.txn_gtid.clone(),
+        )
     }
 
     fn commit(&mut self) {
@@ -722,7 +752,14 @@ impl BinlogCursor {
         self.gtid_at_txn_start = self.gtid_string();
     }
 
-    fn rows(&mut self, rows: RowsEventData<'_>, timestamp_ms: i64, out: &mut Vec<RowChange>) -> Result<()> {
+    /// The row changes of a rows event starting at `event_pos` (of the current file).
+    fn rows(
+        &mut self,
+        rows: RowsEventData<'_>,
+        timestamp_ms: i64,
+        event_pos: u64,
+        out: &mut Vec<RowChange>,
+    ) -> Result<()> {
         let table_id = rows.table_id();
         let captured = *self.table_ids.get(&table_id).unwrap_or(&None);
         let kind = match &rows {
@@ -744,13 +781,18 @@ impl BinlogCursor {
                 let decode_error =
                     |e: std::io::Error| BridgeError::external(format!("decoding a binlog row of {}", table.id), e);
                 let mut buf = ParseBuf(rows.rows_data());
+                // Each row takes at least a byte of the event: its index keeps it below the next
+                // event's start.
+                let mut in_event = 0u64;
                 while !buf.is_empty() {
                     let before = if has_before { Some(view.layout.decode(&mut buf).map_err(decode_error)?) } else { None };
                     let after = if has_after { Some(view.layout.decode(&mut buf).map_err(decode_error)?) } else { None };
                     self.rows_in_txn += 1;
+                    in_event += 1;
                     if self.rows_in_txn <= self.skip_rows {
                         continue;
                     }
+                    let at = self.coordinates(event_pos + in_event - 1, self.rows_in_txn - 1);
                     let before = before.map(|v| view.values(v)).transpose()?;
                     let after = after.map(|v| view.values(v)).transpose()?;
                     out.push(RowChange {
@@ -760,6 +802,7 @@ impl BinlogCursor {
                         after,
                         txn_start: self.txn_start.clone(),
                         timestamp_ms,
+                        at,
                         mapping: view.mapping.clone(),
                         key_change: view.key_change.clone(),
                         schema_change: None,
@@ -783,7 +826,7 @@ impl BinlogCursor {
         let tme = tme.ok_or_else(|| {
             BridgeError::other(format!("binlog rows event for table id {table_id} without its table-map event"))
         })?;
-        for row in rows.rows(tme) {
+        for (in_event, row) in rows.rows(tme).enumerate() {
             self.rows_in_txn += 1;
             if self.rows_in_txn <= self.skip_rows {
                 continue;
@@ -803,6 +846,7 @@ impl BinlogCursor {
                 after,
                 txn_start: self.txn_start.clone(),
                 timestamp_ms,
+                at: self.coordinates(event_pos + in_event as u64, self.rows_in_txn - 1),
                 mapping: None,
                 key_change: view.key_change.clone(),
                 schema_change: None,

@@ -11,7 +11,8 @@
 //! - `retry`: which errors are transient, backoff and its bounds; `reconnect`: the binlog cursor
 //!   that reconnects and resumes at its offset;
 //! - `shared_binlog`: one binlog connection per server for the readers of several sources;
-//! - `binlog`: the replication stream decoded into row changes; `gtid`: MySQL GTID sets;
+//! - `binlog`: the replication stream decoded into row changes; [`coordinates`]: where a change
+//!   is in the binlog (the `binlog_*`, `gtid` and `change_seq` metadata); `gtid`: MySQL GTID sets;
 //!   `mariadb_gtid`: MariaDB GTIDs and positions; `gtid_start`: starting after a GTID set;
 //! - `chunk`: splitting tables into key ranges; `snapshot`: reading a chunk with watermarks;
 //! - `split`: splits and reader/enumerator events; `finished`: finished chunks as compact runs;
@@ -26,6 +27,7 @@ mod binlog;
 pub mod binlog_stall;
 mod chunk;
 pub mod config;
+pub mod coordinates;
 mod connect;
 pub mod debezium;
 pub mod describe;

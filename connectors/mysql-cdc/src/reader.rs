@@ -957,11 +957,13 @@ impl WorkerJob {
                 if skip {
                     continue;
                 }
+                // op_ts and the binlog coordinates metadata; the images' change_seq differ.
+                let (ts, at) = (change.timestamp_ms, &change.at);
                 match change.kind {
                     ChangeKind::Insert => {
                         if emit(&change.after) {
                             if let Some(row) = &change.after {
-                                self.builder.append(mapping, row, RowKind::Insert, change.timestamp_ms)?;
+                                self.builder.append_change(mapping, row, RowKind::Insert, ts, at, at.after_seq())?;
                             }
                         }
                     }
@@ -986,22 +988,22 @@ impl WorkerJob {
                         // and one after.
                         let (before, after) = (emit(&change.before), emit(&change.after));
                         if let (true, Some(row)) = (before, &change.before) {
-                            self.builder.append(mapping, row, before_kind, change.timestamp_ms)?;
+                            self.builder.append_change(mapping, row, before_kind, ts, at, at.before_seq())?;
                         }
                         if let (true, Some(row)) = (after, &change.after) {
-                            self.builder.append(mapping, row, after_kind, change.timestamp_ms)?;
+                            self.builder.append_change(mapping, row, after_kind, ts, at, at.after_seq())?;
                         }
                     }
                     ChangeKind::SchemaChange => {
                         if let Some(json) = &change.schema_change {
                             let table = &cursor_tables[change.table].id;
-                            self.builder.append_schema_change(table, json, change.timestamp_ms)?;
+                            self.builder.append_schema_change(table, json, ts, at)?;
                         }
                     }
                     ChangeKind::Delete => {
                         if emit(&change.before) {
                             if let Some(row) = &change.before {
-                                self.builder.append(mapping, row, RowKind::Delete, change.timestamp_ms)?;
+                                self.builder.append_change(mapping, row, RowKind::Delete, ts, at, at.before_seq())?;
                             }
                         }
                     }

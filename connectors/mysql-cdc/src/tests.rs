@@ -976,6 +976,99 @@ fn a_restore_inside_a_transaction_of_key_changes_never_splits_a_delete_insert_pa
     h.close().unwrap();
 }
 
+/// The binlog coordinates metadata (`coordinates.rs`) of a known transaction, as the server's
+/// `SHOW BINLOG EVENTS` and `@@last_gtid` say; NULL (and `change_seq` 0) on snapshot rows. Batches
+/// of one row change put a checkpoint inside the transaction: the restored job gives the rest of
+/// it the same coordinates, and `change_seq` strictly increases along the whole changelog.
+#[test]
+fn binlog_coordinates_metadata_are_the_servers_and_change_seq_orders_the_changelog_across_a_restore() {
+    let db = TestDb::new("coordinates");
+    create_scores(&db, 2);
+    db.sql(&["CREATE TABLE other (id BIGINT PRIMARY KEY)"]);
+    let columns = [
+        ("id", "BIGINT NOT NULL"),
+        ("__metadata.binlog_file", "STRING"),
+        ("__metadata.binlog_position", "BIGINT"),
+        ("__metadata.binlog_row_index", "BIGINT"),
+        ("__metadata.gtid", "STRING"),
+        ("__metadata.change_seq", "BIGINT NOT NULL"),
+        ("__metadata.row_kind", "STRING NOT NULL"),
+    ];
+    let source = db.source("scores", &[], &columns);
+    let rows = |emitted: &[Emitted]| -> Vec<Vec<String>> {
+        emitted
+            .iter()
+            .flat_map(|e| (0..e.rows.num_rows()).map(move |r| (0..7).map(|c| cell(&e.rows, c, r)).collect()))
+            .collect()
+    };
+    let mut h = Harness::new(source.as_ref(), 1, 1).unwrap();
+    let snapshot = h.run_until(TIMEOUT, |e| rows(e).len() >= 2).unwrap();
+    for row in rows(&snapshot) {
+        assert_eq!(row[1..6], ["NULL", "NULL", "NULL", "NULL", "0"], "a snapshot row: {row:?}");
+    }
+
+    let (file, from) = master_status(&db);
+    // Row changes 0, 2 and 3 (one event), 4 (an update: two rows), 5; 1 is another table's.
+    let gtid = gtid_of(
+        &db,
+        &[
+            "INSERT INTO scores VALUES (3, 'c', 30)",
+            "INSERT INTO other VALUES (1)",
+            "INSERT INTO scores VALUES (4, 'd', 40), (5, 'e', 50)",
+            "UPDATE scores SET name = 'A' WHERE id = 1",
+            "DELETE FROM scores WHERE id = 2",
+        ],
+    );
+    // The transaction's events as the server lists them: its GTID event, then its rows events.
+    let events: Vec<(String, u64, String)> = db.block(async {
+        let mut conn = mysql_async::Conn::new(db.root_opts()).await.unwrap();
+        let rows: Vec<mysql_async::Row> =
+            conn.query(format!("SHOW BINLOG EVENTS IN '{file}' FROM {from}")).await.unwrap();
+        conn.disconnect().await.unwrap();
+        rows.into_iter().map(|r| (r.get("Event_type").unwrap(), r.get("Pos").unwrap(), r.get("Info").unwrap())).collect()
+    });
+    let begin = events.iter().position(|(t, _, info)| t == "Gtid" && info.ends_with(&format!("GTID {gtid}"))).unwrap();
+    let txn_pos = events[begin].1;
+    let rows_events: Vec<u64> = events[begin..]
+        .iter()
+        .take_while(|(t, _, _)| t != "Xid")
+        .filter(|(t, _, _)| ["Write_rows", "Update_rows", "Delete_rows"].iter().any(|k| t.starts_with(k)))
+        .map(|(_, pos, _)| *pos)
+        .collect();
+    assert_eq!(rows_events.len(), 5, "{events:?}");
+    let number: u64 = file.rsplit('.').next().unwrap().parse().unwrap();
+    let seq = |event: usize, in_event: u64, after: bool| {
+        ((number << 33) | ((rows_events[event] + in_event) << 1) | u64::from(after)).to_string()
+    };
+    let row = |id: &str, index: u64, seq: String, kind: &str| -> Vec<String> {
+        [id, &file, &txn_pos.to_string(), &index.to_string(), &gtid, &seq, kind].map(String::from).to_vec()
+    };
+    let expected = vec![
+        row("3", 0, seq(0, 0, true), "+I"),
+        row("4", 2, seq(2, 0, true), "+I"),
+        row("5", 3, seq(2, 1, true), "+I"),
+        row("1", 4, seq(3, 0, false), "-U"),
+        row("1", 4, seq(3, 0, true), "+U"),
+        row("2", 5, seq(4, 0, false), "-D"),
+    ];
+    let first = h.run_until(TIMEOUT, |e| !e.is_empty()).unwrap();
+    assert_eq!(rows(&first), expected[..1], "the first batch: one row change");
+    let checkpoint = h.checkpoint().unwrap();
+    let lost = h.run_until(TIMEOUT, |e| rows(e).len() >= 5).unwrap();
+    assert_eq!(rows(&lost), expected[1..]);
+    h.close().unwrap();
+
+    let mut h = Harness::restore(source.as_ref(), &checkpoint, 1).unwrap();
+    let again = h.run_until(TIMEOUT, |e| rows(e).len() >= 5).unwrap();
+    assert_eq!(rows(&again), expected[1..], "after the restore inside the transaction: the same coordinates");
+    db.sql(&["INSERT INTO scores VALUES (6, 'f', 60)"]);
+    let later = h.run_until(TIMEOUT, |e| !e.is_empty()).unwrap();
+    h.close().unwrap();
+    let seqs: Vec<i64> =
+        rows(&first).iter().chain(&rows(&again)).chain(&rows(&later)).map(|r| r[5].parse().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "change_seq strictly increases: {seqs:?}");
+}
+
 #[test]
 fn with_checkpoint_handover_the_binlog_phase_waits_for_a_checkpoint_after_the_snapshot() {
     let db = TestDb::new("handover");

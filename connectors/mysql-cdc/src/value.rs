@@ -59,6 +59,7 @@ use rust_core::api::{ChangeBatch, RowKind};
 use rust_core::types::{timestamp_unit, FlinkType, RowType};
 use rust_core::{BridgeError, Result};
 
+use crate::coordinates::ChangeCoordinates;
 use crate::schema::{for_each_label, ColumnSchema, TableId, TableSchema};
 
 mod binary_row;
@@ -1226,10 +1227,13 @@ fn civil_from_days(z: i64) -> (i64, u8, u8) {
 // Mapping to the Flink row type
 // ---------------------------------------------------------------------------------------------
 
-/// Metadata columns rust-mysql-cdc offers, as Flink CDC's mysql-cdc does.
+/// Metadata columns rust-mysql-cdc offers: Flink CDC's mysql-cdc ones, then the binlog
+/// coordinates of a change (`coordinates.rs`; NULL, or 0 for `change_seq`, on snapshot rows).
 const METADATA_KEYS: &str = "database_name (STRING NOT NULL), table_name (STRING NOT NULL), \
                              op_ts (TIMESTAMP_LTZ(3) NOT NULL), row_kind (STRING NOT NULL), \
-                             schema_change (STRING, DataStream: schema changes as rows of their own)";
+                             schema_change (STRING, DataStream: schema changes as rows of their own), \
+                             binlog_file (STRING), binlog_position (BIGINT), binlog_row_index (BIGINT), \
+                             gtid (STRING), change_seq (BIGINT NOT NULL)";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Meta {
@@ -1239,6 +1243,13 @@ enum Meta {
     RowKind,
     /// NULL on rows; on a schema-change record, the table's new columns as JSON.
     SchemaChange,
+    /// The binlog coordinates of a change (see `coordinates.rs`); NULL on snapshot rows.
+    BinlogFile,
+    BinlogPosition,
+    BinlogRowIndex,
+    Gtid,
+    /// 0 on snapshot rows.
+    ChangeSeq,
 }
 
 /// How a canonical value becomes the Arrow value of its Flink column.
@@ -1779,7 +1790,9 @@ impl std::fmt::Debug for BatchBuilder {
 impl BatchBuilder {
     /// `row_type`: the source's row type, physical columns then metadata columns
     /// (`__metadata.<key>`, see [`rust_core::types::METADATA_PREFIX`]) with keys
-    /// `database_name`, `table_name`, `op_ts` and `row_kind`, as Flink CDC's mysql-cdc offers.
+    /// `database_name`, `table_name`, `op_ts` and `row_kind`, as Flink CDC's mysql-cdc offers,
+    /// `schema_change`, and the binlog coordinates `binlog_file`, `binlog_position`,
+    /// `binlog_row_index`, `gtid` and `change_seq` (`coordinates.rs`).
     pub fn new(row_type: &RowType, server_time_zone: &ServerTimeZone) -> Result<Self> {
         for column in &row_type.columns {
             if let Some(key) = column.metadata_key() {
@@ -1792,7 +1805,9 @@ impl BatchBuilder {
                 let ok = match meta {
                     Meta::Database | Meta::Table | Meta::RowKind => is_string(column.ty),
                     Meta::OpTs => matches!(column.ty, FlinkType::TimestampLtz { .. }),
-                    Meta::SchemaChange => is_string(column.ty) && column.nullable,
+                    Meta::SchemaChange | Meta::BinlogFile | Meta::Gtid => is_string(column.ty) && column.nullable,
+                    Meta::BinlogPosition | Meta::BinlogRowIndex => column.ty == FlinkType::BigInt && column.nullable,
+                    Meta::ChangeSeq => column.ty == FlinkType::BigInt,
                 };
                 if !ok {
                     return Err(BridgeError::validation(format!(
@@ -1924,11 +1939,37 @@ impl BatchBuilder {
         Ok((table, mapping))
     }
 
-    /// Appends one row (canonical values of the mapping's table, in table order).
+    /// Appends one row (canonical values of the mapping's table, in table order) without binlog
+    /// coordinates (a snapshot row: `binlog_*` and `gtid` NULL, `change_seq` 0).
     /// `op_ts_millis`: the event's time; 0 for snapshot rows, as Flink CDC does. On error (a value
     /// the declared type cannot hold, such as TIME beyond 24 hours, or NULL for a NOT NULL
     /// column) no row is added, and rows appended since the last `finish` are discarded as well.
     pub fn append(&mut self, mapping: &TableMapping, row: &[Value], kind: RowKind, op_ts_millis: i64) -> Result<()> {
+        self.append_at(mapping, row, kind, op_ts_millis, None)
+    }
+
+    /// As [`Self::append`], for an image of the binlog row change at `at` whose `change_seq` is
+    /// `seq` ([`ChangeCoordinates::before_seq`] or [`ChangeCoordinates::after_seq`]).
+    pub fn append_change(
+        &mut self,
+        mapping: &TableMapping,
+        row: &[Value],
+        kind: RowKind,
+        op_ts_millis: i64,
+        at: &ChangeCoordinates,
+        seq: i64,
+    ) -> Result<()> {
+        self.append_at(mapping, row, kind, op_ts_millis, Some((at, seq)))
+    }
+
+    fn append_at(
+        &mut self,
+        mapping: &TableMapping,
+        row: &[Value],
+        kind: RowKind,
+        op_ts_millis: i64,
+        at: Option<(&ChangeCoordinates, i64)>,
+    ) -> Result<()> {
         if row.len() != mapping.column_names.len() {
             return Err(BridgeError::other(format!(
                 "row of {} has {} values but the table has {} columns",
@@ -1937,7 +1978,7 @@ impl BatchBuilder {
                 mapping.column_names.len()
             )));
         }
-        self.append_with(mapping, kind, op_ts_millis, |index, _, _| Ok(Some(ValueRef::from(&row[index]))))
+        self.append_with(mapping, kind, op_ts_millis, at, |index, _, _| Ok(Some(ValueRef::from(&row[index]))))
     }
 
     /// Appends a snapshot row as the binary protocol decoded it (the row of a prepared `SELECT`
@@ -1961,7 +2002,7 @@ impl BatchBuilder {
                 mapping.table, table.id
             )));
         }
-        self.append_with(mapping, RowKind::Insert, 0, |index, builder, conv| {
+        self.append_with(mapping, RowKind::Insert, 0, None, |index, builder, conv| {
             let column = &table.columns[index];
             let kind = normalizer.kinds[index];
             // `None` only when the value was taken from the row before it came here.
@@ -2009,7 +2050,7 @@ impl BatchBuilder {
                 return Err(e);
             }
         };
-        self.append_with(mapping, RowKind::Insert, 0, |index, builder, conv| {
+        self.append_with(mapping, RowKind::Insert, 0, None, |index, builder, conv| {
             let kind = normalizer.kinds[index];
             let value = row.value(index);
             if !matches!(value, ValueRef::Null) && builder.append_snapshot_fast(kind, conv, &value) {
@@ -2024,12 +2065,14 @@ impl BatchBuilder {
 
     /// Appends one row whose column `index` (of the mapping's table) is `value_of(index,
     /// builder, conv)`, called once for each column the row type reads with that column's
-    /// builder and conversion. `value_of` may append the value itself and return `None`.
+    /// builder and conversion. `value_of` may append the value itself and return `None`. `at`:
+    /// the binlog coordinates and `change_seq` of the row, None for a snapshot row.
     fn append_with<'v>(
         &mut self,
         mapping: &TableMapping,
         kind: RowKind,
         op_ts_millis: i64,
+        at: Option<(&ChangeCoordinates, i64)>,
         mut value_of: impl FnMut(usize, &mut ColumnBuilder, Conv) -> Result<Option<ValueRef<'v>>>,
     ) -> Result<()> {
         for (i, slot) in mapping.slots.iter().enumerate() {
@@ -2055,14 +2098,7 @@ impl BatchBuilder {
                     }
                     Ok(Some(v)) => builder.append(*conv, &v, &self.server_time_zone),
                 },
-                Slot::Meta(Meta::Database) => builder.append_str(&mapping.table.database),
-                Slot::Meta(Meta::Table) => builder.append_str(&mapping.table.table),
-                Slot::Meta(Meta::RowKind) => builder.append_str(row_kind_text(kind)),
-                Slot::Meta(Meta::OpTs) => builder.append_micros(op_ts_millis.saturating_mul(1000)),
-                Slot::Meta(Meta::SchemaChange) => {
-                    builder.append_null();
-                    Ok(())
-                }
+                Slot::Meta(meta) => append_meta(builder, *meta, &mapping.table, kind, op_ts_millis, at, None),
             };
             if let Err(detail) = result {
                 self.discard_pending();
@@ -2088,7 +2124,16 @@ impl BatchBuilder {
     /// Appends a schema-change record of `table` (only with a `schema_change` column, see
     /// [`Self::emits_schema_changes`]): an insert whose physical columns are NULL (validated
     /// nullable in `new`), `schema_change` holding `json`, the other metadata as for rows.
-    pub fn append_schema_change(&mut self, table: &TableId, json: &str, op_ts_millis: i64) -> Result<()> {
+    /// `at`: where in the binlog the change was seen (before the table's next row); its
+    /// `change_seq` is the before image's.
+    pub fn append_schema_change(
+        &mut self,
+        table: &TableId,
+        json: &str,
+        op_ts_millis: i64,
+        at: &ChangeCoordinates,
+    ) -> Result<()> {
+        let at = Some((at, at.before_seq()));
         for (i, field) in self.row_type.columns.iter().enumerate() {
             let builder = &mut self.builders[i];
             let result = match field.metadata_key().and_then(metadata_key) {
@@ -2096,11 +2141,7 @@ impl BatchBuilder {
                     builder.append_null();
                     Ok(())
                 }
-                Some(Meta::Database) => builder.append_str(&table.database),
-                Some(Meta::Table) => builder.append_str(&table.table),
-                Some(Meta::RowKind) => builder.append_str(row_kind_text(RowKind::Insert)),
-                Some(Meta::OpTs) => builder.append_micros(op_ts_millis.saturating_mul(1000)),
-                Some(Meta::SchemaChange) => builder.append_str(json),
+                Some(meta) => append_meta(builder, meta, table, RowKind::Insert, op_ts_millis, at, Some(json)),
             };
             if let Err(detail) = result {
                 let message = format!("schema change of {table} as column '{}': {detail}", field.name);
@@ -2167,7 +2208,49 @@ fn metadata_key(key: &str) -> Option<Meta> {
         "op_ts" => Some(Meta::OpTs),
         "row_kind" => Some(Meta::RowKind),
         "schema_change" => Some(Meta::SchemaChange),
+        "binlog_file" => Some(Meta::BinlogFile),
+        "binlog_position" => Some(Meta::BinlogPosition),
+        "binlog_row_index" => Some(Meta::BinlogRowIndex),
+        "gtid" => Some(Meta::Gtid),
+        "change_seq" => Some(Meta::ChangeSeq),
         _ => None,
+    }
+}
+
+/// Appends the value of metadata column `meta` for a row of `table`. `at`: the row's binlog
+/// coordinates and `change_seq` (None: a snapshot row); `schema_change`: the JSON of a
+/// schema-change record (None: a row).
+fn append_meta(
+    builder: &mut ColumnBuilder,
+    meta: Meta,
+    table: &TableId,
+    kind: RowKind,
+    op_ts_millis: i64,
+    at: Option<(&ChangeCoordinates, i64)>,
+    schema_change: Option<&str>,
+) -> Result<(), String> {
+    let null = |builder: &mut ColumnBuilder| {
+        builder.append_null();
+        Ok(())
+    };
+    match (meta, at) {
+        (Meta::Database, _) => builder.append_str(&table.database),
+        (Meta::Table, _) => builder.append_str(&table.table),
+        (Meta::RowKind, _) => builder.append_str(row_kind_text(kind)),
+        (Meta::OpTs, _) => builder.append_micros(op_ts_millis.saturating_mul(1000)),
+        (Meta::SchemaChange, _) => match schema_change {
+            Some(json) => builder.append_str(json),
+            None => null(builder),
+        },
+        (Meta::ChangeSeq, at) => builder.append_int(i128::from(at.map_or(0, |(_, seq)| seq))),
+        (_, None) => null(builder),
+        (Meta::BinlogFile, Some((at, _))) => builder.append_str(&at.file),
+        (Meta::BinlogPosition, Some((at, _))) => builder.append_int(i128::from(at.txn_position)),
+        (Meta::BinlogRowIndex, Some((at, _))) => builder.append_int(i128::from(at.row_index)),
+        (Meta::Gtid, Some((at, _))) => match &at.gtid {
+            Some(gtid) => builder.append_str(gtid),
+            None => null(builder),
+        },
     }
 }
 

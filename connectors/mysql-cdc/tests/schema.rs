@@ -148,12 +148,26 @@ async fn mapping_validation_names_table_column_types_and_fix() {
     let err = BatchBuilder::new(&rt, &tz).unwrap_err();
     assert!(err.is_validation());
     let msg = err.to_string();
-    for key in ["op_type", "database_name", "table_name", "op_ts", "row_kind"] {
+    for key in [
+        "op_type", "database_name", "table_name", "op_ts", "row_kind", "binlog_file", "binlog_position",
+        "binlog_row_index", "gtid", "change_seq",
+    ] {
         assert!(msg.contains(key), "{msg}");
     }
     let rt = RowType::parse(&["__metadata.op_ts"], &["BIGINT"]).unwrap();
     let err = BatchBuilder::new(&rt, &tz).unwrap_err();
     assert!(err.is_validation() && err.to_string().contains("TIMESTAMP_LTZ(3)"), "{err}");
+    // The binlog coordinates are NULL on snapshot rows: NOT NULL (but change_seq) or another
+    // type is refused; change_seq (0 on snapshot rows) may be either.
+    for (key, ty) in [("binlog_position", "BIGINT NOT NULL"), ("binlog_row_index", "INT"), ("gtid", "STRING NOT NULL")] {
+        let rt = RowType::parse(&[&format!("__metadata.{key}")], &[ty]).unwrap();
+        let err = BatchBuilder::new(&rt, &tz).unwrap_err();
+        assert!(err.is_validation() && err.to_string().contains(&format!("'{key}' is declared as")), "{err}");
+    }
+    for ty in ["BIGINT", "BIGINT NOT NULL"] {
+        let rt = RowType::parse(&["__metadata.change_seq"], &[ty]).unwrap();
+        BatchBuilder::new(&rt, &tz).unwrap_or_else(|e| panic!("change_seq as {ty}: {e}"));
+    }
 
     let err = ServerTimeZone::parse("Asia/Shangai").unwrap_err();
     assert!(err.is_validation() && err.to_string().contains("is not a time zone"), "{err}");

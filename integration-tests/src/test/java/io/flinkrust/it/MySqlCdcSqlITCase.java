@@ -220,6 +220,104 @@ class MySqlCdcSqlITCase {
         db.dropDatabase(database);
     }
 
+    /**
+     * The binlog coordinates metadata (beyond Flink CDC): a known transaction's rows carry the file,
+     * the position of its GTID event and its GTID as the server lists them ({@code SHOW BINLOG
+     * EVENTS}, {@code @@last_gtid}), their index in the transaction and a strictly increasing
+     * {@code change_seq}; snapshot rows carry NULL and 0.
+     */
+    @Test
+    void binlogCoordinatesMetadataColumns(@InjectMiniCluster MiniCluster miniCluster) throws Exception {
+        String database = CdcSupport.databaseName("coordinates");
+        db.recreateDatabase(database);
+        db.execute(database,
+                "CREATE TABLE orders (id BIGINT PRIMARY KEY, score BIGINT)",
+                "INSERT INTO orders VALUES (1, 10), (2, 20)");
+        StreamExecutionEnvironment env = env(1);
+        StreamTableEnvironment tEnv = tableEnv(env);
+        tEnv.executeSql("CREATE TABLE orders (\n"
+                + "  id BIGINT NOT NULL,\n"
+                + "  score BIGINT,\n"
+                + "  file STRING METADATA FROM 'binlog_file' VIRTUAL,\n"
+                + "  pos BIGINT METADATA FROM 'binlog_position' VIRTUAL,\n"
+                + "  row_index BIGINT METADATA FROM 'binlog_row_index' VIRTUAL,\n"
+                + "  gtid STRING METADATA FROM 'gtid' VIRTUAL,\n"
+                + "  seq BIGINT METADATA FROM 'change_seq' VIRTUAL,\n"
+                + "  op_ts TIMESTAMP_LTZ(3) METADATA FROM 'op_ts' VIRTUAL,\n"
+                + "  PRIMARY KEY (id) NOT ENFORCED\n"
+                + ") WITH (\n"
+                + "  'connector' = 'rust-mysql-cdc', " + db.connectionOptions() + ",\n"
+                + "  'database-name' = '" + database + "', 'table-name' = 'orders',\n"
+                // Slot 10: no other test of these classes uses it.
+                + "  'server-id' = '" + CdcSupport.serverIds(10, 1) + "')");
+        Changelog changelog = new Changelog();
+        JobClient client = CdcSupport.runChangelog(env, tEnv,
+                "SELECT id, score, file, pos, row_index, gtid, seq, op_ts FROM orders", 0, changelog, "cdc-coordinates");
+        try {
+            assertThat(ItSupport.waitUntil(() -> changelog.changes() >= 2 || changelog.done().isDone(),
+                    Duration.ofSeconds(60))).as("2 snapshot rows").isTrue();
+            changelog.checkFailure();
+            assertThat(sortedRows(changelog.firstLines())).containsExactly(
+                    "+I\t1\t10\tNULL\tNULL\tNULL\tNULL\t0\t0",
+                    "+I\t2\t20\tNULL\tNULL\tNULL\tNULL\t0\t0");
+
+            // One transaction of two statements, its GTID and its events as the server has them.
+            String file;
+            String gtid;
+            long txnPos = -1;
+            List<Long> rowsEvents = new ArrayList<>();
+            try (java.sql.Connection c = db.admin(database); java.sql.Statement st = c.createStatement()) {
+                java.sql.ResultSet status = st.executeQuery("SHOW MASTER STATUS");
+                assertThat(status.next()).isTrue();
+                file = status.getString(1);
+                long from = status.getLong(2);
+                c.setAutoCommit(false);
+                st.execute("INSERT INTO orders VALUES (3, 30)");
+                st.execute("UPDATE orders SET score = 11 WHERE id = 1");
+                c.commit();
+                java.sql.ResultSet last = st.executeQuery("SELECT @@last_gtid");
+                assertThat(last.next()).isTrue();
+                gtid = last.getString(1);
+                java.sql.ResultSet events = st.executeQuery("SHOW BINLOG EVENTS IN '" + file + "' FROM " + from);
+                while (events.next()) {
+                    String type = events.getString("Event_type");
+                    if (type.equals("Gtid") && events.getString("Info").endsWith("GTID " + gtid)) {
+                        txnPos = events.getLong("Pos");
+                    } else if (txnPos >= 0 && (type.startsWith("Write_rows") || type.startsWith("Update_rows"))) {
+                        rowsEvents.add(events.getLong("Pos"));
+                    } else if (txnPos >= 0 && type.equals("Xid")) {
+                        break;
+                    }
+                }
+            }
+            assertThat(rowsEvents).as("the transaction's rows events").hasSize(2);
+            assertThat(ItSupport.waitUntil(() -> changelog.changes() >= 5 || changelog.done().isDone(),
+                    Duration.ofSeconds(60))).as("3 binlog rows").isTrue();
+            changelog.checkFailure();
+            long number = Long.parseLong(file.substring(file.lastIndexOf('.') + 1));
+            List<String> live = new ArrayList<>();
+            List<Long> seqs = new ArrayList<>();
+            for (String line : changelog.firstLines().subList(2, 5)) {
+                String[] f = line.split("\t");
+                seqs.add(Long.parseLong(f[8]));
+                live.add(String.join("\t", java.util.Arrays.asList(f).subList(1, 8)));
+            }
+            String at = "\t" + file + "\t" + txnPos;
+            assertThat(live).containsExactly(
+                    "+I\t3\t30" + at + "\t0\t" + gtid,
+                    "-U\t1\t10" + at + "\t1\t" + gtid,
+                    "+U\t1\t11" + at + "\t1\t" + gtid);
+            // change_seq: file number, position of the row in the file, image (see the connector docs).
+            assertThat(seqs).containsExactly(
+                    (number << 33) | (rowsEvents.get(0) << 1) | 1,
+                    (number << 33) | (rowsEvents.get(1) << 1),
+                    (number << 33) | (rowsEvents.get(1) << 1) | 1);
+        } finally {
+            CdcSupport.cancelQuietly(client);
+        }
+        db.dropDatabase(database);
+    }
+
     /** Lines without the subtask tag, sorted (snapshot chunks arrive in any order). */
     private static List<String> sortedRows(List<String> lines) {
         List<String> out = new ArrayList<>();

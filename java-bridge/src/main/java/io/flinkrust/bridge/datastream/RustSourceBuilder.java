@@ -26,8 +26,11 @@ import java.util.Objects;
  * }</pre>
  *
  * <p>Metadata a connector offers (for {@code rust-mysql-cdc}: {@code database_name},
- * {@code table_name}, {@code op_ts}, {@code row_kind}, and {@code schema_change}, which makes each
- * schema change a record of its own; see the connector's "Schema changes") is appended after the columns with
+ * {@code table_name}, {@code op_ts}, {@code row_kind}, {@code schema_change}, which makes each
+ * schema change a record of its own, see the connector's "Schema changes", and the binlog
+ * coordinates {@code binlog_file} and {@code gtid} (STRING), {@code binlog_position} and
+ * {@code binlog_row_index} (BIGINT), NULL for snapshot rows, and {@code change_seq} (BIGINT, 0 for
+ * snapshot rows), see the connector's "Metadata") is appended after the columns with
  * {@link #metadata}; a multi-table CDC source then emits rows tagged with their table:
  *
  * <pre>{@code

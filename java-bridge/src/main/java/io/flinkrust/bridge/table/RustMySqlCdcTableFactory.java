@@ -22,7 +22,10 @@ import java.util.Map;
  * CDC's {@code mysql-cdc} connector. Like it, the table is a full changelog ({@code +I},
  * {@code -U}, {@code +U}, {@code -D}) and offers the metadata columns {@code database_name},
  * {@code table_name}, {@code op_ts} and {@code row_kind}, with the same keys and types, so tables
- * declared for {@code mysql-cdc} keep their metadata columns when they switch connectors.
+ * declared for {@code mysql-cdc} keep their metadata columns when they switch connectors. Beyond
+ * Flink CDC it offers each binlog row's coordinates, {@code binlog_file}, {@code binlog_position},
+ * {@code binlog_row_index}, {@code gtid} and {@code change_seq}, to deduplicate and order
+ * downstream (see the connector's documentation).
  */
 public final class RustMySqlCdcTableFactory extends RustDynamicTableSourceFactory {
     public static final String IDENTIFIER = "rust-mysql-cdc";
@@ -43,6 +46,17 @@ public final class RustMySqlCdcTableFactory extends RustDynamicTableSourceFactor
         m.put("op_ts", DataTypes.TIMESTAMP_LTZ(3).notNull());
         // The row's kind: +I, -U, +U or -D.
         m.put("row_kind", DataTypes.STRING().notNull());
+        // Beyond Flink CDC: where a binlog row is in the binlog (NULL for snapshot rows). The file,
+        // the position of its transaction's start and the row changes of the transaction before it
+        // (every table counted) are the reader's resume offset; the transaction's GTID (NULL
+        // without GTIDs).
+        m.put("binlog_file", DataTypes.STRING());
+        m.put("binlog_position", DataTypes.BIGINT());
+        m.put("binlog_row_index", DataTypes.BIGINT());
+        m.put("gtid", DataTypes.STRING());
+        // Strictly increasing along one server's binlog, the same after any restore; 0 for
+        // snapshot rows.
+        m.put("change_seq", DataTypes.BIGINT().notNull());
         METADATA = Collections.unmodifiableMap(m);
     }
 

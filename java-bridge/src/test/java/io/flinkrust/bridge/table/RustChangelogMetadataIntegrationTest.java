@@ -280,7 +280,8 @@ class RustChangelogMetadataIntegrationTest {
                 + " WITH ('connector' = 'rust-mysql-cdc')", "SELECT * FROM cdc");
         assertThat(cdc).contains("Invalid metadata key 'partition'",
                 "'database_name' STRING NOT NULL", "'table_name' STRING NOT NULL",
-                "'op_ts' TIMESTAMP_LTZ(3) NOT NULL", "'row_kind' STRING NOT NULL");
+                "'op_ts' TIMESTAMP_LTZ(3) NOT NULL", "'row_kind' STRING NOT NULL", "'binlog_file' STRING",
+                "'change_seq' BIGINT NOT NULL");
     }
 
     @Test
@@ -312,7 +313,13 @@ class RustChangelogMetadataIntegrationTest {
                 Map.entry("database_name", "STRING NOT NULL"),
                 Map.entry("table_name", "STRING NOT NULL"),
                 Map.entry("op_ts", "TIMESTAMP_LTZ(3) NOT NULL"),
-                Map.entry("row_kind", "STRING NOT NULL"));
+                Map.entry("row_kind", "STRING NOT NULL"),
+                // Beyond Flink CDC: binlog coordinates, NULL (change_seq 0) for snapshot rows.
+                Map.entry("binlog_file", "STRING"),
+                Map.entry("binlog_position", "BIGINT"),
+                Map.entry("binlog_row_index", "BIGINT"),
+                Map.entry("gtid", "STRING"),
+                Map.entry("change_seq", "BIGINT NOT NULL"));
 
         // Other factories keep the defaults: insert-only, no metadata.
         RustDatagenTableFactory datagen = new RustDatagenTableFactory();
