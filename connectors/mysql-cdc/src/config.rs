@@ -21,7 +21,7 @@ use crate::value::ServerTimeZone;
 pub const OPTIONS: &[OptionSpec] = &[
     spec("hostname", "String", OptionDefault::Text("(required)"), "IP address or hostname of the MySQL/MariaDB server."),
     spec("port", "Integer", OptionDefault::Value("3306"), "Port of the server."),
-    spec("username", "String", OptionDefault::Text("(required)"), "User to connect as (needs SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT)."),
+    spec("username", "String", OptionDefault::Text("(required)"), "User to connect as (needs SELECT on the captured tables, REPLICATION SLAVE and REPLICATION CLIENT)."),
     spec("password", "String", OptionDefault::Text("(required)"), "Password of the user. Never logged."),
     spec("database-name", "String", OptionDefault::Text("(required)"), "Database name, a Java regular expression (look-around and backreferences allowed) matched against whole names."),
     spec("table-name", "String", OptionDefault::Text("(required)"), "Table name, a Java regular expression (look-around and backreferences allowed) matched against whole names, e.g. '(?!tmp_).*' for every table but the temporary ones."),

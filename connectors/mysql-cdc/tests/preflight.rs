@@ -158,3 +158,48 @@ fn users_without_replication_slave_or_select_fail_preflight_naming_the_privilege
     users.root(&[format!("GRANT SELECT ON `{db}`.t TO '{no_select}'@'127.0.0.1'")]);
     assert_eq!(preflight(port, &no_select, "pw", &db, "initial"), Ok(()));
 }
+
+/// The privileges the connector page tells users to grant, and no more: `SELECT` on the captured
+/// database and `REPLICATION SLAVE, REPLICATION CLIENT` on `*.*` (no RELOAD, no SHOW DATABASES)
+/// pass the checks, read the snapshot and then the binlog.
+#[test]
+fn a_user_with_only_the_documented_privileges_reads_the_snapshot_and_then_the_binlog() {
+    use std::collections::BTreeMap;
+    use support::changelog::Materialized;
+    let port = server().port;
+    let db = format!("cdct_minprivs_{}", std::process::id());
+    let mut users = Users { db: db.clone(), names: Vec::new() };
+    users.root(&[
+        format!("DROP DATABASE IF EXISTS `{db}`"),
+        format!("CREATE DATABASE `{db}`"),
+        format!("CREATE TABLE `{db}`.t (id BIGINT PRIMARY KEY, v VARCHAR(10))"),
+        format!("INSERT INTO `{db}`.t VALUES (1, 'a'), (2, 'b'), (3, 'c')"),
+    ]);
+    let user = users.create("cdct_min", &["REPLICATION SLAVE, REPLICATION CLIENT ON *.*", &format!("SELECT ON `{db}`.*")]);
+    assert_eq!(preflight(port, &user, "pw", &db, "initial"), Ok(()));
+
+    let port_text = port.to_string();
+    let source = support::id_v_source(&[
+        ("hostname", "127.0.0.1"),
+        ("port", &port_text),
+        ("username", &user),
+        ("password", "pw"),
+        ("database-name", &db),
+        ("table-name", "t"),
+        ("server-id", "6992-6993"),
+        ("scan.incremental.snapshot.handover", "immediate"),
+    ])
+    .unwrap();
+    let mut h = rust_core::testing::Harness::new(source.as_ref(), 2, 64).unwrap();
+    let mut view = Materialized::default();
+    let timeout = std::time::Duration::from_secs(60);
+    let expected = |rows: &[(i64, &str)]| rows.iter().map(|(k, v)| (*k, v.to_string())).collect::<BTreeMap<_, _>>();
+    view.catch_up(&mut h, &expected(&[(1, "a"), (2, "b"), (3, "c")]), timeout, "the snapshot");
+    users.root(&[
+        format!("UPDATE `{db}`.t SET v = 'changed' WHERE id = 2"),
+        format!("DELETE FROM `{db}`.t WHERE id = 3"),
+        format!("INSERT INTO `{db}`.t VALUES (4, 'd')"),
+    ]);
+    view.catch_up(&mut h, &expected(&[(1, "a"), (2, "changed"), (4, "d")]), timeout, "the binlog");
+    h.close().unwrap();
+}
