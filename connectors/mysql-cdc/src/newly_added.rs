@@ -212,7 +212,7 @@ pub async fn add_step(
         };
         let chunk_key = crate::source::chunk_key_of(&schema, config.chunk_key_column.as_deref()).map_err(cannot)?;
         if let Some(builder) = &builder {
-            builder.mapping(&schema).map_err(cannot)?;
+            builder.binlog_mapping(&schema).map_err(cannot)?;
         }
         resolved.push((id.clone(), chunk_key));
     }

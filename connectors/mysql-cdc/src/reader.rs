@@ -676,7 +676,9 @@ impl WorkerJob {
             let schema = load_table(conn, table).await?.ok_or_else(|| {
                 BridgeError::validation(format!("table {table} no longer exists"))
             })?;
-            let mapping = self.builder.mapping(&schema)?;
+            // Declared columns this table lacks read NULL (checked at submission: another
+            // matched table has them).
+            let (schema, mapping) = self.builder.binlog_mapping(&schema)?;
             self.schemas.insert(table.clone(), Arc::new(schema));
             self.mappings.insert(table.clone(), Arc::new(mapping));
         }

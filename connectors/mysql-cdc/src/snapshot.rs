@@ -326,7 +326,12 @@ fn chunk_error(table: &TableSchema, context: String, e: mysql_async::Error) -> B
 
 /// The SELECT of every column of a chunk, with its key bounds as parameters.
 fn chunk_query(table: &TableSchema, chunk_key: &str, range: &ChunkRange) -> (String, Vec<Value>) {
-    let columns: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    // An absent column (a declared column this table lacks, `BatchBuilder::binlog_mapping`) reads NULL.
+    let columns: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| if c.data_type.is_empty() { format!("NULL AS {}", quote_ident(&c.name)) } else { quote_ident(&c.name) })
+        .collect();
     let col = quote_ident(chunk_key);
     let mut conditions = Vec::new();
     let mut params: Vec<Value> = Vec::new();

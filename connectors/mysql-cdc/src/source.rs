@@ -163,11 +163,23 @@ async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
         )));
     }
     let builder = BatchBuilder::new(row_type, &config.server_time_zone)?;
+    // A declared column some matched tables lack reads NULL in their rows, as in Flink CDC; one
+    // that no matched table has is a mistake (a typo), refused with the table's columns.
+    let in_some_table = |name: &str| tables.iter().any(|t| t.column_index(name).is_some());
     for table in &tables {
         if config.startup.has_snapshot() {
             chunk_key_of(table, config.chunk_key_column.as_deref())?;
         }
-        builder.mapping(table)?;
+        let lacks_only_columns_of_other_tables = row_type
+            .columns
+            .iter()
+            .filter(|f| f.metadata_key().is_none() && table.column_index(&f.name).is_none())
+            .all(|f| in_some_table(&f.name));
+        if lacks_only_columns_of_other_tables {
+            builder.binlog_mapping(table)?;
+        } else {
+            builder.mapping(table)?;
+        }
         conn.query_drop(format!("SELECT 1 FROM {} LIMIT 0", table.id.quoted()))
             .await
             .map_err(|e| privilege_error(e, &format!("SELECT on {}", table.id), "SELECT"))?;

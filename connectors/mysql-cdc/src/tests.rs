@@ -624,6 +624,64 @@ fn many_tables_one_source_with_metadata_columns() {
 }
 
 #[test]
+fn a_declared_column_some_matched_tables_lack_reads_null_in_their_rows() {
+    let db = TestDb::new("absent");
+    db.sql(&[
+        "CREATE TABLE parts_1 (id BIGINT PRIMARY KEY, name VARCHAR(20), score BIGINT)",
+        "CREATE TABLE parts_2 (id BIGINT PRIMARY KEY, name VARCHAR(20))",
+        "INSERT INTO parts_1 VALUES (1, 'a', 10)",
+        "INSERT INTO parts_2 VALUES (2, 'b')",
+    ]);
+    let columns = [("id", "BIGINT NOT NULL"), ("name", "STRING"), ("score", "BIGINT"), ("__metadata.table_name", "STRING NOT NULL")];
+    let source = db.source("parts_[0-9]", &[("scan.incremental.snapshot.chunk.size", "1")], &columns);
+    source.preflight().unwrap();
+    let mut h = Harness::new(source.as_ref(), 2, 1024).unwrap();
+    let rendered = |emitted: &[Emitted]| -> Vec<String> {
+        let mut out = Vec::new();
+        for e in emitted {
+            for r in 0..e.rows.num_rows() {
+                let row = (0..4).map(|c| cell(&e.rows, c, r)).collect::<Vec<_>>().join(",");
+                out.push(format!("{:?} {row}", e.kinds[r]));
+            }
+        }
+        out
+    };
+    let snapshot = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 2).unwrap();
+    let mut got = rendered(&snapshot);
+    got.sort();
+    assert_eq!(got, ["Insert 1,a,10,parts_1", "Insert 2,b,NULL,parts_2"]);
+    db.sql(&[
+        "INSERT INTO parts_2 VALUES (3, 'c')",
+        "UPDATE parts_2 SET name = 'B' WHERE id = 2",
+        "UPDATE parts_1 SET score = 11 WHERE id = 1",
+        "DELETE FROM parts_2 WHERE id = 3",
+    ]);
+    let live = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 6).unwrap();
+    assert_eq!(
+        rendered(&live),
+        [
+            "Insert 3,c,NULL,parts_2",
+            "UpdateBefore 2,b,NULL,parts_2",
+            "UpdateAfter 2,B,NULL,parts_2",
+            "UpdateBefore 1,a,10,parts_1",
+            "UpdateAfter 1,a,11,parts_1",
+            "Delete 3,c,NULL,parts_2",
+        ]
+    );
+    h.close().unwrap();
+
+    // A column no matched table has is a typo, refused naming the columns there are; one some
+    // tables lack must be nullable, since it reads NULL in their rows.
+    let refused = |columns: &[(&str, &str)]| {
+        MySqlCdcFactory.create(&db.options("parts_[0-9]", &[]), &row_type(columns)).unwrap().preflight().unwrap_err().to_string()
+    };
+    let e = refused(&[("id", "BIGINT NOT NULL"), ("scroe", "BIGINT")]);
+    assert!(e.contains("column 'scroe' of the Flink table does not exist") && e.contains("its columns: id, name"), "{e}");
+    let e = refused(&[("id", "BIGINT NOT NULL"), ("score", "BIGINT NOT NULL")]);
+    assert!(e.contains("column 'score' of the Flink table does not exist in MySQL table") && e.contains("declare it nullable"), "{e}");
+}
+
+#[test]
 fn bad_input_fails_at_submission_with_the_cause_and_the_fix() {
     let db = TestDb::new("bad_input");
     create_scores(&db, 1);

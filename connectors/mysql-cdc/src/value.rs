@@ -1916,11 +1916,12 @@ impl BatchBuilder {
         })
     }
 
-    /// As [`Self::mapping`], for the binlog phase: a declared column the table no longer has
-    /// (dropped upstream) is kept as an absent column appended to the returned schema (empty
-    /// `data_type`), whose values are NULL unless a binlog table map names it (an older event on
-    /// replay). The Flink column must then be nullable. Needs `binlog_row_metadata=FULL` to
-    /// be read by name; see `evolution.rs`.
+    /// As [`Self::mapping`], with a declared column the table does not have (dropped upstream, or
+    /// one of several matched tables without it, as Flink CDC reads it) kept as an absent column
+    /// appended to the returned schema (empty `data_type`): the snapshot selects NULL for it, and
+    /// its binlog values are NULL unless a binlog table map names it (an older event on replay).
+    /// The Flink column must then be nullable. Binlog events are matched to such a schema by
+    /// column name (`binlog_row_metadata=FULL`); see `evolution.rs`.
     pub fn binlog_mapping(&self, table: &TableSchema) -> Result<(TableSchema, TableMapping)> {
         let mut table = table.clone();
         for field in &self.row_type.columns {
@@ -1929,7 +1930,8 @@ impl BatchBuilder {
             }
             if !field.nullable {
                 return Err(BridgeError::validation(format!(
-                    "column '{}' of the Flink table does not exist in MySQL table {} (dropped?) and is declared                      NOT NULL; declare it nullable (it reads NULL) or remove it from the Flink table",
+                    "column '{}' of the Flink table does not exist in MySQL table {} and is declared NOT NULL; \
+                     declare it nullable (it reads NULL for that table's rows) or remove it from the Flink table",
                     field.name, table.id
                 )));
             }
