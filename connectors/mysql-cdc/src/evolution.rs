@@ -409,6 +409,9 @@ impl ImageColumns {
                 (t.clone(), t)
             }
             MYSQL_TYPE_JSON => ("json".into(), "json".into()),
+            // Every spatial type (POINT, ..., GEOMETRYCOLLECTION) is one in the table map; they are
+            // read alike (SRID + WKB).
+            MYSQL_TYPE_GEOMETRY => ("geometry".into(), "geometry".into()),
             MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => ("date".into(), "date".into()),
             MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 | MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2 | MYSQL_TYPE_TIME
             | MYSQL_TYPE_TIME2 => {

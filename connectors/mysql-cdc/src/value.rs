@@ -29,7 +29,10 @@
 //!
 //! Zero and partly-zero dates (`0000-00-00`, `2020-00-10`; MySQL accepts them without
 //! NO_ZERO_DATE / NO_ZERO_IN_DATE) are not dates: like Debezium and Flink CDC, they become `NULL`
-//! in a nullable column, and the epoch (`1970-01-01 00:00:00`) in a NOT NULL column.
+//! in a nullable column, and the epoch (`1970-01-01 00:00:00`) in a NOT NULL column. One
+//! exception, Flink CDC's too: a zero TIMESTAMP in the binlog is the epoch whatever the column's
+//! nullability (the binlog stores a TIMESTAMP as epoch seconds, and Debezium's binlog decoder
+//! reads 0 as the instant it is), while the snapshot reads it as any zero date.
 //!
 //! Snapshot rows must come from the binary protocol (a prepared statement) on a session whose
 //! `time_zone` is `'+00:00'`, and the connection character set must be utf8mb4 (mysql_async's
@@ -63,6 +66,8 @@ use crate::coordinates::ChangeCoordinates;
 use crate::schema::{for_each_label, ColumnSchema, TableId, TableSchema};
 
 mod binary_row;
+mod geojson;
+mod java_text;
 mod snapshot_fast;
 mod value_ref;
 pub use binary_row::{BinaryRowReader, RowPacketError};
@@ -100,7 +105,9 @@ enum Kind {
     DateTime,
     Timestamp,
     Time,
-    /// Types without a Flink mapping (GEOMETRY, VECTOR, ...): passed through as received.
+    /// POINT, GEOMETRY, ..., GEOMETRYCOLLECTION: the stored SRID + WKB bytes.
+    Geometry,
+    /// Types without a Flink mapping (VECTOR, ...): passed through as received.
     Other,
 }
 
@@ -152,6 +159,8 @@ fn kind(c: &ColumnSchema) -> Kind {
         "datetime" => Kind::DateTime,
         "timestamp" => Kind::Timestamp,
         "time" => Kind::Time,
+        "point" | "geometry" | "linestring" | "polygon" | "multipoint" | "multilinestring" | "multipolygon"
+        | "geometrycollection" | "geomcollection" => Kind::Geometry,
         _ => Kind::Other,
     }
 }
@@ -544,7 +553,7 @@ fn normalize_snapshot<'a>(column: &ColumnSchema, kind: Kind, value: ValueRef<'a>
             ValueRef::Bytes(ref b) if b.len() < length => pad_binary(value.into_value(), length).into(),
             v => v,
         },
-        Kind::Text | Kind::Enum | Kind::Set | Kind::Json | Kind::Binary | Kind::Other => value,
+        Kind::Text | Kind::Enum | Kind::Set | Kind::Json | Kind::Binary | Kind::Geometry | Kind::Other => value,
         // Dates and times hold no bytes: `into_value` copies a few integers.
         Kind::Date | Kind::DateTime | Kind::Timestamp => date_value(column, value.into_value())?.into(),
         Kind::Time => time_value(value.into_value())?.into(),
@@ -587,12 +596,12 @@ fn normalize_binlog(column: &ColumnSchema, kind: Kind, value: Value, charset: u1
             v => return Err(unexpected(&v)),
         },
         Kind::FixedBinary { length } => pad_binary(value, length),
-        Kind::Binary | Kind::Other => value,
+        Kind::Binary | Kind::Geometry | Kind::Other => value,
         Kind::Date | Kind::DateTime => date_value(column, value)?,
         Kind::Timestamp => match value {
             // TIMESTAMP2: "seconds[.micros]" since the epoch; old TIMESTAMP: seconds.
-            Value::Bytes(b) => epoch_text_to_utc(column, &b)?,
-            Value::Int(secs) => epoch_to_utc(column, secs, 0),
+            Value::Bytes(b) => epoch_text_to_utc(&b)?,
+            Value::Int(secs) => epoch_to_utc(secs, 0),
             v => date_value(column, v)?,
         },
         Kind::Time => time_value(value)?,
@@ -748,7 +757,7 @@ fn time_value(value: Value) -> Result<Value, String> {
     }
 }
 
-fn epoch_text_to_utc(column: &ColumnSchema, text: &[u8]) -> Result<Value, String> {
+fn epoch_text_to_utc(text: &[u8]) -> Result<Value, String> {
     let bad = || format!("bad TIMESTAMP {:?}", String::from_utf8_lossy(text));
     let (secs, frac) = match text.iter().position(|&c| c == b'.') {
         Some(dot) => (&text[..dot], &text[dot + 1..]),
@@ -764,14 +773,12 @@ fn epoch_text_to_utc(column: &ColumnSchema, text: &[u8]) -> Result<Value, String
         };
         micros = micros * 10 + digit;
     }
-    Ok(epoch_to_utc(column, secs, micros))
+    Ok(epoch_to_utc(secs, micros))
 }
 
-/// Epoch seconds of a TIMESTAMP as a UTC wall clock; 0 is MySQL's zero TIMESTAMP.
-fn epoch_to_utc(column: &ColumnSchema, secs: i64, micros: u32) -> Value {
-    if secs == 0 && micros == 0 {
-        return zero_date(column);
-    }
+/// Epoch seconds of a TIMESTAMP as a UTC wall clock. 0 is MySQL's zero TIMESTAMP: it reads as the
+/// epoch, as in Flink CDC's binlog phase (see the module documentation), even in a nullable column.
+fn epoch_to_utc(secs: i64, micros: u32) -> Value {
     let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
     Value::Date(y as u16, m, d, (sod / 3600) as u8, (sod % 3600 / 60) as u8, (sod % 60) as u8, micros)
@@ -1263,12 +1270,24 @@ enum Conv {
     Double,
     /// Integers or decimal text to DECIMAL with this scale (precision checked at validation).
     Decimal { scale: u8 },
-    /// Text bytes, or integers and decimal text formatted, to STRING.
+    /// FLOAT or DOUBLE to DECIMAL as Flink CDC converts them: the value's Java text rounded
+    /// HALF_UP to the scale, NULL when it needs more than `precision` digits.
+    FloatDecimal { precision: u8, scale: u8 },
+    /// A stored geometry (SRID + WKB) to Flink CDC's GeoJSON-like STRING.
+    GeoJson,
+    /// Text bytes, or integers, decimal text and FLOAT/DOUBLE (Java's `toString`, as Flink CDC
+    /// gives them) formatted, to STRING.
     Utf8,
     Binary,
+    /// BIT(n) bytes (big-endian, as MySQL stores them) to BINARY/BYTES least significant byte
+    /// first, the order Flink CDC emits (Debezium reads BIT(n) as a `java.util.BitSet`).
+    BitBytes,
     Date,
-    /// TIME to milliseconds of the day, truncated to the declared precision.
-    Time { truncate_millis: i32 },
+    /// TIME to milliseconds of the day. Always milliseconds, whatever the declared precision:
+    /// Flink resolves a declared TIME(3) or TIME(6) as TIME(0) (FLINK-17224), so the precision
+    /// this connector is handed says nothing of what the user asked for, and Flink CDC ignores
+    /// it too (its rows keep the milliseconds).
+    Time,
     /// A wall clock (`Date`) to epoch units of a timestamp column: `shift_seconds` is subtracted
     /// first (the zone's offset when a wall clock in that zone becomes an instant, its negation
     /// when an instant becomes the zone's wall clock); `truncate_micros` applies the declared
@@ -1373,8 +1392,8 @@ pub fn default_flink_type(column: &ColumnSchema) -> String {
         Kind::Year => "INT".into(),
         Kind::Bit { .. } if column.precision.unwrap_or(1) == 1 => "BOOLEAN".into(),
         Kind::Bit { bytes } => format!("BINARY({bytes}) or BYTES"),
-        Kind::Float => "FLOAT".into(),
-        Kind::Double => "DOUBLE".into(),
+        Kind::Float => "FLOAT (or DOUBLE, DECIMAL(p, s), STRING)".into(),
+        Kind::Double => "DOUBLE (or FLOAT, DECIMAL(p, s), STRING)".into(),
         Kind::Decimal { .. } => match (column.precision, column.scale) {
             (Some(p), s) if p <= 38 => format!("DECIMAL({p}, {})", s.unwrap_or(0)),
             _ => "STRING".into(),
@@ -1393,6 +1412,7 @@ pub fn default_flink_type(column: &ColumnSchema) -> String {
         Kind::DateTime => format!("TIMESTAMP({})", column.precision.unwrap_or(0)),
         Kind::Timestamp => format!("TIMESTAMP_LTZ({})", column.precision.unwrap_or(0)),
         Kind::Time => format!("TIME({})", column.precision.unwrap_or(0)),
+        Kind::Geometry => "STRING".into(),
         Kind::Other => "none (unsupported MySQL type)".into(),
     }
 }
@@ -1434,7 +1454,12 @@ fn conversion(column: &ColumnSchema, ty: FlinkType, tz: &ServerTimeZone) -> Opti
     let int_target = |range: (i128, i128)| -> Option<Conv> {
         if let Some(bits) = flink_int_bits(ty) {
             let (lo, hi) = int_range(false, bits);
-            return (lo <= range.0 && range.1 <= hi).then_some(Conv::Int);
+            // Narrower declared types Flink CDC reads by parsing the value's text, failing on a
+            // value out of range (as this connector does): TINYINT and SMALLINT from any integer,
+            // INT and BIGINT from BIGINT UNSIGNED (a BigDecimal in Debezium). INT from BIGINT or
+            // INT UNSIGNED stays refused: Flink CDC wraps those (`Long.intValue()`), silently.
+            let parsed = bits <= 16 || range.1 > i128::from(i64::MAX);
+            return (parsed || (lo <= range.0 && range.1 <= hi)).then_some(Conv::Int);
         }
         match ty {
             FlinkType::Decimal { precision, scale } => {
@@ -1466,15 +1491,18 @@ fn conversion(column: &ColumnSchema, ty: FlinkType, tz: &ServerTimeZone) -> Opti
         Kind::Year => int_target((0, 2155)),
         Kind::Bit { .. } => match ty {
             FlinkType::Boolean if column.precision.unwrap_or(1) == 1 => Some(Conv::Bool),
-            t if is_bytes(t) => Some(Conv::Binary),
+            t if is_bytes(t) => Some(Conv::BitBytes),
             _ => None,
         },
-        Kind::Float => match ty {
+        // Flink CDC also accepts DOUBLE into FLOAT (rounded to the nearest float, infinity beyond
+        // its range), either into DECIMAL(p, s) and STRING (see the conversions).
+        Kind::Float | Kind::Double => match ty {
             FlinkType::Float => Some(Conv::Float),
             FlinkType::Double => Some(Conv::Double),
+            FlinkType::Decimal { precision, scale } => Some(Conv::FloatDecimal { precision, scale }),
+            t if is_string(t) => Some(Conv::Utf8),
             _ => None,
         },
-        Kind::Double => (ty == FlinkType::Double).then_some(Conv::Double),
         Kind::Decimal { scale } => match ty {
             FlinkType::Decimal { precision: p2, scale: s2 } => {
                 let p = column.precision.unwrap_or(10);
@@ -1487,12 +1515,7 @@ fn conversion(column: &ColumnSchema, ty: FlinkType, tz: &ServerTimeZone) -> Opti
         Kind::Char | Kind::Text | Kind::Enum | Kind::Set | Kind::Json => is_string(ty).then_some(Conv::Utf8),
         Kind::FixedBinary { .. } | Kind::Binary => is_bytes(ty).then_some(Conv::Binary),
         Kind::Date => (ty == FlinkType::Date).then_some(Conv::Date),
-        Kind::Time => match ty {
-            FlinkType::Time { precision } => {
-                Some(Conv::Time { truncate_millis: 10i32.pow(3u32.saturating_sub(u32::from(precision))) })
-            }
-            _ => None,
-        },
+        Kind::Time => matches!(ty, FlinkType::Time { .. }).then_some(Conv::Time),
         Kind::DateTime => match ty {
             FlinkType::Timestamp { precision } => timestamp(precision, 0),
             // The wall clock is in the server's zone: subtract its offset to get the instant.
@@ -1505,6 +1528,8 @@ fn conversion(column: &ColumnSchema, ty: FlinkType, tz: &ServerTimeZone) -> Opti
             FlinkType::Timestamp { precision } => zoned(precision, false),
             _ => None,
         },
+        // Flink CDC's GeoJSON-like text (value/geojson.rs).
+        Kind::Geometry => is_string(ty).then_some(Conv::GeoJson),
         Kind::Other => None,
     }
 }
@@ -1647,6 +1672,8 @@ impl ColumnBuilder {
             (this, Conv::Int, ValueRef::Int(v)) => this.append_int(i128::from(*v))?,
             (this, Conv::Int, ValueRef::UInt(v)) => this.append_int(i128::from(*v))?,
             (Self::F32(b), Conv::Float, ValueRef::Float(v)) => b.append_value(*v),
+            // Java's `(float) double`, as Flink CDC converts: nearest float, infinity beyond.
+            (Self::F32(b), Conv::Float, ValueRef::Double(v)) => b.append_value(*v as f32),
             (Self::F64(b), Conv::Double, ValueRef::Float(v)) => b.append_value(f64::from(*v)),
             (Self::F64(b), Conv::Double, ValueRef::Double(v)) => b.append_value(*v),
             (Self::Decimal(b), Conv::Decimal { scale }, ValueRef::Int(v)) => {
@@ -1657,6 +1684,12 @@ impl ColumnBuilder {
             }
             (Self::Decimal(b), Conv::Decimal { scale }, ValueRef::Bytes(text)) => {
                 b.append_value(parse_decimal(text, scale)?)
+            }
+            (Self::Decimal(b), Conv::FloatDecimal { precision, scale }, ValueRef::Float(v)) => {
+                b.append_option(java_text::java_decimal(*v, precision, scale))
+            }
+            (Self::Decimal(b), Conv::FloatDecimal { precision, scale }, ValueRef::Double(v)) => {
+                b.append_option(java_text::java_decimal(*v, precision, scale))
             }
             (Self::Utf8(b), Conv::Utf8, ValueRef::Bytes(v)) => {
                 let s = std::str::from_utf8(v).map_err(|e| {
@@ -1672,12 +1705,31 @@ impl ColumnBuilder {
                 let _ = write!(b, "{v}");
                 b.append_value("")
             }
+            (Self::Utf8(b), Conv::Utf8, ValueRef::Float(v)) => {
+                let mut text = String::new();
+                java_text::push_java_float(&mut text, *v);
+                b.append_value(text)
+            }
+            (Self::Utf8(b), Conv::Utf8, ValueRef::Double(v)) => {
+                let mut text = String::new();
+                java_text::push_java_double(&mut text, *v);
+                b.append_value(text)
+            }
             (Self::Binary(b), Conv::Binary, ValueRef::Bytes(v)) => b.append_value(v.as_ref()),
+            (Self::Utf8(b), Conv::GeoJson, ValueRef::Bytes(v)) => b.append_value(geojson::geometry_json(v)?),
+            (Self::Binary(b), Conv::BitBytes, ValueRef::Bytes(v)) => {
+                // BIT(n) has at most 8 bytes (n <= 64).
+                let mut le = [0u8; 8];
+                let le = le.get_mut(..v.len()).ok_or("BIT value longer than 8 bytes")?;
+                le.copy_from_slice(v);
+                le.reverse();
+                b.append_value(le)
+            }
             (Self::Date(b), Conv::Date, &ValueRef::Date(y, m, d, ..)) => {
                 let days = days_from_civil(i64::from(y), u32::from(m), u32::from(d));
                 b.append_value(i32::try_from(days).map_err(|_| "date out of range")?)
             }
-            (Self::Time(b), Conv::Time { truncate_millis }, &ValueRef::Time(neg, days, h, m, s, us)) => {
+            (Self::Time(b), Conv::Time, &ValueRef::Time(neg, days, h, m, s, us)) => {
                 if neg || days > 0 {
                     return Err(format!(
                         "TIME {}{}:{m:02}:{s:02} is outside Flink TIME's range 00:00:00..23:59:59.999; \
@@ -1688,7 +1740,7 @@ impl ColumnBuilder {
                     ));
                 }
                 let ms = ((i32::from(h) * 60 + i32::from(m)) * 60 + i32::from(s)) * 1000 + (us / 1000) as i32;
-                b.append_value(ms - ms % truncate_millis)
+                b.append_value(ms)
             }
             (this, Conv::Timestamp { shift_seconds, truncate_micros }, &ValueRef::Date(y, mo, d, h, mi, s, us)) => {
                 this.append_micros(timestamp_micros((y, mo, d, h, mi, s, us), shift_seconds, truncate_micros))?
@@ -1711,7 +1763,12 @@ impl ColumnBuilder {
     }
 
     fn append_int(&mut self, v: i128) -> Result<(), String> {
-        let overflow = || format!("{v} does not fit the declared integer type");
+        let overflow = || {
+            format!(
+                "{v} does not fit the declared integer type (Flink CDC fails on it too); declare a \
+                 wider type (DECIMAL(20, 0) holds every BIGINT UNSIGNED)"
+            )
+        };
         match self {
             Self::I8(b) => b.append_value(i8::try_from(v).map_err(|_| overflow())?),
             Self::I16(b) => b.append_value(i16::try_from(v).map_err(|_| overflow())?),
