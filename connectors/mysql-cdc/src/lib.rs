@@ -25,6 +25,7 @@
 mod binlog;
 pub mod binlog_stall;
 mod chunk;
+pub mod chunk_key;
 pub mod config;
 mod connect;
 pub mod debezium;
