@@ -82,11 +82,41 @@ const MARIADB_GTID_EVENT: u8 = 162;
 const MYSQL_TAGGED_GTID_EVENT: u8 = 42;
 const HEARTBEAT_EVENT: u8 = 27;
 const XID_EVENT: u8 = 16;
+const GTID_EVENT: u8 = 33;
+const ANONYMOUS_GTID_EVENT: u8 = 34;
 /// Events a server sends when a stream opens, with the (old) times of their files: rotate, format
 /// description, MySQL previous GTIDs, MariaDB binlog checkpoint and GTID list. Not "the last event".
 const STREAM_SETUP_EVENTS: [u8; 5] = [4, 15, 35, 161, 163];
 /// `LOG_EVENT_ARTIFICIAL_F`: made up by the server for this stream, not at its position.
 const ARTIFICIAL_EVENT: u16 = 0x20;
+
+/// `scan.startup.specific-offset.skip-events` and `.skip-rows` as Flink CDC (Debezium) means
+/// them: of the transaction that begins at the start position, skip its first `events` events
+/// (counted from its BEGIN, MariaDB's GTID event, on: table maps and row events included), then
+/// `rows` row changes. The rows of a skipped row event become skipped rows, so the reader's
+/// offsets stay row-exact and a checkpoint inside that transaction resumes right.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StartSkip {
+    pub position: BinlogPosition,
+    pub events: u64,
+    pub rows: u64,
+}
+
+impl StartSkip {
+    /// The skip a binlog reader starting (or resuming) at `offset` applies: only at the
+    /// configured start position, where the first transaction read begins; none without events
+    /// to skip.
+    pub fn of(config: &crate::config::MySqlCdcConfig, offset: &BinlogOffset) -> Option<StartSkip> {
+        match &config.startup {
+            crate::config::StartupMode::SpecificOffset(start)
+                if config.start_skip_events > 0 && offset.position == start.position =>
+            {
+                Some(StartSkip { position: start.position.clone(), events: config.start_skip_events, rows: start.skip_rows })
+            }
+            _ => None,
+        }
+    }
+}
 
 /// A replication stream positioned at an offset, producing the captured tables' row changes.
 pub struct BinlogCursor {
@@ -135,6 +165,12 @@ pub struct BinlogCursor {
     file_shared: Arc<str>,
     /// Row changes to skip at the start (resume inside a transaction).
     skip_rows: u64,
+    /// `scan.startup.specific-offset.skip-events` (see [`StartSkip`]); kept across reconnects.
+    start_skip: Option<StartSkip>,
+    /// MySQL binary JSON written compactly (`use.legacy.json.format`); kept across reconnects.
+    compact_json: bool,
+    /// Events of the current transaction still to skip (only in the one [`StartSkip`] names).
+    events_to_skip: u64,
     /// MariaDB GTID state: per domain the last transaction begun (seeded from the offset).
     gtids: MariaGtidPos,
     gtid_at_txn_start: Option<String>,
@@ -286,6 +322,9 @@ impl BinlogCursor {
             txn_gtid: None,
             file_shared: offset.position.file.as_str().into(),
             skip_rows: offset.skip_rows,
+            start_skip: None,
+            compact_json: false,
+            events_to_skip: 0,
             // The state at the offset, so offsets name every domain, not only those read since.
             gtids: offset.gtid.as_deref().filter(|_| mariadb).and_then(|g| MariaGtidPos::parse(g).ok()).unwrap_or_default(),
             gtid_at_txn_start: offset.gtid.clone(),
@@ -317,6 +356,19 @@ impl BinlogCursor {
         self.schema_changes = enabled;
     }
 
+    /// Writes MySQL's binary JSON values without spaces, as Flink CDC's
+    /// `use.legacy.json.format` = true (value.rs, `RowNormalizer::with_compact_json`).
+    pub fn set_compact_json(&mut self, compact: bool) {
+        self.compact_json = compact;
+        self.views.clear();
+    }
+
+    /// Skips the first events of the transaction that begins at the start position (see
+    /// [`StartSkip`]).
+    pub fn set_start_skip(&mut self, skip: StartSkip) {
+        self.start_skip = Some(skip);
+    }
+
     /// Takes over what a broken cursor (of the same reader, reopened at its offset) knew beyond
     /// its offset: the mappings and the DDL seen whose table has not shown a table map since.
     pub fn carry_over(&mut self, old: &mut BinlogCursor) {
@@ -328,6 +380,8 @@ impl BinlogCursor {
         self.reported_columns = std::mem::take(&mut old.reported_columns);
         self.last_ddl = std::mem::take(&mut old.last_ddl);
         self.watch = old.watch.take();
+        self.start_skip = old.start_skip.take();
+        self.compact_json = old.compact_json;
         self.found = std::mem::take(&mut old.found);
         self.logged_new = std::mem::take(&mut old.logged_new);
     }
@@ -493,6 +547,18 @@ impl BinlogCursor {
 
     /// Handles one event of the stream (or, for a fed cursor, of the shared stream).
     pub(crate) fn handle(&mut self, event: &Event, out: &mut Vec<RowChange>) -> Result<()> {
+        self.handle_event(event, out)?;
+        // Debezium's count of a transaction's events: from its BEGIN (MariaDB: its GTID event)
+        // on, table maps and row events included; MySQL's GTID events come before BEGIN.
+        let type_raw = event.header().event_type_raw();
+        let mysql_gtid = !self.mariadb && matches!(type_raw, GTID_EVENT | ANONYMOUS_GTID_EVENT | MYSQL_TAGGED_GTID_EVENT);
+        if self.events_to_skip > 0 && self.in_txn && !mysql_gtid {
+            self.events_to_skip -= 1;
+        }
+        Ok(())
+    }
+
+    fn handle_event(&mut self, event: &Event, out: &mut Vec<RowChange>) -> Result<()> {
         let header = event.header();
         let type_raw = header.event_type_raw();
         let start = self.event_start(event);
@@ -614,7 +680,8 @@ impl BinlogCursor {
                 let mapping = self.mappings.as_ref().and_then(|m| m.get(table)).map(|m| m.as_ref());
                 // A captured table's map that cannot be decoded fails: its rows cannot be either
                 // (mysql_common's decoder would trust the same metadata, see value.rs).
-                let view = TableView::new(&tme, &self.tables[table], mapping, &at)?;
+                let mut view = TableView::new(&tme, &self.tables[table], mapping, &at)?;
+                view.normalizer = view.normalizer.with_compact_json(self.compact_json);
                 if let Some((ddl_at, statement)) = self.altered.remove(&table) {
                     if !view.named {
                         return Err(BridgeError::validation(format!(
@@ -720,6 +787,10 @@ impl BinlogCursor {
     fn begin(&mut self, start: BinlogPosition, gtid: Option<Arc<str>>) {
         // The first transaction not in a GTID start set: from here on offsets are positions.
         self.gtid_start = None;
+        self.events_to_skip = match &self.start_skip {
+            Some(skip) if skip.position == start => skip.events,
+            _ => 0,
+        };
         self.txn_start = start;
         self.in_txn = true;
         self.rows_in_txn = 0;
@@ -746,6 +817,7 @@ impl BinlogCursor {
             self.rows_in_txn = 0;
             // A resume inside the first transaction is done once it committed.
             self.skip_rows = 0;
+            self.events_to_skip = 0;
         }
         self.mysql_gtids.commit();
         self.txn_start = self.position();
@@ -773,6 +845,10 @@ impl BinlogCursor {
         // (mysql_common's BinlogRow rebuilds column metadata for every row: about half the cost),
         // and match them to the captured columns (by name when the table map names them).
         let view = captured.and_then(|_| self.views.get(&table_id)).map(|(_, v)| v.clone());
+        // A row event among the events to skip: its rows count as skipped rows, and the rows
+        // 'skip-rows' asks for are the ones after it (computed from the start, so a reconnect
+        // that counts the events again arrives at the same number).
+        let skipped_event = (self.events_to_skip > 0).then(|| self.start_skip.as_ref().map_or(0, |s| s.rows));
         if let (Some(table_index), Some(view)) = (captured, &view) {
             if view.layout.handles(&rows) {
                 let table = &self.tables[table_index];
@@ -789,6 +865,9 @@ impl BinlogCursor {
                     let after = if has_after { Some(view.layout.decode(&mut buf).map_err(decode_error)?) } else { None };
                     self.rows_in_txn += 1;
                     in_event += 1;
+                    if let Some(rows) = skipped_event {
+                        self.skip_rows = self.skip_rows.max(self.rows_in_txn + rows);
+                    }
                     if self.rows_in_txn <= self.skip_rows {
                         continue;
                     }
@@ -828,6 +907,9 @@ impl BinlogCursor {
         })?;
         for (in_event, row) in rows.rows(tme).enumerate() {
             self.rows_in_txn += 1;
+            if let Some(rows) = skipped_event {
+                self.skip_rows = self.skip_rows.max(self.rows_in_txn + rows);
+            }
             if self.rows_in_txn <= self.skip_rows {
                 continue;
             }

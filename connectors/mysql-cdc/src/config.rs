@@ -26,13 +26,13 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("database-name", "String", OptionDefault::Text("(required)"), "Database name, a Java regular expression (look-around and backreferences allowed) matched against whole names."),
     spec("table-name", "String", OptionDefault::Text("(required)"), "Table name, a Java regular expression (look-around and backreferences allowed) matched against whole names, e.g. '(?!tmp_).*' for every table but the temporary ones."),
     spec("server-id", "String", OptionDefault::Text("a random range in 5400-6400"), "Replication client id, or a range like '5400-5408' with one id per reader."),
-    spec("server-time-zone", "String", OptionDefault::Value("UTC"), "Session time zone of the server, which its DATETIME values (read as TIMESTAMP_LTZ) and the wall clocks of TIMESTAMP values (read as TIMESTAMP) are in: an IANA name such as 'Asia/Shanghai' (daylight saving time followed), 'UTC', or an offset such as '+08:00'. Unset in SQL: the session time zone ('table.local-time-zone'), else the planning JVM's default zone, as Flink CDC; unset in a DataStream job: UTC."),
+    spec("server-time-zone", "String", OptionDefault::Value("UTC"), "Session time zone of the server, which its DATETIME values (read as TIMESTAMP_LTZ) and the wall clocks of TIMESTAMP values (read as TIMESTAMP) are in: an IANA name such as 'Asia/Shanghai' (daylight saving time followed), 'UTC', or an offset such as '+08:00'. Unset: in SQL the session time zone ('table.local-time-zone'), else the planning JVM's default zone; in a DataStream job the JVM's default zone where the job is built; both with a WARN, as Flink CDC."),
     spec("scan.startup.mode", "String", OptionDefault::Value("initial"), "initial, snapshot, latest-offset, earliest-offset, specific-offset or timestamp."),
     spec("scan.startup.specific-offset.file", "String", OptionDefault::Text("(none)"), "Binlog file name for specific-offset."),
     spec("scan.startup.specific-offset.pos", "Long", OptionDefault::Text("(none)"), "Binlog position for specific-offset."),
     spec("scan.startup.specific-offset.gtid-set", "String", OptionDefault::Text("(none)"), "GTIDs already processed, for specific-offset instead of file and pos: a MariaDB position like '0-1-100,1-2-7' or a MySQL GTID set like 'uuid:1-100'. Reading starts with the first transaction not in it."),
-    spec("scan.startup.specific-offset.skip-events", "Long", OptionDefault::Value("0"), "Only 0 is supported; use skip-rows to skip rows after the offset."),
-    spec("scan.startup.specific-offset.skip-rows", "Long", OptionDefault::Value("0"), "Rows to skip after the specific offset (of the first transaction read, with a GTID set)."),
+    spec("scan.startup.specific-offset.skip-events", "Long", OptionDefault::Value("0"), "Events to skip after the specific offset (file and pos, a transaction's start), as Flink CDC: of the transaction that begins there, its first events counted from its BEGIN (MariaDB: its GTID event), table maps and row events included; skip-rows then skips rows after them. Not with a GTID set."),
+    spec("scan.startup.specific-offset.skip-rows", "Long", OptionDefault::Value("0"), "Rows to skip after the specific offset (and after the skipped events), in the transaction that begins there (the first transaction read, with a GTID set)."),
     spec("scan.startup.timestamp-millis", "Long", OptionDefault::Text("(none)"), "Start at the first binlog event at or after this time (timestamp mode)."),
     spec("scan.incremental.snapshot.enabled", "Boolean", OptionDefault::Value("true"), "Only the incremental (lock-free) snapshot is supported."),
     spec("scan.incremental.snapshot.chunk.size", "Integer", OptionDefault::Value("8096"), "Rows per snapshot chunk."),
@@ -42,9 +42,12 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("scan.incremental.snapshot.unbounded-chunk-first.enabled", "Boolean", OptionDefault::Value("true"), "Accepted for Flink CDC compatibility, no effect: Flink CDC reads the table's last, unbounded chunk first so that it does not hold it in memory at the end; here every chunk is streamed into batches as it is read."),
     spec("chunk-meta.group.size", "Integer", OptionDefault::Value("1000"), "Accepted for Flink CDC compatibility, no effect: Flink CDC splits the finished chunks' metadata into groups of this size for its events; here the enumerator keeps it in a compact form of its own."),
     spec("scan.parse.online.schema.changes.enabled", "Boolean", OptionDefault::Value("false"), "Only false: schema changes made by gh-ost or pt-online-schema-change (through a shadow table and a rename) are not followed; the rename reaches the reader as a schema change of the table (see Schema changes)."),
-    spec("scan.incremental.snapshot.chunk.key-column", "String", OptionDefault::Text("(none)"), "Column chunks are split by (default: the first primary-key column)."),
+    spec(crate::chunk_key::OPTION, "String", OptionDefault::Text("(none)"), "Column the snapshot chunks are split by (default: the first primary-key column): one column for every table, or per table in Flink CDC's form 'db.table:column;db2.table2:column2' (database and table are regular expressions matched against whole names, '\\.' is a regex dot; the first matching entry wins, tables no entry matches use their primary key). Checked at submission: the column must exist in each table it applies to."),
+    spec(SKIP_BACKFILL, "Boolean", OptionDefault::Value("false"), "Emit each snapshot chunk's rows as read, without folding in the binlog changes made while it was read; the binlog phase then emits the chunk's changes from the chunk's low watermark on. Saves the replay per chunk, but weakens the snapshot to at-least-once: an upsert sink still converges, a plain changelog may see a change twice (on MySQL; on MariaDB the low watermark is exact and nothing repeats)."),
+    spec(CLOSE_IDLE_READER, "Boolean", OptionDefault::Value("false"), "A snapshot reader with no chunk to read closes its database connection (a chunk of a newly added table opens a new one). The reader itself stays (Flink CDC finishes it, which needs 'execution.checkpointing.checkpoints-after-tasks-finish.enabled'): here it waits for newly added tables, with its worker thread blocked."),
     spec("chunk-key.even-distribution.factor.upper-bound", "Double", OptionDefault::Value("1000.0"), "Largest (max - min + 1) / rows for splitting a numeric key evenly."),
     spec("chunk-key.even-distribution.factor.lower-bound", "Double", OptionDefault::Value("0.05"), "Smallest (max - min + 1) / rows for splitting a numeric key evenly."),
+    spec(LEGACY_JSON, "Boolean", OptionDefault::Value("true"), "How MySQL's JSON values read from the binlog are written, as Flink CDC: true, compactly ('{\"k\":\"v\",\"a\":[1,2]}'); false, as MySQL prints them, with a space after ':' and ',' ('{\"k\": \"v\", \"a\": [1, 2]}'), as the snapshot reads them. MariaDB's JSON columns are text, emitted as stored either way."),
     spec("connect.timeout", "Duration", OptionDefault::Value("30s"), "How long to wait for a connection."),
     spec("connect.max-retries", "Integer", OptionDefault::Value("3"), "Attempts to connect before failing."),
     spec("connection.pool.size", "Integer", OptionDefault::Value("20"), "Accepted for compatibility: each reader uses one query connection (and one binlog connection)."),
@@ -68,10 +71,16 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec(SPILL_SEGMENT_SIZE, "MemorySize", OptionDefault::Value("64mb"), "Size at which a spill segment file is closed and a new one started; read segments are deleted when a checkpoint that no longer needs them completes."),
     // Debezium pass-through (debezium.rs).
     spec(crate::debezium::SKIPPED_OPERATIONS, "String", OptionDefault::Text("none"), "Row changes of the binlog phase not to emit: any of c (inserts), u (updates), d (deletes), t (truncates, never emitted here), comma-separated, or 'none'. The snapshot reads every row."),
+    spec(crate::debezium::BINARY_HANDLING, "String", OptionDefault::Value("bytes"), "How BINARY, VARBINARY and BLOB columns declared STRING are read: 'base64', 'base64-url-safe' (padded, as Java's encoders) or 'hex' (lower case) text. With 'bytes' such columns must be declared BYTES (or BINARY/VARBINARY)."),
+    spec(crate::debezium::DECIMAL_HANDLING, "String", OptionDefault::Value("precise"), "'double' lets DECIMAL columns be declared DOUBLE (the nearest double); 'precise' and 'string' read them as DECIMAL or STRING (the exact text), as in every mode."),
+    spec(crate::debezium::DESERIALIZATION_FAILURE, "String", OptionDefault::Value("fail"), "Only 'fail': a binlog event of a captured table that cannot be decoded fails the job. 'warn' and 'skip' are refused, since skipping the event would drop its row changes silently."),
     spec("debezium.#", "String", OptionDefault::Text("(none)"), "Other Debezium properties: accepted for Flink CDC compatibility and named in one WARN as ignored (no Debezium engine runs here). 'debezium.database.ssl.mode' is a TLS option (see TLS)."),
     spec("jdbc.properties.#", "String", OptionDefault::Text("(none)"), "Other Connector/J properties: accepted for Flink CDC compatibility and ignored with a warning (no JDBC driver runs here). Unsupported TLS-like ones (key stores, protocols, ...) are refused."),
 ];
 
+pub const SKIP_BACKFILL: &str = "scan.incremental.snapshot.backfill.skip";
+pub const CLOSE_IDLE_READER: &str = "scan.incremental.close-idle-reader.enabled";
+pub const LEGACY_JSON: &str = "use.legacy.json.format";
 pub const STALL_TIMEOUT: &str = "scan.binlog.stall-timeout";
 pub const APPEND_ONLY: &str = "scan.read-changelog-as-append-only.enabled";
 pub const SPILL_ENABLED: &str = "scan.binlog.spill.enabled";
@@ -209,9 +218,19 @@ pub struct MySqlCdcConfig {
     pub server_ids: ServerIdRange,
     pub server_time_zone: ServerTimeZone,
     pub startup: StartupMode,
+    /// `scan.startup.specific-offset.skip-events` (`binlog::StartSkip`); 0 unless specific-offset.
+    pub start_skip_events: u64,
     pub chunk_size: u64,
     pub fetch_size: usize,
-    pub chunk_key_column: Option<String>,
+    /// `scan.incremental.snapshot.chunk.key-column` (chunk_key.rs).
+    pub chunk_key_columns: crate::chunk_key::ChunkKeyColumns,
+    /// `scan.incremental.snapshot.backfill.skip`: chunks without the replay (snapshot.rs).
+    pub skip_backfill: bool,
+    /// `scan.incremental.close-idle-reader.enabled`: a snapshot reader without a chunk closes
+    /// its query connection (reader.rs).
+    pub close_idle_reader: bool,
+    /// `use.legacy.json.format`: MySQL binlog JSON without spaces (value.rs).
+    pub legacy_json: bool,
     /// Start the binlog phase only after a checkpoint that follows the last chunk completes.
     pub handover_after_checkpoint: bool,
     pub even_distribution_upper: f64,
@@ -270,6 +289,7 @@ impl MySqlCdcConfig {
         };
 
         let startup = parse_startup(options, &invalid)?;
+        let start_skip_events: u64 = options.get_or("scan.startup.specific-offset.skip-events", 0)?;
 
         let snapshot_enabled: bool = options.get_or("scan.incremental.snapshot.enabled", true)?;
         if !snapshot_enabled {
@@ -302,7 +322,13 @@ impl MySqlCdcConfig {
         if fetch_size == 0 {
             return Err(invalid("scan.snapshot.fetch.size", "must be at least 1.".into()));
         }
-        let chunk_key_column: Option<String> = options.get("scan.incremental.snapshot.chunk.key-column")?;
+        let chunk_key_columns = match options.get_str(crate::chunk_key::OPTION) {
+            None => crate::chunk_key::ChunkKeyColumns::PrimaryKey,
+            Some(raw) => crate::chunk_key::ChunkKeyColumns::parse(raw).map_err(|e| invalid(crate::chunk_key::OPTION, e))?,
+        };
+        let skip_backfill: bool = options.get_or(SKIP_BACKFILL, false)?;
+        let legacy_json: bool = options.get_or(LEGACY_JSON, true)?;
+        let close_idle_reader: bool = options.get_or(CLOSE_IDLE_READER, false)?;
         let handover_after_checkpoint = match options.get_or::<String>("scan.incremental.snapshot.handover", "checkpoint".into())?.trim() {
             "checkpoint" => true,
             "immediate" => false,
@@ -362,9 +388,13 @@ impl MySqlCdcConfig {
             server_ids,
             server_time_zone,
             startup,
+            start_skip_events,
             chunk_size,
             fetch_size,
-            chunk_key_column,
+            chunk_key_columns,
+            skip_backfill,
+            close_idle_reader,
+            legacy_json,
             handover_after_checkpoint,
             even_distribution_upper,
             even_distribution_lower,
@@ -435,10 +465,13 @@ fn parse_startup(options: &Options, invalid: &dyn Fn(&str, String) -> BridgeErro
         "latest-offset" => StartupMode::LatestOffset,
         "earliest-offset" => StartupMode::EarliestOffset,
         "specific-offset" => {
-            if skip_events > 0 {
+            if skip_events > 0 && gtid.is_some() {
                 return Err(invalid(
                     "scan.startup.specific-offset.skip-events",
-                    "is not supported; use 'scan.startup.specific-offset.skip-rows' or a later position.".into(),
+                    "is only supported with 'scan.startup.specific-offset.file' and '.pos' (a transaction's start); \
+                     after a GTID set use 'scan.startup.specific-offset.skip-rows' (row changes of the first \
+                     transaction read)."
+                        .into(),
                 ));
             }
             specific_offset(file, pos, gtid, skip_rows, invalid)?
@@ -632,6 +665,14 @@ mod tests {
         let e = gtid(&[("scan.startup.specific-offset.gtid-set", "0-1-100"), ("scan.startup.specific-offset.skip-events", "2")])
             .unwrap_err();
         assert!(e.contains("'scan.startup.specific-offset.skip-events'") && e.contains("skip-rows"), "{e}");
+        let c = MySqlCdcConfig::parse(&options(&[
+            ("scan.startup.mode", "specific-offset"),
+            ("scan.startup.specific-offset.file", "bin.000003"),
+            ("scan.startup.specific-offset.pos", "4"),
+            ("scan.startup.specific-offset.skip-events", "3"),
+        ]))
+        .unwrap();
+        assert_eq!(c.start_skip_events, 3);
         let e = MySqlCdcConfig::parse(&options(&[("scan.startup.specific-offset.gtid-set", "0-1-100")])).unwrap_err();
         assert!(e.to_string().contains("only used with 'scan.startup.mode' = 'specific-offset'"), "{e}");
     }

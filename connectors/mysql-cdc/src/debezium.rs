@@ -1,6 +1,13 @@
 //! Flink CDC's `debezium.*` pass-through options: the ones that mean something here are read
-//! (`debezium.skipped.operations`; `debezium.database.ssl.mode` is read by `tls.rs`), every
-//! other one is accepted and named in one WARN as ignored.
+//! (`debezium.skipped.operations`, the value handling modes below,
+//! `debezium.event.deserialization.failure.handling.mode`; `debezium.database.ssl.mode` is read
+//! by `tls.rs`), every other one is accepted and named in one WARN as ignored.
+//!
+//! The handling modes say how Debezium hands values to Flink CDC's converter, which then fits them
+//! to the declared column: `binary.handling.mode` decides what a BINARY/VARBINARY/BLOB column
+//! declared STRING holds (base64 or hex text; raw `bytes` have no text form here, so STRING is
+//! refused then, as before), `decimal.handling.mode` = `double` lets a DECIMAL column be declared
+//! DOUBLE (the nearest double). A DECIMAL declared STRING is its exact text in every mode.
 //!
 //! Why accept the rest: Flink CDC hands `debezium.*` to the Debezium engine it runs, and table
 //! definitions written for it carry such keys (snapshot locking, converters, topic naming) that
@@ -14,6 +21,61 @@ use rust_core::Result;
 
 pub const PREFIX: &str = "debezium.";
 pub const SKIPPED_OPERATIONS: &str = "debezium.skipped.operations";
+pub const BINARY_HANDLING: &str = "debezium.binary.handling.mode";
+pub const DECIMAL_HANDLING: &str = "debezium.decimal.handling.mode";
+pub const DESERIALIZATION_FAILURE: &str = "debezium.event.deserialization.failure.handling.mode";
+
+/// `debezium.binary.handling.mode`: the text of a binary column declared STRING.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BinaryMode {
+    /// Debezium's default: bytes, which only a BYTES column takes here.
+    #[default]
+    Bytes,
+    Base64,
+    Base64UrlSafe,
+    Hex,
+}
+
+/// `debezium.decimal.handling.mode`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DecimalMode {
+    #[default]
+    Precise,
+    /// DECIMAL columns may be declared DOUBLE.
+    Double,
+    String,
+}
+
+/// The value handling modes, which widen the Flink types a column may be declared as (value.rs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ValueModes {
+    pub binary: BinaryMode,
+    pub decimal: DecimalMode,
+}
+
+/// `bytes` as text in `mode` (not `Bytes`, which value.rs never asks for).
+pub fn binary_text(mode: BinaryMode, bytes: &[u8]) -> String {
+    const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let alphabet = match mode {
+        BinaryMode::Hex => return bytes.iter().map(|b| format!("{b:02x}")).collect(),
+        BinaryMode::Base64UrlSafe => URL_SAFE,
+        BinaryMode::Base64 | BinaryMode::Bytes => STANDARD,
+    };
+    // Padded, as Java's Base64 encoders Debezium uses (getEncoder, getUrlEncoder).
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for group in bytes.chunks(3) {
+        let n = group.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= group.len() {
+                out.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
 
 /// Row changes of the binlog phase that are not emitted (Debezium's `skipped.operations`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -26,6 +88,7 @@ pub struct SkippedOperations {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DebeziumOptions {
     pub skipped: SkippedOperations,
+    pub value_modes: ValueModes,
     /// `debezium.*` keys accepted without a meaning here (names only).
     pub ignored: Vec<String>,
 }
@@ -41,9 +104,39 @@ impl DebeziumOptions {
             None => SkippedOperations::default(),
             Some(raw) => parse_skipped(raw).map_err(|e| invalid(SKIPPED_OPERATIONS, e))?,
         };
+        let mode = |key: &str, modes: &[&str]| -> Result<Option<String>> {
+            let Some(raw) = options.get_str(key) else { return Ok(None) };
+            let value = raw.trim().to_ascii_lowercase();
+            if !modes.contains(&value.as_str()) {
+                return Err(invalid(key, format!("'{raw}' is not one of {}.", rust_core::options::one_of(modes))));
+            }
+            Ok(Some(value))
+        };
+        let binary = match mode(BINARY_HANDLING, &["bytes", "base64", "base64-url-safe", "hex"])?.as_deref() {
+            Some("base64") => BinaryMode::Base64,
+            Some("base64-url-safe") => BinaryMode::Base64UrlSafe,
+            Some("hex") => BinaryMode::Hex,
+            _ => BinaryMode::Bytes,
+        };
+        let decimal = match mode(DECIMAL_HANDLING, &["precise", "double", "string"])?.as_deref() {
+            Some("double") => DecimalMode::Double,
+            Some("string") => DecimalMode::String,
+            _ => DecimalMode::Precise,
+        };
+        if let Some(other) = mode(DESERIALIZATION_FAILURE, &["fail", "warn", "skip", "ignore"])?.filter(|m| m != "fail") {
+            return Err(invalid(
+                DESERIALIZATION_FAILURE,
+                format!(
+                    "only 'fail' is supported, not '{other}': a binlog event of a captured table that cannot be \
+                     decoded fails the job, since skipping it would drop its row changes silently. Remove the option \
+                     or set it to 'fail'."
+                ),
+            ));
+        }
+        const READ_HERE: &[&str] = &[SKIPPED_OPERATIONS, BINARY_HANDLING, DECIMAL_HANDLING, DESERIALIZATION_FAILURE];
         let mut ignored: Vec<String> = options
             .keys()
-            .filter(|k| k.starts_with(PREFIX) && *k != SKIPPED_OPERATIONS && !read_elsewhere.contains(k))
+            .filter(|k| k.starts_with(PREFIX) && !READ_HERE.contains(k) && !read_elsewhere.contains(k))
             .map(str::to_string)
             .collect();
         ignored.sort();
@@ -52,12 +145,13 @@ impl DebeziumOptions {
         }
         if !ignored.is_empty() {
             tracing::warn!(
-                "ignoring {}: rust-mysql-cdc runs no Debezium engine; of the 'debezium.*' options only \
-                 '{SKIPPED_OPERATIONS}' and 'debezium.database.ssl.mode' have a meaning here",
-                ignored.join(", ")
+                "ignoring {}: rust-mysql-cdc runs no Debezium engine; of the 'debezium.*' options only {} and \
+                 'debezium.database.ssl.mode' have a meaning here",
+                ignored.join(", "),
+                READ_HERE.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ")
             );
         }
-        Ok(DebeziumOptions { skipped, ignored })
+        Ok(DebeziumOptions { skipped, value_modes: ValueModes { binary, decimal }, ignored })
     }
 }
 
@@ -117,5 +211,36 @@ mod tests {
         );
         let e = parse(&[(SKIPPED_OPERATIONS, "d,x")]).unwrap_err().to_string();
         assert!(e.contains(SKIPPED_OPERATIONS) && e.contains("'none'"), "{e}");
+    }
+
+    #[test]
+    fn value_handling_modes_are_read_and_failure_modes_other_than_fail_refused() {
+        let d = parse(&[
+            (BINARY_HANDLING, "Base64-URL-Safe"),
+            (DECIMAL_HANDLING, "double"),
+            (DESERIALIZATION_FAILURE, "fail"),
+        ])
+        .unwrap();
+        assert_eq!(d.value_modes, ValueModes { binary: BinaryMode::Base64UrlSafe, decimal: DecimalMode::Double });
+        assert!(d.ignored.is_empty(), "read keys are not in the ignored list: {:?}", d.ignored);
+        assert_eq!(parse(&[]).unwrap().value_modes, ValueModes::default());
+        let e = parse(&[(BINARY_HANDLING, "base32")]).unwrap_err().to_string();
+        assert!(e.contains(BINARY_HANDLING) && e.contains("'hex'"), "{e}");
+        for mode in ["warn", "skip"] {
+            let e = parse(&[(DESERIALIZATION_FAILURE, mode)]).unwrap_err().to_string();
+            assert!(e.contains(DESERIALIZATION_FAILURE) && e.contains("only 'fail'") && e.contains(mode), "{e}");
+        }
+    }
+
+    #[test]
+    fn binary_text_matches_javas_encoders() {
+        // Java: Base64.getEncoder() / getUrlEncoder() (padded), and lower-case hex as Debezium.
+        let bytes = [0xfb, 0xff, 0x00, 0x41, 0x42];
+        assert_eq!(binary_text(BinaryMode::Base64, &bytes), "+/8AQUI=");
+        assert_eq!(binary_text(BinaryMode::Base64UrlSafe, &bytes), "-_8AQUI=");
+        assert_eq!(binary_text(BinaryMode::Hex, &bytes), "fbff004142");
+        assert_eq!(binary_text(BinaryMode::Base64, b"abc"), "YWJj");
+        assert_eq!(binary_text(BinaryMode::Base64, b"ab"), "YWI=");
+        assert_eq!(binary_text(BinaryMode::Base64, b""), "");
     }
 }

@@ -355,7 +355,7 @@ async fn split_step(
             let found = discover_tables(&mut conn, &config.database_regex, &config.table_regex).await?;
             found
                 .iter()
-                .map(|t| Ok((t.id.clone(), crate::source::chunk_key_of(t, config.chunk_key_column.as_deref())?)))
+                .map(|t| Ok((t.id.clone(), crate::source::chunk_key_of(t, &config.chunk_key_columns)?)))
                 .collect::<Result<Vec<_>>>()?
         }
     };

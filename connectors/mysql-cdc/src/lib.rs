@@ -26,6 +26,7 @@
 mod binlog;
 pub mod binlog_stall;
 mod chunk;
+pub mod chunk_key;
 pub mod config;
 pub mod coordinates;
 mod connect;

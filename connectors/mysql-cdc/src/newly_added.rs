@@ -192,7 +192,7 @@ pub async fn add_step(
         }
     }
     let builder = match &row_type {
-        Some(row_type) => Some(BatchBuilder::new(row_type, &config.server_time_zone)?),
+        Some(row_type) => Some(BatchBuilder::new(row_type, &config.server_time_zone)?.with_value_modes(config.debezium.value_modes)),
         None => None,
     };
     let mut resolved = Vec::new();
@@ -210,7 +210,7 @@ pub async fn add_step(
                  to 'false' to ignore new tables, and restart the job from its last checkpoint"
             ))
         };
-        let chunk_key = crate::source::chunk_key_of(&schema, config.chunk_key_column.as_deref()).map_err(cannot)?;
+        let chunk_key = crate::source::chunk_key_of(&schema, &config.chunk_key_columns).map_err(cannot)?;
         if let Some(builder) = &builder {
             builder.binlog_mapping(&schema).map_err(cannot)?;
         }

@@ -169,7 +169,8 @@ impl MySqlCdcReader {
                 config: self.config.clone(),
                 connector: Connector::new(&self.config),
                 builder: BatchBuilder::new(&self.row_type, &self.config.server_time_zone)?
-                    .with_append_only(self.config.append_only),
+                    .with_append_only(self.config.append_only)
+                    .with_value_modes(self.config.debezium.value_modes),
                 server_id: self.server_id,
                 batch_rows: self.batch_rows,
                 availability: availability.clone(),
@@ -640,7 +641,16 @@ impl WorkerJob {
         };
         runtime.block_on(async move {
             let mut conn: Option<mysql_async::Conn> = None;
-            while let Some(command) = commands.recv().await {
+            loop {
+                // `scan.incremental.close-idle-reader.enabled`: with no chunk waiting, the query
+                // connection is closed (the next chunk, of a newly added table, opens one).
+                if conn.is_some() && self.config.close_idle_reader && commands.is_empty() {
+                    if let Some(c) = conn.take() {
+                        let _ = c.disconnect().await;
+                        tracing::debug!("no chunk to read: the snapshot connection is closed");
+                    }
+                }
+                let Some(command) = commands.recv().await else { break };
                 let result = match command {
                     Command::ReadChunk(split) => {
                         // Events while reading a chunk name its table and id (this thread only
@@ -748,6 +758,8 @@ impl WorkerJob {
             server_id: self.server_id,
             heartbeat: self.config.heartbeat_interval,
             low_watermark,
+            skip_backfill: self.config.skip_backfill,
+            compact_json: self.config.legacy_json,
         };
         // Straight into the batch while chunks see no concurrent changes (no rows kept); after a
         // chunk whose binlog moved, keep rows for the replay until one is quiet again.
@@ -807,6 +819,10 @@ impl WorkerJob {
         cursor.set_mappings(Arc::new(mappings.clone()));
         cursor.set_schema_changes(self.builder.emits_schema_changes());
         cursor.set_watch(Arc::new(TableWatch::new(&self.config, split.ignored.clone())));
+        cursor.set_compact_json(self.config.legacy_json);
+        if let Some(skip) = crate::binlog::StartSkip::of(&self.config, &split.offset) {
+            cursor.set_start_skip(skip);
+        }
         Ok((tables, mappings, cursor))
     }
 

@@ -117,6 +117,16 @@ impl ReconnectingCursor {
         self.cursor.set_mappings(mappings);
     }
 
+    /// See [`BinlogCursor::set_compact_json`]; kept across reconnects.
+    pub fn set_compact_json(&mut self, compact: bool) {
+        self.cursor.set_compact_json(compact);
+    }
+
+    /// See [`BinlogCursor::set_start_skip`]; kept across reconnects.
+    pub fn set_start_skip(&mut self, skip: crate::binlog::StartSkip) {
+        self.cursor.set_start_skip(skip);
+    }
+
     /// See [`BinlogCursor::set_watch`]; kept across reconnects.
     pub fn set_watch(&mut self, watch: Arc<crate::newly_added::TableWatch>) {
         self.cursor.set_watch(watch);

@@ -210,6 +210,22 @@ impl Cursor {
         }
     }
 
+    /// See [`BinlogCursor::set_compact_json`].
+    pub fn set_compact_json(&mut self, compact: bool) {
+        match self {
+            Cursor::Private(c) => c.set_compact_json(compact),
+            Cursor::Shared(c) => c.cursor.set_compact_json(compact),
+        }
+    }
+
+    /// See [`BinlogCursor::set_start_skip`].
+    pub fn set_start_skip(&mut self, skip: crate::binlog::StartSkip) {
+        match self {
+            Cursor::Private(c) => c.set_start_skip(skip),
+            Cursor::Shared(c) => c.cursor.set_start_skip(skip),
+        }
+    }
+
     /// See [`BinlogCursor::set_watch`].
     pub fn set_watch(&mut self, watch: Arc<crate::newly_added::TableWatch>) {
         match self {

@@ -9,6 +9,7 @@ use rust_core::error::BridgeError;
 use rust_core::types::RowType;
 use rust_core::Result;
 
+use crate::chunk_key::ChunkKeyColumns;
 use crate::config::{MySqlCdcConfig, StartupMode};
 use crate::connect::{binlog_end, block_on, db_error, privilege_error, Connector};
 use crate::enumerator::{EnumeratorState, MySqlCdcEnumerator};
@@ -31,19 +32,26 @@ impl MySqlCdcSource {
     }
 }
 
-/// The column a table's chunks are cut by: the option, or the first primary-key column.
-pub fn chunk_key_of(table: &TableSchema, option: Option<&str>) -> Result<String> {
-    match option {
-        Some(name) => table.column_index(name).map(|i| table.columns[i].name.clone()).ok_or_else(|| {
+/// The column a table's chunks are cut by: the option's column for it (chunk_key.rs), or its
+/// first primary-key column.
+pub fn chunk_key_of(table: &TableSchema, option: &ChunkKeyColumns) -> Result<String> {
+    match option.column_for(&table.id) {
+        Some((name, entry)) => table.column_index(name).map(|i| table.columns[i].name.clone()).ok_or_else(|| {
+            let named = entry.map(|e| format!(" (entry '{e}:{name}')")).unwrap_or_default();
             BridgeError::validation(format!(
-                "'scan.incremental.snapshot.chunk.key-column' is '{name}', but table {} has no such column",
-                table.id
+                "'{}'{named} names column '{name}', but table {} has no such column (its columns: {}); name a \
+                 column of the table, ideally indexed and unique",
+                crate::chunk_key::OPTION,
+                table.id,
+                table.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
             ))
         }),
         None => table.primary_key.first().map(|&i| table.columns[i].name.clone()).ok_or_else(|| {
             BridgeError::validation(format!(
-                "table {} has no primary key: set 'scan.incremental.snapshot.chunk.key-column' to a column \
-                 to split its snapshot by (ideally indexed and unique)",
+                "table {} has no primary key: set '{}' to a column to split its snapshot by (ideally indexed \
+                 and unique), for this table alone with '{}:column'",
+                table.id,
+                crate::chunk_key::OPTION,
                 table.id
             ))
         }),
@@ -162,13 +170,13 @@ async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
             config.address()
         )));
     }
-    let builder = BatchBuilder::new(row_type, &config.server_time_zone)?;
+    let builder = BatchBuilder::new(row_type, &config.server_time_zone)?.with_value_modes(config.debezium.value_modes);
     // A declared column some matched tables lack reads NULL in their rows, as in Flink CDC; one
     // that no matched table has is a mistake (a typo), refused with the table's columns.
     let in_some_table = |name: &str| tables.iter().any(|t| t.column_index(name).is_some());
     for table in &tables {
         if config.startup.has_snapshot() {
-            chunk_key_of(table, config.chunk_key_column.as_deref())?;
+            chunk_key_of(table, &config.chunk_key_columns)?;
         }
         let lacks_only_columns_of_other_tables = row_type
             .columns

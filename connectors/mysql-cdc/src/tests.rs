@@ -342,6 +342,44 @@ fn snapshot_then_binlog_with_concurrent_dml_equals_the_table_at_every_parallelis
     }
 }
 
+/// `scan.incremental.snapshot.backfill.skip`: chunks are emitted as read, without the binlog
+/// between their watermarks; the binlog phase emits their changes from the low watermark on. With
+/// DML throughout the snapshot the materialized view still ends equal to the table (had the
+/// chunks kept their high watermarks without the replay, the changes made while they were read
+/// would be lost).
+#[test]
+fn a_snapshot_without_backfill_still_converges_under_concurrent_dml() {
+    let db = TestDb::new("nobackfill");
+    create_scores(&db, 10_000);
+    let options = [("scan.incremental.snapshot.chunk.size", "500"), ("scan.incremental.snapshot.backfill.skip", "true")];
+    let source = db.source("scores", &options, COLUMNS);
+    let stop = Arc::new(AtomicBool::new(false));
+    let progress = Arc::new(Progress::default());
+    progress.hold_at(20);
+    let dml = random_dml(db.name.clone(), 5, 11_000, stop.clone(), usize::MAX, progress.clone());
+    progress.started(20).recv().unwrap();
+    let mut h = Harness::new(source.as_ref(), 2, 1024).unwrap();
+    let mut view = Materialized::default();
+    // The DML runs on while the rest of the snapshot is polled (readers read at most 2 chunks
+    // ahead of what was taken), so chunks are read while rows change.
+    let mut got = h.run_until(TIMEOUT, |e| !e.is_empty()).unwrap();
+    let at_start = progress.count();
+    let overlap = progress.started(at_start + 20);
+    progress.release();
+    overlap.recv().unwrap();
+    let first_rows = got.iter().map(|b| b.rows.num_rows()).sum::<usize>();
+    got.extend(h.run_until(TIMEOUT, |e| first_rows + e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 9_000).unwrap());
+    let during_snapshot = progress.count() - at_start;
+    stop.store(true, Ordering::Relaxed);
+    dml.join().unwrap();
+    view.apply(&got);
+    run_until_equal(&mut h, &mut view, &db);
+    assert!(during_snapshot > 20, "the DML must overlap the snapshot for this test to mean anything");
+    // Upsert semantics converge; on MariaDB the low watermark is exact, so nothing repeats either.
+    assert!(view.anomalies.is_empty(), "{:?}", &view.anomalies[..view.anomalies.len().min(10)]);
+    h.close().unwrap();
+}
+
 #[test]
 fn restores_from_checkpoints_in_the_snapshot_and_binlog_phases_lose_and_repeat_nothing() {
     let db = TestDb::new("restore");
@@ -523,6 +561,17 @@ fn uneven_and_string_keys_and_tables_without_keys() {
     let source = MySqlCdcFactory.create(&db.options("nokey", &bounded), &row_type(&[("id", "BIGINT")])).unwrap();
     let e = source.preflight().unwrap_err().to_string();
     assert!(e.contains("no primary key") && e.contains("scan.incremental.snapshot.chunk.key-column"), "{e}");
+    // Flink CDC's per-table form: the keyless table by its entry (the database part a regex),
+    // the others by their primary keys.
+    let per_table = "cdc_keys_[0-9]+.nokey:id;other_db.sparse:score";
+    let columns = [("id", "BIGINT"), ("score", "BIGINT")];
+    assert_eq!(count("nokey|sparse", &columns, &[("scan.incremental.snapshot.chunk.key-column", per_table)]), 510);
+    // A column the matched table lacks: refused at submission, naming the table and the column.
+    let entry = format!("{}.nokey:ident", db.name);
+    let bad = [bounded.as_slice(), &[("scan.incremental.snapshot.chunk.key-column", entry.as_str())]].concat();
+    let source = MySqlCdcFactory.create(&db.options("nokey", &bad), &row_type(&[("id", "BIGINT")])).unwrap();
+    let e = source.preflight().unwrap_err().to_string();
+    assert!(e.contains(&format!("table {}.nokey has no such column", db.name)) && e.contains("column 'ident'"), "{e}");
 }
 
 #[test]
@@ -855,6 +904,93 @@ fn startup_modes_without_a_snapshot_start_where_asked() {
     h.close().unwrap();
 }
 
+/// `skip-events` and `skip-rows` as Flink CDC (Debezium) counts them: the first events of the
+/// transaction at the offset, from its BEGIN (MariaDB: its GTID event) on, then rows of the next
+/// row event.
+#[test]
+fn specific_offset_skip_events_skips_the_first_events_of_the_transaction_there() {
+    let db = TestDb::new("skipev");
+    create_scores(&db, 1);
+    let (file, from) = master_status(&db);
+    db.sql(&[
+        "BEGIN",
+        "INSERT INTO scores VALUES (101, 'a', 1), (102, 'a', 1)",
+        "INSERT INTO scores VALUES (103, 'b', 1), (104, 'b', 1), (105, 'b', 1)",
+        "COMMIT",
+        "INSERT INTO scores VALUES (106, 'c', 1)",
+    ]);
+    // The shared server's other tests may write too: find our transaction's GTID event and count
+    // the events up to its first row event (annotate and table-map events included) from SHOW
+    // BINLOG EVENTS (type, position, info).
+    let events: Vec<(String, u64, String)> = db.block(async {
+        let mut conn = mysql_async::Conn::new(db.root_opts()).await.unwrap();
+        let rows: Vec<mysql_async::Row> = conn.query(format!("SHOW BINLOG EVENTS IN '{file}' FROM {from}")).await.unwrap();
+        conn.disconnect().await.unwrap();
+        rows.into_iter().map(|r| (r.get::<String, _>(2).unwrap(), r.get::<u64, _>(1).unwrap(), r.get::<String, _>(5).unwrap())).collect()
+    });
+    let ours = events.iter().position(|(_, _, info)| info.contains("(101, 'a', 1)")).expect("our insert in the binlog");
+    let begin = events[..ours].iter().rposition(|(kind, _, _)| kind == "Gtid").expect("its GTID event");
+    let first_rows = ours + events[ours..].iter().position(|(kind, _, _)| kind.starts_with("Write_rows")).unwrap();
+    let skip_events = (first_rows - begin + 1).to_string();
+    let pos = events[begin].1.to_string();
+    let source = db.source(
+        "scores",
+        &[
+            ("scan.startup.mode", "specific-offset"),
+            ("scan.startup.specific-offset.file", file.as_str()),
+            ("scan.startup.specific-offset.pos", pos.as_str()),
+            ("scan.startup.specific-offset.skip-events", skip_events.as_str()),
+            ("scan.startup.specific-offset.skip-rows", "1"),
+        ],
+        COLUMNS,
+    );
+    let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
+    let got = h.run_until(TIMEOUT, |e| ids(e).iter().any(|(_, id)| *id == 106)).unwrap();
+    // The first statement's row event is skipped whole, then one row of the second.
+    assert_eq!(ids(&got), [(RowKind::Insert, 104), (RowKind::Insert, 105), (RowKind::Insert, 106)]);
+    h.close().unwrap();
+}
+
+/// `debezium.binary.handling.mode` and `debezium.decimal.handling.mode`: binary columns declared
+/// STRING hold base64 text, DECIMAL columns declared DOUBLE the nearest double, in the snapshot
+/// and the binlog alike; without the modes those declarations are refused at submission.
+#[test]
+fn debezium_handling_modes_read_binary_as_text_and_decimals_as_doubles() {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Float64Type;
+    let db = TestDb::new("handling");
+    db.sql(&[
+        "CREATE TABLE h (id BIGINT PRIMARY KEY, bin VARBINARY(8), fixed BINARY(3), amount DECIMAL(10,3))",
+        "INSERT INTO h VALUES (1, 0xfbff00, 0x4142, 12.345)",
+    ]);
+    let columns = [("id", "BIGINT NOT NULL"), ("bin", "STRING"), ("fixed", "STRING"), ("amount", "DOUBLE")];
+    let refused = MySqlCdcFactory.create(&db.options("h", &[]), &row_type(&columns)).unwrap().preflight().unwrap_err().to_string();
+    assert!(refused.contains("'bin'") && refused.contains("BYTES"), "{refused}");
+    let modes = [("debezium.binary.handling.mode", "base64-url-safe"), ("debezium.decimal.handling.mode", "double")];
+    let source = db.source("h", &modes, &columns);
+    let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
+    let mut got = h.run_until(TIMEOUT, |e| !ids(e).is_empty()).unwrap();
+    db.sql(&["INSERT INTO h VALUES (2, 0x00, NULL, -0.5)"]);
+    got.extend(h.run_until(TIMEOUT, |e| !ids(e).is_empty()).unwrap());
+    h.close().unwrap();
+    let rows: Vec<(String, String, String, f64)> = got
+        .iter()
+        .flat_map(|e| {
+            (0..e.rows.num_rows()).map(move |r| {
+                let amount = e.rows.column(3).as_primitive::<Float64Type>().value(r);
+                (cell(&e.rows, 0, r), cell(&e.rows, 1, r), cell(&e.rows, 2, r), amount)
+            })
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("1".to_string(), "-_8A".to_string(), "QUIA".to_string(), 12.345),
+            ("2".to_string(), "AA==".to_string(), "NULL".to_string(), -0.5)
+        ]
+    );
+}
+
 #[test]
 fn composite_keys_wide_rows_and_primary_key_changes() {
     let db = TestDb::new("wide");
@@ -940,7 +1076,7 @@ fn a_chunk_replay_moves_rows_whose_primary_key_changed() {
             crate::schema::discover_tables(&mut conn, &config.database_regex, &config.table_regex).await.unwrap();
         let table = tables[0].clone();
         let low_watermark = LowWatermark::detect(&mut conn).await.unwrap();
-        let reader = ChunkReader { connector: &connector, server_id, heartbeat: Duration::from_secs(1), low_watermark };
+        let reader = ChunkReader { connector: &connector, server_id, heartbeat: Duration::from_secs(1), low_watermark, skip_backfill: false, compact_json: false };
         let split = SnapshotSplit {
             id: 0,
             table: table.id.clone(),

@@ -63,6 +63,7 @@ use rust_core::types::{timestamp_unit, FlinkType, RowType};
 use rust_core::{BridgeError, Result};
 
 use crate::coordinates::ChangeCoordinates;
+use crate::debezium::{BinaryMode, DecimalMode, ValueModes};
 use crate::schema::{for_each_label, ColumnSchema, TableId, TableSchema};
 
 mod binary_row;
@@ -181,7 +182,7 @@ pub fn snapshot_row(table: &TableSchema, row: mysql_async::Row) -> Result<RowVal
 /// canonical form. Requires full row images (`binlog_row_image=FULL`).
 /// Hot loops should use a [`RowNormalizer`], which classifies the columns once.
 pub fn binlog_row(table: &TableSchema, row: BinlogRow, tme: &TableMapEvent<'_>) -> Result<RowValues> {
-    normalize_binlog_row(table, |i| kind(&table.columns[i]), row, tme)
+    normalize_binlog_row(table, |i| kind(&table.columns[i]), row, tme, false)
 }
 
 /// [`snapshot_row`] and [`binlog_row`] for one table with each column's type classified once
@@ -190,11 +191,20 @@ pub fn binlog_row(table: &TableSchema, row: BinlogRow, tme: &TableMapEvent<'_>) 
 #[derive(Clone, Debug)]
 pub struct RowNormalizer {
     kinds: Vec<Kind>,
+    /// MySQL binary JSON from the binlog without spaces (`use.legacy.json.format`).
+    compact_json: bool,
 }
 
 impl RowNormalizer {
     pub fn new(table: &TableSchema) -> Self {
-        RowNormalizer { kinds: table.columns.iter().map(kind).collect() }
+        RowNormalizer { kinds: table.columns.iter().map(kind).collect(), compact_json: false }
+    }
+
+    /// Binlog JSON values (MySQL's binary JSON) written compactly, `{"k":"v","a":[1,2]}`, as Flink
+    /// CDC's `use.legacy.json.format` = true does; false keeps MySQL's `{"k": "v", "a": [1, 2]}`.
+    pub fn with_compact_json(mut self, compact: bool) -> Self {
+        self.compact_json = compact;
+        self
     }
 
     pub fn snapshot_row(&self, table: &TableSchema, row: mysql_async::Row) -> Result<RowValues> {
@@ -204,7 +214,7 @@ impl RowNormalizer {
 
     pub fn binlog_row(&self, table: &TableSchema, row: BinlogRow, tme: &TableMapEvent<'_>) -> Result<RowValues> {
         self.check(table)?;
-        normalize_binlog_row(table, |i| self.kinds[i], row, tme)
+        normalize_binlog_row(table, |i| self.kinds[i], row, tme, self.compact_json)
     }
 
     /// A full binlog row image already split into values by a [`BinlogImageLayout`] (every
@@ -223,7 +233,7 @@ impl RowNormalizer {
             .zip(&table.columns)
             .enumerate()
             .map(|(i, (value, column))| {
-                binlog_value(table, column, self.kinds[i], value, charsets.get(i).copied().unwrap_or(0))
+                binlog_value(table, column, self.kinds[i], value, charsets.get(i).copied().unwrap_or(0), self.compact_json)
             })
             .collect()
     }
@@ -447,6 +457,7 @@ fn normalize_binlog_row(
     kind_of: impl Fn(usize) -> Kind,
     mut row: BinlogRow,
     tme: &TableMapEvent<'_>,
+    compact_json: bool,
 ) -> Result<RowValues> {
     check_arity(table, row.len(), "binlog")?;
     if tme.columns_count() as usize != table.columns.len() {
@@ -462,7 +473,7 @@ fn normalize_binlog_row(
         // The column's collation id from the table map (0 when the server did not send it).
         let charset = row.columns_ref().get(i).map_or(0, |c| c.character_set());
         let value = row.take(i);
-        out.push(binlog_value(table, column, kind_of(i), value, charset)?);
+        out.push(binlog_value(table, column, kind_of(i), value, charset, compact_json)?);
     }
     Ok(out)
 }
@@ -475,13 +486,14 @@ fn binlog_value(
     kind: Kind,
     value: Option<BinlogValue<'_>>,
     charset: u16,
+    compact_json: bool,
 ) -> Result<Value> {
     let value = match value {
         None => Value::NULL,
         Some(BinlogValue::Value(v)) => v,
         Some(BinlogValue::Jsonb(j)) => {
             let mut text = Vec::new();
-            write_jsonb(&j, &mut text)
+            write_jsonb(&j, &mut text, compact_json)
                 .map_err(|e| value_error(table, column, "binlog", format!("invalid JSON: {e}")))?;
             Value::Bytes(text)
         }
@@ -853,8 +865,9 @@ fn canonical_decimal(text: &[u8], scale: u32) -> Result<Cow<'_, [u8]>, String> {
 /// `": "` separators, object keys in stored order (MySQL sorts them by length, then bytes),
 /// strings with MySQL's escapes. Doubles use Rust's shortest round-trip form, which matches
 /// MySQL for ordinary values (`1.5`, `1e20`) but may differ in exponent formatting of extreme ones.
-/// MariaDB stores JSON as LONGTEXT, so this is only reached with MySQL.
-fn write_jsonb(value: &jsonb::Value<'_>, out: &mut Vec<u8>) -> std::io::Result<()> {
+/// MariaDB stores JSON as LONGTEXT, so this is only reached with MySQL. `compact`: `","` and `":"`
+/// instead (Debezium's form, Flink CDC's `use.legacy.json.format` = true).
+fn write_jsonb(value: &jsonb::Value<'_>, out: &mut Vec<u8>, compact: bool) -> std::io::Result<()> {
     use jsonb::Value as J;
     match value {
         J::Null => out.extend_from_slice(b"null"),
@@ -867,10 +880,10 @@ fn write_jsonb(value: &jsonb::Value<'_>, out: &mut Vec<u8>) -> std::io::Result<(
         J::U64(v) => push_display(out, v),
         J::F64(v) => push_double(out, *v),
         J::String(s) => write_json_string(s.str_raw(), out),
-        J::SmallArray(a) => write_array(a.iter(), out)?,
-        J::LargeArray(a) => write_array(a.iter(), out)?,
-        J::SmallObject(o) => write_object(o.iter(), out)?,
-        J::LargeObject(o) => write_object(o.iter(), out)?,
+        J::SmallArray(a) => write_array(a.iter(), out, compact)?,
+        J::LargeArray(a) => write_array(a.iter(), out, compact)?,
+        J::SmallObject(o) => write_object(o.iter(), out, compact)?,
+        J::LargeObject(o) => write_object(o.iter(), out, compact)?,
         J::Opaque(_) => {
             use jsonb::{JsonDom, JsonNumber, JsonScalar};
             match value.clone().parse()? {
@@ -907,13 +920,14 @@ fn normalize_json_decimal(text: String) -> String {
 fn write_array<'a>(
     items: impl Iterator<Item = std::io::Result<jsonb::Value<'a>>>,
     out: &mut Vec<u8>,
+    compact: bool,
 ) -> std::io::Result<()> {
     out.push(b'[');
     for (i, item) in items.enumerate() {
         if i > 0 {
-            out.extend_from_slice(b", ");
+            out.extend_from_slice(if compact { b"," } else { b", " });
         }
-        write_jsonb(&item?, out)?;
+        write_jsonb(&item?, out, compact)?;
     }
     out.push(b']');
     Ok(())
@@ -922,16 +936,17 @@ fn write_array<'a>(
 fn write_object<'a>(
     entries: impl Iterator<Item = std::io::Result<(jsonb::ObjectKey<'a>, jsonb::Value<'a>)>>,
     out: &mut Vec<u8>,
+    compact: bool,
 ) -> std::io::Result<()> {
     out.push(b'{');
     for (i, entry) in entries.enumerate() {
         let (key, value) = entry?;
         if i > 0 {
-            out.extend_from_slice(b", ");
+            out.extend_from_slice(if compact { b"," } else { b", " });
         }
         write_json_string(key.value_raw(), out);
-        out.extend_from_slice(b": ");
-        write_jsonb(&value, out)?;
+        out.extend_from_slice(if compact { b":" } else { b": " });
+        write_jsonb(&value, out, compact)?;
     }
     out.push(b'}');
     Ok(())
@@ -1296,6 +1311,21 @@ enum Conv {
     /// As `Timestamp`, in a named server zone whose offset depends on the value: a wall clock in
     /// the zone to an instant (`to_instant`), or an instant to the zone's wall clock.
     ZonedTimestamp { to_instant: bool, truncate_micros: i64 },
+    /// Binary bytes to STRING as base64 or hex text (`debezium.binary.handling.mode`).
+    BinaryText(BinaryMode),
+    /// DECIMAL text to DOUBLE (`debezium.decimal.handling.mode` = 'double').
+    DecimalDouble,
+}
+
+/// Conversions only the `debezium.*.handling.mode` options allow (debezium.rs).
+fn handling_conversion(column: &ColumnSchema, ty: FlinkType, modes: ValueModes) -> Option<Conv> {
+    match kind(column) {
+        Kind::FixedBinary { .. } | Kind::Binary if is_string(ty) && modes.binary != BinaryMode::Bytes => {
+            Some(Conv::BinaryText(modes.binary))
+        }
+        Kind::Decimal { .. } if ty == FlinkType::Double && modes.decimal == DecimalMode::Double => Some(Conv::DecimalDouble),
+        _ => None,
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -1316,6 +1346,7 @@ pub struct TableMapping {
     /// ([`Self::for_columns`]).
     row_type: Arc<RowType>,
     server_time_zone: ServerTimeZone,
+    value_modes: ValueModes,
 }
 
 impl TableMapping {
@@ -1360,7 +1391,9 @@ impl TableMapping {
             }
             let column = &columns.columns[*index];
             let old_type = old.columns.get(*index).map_or("(unknown)", |c| c.column_type.as_str());
-            let Some(new_conv) = conversion(column, field.ty, &self.server_time_zone) else {
+            let new_conv = conversion(column, field.ty, &self.server_time_zone)
+                .or_else(|| handling_conversion(column, field.ty, self.value_modes));
+            let Some(new_conv) = new_conv else {
                 return Err(BridgeError::validation(format!(
                     "column '{name}' of MySQL table {} changed type from {} to {} ({at}), which cannot be                      read as the declared Flink type {}; declare the Flink column as {} and restart the                      job without its state (a new snapshot)",
                     self.table,
@@ -1725,6 +1758,14 @@ impl ColumnBuilder {
                 le.reverse();
                 b.append_value(le)
             }
+            (Self::Utf8(b), Conv::BinaryText(mode), ValueRef::Bytes(v)) => {
+                b.append_value(crate::debezium::binary_text(mode, v))
+            }
+            (Self::F64(b), Conv::DecimalDouble, ValueRef::Bytes(text)) => b.append_value(
+                std::str::from_utf8(text).ok().and_then(|t| t.parse::<f64>().ok()).ok_or("not a decimal number")?,
+            ),
+            (Self::F64(b), Conv::DecimalDouble, ValueRef::Int(v)) => b.append_value(*v as f64),
+            (Self::F64(b), Conv::DecimalDouble, ValueRef::UInt(v)) => b.append_value(*v as f64),
             (Self::Date(b), Conv::Date, &ValueRef::Date(y, m, d, ..)) => {
                 let days = days_from_civil(i64::from(y), u32::from(m), u32::from(d));
                 b.append_value(i32::try_from(days).map_err(|_| "date out of range")?)
@@ -1836,6 +1877,8 @@ pub struct BatchBuilder {
     /// `scan.read-changelog-as-append-only.enabled`: every row is `+I`; the `row_kind` metadata
     /// column still says what the change was.
     append_only: bool,
+    /// `debezium.*.handling.mode` conversions (debezium.rs).
+    value_modes: ValueModes,
 }
 
 impl std::fmt::Debug for BatchBuilder {
@@ -1903,12 +1946,19 @@ impl BatchBuilder {
             builders: row_type.columns.iter().map(|c| ColumnBuilder::new(c.ty, 0, 0)).collect(),
             kinds: Vec::new(),
             append_only: false,
+            value_modes: ValueModes::default(),
         })
     }
 
     /// Emits every row as `+I` (the `row_kind` metadata column keeps the change's kind).
     pub fn with_append_only(mut self, append_only: bool) -> Self {
         self.append_only = append_only;
+        self
+    }
+
+    /// The `debezium.*.handling.mode` options' conversions (debezium.rs).
+    pub fn with_value_modes(mut self, modes: ValueModes) -> Self {
+        self.value_modes = modes;
         self
     }
 
@@ -1938,7 +1988,8 @@ impl BatchBuilder {
                 slots.push(Slot::Column { index, conv: Conv::Utf8 });
                 continue;
             }
-            let conv = conversion(column, field.ty, &self.server_time_zone).ok_or_else(|| {
+            let conv = conversion(column, field.ty, &self.server_time_zone);
+            let conv = conv.or_else(|| handling_conversion(column, field.ty, self.value_modes)).ok_or_else(|| {
                 // No Flink type reads it: "declare it as <type>" would have nothing to name.
                 if kind(column) == Kind::Other {
                     return BridgeError::validation(format!(
@@ -1970,6 +2021,7 @@ impl BatchBuilder {
             slots,
             row_type: Arc::new(self.row_type.clone()),
             server_time_zone: self.server_time_zone.clone(),
+            value_modes: self.value_modes,
         })
     }
 
@@ -2464,6 +2516,30 @@ mod tests {
         }
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
         assert_eq!(days_from_civil(2024, 2, 29), 19_782);
+    }
+
+    /// `use.legacy.json.format`: MySQL's binary JSON `{"a": 1, "b": [true, "x"]}` printed with
+    /// MySQL's separators, or compactly as Debezium (Flink CDC's default) prints it.
+    #[test]
+    fn jsonb_objects_and_arrays_print_as_mysql_or_compact() {
+        #[rustfmt::skip]
+        let bytes: &[u8] = &[
+            0x00, 2, 0, 32, 0,            // small object: 2 members, 32 bytes
+            18, 0, 1, 0, 19, 0, 1, 0,     // keys at 18 and 19, one byte each
+            0x05, 1, 0, 0x02, 20, 0,      // "a": int16 1 (inlined); "b": small array at 20
+            b'a', b'b',
+            2, 0, 12, 0,                  // the array: 2 items, 12 bytes
+            0x04, 1, 0, 0x0c, 10, 0,      // true (inlined); a string at 10
+            1, b'x',
+        ];
+        let print = |compact: bool| {
+            let value: jsonb::Value<'_> = ParseBuf(bytes).parse(()).unwrap();
+            let mut out = Vec::new();
+            write_jsonb(&value, &mut out, compact).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(print(false), r#"{"a": 1, "b": [true, "x"]}"#);
+        assert_eq!(print(true), r#"{"a":1,"b":[true,"x"]}"#);
     }
 
     #[test]

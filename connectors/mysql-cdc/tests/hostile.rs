@@ -151,11 +151,18 @@ fn tables_the_snapshot_cannot_split_fail_at_submission_naming_the_option() {
         e,
         format!(
             "table {table} has no primary key: set 'scan.incremental.snapshot.chunk.key-column' to a column to \
-             split its snapshot by (ideally indexed and unique)"
+             split its snapshot by (ideally indexed and unique), for this table alone with '{table}:column'"
         )
     );
     let e = preflight_error(&options(&db.name, "k", &[("scan.incremental.snapshot.chunk.key-column", "nope")]), &id_v());
-    assert_eq!(e, format!("'scan.incremental.snapshot.chunk.key-column' is 'nope', but table {}.k has no such column", db.name));
+    assert_eq!(
+        e,
+        format!(
+            "'scan.incremental.snapshot.chunk.key-column' names column 'nope', but table {}.k has no such column \
+             (its columns: id, v); name a column of the table, ideally indexed and unique",
+            db.name
+        )
+    );
     // Without a snapshot there is nothing to split: no key needed.
     let source = MySqlCdcFactory.create(&options(&db.name, "t", &[("scan.startup.mode", "latest-offset")]), &id_v()).unwrap();
     source.preflight().unwrap();

@@ -441,6 +441,23 @@ class MySqlCdcSqlITCase {
                 "scores");
         assertThat(message).contains("missing");
 
+        // Flink CDC's per-table chunk key columns: a column the matched table lacks names both.
+        message = planningFails(CdcSupport.scoresTable(db, database, ids,
+                ", 'scan.incremental.snapshot.chunk.key-column' = '" + database + ".scores:ident;other.t:id'"), "scores");
+        assertThat(message).contains(database + ".scores has no such column", "'ident'");
+        message = planningFails(CdcSupport.scoresTable(db, database, ids,
+                ", 'scan.incremental.snapshot.chunk.key-column' = 'scores:id;plain'"), "scores");
+        assertThat(message).contains("scan.incremental.snapshot.chunk.key-column", "'plain'", "db.table:column");
+
+        // Debezium's failure modes other than 'fail' would drop changes silently.
+        message = planningFails(CdcSupport.scoresTable(db, database, ids,
+                ", 'debezium.event.deserialization.failure.handling.mode' = 'warn'"), "scores");
+        assertThat(message).contains("debezium.event.deserialization.failure.handling.mode", "only 'fail'");
+        message = planningFails(CdcSupport.scoresTable(db, database, ids,
+                ", 'scan.startup.mode' = 'specific-offset', 'scan.startup.specific-offset.gtid-set' = '0-1-1',"
+                        + " 'scan.startup.specific-offset.skip-events' = '2'"), "scores");
+        assertThat(message).contains("scan.startup.specific-offset.skip-events", "skip-rows");
+
         assertThat(miniCluster.listJobs().get()).as("no job was started").hasSize(jobsBefore);
         db.dropDatabase(database);
     }

@@ -8,6 +8,10 @@ import org.apache.flink.table.types.DataType;
 import org.apache.flink.table.types.logical.LogicalType;
 import org.apache.flink.table.types.logical.RowType;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -49,12 +53,20 @@ import java.util.Objects;
  * whole source, shared by its parallel readers.
  *
  * <p>{@link #build()} validates natively, so bad options fail in the client, before submission.
+ *
+ * <p>A {@code rust-mysql-cdc} source without {@code server-time-zone} takes the JVM's default zone
+ * (where the job is built), with a WARN, as Flink CDC's {@code MySqlSource} does.
  */
 public final class RustSourceBuilder {
     /** The most rows per second the whole source emits (every connector; unset: unlimited). */
     public static final String RATE_LIMIT_ROWS_PER_SECOND = "scan.rate-limit.rows-per-second";
     /** The most bytes (as Flink {@code BinaryRowData}) per second the whole source emits. */
     public static final String RATE_LIMIT_BYTES_PER_SECOND = "scan.rate-limit.bytes-per-second";
+
+    private static final Logger LOG = LoggerFactory.getLogger(RustSourceBuilder.class);
+
+    /** The zone option of {@code rust-mysql-cdc}, defaulted here as Flink CDC's DataStream source does. */
+    static final String SERVER_TIME_ZONE = "server-time-zone";
 
     private final String connector;
     private final Map<String, String> options = new LinkedHashMap<>();
@@ -155,12 +167,31 @@ public final class RustSourceBuilder {
         if (fields.isEmpty()) {
             throw new IllegalArgumentException("A " + connector + " source needs at least one column.");
         }
-        RustSourceSpec spec = RustSourceSpec.of(connector, options, new RowType(false, fields));
+        RustSourceSpec spec = RustSourceSpec.of(connector, completedOptions(connector, options), new RowType(false, fields));
         try {
             RustSource source = new RustSource(spec);
             return metadataKeys.isEmpty() ? source : source.withMetadata(metadataKeys, metadataTypes);
         } catch (NativeValidationException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
+    }
+
+    /**
+     * The options with what Flink CDC's DataStream {@code MySqlSource} fills in: an unset
+     * {@code server-time-zone} of {@code rust-mysql-cdc} becomes the JVM's default zone (Flink CDC's
+     * {@code MySqlSourceConfigFactory} default), with a WARN, since the server's own zone is what its
+     * values are in. SQL tables default to the session zone instead ({@code RustMySqlCdcTableFactory}).
+     */
+    static Map<String, String> completedOptions(String connector, Map<String, String> options) {
+        if (!"rust-mysql-cdc".equals(connector) || options.containsKey(SERVER_TIME_ZONE)) {
+            return options;
+        }
+        String zone = ZoneId.systemDefault().getId();
+        LOG.warn("'{}' is not set: DATETIME values read as TIMESTAMP_LTZ and TIMESTAMP values read as TIMESTAMP are"
+                + " taken to be in '{}' (the JVM's default time zone, as Flink CDC does). Set it to the server's time zone.",
+                SERVER_TIME_ZONE, zone);
+        Map<String, String> completed = new LinkedHashMap<>(options);
+        completed.put(SERVER_TIME_ZONE, zone);
+        return completed;
     }
 }
