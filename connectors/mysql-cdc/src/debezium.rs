@@ -6,8 +6,9 @@
 //! The handling modes say how Debezium hands values to Flink CDC's converter, which then fits them
 //! to the declared column: `binary.handling.mode` decides what a BINARY/VARBINARY/BLOB column
 //! declared STRING holds (base64 or hex text; raw `bytes` have no text form here, so STRING is
-//! refused then, as before), `decimal.handling.mode` = `double` lets a DECIMAL column be declared
-//! DOUBLE (the nearest double). A DECIMAL declared STRING is its exact text in every mode.
+//! refused then, as before). `decimal.handling.mode` is accepted with each of its values and
+//! changes nothing here: a DECIMAL column declared DOUBLE reads the nearest double and one
+//! declared STRING its exact text in every mode, as Flink CDC's converter fits either.
 //!
 //! Why accept the rest: Flink CDC hands `debezium.*` to the Debezium engine it runs, and table
 //! definitions written for it carry such keys (snapshot locking, converters, topic naming) that

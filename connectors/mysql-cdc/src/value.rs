@@ -63,7 +63,7 @@ use rust_core::types::{timestamp_unit, FlinkType, RowType};
 use rust_core::{BridgeError, Result};
 
 use crate::coordinates::ChangeCoordinates;
-use crate::debezium::{BinaryMode, DecimalMode, ValueModes};
+use crate::debezium::{BinaryMode, ValueModes};
 use crate::schema::{for_each_label, ColumnSchema, TableId, TableSchema};
 
 mod binary_row;
@@ -1288,6 +1288,9 @@ enum Conv {
     /// FLOAT or DOUBLE to DECIMAL as Flink CDC converts them: the value's Java text rounded
     /// HALF_UP to the scale, NULL when it needs more than `precision` digits.
     FloatDecimal { precision: u8, scale: u8 },
+    /// An integer or DECIMAL to a DECIMAL(p, s) that may not hold it, as Flink CDC converts one
+    /// (`DecimalData.fromBigDecimal`): rounded HALF_UP to the scale, NULL beyond `precision` digits.
+    RoundedDecimal { precision: u8, scale: u8 },
     /// A stored geometry (SRID + WKB) to Flink CDC's GeoJSON-like STRING.
     GeoJson,
     /// Text bytes, or integers, decimal text and FLOAT/DOUBLE (Java's `toString`, as Flink CDC
@@ -1313,8 +1316,6 @@ enum Conv {
     ZonedTimestamp { to_instant: bool, truncate_micros: i64 },
     /// Binary bytes to STRING as base64 or hex text (`debezium.binary.handling.mode`).
     BinaryText(BinaryMode),
-    /// DECIMAL text to DOUBLE (`debezium.decimal.handling.mode` = 'double').
-    DecimalDouble,
 }
 
 /// Conversions only the `debezium.*.handling.mode` options allow (debezium.rs).
@@ -1323,7 +1324,6 @@ fn handling_conversion(column: &ColumnSchema, ty: FlinkType, modes: ValueModes) 
         Kind::FixedBinary { .. } | Kind::Binary if is_string(ty) && modes.binary != BinaryMode::Bytes => {
             Some(Conv::BinaryText(modes.binary))
         }
-        Kind::Decimal { .. } if ty == FlinkType::Double && modes.decimal == DecimalMode::Double => Some(Conv::DecimalDouble),
         _ => None,
     }
 }
@@ -1497,8 +1497,16 @@ fn conversion(column: &ColumnSchema, ty: FlinkType, tz: &ServerTimeZone) -> Opti
         match ty {
             FlinkType::Decimal { precision, scale } => {
                 let limit = 10i128.pow(u32::from(precision - scale));
-                (range.1 < limit && -range.0 < limit).then_some(Conv::Decimal { scale })
+                // A DECIMAL too narrow for some values reads NULL for them, as in Flink CDC.
+                Some(if range.1 < limit && -range.0 < limit {
+                    Conv::Decimal { scale }
+                } else {
+                    Conv::RoundedDecimal { precision, scale }
+                })
             }
+            // Flink CDC parses the value's text: the nearest FLOAT or DOUBLE.
+            FlinkType::Float => Some(Conv::Float),
+            FlinkType::Double => Some(Conv::Double),
             t if is_string(t) => Some(Conv::Utf8),
             _ => None,
         }
@@ -1540,8 +1548,17 @@ fn conversion(column: &ColumnSchema, ty: FlinkType, tz: &ServerTimeZone) -> Opti
             FlinkType::Decimal { precision: p2, scale: s2 } => {
                 let p = column.precision.unwrap_or(10);
                 let int_digits = p.saturating_sub(scale);
-                (u32::from(s2) >= scale && u32::from(p2 - s2) >= int_digits).then_some(Conv::Decimal { scale: s2 })
+                // A narrower DECIMAL rounds HALF_UP and reads NULL for values it cannot hold, as
+                // Flink CDC's `DecimalData.fromBigDecimal` does.
+                Some(if u32::from(s2) >= scale && u32::from(p2 - s2) >= int_digits {
+                    Conv::Decimal { scale: s2 }
+                } else {
+                    Conv::RoundedDecimal { precision: p2, scale: s2 }
+                })
             }
+            // Flink CDC parses the decimal's text: the nearest FLOAT or DOUBLE.
+            FlinkType::Float => Some(Conv::Float),
+            FlinkType::Double => Some(Conv::Double),
             t if is_string(t) => Some(Conv::Utf8),
             _ => None,
         },
@@ -1709,6 +1726,24 @@ impl ColumnBuilder {
             (Self::F32(b), Conv::Float, ValueRef::Double(v)) => b.append_value(*v as f32),
             (Self::F64(b), Conv::Double, ValueRef::Float(v)) => b.append_value(f64::from(*v)),
             (Self::F64(b), Conv::Double, ValueRef::Double(v)) => b.append_value(*v),
+            // Integers and DECIMAL text as Flink CDC reads them into FLOAT or DOUBLE
+            // (`Float.parseFloat` / `Double.parseDouble` of the text): correctly rounded, as
+            // Rust's conversions and parsers are.
+            (Self::F32(b), Conv::Float, ValueRef::Int(v)) => b.append_value(*v as f32),
+            (Self::F32(b), Conv::Float, ValueRef::UInt(v)) => b.append_value(*v as f32),
+            (Self::F64(b), Conv::Double, ValueRef::Int(v)) => b.append_value(*v as f64),
+            (Self::F64(b), Conv::Double, ValueRef::UInt(v)) => b.append_value(*v as f64),
+            (Self::F32(b), Conv::Float, ValueRef::Bytes(text)) => b.append_value(parse_float_text(text)?),
+            (Self::F64(b), Conv::Double, ValueRef::Bytes(text)) => b.append_value(parse_float_text(text)?),
+            (Self::Decimal(b), Conv::RoundedDecimal { precision, scale }, ValueRef::Int(v)) => {
+                b.append_option(round_decimal(v.to_string().as_bytes(), precision, scale))
+            }
+            (Self::Decimal(b), Conv::RoundedDecimal { precision, scale }, ValueRef::UInt(v)) => {
+                b.append_option(round_decimal(v.to_string().as_bytes(), precision, scale))
+            }
+            (Self::Decimal(b), Conv::RoundedDecimal { precision, scale }, ValueRef::Bytes(text)) => {
+                b.append_option(round_decimal(text, precision, scale))
+            }
             (Self::Decimal(b), Conv::Decimal { scale }, ValueRef::Int(v)) => {
                 b.append_value(scale_int(i128::from(*v), scale)?)
             }
@@ -1761,11 +1796,6 @@ impl ColumnBuilder {
             (Self::Utf8(b), Conv::BinaryText(mode), ValueRef::Bytes(v)) => {
                 b.append_value(crate::debezium::binary_text(mode, v))
             }
-            (Self::F64(b), Conv::DecimalDouble, ValueRef::Bytes(text)) => b.append_value(
-                std::str::from_utf8(text).ok().and_then(|t| t.parse::<f64>().ok()).ok_or("not a decimal number")?,
-            ),
-            (Self::F64(b), Conv::DecimalDouble, ValueRef::Int(v)) => b.append_value(*v as f64),
-            (Self::F64(b), Conv::DecimalDouble, ValueRef::UInt(v)) => b.append_value(*v as f64),
             (Self::Date(b), Conv::Date, &ValueRef::Date(y, m, d, ..)) => {
                 let days = days_from_civil(i64::from(y), u32::from(m), u32::from(d));
                 b.append_value(i32::try_from(days).map_err(|_| "date out of range")?)
@@ -1865,6 +1895,52 @@ fn parse_decimal(text: &[u8], scale: u8) -> Result<i128, String> {
         acc = acc.checked_mul(10).ok_or_else(bad)?;
     }
     Ok(if negative { -acc } else { acc })
+}
+
+/// DECIMAL text as the nearest FLOAT or DOUBLE.
+fn parse_float_text<F: std::str::FromStr>(text: &[u8]) -> Result<F, String> {
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| format!("bad DECIMAL {:?}", String::from_utf8_lossy(text)))
+}
+
+/// Decimal text (an integer or a DECIMAL's canonical text) rounded HALF_UP to `scale`, as an
+/// unscaled value of DECIMAL(precision, scale); None when it needs more than `precision` digits
+/// (Flink CDC: `DecimalData.fromBigDecimal` gives null) or is not a number.
+fn round_decimal(text: &[u8], precision: u8, scale: u8) -> Option<i128> {
+    let (negative, body) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let (int, frac) = match body.iter().position(|&c| c == b'.') {
+        Some(dot) => (&body[..dot], &body[dot + 1..]),
+        None => (body, &body[..0]),
+    };
+    if int.is_empty() && frac.is_empty() || !int.iter().chain(frac).all(u8::is_ascii_digit) {
+        return None;
+    }
+    let int = &int[int.iter().position(|&c| c != b'0').unwrap_or(int.len())..];
+    // More integer digits than the type holds (before rounding, which adds at most one): NULL,
+    // and no i128 overflow for DECIMAL(65) values.
+    if int.len() > usize::from(precision - scale) {
+        return None;
+    }
+    let scale = usize::from(scale);
+    let mut unscaled: i128 = 0;
+    for &c in int.iter().chain(frac.iter().take(scale)) {
+        unscaled = unscaled * 10 + i128::from(c - b'0');
+    }
+    for _ in frac.len().min(scale)..scale {
+        unscaled *= 10;
+    }
+    if frac.get(scale).is_some_and(|&c| c >= b'5') {
+        unscaled += 1;
+    }
+    if unscaled >= 10i128.pow(u32::from(precision)) {
+        return None;
+    }
+    Some(if negative { -unscaled } else { unscaled })
 }
 
 /// Builds [`ChangeBatch`]es of the source's row type from rows of any captured tables.
@@ -2378,6 +2454,23 @@ fn row_kind_text(kind: RowKind) -> &'static str {
 mod tests {
     use super::*;
     use Value::*;
+
+    #[test]
+    fn a_narrower_decimal_rounds_half_up_and_reads_null_beyond_its_precision() {
+        let round = |text: &str, p, s| round_decimal(text.as_bytes(), p, s);
+        assert_eq!(round("12.345", 6, 2), Some(1235), "HALF_UP");
+        assert_eq!(round("12.344", 6, 2), Some(1234));
+        assert_eq!(round("-12.345", 6, 2), Some(-1235), "away from zero, as BigDecimal's HALF_UP");
+        assert_eq!(round("99.995", 4, 2), None, "rounds up to 100.00: five digits");
+        assert_eq!(round("99.994", 4, 2), Some(9999));
+        assert_eq!(round("123456", 5, 0), None);
+        assert_eq!(round("00012", 2, 0), Some(12), "leading zeros do not count");
+        assert_eq!(round("7", 4, 2), Some(700));
+        assert_eq!(round(&"9".repeat(65), 38, 0), None, "a DECIMAL(65) value does not overflow i128");
+        assert_eq!(round("1e5", 6, 0), None, "not a decimal's text");
+        assert_eq!(parse_float_text::<f32>(b"0.1"), Ok(0.1f32));
+        assert_eq!(parse_float_text::<f64>(b"-12345678901.25"), Ok(-12345678901.25));
+    }
 
     #[test]
     fn compare_values_orders_numbers_bytes_and_time() {

@@ -143,6 +143,12 @@ class FlinkCdcConformanceITCase {
         String statementPrefix = "";
         /** 'scan.startup.mode' = 'snapshot': the job ends after the snapshot, no change and no sentinel is read. */
         boolean bounded;
+        /** 'server-time-zone' of both tables; null: unset (both then take the session time zone). */
+        String serverTimeZone = "UTC";
+        /** The session time zone ('table.local-time-zone') of both jobs; null: Flink's default. */
+        String sessionTimeZone;
+        /** A table without a primary key (MySQL and Flink alike): the chunk key comes from the options. */
+        boolean noKey;
 
         Case(String name, List<Col> columns, String[]... values) {
             this.name = name;
@@ -191,6 +197,21 @@ class FlinkCdcConformanceITCase {
 
         Case keyChange() {
             keyChange = true;
+            return this;
+        }
+
+        Case serverTimeZone(String zone) {
+            serverTimeZone = zone;
+            return this;
+        }
+
+        Case sessionTimeZone(String zone) {
+            sessionTimeZone = zone;
+            return this;
+        }
+
+        Case noKey() {
+            noKey = true;
             return this;
         }
     }
@@ -437,6 +458,24 @@ class FlinkCdcConformanceITCase {
                 List.of(c("fd", "FLOAT", "DECIMAL(4, 1)"), c("dd", "DOUBLE", "DECIMAL(4, 1)"), c("df", "DOUBLE", "FLOAT")),
                 v("1.5", "1.5", "1.5"), v("2", "2", "2"), v("3", "3", "3"),
                 v("12345", "-12345.5", "1e300"), v("999.96", "999.95", "-1e300")));
+        // Integers and DECIMAL as FLOAT or DOUBLE (Flink CDC parses their text).
+        cases.add(new Case("numbers_as_float_double",
+                List.of(c("i", "INT", "FLOAT"), c("b", "BIGINT", "DOUBLE"), c("df", "DECIMAL(12, 4)", "FLOAT"),
+                        c("dd", "DECIMAL(20, 6)", "DOUBLE"), c("u", "BIGINT UNSIGNED", "DOUBLE")),
+                v("123", "9007199254740993", "1234.5678", "12345678901234.123456", "18446744073709551615"),
+                v("-2147483648", "-9223372036854775808", "-0.0001", "-0.000001", "0"),
+                v("16777217", "1", "99999999.9999", "0.1", "9007199254740993"),
+                v("0", "0", "0", "0", "1"),
+                v("NULL", "NULL", "NULL", "NULL", "NULL")));
+        // A DECIMAL or an integer declared as a narrower DECIMAL: rounded HALF_UP, NULL when it does not fit.
+        cases.add(new Case("narrowed_decimal",
+                List.of(c("d", "DECIMAL(10, 4)", "DECIMAL(6, 2)"), c("b", "BIGINT", "DECIMAL(5, 0)"),
+                        c("n", "DECIMAL(8, 3)", "DECIMAL(4, 1)")),
+                v("12.3450", "12345", "123.449"),
+                v("-12.3450", "-99999", "-123.450"),
+                v("9999.9949", "100000", "999.950"),
+                v("0.0049", "0", "0.050"),
+                v("NULL", "NULL", "NULL")));
         // BIGINT UNSIGNED above BIGINT's range (written by the DML only).
         cases.add(new Case("narrowed_unsigned_overflow",
                 List.of(c("ub", "BIGINT UNSIGNED", "BIGINT")),
@@ -461,6 +500,33 @@ class FlinkCdcConformanceITCase {
                 v("'a'"), v("'b'"), v("'c'"), v("'d'"), v("'e'"))
                 .extraFlinkColumns(", kind STRING METADATA FROM 'row_kind' VIRTUAL")
                 .keyChange());
+        // Time zones: a named zone across both daylight-saving changes of 2020 in New York (TIMESTAMP
+        // values in UTC around 2020-03-08 07:00 and 2020-11-01 06:00), and an unset zone: Flink CDC
+        // then takes the JVM's default zone, not the session's ('table.local-time-zone', set here).
+        cases.add(new Case("time_zone_named_dst",
+                List.of(c("ts", "TIMESTAMP NULL", "TIMESTAMP(0)"), c("tl", "TIMESTAMP(3) NULL", "TIMESTAMP_LTZ(3)"),
+                        c("dt", "DATETIME", "TIMESTAMP(0)")),
+                v("'2020-03-08 06:30:00'", "'2020-03-08 06:30:00.250'", "'2020-03-08 01:30:00'"),
+                v("'2020-03-08 07:30:00'", "'2020-03-08 07:30:00.500'", "'2020-03-08 03:30:00'"),
+                v("'2020-11-01 05:30:00'", "'2020-11-01 05:30:00.750'", "'2020-11-01 01:30:00'"),
+                v("'2020-11-01 06:30:00'", "'2020-11-01 06:30:00.999'", "'2020-11-01 01:30:00'"),
+                v("NULL", "NULL", "NULL"))
+                .serverTimeZone("America/New_York"));
+        cases.add(new Case("time_zone_unset",
+                List.of(c("ts", "TIMESTAMP NULL", "TIMESTAMP(0)"), c("tl", "TIMESTAMP(3) NULL", "TIMESTAMP_LTZ(3)")),
+                v("'2020-07-17 18:00:22'", "'2020-07-17 18:00:22.123'"),
+                v("'1999-12-31 23:59:59'", "'1999-12-31 23:59:59.999'"),
+                v("'2021-01-01 00:00:00'", "'2021-01-01 00:00:00.001'"),
+                v("'2010-06-15 12:00:00'", "'2010-06-15 12:00:00.5'"),
+                v("NULL", "NULL"))
+                .serverTimeZone(null)
+                .sessionTimeZone("Asia/Shanghai"));
+        // A table without a primary key, snapshotted by a chunk key column of the options.
+        cases.add(new Case("no_primary_key",
+                List.of(c("name", "VARCHAR(20)", "STRING"), c("n", "BIGINT", "BIGINT")),
+                v("'a'", "1"), v("'b'", "2"), v("'c'", "3"), v("'d'", "4"), v("'e'", "5"))
+                .noKey()
+                .extraOptions(", 'scan.incremental.snapshot.chunk.key-column' = 'id'"));
         cases.add(new Case("latest_offset",
                 List.of(c("name", "VARCHAR(20)", "STRING"), c("n", "BIGINT", "BIGINT")),
                 v("'a'", "1"), v("'b'", "2"), v("'c'", "3"), v("'d'", "4"), v("'e'", "5"))
@@ -587,7 +653,8 @@ class FlinkCdcConformanceITCase {
         for (Col col : k.columns) {
             columnDefs.add(col.name + " " + col.mysql);
         }
-        db.execute(database, "CREATE TABLE " + table + " (id INT NOT NULL PRIMARY KEY, " + String.join(", ", columnDefs) + ") "
+        db.execute(database, "CREATE TABLE " + table + " (id INT NOT NULL" + (k.noKey ? "" : " PRIMARY KEY") + ", "
+                + String.join(", ", columnDefs) + ") "
                 + k.tableOptions);
         // With latest-offset the fixture rows are not emitted, but the DML changes them: their before images show.
         for (int i = 0; i < 3; i++) {
@@ -725,9 +792,14 @@ class FlinkCdcConformanceITCase {
             String serverId = CdcSupport.serverIds(6 + turn / 5, 5).split("-")[0];
             long id = Long.parseLong(serverId) + turn % 5;
             String ddl = "CREATE TABLE src (" + String.join(", ", columns) + k.extraFlinkColumns
-                    + ", PRIMARY KEY (id) NOT ENFORCED) WITH ('connector' = '" + connector + "', "
+                    + (k.noKey ? "" : ", PRIMARY KEY (id) NOT ENFORCED") + ") WITH ('connector' = '" + connector + "', "
                     + db.connectionOptions() + ", 'database-name' = '" + database + "', 'table-name' = '" + k.table
-                    + "', 'server-id' = '" + id + "', 'server-time-zone' = 'UTC'" + k.extraOptions + ")";
+                    + "', 'server-id' = '" + id + "'"
+                    + (k.serverTimeZone == null ? "" : ", 'server-time-zone' = '" + k.serverTimeZone + "'")
+                    + k.extraOptions + ")";
+            if (k.sessionTimeZone != null) {
+                tEnv.getConfig().setLocalTimeZone(java.time.ZoneId.of(k.sessionTimeZone));
+            }
             try {
                 tEnv.executeSql(ddl);
                 Table query = tEnv.sqlQuery("SELECT * FROM src");

@@ -4,7 +4,6 @@ import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.table.api.DataTypes;
-import org.apache.flink.table.api.config.TableConfigOptions;
 import org.apache.flink.table.connector.ChangelogMode;
 import org.apache.flink.table.types.DataType;
 
@@ -78,23 +77,21 @@ public final class RustMySqlCdcTableFactory extends RustDynamicTableSourceFactor
             options.put(HANDOVER, "immediate");
         }
         if (!options.containsKey(SERVER_TIME_ZONE)) {
-            options.put(SERVER_TIME_ZONE, defaultServerTimeZone(jobConfig));
+            options.put(SERVER_TIME_ZONE, defaultServerTimeZone());
         }
         return options;
     }
 
     /**
-     * Flink CDC's default for an unset {@code server-time-zone}: the session time zone
-     * ({@code table.local-time-zone}) when it is set, else the planning JVM's default zone. Like
-     * Flink CDC, it warns: the server's own zone is what the values are in.
+     * Flink CDC's default for an unset {@code server-time-zone}: the planning JVM's default zone,
+     * whatever the session time zone ({@code table.local-time-zone}) is; the conformance suite's
+     * {@code time_zone_unset} case shows Flink CDC 3.5.0 ignoring the session zone. Like Flink CDC,
+     * it warns: the server's own zone is what the values are in.
      */
-    static String defaultServerTimeZone(ReadableConfig jobConfig) {
-        String session = jobConfig.get(TableConfigOptions.LOCAL_TIME_ZONE);
-        String zone = TableConfigOptions.LOCAL_TIME_ZONE.defaultValue().equals(session)
-                ? ZoneId.systemDefault().getId()
-                : session;
+    static String defaultServerTimeZone() {
+        String zone = ZoneId.systemDefault().getId();
         LOG.warn("'{}' is not set: DATETIME values read as TIMESTAMP_LTZ and TIMESTAMP values read as TIMESTAMP are"
-                + " taken to be in '{}' (the session time zone, as Flink CDC does). Set it to the server's time zone.",
+                + " taken to be in '{}' (this JVM's default zone, as Flink CDC does). Set it to the server's time zone.",
                 SERVER_TIME_ZONE, zone);
         return zone;
     }
