@@ -278,7 +278,7 @@ fn registry() -> &'static Registry {
 const TYPES: &[&str] = &[
     "BIGINT", "BIGINT NOT NULL", "INT", "SMALLINT", "TINYINT", "BOOLEAN", "FLOAT", "DOUBLE", "DECIMAL(10, 2)",
     "DECIMAL(38, 0)", "STRING", "VARCHAR(5)", "CHAR(3)", "BYTES", "BINARY(4)", "DATE", "TIME(3)", "TIMESTAMP(3)",
-    "TIMESTAMP_LTZ(3)", "TIMESTAMP(9)", "ARRAY<INT>", "DECIMAL(99, 2)",
+    "TIMESTAMP_LTZ(3)", "TIMESTAMP(9)", "ARRAY<INT>", "DECIMAL(99, 2)", "ARRAY<STRING>",
 ];
 
 /// Input: connector selector, column count, per column a name field and a type (a byte choosing

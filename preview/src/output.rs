@@ -118,6 +118,17 @@ fn value(array: &dyn Array, i: usize) -> Value {
         DataType::Timestamp(TimeUnit::Nanosecond, tz) => {
             ts(timestamp_ns_to_datetime(array.as_primitive::<TimestampNanosecondType>().value(i)), tz.is_some())
         }
+        // ARRAY<STRING>: Flink's `Row#toString` form, `[a, b]` (a NULL element shows `null`).
+        DataType::List(_) => {
+            let elements = array.as_list::<i32>().value(i);
+            let texts: Vec<String> = (0..elements.len())
+                .map(|j| match value(elements.as_ref(), j) {
+                    Value::Null => "null".to_string(),
+                    v => v.text(),
+                })
+                .collect();
+            Value::Text(format!("[{}]", texts.join(", ")))
+        }
         other => Value::Text(format!("<{other}>")),
     }
 }
@@ -294,6 +305,14 @@ mod tests {
         assert_eq!(hex(&[0, 171]), "x'00ab'");
         assert_eq!(float_text(6.5e307f64, 6.5e307), "6.5E307");
         assert_eq!(float_text(0.1f32, 0.1), "0.1");
+        let mut lists = arrow_array::builder::ListBuilder::new(arrow_array::builder::StringBuilder::new());
+        lists.values().append_value("a");
+        lists.values().append_null();
+        lists.append(true);
+        lists.append(true);
+        let lists: ArrayRef = Arc::new(lists.finish());
+        assert_eq!(value(lists.as_ref(), 0), Value::Text("[a, null]".into()));
+        assert_eq!(value(lists.as_ref(), 1), Value::Text("[]".into()));
     }
 
     #[test]

@@ -39,6 +39,17 @@ pub enum FlinkType {
     Time { precision: u8 },
     Timestamp { precision: u8 },
     TimestampLtz { precision: u8 },
+    /// `ARRAY<VARCHAR(n)>` (`ARRAY<STRING>`): the only array the bridge encodes so far, for
+    /// MySQL SET columns. Arrow: a `List` of `Utf8`.
+    Array(ArrayElement),
+}
+
+/// The element of an [`FlinkType::Array`]: a `VARCHAR(length)`, NOT NULL or not as declared.
+/// Other element types are refused when parsing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ArrayElement {
+    pub length: u32,
+    pub nullable: bool,
 }
 
 impl FlinkType {
@@ -53,9 +64,12 @@ impl FlinkType {
             BridgeError::validation(format!(
                 "unsupported column type '{text}'; supported types: BOOLEAN, TINYINT, SMALLINT, INT, \
                  BIGINT, FLOAT, DOUBLE, DECIMAL(p, s), CHAR(n), VARCHAR(n)/STRING, BINARY(n), \
-                 VARBINARY(n)/BYTES, DATE, TIME(p), TIMESTAMP(p), TIMESTAMP_LTZ(p)"
+                 VARBINARY(n)/BYTES, DATE, TIME(p), TIMESTAMP(p), TIMESTAMP_LTZ(p), ARRAY<STRING>"
             ))
         };
+        if let Some(element) = array_element(body) {
+            return Ok((FlinkType::Array(parse_array_element(text, element)?), nullable));
+        }
         let (name, args, suffix) = split_type(body).ok_or_else(unsupported)?;
         let arg = |i: usize, default: u32| -> Result<u32> {
             match args.get(i) {
@@ -118,6 +132,9 @@ impl FlinkType {
             FlinkType::TimestampLtz { precision } => {
                 DataType::Timestamp(timestamp_unit(precision), Some("UTC".into()))
             }
+            // Elements nullable whatever Flink declares: that is the field `ListBuilder` makes,
+            // and a batch's Arrow type must equal this one exactly.
+            FlinkType::Array(_) => DataType::new_list(DataType::Utf8, true),
         }
     }
 
@@ -131,7 +148,8 @@ impl FlinkType {
             FlinkType::Char { .. }
             | FlinkType::VarChar { .. }
             | FlinkType::Binary { .. }
-            | FlinkType::VarBinary { .. } => false,
+            | FlinkType::VarBinary { .. }
+            | FlinkType::Array(_) => false,
             _ => true,
         }
     }
@@ -150,6 +168,29 @@ pub fn timestamp_unit(precision: u8) -> TimeUnit {
         0..=3 => TimeUnit::Millisecond,
         4..=6 => TimeUnit::Microsecond,
         _ => TimeUnit::Nanosecond,
+    }
+}
+
+/// The element type text of `ARRAY<element>`, None when `body` is not an array type.
+fn array_element(body: &str) -> Option<&str> {
+    let open = body.find('<')?;
+    if !body[..open].trim().eq_ignore_ascii_case("ARRAY") {
+        return None;
+    }
+    body[open + 1..].strip_suffix('>')
+}
+
+/// The element of an `ARRAY<...>` type; only character strings so far.
+fn parse_array_element(text: &str, element: &str) -> Result<ArrayElement> {
+    let refused = || {
+        BridgeError::validation(format!(
+            "unsupported column type '{text}': ARRAY supports STRING / VARCHAR(n) elements only \
+             (ARRAY<STRING> reads a MySQL SET as its members)"
+        ))
+    };
+    match FlinkType::parse(element).map_err(|_| refused())? {
+        (FlinkType::VarChar { length }, nullable) => Ok(ArrayElement { length, nullable }),
+        _ => Err(refused()),
     }
 }
 
@@ -188,6 +229,10 @@ impl fmt::Display for FlinkType {
             FlinkType::Timestamp { precision } => write!(f, "TIMESTAMP({precision})"),
             FlinkType::TimestampLtz { precision } => {
                 write!(f, "TIMESTAMP({precision}) WITH LOCAL TIME ZONE")
+            }
+            FlinkType::Array(ArrayElement { length, nullable }) => {
+                let not_null = if nullable { "" } else { " NOT NULL" };
+                write!(f, "ARRAY<VARCHAR({length}){not_null}>")
             }
         }
     }
@@ -288,10 +333,33 @@ mod tests {
         }
     }
 
+    /// `ArrayType#asSerializableString()` writes the element's own serializable string inside.
+    #[test]
+    fn parses_string_arrays() {
+        let element = |length, nullable| FlinkType::Array(ArrayElement { length, nullable });
+        let cases = [
+            ("ARRAY<VARCHAR(2147483647)>", element(MAX_LENGTH, true), true),
+            ("ARRAY<STRING>", element(MAX_LENGTH, true), true),
+            ("ARRAY<VARCHAR(5) NOT NULL> NOT NULL", element(5, false), false),
+            ("array<varchar(5)> NOT NULL", element(5, true), false),
+        ];
+        for (text, ty, nullable) in cases {
+            assert_eq!(FlinkType::parse(text).unwrap(), (ty, nullable), "{text}");
+        }
+        assert_eq!(
+            element(MAX_LENGTH, true).arrow_type(),
+            DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
+        );
+    }
+
     #[test]
     fn rejects_unsupported_types_with_the_supported_list() {
-        let err = FlinkType::parse("ARRAY<INT>").unwrap_err().to_string();
-        assert!(err.contains("ARRAY<INT>") && err.contains("supported types"), "{err}");
+        let err = FlinkType::parse("MAP<INT, INT>").unwrap_err().to_string();
+        assert!(err.contains("MAP<INT, INT>") && err.contains("supported types"), "{err}");
+        for text in ["ARRAY<INT>", "ARRAY<ARRAY<STRING>>", "ARRAY<CHAR(3)>", "ARRAY<>"] {
+            let err = FlinkType::parse(text).unwrap_err().to_string();
+            assert!(err.contains(text) && err.contains("STRING / VARCHAR(n) elements only"), "{err}");
+        }
         assert!(FlinkType::parse("DECIMAL(40, 2)").is_err());
         assert!(FlinkType::parse("TIMESTAMP(3) WITH TIME ZONE").is_err());
     }
@@ -308,7 +376,14 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for text in ["INT", "DECIMAL(38, 10)", "TIMESTAMP(6) WITH LOCAL TIME ZONE", "VARBINARY(3)"] {
+        for text in [
+            "INT",
+            "DECIMAL(38, 10)",
+            "TIMESTAMP(6) WITH LOCAL TIME ZONE",
+            "VARBINARY(3)",
+            "ARRAY<VARCHAR(2147483647)>",
+            "ARRAY<VARCHAR(7) NOT NULL>",
+        ] {
             let (ty, _) = FlinkType::parse(text).unwrap();
             assert_eq!(ty.to_string(), text);
         }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::{
     ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array,
     Int16Array, Int32Array, Int64Array, Int8Array, RecordBatch, StringArray,
@@ -179,6 +180,23 @@ fn array(ty: FlinkType, values: &[&Value], ts_unit: Option<TimeUnit>) -> Option<
         FlinkType::Timestamp { .. } | FlinkType::TimestampLtz { .. } => {
             let DataType::Timestamp(native, tz) = ty.arrow_type() else { unreachable!() };
             return timestamp_array(values, ts_unit.unwrap_or(native), tz.as_deref());
+        }
+        FlinkType::Array(_) => {
+            // A JSON array of strings and nulls, as `ListBuilder` (what connectors use) builds it.
+            let mut lists = ListBuilder::new(StringBuilder::new());
+            for v in values {
+                match v.as_array() {
+                    None if v.is_null() => lists.append_null(),
+                    None => panic!("not an array: {v}"),
+                    Some(elements) => {
+                        for e in elements {
+                            lists.values().append_option(e.as_str());
+                        }
+                        lists.append(true);
+                    }
+                }
+            }
+            Arc::new(lists.finish())
         }
     })
 }

@@ -288,6 +288,14 @@ impl FieldReader<'_> {
 
     /// The generator and the options (besides `kind`) that apply to this field.
     fn read(&self) -> Result<(FieldGen, &'static [OptionSpec])> {
+        if matches!(self.ty, FlinkType::Array(_)) {
+            // Flink's datagen generates arrays; this one does not (yet).
+            return Err(BridgeError::validation(format!(
+                "Field '{}' of type {} cannot be generated: rust-datagen does not generate ARRAY \
+                 columns. Leave the column out, or use Flink's 'datagen' connector for it.",
+                self.name, self.ty
+            )));
+        }
         let kind_key = self.key(KIND);
         let kind = match self.get_or_default::<String>(KIND)? {
             k if k.eq_ignore_ascii_case(RANDOM) => Kind::Random,
@@ -415,6 +423,7 @@ impl FieldReader<'_> {
             FlinkType::Timestamp { .. } | FlinkType::TimestampLtz { .. } => RandomSpec::Timestamp {
                 max_past: self.get_or_default::<Duration>(MAX_PAST)?,
             },
+            FlinkType::Array(_) => unreachable!("refused in FieldReader::read"),
         })
     }
 
@@ -556,6 +565,8 @@ fn applicable_options(ty: FlinkType, kind: Kind) -> Option<&'static [OptionSpec]
         (Kind::Sequence, Boolean | Date | Time { .. } | Timestamp { .. } | TimestampLtz { .. }) => {
             return None
         }
+        // Refused before options are read (`FieldReader::read`).
+        (_, Array(_)) => return None,
     })
 }
 

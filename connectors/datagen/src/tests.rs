@@ -301,6 +301,16 @@ fn values_of_the_wrong_type_name_the_option_and_the_value() {
 }
 
 #[test]
+fn array_columns_are_refused_by_name() {
+    let err = error(&[], &[("id", "INT"), ("tags", "ARRAY<STRING>")]);
+    assert!(
+        err.contains("Field 'tags' of type ARRAY<VARCHAR(2147483647)>")
+            && err.contains("rust-datagen does not generate ARRAY columns"),
+        "{err}"
+    );
+}
+
+#[test]
 fn sequences_need_start_and_end_in_order() {
     let err = error(&[("fields.id.kind", "sequence"), ("fields.id.start", "1")], &[("id", "BIGINT")]);
     assert_eq!(err, "Could not find required property 'fields.id.end' for sequence generator.");

@@ -46,7 +46,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder,
+    BinaryBuilder, ListBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder,
     Int16Builder, Int32Builder, Int64Builder, Int8Builder, StringBuilder, Time32MillisecondBuilder,
     TimestampMicrosecondBuilder, TimestampMillisecondBuilder, TimestampNanosecondBuilder,
 };
@@ -1297,6 +1297,9 @@ enum Conv {
     /// gives them) formatted, to STRING.
     Utf8,
     Binary,
+    /// SET text (members joined by `,`) to ARRAY<STRING>, split as Flink CDC splits it (see
+    /// [`set_members`]).
+    SetMembers,
     /// BIT(n) bytes (big-endian, as MySQL stores them) to BINARY/BYTES least significant byte
     /// first, the order Flink CDC emits (Debezium reads BIT(n) as a `java.util.BitSet`).
     BitBytes,
@@ -1562,6 +1565,9 @@ fn conversion(column: &ColumnSchema, ty: FlinkType, tz: &ServerTimeZone) -> Opti
             t if is_string(t) => Some(Conv::Utf8),
             _ => None,
         },
+        // Flink CDC reads a SET declared ARRAY<STRING> as its members (and refuses ARRAY for any
+        // other column).
+        Kind::Set if matches!(ty, FlinkType::Array(_)) => Some(Conv::SetMembers),
         Kind::Char | Kind::Text | Kind::Enum | Kind::Set | Kind::Json => is_string(ty).then_some(Conv::Utf8),
         Kind::FixedBinary { .. } | Kind::Binary => is_bytes(ty).then_some(Conv::Binary),
         Kind::Date => (ty == FlinkType::Date).then_some(Conv::Date),
@@ -1600,6 +1606,7 @@ enum ColumnBuilder {
     Decimal(Decimal128Builder),
     Utf8(StringBuilder),
     Binary(BinaryBuilder),
+    StringList(ListBuilder<StringBuilder>),
     Date(Date32Builder),
     Time(Time32MillisecondBuilder),
     TsMs(TimestampMillisecondBuilder),
@@ -1626,6 +1633,10 @@ impl ColumnBuilder {
             FlinkType::Binary { .. } | FlinkType::VarBinary { .. } => {
                 Self::Binary(BinaryBuilder::with_capacity(rows, data_bytes))
             }
+            FlinkType::Array(_) => Self::StringList(ListBuilder::with_capacity(
+                StringBuilder::with_capacity(rows, data_bytes),
+                rows,
+            )),
             FlinkType::Date => Self::Date(Date32Builder::with_capacity(rows)),
             FlinkType::Time { .. } => Self::Time(Time32MillisecondBuilder::with_capacity(rows)),
             FlinkType::Timestamp { precision } | FlinkType::TimestampLtz { precision } => {
@@ -1649,6 +1660,7 @@ impl ColumnBuilder {
         match self {
             Self::Utf8(b) => b.values_slice().len(),
             Self::Binary(b) => b.values_slice().len(),
+            Self::StringList(b) => b.values_ref().values_slice().len(),
             _ => 0,
         }
     }
@@ -1665,6 +1677,7 @@ impl ColumnBuilder {
             Self::Decimal(b) => b.append_null(),
             Self::Utf8(b) => b.append_null(),
             Self::Binary(b) => b.append_null(),
+            Self::StringList(b) => b.append_null(),
             Self::Date(b) => b.append_null(),
             Self::Time(b) => b.append_null(),
             Self::TsMs(b) => b.append_null(),
@@ -1704,6 +1717,7 @@ impl ColumnBuilder {
             Self::Decimal(b) => Arc::new(b.finish()),
             Self::Utf8(b) => Arc::new(b.finish()),
             Self::Binary(b) => Arc::new(b.finish()),
+            Self::StringList(b) => Arc::new(b.finish()),
             Self::Date(b) => Arc::new(b.finish()),
             Self::Time(b) => Arc::new(b.finish()),
             Self::TsMs(b) => Arc::new(b.finish()),
@@ -1784,6 +1798,15 @@ impl ColumnBuilder {
                 b.append_value(text)
             }
             (Self::Binary(b), Conv::Binary, ValueRef::Bytes(v)) => b.append_value(v.as_ref()),
+            (Self::StringList(b), Conv::SetMembers, ValueRef::Bytes(v)) => {
+                let s = std::str::from_utf8(v).map_err(|e| {
+                    format!("not valid UTF-8 ({e}); convert the column to utf8mb4 or declare it as BYTES")
+                })?;
+                for member in set_members(s) {
+                    b.values().append_value(member);
+                }
+                b.append(true)
+            }
             (Self::Utf8(b), Conv::GeoJson, ValueRef::Bytes(v)) => b.append_value(geojson::geometry_json(v)?),
             (Self::Binary(b), Conv::BitBytes, ValueRef::Bytes(v)) => {
                 // BIT(n) has at most 8 bytes (n <= 64).
@@ -1849,6 +1872,16 @@ impl ColumnBuilder {
         }
         Ok(())
     }
+}
+
+/// The members of a SET's text as Flink CDC gives them: Java's `text.split(",")`, so trailing
+/// empty members are dropped, but text without a comma is one member even when empty (the empty
+/// set reads `[""]`, which `Row#toString` prints as `[]`, as Flink CDC's does).
+fn set_members(text: &str) -> impl Iterator<Item = &str> {
+    let kept = if text.contains(',') { text.trim_end_matches(',') } else { text };
+    // Only commas trail: "a,," keeps "a"; ",," (all empty) keeps nothing, as in Java.
+    let all_commas = kept.is_empty() && !text.is_empty();
+    kept.split(',').take(if all_commas { 0 } else { usize::MAX })
 }
 
 /// Epoch microseconds of a wall clock, `shift_seconds` subtracted and truncated to a multiple of
@@ -2504,6 +2537,23 @@ mod tests {
         assert_eq!(compare_values(&Time(true, 1, 0, 0, 0, 0), &Time(true, 0, 23, 0, 0, 0)), Ordering::Less);
         assert_eq!(compare_values(&Time(true, 0, 0, 0, 1, 0), &Time(false, 0, 0, 0, 0, 0)), Ordering::Less);
         assert_eq!(compare_values(&Time(false, 1, 0, 0, 0, 0), &Time(false, 0, 23, 59, 59, 999_999)), Ordering::Greater);
+    }
+
+    /// Flink CDC splits a SET's text with Java's `String#split(",")`.
+    #[test]
+    fn set_members_split_as_java_does() {
+        fn split(text: &str) -> Vec<&str> {
+            set_members(text).collect()
+        }
+        assert_eq!(split("a,b,c"), ["a", "b", "c"]);
+        assert_eq!(split("c"), ["c"]);
+        // No comma: the text itself, even empty (the empty set).
+        assert_eq!(split(""), [""]);
+        // Trailing empty members are dropped, others kept.
+        assert_eq!(split("a,,"), ["a"]);
+        assert_eq!(split(",a"), ["", "a"]);
+        assert_eq!(split("a,,b"), ["a", "", "b"]);
+        assert!(split(",,").is_empty());
     }
 
     #[test]

@@ -114,6 +114,8 @@ async fn mapping_validation_names_table_column_types_and_fix() {
     rejected("ti", "BOOLEAN", &["tinyint(4)", "TINYINT"]);
     rejected("tm", "TIMESTAMP(0)", &["TIME(0)"]);
     rejected("g", "BYTES", &["has type geometry", "declare it as STRING"]);
+    // ARRAY<STRING> reads SET columns only, as in Flink CDC.
+    rejected("v", "ARRAY<VARCHAR(2147483647)>", &["varchar(5)", "ARRAY<VARCHAR(2147483647)>", "VARCHAR(5)"]);
     rejected("missing", "INT", &["'missing'", &table_name, "id, i, d"]);
 
     for (column, ty) in [

@@ -28,6 +28,15 @@
 //!   generated projections write (`CodeGenUtils.binaryWriterWriteNull` calls
 //!   `writeDecimal(pos, null, p)` / `writeTimestamp(pos, null, p)`); note that
 //!   `RowDataSerializer#toBinaryRow` uses plain `setNullAt` there instead. Both read back the same.
+//! - ARRAY<VARCHAR(n)> (Arrow `List<Utf8>`) is a `BinaryArrayData` in the variable part, laid
+//!   out as `BinaryArrayWriter` (with `ArrayDataSerializer#toBinaryArray`) writes it: the element
+//!   count (int32), then one null bit per element (bit `j & 7` of byte `4 + (j >> 3)`) padded to
+//!   whole 4-byte words, then one 8-byte slot per element, the whole fixed part rounded up to a
+//!   multiple of 8 (an empty array is 8 bytes: count 0 and padding). Element slots hold strings
+//!   exactly as row slots do (inline up to 7 bytes, else `offset << 32 | len` with the bytes
+//!   padded to 8 after the fixed part, `offset` relative to the array start); a NULL element has
+//!   its bit set and a zero slot. The row slot holds `offset << 32 | array size`. A NULL array is
+//!   the null bit and a zero slot, nothing in the variable part.
 //! - Variable-part values follow in field order; row size = fixed part + variable part.
 //!
 //! The encoder works column by column: one pass sizes every row (only string / binary columns
@@ -90,6 +99,7 @@ enum Kind {
     String,
     Binary,
     Timestamp { ltz: bool, compact: bool },
+    StringArray,
 }
 
 impl Kind {
@@ -114,6 +124,7 @@ impl Kind {
             FlinkType::TimestampLtz { precision } => {
                 Kind::Timestamp { ltz: true, compact: precision <= MAX_COMPACT_TIMESTAMP_PRECISION }
             }
+            FlinkType::Array(_) => Kind::StringArray,
         }
     }
 
@@ -166,6 +177,15 @@ enum Values<'a> {
         unit: TimeUnit,
         compact: bool,
     },
+    /// `List<Utf8>`: row `i`'s elements are `elements[lists[i]..lists[i + 1]]`, element `j`'s
+    /// bytes `data[elements[j]..elements[j + 1]]`.
+    StringLists {
+        lists: &'a [i32],
+        elements: &'a [i32],
+        data: &'a [u8],
+        /// Only present when some element is null.
+        element_nulls: Option<&'a NullBuffer>,
+    },
 }
 
 struct ColumnView<'a> {
@@ -211,7 +231,8 @@ impl BinaryRowEncoder {
             .collect();
         let reserved: usize = columns.iter().map(|c| c.kind.reserved_var_size()).sum();
         let has_var_part = columns.iter().any(|c| {
-            matches!(c.kind, Kind::String | Kind::Binary) || c.kind.reserved_var_size() > 0
+            matches!(c.kind, Kind::String | Kind::Binary | Kind::StringArray)
+                || c.kind.reserved_var_size() > 0
         });
         BinaryRowEncoder {
             columns,
@@ -264,12 +285,24 @@ impl BinaryRowEncoder {
         let base = out.len();
         let starts = &mut self.row_starts;
         starts.clear();
-        let has_bytes_columns = views.iter().any(|v| matches!(v.values, Values::Bytes { .. }));
-        let end = if has_bytes_columns {
+        let has_sized_columns = views
+            .iter()
+            .any(|v| matches!(v.values, Values::Bytes { .. } | Values::StringLists { .. }));
+        let end = if has_sized_columns {
             starts.resize(num_rows, self.base_row_size);
             for v in &views {
-                if let Values::Bytes { offsets: value_offsets, .. } = v.values {
-                    add_long_value_sizes(starts, value_offsets, v.nulls);
+                match v.values {
+                    Values::Bytes { offsets: value_offsets, .. } => {
+                        add_long_value_sizes(starts, value_offsets, v.nulls)
+                    }
+                    Values::StringLists { lists, elements, element_nulls, .. } => {
+                        for (i, size) in starts.iter_mut().enumerate() {
+                            if v.nulls.is_none_or(|n| n.is_valid(i)) {
+                                *size += string_array_size(lists, elements, element_nulls, i);
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
             let mut pos = base;
@@ -340,6 +373,31 @@ fn add_long_value_sizes(sizes: &mut [usize], value_offsets: &[i32], nulls: Optio
     }
 }
 
+/// `BinaryArrayData.calculateHeaderInBytes`: the element count and the null bits in whole
+/// 4-byte words.
+fn array_header_size(num_elements: usize) -> usize {
+    4 + num_elements.div_ceil(32) * 4
+}
+
+/// Bytes of row `i`'s `BinaryArrayData` (a multiple of 8): the rounded fixed part plus the padded
+/// bytes of each non-null element longer than 7 bytes.
+fn string_array_size(
+    lists: &[i32],
+    elements: &[i32],
+    element_nulls: Option<&NullBuffer>,
+    i: usize,
+) -> usize {
+    let (first, end) = (lists[i] as usize, lists[i + 1] as usize);
+    let mut size = round_to_word(array_header_size(end - first) + 8 * (end - first));
+    for j in first..end {
+        let len = (elements[j + 1] - elements[j]) as usize;
+        if len > MAX_FIX_PART_DATA_SIZE && element_nulls.is_none_or(|n| n.is_valid(j)) {
+            size += round_to_word(len);
+        }
+    }
+    size
+}
+
 fn mismatch(plan: &ColumnPlan, actual: &DataType, expected: &str) -> BridgeError {
     BridgeError::Encoding {
         column: plan.name.clone(),
@@ -398,6 +456,16 @@ fn view<'a>(plan: &ColumnPlan, array: &'a ArrayRef) -> Result<ColumnView<'a>> {
                 TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().values(),
             };
             Values::Timestamp { values, unit: *unit, compact }
+        }
+        (Kind::StringArray, DataType::List(field)) if *field.data_type() == DataType::Utf8 => {
+            let lists = array.as_list::<i32>();
+            let strings = lists.values().as_string::<i32>();
+            Values::StringLists {
+                lists: lists.value_offsets(),
+                elements: strings.value_offsets(),
+                data: strings.value_data(),
+                element_nulls: strings.nulls().filter(|n| n.null_count() > 0),
+            }
         }
         (Kind::Decimal { scale, .. }, _) => {
             return Err(mismatch(plan, dt, &format!("Decimal128(_, {scale})")))
@@ -529,6 +597,20 @@ fn write_column(
                 }
             }
         }
+        Values::StringLists { lists, elements, data, element_nulls } => {
+            for (i, &start) in starts.iter().enumerate() {
+                if !is_valid(i) {
+                    buf[start + plan.null_byte] |= plan.null_mask;
+                    continue;
+                }
+                let cursor = cursors[i];
+                let size = string_array_size(lists, elements, element_nulls, i);
+                let array = &mut buf[start + cursor..start + cursor + size];
+                write_string_array(array, lists, elements, data, element_nulls, i);
+                put_slot(buf, start + plan.slot, ((cursor as u64) << 32) | size as u64);
+                cursors[i] = cursor + size;
+            }
+        }
         Values::Timestamp { values, unit, compact } => {
             for (i, (&start, &v)) in starts.iter().zip(values).enumerate() {
                 let valid = is_valid(i);
@@ -557,6 +639,39 @@ fn write_column(
         }
     }
     Ok(())
+}
+
+/// Writes row `i`'s strings as a `BinaryArrayData` into `array` (zeroed, exactly its size).
+fn write_string_array(
+    array: &mut [u8],
+    lists: &[i32],
+    elements: &[i32],
+    data: &[u8],
+    element_nulls: Option<&NullBuffer>,
+    i: usize,
+) {
+    let (first, end) = (lists[i] as usize, lists[i + 1] as usize);
+    let n = end - first;
+    array[..4].copy_from_slice(&(n as i32).to_le_bytes());
+    let header = array_header_size(n);
+    let mut cursor = round_to_word(header + 8 * n);
+    for (k, j) in (first..end).enumerate() {
+        if !element_nulls.is_none_or(|nulls| nulls.is_valid(j)) {
+            array[4 + (k >> 3)] |= 1 << (k & 7);
+            continue;
+        }
+        let value = &data[elements[j] as usize..elements[j + 1] as usize];
+        let len = value.len();
+        let slot = header + 8 * k;
+        if len <= MAX_FIX_PART_DATA_SIZE {
+            array[slot..slot + len].copy_from_slice(value);
+            array[slot + 7] = 0x80 | len as u8;
+        } else {
+            array[cursor..cursor + len].copy_from_slice(value);
+            put_slot(array, slot, ((cursor as u64) << 32) | len as u64);
+            cursor += round_to_word(len);
+        }
+    }
 }
 
 /// Length of `BigInteger#toByteArray` for this value: `bitLength / 8 + 1`.

@@ -73,7 +73,7 @@ class FlinkCdcConformanceITCase {
             "binary", "enum_set_as_string", "json", "integer_decimal_as_string", "widened_numbers", "metadata_columns",
             "latest_offset", "snapshot_mode", "primary_key_change", "debezium_option",
             "append_only", "bit_n", "time", "zero_dates", "zero_timestamp_as_timestamp", "float_double_as_string",
-            "narrowed_numbers", "narrowed_overflow", "spatial", "spatial_types");
+            "narrowed_numbers", "narrowed_overflow", "spatial", "spatial_types", "set_as_array");
 
     @RegisterExtension
     static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(

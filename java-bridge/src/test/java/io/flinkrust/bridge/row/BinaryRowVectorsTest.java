@@ -6,7 +6,9 @@ import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.core.memory.MemorySegmentFactory;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.flink.table.data.ArrayData;
 import org.apache.flink.table.data.DecimalData;
+import org.apache.flink.table.data.GenericArrayData;
 import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.data.StringData;
@@ -17,6 +19,7 @@ import org.apache.flink.table.data.writer.BinaryRowWriter;
 import org.apache.flink.table.data.writer.BinaryWriter;
 import org.apache.flink.table.runtime.typeutils.InternalSerializers;
 import org.apache.flink.table.runtime.typeutils.RowDataSerializer;
+import org.apache.flink.table.types.logical.ArrayType;
 import org.apache.flink.table.types.logical.DecimalType;
 import org.apache.flink.table.types.logical.LocalZonedTimestampType;
 import org.apache.flink.table.types.logical.LogicalType;
@@ -186,6 +189,16 @@ class BinaryRowVectorsTest {
                     }
                     return TimestampData.fromEpochMillis(v.get("millis").longValue(), nanos);
                 }
+            case ARRAY:
+                {
+                    expect(v, v.isArray(), type);
+                    LogicalType elementType = ((ArrayType) type).getElementType();
+                    Object[] elements = new Object[v.size()];
+                    for (int i = 0; i < elements.length; i++) {
+                        elements[i] = toInternal(v.get(i), elementType);
+                    }
+                    return new GenericArrayData(elements);
+                }
             default:
                 throw new IllegalArgumentException("type not covered by the vectors: " + type);
         }
@@ -335,6 +348,15 @@ class BinaryRowVectorsTest {
         }
     }
 
+    private static Object[] elementsOf(ArrayData array, ArrayType type) {
+        ArrayData.ElementGetter getter = ArrayData.createElementGetter(type.getElementType());
+        Object[] elements = new Object[array.size()];
+        for (int i = 0; i < elements.length; i++) {
+            elements[i] = getter.getElementOrNull(array, i);
+        }
+        return elements;
+    }
+
     private static BinaryRowData pointTo(byte[] bytes, int arity) {
         BinaryRowData row = new BinaryRowData(arity);
         row.pointTo(MemorySegmentFactory.wrap(bytes), 0, bytes.length);
@@ -347,10 +369,19 @@ class BinaryRowVectorsTest {
             Object expected = row.values[i];
             assertThat(binary.isNullAt(i)).as("field %d null", i).isEqualTo(expected == null);
             Object actual = RowData.createFieldGetter(c.types[i], i).getFieldOrNull(binary);
-            boolean same =
-                    expected instanceof byte[]
-                            ? Arrays.equals((byte[]) expected, (byte[]) actual)
-                            : Objects.equals(expected, actual);
+            boolean same;
+            if (expected instanceof byte[]) {
+                same = Arrays.equals((byte[]) expected, (byte[]) actual);
+            } else if (expected instanceof GenericArrayData) {
+                // Read through Flink's BinaryArrayData, element by element.
+                same =
+                        Arrays.equals(
+                                ((GenericArrayData) expected).toObjectArray(),
+                                elementsOf((ArrayData) actual, (ArrayType) c.types[i]));
+                actual = Arrays.toString(elementsOf((ArrayData) actual, (ArrayType) c.types[i]));
+            } else {
+                same = Objects.equals(expected, actual);
+            }
             assertThat(same)
                     .as("field %d (%s): expected %s, read %s", i, c.types[i], expected, actual)
                     .isTrue();
