@@ -73,7 +73,8 @@ class FlinkCdcConformanceITCase {
             "binary", "enum_set_as_string", "json", "integer_decimal_as_string", "widened_numbers", "metadata_columns",
             "latest_offset", "snapshot_mode", "primary_key_change", "debezium_option",
             "append_only", "bit_n", "time", "zero_dates", "zero_timestamp_as_timestamp", "float_double_as_string",
-            "narrowed_numbers", "narrowed_overflow", "spatial", "spatial_types", "set_as_array");
+            "narrowed_numbers", "narrowed_overflow", "spatial", "spatial_types", "set_as_array",
+            "numbers_as_float_double", "narrowed_decimal", "time_zone_unset", "no_primary_key");
 
     @RegisterExtension
     static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
