@@ -74,7 +74,8 @@ class FlinkCdcConformanceITCase {
             "latest_offset", "snapshot_mode", "primary_key_change", "debezium_option",
             "append_only", "bit_n", "time", "zero_dates", "zero_timestamp_as_timestamp", "float_double_as_string",
             "narrowed_numbers", "narrowed_overflow", "spatial", "spatial_types", "set_as_array",
-            "numbers_as_float_double", "narrowed_decimal", "time_zone_unset", "no_primary_key");
+            "numbers_as_float_double", "narrowed_decimal", "time_zone_unset", "no_primary_key", "specific_offset",
+            "two_tables_missing_column");
 
     @RegisterExtension
     static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
@@ -150,6 +151,17 @@ class FlinkCdcConformanceITCase {
         String sessionTimeZone;
         /** A table without a primary key (MySQL and Flink alike): the chunk key comes from the options. */
         boolean noKey;
+        /**
+         * 'scan.startup.mode' = 'specific-offset' at the end of the binlog once the table exists: the
+         * fixture rows are read from the binlog as inserts, no snapshot is taken.
+         */
+        boolean specificOffset;
+        /**
+         * A second table {@code <table>_b} matched by the same pattern, with these MySQL columns
+         * besides {@code id} (a subset: the others read NULL in its rows) and one row, id 100.
+         */
+        String secondTableColumns;
+        String secondTableValues;
 
         Case(String name, List<Col> columns, String[]... values) {
             this.name = name;
@@ -214,6 +226,22 @@ class FlinkCdcConformanceITCase {
         Case noKey() {
             noKey = true;
             return this;
+        }
+
+        Case specificOffset() {
+            specificOffset = true;
+            return this;
+        }
+
+        Case secondTable(String columns, String values) {
+            secondTableColumns = columns;
+            secondTableValues = values;
+            return this;
+        }
+
+        /** The 'table-name' pattern: the table, and the second one if any. */
+        String tablePattern() {
+            return secondTableColumns == null ? table : table + "(_b)?";
         }
     }
 
@@ -528,6 +556,18 @@ class FlinkCdcConformanceITCase {
                 v("'a'", "1"), v("'b'", "2"), v("'c'", "3"), v("'d'", "4"), v("'e'", "5"))
                 .noKey()
                 .extraOptions(", 'scan.incremental.snapshot.chunk.key-column' = 'id'"));
+        // A binlog position given by file and offset: the fixture rows arrive as binlog inserts.
+        cases.add(new Case("specific_offset",
+                List.of(c("name", "VARCHAR(20)", "STRING"), c("n", "BIGINT", "BIGINT")),
+                v("'a'", "1"), v("'b'", "2"), v("'c'", "3"), v("'d'", "4"), v("'e'", "5"))
+                .extraFlinkColumns(", kind STRING METADATA FROM 'row_kind' VIRTUAL")
+                .specificOffset());
+        // Two tables matched by one pattern, the second without the column n: it reads NULL there.
+        cases.add(new Case("two_tables_missing_column",
+                List.of(c("name", "VARCHAR(20)", "STRING"), c("n", "BIGINT", "BIGINT")),
+                v("'a'", "1"), v("'b'", "2"), v("'c'", "3"), v("'d'", "4"), v("'e'", "5"))
+                .extraFlinkColumns(", tbl STRING METADATA FROM 'table_name' VIRTUAL")
+                .secondTable("name VARCHAR(20)", "'z'"));
         cases.add(new Case("latest_offset",
                 List.of(c("name", "VARCHAR(20)", "STRING"), c("n", "BIGINT", "BIGINT")),
                 v("'a'", "1"), v("'b'", "2"), v("'c'", "3"), v("'d'", "4"), v("'e'", "5"))
@@ -657,11 +697,26 @@ class FlinkCdcConformanceITCase {
         db.execute(database, "CREATE TABLE " + table + " (id INT NOT NULL" + (k.noKey ? "" : " PRIMARY KEY") + ", "
                 + String.join(", ", columnDefs) + ") "
                 + k.tableOptions);
+        if (k.specificOffset) {
+            // Both start where the binlog ends now, after the CREATE TABLE: the fixture inserts come next.
+            try (java.sql.Connection c = db.admin(database); java.sql.Statement s = c.createStatement();
+                    java.sql.ResultSet status = s.executeQuery("SHOW MASTER STATUS")) {
+                status.next();
+                k.extraOptions = ", 'scan.startup.mode' = 'specific-offset', 'scan.startup.specific-offset.file' = '"
+                        + status.getString(1) + "', 'scan.startup.specific-offset.pos' = '" + status.getLong(2) + "'";
+            }
+        }
         // With latest-offset the fixture rows are not emitted, but the DML changes them: their before images show.
         for (int i = 0; i < 3; i++) {
             db.execute(database, insert(k, i + 1, k.values.get(i)));
         }
         outcome.snapshotRows = k.latestOffset ? 0 : 3;
+        if (k.secondTableColumns != null) {
+            db.execute(database, "CREATE TABLE " + table + "_b (id INT NOT NULL PRIMARY KEY, " + k.secondTableColumns + ")");
+            db.execute(database, "INSERT INTO " + table + "_b VALUES (100, " + k.secondTableValues + ")");
+            outcome.snapshotRows++;
+        }
+        int snapshotRows = outcome.snapshotRows;
 
         Side reference = new Side(REFERENCE);
         Side rust = new Side(RUST);
@@ -691,7 +746,8 @@ class FlinkCdcConformanceITCase {
             } else {
                 // The snapshot ends before any DML, so each change is after every chunk's high
                 // watermark: both connectors must emit it as a binlog change.
-                ItSupport.waitUntil(() -> (reference.count() >= 3 || reference.ended()) && (rust.count() >= 3 || rust.ended()),
+                ItSupport.waitUntil(() -> (reference.count() >= snapshotRows || reference.ended())
+                                && (rust.count() >= snapshotRows || rust.ended()),
                         PHASE_TIMEOUT);
             }
             if (k.bounded) {
@@ -794,7 +850,7 @@ class FlinkCdcConformanceITCase {
             long id = Long.parseLong(serverId) + turn % 5;
             String ddl = "CREATE TABLE src (" + String.join(", ", columns) + k.extraFlinkColumns
                     + (k.noKey ? "" : ", PRIMARY KEY (id) NOT ENFORCED") + ") WITH ('connector' = '" + connector + "', "
-                    + db.connectionOptions() + ", 'database-name' = '" + database + "', 'table-name' = '" + k.table
+                    + db.connectionOptions() + ", 'database-name' = '" + database + "', 'table-name' = '" + k.tablePattern()
                     + "', 'server-id' = '" + id + "'"
                     + (k.serverTimeZone == null ? "" : ", 'server-time-zone' = '" + k.serverTimeZone + "'")
                     + k.extraOptions + ")";
