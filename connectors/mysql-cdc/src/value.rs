@@ -1032,17 +1032,23 @@ pub fn primary_key_differs(table: &TableSchema, before: &[Value], after: &[Value
     })
 }
 
+/// A decimal text's sign (a leading `-`), integer digits and fraction digits, unchecked:
+/// `-12.5` is `(true, "12", "5")`, `7` is `(false, "7", "")`.
+fn decimal_parts(text: &[u8]) -> (bool, &[u8], &[u8]) {
+    let (negative, body) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    match body.iter().position(|&c| c == b'.') {
+        Some(dot) => (negative, &body[..dot], &body[dot + 1..]),
+        None => (negative, body, &body[..0]),
+    }
+}
+
 /// Compares two decimal texts (`-?digits[.digits]`, no leading zeros) numerically.
 fn compare_decimal_text(a: &[u8], b: &[u8]) -> Ordering {
     let split = |t: &[u8]| -> (bool, Vec<u8>, Vec<u8>) {
-        let (neg, body) = match t.split_first() {
-            Some((b'-', rest)) => (true, rest),
-            _ => (false, t),
-        };
-        let (int, frac) = match body.iter().position(|&c| c == b'.') {
-            Some(dot) => (&body[..dot], &body[dot + 1..]),
-            None => (body, &body[..0]),
-        };
+        let (neg, int, frac) = decimal_parts(t);
         let int: Vec<u8> = int.iter().copied().skip_while(|&c| c == b'0').collect();
         let mut frac = frac.to_vec();
         while frac.last() == Some(&b'0') {
@@ -1905,14 +1911,7 @@ fn scale_int(v: i128, scale: u8) -> Result<i128, String> {
 /// (validation only allows scales at least as large as the column's).
 fn parse_decimal(text: &[u8], scale: u8) -> Result<i128, String> {
     let bad = || format!("bad DECIMAL {:?}", String::from_utf8_lossy(text));
-    let (negative, body) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
-    };
-    let (int, frac) = match body.iter().position(|&c| c == b'.') {
-        Some(dot) => (&body[..dot], &body[dot + 1..]),
-        None => (body, &body[..0]),
-    };
+    let (negative, int, frac) = decimal_parts(text);
     if frac.len() > usize::from(scale) && frac[usize::from(scale)..].iter().any(|&c| c != b'0') {
         return Err(format!("{} has more than {scale} fraction digits", String::from_utf8_lossy(text)));
     }
@@ -1942,14 +1941,7 @@ fn parse_float_text<F: std::str::FromStr>(text: &[u8]) -> Result<F, String> {
 /// unscaled value of DECIMAL(precision, scale); None when it needs more than `precision` digits
 /// (Flink CDC: `DecimalData.fromBigDecimal` gives null) or is not a number.
 fn round_decimal(text: &[u8], precision: u8, scale: u8) -> Option<i128> {
-    let (negative, body) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
-    };
-    let (int, frac) = match body.iter().position(|&c| c == b'.') {
-        Some(dot) => (&body[..dot], &body[dot + 1..]),
-        None => (body, &body[..0]),
-    };
+    let (negative, int, frac) = decimal_parts(text);
     if int.is_empty() && frac.is_empty() || !int.iter().chain(frac).all(u8::is_ascii_digit) {
         return None;
     }
