@@ -17,14 +17,16 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use connector_mysql_cdc::gtid::GtidSet;
-use connector_mysql_cdc::mariadb_gtid::{decode_gtid_event, parse_gtid_list, MariaGtid, MariaGtidPos};
+use connector_mysql_cdc::mariadb_gtid::{
+    decode_gtid_event, parse_gtid_list, MariaGtid, MariaGtidPos,
+};
 use connector_mysql_cdc::value::{BinaryRowReader, BinlogImageLayout};
+use mysql_common::binlog::consts::BinlogVersion;
 use mysql_common::binlog::events::{
-    DeleteRowsEvent, DeleteRowsEventV1, FormatDescriptionEvent, RowsEventData, TableMapEvent, UpdateRowsEvent,
-    UpdateRowsEventV1, WriteRowsEvent, WriteRowsEventV1,
+    DeleteRowsEvent, DeleteRowsEventV1, FormatDescriptionEvent, RowsEventData, TableMapEvent,
+    UpdateRowsEvent, UpdateRowsEventV1, WriteRowsEvent, WriteRowsEventV1,
 };
 use mysql_common::binlog::value::BinlogValue;
-use mysql_common::binlog::consts::BinlogVersion;
 use mysql_common::binlog::BinlogCtx;
 use mysql_common::io::ParseBuf;
 use rust_core::api::{EnumeratorInit, ReaderContext, ReaderInit, SourceFactory};
@@ -85,17 +87,28 @@ pub fn binlog_rows(data: &[u8]) {
     let tme_body = input.field();
     let rows_body = input.rest();
     let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
-    let Some(tme) = parse_event::<TableMapEvent<'_>>(&fde, tme_body) else { return };
+    let Some(tme) = parse_event::<TableMapEvent<'_>>(&fde, tme_body) else {
+        return;
+    };
     let rows = match kind {
-        0 => parse_event::<WriteRowsEventV1<'_>>(&fde, rows_body).map(RowsEventData::WriteRowsEventV1),
-        1 => parse_event::<UpdateRowsEventV1<'_>>(&fde, rows_body).map(RowsEventData::UpdateRowsEventV1),
-        2 => parse_event::<DeleteRowsEventV1<'_>>(&fde, rows_body).map(RowsEventData::DeleteRowsEventV1),
+        0 => parse_event::<WriteRowsEventV1<'_>>(&fde, rows_body)
+            .map(RowsEventData::WriteRowsEventV1),
+        1 => parse_event::<UpdateRowsEventV1<'_>>(&fde, rows_body)
+            .map(RowsEventData::UpdateRowsEventV1),
+        2 => parse_event::<DeleteRowsEventV1<'_>>(&fde, rows_body)
+            .map(RowsEventData::DeleteRowsEventV1),
         3 => parse_event::<WriteRowsEvent<'_>>(&fde, rows_body).map(RowsEventData::WriteRowsEvent),
-        4 => parse_event::<UpdateRowsEvent<'_>>(&fde, rows_body).map(RowsEventData::UpdateRowsEvent),
-        _ => parse_event::<DeleteRowsEvent<'_>>(&fde, rows_body).map(RowsEventData::DeleteRowsEvent),
+        4 => {
+            parse_event::<UpdateRowsEvent<'_>>(&fde, rows_body).map(RowsEventData::UpdateRowsEvent)
+        }
+        _ => {
+            parse_event::<DeleteRowsEvent<'_>>(&fde, rows_body).map(RowsEventData::DeleteRowsEvent)
+        }
     };
     let Some(rows) = rows else { return };
-    let Ok(layout) = BinlogImageLayout::new(&tme) else { return };
+    let Ok(layout) = BinlogImageLayout::new(&tme) else {
+        return;
+    };
     if !layout.handles(&rows) {
         return;
     }
@@ -104,8 +117,13 @@ pub fn binlog_rows(data: &[u8]) {
     // TIME(2) values with a fraction; the layout decodes those itself (value.rs,
     // time2_hundredths), so there is no reference for them.
     let hundredths = (0..tme.columns_count() as usize).any(|i| {
-        matches!(tme.get_column_type(i), Ok(Some(mysql_common::constants::ColumnType::MYSQL_TYPE_TIME2)))
-            && matches!(tme.get_column_metadata(i).and_then(|m| m.first()), Some(1 | 2))
+        matches!(
+            tme.get_column_type(i),
+            Ok(Some(mysql_common::constants::ColumnType::MYSQL_TYPE_TIME2))
+        ) && matches!(
+            tme.get_column_metadata(i).and_then(|m| m.first()),
+            Some(1 | 2)
+        )
     });
     if hundredths {
         return;
@@ -120,10 +138,16 @@ pub fn binlog_rows(data: &[u8]) {
     match (ours, reference) {
         // As text: a DOUBLE image may hold NaN, which equals nothing, itself included.
         (Ok(ours), Ok(reference)) => {
-            assert_eq!(format!("{ours:?}"), format!("{reference:?}"), "BinlogImageLayout and BinlogRow disagree")
+            assert_eq!(
+                format!("{ours:?}"),
+                format!("{reference:?}"),
+                "BinlogImageLayout and BinlogRow disagree"
+            )
         }
         // What mysql_common reads, the layout must read too.
-        (Err(e), Ok(_)) => panic!("BinlogImageLayout fails where mysql_common's BinlogRow decodes: {e}"),
+        (Err(e), Ok(_)) => {
+            panic!("BinlogImageLayout fails where mysql_common's BinlogRow decodes: {e}")
+        }
         // mysql_common also checks table-map metadata the images do not use (it builds full
         // column definitions for every row): it may refuse a map whose images split fine.
         (Ok(_), Err(_)) | (Err(_), Err(_)) => {}
@@ -134,7 +158,9 @@ type Image = Vec<Option<BinlogValue<'static>>>;
 
 /// A `BinlogRow` as the layout's decoder returns images: every column, owned.
 fn row_values(mut row: mysql_common::binlog::row::BinlogRow) -> Image {
-    (0..row.len()).map(|i| row.take(i).map(BinlogValue::into_owned)).collect()
+    (0..row.len())
+        .map(|i| row.take(i).map(BinlogValue::into_owned))
+        .collect()
 }
 
 /// Parses an event body as `Event::read_event` does: the whole body, nothing left over.
@@ -143,7 +169,9 @@ where
     T: mysql_common::proto::MyDeserialize<'a, Ctx = BinlogCtx<'a>>,
 {
     let mut buf = ParseBuf(body);
-    let event = buf.parse::<T>(BinlogCtx::new(EVENT_HEADER_LEN + body.len(), fde)).ok()?;
+    let event = buf
+        .parse::<T>(BinlogCtx::new(EVENT_HEADER_LEN + body.len(), fde))
+        .ok()?;
     buf.is_empty().then_some(event)
 }
 
@@ -156,10 +184,23 @@ where
 const SNAPSHOT_TYPES: [mysql_common::constants::ColumnType; 17] = {
     use mysql_common::constants::ColumnType::*;
     [
-        MYSQL_TYPE_TINY, MYSQL_TYPE_SHORT, MYSQL_TYPE_YEAR, MYSQL_TYPE_LONG, MYSQL_TYPE_INT24,
-        MYSQL_TYPE_LONGLONG, MYSQL_TYPE_FLOAT, MYSQL_TYPE_DOUBLE, MYSQL_TYPE_NEWDECIMAL,
-        MYSQL_TYPE_VAR_STRING, MYSQL_TYPE_STRING, MYSQL_TYPE_BLOB, MYSQL_TYPE_DATETIME,
-        MYSQL_TYPE_TIMESTAMP, MYSQL_TYPE_DATE, MYSQL_TYPE_TIME, MYSQL_TYPE_NULL,
+        MYSQL_TYPE_TINY,
+        MYSQL_TYPE_SHORT,
+        MYSQL_TYPE_YEAR,
+        MYSQL_TYPE_LONG,
+        MYSQL_TYPE_INT24,
+        MYSQL_TYPE_LONGLONG,
+        MYSQL_TYPE_FLOAT,
+        MYSQL_TYPE_DOUBLE,
+        MYSQL_TYPE_NEWDECIMAL,
+        MYSQL_TYPE_VAR_STRING,
+        MYSQL_TYPE_STRING,
+        MYSQL_TYPE_BLOB,
+        MYSQL_TYPE_DATETIME,
+        MYSQL_TYPE_TIMESTAMP,
+        MYSQL_TYPE_DATE,
+        MYSQL_TYPE_TIME,
+        MYSQL_TYPE_NULL,
     ]
 };
 
@@ -181,18 +222,32 @@ pub fn snapshot_rows(data: &[u8]) {
     let columns: std::sync::Arc<[Column]> = (0..count)
         .map(|_| {
             let selector = usize::from(input.byte());
-            let flags = if selector % 2 == 1 { ColumnFlags::UNSIGNED_FLAG } else { ColumnFlags::empty() };
+            let flags = if selector % 2 == 1 {
+                ColumnFlags::UNSIGNED_FLAG
+            } else {
+                ColumnFlags::empty()
+            };
             Column::new(SNAPSHOT_TYPES[(selector / 2) % SNAPSHOT_TYPES.len()]).with_flags(flags)
         })
         .collect();
     let packet = input.rest();
-    let mut reader = BinaryRowReader::from_types(columns.iter().map(|c| (c.column_type(), c.flags())));
-    let Ok(ours) = reader.read_values(packet) else { return };
-    let reference = RowDeserializer::<ServerSide, Binary>::deserialize(columns, &mut ParseBuf(packet))
-        .unwrap_or_else(|e| panic!("BinaryRowReader read a packet mysql_common refuses ({e}): {ours:?}"));
+    let mut reader =
+        BinaryRowReader::from_types(columns.iter().map(|c| (c.column_type(), c.flags())));
+    let Ok(ours) = reader.read_values(packet) else {
+        return;
+    };
+    let reference =
+        RowDeserializer::<ServerSide, Binary>::deserialize(columns, &mut ParseBuf(packet))
+            .unwrap_or_else(|e| {
+                panic!("BinaryRowReader read a packet mysql_common refuses ({e}): {ours:?}")
+            });
     let reference: Vec<_> = mysql_common::row::Row::from(reference).unwrap();
     // As text: a DOUBLE may be NaN, which equals nothing, itself included.
-    assert_eq!(format!("{ours:?}"), format!("{reference:?}"), "BinaryRowReader vs mysql_common");
+    assert_eq!(
+        format!("{ours:?}"),
+        format!("{reference:?}"),
+        "BinaryRowReader vs mysql_common"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,7 +263,8 @@ pub fn gtid(data: &[u8]) {
     let mut input = Input(data);
     match input.byte() % 3 {
         0 => {
-            let server = u32::from_le_bytes([input.byte(), input.byte(), input.byte(), input.byte()]);
+            let server =
+                u32::from_le_bytes([input.byte(), input.byte(), input.byte(), input.byte()]);
             let body = input.rest();
             match decode_gtid_event(body, server) {
                 Ok(event) => {
@@ -217,14 +273,21 @@ pub fn gtid(data: &[u8]) {
                     assert_eq!(event.gtid.domain.to_le_bytes(), body[8..12]);
                     assert_eq!(event.gtid.server, server);
                 }
-                Err(e) => assert!(body.len() < 13 && e.contains("malformed MariaDB GTID event"), "{e}"),
+                Err(e) => assert!(
+                    body.len() < 13 && e.contains("malformed MariaDB GTID event"),
+                    "{e}"
+                ),
             }
         }
         1 => {
             let text = String::from_utf8_lossy(input.rest()).into_owned();
             if let Ok(pos) = MariaGtidPos::parse(&text) {
                 let canonical = pos.to_string();
-                assert_eq!(MariaGtidPos::parse(&canonical).as_ref(), Ok(&pos), "'{text}' -> '{canonical}'");
+                assert_eq!(
+                    MariaGtidPos::parse(&canonical).as_ref(),
+                    Ok(&pos),
+                    "'{text}' -> '{canonical}'"
+                );
             }
             if let Ok(list) = parse_gtid_list(&text) {
                 for gtid in list {
@@ -239,17 +302,27 @@ pub fn gtid(data: &[u8]) {
             let parsed = GtidSet::parse(&text);
             if let Ok(set) = &parsed {
                 let canonical = set.to_string();
-                assert_eq!(GtidSet::parse(&canonical).as_ref(), Ok(set), "'{text}' -> '{canonical}'");
+                assert_eq!(
+                    GtidSet::parse(&canonical).as_ref(),
+                    Ok(set),
+                    "'{text}' -> '{canonical}'"
+                );
                 assert!(set.difference(set).is_empty());
             }
             if let Ok(prev) = GtidSet::decode_previous_gtids(previous) {
                 let canonical = prev.to_string();
-                assert_eq!(GtidSet::parse(&canonical).as_ref(), Ok(&prev), "Previous_gtids -> '{canonical}'");
+                assert_eq!(
+                    GtidSet::parse(&canonical).as_ref(),
+                    Ok(&prev),
+                    "Previous_gtids -> '{canonical}'"
+                );
                 if let Ok(set) = parsed {
                     // The union holds both; taking one away leaves nothing of it.
                     let mut union = set.clone();
                     union.union(&prev);
-                    assert!(set.difference(&union).is_empty() && prev.difference(&union).is_empty());
+                    assert!(
+                        set.difference(&union).is_empty() && prev.difference(&union).is_empty()
+                    );
                     assert!(union.difference(&prev).difference(&set).is_empty());
                 }
             }
@@ -276,9 +349,29 @@ fn registry() -> &'static Registry {
 
 /// Column types a table may declare, and a few it may not.
 const TYPES: &[&str] = &[
-    "BIGINT", "BIGINT NOT NULL", "INT", "SMALLINT", "TINYINT", "BOOLEAN", "FLOAT", "DOUBLE", "DECIMAL(10, 2)",
-    "DECIMAL(38, 0)", "STRING", "VARCHAR(5)", "CHAR(3)", "BYTES", "BINARY(4)", "DATE", "TIME(3)", "TIMESTAMP(3)",
-    "TIMESTAMP_LTZ(3)", "TIMESTAMP(9)", "ARRAY<INT>", "DECIMAL(99, 2)", "ARRAY<STRING>",
+    "BIGINT",
+    "BIGINT NOT NULL",
+    "INT",
+    "SMALLINT",
+    "TINYINT",
+    "BOOLEAN",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL(10, 2)",
+    "DECIMAL(38, 0)",
+    "STRING",
+    "VARCHAR(5)",
+    "CHAR(3)",
+    "BYTES",
+    "BINARY(4)",
+    "DATE",
+    "TIME(3)",
+    "TIMESTAMP(3)",
+    "TIMESTAMP_LTZ(3)",
+    "TIMESTAMP(9)",
+    "ARRAY<INT>",
+    "DECIMAL(99, 2)",
+    "ARRAY<STRING>",
 ];
 
 /// Input: connector selector, column count, per column a name field and a type (a byte choosing
@@ -292,28 +385,37 @@ pub fn options(data: &[u8]) {
     let mut input = Input(data);
     let factories = factories();
     let connector_index = input.byte() as usize;
-    let (connector, specs): (String, &[rust_core::options::OptionSpec]) = match factories.get(connector_index % 4) {
-        Some(f) => (f.identifier().to_string(), f.options()),
-        None => ("rust-nope".to_string(), &[]),
-    };
+    let (connector, specs): (String, &[rust_core::options::OptionSpec]) =
+        match factories.get(connector_index % 4) {
+            Some(f) => (f.identifier().to_string(), f.options()),
+            None => ("rust-nope".to_string(), &[]),
+        };
     let columns = (input.byte() % 5) as usize;
     let mut names = Vec::new();
     let mut types = Vec::new();
     for _ in 0..columns {
         names.push(input.text());
         let choice = input.byte();
-        types.push(if choice == 0xFF { input.text() } else { TYPES[choice as usize % TYPES.len()].to_string() });
+        types.push(if choice == 0xFF {
+            input.text()
+        } else {
+            TYPES[choice as usize % TYPES.len()].to_string()
+        });
     }
     let mut options = BTreeMap::new();
     while !input.is_empty() {
         let choice = input.byte();
         let key = match specs.get(choice as usize % specs.len().max(1)) {
-            Some(spec) if choice != 0xFF => spec.key_for(names.first().map_or("id", String::as_str)),
+            Some(spec) if choice != 0xFF => {
+                spec.key_for(names.first().map_or("id", String::as_str))
+            }
             _ => input.text(),
         };
         options.insert(key, input.text());
     }
-    let Ok(row_type) = RowType::parse(&names, &types) else { return };
+    let Ok(row_type) = RowType::parse(&names, &types) else {
+        return;
+    };
     if let Some(projection) = options.get(rust_core::runtime::PROJECTION_OPTION) {
         let _ = parse_projection(projection, row_type.arity());
     }
@@ -321,7 +423,10 @@ pub fn options(data: &[u8]) {
         Ok(source) => {
             let _ = source.boundedness();
         }
-        Err(e) => assert!(e.is_validation(), "bad options must be a user error, got: {e}"),
+        Err(e) => assert!(
+            e.is_validation(),
+            "bad options must be a user error, got: {e}"
+        ),
     }
     // The same definition with a password nothing else contains: it must not appear in any
     // message (the given password may be a word of the message, such as "host").
@@ -329,7 +434,10 @@ pub fn options(data: &[u8]) {
         const SENTINEL: &str = "pw-S3NT1NEL-\u{7f}";
         options.insert("password".into(), SENTINEL.into());
         if let Err(e) = registry().create_source(&connector, options, &row_type) {
-            assert!(!e.to_string().contains(SENTINEL), "the password appears in: {e}");
+            assert!(
+                !e.to_string().contains(SENTINEL),
+                "the password appears in: {e}"
+            );
         }
     }
 }
@@ -343,9 +451,19 @@ fn sources() -> &'static [(&'static str, Box<dyn DynSource>)] {
     static SOURCES: OnceLock<Vec<(&'static str, Box<dyn DynSource>)>> = OnceLock::new();
     SOURCES.get_or_init(|| {
         let id = RowType::parse(&["id"], &["BIGINT NOT NULL"]).unwrap();
-        let options = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let options = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
         let make = |connector: &'static str, pairs: &[(&str, &str)]| {
-            (connector, registry().create_source(connector, options(pairs), &id).expect(connector))
+            (
+                connector,
+                registry()
+                    .create_source(connector, options(pairs), &id)
+                    .expect(connector),
+            )
         };
         vec![
             make("rust-datagen", &[("number-of-rows", "1000")]),
@@ -373,8 +491,12 @@ fn state_versions() -> &'static [[u8; 4]] {
         sources()
             .iter()
             .map(|(_, source)| {
-                let mut enumerator = source.create_enumerator(&EnumeratorInit { parallelism: 2 }, None).unwrap();
-                enumerator.snapshot_state(0).unwrap()[..4].try_into().unwrap()
+                let mut enumerator = source
+                    .create_enumerator(&EnumeratorInit { parallelism: 2 }, None)
+                    .unwrap();
+                enumerator.snapshot_state(0).unwrap()[..4]
+                    .try_into()
+                    .unwrap()
             })
             .collect()
     })
@@ -396,7 +518,11 @@ pub fn state(data: &[u8]) {
     let index = (selector & 3) as usize % sources.len();
     let (connector, source) = &sources[index];
     let payload: Vec<u8> = if selector & 0x80 != 0 {
-        state_versions()[index].iter().chain(body).copied().collect()
+        state_versions()[index]
+            .iter()
+            .chain(body)
+            .copied()
+            .collect()
     } else {
         body.to_vec()
     };
@@ -404,17 +530,31 @@ pub fn state(data: &[u8]) {
     match (selector >> 2) & 7 {
         0 => {
             if let Ok(mut enumerator) = source.create_enumerator(&init, Some(&payload)) {
-                let first = enumerator.snapshot_state(1).expect("snapshot of restored state");
-                let mut again = source.create_enumerator(&init, Some(&first)).expect("restore of a snapshot");
-                let second = again.snapshot_state(2).expect("snapshot of restored snapshot");
-                assert_eq!(first, second, "{connector}: enumerator state does not round-trip");
+                let first = enumerator
+                    .snapshot_state(1)
+                    .expect("snapshot of restored state");
+                let mut again = source
+                    .create_enumerator(&init, Some(&first))
+                    .expect("restore of a snapshot");
+                let second = again
+                    .snapshot_state(2)
+                    .expect("snapshot of restored snapshot");
+                assert_eq!(
+                    first, second,
+                    "{connector}: enumerator state does not round-trip"
+                );
             }
         }
         1 => {
             let mut enumerator = source.create_enumerator(&init, None).unwrap();
-            let split = SplitBytes { id: "fuzz".into(), state: payload };
+            let split = SplitBytes {
+                id: "fuzz".into(),
+                state: payload,
+            };
             if enumerator.add_splits_back(vec![split], 0).is_ok() {
-                enumerator.snapshot_state(1).expect("snapshot after a split came back");
+                enumerator
+                    .snapshot_state(1)
+                    .expect("snapshot after a split came back");
             }
         }
         2 => {
@@ -426,9 +566,14 @@ pub fn state(data: &[u8]) {
             let init = ReaderInit::new(0, 1, 16);
             let mut reader = source.create_reader(&init).unwrap();
             let mut ctx = ReaderContext::new(init);
-            let split = SplitBytes { id: "fuzz".into(), state: payload };
+            let split = SplitBytes {
+                id: "fuzz".into(),
+                state: payload,
+            };
             if reader.add_splits(vec![split], &mut ctx).is_ok() {
-                reader.snapshot_state(1).expect("snapshot after a split was added");
+                reader
+                    .snapshot_state(1)
+                    .expect("snapshot after a split was added");
             }
             let _ = reader.close();
         }
@@ -436,7 +581,10 @@ pub fn state(data: &[u8]) {
             if let Ok(splits) = decode_split_list(&payload) {
                 let mut encoded = Vec::new();
                 encode_split_list(&mut encoded, &splits);
-                assert_eq!(encoded, payload, "a split list that decodes must encode back to itself");
+                assert_eq!(
+                    encoded, payload,
+                    "a split list that decodes must encode back to itself"
+                );
             }
         }
     }

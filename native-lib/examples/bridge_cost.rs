@@ -27,8 +27,13 @@ use rust_core::runtime::{DynSource, ReaderRuntime};
 use rust_core::types::RowType;
 
 fn main() -> rust_core::Result<()> {
-    let rows: u64 = std::env::args().nth(1).map_or(20_000_000, |a| a.parse().expect("rows"));
-    let row_type = RowType::parse(&["id", "v", "price", "name"], &["BIGINT", "INT", "DOUBLE", "STRING"])?;
+    let rows: u64 = std::env::args()
+        .nth(1)
+        .map_or(20_000_000, |a| a.parse().expect("rows"));
+    let row_type = RowType::parse(
+        &["id", "v", "price", "name"],
+        &["BIGINT", "INT", "DOUBLE", "STRING"],
+    )?;
     let options: BTreeMap<String, String> = [
         ("number-of-rows", rows.to_string()),
         ("rows-per-second", "1000000000".to_string()),
@@ -40,13 +45,17 @@ fn main() -> rust_core::Result<()> {
     let registry = Registry::new(vec![Box::new(DatagenFactory)]);
     let source = registry.create_source("rust-datagen", options.clone(), &row_type)?;
     let mut limited_options = options;
-    limited_options.insert("scan.rate-limit.rows-per-second".into(), "1000000000000".into());
+    limited_options.insert(
+        "scan.rate-limit.rows-per-second".into(),
+        "1000000000000".into(),
+    );
     let limited = registry.create_source("rust-datagen", limited_options, &row_type)?;
 
     // Warm up once, then measure each phase twice, alternating, and keep the faster run.
     let _ = generation_only(source.as_ref(), rows / 10)?;
     let _ = generation_and_encoding(source.as_ref(), rows / 10)?;
-    let (mut generation, mut encoding, mut both, mut with_limit) = (f64::MAX, f64::MAX, f64::MAX, f64::MAX);
+    let (mut generation, mut encoding, mut both, mut with_limit) =
+        (f64::MAX, f64::MAX, f64::MAX, f64::MAX);
     for round in 0..4 {
         generation = generation.min(generation_only(source.as_ref(), rows)?);
         encoding = encoding.min(encoding_only(source.as_ref(), &row_type, rows)?);
@@ -61,9 +70,18 @@ fn main() -> rust_core::Result<()> {
         }
     }
     println!("bridge_cost: {rows} rows of (id BIGINT, v INT, price DOUBLE, name STRING(10)), one thread, best of 4");
-    println!("RESULT generation={generation:.1} ns/row ({:.1} M rows/s)", 1e3 / generation);
-    println!("RESULT encoding={encoding:.1} ns/row ({:.1} M rows/s)", 1e3 / encoding);
-    println!("RESULT generation+encoding={both:.1} ns/row ({:.1} M rows/s)", 1e3 / both);
+    println!(
+        "RESULT generation={generation:.1} ns/row ({:.1} M rows/s)",
+        1e3 / generation
+    );
+    println!(
+        "RESULT encoding={encoding:.1} ns/row ({:.1} M rows/s)",
+        1e3 / encoding
+    );
+    println!(
+        "RESULT generation+encoding={both:.1} ns/row ({:.1} M rows/s)",
+        1e3 / both
+    );
     println!(
         "RESULT generation+encoding with an unreachable rate limit={with_limit:.1} ns/row ({:.1} M rows/s), \
          limiter overhead {:+.1}%",
@@ -101,7 +119,8 @@ fn init() -> ReaderInit {
 
 /// Splits for one reader, straight from the enumerator (as Flink would assign them).
 fn all_splits(source: &dyn DynSource) -> rust_core::Result<Vec<SplitBytes>> {
-    let mut enumerator = source.create_enumerator(&rust_core::api::EnumeratorInit { parallelism: 1 }, None)?;
+    let mut enumerator =
+        source.create_enumerator(&rust_core::api::EnumeratorInit { parallelism: 1 }, None)?;
     enumerator.start()?;
     enumerator.add_reader(0)?;
     let mut splits = Vec::new();

@@ -28,12 +28,17 @@ fn common_option_problems(page: &str) -> Vec<String> {
     if let Ok(rows) = documented_options(page) {
         for spec in rust_core::rate_limit::OPTIONS {
             if rows.contains_key(spec.key) {
-                problems.push(format!("'{}' is a common option: document it only in docs/{COMMON_PAGE}", spec.key));
+                problems.push(format!(
+                    "'{}' is a common option: document it only in docs/{COMMON_PAGE}",
+                    spec.key
+                ));
             }
         }
     }
     if !page.contains(&format!("../{COMMON_PAGE}")) {
-        problems.push(format!("no link to the common options (../{COMMON_PAGE}) that every connector has"));
+        problems.push(format!(
+            "no link to the common options (../{COMMON_PAGE}) that every connector has"
+        ));
     }
     problems
 }
@@ -46,7 +51,9 @@ fn the_common_options_page_documents_exactly_the_options_every_connector_has() {
     let documented = documented_options(&page).unwrap_or_default();
     for key in FRAMEWORK_KEYS {
         if !documented.contains_key(*key) {
-            problems.push(format!("'{key}' applies to every connector but is not documented"));
+            problems.push(format!(
+                "'{key}' applies to every connector but is not documented"
+            ));
         }
     }
     let table: Vec<String> = rust_core::rate_limit::OPTIONS.iter().map(render).collect();
@@ -64,7 +71,10 @@ fn render(option: &OptionSpec) -> String {
         OptionDefault::Value(v) => format!("`{v}`"),
         OptionDefault::Text(t) => t.to_string(),
     };
-    format!("| `{}` | {default} | {} | {} |", option.key, option.type_name, option.description)
+    format!(
+        "| `{}` | {default} | {} | {} |",
+        option.key, option.type_name, option.description
+    )
 }
 
 /// The cells of one table row, trimmed.
@@ -75,13 +85,23 @@ fn cells(row: &str) -> Vec<String> {
 
 /// The rows of the first table after `## Options`, by option name (backticks stripped).
 fn documented_options(page: &str) -> Result<BTreeMap<String, Vec<String>>, String> {
-    let mut lines = page.lines().skip_while(|l| l.trim() != "## Options").skip(1);
-    let header = lines.find(|l| l.trim_start().starts_with('|')).ok_or("no table under '## Options'")?;
+    let mut lines = page
+        .lines()
+        .skip_while(|l| l.trim() != "## Options")
+        .skip(1);
+    let header = lines
+        .find(|l| l.trim_start().starts_with('|'))
+        .ok_or("no table under '## Options'")?;
     if cells(header) != cells(HEADER) {
-        return Err(format!("the options table's header is '{header}', expected '{HEADER}'"));
+        return Err(format!(
+            "the options table's header is '{header}', expected '{HEADER}'"
+        ));
     }
     let mut rows = BTreeMap::new();
-    for line in lines.skip(1).take_while(|l| l.trim_start().starts_with('|')) {
+    for line in lines
+        .skip(1)
+        .take_while(|l| l.trim_start().starts_with('|'))
+    {
         let row = cells(line);
         if row.len() != 4 {
             return Err(format!("row '{line}' has {} cells, expected 4", row.len()));
@@ -104,7 +124,10 @@ fn differences(page: &str, declared: &[OptionSpec]) -> Vec<String> {
     for option in declared {
         let expected = cells(&render(option));
         match documented.get(option.key) {
-            None => problems.push(format!("'{}' is accepted by the connector but not documented", option.key)),
+            None => problems.push(format!(
+                "'{}' is accepted by the connector but not documented",
+                option.key
+            )),
             Some(row) => {
                 for (i, what) in [(1, "default"), (2, "type"), (3, "meaning")] {
                     if row[i] != expected[i] {
@@ -119,7 +142,9 @@ fn differences(page: &str, declared: &[OptionSpec]) -> Vec<String> {
     }
     for key in documented.keys() {
         if !FRAMEWORK_KEYS.contains(&key.as_str()) && !declared.iter().any(|o| o.key == key) {
-            problems.push(format!("'{key}' is documented but the connector does not accept it"));
+            problems.push(format!(
+                "'{key}' is documented but the connector does not accept it"
+            ));
         }
     }
     problems
@@ -135,12 +160,19 @@ fn every_connector_page_documents_exactly_the_declared_options() {
         let page = match std::fs::read_to_string(&path) {
             Ok(page) => page,
             Err(e) => {
-                failures.push(format!("{page_name}: {e}; every connector needs a page with an options table"));
+                failures.push(format!(
+                    "{page_name}: {e}; every connector needs a page with an options table"
+                ));
                 continue;
             }
         };
         for option in factory.options() {
-            assert_eq!(render(option).matches('|').count(), 5, "'{}': a '|' inside a cell", option.key);
+            assert_eq!(
+                render(option).matches('|').count(),
+                5,
+                "'{}': a '|' inside a cell",
+                option.key
+            );
         }
         let mut problems = differences(&page, factory.options());
         problems.extend(common_option_problems(&page));
@@ -159,7 +191,9 @@ fn every_connector_page_documents_exactly_the_declared_options() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         if let Some(id) = name.strip_suffix(".md") {
             if !factories.iter().any(|f| f.identifier() == id) {
-                failures.push(format!("docs/connectors/{name} documents '{id}', which the library does not serve"));
+                failures.push(format!(
+                    "docs/connectors/{name} documents '{id}', which the library does not serve"
+                ));
             }
         }
     }
@@ -169,30 +203,64 @@ fn every_connector_page_documents_exactly_the_declared_options() {
 /// The check itself: each kind of disagreement is reported.
 #[test]
 fn disagreements_are_reported() {
-    const A: OptionSpec =
-        OptionSpec { key: "a", type_name: "Long", default: OptionDefault::Value("1"), description: "the a" };
+    const A: OptionSpec = OptionSpec {
+        key: "a",
+        type_name: "Long",
+        default: OptionDefault::Value("1"),
+        description: "the a",
+    };
     const B: OptionSpec = OptionSpec {
         key: "fields.#.b",
         type_name: "String",
         default: OptionDefault::Text("(required)"),
         description: "the b",
     };
-    let page = |rows: &str| format!("# x\n\n## Options\n\n{HEADER}\n|---|---|---|---|\n{rows}\n\n## Next\n");
-    let good = format!("| `connector` | (required) | String | `x` |\n{}\n{}", render(&A), render(&B));
+    let page = |rows: &str| {
+        format!("# x\n\n## Options\n\n{HEADER}\n|---|---|---|---|\n{rows}\n\n## Next\n")
+    };
+    let good = format!(
+        "| `connector` | (required) | String | `x` |\n{}\n{}",
+        render(&A),
+        render(&B)
+    );
     assert_eq!(differences(&page(&good), &[A, B]), Vec::<String>::new());
 
     let missing = differences(&page(&render(&A)), &[A, B]);
-    assert_eq!(missing, vec!["'fields.#.b' is accepted by the connector but not documented"]);
-    let extra = differences(&page(&format!("{good}\n| `c` | `2` | Long | the c |")), &[A, B]);
-    assert_eq!(extra, vec!["'c' is documented but the connector does not accept it"]);
-    let other_default = differences(&page(&format!("| `a` | `2` | Long | the a |\n{}", render(&B))), &[A, B]);
-    assert_eq!(other_default, vec!["'a': the documented default is '`2`', the code's is '`1`'"]);
-    assert_eq!(differences("# x\n", &[A]), vec!["no table under '## Options'"]);
+    assert_eq!(
+        missing,
+        vec!["'fields.#.b' is accepted by the connector but not documented"]
+    );
+    let extra = differences(
+        &page(&format!("{good}\n| `c` | `2` | Long | the c |")),
+        &[A, B],
+    );
+    assert_eq!(
+        extra,
+        vec!["'c' is documented but the connector does not accept it"]
+    );
+    let other_default = differences(
+        &page(&format!("| `a` | `2` | Long | the a |\n{}", render(&B))),
+        &[A, B],
+    );
+    assert_eq!(
+        other_default,
+        vec!["'a': the documented default is '`2`', the code's is '`1`'"]
+    );
+    assert_eq!(
+        differences("# x\n", &[A]),
+        vec!["no table under '## Options'"]
+    );
 
     let repeated = format!("{good}\n| `scan.rate-limit.rows-per-second` | unlimited | Long | x |");
     let problems = common_option_problems(&page(&repeated));
     assert_eq!(problems.len(), 2, "{problems:?}");
-    assert!(problems[0].contains("'scan.rate-limit.rows-per-second' is a common option"), "{problems:?}");
+    assert!(
+        problems[0].contains("'scan.rate-limit.rows-per-second' is a common option"),
+        "{problems:?}"
+    );
     assert!(problems[1].contains("no link"), "{problems:?}");
-    assert!(common_option_problems(&page(&format!("{good}\n\nSee [common options](../{COMMON_PAGE}).\n"))).is_empty());
+    assert!(common_option_problems(&page(&format!(
+        "{good}\n\nSee [common options](../{COMMON_PAGE}).\n"
+    )))
+    .is_empty());
 }

@@ -26,11 +26,27 @@ fn sources() -> Vec<(&'static str, Box<dyn DynSource>)> {
     let registry = registry();
     let row_type = RowType::parse(&["id"], &["BIGINT NOT NULL"]).unwrap();
     let make = |connector: &'static str, pairs: &[(&str, &str)]| {
-        let options: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        (connector, registry.create_source(connector, options, &row_type).unwrap())
+        let options: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        (
+            connector,
+            registry
+                .create_source(connector, options, &row_type)
+                .unwrap(),
+        )
     };
     vec![
-        make("rust-datagen", &[("number-of-rows", "1000"), ("fields.id.kind", "sequence"), ("fields.id.start", "1"), ("fields.id.end", "1000")]),
+        make(
+            "rust-datagen",
+            &[
+                ("number-of-rows", "1000"),
+                ("fields.id.kind", "sequence"),
+                ("fields.id.start", "1"),
+                ("fields.id.end", "1000"),
+            ],
+        ),
         make("rust-testkit", &[("rows", "1000")]),
         make(
             "rust-mysql-cdc",
@@ -67,7 +83,10 @@ fn restore_error(source: &dyn DynSource, bytes: &[u8]) -> String {
     match source.create_enumerator(&INIT, Some(bytes)) {
         Ok(_) => panic!("{} bytes restored without error", bytes.len()),
         Err(e) => {
-            assert!(!e.is_validation(), "a state error is not a planning error: {e}");
+            assert!(
+                !e.is_validation(),
+                "a state error is not a planning error: {e}"
+            );
             e.to_string()
         }
     }
@@ -88,9 +107,15 @@ fn corrupted_enumerator_state_names_the_cause_and_the_fix() {
         );
         // No header at all, and bytes that are not a version.
         let e = restore_error(source.as_ref(), &[]);
-        assert!(e.contains("only 0 bytes, no version header") && e.contains("start without state"), "{connector}: {e}");
+        assert!(
+            e.contains("only 0 bytes, no version header") && e.contains("start without state"),
+            "{connector}: {e}"
+        );
         let e = restore_error(source.as_ref(), b"{\"pending\": []}");
-        assert!(e.contains("the bytes do not start with a state version (found 0x6570227b)"), "{connector}: {e}");
+        assert!(
+            e.contains("the bytes do not start with a state version (found 0x6570227b)"),
+            "{connector}: {e}"
+        );
     }
 }
 
@@ -102,8 +127,11 @@ fn a_state_version_of_another_release_names_both_versions() {
         bytes[..4].copy_from_slice(&(ours + 1).to_le_bytes());
         let e = restore_error(source.as_ref(), &bytes);
         assert!(
-            e.contains(&format!("it was written with state version {} but this connector reads version {ours}", ours + 1))
-                && e.contains("restore with the bridge version that wrote it, or start without state"),
+            e.contains(&format!(
+                "it was written with state version {} but this connector reads version {ours}",
+                ours + 1
+            )) && e
+                .contains("restore with the bridge version that wrote it, or start without state"),
             "{connector}: {e}"
         );
     }
@@ -116,11 +144,17 @@ fn state_of_another_connector_is_refused() {
         let bytes = enumerator_state(writer.as_ref());
         for (to, reader) in &sources {
             if from == to {
-                assert!(reader.create_enumerator(&INIT, Some(&bytes)).is_ok(), "{to} restores its own state");
+                assert!(
+                    reader.create_enumerator(&INIT, Some(&bytes)).is_ok(),
+                    "{to} restores its own state"
+                );
                 continue;
             }
             let e = restore_error(reader.as_ref(), &bytes);
-            assert!(e.contains("the checkpoint is damaged or was written by another connector"), "{from} -> {to}: {e}");
+            assert!(
+                e.contains("the checkpoint is damaged or was written by another connector"),
+                "{from} -> {to}: {e}"
+            );
         }
     }
 }
@@ -129,13 +163,19 @@ fn state_of_another_connector_is_refused() {
 fn truncated_and_foreign_splits_are_refused_by_enumerators_and_readers() {
     for (connector, source) in sources() {
         let mut enumerator = source.create_enumerator(&INIT, None).unwrap();
-        let split = |state: &[u8]| vec![SplitBytes { id: "s".into(), state: state.to_vec() }];
+        let split = |state: &[u8]| {
+            vec![SplitBytes {
+                id: "s".into(),
+                state: state.to_vec(),
+            }]
+        };
         // The version and a single byte of a split: truncated wherever the split has fields.
         let mut cut = enumerator_state(source.as_ref())[..4].to_vec();
         cut.push(1);
         let e = err(enumerator.add_splits_back(split(&cut), 0));
         assert!(
-            e.starts_with("cannot restore split: corrupt or incompatible bytes") && e.contains("start without state"),
+            e.starts_with("cannot restore split: corrupt or incompatible bytes")
+                && e.contains("start without state"),
             "{connector}: {e}"
         );
         if connector == "rust-mysql-cdc" {
@@ -144,8 +184,14 @@ fn truncated_and_foreign_splits_are_refused_by_enumerators_and_readers() {
         let init = ReaderInit::new(0, 1, 16);
         let mut reader = source.create_reader(&init).unwrap();
         let mut ctx = ReaderContext::new(init);
-        let e = reader.add_splits(split(&cut), &mut ctx).unwrap_err().to_string();
-        assert!(e.starts_with("cannot restore split: corrupt or incompatible bytes"), "{connector}: {e}");
+        let e = reader
+            .add_splits(split(&cut), &mut ctx)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("cannot restore split: corrupt or incompatible bytes"),
+            "{connector}: {e}"
+        );
         reader.close().unwrap();
     }
 }
@@ -153,7 +199,10 @@ fn truncated_and_foreign_splits_are_refused_by_enumerators_and_readers() {
 #[test]
 fn malformed_reader_events_fail_the_enumerator_call_with_the_cause() {
     let sources = sources();
-    let (_, cdc) = sources.iter().find(|(c, _)| *c == "rust-mysql-cdc").unwrap();
+    let (_, cdc) = sources
+        .iter()
+        .find(|(c, _)| *c == "rust-mysql-cdc")
+        .unwrap();
     let mut enumerator = cdc.create_enumerator(&INIT, None).unwrap();
     let e = err(enumerator.handle_source_event(0, &[1, 0, 0, 0, 9, 9, 9]));
     assert!(
@@ -170,15 +219,23 @@ fn malformed_reader_events_fail_the_enumerator_call_with_the_cause() {
 #[test]
 fn split_lists_with_impossible_counts_and_lengths_are_errors() {
     // A count of i32::MAX with nothing behind it.
-    let e = decode_split_list(&i32::MAX.to_le_bytes()).unwrap_err().to_string();
+    let e = decode_split_list(&i32::MAX.to_le_bytes())
+        .unwrap_err()
+        .to_string();
     assert_eq!(e, "truncated message: need 4 bytes at offset 4");
     // One split whose id claims 2 GB.
     let mut bytes = 1i32.to_le_bytes().to_vec();
     bytes.extend_from_slice(&i32::MAX.to_le_bytes());
     let e = decode_split_list(&bytes).unwrap_err().to_string();
-    assert_eq!(e, format!("truncated message: need {} bytes at offset 8", i32::MAX));
+    assert_eq!(
+        e,
+        format!("truncated message: need {} bytes at offset 8", i32::MAX)
+    );
     // A negative length.
     let mut bytes = 1i32.to_le_bytes().to_vec();
     bytes.extend_from_slice(&(-1i32).to_le_bytes());
-    assert_eq!(decode_split_list(&bytes).unwrap_err().to_string(), "negative length");
+    assert_eq!(
+        decode_split_list(&bytes).unwrap_err().to_string(),
+        "negative length"
+    );
 }

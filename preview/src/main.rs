@@ -9,8 +9,8 @@
 //! Exit codes: 0 rows read (limit, end of input or timeout), 1 failure while reading,
 //! 2 rejected as a job submission would be (options, columns, preflight checks) or bad usage.
 
-mod schema;
 mod output;
+mod schema;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -85,7 +85,8 @@ struct Args {
     verbose: u8,
 }
 
-const AFTER_HELP: &str = "Exit codes: 0 rows read (limit, end of input or timeout); 1 failure while reading; \
+const AFTER_HELP: &str =
+    "Exit codes: 0 rows read (limit, end of input or timeout); 1 failure while reading; \
 2 rejected as at job submission (options, columns, preflight checks) or bad usage.";
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -111,11 +112,21 @@ struct Failure {
 impl Failure {
     /// Validation errors (what a job submission rejects) exit with 2, others with 1.
     fn from_error(err: &BridgeError) -> Failure {
-        Failure { code: if err.is_validation() { EXIT_REJECTED } else { EXIT_FAILED }, message: err.message_chain() }
+        Failure {
+            code: if err.is_validation() {
+                EXIT_REJECTED
+            } else {
+                EXIT_FAILED
+            },
+            message: err.message_chain(),
+        }
     }
 
     fn usage(message: impl Into<String>) -> Failure {
-        Failure { code: EXIT_REJECTED, message: message.into() }
+        Failure {
+            code: EXIT_REJECTED,
+            message: message.into(),
+        }
     }
 }
 
@@ -137,29 +148,41 @@ fn run(args: &Args) -> Result<(), Failure> {
     let (connector, options) = options(args)?;
     let parallelism = match (args.parallelism, options.get("scan.parallelism")) {
         (Some(p), _) => p,
-        (None, Some(raw)) => u32::parse_option(raw)
-            .map_err(|expected| Failure::usage(format!("option 'scan.parallelism': expected {expected}, got '{raw}'")))?,
+        (None, Some(raw)) => u32::parse_option(raw).map_err(|expected| {
+            Failure::usage(format!(
+                "option 'scan.parallelism': expected {expected}, got '{raw}'"
+            ))
+        })?,
         (None, None) => 1,
     };
     if parallelism == 0 {
         return Err(Failure::usage("the parallelism must be at least 1"));
     }
-    let options = with_preview_server_id(&connector, options, args.server_id.as_deref(), parallelism);
+    let options =
+        with_preview_server_id(&connector, options, args.server_id.as_deref(), parallelism);
     let schema = schema::parse(&args.schema).map_err(|e| Failure::from_error(&e))?;
-    let shown: Vec<String> = options.iter().map(|(k, v)| format!("{k}={}", display_value(k, v))).collect();
+    let shown: Vec<String> = options
+        .iter()
+        .map(|(k, v)| format!("{k}={}", display_value(k, v)))
+        .collect();
     tracing::info!(target: "flink_rust_preview", "validating {connector} with {}", shown.join(", "));
 
     // What job submission runs, on the registry the shared library installs.
     let registry = Registry::new(flink_rust_bridge::factories());
     let started = Instant::now();
-    let source =
-        registry.validate_source(&connector, options, &schema.row_type).map_err(|e| Failure::from_error(&e))?;
+    let source = registry
+        .validate_source(&connector, options, &schema.row_type)
+        .map_err(|e| Failure::from_error(&e))?;
     let bounded = source.boundedness() == Boundedness::Bounded;
     tracing::info!(target: "flink_rust_preview", "validated in {:?}; the source is {}", started.elapsed(),
         if bounded { "bounded" } else { "unbounded" });
 
     let mut sink = match &args.arrow_ipc {
-        Some(path) => Sink::arrow(path, &source.row_type().arrow_schema(), &schema.display_names),
+        Some(path) => Sink::arrow(
+            path,
+            &source.row_type().arrow_schema(),
+            &schema.display_names,
+        ),
         None => Ok(match args.format {
             Format::Table => Sink::table(schema.display_names.clone()),
             Format::Json => Sink::json(schema.display_names.clone()),
@@ -167,7 +190,11 @@ fn run(args: &Args) -> Result<(), Failure> {
     }
     .map_err(|e| Failure::from_error(&e))?;
 
-    let limit = if args.limit == 0 { u64::MAX } else { args.limit };
+    let limit = if args.limit == 0 {
+        u64::MAX
+    } else {
+        args.limit
+    };
     let batch_rows = DEFAULT_BATCH_ROWS.min(usize::try_from(limit).unwrap_or(usize::MAX));
     let failed = |e: BridgeError| Failure::from_error(&e);
     let mut harness = Harness::new(source.as_ref(), parallelism, batch_rows).map_err(failed)?;
@@ -203,7 +230,10 @@ fn run(args: &Args) -> Result<(), Failure> {
     let reason = outcome.map_err(failed)?;
     finished.map_err(failed)?;
     closed.map_err(failed)?;
-    eprintln!("{rows} rows ({reason}) in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "{rows} rows ({reason}) in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -219,33 +249,41 @@ fn options(args: &Args) -> Result<(String, BTreeMap<String, String>), Failure> {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (k, v) = key_value(line)
-                .ok_or_else(|| Failure::usage(format!("--options-file {} line {}: expected KEY=VALUE", path.display(), n + 1)))?;
+            let (k, v) = key_value(line).ok_or_else(|| {
+                Failure::usage(format!(
+                    "--options-file {} line {}: expected KEY=VALUE",
+                    path.display(),
+                    n + 1
+                ))
+            })?;
             options.insert(k, v);
         }
     }
     for option in &args.options {
         // The value may be a password: the message never shows it.
-        let (k, v) = key_value(option).ok_or_else(|| Failure::usage("-o/--option: expected KEY=VALUE"))?;
+        let (k, v) =
+            key_value(option).ok_or_else(|| Failure::usage("-o/--option: expected KEY=VALUE"))?;
         options.insert(k, v);
     }
     let connector = match (&args.connector, options.get("connector")) {
         (Some(c), Some(o)) if c != o => {
-            return Err(Failure::usage(format!("--connector is '{c}' but the options say 'connector' = '{o}'")))
+            return Err(Failure::usage(format!(
+                "--connector is '{c}' but the options say 'connector' = '{o}'"
+            )))
         }
         (Some(c), _) => c.clone(),
         (None, Some(o)) => o.clone(),
-        (None, None) => {
-            return Err(Failure::usage(
-                "no connector: give --connector or the option connector=... (for example rust-datagen)",
-            ))
-        }
+        (None, None) => return Err(Failure::usage(
+            "no connector: give --connector or the option connector=... (for example rust-datagen)",
+        )),
     };
     options.insert("connector".to_string(), connector.clone());
     // As RustMySqlCdcTableFactory#completeOptions does for a job without checkpoints (the
     // preview takes none): the binlog phase starts when the snapshot is done.
     if connector == "rust-mysql-cdc" {
-        options.entry("scan.incremental.snapshot.handover".to_string()).or_insert_with(|| "immediate".to_string());
+        options
+            .entry("scan.incremental.snapshot.handover".to_string())
+            .or_insert_with(|| "immediate".to_string());
     }
     Ok((connector, options))
 }
@@ -268,9 +306,14 @@ fn with_preview_server_id(
         None => {
             // Job ids are small by convention (Flink CDC's examples use 5400-6400); these are not.
             use std::hash::BuildHasher;
-            let random = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
+            let random =
+                std::collections::hash_map::RandomState::new().hash_one(std::process::id());
             let base = 4_200_000_000u64 + random % 90_000_000;
-            if parallelism > 1 { format!("{base}-{}", base + u64::from(parallelism) - 1) } else { base.to_string() }
+            if parallelism > 1 {
+                format!("{base}-{}", base + u64::from(parallelism) - 1)
+            } else {
+                base.to_string()
+            }
         }
     };
     if let Some(given) = options.insert(KEY.to_string(), ids.clone()) {
@@ -305,7 +348,8 @@ impl LogDrain {
         let stopping = stop.clone();
         let print = |records: Vec<logging::LogRecord>| {
             for record in records {
-                let level = ["OFF", "ERROR", "WARN", "INFO", "DEBUG", "TRACE"][usize::from(record.level.min(5))];
+                let level = ["OFF", "ERROR", "WARN", "INFO", "DEBUG", "TRACE"]
+                    [usize::from(record.level.min(5))];
                 eprintln!("{level} {}: {}", record.target, record.message);
             }
         };

@@ -13,8 +13,9 @@ use arrow_array::temporal_conversions::{
     timestamp_us_to_datetime,
 };
 use arrow_array::types::{
-    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
-    Time32MillisecondType, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
+    Int8Type, Time32MillisecondType, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType,
 };
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow_ipc::writer::FileWriter;
@@ -96,7 +97,9 @@ fn value(array: &dyn Array, i: usize) -> Value {
             let f = array.as_primitive::<Float64Type>().value(i);
             Value::Float(float_text(f, f.abs()))
         }
-        DataType::Decimal128(_, _) => Value::Text(array.as_primitive::<Decimal128Type>().value_as_string(i)),
+        DataType::Decimal128(_, _) => {
+            Value::Text(array.as_primitive::<Decimal128Type>().value_as_string(i))
+        }
         DataType::Utf8 => Value::Text(array.as_string::<i32>().value(i).to_string()),
         DataType::Binary => Value::Text(hex(array.as_binary::<i32>().value(i))),
         DataType::Date32 => match date32_to_datetime(array.as_primitive::<Date32Type>().value(i)) {
@@ -109,15 +112,18 @@ fn value(array: &dyn Array, i: usize) -> Value {
                 None => Value::Text("<out of range>".into()),
             }
         }
-        DataType::Timestamp(TimeUnit::Millisecond, tz) => {
-            ts(timestamp_ms_to_datetime(array.as_primitive::<TimestampMillisecondType>().value(i)), tz.is_some())
-        }
-        DataType::Timestamp(TimeUnit::Microsecond, tz) => {
-            ts(timestamp_us_to_datetime(array.as_primitive::<TimestampMicrosecondType>().value(i)), tz.is_some())
-        }
-        DataType::Timestamp(TimeUnit::Nanosecond, tz) => {
-            ts(timestamp_ns_to_datetime(array.as_primitive::<TimestampNanosecondType>().value(i)), tz.is_some())
-        }
+        DataType::Timestamp(TimeUnit::Millisecond, tz) => ts(
+            timestamp_ms_to_datetime(array.as_primitive::<TimestampMillisecondType>().value(i)),
+            tz.is_some(),
+        ),
+        DataType::Timestamp(TimeUnit::Microsecond, tz) => ts(
+            timestamp_us_to_datetime(array.as_primitive::<TimestampMicrosecondType>().value(i)),
+            tz.is_some(),
+        ),
+        DataType::Timestamp(TimeUnit::Nanosecond, tz) => ts(
+            timestamp_ns_to_datetime(array.as_primitive::<TimestampNanosecondType>().value(i)),
+            tz.is_some(),
+        ),
         // ARRAY<STRING>: Flink's `Row#toString` form, `[a, b]` (a NULL element shows `null`).
         DataType::List(_) => {
             let elements = array.as_list::<i32>().value(i);
@@ -164,11 +170,20 @@ fn hex(bytes: &[u8]) -> String {
 /// Where the rows go.
 pub enum Sink {
     /// Rows kept until the end, then printed with aligned columns.
-    Table { names: Vec<String>, rows: Vec<(RowKind, Vec<Value>)> },
+    Table {
+        names: Vec<String>,
+        rows: Vec<(RowKind, Vec<Value>)>,
+    },
     /// One JSON object per row, printed as it comes.
-    Json { names: Vec<String>, out: BufWriter<io::Stdout> },
+    Json {
+        names: Vec<String>,
+        out: BufWriter<io::Stdout>,
+    },
     /// Batches written as they come.
-    Arrow { writer: FileWriter<BufWriter<File>>, schema: SchemaRef },
+    Arrow {
+        writer: FileWriter<BufWriter<File>>,
+        schema: SchemaRef,
+    },
 }
 
 /// The name of the row-kind column in tables and Arrow files.
@@ -176,11 +191,17 @@ pub const OP_COLUMN: &str = "op";
 
 impl Sink {
     pub fn table(names: Vec<String>) -> Sink {
-        Sink::Table { names, rows: Vec::new() }
+        Sink::Table {
+            names,
+            rows: Vec::new(),
+        }
     }
 
     pub fn json(names: Vec<String>) -> Sink {
-        Sink::Json { names, out: BufWriter::new(io::stdout()) }
+        Sink::Json {
+            names,
+            out: BufWriter::new(io::stdout()),
+        }
     }
 
     /// An Arrow IPC file of `op` (Utf8) and the source's columns, under their display names.
@@ -195,8 +216,12 @@ impl Sink {
             fields.push(field.as_ref().clone().with_name(name));
         }
         let schema = Arc::new(Schema::new(fields));
-        let file = File::create(path)
-            .map_err(|e| BridgeError::other(format!("--arrow-ipc: cannot create {}: {e}", path.display())))?;
+        let file = File::create(path).map_err(|e| {
+            BridgeError::other(format!(
+                "--arrow-ipc: cannot create {}: {e}",
+                path.display()
+            ))
+        })?;
         let writer = FileWriter::try_new(BufWriter::new(file), &schema)?;
         Ok(Sink::Arrow { writer, schema })
     }
@@ -206,7 +231,13 @@ impl Sink {
         match self {
             Sink::Table { rows: kept, .. } => {
                 for (r, kind) in kinds.iter().enumerate() {
-                    kept.push((*kind, rows.columns().iter().map(|c| value(c.as_ref(), r)).collect()));
+                    kept.push((
+                        *kind,
+                        rows.columns()
+                            .iter()
+                            .map(|c| value(c.as_ref(), r))
+                            .collect(),
+                    ));
                 }
             }
             Sink::Json { names, out } => {
@@ -221,8 +252,12 @@ impl Sink {
                 out.flush().map_err(stdout_error)?;
             }
             Sink::Arrow { writer, schema } => {
-                let ops: ArrayRef = Arc::new(StringArray::from_iter_values(kinds.iter().map(|k| kind_label(*k))));
-                let columns: Vec<ArrayRef> = std::iter::once(ops).chain(rows.columns().iter().cloned()).collect();
+                let ops: ArrayRef = Arc::new(StringArray::from_iter_values(
+                    kinds.iter().map(|k| kind_label(*k)),
+                ));
+                let columns: Vec<ArrayRef> = std::iter::once(ops)
+                    .chain(rows.columns().iter().cloned())
+                    .collect();
                 writer.write(&RecordBatch::try_new(schema.clone(), columns)?)?;
             }
         }
@@ -234,13 +269,17 @@ impl Sink {
         match self {
             Sink::Table { names, rows } => {
                 let mut out = BufWriter::new(io::stdout());
-                out.write_all(render_table(&names, &rows).as_bytes()).map_err(stdout_error)?;
+                out.write_all(render_table(&names, &rows).as_bytes())
+                    .map_err(stdout_error)?;
                 out.flush().map_err(stdout_error)
             }
             Sink::Json { mut out, .. } => out.flush().map_err(stdout_error),
             Sink::Arrow { mut writer, .. } => {
                 writer.finish()?;
-                writer.into_inner()?.flush().map_err(|e| BridgeError::other(format!("--arrow-ipc: {e}")))
+                writer
+                    .into_inner()?
+                    .flush()
+                    .map_err(|e| BridgeError::other(format!("--arrow-ipc: {e}")))
             }
         }
     }
@@ -252,12 +291,18 @@ fn stdout_error(e: io::Error) -> BridgeError {
 
 /// Flink SQL client's tableau form: `| op | id | name |` between `+----+` rules.
 fn render_table(names: &[String], rows: &[(RowKind, Vec<Value>)]) -> String {
-    let header: Vec<String> = std::iter::once(OP_COLUMN.to_string()).chain(names.iter().cloned()).collect();
+    let header: Vec<String> = std::iter::once(OP_COLUMN.to_string())
+        .chain(names.iter().cloned())
+        .collect();
     let cells: Vec<Vec<(String, bool)>> = rows
         .iter()
         .map(|(kind, values)| {
             std::iter::once((kind_label(*kind).to_string(), false))
-                .chain(values.iter().map(|v| (v.text().replace('\n', "\\n"), v.right_aligned())))
+                .chain(
+                    values
+                        .iter()
+                        .map(|v| (v.text().replace('\n', "\\n"), v.right_aligned())),
+                )
                 .collect()
         })
         .collect();
@@ -267,7 +312,11 @@ fn render_table(names: &[String], rows: &[(RowKind, Vec<Value>)]) -> String {
             *w = (*w).max(text.chars().count());
         }
     }
-    let rule: String = widths.iter().map(|w| format!("+{}", "-".repeat(w + 2))).collect::<String>() + "+\n";
+    let rule: String = widths
+        .iter()
+        .map(|w| format!("+{}", "-".repeat(w + 2)))
+        .collect::<String>()
+        + "+\n";
     let line = |row: Vec<(String, bool)>| -> String {
         let mut s = String::new();
         for (w, (text, right)) in widths.iter().zip(row) {
@@ -297,15 +346,26 @@ mod tests {
 
     #[test]
     fn values_print_in_flink_sql_form() {
-        let ts: ArrayRef = Arc::new(TimestampMillisecondArray::from(vec![Some(1_700_000_000_123), None]).with_timezone("UTC"));
-        assert_eq!(value(ts.as_ref(), 0), Value::Text("2023-11-14 22:13:20.123Z".into()));
+        let ts: ArrayRef = Arc::new(
+            TimestampMillisecondArray::from(vec![Some(1_700_000_000_123), None])
+                .with_timezone("UTC"),
+        );
+        assert_eq!(
+            value(ts.as_ref(), 0),
+            Value::Text("2023-11-14 22:13:20.123Z".into())
+        );
         assert_eq!(value(ts.as_ref(), 1), Value::Null);
-        let dec: ArrayRef = Arc::new(Decimal128Array::from(vec![-12345]).with_precision_and_scale(10, 2).unwrap());
+        let dec: ArrayRef = Arc::new(
+            Decimal128Array::from(vec![-12345])
+                .with_precision_and_scale(10, 2)
+                .unwrap(),
+        );
         assert_eq!(value(dec.as_ref(), 0), Value::Text("-123.45".into()));
         assert_eq!(hex(&[0, 171]), "x'00ab'");
         assert_eq!(float_text(6.5e307f64, 6.5e307), "6.5E307");
         assert_eq!(float_text(0.1f32, 0.1), "0.1");
-        let mut lists = arrow_array::builder::ListBuilder::new(arrow_array::builder::StringBuilder::new());
+        let mut lists =
+            arrow_array::builder::ListBuilder::new(arrow_array::builder::StringBuilder::new());
         lists.values().append_value("a");
         lists.values().append_null();
         lists.append(true);

@@ -24,12 +24,16 @@ pub fn parse(text: &str) -> Result<Schema> {
     for part in split_top_level(text)? {
         let part = part.trim();
         if part.is_empty() {
-            return Err(BridgeError::validation(format!("--schema '{text}': an empty column (two commas in a row?)")));
+            return Err(BridgeError::validation(format!(
+                "--schema '{text}': an empty column (two commas in a row?)"
+            )));
         }
         let (name, rest) = column_name(part)?;
         let (ty, metadata_key) = metadata_clause(rest, &name)?;
         if ty.is_empty() {
-            return Err(BridgeError::validation(format!("--schema: column '{name}' has no type")));
+            return Err(BridgeError::validation(format!(
+                "--schema: column '{name}' has no type"
+            )));
         }
         if name.starts_with(METADATA_PREFIX) {
             return Err(BridgeError::validation(format!(
@@ -37,13 +41,20 @@ pub fn parse(text: &str) -> Result<Schema> {
             )));
         }
         if physical.iter().chain(&metadata).any(|(n, _, _)| *n == name) {
-            return Err(BridgeError::validation(format!("--schema: column '{name}' is declared twice")));
+            return Err(BridgeError::validation(format!(
+                "--schema: column '{name}' is declared twice"
+            )));
         }
         match metadata_key {
             None => physical.push((name.clone(), name, ty)),
             Some(key) => {
-                if metadata.iter().any(|(_, field, _)| *field == format!("{METADATA_PREFIX}{key}")) {
-                    return Err(BridgeError::validation(format!("--schema: metadata key '{key}' is read twice")));
+                if metadata
+                    .iter()
+                    .any(|(_, field, _)| *field == format!("{METADATA_PREFIX}{key}"))
+                {
+                    return Err(BridgeError::validation(format!(
+                        "--schema: metadata key '{key}' is read twice"
+                    )));
                 }
                 metadata.push((name, format!("{METADATA_PREFIX}{key}"), ty))
             }
@@ -56,7 +67,10 @@ pub fn parse(text: &str) -> Result<Schema> {
     let fields: Vec<&str> = columns.iter().map(|(_, field, _)| field.as_str()).collect();
     let types: Vec<&str> = columns.iter().map(|(_, _, ty)| ty.as_str()).collect();
     let row_type = RowType::parse(&fields, &types)?;
-    Ok(Schema { row_type, display_names: columns.into_iter().map(|(name, _, _)| name).collect() })
+    Ok(Schema {
+        row_type,
+        display_names: columns.into_iter().map(|(name, _, _)| name).collect(),
+    })
 }
 
 /// Splits at commas outside parentheses and quotes (`DECIMAL(10, 2)` stays whole).
@@ -77,11 +91,15 @@ fn split_top_level(text: &str) -> Result<Vec<&str>> {
             _ => {}
         }
         if depth < 0 {
-            return Err(BridgeError::validation(format!("--schema '{text}': unbalanced ')'")));
+            return Err(BridgeError::validation(format!(
+                "--schema '{text}': unbalanced ')'"
+            )));
         }
     }
     if depth != 0 || quote.is_some() {
-        return Err(BridgeError::validation(format!("--schema '{text}': unbalanced parenthesis or quote")));
+        return Err(BridgeError::validation(format!(
+            "--schema '{text}': unbalanced parenthesis or quote"
+        )));
     }
     parts.push(&text[start..]);
     Ok(parts)
@@ -90,7 +108,9 @@ fn split_top_level(text: &str) -> Result<Vec<&str>> {
 /// The column name (plain or in backticks) and the text after it.
 fn column_name(part: &str) -> Result<(String, &str)> {
     if let Some(rest) = part.strip_prefix('`') {
-        let end = rest.find('`').ok_or_else(|| BridgeError::validation(format!("--schema: unclosed '`' in '{part}'")))?;
+        let end = rest.find('`').ok_or_else(|| {
+            BridgeError::validation(format!("--schema: unclosed '`' in '{part}'"))
+        })?;
         return Ok((rest[..end].to_string(), rest[end + 1..].trim()));
     }
     let end = part.find(char::is_whitespace).unwrap_or(part.len());
@@ -100,12 +120,18 @@ fn column_name(part: &str) -> Result<(String, &str)> {
 /// Splits `TYPE [METADATA [FROM 'key'] [VIRTUAL]]` into the type and the metadata key.
 fn metadata_clause(rest: &str, name: &str) -> Result<(String, Option<String>)> {
     let words: Vec<&str> = rest.split_whitespace().collect();
-    let Some(at) = words.iter().position(|w| w.eq_ignore_ascii_case("METADATA")) else {
+    let Some(at) = words
+        .iter()
+        .position(|w| w.eq_ignore_ascii_case("METADATA"))
+    else {
         return Ok((rest.to_string(), None));
     };
     let ty = words[..at].join(" ");
     let mut tail = &words[at + 1..];
-    if tail.last().is_some_and(|w| w.eq_ignore_ascii_case("VIRTUAL")) {
+    if tail
+        .last()
+        .is_some_and(|w| w.eq_ignore_ascii_case("VIRTUAL"))
+    {
         tail = &tail[..tail.len() - 1];
     }
     let key = match tail {
@@ -131,7 +157,12 @@ mod tests {
             .unwrap();
         let expected = RowType::parse(
             &["id", "price", "the name", "ts"],
-            &["BIGINT NOT NULL", "DECIMAL(10, 2)", "STRING", "TIMESTAMP(3) WITH LOCAL TIME ZONE"],
+            &[
+                "BIGINT NOT NULL",
+                "DECIMAL(10, 2)",
+                "STRING",
+                "TIMESTAMP(3) WITH LOCAL TIME ZONE",
+            ],
         )
         .unwrap();
         assert_eq!(s.row_type, expected);
@@ -145,7 +176,12 @@ mod tests {
         let fields: Vec<&str> = s.row_type.columns.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(fields, ["id", "__metadata.row_kind", "__metadata.op_ts"]);
         assert_eq!(s.display_names, ["id", "kind", "op_ts"]);
-        assert_eq!(s.row_type.columns[1].ty, FlinkType::VarChar { length: rust_core::types::MAX_LENGTH });
+        assert_eq!(
+            s.row_type.columns[1].ty,
+            FlinkType::VarChar {
+                length: rust_core::types::MAX_LENGTH
+            }
+        );
         assert!(!s.row_type.columns[1].nullable);
     }
 
@@ -155,7 +191,10 @@ mod tests {
             ("id", "column 'id' has no type"),
             ("id BIGINT,, v INT", "an empty column"),
             ("id DECIMAL(10, 2", "unbalanced"),
-            ("id ARRAY<INT>", "column 'id': unsupported column type 'ARRAY<INT>'"),
+            (
+                "id ARRAY<INT>",
+                "column 'id': unsupported column type 'ARRAY<INT>'",
+            ),
             ("id INT, id BIGINT", "declared twice"),
             ("k STRING METADATA FROM", "expected TYPE METADATA"),
         ] {

@@ -7,9 +7,9 @@
 //! connector does in the background reports new data through [`Availability::notify`]; native
 //! threads never call into the JVM.
 
-use std::path::PathBuf;
 use std::collections::BTreeSet;
 use std::fmt::Debug;
+use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -57,7 +57,11 @@ pub trait SourceFactory: Send + Sync + 'static {
     /// Validates the options against the requested row type and builds the source. All option
     /// and schema errors belong here, so they fail the job at submission. The returned source is
     /// usually `crate::runtime::erase(MySource { .. })`.
-    fn create(&self, options: &Options, row_type: &RowType) -> Result<Box<dyn crate::runtime::DynSource>>;
+    fn create(
+        &self,
+        options: &Options,
+        row_type: &RowType,
+    ) -> Result<Box<dyn crate::runtime::DynSource>>;
 }
 
 /// A connector's source: the factory of its enumerator and readers.
@@ -114,7 +118,12 @@ pub struct ReaderInit {
 impl ReaderInit {
     /// A reader outside Flink: temporary files in the system temporary directory.
     pub fn new(subtask_index: u32, parallelism: u32, batch_rows: usize) -> Self {
-        ReaderInit { subtask_index, parallelism, batch_rows, local_dirs: Vec::new() }
+        ReaderInit {
+            subtask_index,
+            parallelism,
+            batch_rows,
+            local_dirs: Vec::new(),
+        }
     }
 
     /// This reader's directory for temporary files: one of `local_dirs`, spread over them by
@@ -214,16 +223,30 @@ pub type AsyncTask = Box<dyn FnMut() -> Result<Vec<u8>> + Send + 'static>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AsyncSchedule {
     Once,
-    Periodic { initial_delay: Duration, period: Duration },
+    Periodic {
+        initial_delay: Duration,
+        period: Duration,
+    },
 }
 
 /// A decision of the enumerator, applied by Java to Flink's `SplitEnumeratorContext`.
 #[derive(Debug)]
 pub enum EnumeratorCommand<S> {
-    AssignSplits { subtask: u32, splits: Vec<S> },
-    SignalNoMoreSplits { subtask: u32 },
-    SendEvent { subtask: u32, event: Vec<u8> },
-    CallAsync { task_id: u64, schedule: AsyncSchedule },
+    AssignSplits {
+        subtask: u32,
+        splits: Vec<S>,
+    },
+    SignalNoMoreSplits {
+        subtask: u32,
+    },
+    SendEvent {
+        subtask: u32,
+        event: Vec<u8>,
+    },
+    CallAsync {
+        task_id: u64,
+        schedule: AsyncSchedule,
+    },
 }
 
 /// The enumerator's view of Flink's `SplitEnumeratorContext`: facts in, decisions out.
@@ -264,7 +287,8 @@ impl<S> EnumeratorContext<S> {
 
     pub fn assign_splits(&mut self, subtask: u32, splits: Vec<S>) {
         if !splits.is_empty() {
-            self.commands.push(EnumeratorCommand::AssignSplits { subtask, splits });
+            self.commands
+                .push(EnumeratorCommand::AssignSplits { subtask, splits });
         }
     }
 
@@ -274,11 +298,13 @@ impl<S> EnumeratorContext<S> {
 
     /// Tells a reader it will get no further splits: a bounded reader ends once it drained its own.
     pub fn signal_no_more_splits(&mut self, subtask: u32) {
-        self.commands.push(EnumeratorCommand::SignalNoMoreSplits { subtask });
+        self.commands
+            .push(EnumeratorCommand::SignalNoMoreSplits { subtask });
     }
 
     pub fn send_event(&mut self, subtask: u32, event: Vec<u8>) {
-        self.commands.push(EnumeratorCommand::SendEvent { subtask, event });
+        self.commands
+            .push(EnumeratorCommand::SendEvent { subtask, event });
     }
 
     /// Runs `task` on one of Flink's worker threads; its result comes back through
@@ -287,7 +313,8 @@ impl<S> EnumeratorContext<S> {
         let task_id = self.next_task_id;
         self.next_task_id += 1;
         self.new_tasks.push((task_id, task));
-        self.commands.push(EnumeratorCommand::CallAsync { task_id, schedule });
+        self.commands
+            .push(EnumeratorCommand::CallAsync { task_id, schedule });
         task_id
     }
 
@@ -301,7 +328,10 @@ impl<S> EnumeratorContext<S> {
     }
 
     pub(crate) fn take_commands(&mut self) -> (Vec<EnumeratorCommand<S>>, Vec<(u64, AsyncTask)>) {
-        (std::mem::take(&mut self.commands), std::mem::take(&mut self.new_tasks))
+        (
+            std::mem::take(&mut self.commands),
+            std::mem::take(&mut self.new_tasks),
+        )
     }
 }
 
@@ -319,7 +349,10 @@ pub struct ChangeBatch {
 
 impl ChangeBatch {
     pub fn inserts(rows: RecordBatch) -> Self {
-        ChangeBatch { rows, row_kinds: None }
+        ChangeBatch {
+            rows,
+            row_kinds: None,
+        }
     }
 
     pub fn num_rows(&self) -> usize {
@@ -333,7 +366,9 @@ pub enum ReaderPoll {
     Batch(ChangeBatch),
     /// Nothing now. Flink waits until [`Availability::notify`] is called, or at most
     /// `retry_after` (for readers that wait for a time, such as a rate limit), then polls again.
-    NothingAvailable { retry_after: Option<Duration> },
+    NothingAvailable {
+        retry_after: Option<Duration>,
+    },
     /// Only after `notify_no_more_splits` and with every split drained.
     EndOfInput,
 }
@@ -495,7 +530,10 @@ impl ReaderContext {
     /// Requests and events recorded since the last call.
     pub(crate) fn take_signals(&mut self) -> (bool, Vec<Vec<u8>>) {
         self.awaiting_split = false;
-        (std::mem::take(&mut self.split_requested), std::mem::take(&mut self.events))
+        (
+            std::mem::take(&mut self.split_requested),
+            std::mem::take(&mut self.events),
+        )
     }
 }
 
@@ -561,7 +599,10 @@ impl Availability {
                     if now >= deadline {
                         return WaitOutcome::TimedOut;
                     }
-                    state = cv.wait_timeout(state, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+                    state = cv
+                        .wait_timeout(state, deadline - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
                 }
             }
         }

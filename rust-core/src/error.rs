@@ -15,7 +15,10 @@ pub enum BridgeError {
 
     /// No connector is registered under this identifier.
     #[error("unknown connector '{identifier}'; available connectors: {}", available.join(", "))]
-    UnknownConnector { identifier: String, available: Vec<String> },
+    UnknownConnector {
+        identifier: String,
+        available: Vec<String>,
+    },
 
     /// Checkpointed bytes that cannot be read back (wrong version, truncated, another connector's).
     #[error("cannot restore {what}: {detail}")]
@@ -44,14 +47,20 @@ impl BridgeError {
     }
 
     pub fn state(what: &'static str, detail: impl fmt::Display) -> Self {
-        BridgeError::State { what, detail: detail.to_string() }
+        BridgeError::State {
+            what,
+            detail: detail.to_string(),
+        }
     }
 
     pub fn external(
         context: impl fmt::Display,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        BridgeError::External { context: context.to_string(), source: Box::new(source) }
+        BridgeError::External {
+            context: context.to_string(),
+            source: Box::new(source),
+        }
     }
 
     pub fn other(msg: impl fmt::Display) -> Self {
@@ -60,7 +69,10 @@ impl BridgeError {
 
     /// True when the user can fix this by changing options or schema (Flink ValidationException).
     pub fn is_validation(&self) -> bool {
-        matches!(self, BridgeError::Validation(_) | BridgeError::UnknownConnector { .. })
+        matches!(
+            self,
+            BridgeError::Validation(_) | BridgeError::UnknownConnector { .. }
+        )
     }
 
     /// The message with every distinct cause appended (`context: cause: cause`): what a Java

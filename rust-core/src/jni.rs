@@ -18,16 +18,18 @@ use ::jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString};
 use ::jni::sys::{jboolean, jbyteArray, jint, jlong, jobjectArray, jstring, JNI_FALSE, JNI_TRUE};
 use ::jni::JNIEnv;
 
-use crate::api::{EnumeratorInit, ReaderInit, WaitOutcome, DEFAULT_BATCH_ROWS};
 use crate::api::{Availability, Boundedness, SourceFactory};
+use crate::api::{EnumeratorInit, ReaderInit, WaitOutcome, DEFAULT_BATCH_ROWS};
 use crate::error::{BridgeError, Result};
+use crate::log_context::LogContext;
+use crate::logging;
+use crate::metrics::Metrics;
 use crate::protocol;
 use crate::registry::{self, Registry};
-use crate::runtime::{self, parse_projection, DynSource, EnumeratorRuntime, ReaderRuntime, PROJECTION_OPTION};
+use crate::runtime::{
+    self, parse_projection, DynSource, EnumeratorRuntime, ReaderRuntime, PROJECTION_OPTION,
+};
 use crate::types::RowType;
-use crate::logging;
-use crate::log_context::LogContext;
-use crate::metrics::Metrics;
 
 /// The raw JavaVM pointer type `JNI_OnLoad` receives.
 pub type RawJavaVm = *mut ::jni::sys::JavaVM;
@@ -103,14 +105,21 @@ fn entry<R: JniReturn>(
     let (class, message) = match outcome {
         Ok(Ok(value)) => return value,
         Ok(Err(err)) => {
-            let class = if err.is_validation() { VALIDATION_EXCEPTION } else { NATIVE_EXCEPTION };
+            let class = if err.is_validation() {
+                VALIDATION_EXCEPTION
+            } else {
+                NATIVE_EXCEPTION
+            };
             (class, format!("{operation}: {}", error_chain(&err)))
         }
         Err(payload) => {
             let detail = LAST_PANIC
                 .with(|p| p.borrow_mut().take())
                 .unwrap_or_else(|| panic_payload(&*payload));
-            (NATIVE_EXCEPTION, format!("{operation}: Rust panic: {detail}"))
+            (
+                NATIVE_EXCEPTION,
+                format!("{operation}: Rust panic: {detail}"),
+            )
         }
     };
     // An exception raised by a JNI call inside `f` is already pending: keep it, it is the cause.
@@ -201,7 +210,9 @@ impl SourceSpec {
         let keys = strings(env, keys)?;
         let values = strings(env, values)?;
         if keys.len() != values.len() {
-            return Err(BridgeError::other("option keys and values differ in length"));
+            return Err(BridgeError::other(
+                "option keys and values differ in length",
+            ));
         }
         let names = strings(env, names)?;
         let types = strings(env, types)?;
@@ -211,11 +222,17 @@ impl SourceSpec {
             .remove(PROJECTION_OPTION)
             .map(|p| parse_projection(&p, row_type.arity()))
             .transpose()?;
-        Ok(SourceSpec { connector, options, row_type, projection })
+        Ok(SourceSpec {
+            connector,
+            options,
+            row_type,
+            projection,
+        })
     }
 
     fn create(self) -> Result<(String, Box<dyn DynSource>)> {
-        let source = registry::global()?.create_source(&self.connector, self.options, &self.row_type)?;
+        let source =
+            registry::global()?.create_source(&self.connector, self.options, &self.row_type)?;
         Ok((self.connector, source))
     }
 
@@ -347,8 +364,11 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_awaitLogRecords
 ) -> jobjectArray {
     entry(&mut env, "awaitLogRecords", |env| {
         let records = logging::await_records();
-        let array =
-            env.new_object_array(3 * records.len() as i32, "java/lang/String", JObject::null())?;
+        let array = env.new_object_array(
+            3 * records.len() as i32,
+            "java/lang/String",
+            JObject::null(),
+        )?;
         for (i, r) in records.iter().enumerate() {
             let i = 3 * i as i32;
             let level = env.new_string(r.level.to_string())?;
@@ -392,8 +412,13 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_validateSource(
 ) -> jboolean {
     entry(&mut env, "validateSource", |env| {
         let spec = SourceSpec::read(env, &connector, &keys, &values, &names, &types)?;
-        let source = registry::global()?.validate_source(&spec.connector, spec.options, &spec.row_type)?;
-        Ok(if source.boundedness() == Boundedness::Bounded { JNI_TRUE } else { JNI_FALSE })
+        let source =
+            registry::global()?.validate_source(&spec.connector, spec.options, &spec.row_type)?;
+        Ok(if source.boundedness() == Boundedness::Bounded {
+            JNI_TRUE
+        } else {
+            JNI_FALSE
+        })
     })
 }
 
@@ -418,10 +443,13 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorCreat
         let (connector, source) =
             SourceSpec::read(env, &connector, &keys, &values, &names, &types)?.create()?;
         let restored = optional_bytes(env, &restored_state)?;
-        let init = EnumeratorInit { parallelism: parallelism.max(1) as u32 };
+        let init = EnumeratorInit {
+            parallelism: parallelism.max(1) as u32,
+        };
         // Every event of this enumerator, from creation on, carries the connector.
         let log_context = LogContext::new(&[("connector", &connector)]);
-        let enumerator = log_context.scope(|| source.create_enumerator(&init, restored.as_deref()))?;
+        let enumerator =
+            log_context.scope(|| source.create_enumerator(&init, restored.as_deref()))?;
         Ok(into_handle(EnumeratorHandle {
             label: format!("{connector} enumerator"),
             runtime: EnumeratorRuntime::with_log_context(enumerator, log_context),
@@ -435,7 +463,9 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorStart
     _class: JClass,
     handle: jlong,
 ) -> jbyteArray {
-    enumerator_call(&mut env, handle, "enumerator.start", |_, rt| rt.call(|e| e.start()))
+    enumerator_call(&mut env, handle, "enumerator.start", |_, rt| {
+        rt.call(|e| e.start())
+    })
 }
 
 #[no_mangle]
@@ -458,10 +488,15 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorHandl
     subtask: jint,
     hostname: JString,
 ) -> jbyteArray {
-    enumerator_call(&mut env, handle, "enumerator.handleSplitRequest", |env, rt| {
-        let hostname = optional_string(env, &hostname)?;
-        rt.call(|e| e.handle_split_request(subtask as u32, hostname.as_deref()))
-    })
+    enumerator_call(
+        &mut env,
+        handle,
+        "enumerator.handleSplitRequest",
+        |env, rt| {
+            let hostname = optional_string(env, &hostname)?;
+            rt.call(|e| e.handle_split_request(subtask as u32, hostname.as_deref()))
+        },
+    )
 }
 
 #[no_mangle]
@@ -486,10 +521,15 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorHandl
     subtask: jint,
     event: JByteArray,
 ) -> jbyteArray {
-    enumerator_call(&mut env, handle, "enumerator.handleSourceEvent", |env, rt| {
-        let event = bytes(env, &event)?;
-        rt.call(|e| e.handle_source_event(subtask as u32, &event))
-    })
+    enumerator_call(
+        &mut env,
+        handle,
+        "enumerator.handleSourceEvent",
+        |env, rt| {
+            let event = bytes(env, &event)?;
+            rt.call(|e| e.handle_source_event(subtask as u32, &event))
+        },
+    )
 }
 
 #[no_mangle]
@@ -511,9 +551,12 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorNotif
     handle: jlong,
     checkpoint_id: jlong,
 ) -> jbyteArray {
-    enumerator_call(&mut env, handle, "enumerator.notifyCheckpointComplete", |_, rt| {
-        rt.call(|e| e.notify_checkpoint_complete(checkpoint_id as u64))
-    })
+    enumerator_call(
+        &mut env,
+        handle,
+        "enumerator.notifyCheckpointComplete",
+        |_, rt| rt.call(|e| e.notify_checkpoint_complete(checkpoint_id as u64)),
+    )
 }
 
 #[no_mangle]
@@ -526,7 +569,8 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorNotif
     entry(&mut env, "enumerator.notifyCheckpointAborted", |_| {
         // SAFETY: Java passes a live enumerator handle.
         let h = unsafe { handle_ref::<EnumeratorHandle>(handle)? };
-        h.runtime.with(|e| e.notify_checkpoint_aborted(checkpoint_id as u64))
+        h.runtime
+            .with(|e| e.notify_checkpoint_aborted(checkpoint_id as u64))
     })
 }
 
@@ -554,13 +598,18 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorHandl
     result: JByteArray,
     error: JString,
 ) -> jbyteArray {
-    enumerator_call(&mut env, handle, "enumerator.handleAsyncResult", |env, rt| {
-        let result = match optional_string(env, &error)? {
-            Some(message) => Err(message),
-            None => Ok(optional_bytes(env, &result)?.unwrap_or_default()),
-        };
-        rt.call(|e| e.handle_async_result(task_id as u64, result))
-    })
+    enumerator_call(
+        &mut env,
+        handle,
+        "enumerator.handleAsyncResult",
+        |env, rt| {
+            let result = match optional_string(env, &error)? {
+                Some(message) => Err(message),
+                None => Ok(optional_bytes(env, &result)?.unwrap_or_default()),
+            };
+            rt.call(|e| e.handle_async_result(task_id as u64, result))
+        },
+    )
 }
 
 #[no_mangle]
@@ -572,7 +621,10 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorClose
     entry(&mut env, "enumerator.close", |_| {
         // SAFETY: Java calls close once, after every other call on this handle has returned.
         match unsafe { free_handle::<EnumeratorHandle>(handle) } {
-            Some(h) => h.runtime.with(|e| e.close()).map_err(|e| context(&h.label, e)),
+            Some(h) => h
+                .runtime
+                .with(|e| e.close())
+                .map_err(|e| context(&h.label, e)),
             None => Ok(()),
         }
     })
@@ -598,12 +650,16 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerCreate(
 ) -> jlong {
     entry(&mut env, "readerCreate", |env| {
         let (connector, source, projection) =
-            SourceSpec::read(env, &connector, &keys, &values, &names, &types)?.create_projected()?;
+            SourceSpec::read(env, &connector, &keys, &values, &names, &types)?
+                .create_projected()?;
         let init = ReaderInit {
             subtask_index: subtask as u32,
             parallelism: parallelism.max(1) as u32,
             batch_rows: DEFAULT_BATCH_ROWS,
-            local_dirs: strings(env, &local_dirs)?.into_iter().map(std::path::PathBuf::from).collect(),
+            local_dirs: strings(env, &local_dirs)?
+                .into_iter()
+                .map(std::path::PathBuf::from)
+                .collect(),
         };
         // Every event of this reader, from creation on, carries the connector and subtask index
         // (0-based, as in Flink's metric scope and REST API).
@@ -624,7 +680,9 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerStart(
     _class: JClass,
     handle: jlong,
 ) -> jbyteArray {
-    reader_call(&mut env, handle, "reader.start", |_, rt| rt.call(|r, ctx| r.start(ctx)))
+    reader_call(&mut env, handle, "reader.start", |_, rt| {
+        rt.call(|r, ctx| r.start(ctx))
+    })
 }
 
 /// Polls once: a batch of rows, nothing available (with what to wait for), or end of input.
@@ -702,7 +760,9 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerNotifyChe
     entry(&mut env, "reader.notifyCheckpointComplete", |_| {
         // SAFETY: Java passes a live reader handle, from the task thread only.
         let h = unsafe { handle_ref::<ReaderHandle>(handle)? };
-        h.runtime.notify_checkpoint_complete(checkpoint_id as u64).map_err(|e| context(&h.label, e))
+        h.runtime
+            .notify_checkpoint_complete(checkpoint_id as u64)
+            .map_err(|e| context(&h.label, e))
     })
 }
 
@@ -754,11 +814,13 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_availabilityAwa
         // SAFETY: Java passes a live availability handle.
         let signal = unsafe { handle_ref::<Availability>(handle)? };
         let timeout = (timeout_nanos > 0).then(|| Duration::from_nanos(timeout_nanos as u64));
-        Ok(match runtime::await_availability(signal, seen_epoch as u64, timeout) {
-            WaitOutcome::Notified => 0,
-            WaitOutcome::TimedOut => 1,
-            WaitOutcome::Closed => 2,
-        })
+        Ok(
+            match runtime::await_availability(signal, seen_epoch as u64, timeout) {
+                WaitOutcome::Notified => 0,
+                WaitOutcome::TimedOut => 1,
+                WaitOutcome::Closed => 2,
+            },
+        )
     })
 }
 
@@ -832,7 +894,11 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_metricsDescribe
     entry(&mut env, "metrics.describe", |env| {
         // SAFETY: Java passes a live metrics handle.
         let metrics = unsafe { handle_ref::<Metrics>(handle)? }.descriptors();
-        let array = env.new_object_array(2 * metrics.len() as i32, "java/lang/String", JObject::null())?;
+        let array = env.new_object_array(
+            2 * metrics.len() as i32,
+            "java/lang/String",
+            JObject::null(),
+        )?;
         for (i, (kind, name)) in metrics.iter().enumerate() {
             let kind = env.new_string((*kind as u8).to_string())?;
             env.set_object_array_element(&array, 2 * i as i32, kind)?;
@@ -907,7 +973,10 @@ mod handle_tests {
     #[test]
     fn a_handle_owns_its_value_until_freed_exactly_once() {
         let drops = Arc::new(AtomicUsize::new(0));
-        let handle = into_handle(Counted { value: 7, drops: drops.clone() });
+        let handle = into_handle(Counted {
+            value: 7,
+            drops: drops.clone(),
+        });
         assert_ne!(handle, 0);
         // SAFETY: `handle` comes from `into_handle::<Counted>` and is freed only below.
         unsafe {
@@ -916,10 +985,15 @@ mod handle_tests {
         }
         assert_eq!(drops.load(Ordering::SeqCst), 0, "alive while the handle is");
         // SAFETY: as above; the handle is not used afterwards.
-        let value = unsafe { free_handle::<Counted>(handle) }.expect("a live handle frees its value");
+        let value =
+            unsafe { free_handle::<Counted>(handle) }.expect("a live handle frees its value");
         assert_eq!(value.value, 8);
         drop(value);
-        assert_eq!(drops.load(Ordering::SeqCst), 1, "dropped exactly once, when freed");
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            1,
+            "dropped exactly once, when freed"
+        );
     }
 
     #[test]

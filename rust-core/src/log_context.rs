@@ -47,7 +47,10 @@ impl LogContext {
     #[must_use = "the context applies while the guard lives"]
     pub fn enter(&self) -> ContextGuard {
         let previous = CURRENT.with(|c| c.replace(self.0.as_deref().map(|s| s as *const str)));
-        ContextGuard { previous, _context: self.0.clone() }
+        ContextGuard {
+            previous,
+            _context: self.0.clone(),
+        }
     }
 
     /// Runs `f` with this context entered.

@@ -59,12 +59,16 @@ static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 fn queue() -> &'static LogQueue {
     static QUEUE: OnceLock<LogQueue> = OnceLock::new();
-    QUEUE.get_or_init(|| LogQueue { state: Mutex::default(), cv: Condvar::new() })
+    QUEUE.get_or_init(|| LogQueue {
+        state: Mutex::default(),
+        cv: Condvar::new(),
+    })
 }
 
 /// Installs the queueing subscriber as the process-wide default (once; later calls do nothing).
 pub fn install() {
-    let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(QueueLayer));
+    let _ =
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(QueueLayer));
 }
 
 /// The most verbose level to capture (0 turns capture off).
@@ -92,7 +96,10 @@ pub fn await_records() -> Vec<LogRecord> {
 /// Makes the current or next [`await_records`] return (Java stops its drain thread this way).
 pub fn wake() {
     let q = queue();
-    q.state.lock().unwrap_or_else(|e| e.into_inner()).wake_pending = true;
+    q.state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .wake_pending = true;
     q.cv.notify_all();
 }
 
@@ -181,13 +188,17 @@ mod tests {
         tracing::debug!(target: "rust_core::test", subtask = 3, "reader started");
         tracing::trace!(target: "rust_core::test", "too verbose: filtered out");
         let records = await_records();
-        let mine: Vec<_> = records.iter().filter(|r| r.target == "rust_core::test").collect();
+        let mine: Vec<_> = records
+            .iter()
+            .filter(|r| r.target == "rust_core::test")
+            .collect();
         assert_eq!(mine.len(), 1, "{records:?}");
         assert_eq!(mine[0].level, 4);
         assert_eq!(mine[0].message, "reader started subtask=3");
 
         // The context follows the event's own fields, on any thread that entered it.
-        let reader = crate::log_context::LogContext::new(&[("connector", &"rust-test"), ("subtask", &2)]);
+        let reader =
+            crate::log_context::LogContext::new(&[("connector", &"rust-test"), ("subtask", &2)]);
         let chunk = reader.with(&[("table", &"db.t")]);
         let worker = std::thread::spawn(move || {
             let _g = chunk.enter();
@@ -195,14 +206,23 @@ mod tests {
         });
         worker.join().unwrap();
         let records = await_records();
-        let mine: Vec<_> = records.iter().filter(|r| r.target == "rust_core::test").collect();
+        let mine: Vec<_> = records
+            .iter()
+            .filter(|r| r.target == "rust_core::test")
+            .collect();
         assert_eq!(mine.len(), 1, "{records:?}");
-        assert_eq!(mine[0].message, "chunk read rows=5 connector=rust-test subtask=2 table=db.t");
+        assert_eq!(
+            mine[0].message,
+            "chunk read rows=5 connector=rust-test subtask=2 table=db.t"
+        );
 
         let t = std::thread::spawn(await_records);
         wake();
         t.join().unwrap();
         wake();
-        assert!(await_records().is_empty(), "a wake before the wait returns at once");
+        assert!(
+            await_records().is_empty(),
+            "a wake before the wait returns at once"
+        );
     }
 }

@@ -107,7 +107,9 @@ impl ElapsedGauge {
 
 /// Milliseconds since the epoch, by the system clock.
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[derive(Clone, Debug)]
@@ -171,7 +173,10 @@ impl Metrics {
     /// Time elapsed since an instant the connector sets, reported in units of `unit_ms`
     /// milliseconds (1000: seconds).
     pub fn elapsed(&self, name: &str, unit_ms: i64) -> ElapsedGauge {
-        let fresh = || ElapsedGauge { since_ms: Arc::new(AtomicI64::new(UNSET)), unit_ms: unit_ms.max(1) };
+        let fresh = || ElapsedGauge {
+            since_ms: Arc::new(AtomicI64::new(UNSET)),
+            unit_ms: unit_ms.max(1),
+        };
         match self.register(name, || Value::Elapsed(fresh())) {
             Value::Elapsed(e) => e,
             other => detached(name, &other, MetricKind::Elapsed, fresh()),
@@ -206,7 +211,9 @@ impl Metrics {
             Value::Counter(c) => Ok(c.get()),
             Value::Gauge(g) => Ok(g.get()),
             Value::Elapsed(e) => Ok(e.get()),
-            Value::Text(_) => Err(BridgeError::other(format!("metric {index} is text, not a number"))),
+            Value::Text(_) => Err(BridgeError::other(format!(
+                "metric {index} is text, not a number"
+            ))),
         }
     }
 
@@ -249,13 +256,20 @@ mod tests {
         assert_ne!(m.generation(), g0);
         let g1 = m.generation();
         let again = m.counter("rows");
-        assert_eq!(m.generation(), g1, "registering an existing name changes nothing");
+        assert_eq!(
+            m.generation(),
+            g1,
+            "registering an existing name changes nothing"
+        );
         rows.inc(3);
         again.inc(2);
         file.set("bin.000002");
         assert_eq!(
             m.descriptors(),
-            vec![(MetricKind::Counter, "rows".to_string()), (MetricKind::Text, "file".to_string())]
+            vec![
+                (MetricKind::Counter, "rows".to_string()),
+                (MetricKind::Text, "file".to_string())
+            ]
         );
         assert_eq!(m.long_value(0).unwrap(), 5);
         assert_eq!(m.text_value(1).unwrap(), "bin.000002");

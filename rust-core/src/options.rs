@@ -52,7 +52,9 @@ impl OptionSpec {
         match self.key.split_once('#') {
             None => key == self.key,
             Some((prefix, suffix)) => {
-                key.len() > prefix.len() + suffix.len() && key.starts_with(prefix) && key.ends_with(suffix)
+                key.len() > prefix.len() + suffix.len()
+                    && key.starts_with(prefix)
+                    && key.ends_with(suffix)
             }
         }
     }
@@ -71,9 +73,10 @@ impl OptionSpec {
                     self.key
                 ))
             }),
-            OptionDefault::Text(_) => {
-                Err(BridgeError::other(format!("option '{}' has no literal default", self.key)))
-            }
+            OptionDefault::Text(_) => Err(BridgeError::other(format!(
+                "option '{}' has no literal default",
+                self.key
+            ))),
         }
     }
 }
@@ -88,7 +91,11 @@ pub struct Options {
 
 impl Options {
     pub fn new(connector: impl Into<String>, values: BTreeMap<String, String>) -> Self {
-        Options { connector: connector.into(), values, consumed: RefCell::default() }
+        Options {
+            connector: connector.into(),
+            values,
+            consumed: RefCell::default(),
+        }
     }
 
     pub fn connector(&self) -> &str {
@@ -126,7 +133,11 @@ impl Options {
 
     /// The typed value of `key` (an instance of `spec`), else the spec's literal default.
     pub fn get_or_spec_default<T: OptionValue>(&self, key: &str, spec: &OptionSpec) -> Result<T> {
-        debug_assert!(spec.matches(key), "{key} is not an instance of {}", spec.key);
+        debug_assert!(
+            spec.matches(key),
+            "{key} is not an instance of {}",
+            spec.key
+        );
         self.get(key)?.map_or_else(|| spec.default_value(), Ok)
     }
 
@@ -250,19 +261,27 @@ impl OptionValue for Duration {
             "d" | "day" | "days" => 86_400_000_000_000,
             _ => return Err(EXPECTED.to_string()),
         };
-        n.checked_mul(nanos_per).map(Duration::from_nanos).ok_or_else(|| EXPECTED.to_string())
+        n.checked_mul(nanos_per)
+            .map(Duration::from_nanos)
+            .ok_or_else(|| EXPECTED.to_string())
     }
 }
 
 /// Keys whose values are credentials: never shown in errors or logs.
 pub fn is_sensitive(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    ["password", "secret", "token", "credential"].iter().any(|s| key.contains(s))
+    ["password", "secret", "token", "credential"]
+        .iter()
+        .any(|s| key.contains(s))
 }
 
 /// The value as it may appear in a message: masked for sensitive keys.
 pub fn display_value<'a>(key: &str, value: &'a str) -> &'a str {
-    if is_sensitive(key) { "******" } else { value }
+    if is_sensitive(key) {
+        "******"
+    } else {
+        value
+    }
 }
 
 /// Formats a list of choices for an error message: `'a', 'b' or 'c'`.
@@ -282,43 +301,81 @@ mod tests {
     fn opts(pairs: &[(&str, &str)]) -> Options {
         Options::new(
             "rust-test",
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         )
     }
 
     #[test]
     fn typed_values_and_errors_name_the_option() {
-        let o = opts(&[("rows-per-second", "12x"), ("number-of-rows", "5"), ("b", "TRUE")]);
+        let o = opts(&[
+            ("rows-per-second", "12x"),
+            ("number-of-rows", "5"),
+            ("b", "TRUE"),
+        ]);
         assert_eq!(o.get::<u64>("number-of-rows").unwrap(), Some(5));
         assert_eq!(o.get::<bool>("b").unwrap(), Some(true));
         let err = o.get::<u64>("rows-per-second").unwrap_err().to_string();
-        assert!(err.contains("'rows-per-second'") && err.contains("'12x'"), "{err}");
-        assert!(o.require::<u64>("missing").unwrap_err().to_string().contains("'missing'"));
+        assert!(
+            err.contains("'rows-per-second'") && err.contains("'12x'"),
+            "{err}"
+        );
+        assert!(o
+            .require::<u64>("missing")
+            .unwrap_err()
+            .to_string()
+            .contains("'missing'"));
     }
 
     #[test]
     fn unknown_keys_are_listed_with_the_supported_ones() {
         let o = opts(&[("connector", "rust-test"), ("known", "1"), ("typo", "2")]);
         o.get_str("known");
-        let err = o.ensure_all_consumed(&["known".into()]).unwrap_err().to_string();
+        let err = o
+            .ensure_all_consumed(&["known".into()])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("Unsupported options:\n\ntypo"), "{err}");
-        assert!(err.contains("Supported options:\n\nconnector\nknown"), "{err}");
+        assert!(
+            err.contains("Supported options:\n\nconnector\nknown"),
+            "{err}"
+        );
     }
 
     #[test]
     fn credentials_never_appear_in_errors() {
-        let o = opts(&[("password", "hunter2"), ("jdbc.properties.secretKey", "s3cr3t")]);
+        let o = opts(&[
+            ("password", "hunter2"),
+            ("jdbc.properties.secretKey", "s3cr3t"),
+        ]);
         let e1 = o.get::<u32>("password").unwrap_err().to_string();
-        let e2 = o.get::<bool>("jdbc.properties.secretKey").unwrap_err().to_string();
-        assert!(!e1.contains("hunter2") && e1.contains("'password'") && e1.contains("******"), "{e1}");
+        let e2 = o
+            .get::<bool>("jdbc.properties.secretKey")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !e1.contains("hunter2") && e1.contains("'password'") && e1.contains("******"),
+            "{e1}"
+        );
         assert!(!e2.contains("s3cr3t"), "{e2}");
     }
 
     #[test]
     fn durations_follow_flink_syntax() {
-        assert_eq!(Duration::parse_option("10 s").unwrap(), Duration::from_secs(10));
-        assert_eq!(Duration::parse_option("250").unwrap(), Duration::from_millis(250));
-        assert_eq!(Duration::parse_option("5min").unwrap(), Duration::from_secs(300));
+        assert_eq!(
+            Duration::parse_option("10 s").unwrap(),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            Duration::parse_option("250").unwrap(),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            Duration::parse_option("5min").unwrap(),
+            Duration::from_secs(300)
+        );
         assert!(Duration::parse_option("soon").is_err());
     }
 
@@ -328,8 +385,12 @@ mod tests {
         default: OptionDefault::Value("random"),
         description: "",
     };
-    const ROWS: OptionSpec =
-        OptionSpec { key: "rows", type_name: "Long", default: OptionDefault::Value("12"), description: "" };
+    const ROWS: OptionSpec = OptionSpec {
+        key: "rows",
+        type_name: "Long",
+        default: OptionDefault::Value("12"),
+        description: "",
+    };
     const END: OptionSpec = OptionSpec {
         key: "end",
         type_name: "Long",
@@ -340,8 +401,14 @@ mod tests {
     #[test]
     fn specs_match_their_keys_with_any_column_name() {
         assert!(FIELD_KIND.matches("fields.id.kind"));
-        assert!(FIELD_KIND.matches("fields.a.b.kind"), "column names may contain dots");
-        assert!(!FIELD_KIND.matches("fields..kind"), "an empty column name is no column");
+        assert!(
+            FIELD_KIND.matches("fields.a.b.kind"),
+            "column names may contain dots"
+        );
+        assert!(
+            !FIELD_KIND.matches("fields..kind"),
+            "an empty column name is no column"
+        );
         assert!(!FIELD_KIND.matches("fields.id.kind2") && !FIELD_KIND.matches("xfields.id.kind"));
         assert!(ROWS.matches("rows") && !ROWS.matches("rows2"));
         assert_eq!(FIELD_KIND.key_for("id"), "fields.id.kind");
@@ -351,11 +418,29 @@ mod tests {
     fn absent_options_take_the_declared_default() {
         let o = opts(&[("fields.id.kind", "sequence")]);
         assert_eq!(o.get_or_default::<u64>(&ROWS).unwrap(), 12);
-        assert_eq!(o.get_or_spec_default::<String>("fields.id.kind", &FIELD_KIND).unwrap(), "sequence");
-        assert_eq!(o.get_or_spec_default::<String>("fields.v.kind", &FIELD_KIND).unwrap(), "random");
-        let bad = OptionSpec { default: OptionDefault::Value("many"), ..ROWS };
-        assert!(o.get_or_default::<u64>(&bad).unwrap_err().to_string().contains("'many'"));
-        assert!(o.get_or_default::<u64>(&END).is_err(), "a text default has no value");
+        assert_eq!(
+            o.get_or_spec_default::<String>("fields.id.kind", &FIELD_KIND)
+                .unwrap(),
+            "sequence"
+        );
+        assert_eq!(
+            o.get_or_spec_default::<String>("fields.v.kind", &FIELD_KIND)
+                .unwrap(),
+            "random"
+        );
+        let bad = OptionSpec {
+            default: OptionDefault::Value("many"),
+            ..ROWS
+        };
+        assert!(o
+            .get_or_default::<u64>(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("'many'"));
+        assert!(
+            o.get_or_default::<u64>(&END).is_err(),
+            "a text default has no value"
+        );
     }
 
     #[test]
@@ -367,7 +452,10 @@ mod tests {
         assert!(o.ensure_reads_declared(&[ROWS, FIELD_KIND]).is_ok());
         o.get_str("secret-switch");
         let err = o.ensure_reads_declared(&[ROWS, FIELD_KIND]).unwrap_err();
-        assert!(!matches!(err, BridgeError::Validation(_)), "not the user's error: {err:?}");
+        assert!(
+            !matches!(err, BridgeError::Validation(_)),
+            "not the user's error: {err:?}"
+        );
         assert!(err.to_string().contains("'secret-switch'"), "{err}");
         assert!(!err.to_string().contains("'rows'"), "{err}");
     }

@@ -80,7 +80,9 @@ pub fn decode_split_list(bytes: &[u8]) -> Result<Vec<SplitBytes>> {
     let mut r = Reader { bytes, pos: 0 };
     let n = r.i32()?;
     if n < 0 {
-        return Err(BridgeError::other(format!("split list with a negative count ({n})")));
+        return Err(BridgeError::other(format!(
+            "split list with a negative count ({n})"
+        )));
     }
     // The count comes from Java: reserve no more than the bytes left could hold (each split takes
     // at least 8), or a corrupt count would ask for gigabytes and abort the JVM.
@@ -123,9 +125,13 @@ pub fn encode_commands(commands: &[EnumeratorCommand<SplitBytes>]) -> Vec<u8> {
                 // A period of 0 means "run once"; a periodic task runs at least every millisecond.
                 let (delay_ms, period_ms) = match schedule {
                     AsyncSchedule::Once => (0, 0),
-                    AsyncSchedule::Periodic { initial_delay, period } => {
-                        (initial_delay.as_millis() as i64, period.as_millis().max(1) as i64)
-                    }
+                    AsyncSchedule::Periodic {
+                        initial_delay,
+                        period,
+                    } => (
+                        initial_delay.as_millis() as i64,
+                        period.as_millis().max(1) as i64,
+                    ),
                 };
                 put_i64(&mut out, delay_ms);
                 put_i64(&mut out, period_ms);
@@ -152,7 +158,10 @@ pub fn begin_response(
     put_i32(out, status);
     put_i32(out, flags);
     put_i64(out, epoch as i64);
-    put_i64(out, retry_after.map_or(0, |d| d.as_nanos().clamp(1, i64::MAX as u128) as i64));
+    put_i64(
+        out,
+        retry_after.map_or(0, |d| d.as_nanos().clamp(1, i64::MAX as u128) as i64),
+    );
     put_i32(out, len_i32(row_count));
     put_i32(out, len_i32(events.len()));
     put_i64(out, event_time_ms.unwrap_or(NO_EVENT_TIME));
@@ -173,9 +182,16 @@ impl<'a> Reader<'a> {
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or_else(|| {
-            BridgeError::other(format!("truncated message: need {n} bytes at offset {}", self.pos))
-        })?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or_else(|| {
+                BridgeError::other(format!(
+                    "truncated message: need {n} bytes at offset {}",
+                    self.pos
+                ))
+            })?;
         let s = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -203,8 +219,14 @@ mod tests {
     #[test]
     fn split_lists_round_trip_and_reject_truncation() {
         let splits = vec![
-            SplitBytes { id: "a".into(), state: vec![1, 2, 3] },
-            SplitBytes { id: "é-2".into(), state: vec![] },
+            SplitBytes {
+                id: "a".into(),
+                state: vec![1, 2, 3],
+            },
+            SplitBytes {
+                id: "é-2".into(),
+                state: vec![],
+            },
         ];
         let mut bytes = Vec::new();
         encode_split_list(&mut bytes, &splits);
@@ -215,7 +237,9 @@ mod tests {
     /// Found by the `state` fuzz target: a negative count read as an empty list.
     #[test]
     fn a_negative_split_count_is_an_error() {
-        let e = decode_split_list(&(-7i32).to_le_bytes()).unwrap_err().to_string();
+        let e = decode_split_list(&(-7i32).to_le_bytes())
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "split list with a negative count (-7)");
     }
 
@@ -223,8 +247,13 @@ mod tests {
     /// allocation aborted the process (the JVM, over JNI).
     #[test]
     fn a_huge_split_count_is_an_error_not_an_allocation() {
-        let e = decode_split_list(&i32::MAX.to_le_bytes()).unwrap_err().to_string();
-        assert!(e.contains("truncated message: need 4 bytes at offset 4"), "{e}");
+        let e = decode_split_list(&i32::MAX.to_le_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("truncated message: need 4 bytes at offset 4"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -245,6 +274,9 @@ mod tests {
         assert_eq!(r.take(1).unwrap(), &[TAG_NO_MORE_SPLITS]);
         assert_eq!(r.i32().unwrap(), 2);
         assert_eq!(r.take(1).unwrap(), &[TAG_CALL_ASYNC]);
-        assert_eq!((r.i64().unwrap(), r.i64().unwrap(), r.i64().unwrap()), (9, 5, 100));
+        assert_eq!(
+            (r.i64().unwrap(), r.i64().unwrap(), r.i64().unwrap()),
+            (9, 5, 100)
+        );
     }
 }

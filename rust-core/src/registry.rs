@@ -17,7 +17,9 @@ pub struct Registry {
 
 impl Registry {
     pub fn new(factories: Vec<Box<dyn SourceFactory>>) -> Self {
-        Registry { factories: factories.into_iter().map(|f| (f.identifier(), f)).collect() }
+        Registry {
+            factories: factories.into_iter().map(|f| (f.identifier(), f)).collect(),
+        }
     }
 
     pub fn identifiers(&self) -> Vec<&'static str> {
@@ -32,10 +34,13 @@ impl Registry {
         options: BTreeMap<String, String>,
         row_type: &RowType,
     ) -> Result<Box<dyn DynSource>> {
-        let factory = self.factories.get(connector).ok_or_else(|| BridgeError::UnknownConnector {
-            identifier: connector.to_string(),
-            available: self.identifiers().iter().map(|s| s.to_string()).collect(),
-        })?;
+        let factory =
+            self.factories
+                .get(connector)
+                .ok_or_else(|| BridgeError::UnknownConnector {
+                    identifier: connector.to_string(),
+                    available: self.identifiers().iter().map(|s| s.to_string()).collect(),
+                })?;
         let mut options = options;
         let limits = RateLimits::take_from(connector, &mut options)?;
         let options = Options::new(connector, options);
@@ -67,5 +72,7 @@ pub fn install(registry: Registry) {
 }
 
 pub fn global() -> Result<&'static Registry> {
-    GLOBAL.get().ok_or_else(|| BridgeError::other("the connector registry is not installed (JNI_OnLoad did not run)"))
+    GLOBAL.get().ok_or_else(|| {
+        BridgeError::other("the connector registry is not installed (JNI_OnLoad did not run)")
+    })
 }

@@ -46,9 +46,17 @@ pub struct EnumeratorOutput {
 
 pub trait DynEnumerator: Send {
     fn start(&mut self) -> Result<EnumeratorOutput>;
-    fn handle_split_request(&mut self, subtask: u32, hostname: Option<&str>) -> Result<EnumeratorOutput>;
+    fn handle_split_request(
+        &mut self,
+        subtask: u32,
+        hostname: Option<&str>,
+    ) -> Result<EnumeratorOutput>;
     fn add_reader(&mut self, subtask: u32) -> Result<EnumeratorOutput>;
-    fn add_splits_back(&mut self, splits: Vec<SplitBytes>, subtask: u32) -> Result<EnumeratorOutput>;
+    fn add_splits_back(
+        &mut self,
+        splits: Vec<SplitBytes>,
+        subtask: u32,
+    ) -> Result<EnumeratorOutput>;
     fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<u8>>;
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<EnumeratorOutput>;
     fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) -> Result<()>;
@@ -85,11 +93,17 @@ pub fn erase<S: Source>(source: S) -> Box<dyn DynSource> {
 struct Erased<S>(S);
 
 fn split_to_bytes<Sp: SourceSplit>(version: u32, split: &Sp) -> Result<SplitBytes> {
-    Ok(SplitBytes { id: split.split_id(), state: state::encode(version, split)? })
+    Ok(SplitBytes {
+        id: split.split_id(),
+        state: state::encode(version, split)?,
+    })
 }
 
 fn splits_from_bytes<Sp: SourceSplit>(version: u32, splits: Vec<SplitBytes>) -> Result<Vec<Sp>> {
-    splits.iter().map(|s| state::decode("split", version, &s.state)).collect()
+    splits
+        .iter()
+        .map(|s| state::decode("split", version, &s.state))
+        .collect()
 }
 
 impl<S: Source> DynSource for Erased<S> {
@@ -117,7 +131,9 @@ impl<S: Source> DynSource for Erased<S> {
     }
 
     fn create_reader(&self, init: &ReaderInit) -> Result<Box<dyn DynReader>> {
-        Ok(Box::new(ErasedReader::<S> { reader: self.0.create_reader(init)? }))
+        Ok(Box::new(ErasedReader::<S> {
+            reader: self.0.create_reader(init)?,
+        }))
     }
 
     fn preflight(&self) -> Result<()> {
@@ -166,8 +182,13 @@ impl<S: Source> DynEnumerator for ErasedEnumerator<S> {
         self.output()
     }
 
-    fn handle_split_request(&mut self, subtask: u32, hostname: Option<&str>) -> Result<EnumeratorOutput> {
-        self.enumerator.handle_split_request(subtask, hostname, &mut self.ctx)?;
+    fn handle_split_request(
+        &mut self,
+        subtask: u32,
+        hostname: Option<&str>,
+    ) -> Result<EnumeratorOutput> {
+        self.enumerator
+            .handle_split_request(subtask, hostname, &mut self.ctx)?;
         self.output()
     }
 
@@ -177,12 +198,17 @@ impl<S: Source> DynEnumerator for ErasedEnumerator<S> {
         self.output()
     }
 
-    fn add_splits_back(&mut self, splits: Vec<SplitBytes>, subtask: u32) -> Result<EnumeratorOutput> {
+    fn add_splits_back(
+        &mut self,
+        splits: Vec<SplitBytes>,
+        subtask: u32,
+    ) -> Result<EnumeratorOutput> {
         let splits = splits_from_bytes(S::STATE_VERSION, splits)?;
         // Flink calls this when it resets the subtask, after removing its reader; `add_reader`
         // registers the next attempt. Until then the enumerator must not pick it.
         self.ctx.unregister_reader(subtask);
-        self.enumerator.add_splits_back(splits, subtask, &mut self.ctx)?;
+        self.enumerator
+            .add_splits_back(splits, subtask, &mut self.ctx)?;
         self.output()
     }
 
@@ -192,7 +218,8 @@ impl<S: Source> DynEnumerator for ErasedEnumerator<S> {
     }
 
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<EnumeratorOutput> {
-        self.enumerator.notify_checkpoint_complete(checkpoint_id, &mut self.ctx)?;
+        self.enumerator
+            .notify_checkpoint_complete(checkpoint_id, &mut self.ctx)?;
         self.output()
     }
 
@@ -201,7 +228,8 @@ impl<S: Source> DynEnumerator for ErasedEnumerator<S> {
     }
 
     fn handle_source_event(&mut self, subtask: u32, event: &[u8]) -> Result<EnumeratorOutput> {
-        self.enumerator.handle_source_event(subtask, event, &mut self.ctx)?;
+        self.enumerator
+            .handle_source_event(subtask, event, &mut self.ctx)?;
         self.output()
     }
 
@@ -210,7 +238,8 @@ impl<S: Source> DynEnumerator for ErasedEnumerator<S> {
         task_id: u64,
         result: std::result::Result<Vec<u8>, String>,
     ) -> Result<EnumeratorOutput> {
-        self.enumerator.handle_async_result(task_id, result, &mut self.ctx)?;
+        self.enumerator
+            .handle_async_result(task_id, result, &mut self.ctx)?;
         self.output()
     }
 
@@ -287,7 +316,12 @@ impl EnumeratorRuntime {
 
     pub fn with_log_context(enumerator: Box<dyn DynEnumerator>, log_context: LogContext) -> Self {
         let metrics = enumerator.metrics();
-        EnumeratorRuntime { enumerator: Mutex::new(enumerator), tasks: Mutex::default(), metrics, log_context }
+        EnumeratorRuntime {
+            enumerator: Mutex::new(enumerator),
+            tasks: Mutex::default(),
+            metrics,
+            log_context,
+        }
     }
 
     pub fn metrics(&self) -> Metrics {
@@ -311,7 +345,11 @@ impl EnumeratorRuntime {
 
     pub fn with<T>(&self, f: impl FnOnce(&mut dyn DynEnumerator) -> Result<T>) -> Result<T> {
         let _context = self.log_context.enter();
-        f(self.enumerator.lock().unwrap_or_else(|e| e.into_inner()).as_mut())
+        f(self
+            .enumerator
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut())
     }
 
     /// Runs an async task on the calling (worker) thread. One-shot tasks are forgotten after
@@ -320,7 +358,11 @@ impl EnumeratorRuntime {
         let _context = self.log_context.enter();
         let task = {
             let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-            if periodic { tasks.get(&task_id).cloned() } else { tasks.remove(&task_id) }
+            if periodic {
+                tasks.get(&task_id).cloned()
+            } else {
+                tasks.remove(&task_id)
+            }
         }
         .ok_or_else(|| BridgeError::other(format!("no async task {task_id}")))?;
         let mut task = task.lock().unwrap_or_else(|e| e.into_inner());
@@ -372,7 +414,6 @@ pub struct ReaderRuntime {
     metrics_generation: u64,
 }
 
-
 impl ReaderRuntime {
     pub fn new(source: &dyn DynSource, init: ReaderInit) -> Result<Self> {
         Self::with_projection(source, init, None)
@@ -395,7 +436,9 @@ impl ReaderRuntime {
                         full.arity()
                     )));
                 }
-                RowType { columns: p.iter().map(|i| full.columns[*i].clone()).collect() }
+                RowType {
+                    columns: p.iter().map(|i| full.columns[*i].clone()).collect(),
+                }
             }
             None => full.clone(),
         };
@@ -478,7 +521,12 @@ impl ReaderRuntime {
                 out.resize(offsets_at + 4 * (rows + 1), 0);
                 self.offsets.clear();
                 let rows_at = out.len();
-                self.encoder.encode(&batch.rows, batch.row_kinds.as_deref(), out, &mut self.offsets)?;
+                self.encoder.encode(
+                    &batch.rows,
+                    batch.row_kinds.as_deref(),
+                    out,
+                    &mut self.offsets,
+                )?;
                 self.reader.batch_emitted(rows, out.len() - rows_at);
                 if self.offsets.len() != rows {
                     return Err(BridgeError::other(format!(
@@ -495,7 +543,14 @@ impl ReaderRuntime {
                 }
             }
             ReaderPoll::NothingAvailable { retry_after } => {
-                self.begin(out, protocol::STATUS_NOTHING_AVAILABLE, epoch, retry_after, 0, None);
+                self.begin(
+                    out,
+                    protocol::STATUS_NOTHING_AVAILABLE,
+                    epoch,
+                    retry_after,
+                    0,
+                    None,
+                );
             }
             ReaderPoll::EndOfInput => {
                 self.ended = true;
@@ -536,7 +591,11 @@ impl ReaderRuntime {
         event_time_ms: Option<i64>,
     ) {
         let (request_split, events) = self.ctx.take_signals();
-        let mut flags = if request_split { protocol::FLAG_REQUEST_SPLIT } else { 0 };
+        let mut flags = if request_split {
+            protocol::FLAG_REQUEST_SPLIT
+        } else {
+            0
+        };
         // One relaxed load per response; Java then registers the new metrics (rarely: once or
         // twice per reader).
         let generation = self.ctx.metrics().generation();
@@ -544,12 +603,25 @@ impl ReaderRuntime {
             self.metrics_generation = generation;
             flags |= protocol::FLAG_METRICS_CHANGED;
         }
-        protocol::begin_response(out, status, flags, epoch, retry, rows, event_time_ms, &events);
+        protocol::begin_response(
+            out,
+            status,
+            flags,
+            epoch,
+            retry,
+            rows,
+            event_time_ms,
+            &events,
+        );
     }
 }
 
 /// Blocks the calling (Java waiter) thread until the reader may have data.
-pub fn await_availability(signal: &Availability, seen_epoch: u64, timeout: Option<Duration>) -> WaitOutcome {
+pub fn await_availability(
+    signal: &Availability,
+    seen_epoch: u64,
+    timeout: Option<Duration>,
+) -> WaitOutcome {
     signal.wait(seen_epoch, timeout.map(|t| Instant::now() + t))
 }
 
@@ -580,14 +652,24 @@ mod tests {
         fn start(&mut self, _: &mut EnumeratorContext<Split>) -> Result<()> {
             Ok(())
         }
-        fn handle_split_request(&mut self, s: u32, _: Option<&str>, ctx: &mut EnumeratorContext<Split>) -> Result<()> {
+        fn handle_split_request(
+            &mut self,
+            s: u32,
+            _: Option<&str>,
+            ctx: &mut EnumeratorContext<Split>,
+        ) -> Result<()> {
             ctx.assign_split(s, Split(s));
             Ok(())
         }
         fn add_reader(&mut self, _: u32, _: &mut EnumeratorContext<Split>) -> Result<()> {
             Ok(())
         }
-        fn add_splits_back(&mut self, _: Vec<Split>, _: u32, _: &mut EnumeratorContext<Split>) -> Result<()> {
+        fn add_splits_back(
+            &mut self,
+            _: Vec<Split>,
+            _: u32,
+            _: &mut EnumeratorContext<Split>,
+        ) -> Result<()> {
             Ok(())
         }
         fn snapshot_state(&mut self, _: u64) -> Result<()> {
@@ -605,9 +687,9 @@ mod tests {
                         RowType::default().arrow_schema(),
                     )))
                 }
-                Some(_) => ReaderPoll::Batch(ChangeBatch::inserts(arrow_array::RecordBatch::new_empty(
-                    RowType::default().arrow_schema(),
-                ))),
+                Some(_) => ReaderPoll::Batch(ChangeBatch::inserts(
+                    arrow_array::RecordBatch::new_empty(RowType::default().arrow_schema()),
+                )),
                 None => ReaderPoll::NothingAvailable { retry_after: None },
             })
         }
@@ -657,7 +739,10 @@ mod tests {
 
         let signal = rt.availability();
         let waiter = std::thread::spawn(move || await_availability(&signal, seen, None));
-        let splits = vec![SplitBytes { id: "0".into(), state: state::encode(1, &Split(0)).unwrap() }];
+        let splits = vec![SplitBytes {
+            id: "0".into(),
+            state: state::encode(1, &Split(0)).unwrap(),
+        }];
         rt.call(|r, ctx| r.add_splits(splits, ctx)).unwrap();
         assert_eq!(waiter.join().unwrap(), WaitOutcome::Notified);
         assert_eq!(read_i32(rt.poll().unwrap(), 0), protocol::STATUS_BATCH);
@@ -690,13 +775,26 @@ mod tests {
             ctx.metrics().counter("rows").inc(1);
             Ok(())
         });
-        assert_eq!(flags(&response.unwrap()) & protocol::FLAG_METRICS_CHANGED, protocol::FLAG_METRICS_CHANGED);
+        assert_eq!(
+            flags(&response.unwrap()) & protocol::FLAG_METRICS_CHANGED,
+            protocol::FLAG_METRICS_CHANGED
+        );
         let response = rt.call(|_, _| Ok(())).unwrap();
-        assert_eq!(flags(&response) & protocol::FLAG_METRICS_CHANGED, 0, "told once");
+        assert_eq!(
+            flags(&response) & protocol::FLAG_METRICS_CHANGED,
+            0,
+            "told once"
+        );
 
         let splits = vec![
-            SplitBytes { id: "0".into(), state: state::encode(1, &Split(0)).unwrap() },
-            SplitBytes { id: "1".into(), state: state::encode(1, &Split(1_000)).unwrap() },
+            SplitBytes {
+                id: "0".into(),
+                state: state::encode(1, &Split(0)).unwrap(),
+            },
+            SplitBytes {
+                id: "1".into(),
+                state: state::encode(1, &Split(1_000)).unwrap(),
+            },
         ];
         rt.call(|r, ctx| r.add_splits(splits, ctx)).unwrap();
         // The first batch records an event time (and registers the fetch-lag gauge): flagged.
@@ -704,7 +802,11 @@ mod tests {
         assert_eq!(read_i32(&response, 0), protocol::STATUS_BATCH);
         assert_eq!(read_i64(&response, 32), 1_000);
         assert_ne!(flags(&response) & protocol::FLAG_METRICS_CHANGED, 0);
-        let lag = rt.metrics().descriptors().iter().position(|(_, n)| n == crate::api::CURRENT_FETCH_EVENT_TIME_LAG);
+        let lag = rt
+            .metrics()
+            .descriptors()
+            .iter()
+            .position(|(_, n)| n == crate::api::CURRENT_FETCH_EVENT_TIME_LAG);
         assert_eq!(rt.metrics().long_value(lag.unwrap()).unwrap(), 250);
         // The next batch has none.
         let response = rt.poll().unwrap().to_vec();
@@ -720,5 +822,4 @@ mod tests {
         assert!(parse_projection("1,x", 4).is_err());
         assert!(parse_projection("-1", 4).is_err());
     }
-
 }

@@ -33,11 +33,16 @@ const NOT_OURS: &str = "the checkpoint is damaged or was written by another conn
      restored into a job whose source at this operator changed): restore from another checkpoint or \
      savepoint of this job, or start without state";
 /// The same for a source event (`decode` serves those too): both ends run in one job.
-const NOT_OURS_EVENT: &str = "the event is damaged, or the enumerator and the readers run different \
+const NOT_OURS_EVENT: &str =
+    "the event is damaged, or the enumerator and the readers run different \
      versions of the connector: run the whole job from one bridge jar";
 
 fn hint(what: &str) -> &'static str {
-    if what.ends_with("event") { NOT_OURS_EVENT } else { NOT_OURS }
+    if what.ends_with("event") {
+        NOT_OURS_EVENT
+    } else {
+        NOT_OURS
+    }
 }
 
 pub fn encode<T: Serialize>(version: u32, value: &T) -> Result<Vec<u8>> {
@@ -48,15 +53,25 @@ pub fn encode<T: Serialize>(version: u32, value: &T) -> Result<Vec<u8>> {
 }
 
 pub fn decode<T: DeserializeOwned>(what: &'static str, version: u32, bytes: &[u8]) -> Result<T> {
-    let (head, body) = bytes
-        .split_first_chunk::<4>()
-        .ok_or_else(|| BridgeError::state(what, format!("only {} bytes, no version header; {}", bytes.len(), hint(what))))?;
+    let (head, body) = bytes.split_first_chunk::<4>().ok_or_else(|| {
+        BridgeError::state(
+            what,
+            format!(
+                "only {} bytes, no version header; {}",
+                bytes.len(),
+                hint(what)
+            ),
+        )
+    })?;
     let found = u32::from_le_bytes(*head);
     // Versions count up from 1: anything far beyond is no version header at all.
     if found == 0 || found > 0xFFFF {
         return Err(BridgeError::state(
             what,
-            format!("the bytes do not start with a state version (found {found:#010x}); {}", hint(what)),
+            format!(
+                "the bytes do not start with a state version (found {found:#010x}); {}",
+                hint(what)
+            ),
         ));
     }
     if found != version {
@@ -71,10 +86,17 @@ pub fn decode<T: DeserializeOwned>(what: &'static str, version: u32, bytes: &[u8
     }
     // Bytes that pass the version check but do not decode were damaged, or written by another
     // connector (connectors count versions from 1 each): say both, and what to do.
-    let (value, read) = bincode::serde::decode_from_slice(body, decode_config())
-        .map_err(|e| BridgeError::state(what, format!("corrupt or incompatible bytes ({e}); {}", hint(what))))?;
+    let (value, read) = bincode::serde::decode_from_slice(body, decode_config()).map_err(|e| {
+        BridgeError::state(
+            what,
+            format!("corrupt or incompatible bytes ({e}); {}", hint(what)),
+        )
+    })?;
     if read != body.len() {
-        return Err(BridgeError::state(what, format!("{} trailing bytes; {}", body.len() - read, hint(what))));
+        return Err(BridgeError::state(
+            what,
+            format!("{} trailing bytes; {}", body.len() - read, hint(what)),
+        ));
     }
     Ok(value)
 }
@@ -91,11 +113,17 @@ mod tests {
 
     #[test]
     fn round_trips_and_checks_the_version() {
-        let s = S { a: 7, b: "x".into() };
+        let s = S {
+            a: 7,
+            b: "x".into(),
+        };
         let bytes = encode(3, &s).unwrap();
         assert_eq!(decode::<S>("split", 3, &bytes).unwrap(), s);
         let err = decode::<S>("split", 4, &bytes).unwrap_err().to_string();
-        assert!(err.contains("version 3") && err.contains("version 4"), "{err}");
+        assert!(
+            err.contains("version 3") && err.contains("version 4"),
+            "{err}"
+        );
         assert!(decode::<S>("split", 3, &bytes[..3]).is_err());
         assert!(decode::<S>("split", 3, &bytes[..bytes.len() - 1]).is_err());
     }
@@ -104,12 +132,22 @@ mod tests {
     /// allocate a terabyte before reading, and the failed allocation aborted the process.
     #[test]
     fn a_damaged_length_is_an_error_not_an_allocation() {
-        let mut bytes = encode(3, &S { a: 7, b: String::new() }).unwrap();
+        let mut bytes = encode(
+            3,
+            &S {
+                a: 7,
+                b: String::new(),
+            },
+        )
+        .unwrap();
         bytes.pop(); // the empty string's length
         bytes.push(0xFD); // varint: a u64 follows
         bytes.extend_from_slice(&(1u64 << 40).to_le_bytes());
         let err = decode::<S>("split", 3, &bytes).unwrap_err().to_string();
-        assert!(err.starts_with("cannot restore split: corrupt or incompatible bytes"), "{err}");
+        assert!(
+            err.starts_with("cannot restore split: corrupt or incompatible bytes"),
+            "{err}"
+        );
         assert!(err.contains("start without state"), "{err}");
     }
 }

@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 
-use crate::api::{AsyncSchedule, EnumeratorCommand, EnumeratorInit, ReaderContext, ReaderInit, ReaderPoll, RowKind};
+use crate::api::{
+    AsyncSchedule, EnumeratorCommand, EnumeratorInit, ReaderContext, ReaderInit, ReaderPoll,
+    RowKind,
+};
 use crate::error::Result;
 use crate::protocol::SplitBytes;
 use crate::row::BinaryRowEncoder;
@@ -72,8 +75,17 @@ impl<'a> Harness<'a> {
     }
 
     /// A harness restored from `checkpoint` (parallelism = its reader count).
-    pub fn restore(source: &'a dyn DynSource, checkpoint: &Checkpoint, batch_rows: usize) -> Result<Self> {
-        Self::build(source, checkpoint.readers.len() as u32, batch_rows, Some(checkpoint))
+    pub fn restore(
+        source: &'a dyn DynSource,
+        checkpoint: &Checkpoint,
+        batch_rows: usize,
+    ) -> Result<Self> {
+        Self::build(
+            source,
+            checkpoint.readers.len() as u32,
+            batch_rows,
+            Some(checkpoint),
+        )
     }
 
     fn build(
@@ -82,8 +94,10 @@ impl<'a> Harness<'a> {
         batch_rows: usize,
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Self> {
-        let enumerator =
-            source.create_enumerator(&EnumeratorInit { parallelism }, checkpoint.map(|c| c.enumerator.as_slice()))?;
+        let enumerator = source.create_enumerator(
+            &EnumeratorInit { parallelism },
+            checkpoint.map(|c| c.enumerator.as_slice()),
+        )?;
         let mut h = Harness {
             source,
             enumerator,
@@ -102,7 +116,9 @@ impl<'a> Harness<'a> {
         let out = h.enumerator.start()?;
         h.apply(out)?;
         for i in 0..parallelism {
-            let restored = checkpoint.map(|c| c.readers[i as usize].clone()).unwrap_or_default();
+            let restored = checkpoint
+                .map(|c| c.readers[i as usize].clone())
+                .unwrap_or_default();
             h.checkpointed.push(restored.clone());
             let node = h.start_reader(i, parallelism, restored)?;
             h.nodes.push(node);
@@ -111,8 +127,15 @@ impl<'a> Harness<'a> {
         Ok(h)
     }
 
-    fn start_reader(&mut self, subtask: u32, parallelism: u32, restored: Vec<SplitBytes>) -> Result<Node> {
-        let init = self.source.reader_init(ReaderInit::new(subtask, parallelism, self.batch_rows));
+    fn start_reader(
+        &mut self,
+        subtask: u32,
+        parallelism: u32,
+        restored: Vec<SplitBytes>,
+    ) -> Result<Node> {
+        let init = self
+            .source
+            .reader_init(ReaderInit::new(subtask, parallelism, self.batch_rows));
         let mut reader = self.source.create_reader(&init)?;
         let mut ctx = ReaderContext::new(init);
         if !restored.is_empty() {
@@ -132,7 +155,12 @@ impl<'a> Harness<'a> {
         let out = self.enumerator.add_reader(subtask)?;
         self.pending_outputs.push_back(out);
         reader.start(&mut ctx)?;
-        Ok(Node { reader, ctx, ended: false, lost: false })
+        Ok(Node {
+            reader,
+            ctx,
+            ended: false,
+            lost: false,
+        })
     }
 
     /// Queues an enumerator output; [`Self::drain`] applies it.
@@ -248,7 +276,9 @@ impl<'a> Harness<'a> {
     pub fn fail_reader(&mut self, subtask: u32) -> Result<()> {
         let node = self.node(subtask)?;
         if node.lost {
-            return Err(BridgeError::other(format!("reader {subtask} is already lost")));
+            return Err(BridgeError::other(format!(
+                "reader {subtask} is already lost"
+            )));
         }
         node.lost = true;
         node.reader.close()?;
@@ -282,10 +312,22 @@ impl<'a> Harness<'a> {
                 ReaderPoll::Batch(b) => {
                     self.encoded.clear();
                     self.offsets.clear();
-                    self.encoder.encode(&b.rows, b.row_kinds.as_deref(), &mut self.encoded, &mut self.offsets)?;
+                    self.encoder.encode(
+                        &b.rows,
+                        b.row_kinds.as_deref(),
+                        &mut self.encoded,
+                        &mut self.offsets,
+                    )?;
                     node.reader.batch_emitted(b.num_rows(), self.encoded.len());
-                    let kinds = b.row_kinds.clone().unwrap_or_else(|| vec![RowKind::Insert; b.num_rows()]);
-                    out.push(Emitted { subtask: i as u32, rows: b.rows, kinds });
+                    let kinds = b
+                        .row_kinds
+                        .clone()
+                        .unwrap_or_else(|| vec![RowKind::Insert; b.num_rows()]);
+                    out.push(Emitted {
+                        subtask: i as u32,
+                        rows: b.rows,
+                        kinds,
+                    });
                 }
                 ReaderPoll::NothingAvailable { .. } => {}
                 ReaderPoll::EndOfInput => node.ended = true,
@@ -305,7 +347,11 @@ impl<'a> Harness<'a> {
         let deadline = Instant::now() + timeout;
         let mut all = Vec::new();
         loop {
-            let epochs: Vec<u64> = self.nodes.iter().map(|n| n.ctx.availability().epoch()).collect();
+            let epochs: Vec<u64> = self
+                .nodes
+                .iter()
+                .map(|n| n.ctx.availability().epoch())
+                .collect();
             let emitted = self.poll_all()?;
             let idle = emitted.is_empty();
             all.extend(emitted);
@@ -319,7 +365,10 @@ impl<'a> Harness<'a> {
                 )));
             }
             if idle {
-                self.wait_any(&epochs, deadline.min(Instant::now() + Duration::from_millis(100)));
+                self.wait_any(
+                    &epochs,
+                    deadline.min(Instant::now() + Duration::from_millis(100)),
+                );
             }
         }
     }
@@ -328,10 +377,17 @@ impl<'a> Harness<'a> {
     /// reader once and, when none had data, waits on their availability signals until one
     /// signals or `until` passes (at most 100 ms). Returns the batches of the round.
     pub fn poll_or_wait(&mut self, until: Instant) -> Result<Vec<Emitted>> {
-        let epochs: Vec<u64> = self.nodes.iter().map(|n| n.ctx.availability().epoch()).collect();
+        let epochs: Vec<u64> = self
+            .nodes
+            .iter()
+            .map(|n| n.ctx.availability().epoch())
+            .collect();
         let emitted = self.poll_all()?;
         if emitted.is_empty() && !self.all_ended() {
-            self.wait_any(&epochs, until.min(Instant::now() + Duration::from_millis(100)));
+            self.wait_any(
+                &epochs,
+                until.min(Instant::now() + Duration::from_millis(100)),
+            );
         }
         Ok(emitted)
     }
@@ -340,7 +396,9 @@ impl<'a> Harness<'a> {
     fn wait_any(&self, epochs: &[u64], until: Instant) {
         // Readers signal independently; waiting on each in turn with a share of the time bounds
         // the latency without spinning.
-        let live: Vec<usize> = (0..self.nodes.len()).filter(|&i| !self.nodes[i].ended && !self.nodes[i].lost).collect();
+        let live: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| !self.nodes[i].ended && !self.nodes[i].lost)
+            .collect();
         if live.is_empty() {
             return;
         }
@@ -351,7 +409,10 @@ impl<'a> Harness<'a> {
         }
         let slice = until.saturating_duration_since(Instant::now()) / live.len() as u32;
         for &i in &live {
-            let outcome = self.nodes[i].ctx.availability().wait(epochs[i], Some(Instant::now() + slice));
+            let outcome = self.nodes[i]
+                .ctx
+                .availability()
+                .wait(epochs[i], Some(Instant::now() + slice));
             if outcome != crate::api::WaitOutcome::TimedOut {
                 return;
             }
@@ -379,17 +440,30 @@ impl<'a> Harness<'a> {
 
     /// Waits without polling the readers (a sink that takes nothing) until `done` holds,
     /// checking it again whenever a reader signals availability; an error after `timeout`.
-    pub fn wait_without_polling(&self, timeout: Duration, mut done: impl FnMut(&Self) -> bool) -> Result<()> {
+    pub fn wait_without_polling(
+        &self,
+        timeout: Duration,
+        mut done: impl FnMut(&Self) -> bool,
+    ) -> Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
-            let epochs: Vec<u64> = self.nodes.iter().map(|n| n.ctx.availability().epoch()).collect();
+            let epochs: Vec<u64> = self
+                .nodes
+                .iter()
+                .map(|n| n.ctx.availability().epoch())
+                .collect();
             if done(self) {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                return Err(BridgeError::other(format!("timed out after {timeout:?} waiting without polling")));
+                return Err(BridgeError::other(format!(
+                    "timed out after {timeout:?} waiting without polling"
+                )));
             }
-            self.wait_any(&epochs, deadline.min(Instant::now() + Duration::from_millis(100)));
+            self.wait_any(
+                &epochs,
+                deadline.min(Instant::now() + Duration::from_millis(100)),
+            );
         }
     }
 
@@ -401,7 +475,9 @@ impl<'a> Harness<'a> {
     pub fn checkpoint(&mut self) -> Result<Checkpoint> {
         if let Some(i) = self.nodes.iter().position(|n| n.lost) {
             // Flink completes no checkpoint while a task is down.
-            return Err(BridgeError::other(format!("no checkpoint while reader {i} is lost")));
+            return Err(BridgeError::other(format!(
+                "no checkpoint while reader {i} is lost"
+            )));
         }
         self.checkpoint_id += 1;
         let id = self.checkpoint_id;
@@ -419,7 +495,10 @@ impl<'a> Harness<'a> {
             node.reader.notify_checkpoint_complete(id)?;
         }
         self.drain()?;
-        Ok(Checkpoint { enumerator, readers })
+        Ok(Checkpoint {
+            enumerator,
+            readers,
+        })
     }
 
     /// Closes readers and enumerator.
@@ -441,7 +520,8 @@ mod tests {
 
     use super::*;
     use crate::api::{
-        Boundedness, ChangeBatch, EnumeratorContext, Source, SourceReader, SourceSplit, SplitEnumerator,
+        Boundedness, ChangeBatch, EnumeratorContext, Source, SourceReader, SourceSplit,
+        SplitEnumerator,
     };
     use crate::runtime::erase;
     use crate::types::RowType;
@@ -488,10 +568,21 @@ mod tests {
                 Ok((next - 1).to_le_bytes().to_vec())
             };
             let period = Duration::from_secs(1);
-            ctx.call_async(Box::new(task), AsyncSchedule::Periodic { initial_delay: period, period });
+            ctx.call_async(
+                Box::new(task),
+                AsyncSchedule::Periodic {
+                    initial_delay: period,
+                    period,
+                },
+            );
             Ok(())
         }
-        fn handle_split_request(&mut self, subtask: u32, _: Option<&str>, ctx: &mut EnumeratorContext<Id>) -> Result<()> {
+        fn handle_split_request(
+            &mut self,
+            subtask: u32,
+            _: Option<&str>,
+            ctx: &mut EnumeratorContext<Id>,
+        ) -> Result<()> {
             self.waiting.insert(subtask);
             self.serve_waiting(ctx);
             Ok(())
@@ -499,7 +590,12 @@ mod tests {
         fn add_reader(&mut self, _: u32, _: &mut EnumeratorContext<Id>) -> Result<()> {
             Ok(())
         }
-        fn add_splits_back(&mut self, splits: Vec<Id>, _: u32, ctx: &mut EnumeratorContext<Id>) -> Result<()> {
+        fn add_splits_back(
+            &mut self,
+            splits: Vec<Id>,
+            _: u32,
+            ctx: &mut EnumeratorContext<Id>,
+        ) -> Result<()> {
             self.pending.extend(splits);
             self.serve_waiting(ctx);
             Ok(())
@@ -513,7 +609,10 @@ mod tests {
             result: std::result::Result<Vec<u8>, String>,
             ctx: &mut EnumeratorContext<Id>,
         ) -> Result<()> {
-            let bytes: [u8; 8] = result.map_err(BridgeError::other)?.try_into().expect("an i64");
+            let bytes: [u8; 8] = result
+                .map_err(BridgeError::other)?
+                .try_into()
+                .expect("an i64");
             self.pending.push_back(Id(i64::from_le_bytes(bytes)));
             self.serve_waiting(ctx);
             Ok(())
@@ -537,7 +636,9 @@ mod tests {
                 ctx.request_split();
             }
             let ids = Arc::new(Int64Array::from(vec![id]));
-            Ok(ReaderPoll::Batch(ChangeBatch::inserts(RecordBatch::try_new(self.0.arrow_schema(), vec![ids])?)))
+            Ok(ReaderPoll::Batch(ChangeBatch::inserts(
+                RecordBatch::try_new(self.0.arrow_schema(), vec![ids])?,
+            )))
         }
         fn add_splits(&mut self, splits: Vec<Id>, _: &mut ReaderContext) -> Result<()> {
             self.1.extend(splits);
@@ -562,7 +663,11 @@ mod tests {
         fn row_type(&self) -> &RowType {
             &self.0
         }
-        fn create_enumerator(&self, _: &EnumeratorInit, _: Option<()>) -> Result<DiscoveringEnumerator> {
+        fn create_enumerator(
+            &self,
+            _: &EnumeratorInit,
+            _: Option<()>,
+        ) -> Result<DiscoveringEnumerator> {
             Ok(DiscoveringEnumerator::default())
         }
         fn create_reader(&self, _: &ReaderInit) -> Result<IdReader> {
@@ -574,7 +679,13 @@ mod tests {
         let mut out: Vec<(u32, i64)> = emitted
             .iter()
             .flat_map(|e| {
-                let ids = e.rows.column(0).as_any().downcast_ref::<Int64Array>().expect("BIGINT").clone();
+                let ids = e
+                    .rows
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .expect("BIGINT")
+                    .clone();
                 (0..ids.len()).map(move |i| (e.subtask, ids.value(i)))
             })
             .collect();
@@ -595,14 +706,18 @@ mod tests {
         // Split 1: reader 0 has not asked again, reader 1 is gone, so it stays pending.
         h.tick().unwrap();
         // Reader 0 emits split 0 and asks again: it gets split 1.
-        let emitted = h.run_until(Duration::from_secs(10), |e| e.len() == 2).unwrap();
+        let emitted = h
+            .run_until(Duration::from_secs(10), |e| e.len() == 2)
+            .unwrap();
         assert_eq!(ids_by_reader(&emitted), vec![(0, 0), (0, 1)]);
 
         // The restarted reader asks when it starts; both readers wait, in subtask order.
         h.restart_reader(1).unwrap();
         h.tick().unwrap();
         h.tick().unwrap();
-        let emitted = h.run_until(Duration::from_secs(10), |e| e.len() == 2).unwrap();
+        let emitted = h
+            .run_until(Duration::from_secs(10), |e| e.len() == 2)
+            .unwrap();
         assert_eq!(ids_by_reader(&emitted), vec![(0, 2), (1, 3)]);
         h.close().unwrap();
     }

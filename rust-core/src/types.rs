@@ -29,16 +29,33 @@ pub enum FlinkType {
     BigInt,
     Float,
     Double,
-    Decimal { precision: u8, scale: u8 },
-    Char { length: u32 },
-    VarChar { length: u32 },
-    Binary { length: u32 },
-    VarBinary { length: u32 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
+    Char {
+        length: u32,
+    },
+    VarChar {
+        length: u32,
+    },
+    Binary {
+        length: u32,
+    },
+    VarBinary {
+        length: u32,
+    },
     Date,
     /// Flink keeps TIME as milliseconds of the day whatever the declared precision.
-    Time { precision: u8 },
-    Timestamp { precision: u8 },
-    TimestampLtz { precision: u8 },
+    Time {
+        precision: u8,
+    },
+    Timestamp {
+        precision: u8,
+    },
+    TimestampLtz {
+        precision: u8,
+    },
     /// `ARRAY<VARCHAR(n)>` (`ARRAY<STRING>`): the only array the bridge encodes so far, for
     /// MySQL SET columns. Arrow: a `List` of `Utf8`.
     Array(ArrayElement),
@@ -68,7 +85,10 @@ impl FlinkType {
             ))
         };
         if let Some(element) = array_element(body) {
-            return Ok((FlinkType::Array(parse_array_element(text, element)?), nullable));
+            return Ok((
+                FlinkType::Array(parse_array_element(text, element)?),
+                nullable,
+            ));
         }
         let (name, args, suffix) = split_type(body).ok_or_else(unsupported)?;
         let arg = |i: usize, default: u32| -> Result<u32> {
@@ -78,7 +98,10 @@ impl FlinkType {
             }
         };
         let small = |v: u32| u8::try_from(v).map_err(|_| unsupported());
-        let ty = match (name.to_ascii_uppercase().as_str(), suffix.to_ascii_uppercase().as_str()) {
+        let ty = match (
+            name.to_ascii_uppercase().as_str(),
+            suffix.to_ascii_uppercase().as_str(),
+        ) {
             ("BOOLEAN", "") => FlinkType::Boolean,
             ("TINYINT", "") => FlinkType::TinyInt,
             ("SMALLINT", "") => FlinkType::SmallInt,
@@ -101,12 +124,16 @@ impl FlinkType {
             ("VARBINARY", "") => FlinkType::VarBinary { length: arg(0, 1)? },
             ("BYTES", "") => FlinkType::VarBinary { length: MAX_LENGTH },
             ("DATE", "") => FlinkType::Date,
-            ("TIME", "") => FlinkType::Time { precision: precision(small(arg(0, 0)?)?)? },
-            ("TIMESTAMP", "") | ("TIMESTAMP", "WITHOUT TIME ZONE") => {
-                FlinkType::Timestamp { precision: precision(small(arg(0, 6)?)?)? }
-            }
+            ("TIME", "") => FlinkType::Time {
+                precision: precision(small(arg(0, 0)?)?)?,
+            },
+            ("TIMESTAMP", "") | ("TIMESTAMP", "WITHOUT TIME ZONE") => FlinkType::Timestamp {
+                precision: precision(small(arg(0, 6)?)?)?,
+            },
             ("TIMESTAMP", "WITH LOCAL TIME ZONE") | ("TIMESTAMP_LTZ", "") => {
-                FlinkType::TimestampLtz { precision: precision(small(arg(0, 6)?)?)? }
+                FlinkType::TimestampLtz {
+                    precision: precision(small(arg(0, 6)?)?)?,
+                }
             }
             _ => return Err(unsupported()),
         };
@@ -128,7 +155,9 @@ impl FlinkType {
             FlinkType::Binary { .. } | FlinkType::VarBinary { .. } => DataType::Binary,
             FlinkType::Date => DataType::Date32,
             FlinkType::Time { .. } => DataType::Time32(TimeUnit::Millisecond),
-            FlinkType::Timestamp { precision } => DataType::Timestamp(timestamp_unit(precision), None),
+            FlinkType::Timestamp { precision } => {
+                DataType::Timestamp(timestamp_unit(precision), None)
+            }
             FlinkType::TimestampLtz { precision } => {
                 DataType::Timestamp(timestamp_unit(precision), Some("UTC".into()))
             }
@@ -157,7 +186,9 @@ impl FlinkType {
 
 fn precision(p: u8) -> Result<u8> {
     if p > 9 {
-        return Err(BridgeError::validation(format!("time precision {p} is out of range 0..=9")));
+        return Err(BridgeError::validation(format!(
+            "time precision {p} is out of range 0..=9"
+        )));
     }
     Ok(p)
 }
@@ -277,7 +308,9 @@ impl RowType {
         }
         // An empty name cannot be told apart in per-column options (`fields..kind`) or messages.
         if names.iter().any(|n| n.as_ref().is_empty()) {
-            return Err(BridgeError::validation("a column has an empty name: give every column a name"));
+            return Err(BridgeError::validation(
+                "a column has an empty name: give every column a name",
+            ));
         }
         let columns = names
             .iter()
@@ -286,7 +319,11 @@ impl RowType {
                 let (ty, nullable) = FlinkType::parse(ty.as_ref()).map_err(|e| {
                     BridgeError::validation(format!("column '{}': {e}", name.as_ref()))
                 })?;
-                Ok(Column { name: name.as_ref().to_string(), ty, nullable })
+                Ok(Column {
+                    name: name.as_ref().to_string(),
+                    ty,
+                    nullable,
+                })
             })
             .collect::<Result<_>>()?;
         Ok(RowType { columns })
@@ -316,8 +353,19 @@ mod tests {
         let cases = [
             ("INT NOT NULL", FlinkType::Int, false),
             ("BIGINT", FlinkType::BigInt, true),
-            ("DECIMAL(20, 4)", FlinkType::Decimal { precision: 20, scale: 4 }, true),
-            ("VARCHAR(2147483647)", FlinkType::VarChar { length: MAX_LENGTH }, true),
+            (
+                "DECIMAL(20, 4)",
+                FlinkType::Decimal {
+                    precision: 20,
+                    scale: 4,
+                },
+                true,
+            ),
+            (
+                "VARCHAR(2147483647)",
+                FlinkType::VarChar { length: MAX_LENGTH },
+                true,
+            ),
             ("CHAR(5) NOT NULL", FlinkType::Char { length: 5 }, false),
             ("BYTES", FlinkType::VarBinary { length: MAX_LENGTH }, true),
             ("TIME(0)", FlinkType::Time { precision: 0 }, true),
@@ -338,9 +386,17 @@ mod tests {
     fn parses_string_arrays() {
         let element = |length, nullable| FlinkType::Array(ArrayElement { length, nullable });
         let cases = [
-            ("ARRAY<VARCHAR(2147483647)>", element(MAX_LENGTH, true), true),
+            (
+                "ARRAY<VARCHAR(2147483647)>",
+                element(MAX_LENGTH, true),
+                true,
+            ),
             ("ARRAY<STRING>", element(MAX_LENGTH, true), true),
-            ("ARRAY<VARCHAR(5) NOT NULL> NOT NULL", element(5, false), false),
+            (
+                "ARRAY<VARCHAR(5) NOT NULL> NOT NULL",
+                element(5, false),
+                false,
+            ),
             ("array<varchar(5)> NOT NULL", element(5, true), false),
         ];
         for (text, ty, nullable) in cases {
@@ -355,10 +411,21 @@ mod tests {
     #[test]
     fn rejects_unsupported_types_with_the_supported_list() {
         let err = FlinkType::parse("MAP<INT, INT>").unwrap_err().to_string();
-        assert!(err.contains("MAP<INT, INT>") && err.contains("supported types"), "{err}");
-        for text in ["ARRAY<INT>", "ARRAY<ARRAY<STRING>>", "ARRAY<CHAR(3)>", "ARRAY<>"] {
+        assert!(
+            err.contains("MAP<INT, INT>") && err.contains("supported types"),
+            "{err}"
+        );
+        for text in [
+            "ARRAY<INT>",
+            "ARRAY<ARRAY<STRING>>",
+            "ARRAY<CHAR(3)>",
+            "ARRAY<>",
+        ] {
             let err = FlinkType::parse(text).unwrap_err().to_string();
-            assert!(err.contains(text) && err.contains("STRING / VARCHAR(n) elements only"), "{err}");
+            assert!(
+                err.contains(text) && err.contains("STRING / VARCHAR(n) elements only"),
+                "{err}"
+            );
         }
         assert!(FlinkType::parse("DECIMAL(40, 2)").is_err());
         assert!(FlinkType::parse("TIMESTAMP(3) WITH TIME ZONE").is_err());
@@ -371,7 +438,10 @@ mod tests {
     fn columns_need_names() {
         let err = RowType::parse(&["id", ""], &["BIGINT", "INT"]).unwrap_err();
         assert!(err.is_validation());
-        assert_eq!(err.to_string(), "a column has an empty name: give every column a name");
+        assert_eq!(
+            err.to_string(),
+            "a column has an empty name: give every column a name"
+        );
     }
 
     #[test]

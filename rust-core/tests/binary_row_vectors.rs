@@ -27,7 +27,10 @@ struct Case {
 }
 
 fn load() -> Vec<Case> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/binary-row-vectors.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/binary-row-vectors.json"
+    );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let root: Value = serde_json::from_str(&text).unwrap();
     root["cases"]
@@ -36,12 +39,19 @@ fn load() -> Vec<Case> {
         .iter()
         .map(|c| {
             let name = c["name"].as_str().unwrap().to_string();
-            let types: Vec<&str> =
-                c["types"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+            let types: Vec<&str> = c["types"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap())
+                .collect();
             let names: Vec<String> = (0..types.len()).map(|i| format!("f{i}")).collect();
             let row_type = RowType::parse(&names, &types).unwrap_or_else(|e| panic!("{name}: {e}"));
             let rows = c["rows"].as_array().unwrap();
-            let kinds = rows.iter().map(|r| kind(r["kind"].as_str().unwrap())).collect();
+            let kinds = rows
+                .iter()
+                .map(|r| kind(r["kind"].as_str().unwrap()))
+                .collect();
             let values = rows
                 .iter()
                 .map(|r| {
@@ -50,8 +60,17 @@ fn load() -> Vec<Case> {
                     v
                 })
                 .collect();
-            let hex = rows.iter().map(|r| r["hex"].as_str().unwrap_or("").to_string()).collect();
-            Case { name, row_type, kinds, values, hex }
+            let hex = rows
+                .iter()
+                .map(|r| r["hex"].as_str().unwrap_or("").to_string())
+                .collect();
+            Case {
+                name,
+                row_type,
+                kinds,
+                values,
+                hex,
+            }
         })
         .collect()
 }
@@ -100,8 +119,14 @@ fn unscaled(text: &str, scale: u8) -> i128 {
         None => (false, text),
     };
     let (int_part, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    assert!(frac.len() <= scale as usize, "{text} has more than {scale} fraction digits");
-    let padded = format!("{int_part}{frac}{}", "0".repeat(scale as usize - frac.len()));
+    assert!(
+        frac.len() <= scale as usize,
+        "{text} has more than {scale} fraction digits"
+    );
+    let padded = format!(
+        "{int_part}{frac}{}",
+        "0".repeat(scale as usize - frac.len())
+    );
     let v: i128 = padded.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
     if negative {
         -v
@@ -127,7 +152,13 @@ fn timestamp_in(v: &Value, unit: TimeUnit) -> Option<i64> {
 fn timestamp_array(values: &[&Value], unit: TimeUnit, tz: Option<&str>) -> Option<ArrayRef> {
     let v: Vec<Option<i64>> = values
         .iter()
-        .map(|v| if v.is_null() { Some(None) } else { timestamp_in(v, unit).map(Some) })
+        .map(|v| {
+            if v.is_null() {
+                Some(None)
+            } else {
+                timestamp_in(v, unit).map(Some)
+            }
+        })
         .collect::<Option<_>>()?;
     let tz = tz.map(Arc::<str>::from);
     Some(match unit {
@@ -142,20 +173,23 @@ fn timestamp_array(values: &[&Value], unit: TimeUnit, tz: Option<&str>) -> Optio
 /// `unit` when given.
 fn array(ty: FlinkType, values: &[&Value], ts_unit: Option<TimeUnit>) -> Option<ArrayRef> {
     fn col<T>(values: &[&Value], f: impl Fn(&Value) -> T) -> Vec<Option<T>> {
-        values.iter().map(|v| if v.is_null() { None } else { Some(f(v)) }).collect()
+        values
+            .iter()
+            .map(|v| if v.is_null() { None } else { Some(f(v)) })
+            .collect()
     }
     let int = |v: &Value| v.as_i64().unwrap_or_else(|| panic!("not an integer: {v}"));
     Some(match ty {
         FlinkType::Boolean => Arc::new(BooleanArray::from(col(values, |v| v.as_bool().unwrap()))),
-        FlinkType::TinyInt => {
-            Arc::new(Int8Array::from(col(values, |v| i8::try_from(int(v)).unwrap())))
-        }
-        FlinkType::SmallInt => {
-            Arc::new(Int16Array::from(col(values, |v| i16::try_from(int(v)).unwrap())))
-        }
-        FlinkType::Int => {
-            Arc::new(Int32Array::from(col(values, |v| i32::try_from(int(v)).unwrap())))
-        }
+        FlinkType::TinyInt => Arc::new(Int8Array::from(col(values, |v| {
+            i8::try_from(int(v)).unwrap()
+        }))),
+        FlinkType::SmallInt => Arc::new(Int16Array::from(col(values, |v| {
+            i16::try_from(int(v)).unwrap()
+        }))),
+        FlinkType::Int => Arc::new(Int32Array::from(col(values, |v| {
+            i32::try_from(int(v)).unwrap()
+        }))),
         FlinkType::BigInt => Arc::new(Int64Array::from(col(values, int))),
         FlinkType::Float => Arc::new(Float32Array::from(col(values, f32_of))),
         FlinkType::Double => Arc::new(Float64Array::from(col(values, f64_of))),
@@ -165,20 +199,24 @@ fn array(ty: FlinkType, values: &[&Value], ts_unit: Option<TimeUnit>) -> Option<
                 .unwrap(),
         ),
         FlinkType::Char { .. } | FlinkType::VarChar { .. } => {
-            Arc::new(StringArray::from(col(values, |v| v.as_str().unwrap().to_string())))
+            Arc::new(StringArray::from(col(values, |v| {
+                v.as_str().unwrap().to_string()
+            })))
         }
         FlinkType::Binary { .. } | FlinkType::VarBinary { .. } => {
             let bytes = col(values, |v| hex::decode(v.as_str().unwrap()).unwrap());
             Arc::new(BinaryArray::from_iter(bytes))
         }
-        FlinkType::Date => {
-            Arc::new(Date32Array::from(col(values, |v| i32::try_from(int(v)).unwrap())))
-        }
-        FlinkType::Time { .. } => {
-            Arc::new(Time32MillisecondArray::from(col(values, |v| i32::try_from(int(v)).unwrap())))
-        }
+        FlinkType::Date => Arc::new(Date32Array::from(col(values, |v| {
+            i32::try_from(int(v)).unwrap()
+        }))),
+        FlinkType::Time { .. } => Arc::new(Time32MillisecondArray::from(col(values, |v| {
+            i32::try_from(int(v)).unwrap()
+        }))),
         FlinkType::Timestamp { .. } | FlinkType::TimestampLtz { .. } => {
-            let DataType::Timestamp(native, tz) = ty.arrow_type() else { unreachable!() };
+            let DataType::Timestamp(native, tz) = ty.arrow_type() else {
+                unreachable!()
+            };
             return timestamp_array(values, ts_unit.unwrap_or(native), tz.as_deref());
         }
         FlinkType::Array(_) => {
@@ -211,7 +249,11 @@ fn batch(case: &Case, ts_unit: Option<TimeUnit>) -> RecordBatch {
         let a = array(column.ty, &values, ts_unit)
             .or_else(|| array(column.ty, &values, None))
             .unwrap_or_else(|| panic!("{}: column {i} does not fit its Arrow type", case.name));
-        fields.push(Field::new(&column.name, a.data_type().clone(), column.nullable));
+        fields.push(Field::new(
+            &column.name,
+            a.data_type().clone(),
+            column.nullable,
+        ));
         arrays.push(a);
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
@@ -226,10 +268,23 @@ fn encode_rows(case: &Case, batch: &RecordBatch, kinds: &[RowKind], prefix: usiz
     encoder
         .encode(batch, Some(kinds), &mut out, &mut offsets)
         .unwrap_or_else(|e| panic!("{}: {e}", case.name));
-    assert_eq!(offsets.len(), batch.num_rows(), "{}: one offset per row", case.name);
-    assert_eq!(offsets.first().copied(), Some(prefix as i32), "{}", case.name);
+    assert_eq!(
+        offsets.len(),
+        batch.num_rows(),
+        "{}: one offset per row",
+        case.name
+    );
+    assert_eq!(
+        offsets.first().copied(),
+        Some(prefix as i32),
+        "{}",
+        case.name
+    );
     offsets.push(out.len() as i32);
-    offsets.windows(2).map(|w| hex::encode(&out[w[0] as usize..w[1] as usize])).collect()
+    offsets
+        .windows(2)
+        .map(|w| hex::encode(&out[w[0] as usize..w[1] as usize]))
+        .collect()
 }
 
 fn check(case: &Case, what: &str, actual: &[String]) -> usize {
@@ -237,7 +292,10 @@ fn check(case: &Case, what: &str, actual: &[String]) -> usize {
     for (r, (got, want)) in actual.iter().zip(&case.hex).enumerate() {
         if got != want {
             failures += 1;
-            eprintln!("{} row {r} ({what}):\n  expected {want}\n  actual   {got}", case.name);
+            eprintln!(
+                "{} row {r} ({what}):\n  expected {want}\n  actual   {got}",
+                case.name
+            );
         }
     }
     failures
@@ -259,10 +317,18 @@ fn encoder_matches_flink_binary_row_writer() {
 
         // The whole case as one batch, in the connector's native Arrow types.
         let whole = batch(case, None);
-        failures += check(case, "one batch", &encode_rows(case, &whole, &case.kinds, 0));
+        failures += check(
+            case,
+            "one batch",
+            &encode_rows(case, &whole, &case.kinds, 0),
+        );
 
         // Appended after other bytes: offsets are absolute.
-        failures += check(case, "appended", &encode_rows(case, &whole, &case.kinds, 13));
+        failures += check(
+            case,
+            "appended",
+            &encode_rows(case, &whole, &case.kinds, 13),
+        );
 
         // Row by row through sliced arrays and one encoder, as consecutive batches.
         let mut encoder = BinaryRowEncoder::new(&case.row_type);
@@ -270,18 +336,28 @@ fn encoder_matches_flink_binary_row_writer() {
         let mut offsets = Vec::new();
         for r in 0..whole.num_rows() {
             encoder
-                .encode(&whole.slice(r, 1), Some(&case.kinds[r..r + 1]), &mut out, &mut offsets)
+                .encode(
+                    &whole.slice(r, 1),
+                    Some(&case.kinds[r..r + 1]),
+                    &mut out,
+                    &mut offsets,
+                )
                 .unwrap();
         }
         offsets.push(out.len() as i32);
-        let sliced: Vec<String> =
-            offsets.windows(2).map(|w| hex::encode(&out[w[0] as usize..w[1] as usize])).collect();
+        let sliced: Vec<String> = offsets
+            .windows(2)
+            .map(|w| hex::encode(&out[w[0] as usize..w[1] as usize]))
+            .collect();
         failures += check(case, "sliced", &sliced);
 
         // Timestamps in other Arrow units give the same bytes.
-        for unit in
-            [TimeUnit::Nanosecond, TimeUnit::Microsecond, TimeUnit::Millisecond, TimeUnit::Second]
-        {
+        for unit in [
+            TimeUnit::Nanosecond,
+            TimeUnit::Microsecond,
+            TimeUnit::Millisecond,
+            TimeUnit::Second,
+        ] {
             let b = batch(case, Some(unit));
             failures += check(
                 case,
@@ -290,20 +366,28 @@ fn encoder_matches_flink_binary_row_writer() {
             );
         }
     }
-    assert_eq!(failures, 0, "{failures} rows differ from Flink's bytes (see stderr)");
+    assert_eq!(
+        failures, 0,
+        "{failures} rows differ from Flink's bytes (see stderr)"
+    );
     assert!(rows >= 40, "only {rows} rows in the vectors");
 }
 
 #[test]
 fn all_insert_when_no_row_kinds() {
     let cases = load();
-    let case = cases.iter().find(|c| c.kinds.iter().all(|k| *k == RowKind::Insert)).unwrap();
+    let case = cases
+        .iter()
+        .find(|c| c.kinds.iter().all(|k| *k == RowKind::Insert))
+        .unwrap();
     let b = batch(case, None);
     let mut encoder = BinaryRowEncoder::new(&case.row_type);
     let (mut out, mut offsets) = (Vec::new(), Vec::new());
     encoder.encode(&b, None, &mut out, &mut offsets).unwrap();
     offsets.push(out.len() as i32);
-    let rows: Vec<String> =
-        offsets.windows(2).map(|w| hex::encode(&out[w[0] as usize..w[1] as usize])).collect();
+    let rows: Vec<String> = offsets
+        .windows(2)
+        .map(|w| hex::encode(&out[w[0] as usize..w[1] as usize]))
+        .collect();
     assert_eq!(rows, case.hex);
 }

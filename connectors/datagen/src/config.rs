@@ -54,7 +54,9 @@ pub const KIND: OptionSpec = OptionSpec {
 pub const MIN: OptionSpec = OptionSpec {
     key: "fields.#.min",
     type_name: "type of the field",
-    default: OptionDefault::Text("the type's minimum (FLOAT/DOUBLE/DECIMAL: smallest positive value)"),
+    default: OptionDefault::Text(
+        "the type's minimum (FLOAT/DOUBLE/DECIMAL: smallest positive value)",
+    ),
     description: "lower bound of a random numeric field",
 };
 pub const MAX: OptionSpec = OptionSpec {
@@ -181,10 +183,18 @@ impl DatagenConfig {
     /// supported ones (with this table's column names filled in).
     pub fn parse(options: &Options, row_type: &RowType) -> Result<DatagenConfig> {
         let present: BTreeSet<String> = options.keys().map(str::to_string).collect();
-        let mut supported = vec![ROWS_PER_SECOND.key.to_string(), NUMBER_OF_ROWS.key.to_string()];
+        let mut supported = vec![
+            ROWS_PER_SECOND.key.to_string(),
+            NUMBER_OF_ROWS.key.to_string(),
+        ];
         let mut fields = Vec::with_capacity(row_type.arity());
         for column in &row_type.columns {
-            let field = FieldReader { options, present: &present, name: &column.name, ty: column.ty };
+            let field = FieldReader {
+                options,
+                present: &present,
+                name: &column.name,
+                ty: column.ty,
+            };
             let (gen, applicable) = field.read()?;
             if let FieldGen::Random { null_rate, .. } = gen {
                 if null_rate > 0.0 && !column.nullable {
@@ -226,7 +236,11 @@ impl DatagenConfig {
             .transpose()?;
 
         options.ensure_all_consumed(&supported)?;
-        Ok(DatagenConfig { rows_per_second, number_of_rows, fields })
+        Ok(DatagenConfig {
+            rows_per_second,
+            number_of_rows,
+            fields,
+        })
     }
 
     /// The number of rows the source emits, or `None` when it is unbounded: the smaller of
@@ -319,7 +333,10 @@ impl FieldReader<'_> {
         let gen = match kind {
             Kind::Random => {
                 let null_rate = self.null_rate()?;
-                FieldGen::Random { spec: self.random_spec()?, null_rate }
+                FieldGen::Random {
+                    spec: self.random_spec()?,
+                    null_rate,
+                }
             }
             Kind::Sequence => self.sequence()?,
         };
@@ -385,7 +402,10 @@ impl FieldReader<'_> {
             // value) to MAX_VALUE, so by default these types and DECIMAL are positive.
             FlinkType::Float => {
                 let (min, max) = self.float_range::<f32>(f32::from_bits(1), f32::MAX)?;
-                RandomSpec::Float { min: min.into(), max: max.into() }
+                RandomSpec::Float {
+                    min: min.into(),
+                    max: max.into(),
+                }
             }
             FlinkType::Double => {
                 let (min, max) = self.float_range::<f64>(f64::from_bits(1), f64::MAX)?;
@@ -394,8 +414,8 @@ impl FieldReader<'_> {
             FlinkType::Decimal { precision, scale } => {
                 let (min, max) = self.float_range::<f64>(f64::from_bits(1), f64::MAX)?;
                 // Flink clips the range to the largest value the type holds: 10^(p-s) - 10^-s.
-                let largest =
-                    10f64.powi(i32::from(precision) - i32::from(scale)) - 10f64.powi(-i32::from(scale));
+                let largest = 10f64.powi(i32::from(precision) - i32::from(scale))
+                    - 10f64.powi(-i32::from(scale));
                 let (lo, hi) = (min.max(-largest), max.min(largest));
                 if lo > hi {
                     return Err(BridgeError::validation(format!(
@@ -408,12 +428,18 @@ impl FieldReader<'_> {
                 }
                 RandomSpec::Decimal { min: lo, max: hi }
             }
-            FlinkType::Char { length } => RandomSpec::Hex { length, var_len: false },
+            FlinkType::Char { length } => RandomSpec::Hex {
+                length,
+                var_len: false,
+            },
             FlinkType::VarChar { length } => {
                 let (length, var_len) = self.variable_length(length)?;
                 RandomSpec::Hex { length, var_len }
             }
-            FlinkType::Binary { length } => RandomSpec::Bytes { length, var_len: false },
+            FlinkType::Binary { length } => RandomSpec::Bytes {
+                length,
+                var_len: false,
+            },
             FlinkType::VarBinary { length } => {
                 let (length, var_len) = self.variable_length(length)?;
                 RandomSpec::Bytes { length, var_len }
@@ -431,8 +457,16 @@ impl FieldReader<'_> {
     where
         T: rust_core::options::OptionValue + Bounded + Into<i64> + Copy,
     {
-        let min: i64 = self.options.get::<T>(&self.key(MIN))?.unwrap_or(T::MIN_VALUE).into();
-        let max: i64 = self.options.get::<T>(&self.key(MAX))?.unwrap_or(T::MAX_VALUE).into();
+        let min: i64 = self
+            .options
+            .get::<T>(&self.key(MIN))?
+            .unwrap_or(T::MIN_VALUE)
+            .into();
+        let max: i64 = self
+            .options
+            .get::<T>(&self.key(MAX))?
+            .unwrap_or(T::MAX_VALUE)
+            .into();
         self.check_order(MIN, MAX, min as f64, max as f64, &min, &max)?;
         Ok(RandomSpec::Int { min, max })
     }

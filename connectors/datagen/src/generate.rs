@@ -6,11 +6,13 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use arrow_array::types::{
-    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
-    Time32MillisecondType, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
+    Int8Type, Time32MillisecondType, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType,
 };
 use arrow_array::{
-    new_null_array, ArrayRef, ArrowPrimitiveType, BinaryArray, BooleanArray, PrimitiveArray, StringArray,
+    new_null_array, ArrayRef, ArrowPrimitiveType, BinaryArray, BooleanArray, PrimitiveArray,
+    StringArray,
 };
 use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, TimeUnit};
@@ -46,7 +48,9 @@ pub(crate) fn build(field: &FieldConfig) -> Result<Box<dyn ColumnGenerator>> {
     let data_type = field.ty.arrow_type();
     match &field.gen {
         FieldGen::Sequence { start, end: _ } => sequence(field.ty, *start, data_type),
-        FieldGen::Random { spec, null_rate } => random(field.ty, spec, NullGen::new(*null_rate), data_type),
+        FieldGen::Random { spec, null_rate } => {
+            random(field.ty, spec, NullGen::new(*null_rate), data_type)
+        }
     }
 }
 
@@ -55,7 +59,8 @@ pub(crate) fn max_value_bytes(field: &FieldConfig) -> usize {
     match (&field.gen, field.ty) {
         (
             FieldGen::Random {
-                spec: RandomSpec::Hex { length, .. } | RandomSpec::Bytes { length, .. }, ..
+                spec: RandomSpec::Hex { length, .. } | RandomSpec::Bytes { length, .. },
+                ..
             },
             _,
         ) => *length as usize + 8,
@@ -77,7 +82,9 @@ struct NullGen {
 
 impl NullGen {
     fn new(rate: f64) -> Self {
-        NullGen { threshold: (rate.clamp(0.0, 1.0) * 4_294_967_296.0).round() as u64 }
+        NullGen {
+            threshold: (rate.clamp(0.0, 1.0) * 4_294_967_296.0).round() as u64,
+        }
     }
 
     fn all_null(self) -> bool {
@@ -89,7 +96,9 @@ impl NullGen {
             return None;
         }
         let t = self.threshold;
-        Some(NullBuffer::new(BooleanBuffer::collect_bool(len, |_| u64::from(rng.next_u32()) >= t)))
+        Some(NullBuffer::new(BooleanBuffer::collect_bool(len, |_| {
+            u64::from(rng.next_u32()) >= t
+        })))
     }
 }
 
@@ -103,7 +112,11 @@ fn random(
     nulls: NullGen,
     data_type: DataType,
 ) -> Result<Box<dyn ColumnGenerator>> {
-    let bad = || BridgeError::other(format!("datagen: no random generator for {ty} from {spec:?}"));
+    let bad = || {
+        BridgeError::other(format!(
+            "datagen: no random generator for {ty} from {spec:?}"
+        ))
+    };
     if nulls.all_null() {
         return Ok(Box::new(AllNull { data_type }));
     }
@@ -122,17 +135,29 @@ fn random(
             sampled::<Int64Type, _>(uniform(*min, *max)?, nulls, data_type)
         }
         (RandomSpec::Float { min, max }, FlinkType::Float) => sampled::<Float32Type, _>(
-            FloatRange { low: *min, high: *max }.map(|v| v as f32),
+            FloatRange {
+                low: *min,
+                high: *max,
+            }
+            .map(|v| v as f32),
             nulls,
             data_type,
         ),
-        (RandomSpec::Float { min, max }, FlinkType::Double) => {
-            sampled::<Float64Type, _>(FloatRange { low: *min, high: *max }, nulls, data_type)
-        }
+        (RandomSpec::Float { min, max }, FlinkType::Double) => sampled::<Float64Type, _>(
+            FloatRange {
+                low: *min,
+                high: *max,
+            },
+            nulls,
+            data_type,
+        ),
         (RandomSpec::Decimal { min, max }, FlinkType::Decimal { precision, scale }) => {
             let factor = 10f64.powi(i32::from(scale));
             let limit = 10i128.pow(u32::from(precision)) - 1;
-            let range = FloatRange { low: *min, high: *max };
+            let range = FloatRange {
+                low: *min,
+                high: *max,
+            };
             let dist = range.map(move |v| ((v * factor).round() as i128).clamp(-limit, limit));
             sampled::<Decimal128Type, _>(dist, nulls, data_type)
         }
@@ -157,17 +182,19 @@ fn random(
             data_type,
             _t: PhantomData,
         }),
-        (RandomSpec::Time, FlinkType::Time { precision }) => Box::new(Clock::<Time32MillisecondType> {
-            value: |now, precision| {
-                let millis = (now.rem_euclid(NANOS_PER_DAY) / NANOS_PER_MILLI) as i32;
-                let step = 10i32.pow(3u32.saturating_sub(u32::from(precision)));
-                millis - millis % step
-            },
-            nulls,
-            precision,
-            data_type,
-            _t: PhantomData,
-        }),
+        (RandomSpec::Time, FlinkType::Time { precision }) => {
+            Box::new(Clock::<Time32MillisecondType> {
+                value: |now, precision| {
+                    let millis = (now.rem_euclid(NANOS_PER_DAY) / NANOS_PER_MILLI) as i32;
+                    let step = 10i32.pow(3u32.saturating_sub(u32::from(precision)));
+                    millis - millis % step
+                },
+                nulls,
+                precision,
+                data_type,
+                _t: PhantomData,
+            })
+        }
         (
             RandomSpec::Timestamp { max_past },
             FlinkType::Timestamp { precision } | FlinkType::TimestampLtz { precision },
@@ -179,18 +206,32 @@ fn random(
                 TimeUnit::Nanosecond => 1,
             };
             let unit_digits = 9 - nanos_per_unit.ilog10();
-            let max_past = i64::try_from(max_past.as_nanos() / nanos_per_unit as u128).unwrap_or(i64::MAX);
+            let max_past =
+                i64::try_from(max_past.as_nanos() / nanos_per_unit as u128).unwrap_or(i64::MAX);
             let spec = PastTimestamp {
                 nanos_per_unit,
                 truncate: 10i64.pow(unit_digits.saturating_sub(u32::from(precision))),
-                past: if max_past > 0 { Some(uniform(0, max_past)?) } else { None },
+                past: if max_past > 0 {
+                    Some(uniform(0, max_past)?)
+                } else {
+                    None
+                },
                 nulls,
                 data_type,
             };
             match nanos_per_unit {
-                1_000_000 => Box::new(TimestampGen::<TimestampMillisecondType> { spec, _t: PhantomData }),
-                1_000 => Box::new(TimestampGen::<TimestampMicrosecondType> { spec, _t: PhantomData }),
-                _ => Box::new(TimestampGen::<TimestampNanosecondType> { spec, _t: PhantomData }),
+                1_000_000 => Box::new(TimestampGen::<TimestampMillisecondType> {
+                    spec,
+                    _t: PhantomData,
+                }),
+                1_000 => Box::new(TimestampGen::<TimestampMicrosecondType> {
+                    spec,
+                    _t: PhantomData,
+                }),
+                _ => Box::new(TimestampGen::<TimestampNanosecondType> {
+                    spec,
+                    _t: PhantomData,
+                }),
             }
         }
         _ => return Err(bad()),
@@ -210,7 +251,12 @@ where
     T: ArrowPrimitiveType,
     D: Distribution<T::Native> + Send + 'static,
 {
-    Box::new(Sampled::<T, D> { dist, nulls, data_type, _t: PhantomData })
+    Box::new(Sampled::<T, D> {
+        dist,
+        nulls,
+        data_type,
+        _t: PhantomData,
+    })
 }
 
 /// Every row null (`null-rate` = 1).
@@ -270,7 +316,9 @@ struct RandomBool {
 impl ColumnGenerator for RandomBool {
     fn generate(&mut self, rng: &mut SmallRng, batch: &BatchInfo) -> Result<ArrayRef> {
         let nulls = self.nulls.generate(rng, batch.len);
-        let words: Vec<u64> = (0..batch.len.div_ceil(64)).map(|_| rng.next_u64()).collect();
+        let words: Vec<u64> = (0..batch.len.div_ceil(64))
+            .map(|_| rng.next_u64())
+            .collect();
         let values = BooleanBuffer::new(Buffer::from_vec(words), 0, batch.len);
         Ok(Arc::new(BooleanArray::new(values, nulls)))
     }
@@ -302,7 +350,9 @@ impl ColumnGenerator for RandomVarData {
             total = end as usize;
         } else {
             // Flink draws variable lengths from 1 to length - 1; here they range over 1..=length.
-            let lengths = (self.var_len && self.length > 0).then(|| uniform(1, self.length)).transpose()?;
+            let lengths = (self.var_len && self.length > 0)
+                .then(|| uniform(1, self.length))
+                .transpose()?;
             for i in 0..batch.len {
                 let len = match &nulls {
                     Some(n) if n.is_null(i) => 0,
@@ -368,7 +418,9 @@ impl<T: ArrowPrimitiveType> ColumnGenerator for Clock<T> {
         let nulls = self.nulls.generate(rng, batch.len);
         let v = (self.value)(batch.now_nanos, self.precision);
         let values = ScalarBuffer::from(vec![v; batch.len]);
-        Ok(Arc::new(PrimitiveArray::<T>::new(values, nulls).with_data_type(self.data_type.clone())))
+        Ok(Arc::new(
+            PrimitiveArray::<T>::new(values, nulls).with_data_type(self.data_type.clone()),
+        ))
     }
 }
 
@@ -403,8 +455,8 @@ impl<T: ArrowPrimitiveType<Native = i64>> ColumnGenerator for TimestampGen<T> {
                 })
                 .collect(),
         };
-        let array =
-            PrimitiveArray::<T>::new(ScalarBuffer::from(values), nulls).with_data_type(s.data_type.clone());
+        let array = PrimitiveArray::<T>::new(ScalarBuffer::from(values), nulls)
+            .with_data_type(s.data_type.clone());
         Ok(Arc::new(array))
     }
 }
@@ -430,11 +482,17 @@ fn sequence(ty: FlinkType, start: i64, data_type: DataType) -> Result<Box<dyn Co
                 _t: PhantomData,
             })
         }
-        FlinkType::Char { .. } | FlinkType::VarChar { .. } => Box::new(SequenceVarData { start, utf8: true }),
+        FlinkType::Char { .. } | FlinkType::VarChar { .. } => {
+            Box::new(SequenceVarData { start, utf8: true })
+        }
         FlinkType::Binary { .. } | FlinkType::VarBinary { .. } => {
             Box::new(SequenceVarData { start, utf8: false })
         }
-        _ => return Err(BridgeError::other(format!("datagen: no sequence generator for {ty}"))),
+        _ => {
+            return Err(BridgeError::other(format!(
+                "datagen: no sequence generator for {ty}"
+            )))
+        }
     })
 }
 
@@ -443,7 +501,12 @@ fn seq<T: ArrowPrimitiveType>(
     conv: fn(i64) -> T::Native,
     data_type: DataType,
 ) -> Box<dyn ColumnGenerator> {
-    Box::new(Sequence::<T, _> { start, conv, data_type, _t: PhantomData })
+    Box::new(Sequence::<T, _> {
+        start,
+        conv,
+        data_type,
+        _t: PhantomData,
+    })
 }
 
 /// The value of row `index` of a sequence starting at `start`. Validation guarantees the true
@@ -466,10 +529,12 @@ where
     F: Fn(i64) -> T::Native + Send,
 {
     fn generate(&mut self, _: &mut SmallRng, batch: &BatchInfo) -> Result<ArrayRef> {
-        let values: Vec<T::Native> =
-            (0..batch.len as u64).map(|k| (self.conv)(seq_value(self.start, batch.first + k))).collect();
+        let values: Vec<T::Native> = (0..batch.len as u64)
+            .map(|k| (self.conv)(seq_value(self.start, batch.first + k)))
+            .collect();
         Ok(Arc::new(
-            PrimitiveArray::<T>::new(ScalarBuffer::from(values), None).with_data_type(self.data_type.clone()),
+            PrimitiveArray::<T>::new(ScalarBuffer::from(values), None)
+                .with_data_type(self.data_type.clone()),
         ))
     }
 }
@@ -494,7 +559,8 @@ impl ColumnGenerator for SequenceVarData {
                 values.extend_from_slice(&v.to_be_bytes());
             }
             offsets.push(
-                i32::try_from(values.len()).map_err(|_| BridgeError::other("datagen: batch too large"))?,
+                i32::try_from(values.len())
+                    .map_err(|_| BridgeError::other("datagen: batch too large"))?,
             );
         }
         let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
@@ -535,7 +601,9 @@ mod tests {
         let x: u32 = 0x1234_abcd;
         let bytes = hex8(x).to_le_bytes();
         // Nibble k of x (from the lowest) is byte k.
-        let expected: Vec<u8> = (0..8).map(|k| b"0123456789abcdef"[((x >> (4 * k)) & 15) as usize]).collect();
+        let expected: Vec<u8> = (0..8)
+            .map(|k| b"0123456789abcdef"[((x >> (4 * k)) & 15) as usize])
+            .collect();
         assert_eq!(bytes.to_vec(), expected);
         for x in [0u32, u32::MAX, 0x0f0f_0f0f, 0x9a9a_9a9a] {
             let s = String::from_utf8(hex8(x).to_le_bytes().to_vec()).unwrap();

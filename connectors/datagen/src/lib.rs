@@ -34,7 +34,9 @@ use rust_core::types::RowType;
 use rust_core::Result;
 
 pub use config::DatagenConfig;
-pub use source::{DatagenEnumerator, DatagenEnumeratorState, DatagenReader, DatagenSource, DatagenSplit};
+pub use source::{
+    DatagenEnumerator, DatagenEnumeratorState, DatagenReader, DatagenSource, DatagenSplit,
+};
 
 /// The connector identifier: `'connector' = 'rust-datagen'`.
 pub const IDENTIFIER: &str = "rust-datagen";

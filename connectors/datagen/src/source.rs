@@ -16,8 +16,8 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use rust_core::api::{
-    Boundedness, ChangeBatch, EnumeratorContext, EnumeratorInit, ReaderContext, ReaderInit, ReaderPoll,
-    Source, SourceReader, SourceSplit, SplitEnumerator,
+    Boundedness, ChangeBatch, EnumeratorContext, EnumeratorInit, ReaderContext, ReaderInit,
+    ReaderPoll, Source, SourceReader, SourceSplit, SplitEnumerator,
 };
 use rust_core::types::RowType;
 use rust_core::Result;
@@ -48,7 +48,8 @@ pub struct DatagenSplit {
 
 impl DatagenSplit {
     fn remaining(&self) -> u64 {
-        self.end.map_or(u64::MAX, |end| end.saturating_sub(self.next))
+        self.end
+            .map_or(u64::MAX, |end| end.saturating_sub(self.next))
     }
 }
 
@@ -76,7 +77,11 @@ pub struct DatagenSource {
 impl DatagenSource {
     pub fn new(config: DatagenConfig, row_type: RowType) -> Self {
         let schema = row_type.arrow_schema();
-        DatagenSource { config: Arc::new(config), row_type, schema }
+        DatagenSource {
+            config: Arc::new(config),
+            row_type,
+            schema,
+        }
     }
 }
 
@@ -90,9 +95,18 @@ pub fn plan_splits(total: u64, parallelism: u32) -> Vec<DatagenSplit> {
     }
     let readers = u64::from(parallelism.max(1));
     let by_size = total.div_ceil(MIN_SPLIT_ROWS);
-    let count = by_size.min(SPLITS_PER_READER * readers).max(readers.min(total)).max(1);
+    let count = by_size
+        .min(SPLITS_PER_READER * readers)
+        .max(readers.min(total))
+        .max(1);
     let bound = |k: u64| (u128::from(total) * u128::from(k) / u128::from(count)) as u64;
-    (0..count).map(|k| DatagenSplit { id: k, next: bound(k), end: Some(bound(k + 1)) }).collect()
+    (0..count)
+        .map(|k| DatagenSplit {
+            id: k,
+            next: bound(k),
+            end: Some(bound(k + 1)),
+        })
+        .collect()
 }
 
 impl Source for DatagenSource {
@@ -121,9 +135,15 @@ impl Source for DatagenSource {
         let state = match restored {
             Some(state) => state,
             None => {
-                let pending =
-                    self.config.total_rows().map(|t| plan_splits(t, init.parallelism)).unwrap_or_default();
-                DatagenEnumeratorState { next_split_id: pending.len() as u64, pending }
+                let pending = self
+                    .config
+                    .total_rows()
+                    .map(|t| plan_splits(t, init.parallelism))
+                    .unwrap_or_default();
+                DatagenEnumeratorState {
+                    next_split_id: pending.len() as u64,
+                    pending,
+                }
             }
         };
         tracing::debug!(
@@ -133,7 +153,11 @@ impl Source for DatagenSource {
             parallelism = init.parallelism,
             "datagen enumerator created"
         );
-        Ok(DatagenEnumerator { pending: state.pending.into(), next_split_id: state.next_split_id, bounded })
+        Ok(DatagenEnumerator {
+            pending: state.pending.into(),
+            next_split_id: state.next_split_id,
+            bounded,
+        })
     }
 
     fn create_reader(&self, init: &ReaderInit) -> Result<DatagenReader> {
@@ -174,7 +198,11 @@ impl SplitEnumerator for DatagenEnumerator {
         } else if self.bounded {
             ctx.signal_no_more_splits(subtask);
         } else {
-            let split = DatagenSplit { id: self.next_split_id, next: 0, end: None };
+            let split = DatagenSplit {
+                id: self.next_split_id,
+                next: 0,
+                end: None,
+            };
             self.next_split_id += 1;
             ctx.assign_split(subtask, split);
         }
@@ -182,7 +210,11 @@ impl SplitEnumerator for DatagenEnumerator {
     }
 
     /// Readers ask for splits themselves when they start.
-    fn add_reader(&mut self, _subtask: u32, _ctx: &mut EnumeratorContext<DatagenSplit>) -> Result<()> {
+    fn add_reader(
+        &mut self,
+        _subtask: u32,
+        _ctx: &mut EnumeratorContext<DatagenSplit>,
+    ) -> Result<()> {
         Ok(())
     }
 
@@ -223,11 +255,20 @@ pub(crate) struct RateLimiter {
 impl RateLimiter {
     /// Starts with `initial` rows of credit so the first batch goes out at once.
     pub(crate) fn new(rate: f64, burst: f64, initial: f64, now: Instant) -> Self {
-        RateLimiter { rate, burst, credit: initial.min(burst), last: now }
+        RateLimiter {
+            rate,
+            burst,
+            credit: initial.min(burst),
+            last: now,
+        }
     }
 
     /// Takes `rows` of credit, or says how long until there is enough.
-    pub(crate) fn try_acquire(&mut self, rows: u64, now: Instant) -> std::result::Result<(), Duration> {
+    pub(crate) fn try_acquire(
+        &mut self,
+        rows: u64,
+        now: Instant,
+    ) -> std::result::Result<(), Duration> {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
         self.credit = (self.credit + elapsed * self.rate).min(self.burst);
@@ -264,17 +305,31 @@ pub struct DatagenReader {
 
 impl DatagenReader {
     fn new(config: &DatagenConfig, schema: SchemaRef, init: &ReaderInit) -> Result<Self> {
-        let columns = config.fields.iter().map(generate::build).collect::<Result<Vec<_>>>()?;
+        let columns = config
+            .fields
+            .iter()
+            .map(generate::build)
+            .collect::<Result<Vec<_>>>()?;
         let rate = config.rows_per_second as f64 / f64::from(init.parallelism.max(1));
-        let row_bytes: usize = config.fields.iter().map(generate::max_value_bytes).sum::<usize>().max(1);
+        let row_bytes: usize = config
+            .fields
+            .iter()
+            .map(generate::max_value_bytes)
+            .sum::<usize>()
+            .max(1);
         let by_rate = (rate * BATCH_INTERVAL_SECS).floor().max(1.0);
         let max_batch_rows = (init.batch_rows.max(1) as u64)
             .min(by_rate as u64)
             .min((MAX_BATCH_BYTES / row_bytes).max(1) as u64);
         // Credit for two batches absorbs a late wake-up without ever bursting further.
-        let limiter =
-            RateLimiter::new(rate, 2.0 * max_batch_rows as f64, max_batch_rows as f64, Instant::now());
-        let seed = now_nanos() as u64 ^ (u64::from(init.subtask_index) << 48) ^ 0x9E37_79B9_7F4A_7C15;
+        let limiter = RateLimiter::new(
+            rate,
+            2.0 * max_batch_rows as f64,
+            max_batch_rows as f64,
+            Instant::now(),
+        );
+        let seed =
+            now_nanos() as u64 ^ (u64::from(init.subtask_index) << 48) ^ 0x9E37_79B9_7F4A_7C15;
         Ok(DatagenReader {
             schema,
             columns,
@@ -296,11 +351,22 @@ impl DatagenReader {
     }
 
     fn generate(&mut self, first: u64, len: usize) -> Result<RecordBatch> {
-        let batch = BatchInfo { first, len, now_nanos: now_nanos() };
-        let columns =
-            self.columns.iter_mut().map(|c| c.generate(&mut self.rng, &batch)).collect::<Result<Vec<_>>>()?;
+        let batch = BatchInfo {
+            first,
+            len,
+            now_nanos: now_nanos(),
+        };
+        let columns = self
+            .columns
+            .iter_mut()
+            .map(|c| c.generate(&mut self.rng, &batch))
+            .collect::<Result<Vec<_>>>()?;
         let options = RecordBatchOptions::new().with_row_count(Some(len));
-        Ok(RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)?)
+        Ok(RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            columns,
+            &options,
+        )?)
     }
 
     #[cfg(test)]
@@ -362,7 +428,9 @@ impl SourceReader for DatagenReader {
             }
             let rows = remaining.min(self.max_batch_rows);
             if let Err(wait) = self.limiter.try_acquire(rows, Instant::now()) {
-                return Ok(ReaderPoll::NothingAvailable { retry_after: Some(wait) });
+                return Ok(ReaderPoll::NothingAvailable {
+                    retry_after: Some(wait),
+                });
             }
             let first = split.next;
             let batch = self.generate(first, rows as usize)?;
@@ -395,6 +463,11 @@ impl SourceReader for DatagenReader {
     }
 
     fn snapshot_state(&mut self, _checkpoint_id: u64) -> Result<Vec<DatagenSplit>> {
-        Ok(self.splits.iter().filter(|s| s.remaining() > 0).cloned().collect())
+        Ok(self
+            .splits
+            .iter()
+            .filter(|s| s.remaining() > 0)
+            .cloned()
+            .collect())
     }
 }

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
-    Time32MillisecondType, TimestampMicrosecondType, TimestampMillisecondType,
+    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
+    Int8Type, Time32MillisecondType, TimestampMicrosecondType, TimestampMillisecondType,
 };
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
@@ -39,8 +39,10 @@ type Pairs<'a> = &'a [(&'a str, &'a str)];
 const UNLIMITED: (&str, &str) = ("rows-per-second", "1000000000000");
 
 fn options(pairs: &[(&str, &str)]) -> Options {
-    let mut map: BTreeMap<String, String> =
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut map: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     map.insert("connector".into(), "rust-datagen".into());
     Options::new("rust-datagen", map)
 }
@@ -51,7 +53,10 @@ fn row_type(columns: &[(&str, &str)]) -> RowType {
     RowType::parse(&names, &types).unwrap()
 }
 
-fn create(opts: &[(&str, &str)], columns: &[(&str, &str)]) -> rust_core::Result<Box<dyn DynSource>> {
+fn create(
+    opts: &[(&str, &str)],
+    columns: &[(&str, &str)],
+) -> rust_core::Result<Box<dyn DynSource>> {
     let options = options(opts);
     let source = DatagenFactory.create(&options, &row_type(columns))?;
     // As the registry does: every option the connector read is declared (and so documented).
@@ -101,10 +106,17 @@ struct Cluster {
 
 impl Cluster {
     fn new(source: Box<dyn DynSource>, parallelism: u32, batch_rows: usize) -> Self {
-        let mut enumerator = source.create_enumerator(&EnumeratorInit { parallelism }, None).unwrap();
+        let mut enumerator = source
+            .create_enumerator(&EnumeratorInit { parallelism }, None)
+            .unwrap();
         let out = enumerator.start().unwrap();
         assert!(out.commands.is_empty());
-        let mut cluster = Cluster { source, enumerator, nodes: Vec::new(), batch_rows };
+        let mut cluster = Cluster {
+            source,
+            enumerator,
+            nodes: Vec::new(),
+            batch_rows,
+        };
         for i in 0..parallelism {
             let node = cluster.start_reader(i, parallelism, Vec::new());
             cluster.nodes.push(node);
@@ -120,10 +132,16 @@ impl Cluster {
         batch_rows: usize,
     ) -> Self {
         let parallelism = readers.len() as u32;
-        let mut enumerator =
-            source.create_enumerator(&EnumeratorInit { parallelism }, Some(enumerator_state)).unwrap();
+        let mut enumerator = source
+            .create_enumerator(&EnumeratorInit { parallelism }, Some(enumerator_state))
+            .unwrap();
         enumerator.start().unwrap();
-        let mut cluster = Cluster { source, enumerator, nodes: Vec::new(), batch_rows };
+        let mut cluster = Cluster {
+            source,
+            enumerator,
+            nodes: Vec::new(),
+            batch_rows,
+        };
         for (i, splits) in readers.into_iter().enumerate() {
             let node = cluster.start_reader(i as u32, parallelism, splits);
             cluster.nodes.push(node);
@@ -142,7 +160,12 @@ impl Cluster {
         let out = self.enumerator.add_reader(subtask).unwrap();
         assert!(out.commands.is_empty(), "readers pull their splits");
         reader.start(&mut ctx).unwrap();
-        Node { reader, ctx, ended: false, assigned: Vec::new() }
+        Node {
+            reader,
+            ctx,
+            ended: false,
+            assigned: Vec::new(),
+        }
     }
 
     fn apply(&mut self, out: EnumeratorOutput) {
@@ -175,11 +198,16 @@ impl Cluster {
                 Some(b.rows)
             }
             ReaderPoll::NothingAvailable { retry_after: None } => {
-                let out = self.enumerator.handle_split_request(i as u32, None).unwrap();
+                let out = self
+                    .enumerator
+                    .handle_split_request(i as u32, None)
+                    .unwrap();
                 self.apply(out);
                 None
             }
-            ReaderPoll::NothingAvailable { retry_after: Some(d) } => panic!("rate limited for {d:?}"),
+            ReaderPoll::NothingAvailable {
+                retry_after: Some(d),
+            } => panic!("rate limited for {d:?}"),
             ReaderPoll::EndOfInput => {
                 node.ended = true;
                 None
@@ -203,17 +231,32 @@ impl Cluster {
 
     fn snapshot(&mut self, checkpoint: u64) -> (Vec<u8>, Vec<Vec<SplitBytes>>) {
         let enumerator = self.enumerator.snapshot_state(checkpoint).unwrap();
-        let readers = self.nodes.iter_mut().map(|n| n.reader.snapshot_state(checkpoint).unwrap()).collect();
+        let readers = self
+            .nodes
+            .iter_mut()
+            .map(|n| n.reader.snapshot_state(checkpoint).unwrap())
+            .collect();
         (enumerator, readers)
     }
 }
 
 fn i64s(batches: &[RecordBatch], column: usize) -> Vec<i64> {
-    batches.iter().flat_map(|b| b.column(column).as_primitive::<Int64Type>().values().to_vec()).collect()
+    batches
+        .iter()
+        .flat_map(|b| {
+            b.column(column)
+                .as_primitive::<Int64Type>()
+                .values()
+                .to_vec()
+        })
+        .collect()
 }
 
 fn now_nanos() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -224,7 +267,12 @@ fn now_nanos() -> i64 {
 /// has one entry per declared option, so a new option needs an example here.
 #[test]
 fn every_declared_option_is_accepted() {
-    let columns = [("id", "BIGINT"), ("price", "DOUBLE"), ("name", "STRING"), ("ts", "TIMESTAMP(3)")];
+    let columns = [
+        ("id", "BIGINT"),
+        ("price", "DOUBLE"),
+        ("name", "STRING"),
+        ("ts", "TIMESTAMP(3)"),
+    ];
     let examples = [
         ("rows-per-second", "500"),
         ("number-of-rows", "10"),
@@ -249,11 +297,21 @@ fn every_declared_option_is_accepted() {
 #[test]
 fn unknown_options_are_listed_with_the_supported_ones() {
     let err = error(
-        &[("fields.id.kind", "random"), ("rows-per-secnd", "5"), ("fields.nope.kind", "random")],
+        &[
+            ("fields.id.kind", "random"),
+            ("rows-per-secnd", "5"),
+            ("fields.nope.kind", "random"),
+        ],
         &[("id", "INT")],
     );
-    assert!(err.contains("Unsupported options found for 'rust-datagen'"), "{err}");
-    assert!(err.contains("Unsupported options:\n\nfields.nope.kind\nrows-per-secnd\n"), "{err}");
+    assert!(
+        err.contains("Unsupported options found for 'rust-datagen'"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Unsupported options:\n\nfields.nope.kind\nrows-per-secnd\n"),
+        "{err}"
+    );
     for supported in [
         "fields.id.kind",
         "fields.id.min",
@@ -262,35 +320,89 @@ fn unknown_options_are_listed_with_the_supported_ones() {
         "number-of-rows",
         "rows-per-second",
     ] {
-        assert!(err.contains(&format!("\n{supported}")), "{supported} missing in {err}");
+        assert!(
+            err.contains(&format!("\n{supported}")),
+            "{supported} missing in {err}"
+        );
     }
     // Options of another kind or type are not offered.
-    assert!(!err.contains("fields.id.start") && !err.contains("fields.id.length"), "{err}");
+    assert!(
+        !err.contains("fields.id.start") && !err.contains("fields.id.length"),
+        "{err}"
+    );
 }
 
 #[test]
 fn values_of_the_wrong_type_name_the_option_and_the_value() {
     let cases: &[(Pairs, Pairs, &str)] = &[
-        (&[("rows-per-second", "fast")], &[("a", "INT")], "'rows-per-second'"),
-        (&[("number-of-rows", "1e3")], &[("a", "INT")], "'number-of-rows'"),
-        (&[("fields.a.min", "ten")], &[("a", "INT")], "'fields.a.min'"),
-        (&[("fields.a.max", "300")], &[("a", "TINYINT")], "'fields.a.max'"),
-        (&[("fields.a.max", "1.5")], &[("a", "BIGINT")], "'fields.a.max'"),
-        (&[("fields.a.null-rate", "half")], &[("a", "INT")], "'fields.a.null-rate'"),
-        (&[("fields.a.max-past", "soon")], &[("a", "TIMESTAMP(3)")], "'fields.a.max-past'"),
-        (&[("fields.a.length", "-1")], &[("a", "STRING")], "'fields.a.length'"),
-        (&[("fields.a.var-len", "yes")], &[("a", "STRING")], "'fields.a.var-len'"),
         (
-            &[("fields.a.kind", "sequence"), ("fields.a.start", "x"), ("fields.a.end", "5")],
+            &[("rows-per-second", "fast")],
+            &[("a", "INT")],
+            "'rows-per-second'",
+        ),
+        (
+            &[("number-of-rows", "1e3")],
+            &[("a", "INT")],
+            "'number-of-rows'",
+        ),
+        (
+            &[("fields.a.min", "ten")],
+            &[("a", "INT")],
+            "'fields.a.min'",
+        ),
+        (
+            &[("fields.a.max", "300")],
+            &[("a", "TINYINT")],
+            "'fields.a.max'",
+        ),
+        (
+            &[("fields.a.max", "1.5")],
+            &[("a", "BIGINT")],
+            "'fields.a.max'",
+        ),
+        (
+            &[("fields.a.null-rate", "half")],
+            &[("a", "INT")],
+            "'fields.a.null-rate'",
+        ),
+        (
+            &[("fields.a.max-past", "soon")],
+            &[("a", "TIMESTAMP(3)")],
+            "'fields.a.max-past'",
+        ),
+        (
+            &[("fields.a.length", "-1")],
+            &[("a", "STRING")],
+            "'fields.a.length'",
+        ),
+        (
+            &[("fields.a.var-len", "yes")],
+            &[("a", "STRING")],
+            "'fields.a.var-len'",
+        ),
+        (
+            &[
+                ("fields.a.kind", "sequence"),
+                ("fields.a.start", "x"),
+                ("fields.a.end", "5"),
+            ],
             &[("a", "BIGINT")],
             "'fields.a.start'",
         ),
         (
-            &[("fields.a.kind", "sequence"), ("fields.a.start", "0"), ("fields.a.end", "40000")],
+            &[
+                ("fields.a.kind", "sequence"),
+                ("fields.a.start", "0"),
+                ("fields.a.end", "40000"),
+            ],
             &[("a", "SMALLINT")],
             "'fields.a.end'",
         ),
-        (&[("fields.a.min", "inf")], &[("a", "DOUBLE")], "'fields.a.min'"),
+        (
+            &[("fields.a.min", "inf")],
+            &[("a", "DOUBLE")],
+            "'fields.a.min'",
+        ),
     ];
     for (opts, columns, key) in cases {
         let err = error(opts, columns);
@@ -312,23 +424,50 @@ fn array_columns_are_refused_by_name() {
 
 #[test]
 fn sequences_need_start_and_end_in_order() {
-    let err = error(&[("fields.id.kind", "sequence"), ("fields.id.start", "1")], &[("id", "BIGINT")]);
-    assert_eq!(err, "Could not find required property 'fields.id.end' for sequence generator.");
-    let err = error(&[("fields.id.kind", "sequence"), ("fields.id.end", "1")], &[("id", "BIGINT")]);
+    let err = error(
+        &[("fields.id.kind", "sequence"), ("fields.id.start", "1")],
+        &[("id", "BIGINT")],
+    );
+    assert_eq!(
+        err,
+        "Could not find required property 'fields.id.end' for sequence generator."
+    );
+    let err = error(
+        &[("fields.id.kind", "sequence"), ("fields.id.end", "1")],
+        &[("id", "BIGINT")],
+    );
     assert!(err.contains("'fields.id.start'"), "{err}");
     let err = error(
-        &[("fields.id.kind", "sequence"), ("fields.id.start", "10"), ("fields.id.end", "9")],
+        &[
+            ("fields.id.kind", "sequence"),
+            ("fields.id.start", "10"),
+            ("fields.id.end", "9"),
+        ],
         &[("id", "INT")],
     );
-    assert!(err.contains("'fields.id.start' (10) is greater than 'fields.id.end' (9)"), "{err}");
+    assert!(
+        err.contains("'fields.id.start' (10) is greater than 'fields.id.end' (9)"),
+        "{err}"
+    );
     let err = error(
-        &[("fields.d.kind", "sequence"), ("fields.d.start", "0"), ("fields.d.end", "1000")],
+        &[
+            ("fields.d.kind", "sequence"),
+            ("fields.d.start", "0"),
+            ("fields.d.end", "1000"),
+        ],
         &[("d", "DECIMAL(5, 2)")],
     );
-    assert!(err.contains("'fields.d.end'") && err.contains("DECIMAL(5, 2)"), "{err}");
+    assert!(
+        err.contains("'fields.d.end'") && err.contains("DECIMAL(5, 2)"),
+        "{err}"
+    );
     // A single-value sequence is fine.
     let source = create(
-        &[("fields.id.kind", "sequence"), ("fields.id.start", "7"), ("fields.id.end", "7")],
+        &[
+            ("fields.id.kind", "sequence"),
+            ("fields.id.start", "7"),
+            ("fields.id.end", "7"),
+        ],
         &[("id", "INT")],
     )
     .unwrap();
@@ -344,16 +483,28 @@ fn min_must_not_exceed_max() {
         ("DECIMAL(10, 2)", "3", "2"),
         ("FLOAT", "1", "0"),
     ] {
-        let err = error(&[("fields.x.min", min), ("fields.x.max", max)], &[("x", ty)]);
+        let err = error(
+            &[("fields.x.min", min), ("fields.x.max", max)],
+            &[("x", ty)],
+        );
         assert!(
-            err.contains(&format!("'fields.x.min' ({min}) is greater than 'fields.x.max' ({max})")),
+            err.contains(&format!(
+                "'fields.x.min' ({min}) is greater than 'fields.x.max' ({max})"
+            )),
             "{ty}: {err}"
         );
     }
     // Equal bounds give a constant.
-    create(&[("fields.x.min", "3"), ("fields.x.max", "3")], &[("x", "INT")]).unwrap();
+    create(
+        &[("fields.x.min", "3"), ("fields.x.max", "3")],
+        &[("x", "INT")],
+    )
+    .unwrap();
     // A DECIMAL range entirely outside the type.
-    let err = error(&[("fields.x.min", "1000"), ("fields.x.max", "2000")], &[("x", "DECIMAL(3, 1)")]);
+    let err = error(
+        &[("fields.x.min", "1000"), ("fields.x.max", "2000")],
+        &[("x", "DECIMAL(3, 1)")],
+    );
     assert!(err.contains("DECIMAL(3, 1)"), "{err}");
 }
 
@@ -361,10 +512,16 @@ fn min_must_not_exceed_max() {
 fn null_rate_is_a_fraction_and_needs_a_nullable_column() {
     for rate in ["1.5", "-0.1", "NaN"] {
         let err = error(&[("fields.x.null-rate", rate)], &[("x", "INT")]);
-        assert!(err.contains("'fields.x.null-rate'") && err.contains("[0, 1]"), "{rate}: {err}");
+        assert!(
+            err.contains("'fields.x.null-rate'") && err.contains("[0, 1]"),
+            "{rate}: {err}"
+        );
     }
     let err = error(&[("fields.x.null-rate", "0.1")], &[("x", "INT NOT NULL")]);
-    assert!(err.contains("'fields.x.null-rate'") && err.contains("NOT NULL"), "{err}");
+    assert!(
+        err.contains("'fields.x.null-rate'") && err.contains("NOT NULL"),
+        "{err}"
+    );
     create(&[("fields.x.null-rate", "0")], &[("x", "INT NOT NULL")]).unwrap();
     create(&[("fields.x.null-rate", "1")], &[("x", "STRING")]).unwrap();
 }
@@ -372,10 +529,26 @@ fn null_rate_is_a_fraction_and_needs_a_nullable_column() {
 #[test]
 fn options_that_do_not_apply_to_the_type_name_field_and_option() {
     let cases: &[(Pairs, &str, &[&str])] = &[
-        (&[("fields.f.min", "1")], "BOOLEAN", &["'fields.f.min'", "'f'", "BOOLEAN", "'fields.f.null-rate'"]),
-        (&[("fields.f.max-past", "1 s")], "INT", &["'fields.f.max-past'", "'f'", "INT", "'fields.f.min'"]),
-        (&[("fields.f.length", "3")], "TIMESTAMP(3)", &["'fields.f.length'", "'f'", "'fields.f.max-past'"]),
-        (&[("fields.f.start", "1")], "INT", &["'fields.f.start'", "'random'"]),
+        (
+            &[("fields.f.min", "1")],
+            "BOOLEAN",
+            &["'fields.f.min'", "'f'", "BOOLEAN", "'fields.f.null-rate'"],
+        ),
+        (
+            &[("fields.f.max-past", "1 s")],
+            "INT",
+            &["'fields.f.max-past'", "'f'", "INT", "'fields.f.min'"],
+        ),
+        (
+            &[("fields.f.length", "3")],
+            "TIMESTAMP(3)",
+            &["'fields.f.length'", "'f'", "'fields.f.max-past'"],
+        ),
+        (
+            &[("fields.f.start", "1")],
+            "INT",
+            &["'fields.f.start'", "'random'"],
+        ),
         (
             &[
                 ("fields.f.kind", "sequence"),
@@ -384,7 +557,12 @@ fn options_that_do_not_apply_to_the_type_name_field_and_option() {
                 ("fields.f.null-rate", "0.5"),
             ],
             "BIGINT",
-            &["'fields.f.null-rate'", "'sequence'", "'fields.f.start'", "'fields.f.end'"],
+            &[
+                "'fields.f.null-rate'",
+                "'sequence'",
+                "'fields.f.start'",
+                "'fields.f.end'",
+            ],
         ),
         (
             &[
@@ -400,12 +578,18 @@ fn options_that_do_not_apply_to_the_type_name_field_and_option() {
         (
             &[("fields.f.var-len", "true")],
             "CHAR(4)",
-            &["Only supports specifying 'fields.#.var-len' option", "field 'f'"],
+            &[
+                "Only supports specifying 'fields.#.var-len' option",
+                "field 'f'",
+            ],
         ),
         (
             &[("fields.f.var-len", "true")],
             "INT",
-            &["Only supports specifying 'fields.#.var-len' option", "field 'f'"],
+            &[
+                "Only supports specifying 'fields.#.var-len' option",
+                "field 'f'",
+            ],
         ),
         (
             &[("fields.f.length", "3")],
@@ -438,9 +622,19 @@ fn options_that_do_not_apply_to_the_type_name_field_and_option() {
 
 #[test]
 fn kinds_are_checked_against_the_type() {
-    for ty in ["BOOLEAN", "DATE", "TIME(0)", "TIMESTAMP(3)", "TIMESTAMP_LTZ(6)"] {
+    for ty in [
+        "BOOLEAN",
+        "DATE",
+        "TIME(0)",
+        "TIMESTAMP(3)",
+        "TIMESTAMP_LTZ(6)",
+    ] {
         let err = error(
-            &[("fields.f.kind", "sequence"), ("fields.f.start", "1"), ("fields.f.end", "2")],
+            &[
+                ("fields.f.kind", "sequence"),
+                ("fields.f.start", "1"),
+                ("fields.f.end", "2"),
+            ],
             &[("f", ty)],
         );
         assert!(
@@ -450,13 +644,19 @@ fn kinds_are_checked_against_the_type() {
         );
     }
     let err = error(&[("fields.f.kind", "shuffle")], &[("f", "INT")]);
-    assert!(err.contains("'shuffle'") && err.contains("'random' or 'sequence'"), "{err}");
+    assert!(
+        err.contains("'shuffle'") && err.contains("'random' or 'sequence'"),
+        "{err}"
+    );
 }
 
 #[test]
 fn rates_and_row_counts_are_checked() {
     let err = error(&[("rows-per-second", "0")], &[("a", "INT")]);
-    assert!(err.contains("'rows-per-second'") && err.contains("positive"), "{err}");
+    assert!(
+        err.contains("'rows-per-second'") && err.contains("positive"),
+        "{err}"
+    );
     let err = error(&[("number-of-rows", "-1")], &[("a", "INT")]);
     assert!(err.contains("'number-of-rows'"), "{err}");
 }
@@ -509,22 +709,49 @@ fn every_supported_type_is_accepted_with_its_options_and_defaults() {
 
 #[test]
 fn bounded_when_rows_or_a_sequence_are_given() {
-    let seq = [("fields.a.kind", "sequence"), ("fields.a.start", "-5"), ("fields.a.end", "94")];
-    assert_eq!(typed_source(&seq, &[("a", "INT")]).config.total_rows(), Some(100));
+    let seq = [
+        ("fields.a.kind", "sequence"),
+        ("fields.a.start", "-5"),
+        ("fields.a.end", "94"),
+    ];
+    assert_eq!(
+        typed_source(&seq, &[("a", "INT")]).config.total_rows(),
+        Some(100)
+    );
     let both = [seq.as_slice(), &[("number-of-rows", "30")]].concat();
-    assert_eq!(typed_source(&both, &[("a", "INT")]).config.total_rows(), Some(30));
-    let two =
-        [seq.as_slice(), &[("fields.b.kind", "sequence"), ("fields.b.start", "1"), ("fields.b.end", "10")]]
-            .concat();
-    assert_eq!(typed_source(&two, &[("a", "INT"), ("b", "STRING")]).config.total_rows(), Some(10));
+    assert_eq!(
+        typed_source(&both, &[("a", "INT")]).config.total_rows(),
+        Some(30)
+    );
+    let two = [
+        seq.as_slice(),
+        &[
+            ("fields.b.kind", "sequence"),
+            ("fields.b.start", "1"),
+            ("fields.b.end", "10"),
+        ],
+    ]
+    .concat();
+    assert_eq!(
+        typed_source(&two, &[("a", "INT"), ("b", "STRING")])
+            .config
+            .total_rows(),
+        Some(10)
+    );
     let rows = typed_source(&[("number-of-rows", "0")], &[("a", "INT")]);
-    assert_eq!((rows.boundedness(), rows.config.total_rows()), (Boundedness::Bounded, Some(0)));
+    assert_eq!(
+        (rows.boundedness(), rows.config.total_rows()),
+        (Boundedness::Bounded, Some(0))
+    );
     let whole = [
         ("fields.a.kind", "sequence"),
         ("fields.a.start", "-9223372036854775808"),
         ("fields.a.end", "9223372036854775807"),
     ];
-    assert_eq!(typed_source(&whole, &[("a", "BIGINT")]).config.total_rows(), Some(u64::MAX));
+    assert_eq!(
+        typed_source(&whole, &[("a", "BIGINT")]).config.total_rows(),
+        Some(u64::MAX)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -534,13 +761,33 @@ fn bounded_when_rows_or_a_sequence_are_given() {
 #[test]
 fn splits_cover_the_range_contiguously() {
     assert!(plan_splits(0, 4).is_empty());
-    assert_eq!(plan_splits(10, 1), vec![DatagenSplit { id: 0, next: 0, end: Some(10) }]);
+    assert_eq!(
+        plan_splits(10, 1),
+        vec![DatagenSplit {
+            id: 0,
+            next: 0,
+            end: Some(10)
+        }]
+    );
     // Never fewer splits than readers while there are rows for them: each reader owns a share of
     // rows-per-second, and a reader without a split would leave its share unused.
     assert_eq!(plan_splits(10, 4).len(), 4);
-    assert_eq!(plan_splits(20, 2).iter().map(|s| (s.next, s.end)).collect::<Vec<_>>(), [(0, Some(10)), (10, Some(20))]);
+    assert_eq!(
+        plan_splits(20, 2)
+            .iter()
+            .map(|s| (s.next, s.end))
+            .collect::<Vec<_>>(),
+        [(0, Some(10)), (10, Some(20))]
+    );
     assert_eq!(plan_splits(3, 8).len(), 3);
-    for (total, p) in [(1_000_000u64, 1u32), (1_000_000, 3), (50_001, 4), (4097, 2), (u64::MAX, 8), (10, 4)] {
+    for (total, p) in [
+        (1_000_000u64, 1u32),
+        (1_000_000, 3),
+        (50_001, 4),
+        (4097, 2),
+        (u64::MAX, 8),
+        (10, 4),
+    ] {
         let splits = plan_splits(total, p);
         assert!(splits.len() as u64 <= SPLITS_PER_READER * u64::from(p));
         assert_eq!(splits[0].next, 0);
@@ -550,7 +797,9 @@ fn splits_cover_the_range_contiguously() {
         }
         if splits.len() as u64 > u64::from(p) {
             assert!(
-                splits.iter().all(|s| s.end.unwrap() - s.next >= MIN_SPLIT_ROWS / 2),
+                splits
+                    .iter()
+                    .all(|s| s.end.unwrap() - s.next >= MIN_SPLIT_ROWS / 2),
                 "{total}/{p}: {splits:?}"
             );
         }
@@ -577,7 +826,12 @@ fn a_sequence_is_read_exactly_once_at_any_parallelism() {
         ("fields.r.min", "0"),
         ("fields.r.max", "9"),
     ];
-    let columns = [("id", "BIGINT NOT NULL"), ("s", "STRING"), ("b", "BYTES"), ("r", "INT")];
+    let columns = [
+        ("id", "BIGINT NOT NULL"),
+        ("s", "STRING"),
+        ("b", "BYTES"),
+        ("r", "INT"),
+    ];
     for parallelism in 1..=4u32 {
         let mut cluster = Cluster::new(create(&opts, &columns).unwrap(), parallelism, 1000);
         assert_eq!(cluster.source.boundedness(), Boundedness::Bounded);
@@ -585,7 +839,10 @@ fn a_sequence_is_read_exactly_once_at_any_parallelism() {
         let mut ids = i64s(&batches, 0);
         assert_eq!(ids.len(), N as usize, "parallelism {parallelism}");
         ids.sort_unstable();
-        assert!(ids.iter().copied().eq(1..=N), "parallelism {parallelism}: not every id exactly once");
+        assert!(
+            ids.iter().copied().eq(1..=N),
+            "parallelism {parallelism}: not every id exactly once"
+        );
         // All sequences advance together: row i has id 1 + i, s = -10 + i, b = 1 + i.
         for batch in &batches {
             let id = batch.column(0).as_primitive::<Int64Type>();
@@ -597,29 +854,46 @@ fn a_sequence_is_read_exactly_once_at_any_parallelism() {
             }
         }
         // Every reader took part when there were enough splits for all.
-        assert!(cluster.nodes.iter().all(|n| !n.assigned.is_empty()), "parallelism {parallelism}");
+        assert!(
+            cluster.nodes.iter().all(|n| !n.assigned.is_empty()),
+            "parallelism {parallelism}"
+        );
         // Polling after the end keeps reporting the end.
         let node = &mut cluster.nodes[0];
-        assert!(matches!(node.reader.poll_next(&mut node.ctx).unwrap(), ReaderPoll::EndOfInput));
+        assert!(matches!(
+            node.reader.poll_next(&mut node.ctx).unwrap(),
+            ReaderPoll::EndOfInput
+        ));
     }
 }
 
 #[test]
 fn number_of_rows_bounds_a_random_table_and_zero_rows_end_at_once() {
     let mut cluster = Cluster::new(
-        create(&[UNLIMITED, ("number-of-rows", "12345")], &[("a", "INT"), ("b", "STRING")]).unwrap(),
+        create(
+            &[UNLIMITED, ("number-of-rows", "12345")],
+            &[("a", "INT"), ("b", "STRING")],
+        )
+        .unwrap(),
         3,
         4096,
     );
     let rows: usize = cluster.run_to_end().iter().map(|b| b.num_rows()).sum();
     assert_eq!(rows, 12345);
 
-    let mut cluster =
-        Cluster::new(create(&[UNLIMITED, ("number-of-rows", "0")], &[("a", "INT")]).unwrap(), 2, 4096);
+    let mut cluster = Cluster::new(
+        create(&[UNLIMITED, ("number-of-rows", "0")], &[("a", "INT")]).unwrap(),
+        2,
+        4096,
+    );
     assert!(cluster.run_to_end().is_empty());
 
     // A table without columns still has rows.
-    let mut cluster = Cluster::new(create(&[UNLIMITED, ("number-of-rows", "10")], &[]).unwrap(), 1, 4);
+    let mut cluster = Cluster::new(
+        create(&[UNLIMITED, ("number-of-rows", "10")], &[]).unwrap(),
+        1,
+        4,
+    );
     let batches = cluster.run_to_end();
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 10);
 }
@@ -666,19 +940,46 @@ fn sequences_of_every_type_have_the_right_values() {
     let mut cluster = Cluster::new(create(&opts, &columns).unwrap(), 1, 100);
     let batches = cluster.run_to_end();
     let total: usize = batches.iter().map(|b| b.num_rows()).sum();
-    assert_eq!(total, 256, "the shortest sequence (TINYINT) bounds the table");
+    assert_eq!(
+        total, 256,
+        "the shortest sequence (TINYINT) bounds the table"
+    );
     let mut k: i64 = 0;
     for b in &batches {
         assert_eq!(b.column(5).data_type(), &DataType::Decimal128(5, 2));
         for row in 0..b.num_rows() {
-            assert_eq!(i64::from(b.column(0).as_primitive::<Int8Type>().value(row)), -128 + k);
-            assert_eq!(i64::from(b.column(1).as_primitive::<Int16Type>().value(row)), -100 + k);
-            assert_eq!(i64::from(b.column(2).as_primitive::<Int32Type>().value(row)), 2147483390 + k);
-            assert_eq!(b.column(3).as_primitive::<Float32Type>().value(row), k as f32);
-            assert_eq!(b.column(4).as_primitive::<Float64Type>().value(row), (5 + k) as f64);
-            assert_eq!(b.column(5).as_primitive::<Decimal128Type>().value(row), i128::from(-3 + k) * 100);
-            assert_eq!(b.column(6).as_string::<i32>().value(row), (98 + k).to_string());
-            assert_eq!(b.column(7).as_binary::<i32>().value(row), (-1 + k).to_be_bytes());
+            assert_eq!(
+                i64::from(b.column(0).as_primitive::<Int8Type>().value(row)),
+                -128 + k
+            );
+            assert_eq!(
+                i64::from(b.column(1).as_primitive::<Int16Type>().value(row)),
+                -100 + k
+            );
+            assert_eq!(
+                i64::from(b.column(2).as_primitive::<Int32Type>().value(row)),
+                2147483390 + k
+            );
+            assert_eq!(
+                b.column(3).as_primitive::<Float32Type>().value(row),
+                k as f32
+            );
+            assert_eq!(
+                b.column(4).as_primitive::<Float64Type>().value(row),
+                (5 + k) as f64
+            );
+            assert_eq!(
+                b.column(5).as_primitive::<Decimal128Type>().value(row),
+                i128::from(-3 + k) * 100
+            );
+            assert_eq!(
+                b.column(6).as_string::<i32>().value(row),
+                (98 + k).to_string()
+            );
+            assert_eq!(
+                b.column(7).as_binary::<i32>().value(row),
+                (-1 + k).to_be_bytes()
+            );
             k += 1;
         }
     }
@@ -706,10 +1007,15 @@ fn a_restore_from_a_mid_split_checkpoint_continues_without_gap_or_duplicate() {
             }
         }
         let (enumerator_state, mut reader_states) = cluster.snapshot(1);
-        let state_splits: Vec<DatagenSplit> = reader_states.iter().flatten().map(decode_split).collect();
+        let state_splits: Vec<DatagenSplit> =
+            reader_states.iter().flatten().map(decode_split).collect();
         assert!(
             state_splits.iter().any(|s| s.next
-                > plan_splits(total as u64, parallelism).iter().find(|p| p.id == s.id).unwrap().next),
+                > plan_splits(total as u64, parallelism)
+                    .iter()
+                    .find(|p| p.id == s.id)
+                    .unwrap()
+                    .next),
             "the checkpoint should hold a half-read split: {state_splits:?}"
         );
         // Rows emitted after the checkpoint are lost with the failure.
@@ -724,14 +1030,25 @@ fn a_restore_from_a_mid_split_checkpoint_continues_without_gap_or_duplicate() {
         for (k, s) in all.into_iter().enumerate() {
             per_reader[k % restored_parallelism as usize].push(s);
         }
-        let mut restored =
-            Cluster::restore(create(&opts, &columns).unwrap(), &enumerator_state, per_reader, 700);
+        let mut restored = Cluster::restore(
+            create(&opts, &columns).unwrap(),
+            &enumerator_state,
+            per_reader,
+            700,
+        );
         let after = restored.run_to_end();
         let mut ids = i64s(&before, 0);
         ids.extend(i64s(&after, 0));
-        assert_eq!(ids.len(), total, "{parallelism} -> {restored_parallelism}: gap or duplicate");
+        assert_eq!(
+            ids.len(),
+            total,
+            "{parallelism} -> {restored_parallelism}: gap or duplicate"
+        );
         ids.sort_unstable();
-        assert!(ids.iter().copied().eq(0..=N), "{parallelism} -> {restored_parallelism}");
+        assert!(
+            ids.iter().copied().eq(0..=N),
+            "{parallelism} -> {restored_parallelism}"
+        );
     }
 }
 
@@ -763,7 +1080,11 @@ fn splits_added_back_after_a_failure_are_read_again() {
     // The restarted reader asks first and gets the returned split back.
     assert!(cluster.poll(1).is_none());
     assert_eq!(
-        cluster.nodes[1].assigned.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+        cluster.nodes[1]
+            .assigned
+            .iter()
+            .map(|s| s.id.clone())
+            .collect::<Vec<_>>(),
         lost_ids[..1].to_vec()
     );
     kept.extend(cluster.run_to_end());
@@ -787,11 +1108,17 @@ fn unbounded_sources_give_every_reader_an_endless_split() {
             }
         }
     }
-    let splits: Vec<DatagenSplit> =
-        cluster.nodes.iter().flat_map(|n| n.assigned.iter().map(decode_split)).collect();
+    let splits: Vec<DatagenSplit> = cluster
+        .nodes
+        .iter()
+        .flat_map(|n| n.assigned.iter().map(decode_split))
+        .collect();
     assert_eq!(splits.len(), 3);
     assert!(splits.iter().all(|s| s.end.is_none()));
-    assert_eq!(splits.iter().map(|s| s.id).collect::<BTreeSet<_>>().len(), 3);
+    assert_eq!(
+        splits.iter().map(|s| s.id).collect::<BTreeSet<_>>().len(),
+        3
+    );
     let (_, states) = cluster.snapshot(1);
     for (i, state) in states.iter().enumerate() {
         assert_eq!(state.len(), 1);
@@ -819,12 +1146,16 @@ fn unbounded_sources_give_every_reader_an_endless_split() {
 fn the_enumerator_state_round_trips_through_a_restore() {
     let opts = [UNLIMITED, ("number-of-rows", "100000")];
     let source = create(&opts, &[("a", "INT")]).unwrap();
-    let mut enumerator = source.create_enumerator(&EnumeratorInit { parallelism: 2 }, None).unwrap();
+    let mut enumerator = source
+        .create_enumerator(&EnumeratorInit { parallelism: 2 }, None)
+        .unwrap();
     enumerator.add_reader(0).unwrap();
     let first = enumerator.handle_split_request(0, None).unwrap();
     let state = enumerator.snapshot_state(1).unwrap();
 
-    let mut restored = source.create_enumerator(&EnumeratorInit { parallelism: 2 }, Some(&state)).unwrap();
+    let mut restored = source
+        .create_enumerator(&EnumeratorInit { parallelism: 2 }, Some(&state))
+        .unwrap();
     let mut handed_out = BTreeSet::new();
     for cmd in first.commands {
         if let EnumeratorCommand::AssignSplits { splits, .. } = cmd {
@@ -836,14 +1167,19 @@ fn the_enumerator_state_round_trips_through_a_restore() {
         let out = restored.handle_split_request(1, None).unwrap();
         match out.commands.as_slice() {
             [EnumeratorCommand::AssignSplits { splits, .. }] => {
-                assert!(handed_out.insert(splits[0].id.clone()), "split handed out twice");
+                assert!(
+                    handed_out.insert(splits[0].id.clone()),
+                    "split handed out twice"
+                );
             }
             [EnumeratorCommand::SignalNoMoreSplits { subtask: 1 }] => break,
             other => panic!("{other:?}"),
         }
     }
     assert_eq!(handed_out.len(), plan_splits(100_000, 2).len());
-    assert!(source.create_enumerator(&EnumeratorInit { parallelism: 2 }, Some(&state[..3])).is_err());
+    assert!(source
+        .create_enumerator(&EnumeratorInit { parallelism: 2 }, Some(&state[..3]))
+        .is_err());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -864,15 +1200,35 @@ fn a_reader_asks_for_splits_when_it_has_none_and_ends_only_when_told() {
     ));
 
     let epoch = ctx.availability().epoch();
-    reader.add_splits(vec![DatagenSplit { id: 0, next: 3, end: Some(10) }], &mut ctx).unwrap();
-    assert_ne!(ctx.availability().epoch(), epoch, "a waiting Java thread is woken");
+    reader
+        .add_splits(
+            vec![DatagenSplit {
+                id: 0,
+                next: 3,
+                end: Some(10),
+            }],
+            &mut ctx,
+        )
+        .unwrap();
+    assert_ne!(
+        ctx.availability().epoch(),
+        epoch,
+        "a waiting Java thread is woken"
+    );
     assert!(!reader.awaiting_split());
     let mut rows = Vec::new();
     while let ReaderPoll::Batch(b) = reader.poll_next(&mut ctx).unwrap() {
         rows.push(b.num_rows());
     }
-    assert_eq!(rows, vec![4, 3], "batches of batch_rows, cut at the split's end");
-    assert!(reader.awaiting_split(), "a drained reader asks for the next split");
+    assert_eq!(
+        rows,
+        vec![4, 3],
+        "batches of batch_rows, cut at the split's end"
+    );
+    assert!(
+        reader.awaiting_split(),
+        "a drained reader asks for the next split"
+    );
     assert!(reader.snapshot_state(1).unwrap().is_empty());
     assert!(matches!(
         reader.poll_next(&mut ctx).unwrap(),
@@ -882,17 +1238,34 @@ fn a_reader_asks_for_splits_when_it_has_none_and_ends_only_when_told() {
     let epoch = ctx.availability().epoch();
     reader.notify_no_more_splits(&mut ctx).unwrap();
     assert_ne!(ctx.availability().epoch(), epoch);
-    assert!(matches!(reader.poll_next(&mut ctx).unwrap(), ReaderPoll::EndOfInput));
+    assert!(matches!(
+        reader.poll_next(&mut ctx).unwrap(),
+        ReaderPoll::EndOfInput
+    ));
 
     // A reader restored with splits does not ask at start, and drains them before ending.
     let mut ctx = ReaderContext::new(init.clone());
     let mut reader = source.create_reader(&init).unwrap();
-    reader.add_splits(vec![DatagenSplit { id: 1, next: 0, end: Some(2) }], &mut ctx).unwrap();
+    reader
+        .add_splits(
+            vec![DatagenSplit {
+                id: 1,
+                next: 0,
+                end: Some(2),
+            }],
+            &mut ctx,
+        )
+        .unwrap();
     reader.start(&mut ctx).unwrap();
     assert!(!reader.awaiting_split());
     reader.notify_no_more_splits(&mut ctx).unwrap();
-    assert!(matches!(reader.poll_next(&mut ctx).unwrap(), ReaderPoll::Batch(b) if b.num_rows() == 2));
-    assert!(matches!(reader.poll_next(&mut ctx).unwrap(), ReaderPoll::EndOfInput));
+    assert!(
+        matches!(reader.poll_next(&mut ctx).unwrap(), ReaderPoll::Batch(b) if b.num_rows() == 2)
+    );
+    assert!(matches!(
+        reader.poll_next(&mut ctx).unwrap(),
+        ReaderPoll::EndOfInput
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -951,7 +1324,11 @@ fn random_values_respect_ranges_lengths_and_null_rates() {
     let rt = row_type(&columns);
     let schema = rt.arrow_schema();
     for b in &batches {
-        assert_eq!(b.schema(), schema, "batches have the row type's Arrow schema");
+        assert_eq!(
+            b.schema(),
+            schema,
+            "batches have the row type's Arrow schema"
+        );
     }
     let col = |name: &str| -> Vec<std::sync::Arc<dyn Array>> {
         let idx = schema.index_of(name).unwrap();
@@ -967,43 +1344,77 @@ fn random_values_respect_ranges_lengths_and_null_rates() {
         seen.extend(a.iter().flatten());
     }
     assert_eq!(seen, (10..=20).collect::<BTreeSet<i32>>());
-    assert!((null_fraction("i") - 0.25).abs() < 0.02, "{}", null_fraction("i"));
+    assert!(
+        (null_fraction("i") - 0.25).abs() < 0.02,
+        "{}",
+        null_fraction("i")
+    );
     assert_eq!(null_fraction("d"), 0.0);
-    assert!(col("d").iter().all(|a| a.nulls().is_none()), "no null buffer without a null rate");
+    assert!(
+        col("d").iter().all(|a| a.nulls().is_none()),
+        "no null buffer without a null rate"
+    );
 
     // TINYINT over its whole range by default.
-    let t: Vec<i8> = col("t").iter().flat_map(|a| a.as_primitive::<Int8Type>().values().to_vec()).collect();
-    assert!(t.contains(&-128) && t.contains(&127), "the full TINYINT range, ends included");
+    let t: Vec<i8> = col("t")
+        .iter()
+        .flat_map(|a| a.as_primitive::<Int8Type>().values().to_vec())
+        .collect();
+    assert!(
+        t.contains(&-128) && t.contains(&127),
+        "the full TINYINT range, ends included"
+    );
 
     // DOUBLE in [-1, 1), mean about 0.
-    let d: Vec<f64> =
-        col("d").iter().flat_map(|a| a.as_primitive::<Float64Type>().values().to_vec()).collect();
+    let d: Vec<f64> = col("d")
+        .iter()
+        .flat_map(|a| a.as_primitive::<Float64Type>().values().to_vec())
+        .collect();
     assert!(d.iter().all(|v| (-1.0..=1.0).contains(v)));
     let mean = d.iter().sum::<f64>() / d.len() as f64;
     assert!(mean.abs() < 0.05, "mean {mean}");
     // Flink's defaults: FLOAT/DOUBLE/DECIMAL between the smallest positive value and the largest.
-    let dd: Vec<f64> =
-        col("dd").iter().flat_map(|a| a.as_primitive::<Float64Type>().values().to_vec()).collect();
+    let dd: Vec<f64> = col("dd")
+        .iter()
+        .flat_map(|a| a.as_primitive::<Float64Type>().values().to_vec())
+        .collect();
     assert!(dd.iter().all(|v| *v > 0.0 && v.is_finite()));
-    let f: Vec<f32> =
-        col("f").iter().flat_map(|a| a.as_primitive::<Float32Type>().values().to_vec()).collect();
+    let f: Vec<f32> = col("f")
+        .iter()
+        .flat_map(|a| a.as_primitive::<Float32Type>().values().to_vec())
+        .collect();
     assert!(f.iter().all(|v| (100.0..=200.0).contains(v)));
 
     // DECIMAL(6, 2) in [-5, 5]: unscaled in [-500, 500]; DECIMAL(4, 1) defaults to (0, 999.9].
     for a in col("dec") {
         assert_eq!(a.data_type(), &DataType::Decimal128(6, 2));
-        assert!(a.as_primitive::<Decimal128Type>().values().iter().all(|v| (-500..=500).contains(v)));
+        assert!(a
+            .as_primitive::<Decimal128Type>()
+            .values()
+            .iter()
+            .all(|v| (-500..=500).contains(v)));
     }
-    let ddec: Vec<i128> =
-        col("ddec").iter().flat_map(|a| a.as_primitive::<Decimal128Type>().values().to_vec()).collect();
+    let ddec: Vec<i128> = col("ddec")
+        .iter()
+        .flat_map(|a| a.as_primitive::<Decimal128Type>().values().to_vec())
+        .collect();
     assert!(ddec.iter().all(|v| (0..=9999).contains(v)));
     assert!(ddec.iter().any(|v| *v > 5000));
 
     // Strings: hex digits of the configured, declared or default length.
-    let is_hex = |s: &str| s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
+    let is_hex = |s: &str| {
+        s.bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    };
     for (name, len) in [("v", 8usize), ("c", 5), ("s", 100)] {
         for a in col(name) {
-            assert!(a.as_string::<i32>().iter().flatten().all(|s| s.len() == len && is_hex(s)), "{name}");
+            assert!(
+                a.as_string::<i32>()
+                    .iter()
+                    .flatten()
+                    .all(|s| s.len() == len && is_hex(s)),
+                "{name}"
+            );
         }
     }
     let mut lengths = BTreeSet::new();
@@ -1013,14 +1424,28 @@ fn random_values_respect_ranges_lengths_and_null_rates() {
             lengths.insert(s.len());
         }
     }
-    assert_eq!(lengths, (1..=10).collect::<BTreeSet<usize>>(), "var-len draws lengths 1..=length");
+    assert_eq!(
+        lengths,
+        (1..=10).collect::<BTreeSet<usize>>(),
+        "var-len draws lengths 1..=length"
+    );
     assert!((null_fraction("vl") - 0.5).abs() < 0.02);
     let all_chars: String = col("s")
         .iter()
-        .flat_map(|a| a.as_string::<i32>().iter().flatten().map(str::to_string).collect::<Vec<_>>())
+        .flat_map(|a| {
+            a.as_string::<i32>()
+                .iter()
+                .flatten()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
         .collect();
-    let digit_fraction = all_chars.bytes().filter(u8::is_ascii_digit).count() as f64 / all_chars.len() as f64;
-    assert!((digit_fraction - 10.0 / 16.0).abs() < 0.01, "hex digits are uniform: {digit_fraction}");
+    let digit_fraction =
+        all_chars.bytes().filter(u8::is_ascii_digit).count() as f64 / all_chars.len() as f64;
+    assert!(
+        (digit_fraction - 10.0 / 16.0).abs() < 0.01,
+        "hex digits are uniform: {digit_fraction}"
+    );
 
     // Bytes: BINARY(n) has n bytes; VARBINARY(12) var-len 1..=12; bytes look random.
     for a in col("b") {
@@ -1031,35 +1456,61 @@ fn random_values_respect_ranges_lengths_and_null_rates() {
         blens.extend(a.as_binary::<i32>().iter().flatten().map(<[u8]>::len));
     }
     assert_eq!(blens, (1..=12).collect::<BTreeSet<usize>>());
-    let ones: u32 =
-        col("b").iter().flat_map(|a| a.as_binary::<i32>().values().to_vec()).map(u8::count_ones).sum();
+    let ones: u32 = col("b")
+        .iter()
+        .flat_map(|a| a.as_binary::<i32>().values().to_vec())
+        .map(u8::count_ones)
+        .sum();
     assert!((f64::from(ones) / (N as f64 * 32.0) - 0.5).abs() < 0.01);
 
     // BOOLEAN about half true.
-    let trues: usize = col("bool").iter().map(|a| a.as_boolean().true_count()).sum();
+    let trues: usize = col("bool")
+        .iter()
+        .map(|a| a.as_boolean().true_count())
+        .sum();
     assert!((trues as f64 / N as f64 - 0.5).abs() < 0.02, "{trues}");
 
     // Timestamps: within max-past of now, at the column's precision; LTZ in UTC.
     for a in col("ts") {
-        assert_eq!(a.data_type(), &DataType::Timestamp(TimeUnit::Millisecond, None));
+        assert_eq!(
+            a.data_type(),
+            &DataType::Timestamp(TimeUnit::Millisecond, None)
+        );
         for v in a.as_primitive::<TimestampMillisecondType>().values() {
-            assert!(*v >= start / 1_000_000 - 10_001 && *v <= end / 1_000_000, "{v}");
+            assert!(
+                *v >= start / 1_000_000 - 10_001 && *v <= end / 1_000_000,
+                "{v}"
+            );
         }
     }
     let spread: BTreeSet<i64> = col("ts")
         .iter()
-        .flat_map(|a| a.as_primitive::<TimestampMillisecondType>().values().to_vec())
+        .flat_map(|a| {
+            a.as_primitive::<TimestampMillisecondType>()
+                .values()
+                .to_vec()
+        })
         .collect();
     assert!(spread.len() > 1000, "random pasts, not one value");
     for a in col("ltz") {
-        assert_eq!(a.data_type(), &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())));
+        assert_eq!(
+            a.data_type(),
+            &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+        );
         for v in a.as_primitive::<TimestampMicrosecondType>().values() {
-            assert!(*v >= start / 1000 - 1 && *v <= end / 1000, "max-past 0 means now");
+            assert!(
+                *v >= start / 1000 - 1 && *v <= end / 1000,
+                "max-past 0 means now"
+            );
         }
     }
     for a in col("date") {
         let today = (start / 86_400_000_000_000) as i32;
-        assert!(a.as_primitive::<Date32Type>().values().iter().all(|v| *v == today || *v == today + 1));
+        assert!(a
+            .as_primitive::<Date32Type>()
+            .values()
+            .iter()
+            .all(|v| *v == today || *v == today + 1));
     }
     for a in col("time") {
         assert!(a
@@ -1084,7 +1535,10 @@ fn the_token_bucket_refills_at_the_rate_up_to_the_burst() {
     let mut limiter = RateLimiter::new(100.0, 20.0, 10.0, t0);
     assert_eq!(limiter.try_acquire(10, t0), Ok(()));
     assert_eq!(limiter.try_acquire(10, t0), Err(Duration::from_millis(100)));
-    assert_eq!(limiter.try_acquire(10, ms(50)), Err(Duration::from_millis(50)));
+    assert_eq!(
+        limiter.try_acquire(10, ms(50)),
+        Err(Duration::from_millis(50))
+    );
     assert_eq!(limiter.try_acquire(10, ms(100)), Ok(()));
     // A long pause accrues at most the burst.
     assert_eq!(limiter.try_acquire(20, ms(10_100)), Ok(()));
@@ -1099,15 +1553,33 @@ fn a_reader_ahead_of_its_rate_says_when_to_come_back() {
     let mut ctx = ReaderContext::new(init1.clone());
     let mut reader = source.create_reader(&init1).unwrap();
     assert_eq!(reader.max_batch_rows(), 1);
-    reader.add_splits(vec![DatagenSplit { id: 0, next: 0, end: None }], &mut ctx).unwrap();
-    assert!(matches!(reader.poll_next(&mut ctx).unwrap(), ReaderPoll::Batch(b) if b.num_rows() == 1));
+    reader
+        .add_splits(
+            vec![DatagenSplit {
+                id: 0,
+                next: 0,
+                end: None,
+            }],
+            &mut ctx,
+        )
+        .unwrap();
+    assert!(
+        matches!(reader.poll_next(&mut ctx).unwrap(), ReaderPoll::Batch(b) if b.num_rows() == 1)
+    );
     let wait = match reader.poll_next(&mut ctx).unwrap() {
-        ReaderPoll::NothingAvailable { retry_after: Some(d) } => d,
+        ReaderPoll::NothingAvailable {
+            retry_after: Some(d),
+        } => d,
         other => panic!("expected a rate-limit wait, got {other:?}"),
     };
-    assert!(wait > Duration::from_millis(50) && wait <= Duration::from_millis(100), "{wait:?}");
+    assert!(
+        wait > Duration::from_millis(50) && wait <= Duration::from_millis(100),
+        "{wait:?}"
+    );
     std::thread::sleep(wait);
-    assert!(matches!(reader.poll_next(&mut ctx).unwrap(), ReaderPoll::Batch(b) if b.num_rows() == 1));
+    assert!(
+        matches!(reader.poll_next(&mut ctx).unwrap(), ReaderPoll::Batch(b) if b.num_rows() == 1)
+    );
 
     // The rate is the source's: 40000 rows/s over 4 readers is 10000 each, 1000 per 100 ms.
     let source = typed_source(&[("rows-per-second", "40000")], &[("a", "INT")]);
@@ -1115,9 +1587,22 @@ fn a_reader_ahead_of_its_rate_says_when_to_come_back() {
     assert_eq!(reader.max_batch_rows(), 1000);
     // A fast rate is capped by batch_rows, long rows by bytes.
     let fast = typed_source(&[UNLIMITED], &[("a", "INT")]);
-    assert_eq!(fast.create_reader(&init(0, 1, 4096)).unwrap().max_batch_rows(), 4096);
-    let wide = typed_source(&[UNLIMITED, ("fields.s.length", "1000000")], &[("s", "VARCHAR(1000000)")]);
-    assert_eq!(wide.create_reader(&init(0, 1, 4096)).unwrap().max_batch_rows(), 33);
+    assert_eq!(
+        fast.create_reader(&init(0, 1, 4096))
+            .unwrap()
+            .max_batch_rows(),
+        4096
+    );
+    let wide = typed_source(
+        &[UNLIMITED, ("fields.s.length", "1000000")],
+        &[("s", "VARCHAR(1000000)")],
+    );
+    assert_eq!(
+        wide.create_reader(&init(0, 1, 4096))
+            .unwrap()
+            .max_batch_rows(),
+        33
+    );
 }
 
 #[test]
@@ -1129,7 +1614,15 @@ fn a_rate_limited_reader_keeps_its_rate_over_time() {
     let mut reader = source.create_reader(&init0).unwrap();
     let split = SplitBytes {
         id: "datagen-0".into(),
-        state: rust_core::state::encode(1, &DatagenSplit { id: 0, next: 0, end: None }).unwrap(),
+        state: rust_core::state::encode(
+            1,
+            &DatagenSplit {
+                id: 0,
+                next: 0,
+                end: None,
+            },
+        )
+        .unwrap(),
     };
     reader.add_splits(vec![split], &mut ctx).unwrap();
     let started = Instant::now();
@@ -1140,7 +1633,9 @@ fn a_rate_limited_reader_keeps_its_rate_over_time() {
                 assert_eq!(b.num_rows(), 20);
                 rows += b.num_rows();
             }
-            ReaderPoll::NothingAvailable { retry_after: Some(d) } => {
+            ReaderPoll::NothingAvailable {
+                retry_after: Some(d),
+            } => {
                 assert!(d <= Duration::from_millis(100), "{d:?}");
                 std::thread::sleep(d);
             }
@@ -1149,7 +1644,10 @@ fn a_rate_limited_reader_keeps_its_rate_over_time() {
     }
     let secs = started.elapsed().as_secs_f64();
     // At most the rate plus the initial batch and burst; at least most of the rate.
-    assert!(rows as f64 <= 200.0 * secs + 60.0, "{rows} rows in {secs:.2} s");
+    assert!(
+        rows as f64 <= 200.0 * secs + 60.0,
+        "{rows} rows in {secs:.2} s"
+    );
     assert!(rows as f64 >= 100.0 * secs, "{rows} rows in {secs:.2} s");
 }
 
@@ -1164,9 +1662,17 @@ fn throughput() {
         (
             "bigint sequence",
             &[("id", "BIGINT")],
-            &[("fields.id.kind", "sequence"), ("fields.id.start", "0"), ("fields.id.end", "1000000000000")],
+            &[
+                ("fields.id.kind", "sequence"),
+                ("fields.id.start", "0"),
+                ("fields.id.end", "1000000000000"),
+            ],
         ),
-        ("int+bigint+double", &[("a", "INT"), ("b", "BIGINT"), ("c", "DOUBLE")], &[]),
+        (
+            "int+bigint+double",
+            &[("a", "INT"), ("b", "BIGINT"), ("c", "DOUBLE")],
+            &[],
+        ),
         (
             "orders",
             &[
@@ -1176,7 +1682,10 @@ fn throughput() {
                 ("ts", "TIMESTAMP(3)"),
                 ("flag", "BOOLEAN"),
             ],
-            &[("fields.buyer.length", "16"), ("fields.ts.max-past", "1 min")],
+            &[
+                ("fields.buyer.length", "16"),
+                ("fields.ts.max-past", "1 min"),
+            ],
         ),
         ("string(100)", &[("s", "STRING")], &[]),
     ];
@@ -1187,7 +1696,16 @@ fn throughput() {
         let init = init(0, 1, 4096);
         let mut ctx = ReaderContext::new(init.clone());
         let mut reader = source.create_reader(&init).unwrap();
-        reader.add_splits(vec![DatagenSplit { id: 0, next: 0, end: None }], &mut ctx).unwrap();
+        reader
+            .add_splits(
+                vec![DatagenSplit {
+                    id: 0,
+                    next: 0,
+                    end: None,
+                }],
+                &mut ctx,
+            )
+            .unwrap();
         let started = Instant::now();
         let mut rows = 0usize;
         while started.elapsed() < Duration::from_secs(2) {
@@ -1195,6 +1713,9 @@ fn throughput() {
                 rows += b.num_rows();
             }
         }
-        println!("{name}: {:.1} M rows/s", rows as f64 / started.elapsed().as_secs_f64() / 1e6);
+        println!(
+            "{name}: {:.1} M rows/s",
+            rows as f64 / started.elapsed().as_secs_f64() / 1e6
+        );
     }
 }

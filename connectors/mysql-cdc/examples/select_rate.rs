@@ -204,7 +204,9 @@ async fn binlog(a: &Args) -> Res<()> {
             continue;
         }
         match event.read_data()? {
-            Some(EventData::TableMapEvent(tme)) if tme.database_name() == db && tme.table_name() == table => {
+            Some(EventData::TableMapEvent(tme))
+                if tme.database_name() == db && tme.table_name() == table =>
+            {
                 wanted_ids.insert(tme.table_id());
             }
             Some(EventData::RowsEvent(ev)) if wanted_ids.contains(&ev.table_id()) => {
@@ -228,7 +230,11 @@ async fn binlog(a: &Args) -> Res<()> {
         .max(1e-9);
     println!(
         "SELECT_RATE mode={} streams=1 rows={rows} seconds={secs:.3} rows_per_s={:.0}",
-        if a.end_pos.is_some() { "binlog-raw" } else { "binlog" },
+        if a.end_pos.is_some() {
+            "binlog-raw"
+        } else {
+            "binlog"
+        },
         rows as f64 / secs
     );
     let _ = stream.close().await;

@@ -23,23 +23,23 @@ use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
 use mysql_async::binlog::events::{Event, EventData, RowsEventData};
-use mysql_common::io::ParseBuf;
-use mysql_common::proto::MySerialize;
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, BinlogStreamRequest, Conn};
+use mysql_common::io::ParseBuf;
+use mysql_common::proto::MySerialize;
 
 use rust_core::error::BridgeError;
 use rust_core::Result;
 
-use crate::coordinates::ChangeCoordinates;
 use crate::connect::{binlog_files, db_error, is_mariadb, Connector};
+use crate::coordinates::ChangeCoordinates;
+use crate::evolution::{ddl_tables, DdlKind, TableView};
 use crate::gtid::{GtidSet, MySqlGtidTracker};
 use crate::gtid_start::mysql_sids;
 use crate::mariadb_gtid::{decode_gtid_event, MariaGtidPos};
-use crate::offset::{BinlogOffset, BinlogPosition};
-use crate::evolution::{ddl_tables, DdlKind, TableView};
-use crate::schema::{TableId, TableSchema};
 use crate::newly_added::{tables_appearing, TableWatch};
+use crate::offset::{BinlogOffset, BinlogPosition};
+use crate::schema::{TableId, TableSchema};
 use crate::value::{RowValues, TableMapping};
 
 /// What happened to a row.
@@ -111,7 +111,11 @@ impl StartSkip {
             crate::config::StartupMode::SpecificOffset(start)
                 if config.start_skip_events > 0 && offset.position == start.position =>
             {
-                Some(StartSkip { position: start.position.clone(), events: config.start_skip_events, rows: start.skip_rows })
+                Some(StartSkip {
+                    position: start.position.clone(),
+                    events: config.start_skip_events,
+                    rows: start.skip_rows,
+                })
             }
             _ => None,
         }
@@ -261,7 +265,10 @@ impl BinlogCursor {
             // transaction not in the set.
             request = request.with_gtid().with_gtid_set(mysql_sids(set));
         }
-        let stream = conn.get_binlog_stream(request).await.map_err(|e| open_error(e, offset, server_id))?;
+        let stream = conn
+            .get_binlog_stream(request)
+            .await
+            .map_err(|e| open_error(e, offset, server_id))?;
         let mut cursor = Self::state(connector, offset, tables, mariadb, heartbeat);
         cursor.connection_id = connection_id;
         cursor.stream = Some(stream);
@@ -297,7 +304,11 @@ impl BinlogCursor {
         mariadb: bool,
         heartbeat: Duration,
     ) -> Self {
-        let by_name = tables.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
+        let by_name = tables
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.clone(), i))
+            .collect();
         BinlogCursor {
             connector: connector.clone(),
             connection_id: 0,
@@ -326,11 +337,20 @@ impl BinlogCursor {
             compact_json: false,
             events_to_skip: 0,
             // The state at the offset, so offsets name every domain, not only those read since.
-            gtids: offset.gtid.as_deref().filter(|_| mariadb).and_then(|g| MariaGtidPos::parse(g).ok()).unwrap_or_default(),
+            gtids: offset
+                .gtid
+                .as_deref()
+                .filter(|_| mariadb)
+                .and_then(|g| MariaGtidPos::parse(g).ok())
+                .unwrap_or_default(),
             gtid_at_txn_start: offset.gtid.clone(),
             mariadb,
             // Seeded from the offset: no server query tells the set at an old position.
-            mysql_gtids: MySqlGtidTracker::new(if mariadb { None } else { offset.gtid.as_deref() }),
+            mysql_gtids: MySqlGtidTracker::new(if mariadb {
+                None
+            } else {
+                offset.gtid.as_deref()
+            }),
             seen_format_description: false,
             last_event_ms: None,
             gtid_start: None,
@@ -441,16 +461,27 @@ impl BinlogCursor {
         };
         if self.in_txn {
             // While still skipping the rows a resume skips, those rows count as returned too.
-            BinlogOffset { position: self.txn_start.clone(), skip_rows: self.rows_in_txn.max(self.skip_rows), gtid }
+            BinlogOffset {
+                position: self.txn_start.clone(),
+                skip_rows: self.rows_in_txn.max(self.skip_rows),
+                gtid,
+            }
         } else {
             // Rows still to skip belong to the next transaction, which starts here.
-            BinlogOffset { position: self.position(), skip_rows: self.skip_rows, gtid }
+            BinlogOffset {
+                position: self.position(),
+                skip_rows: self.skip_rows,
+                gtid,
+            }
         }
     }
 
     /// The position after the last event read.
     pub fn position(&self) -> BinlogPosition {
-        BinlogPosition { file: self.file.clone(), pos: self.next_pos }
+        BinlogPosition {
+            file: self.file.clone(),
+            pos: self.next_pos,
+        }
     }
 
     /// Server time of the last event read (see the field), epoch ms.
@@ -490,18 +521,25 @@ impl BinlogCursor {
     /// The next event of the stream, not yet handled; cancel-safe (the stream keeps partial
     /// reads in itself). Fails as [`Self::next`] does.
     pub(crate) async fn next_event(&mut self) -> Result<Event> {
-        let Some(stream) = self.stream.as_mut() else { return Err(BridgeError::other("a fed binlog cursor has no stream")) };
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(BridgeError::other("a fed binlog cursor has no stream"));
+        };
         match tokio::time::timeout(self.silence_limit, stream.next()).await {
             Ok(Some(Ok(event))) => Ok(event),
             Ok(Some(Err(e))) => Err(self.stream_error(e)),
             Ok(None) => Err(crate::retry::connection_closed("reading the binlog")),
-            Err(_) => Err(crate::retry::connection_silent("reading the binlog", self.silence_limit)),
+            Err(_) => Err(crate::retry::connection_silent(
+                "reading the binlog",
+                self.silence_limit,
+            )),
         }
     }
 
     /// As [`Self::next_event`] when an event is already buffered.
     pub(crate) fn try_next_event(&mut self) -> Result<Option<Event>> {
-        let Some(stream) = self.stream.as_mut() else { return Ok(None) };
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(None);
+        };
         // Polling `next()` once is cancel-safe: the stream keeps partial reads in itself.
         match stream.next().now_or_never() {
             None => Ok(None),
@@ -523,12 +561,17 @@ impl BinlogCursor {
         let type_raw = header.event_type_raw();
         // A real event starts event_size before its end (log_pos). The server may skip events
         // (a start after GTIDs), so the end of the previous event is only the fallback.
-        let real = header.log_pos() != 0 && type_raw != HEARTBEAT_EVENT && header.flags_raw() & ARTIFICIAL_EVENT == 0;
+        let real = header.log_pos() != 0
+            && type_raw != HEARTBEAT_EVENT
+            && header.flags_raw() & ARTIFICIAL_EVENT == 0;
         let start_pos = match header.log_pos().checked_sub(header.event_size()) {
             Some(pos) if real && self.seen_format_description => u64::from(pos),
             _ => self.next_pos,
         };
-        BinlogPosition { file: self.file.clone(), pos: start_pos }
+        BinlogPosition {
+            file: self.file.clone(),
+            pos: start_pos,
+        }
     }
 
     /// Closes the stream and ends its dump thread on the server. A dump thread blocked waiting
@@ -539,7 +582,9 @@ impl BinlogCursor {
         let _ = stream.close().await;
         if let Ok(mut conn) = self.connector.connect().await {
             // Unknown thread (1094): it has ended already.
-            let _ = conn.query_drop(format!("KILL CONNECTION {}", self.connection_id)).await;
+            let _ = conn
+                .query_drop(format!("KILL CONNECTION {}", self.connection_id))
+                .await;
             await_thread_end(&mut conn, self.connection_id).await;
             let _ = conn.disconnect().await;
         }
@@ -551,7 +596,11 @@ impl BinlogCursor {
         // Debezium's count of a transaction's events: from its BEGIN (MariaDB: its GTID event)
         // on, table maps and row events included; MySQL's GTID events come before BEGIN.
         let type_raw = event.header().event_type_raw();
-        let mysql_gtid = !self.mariadb && matches!(type_raw, GTID_EVENT | ANONYMOUS_GTID_EVENT | MYSQL_TAGGED_GTID_EVENT);
+        let mysql_gtid = !self.mariadb
+            && matches!(
+                type_raw,
+                GTID_EVENT | ANONYMOUS_GTID_EVENT | MYSQL_TAGGED_GTID_EVENT
+            );
         if self.events_to_skip > 0 && self.in_txn && !mysql_gtid {
             self.events_to_skip -= 1;
         }
@@ -574,8 +623,9 @@ impl BinlogCursor {
             self.last_event_ms = Some(timestamp_ms);
         }
         if type_raw == MARIADB_GTID_EVENT {
-            let gtid = decode_gtid_event(event.data(), header.server_id())
-                .map_err(|e| BridgeError::other(format!("decoding the binlog event at {start}: {e}")))?;
+            let gtid = decode_gtid_event(event.data(), header.server_id()).map_err(|e| {
+                BridgeError::other(format!("decoding the binlog event at {start}: {e}"))
+            })?;
             self.gtid_at_txn_start = self.gtid_string();
             self.gtids.advance(gtid.gtid);
             self.standalone = gtid.standalone;
@@ -595,7 +645,12 @@ impl BinlogCursor {
         let data = match event.read_data() {
             Ok(Some(d)) => d,
             Ok(None) => return Ok(()),
-            Err(e) => return Err(BridgeError::external(format!("decoding the binlog event at {start}"), e)),
+            Err(e) => {
+                return Err(BridgeError::external(
+                    format!("decoding the binlog event at {start}"),
+                    e,
+                ))
+            }
         };
         match data {
             EventData::RotateEvent(rotate) => {
@@ -673,11 +728,19 @@ impl BinlogCursor {
                     return Ok(());
                 };
                 let raw = event.data();
-                if self.views.get(&tme.table_id()).is_some_and(|(seen, _)| seen.as_slice() == raw) {
+                if self
+                    .views
+                    .get(&tme.table_id())
+                    .is_some_and(|(seen, _)| seen.as_slice() == raw)
+                {
                     return Ok(());
                 }
                 let at = format!("binlog table map at {start}");
-                let mapping = self.mappings.as_ref().and_then(|m| m.get(table)).map(|m| m.as_ref());
+                let mapping = self
+                    .mappings
+                    .as_ref()
+                    .and_then(|m| m.get(table))
+                    .map(|m| m.as_ref());
                 // A captured table's map that cannot be decoded fails: its rows cannot be either
                 // (mysql_common's decoder would trust the same metadata, see value.rs).
                 let mut view = TableView::new(&tme, &self.tables[table], mapping, &at)?;
@@ -720,12 +783,16 @@ impl BinlogCursor {
                             at: self.coordinates(start.pos, self.rows_in_txn),
                             mapping: None,
                             key_change: None,
-                            schema_change: Some(view.change_json(&self.tables[table].id, ddl.as_deref()).into()),
+                            schema_change: Some(
+                                view.change_json(&self.tables[table].id, ddl.as_deref())
+                                    .into(),
+                            ),
                         });
                     }
                     self.reported_columns.insert(table, columns);
                 }
-                self.views.insert(tme.table_id(), (raw.to_vec(), Arc::new(view)));
+                self.views
+                    .insert(tme.table_id(), (raw.to_vec(), Arc::new(view)));
             }
             EventData::RowsEvent(rows) => {
                 if !self.in_txn {
@@ -748,7 +815,9 @@ impl BinlogCursor {
                 self.met_uncaptured(&name, true, at);
             }
         }
-        let Some((kind, names)) = ddl_tables(statement, default_db) else { return };
+        let Some((kind, names)) = ddl_tables(statement, default_db) else {
+            return;
+        };
         let shown: String = statement.chars().take(200).collect();
         for name in names {
             // As MySQL may compare table names (lower_case_table_names): err on the side of "may
@@ -756,7 +825,10 @@ impl BinlogCursor {
             let Some(table) = self
                 .by_name
                 .iter()
-                .find(|(id, _)| id.database.eq_ignore_ascii_case(&name.database) && id.table.eq_ignore_ascii_case(&name.table))
+                .find(|(id, _)| {
+                    id.database.eq_ignore_ascii_case(&name.database)
+                        && id.table.eq_ignore_ascii_case(&name.table)
+                })
                 .map(|(_, &t)| t)
             else {
                 continue;
@@ -771,7 +843,9 @@ impl BinlogCursor {
                     table = %id, at = %at, statement = %shown,
                     "captured table dropped: its changes end here (a new table of that name is read by column names)"
                 ),
-                _ => tracing::info!(table = %id, at = %at, statement = %shown, "DDL of a captured table"),
+                _ => {
+                    tracing::info!(table = %id, at = %at, statement = %shown, "DDL of a captured table")
+                }
             }
             if kind != DdlKind::Truncate {
                 // The next table map of the table is examined anew, even if it repeats the old
@@ -835,34 +909,50 @@ impl BinlogCursor {
         let table_id = rows.table_id();
         let captured = *self.table_ids.get(&table_id).unwrap_or(&None);
         let kind = match &rows {
-            RowsEventData::WriteRowsEventV1(_) | RowsEventData::WriteRowsEvent(_) => ChangeKind::Insert,
+            RowsEventData::WriteRowsEventV1(_) | RowsEventData::WriteRowsEvent(_) => {
+                ChangeKind::Insert
+            }
             RowsEventData::UpdateRowsEventV1(_)
             | RowsEventData::UpdateRowsEvent(_)
             | RowsEventData::PartialUpdateRowsEvent(_) => ChangeKind::Update,
-            RowsEventData::DeleteRowsEventV1(_) | RowsEventData::DeleteRowsEvent(_) => ChangeKind::Delete,
+            RowsEventData::DeleteRowsEventV1(_) | RowsEventData::DeleteRowsEvent(_) => {
+                ChangeKind::Delete
+            }
         };
         // Captured tables with full row images: split the images with the table map's layout
         // (mysql_common's BinlogRow rebuilds column metadata for every row: about half the cost),
         // and match them to the captured columns (by name when the table map names them).
-        let view = captured.and_then(|_| self.views.get(&table_id)).map(|(_, v)| v.clone());
+        let view = captured
+            .and_then(|_| self.views.get(&table_id))
+            .map(|(_, v)| v.clone());
         // A row event among the events to skip: its rows count as skipped rows, and the rows
         // 'skip-rows' asks for are the ones after it (computed from the start, so a reconnect
         // that counts the events again arrives at the same number).
-        let skipped_event = (self.events_to_skip > 0).then(|| self.start_skip.as_ref().map_or(0, |s| s.rows));
+        let skipped_event =
+            (self.events_to_skip > 0).then(|| self.start_skip.as_ref().map_or(0, |s| s.rows));
         if let (Some(table_index), Some(view)) = (captured, &view) {
             if view.layout.handles(&rows) {
                 let table = &self.tables[table_index];
                 let has_before = rows.columns_before_image().is_some();
                 let has_after = rows.columns_after_image().is_some();
-                let decode_error =
-                    |e: std::io::Error| BridgeError::external(format!("decoding a binlog row of {}", table.id), e);
+                let decode_error = |e: std::io::Error| {
+                    BridgeError::external(format!("decoding a binlog row of {}", table.id), e)
+                };
                 let mut buf = ParseBuf(rows.rows_data());
                 // Each row takes at least a byte of the event: its index keeps it below the next
                 // event's start.
                 let mut in_event = 0u64;
                 while !buf.is_empty() {
-                    let before = if has_before { Some(view.layout.decode(&mut buf).map_err(decode_error)?) } else { None };
-                    let after = if has_after { Some(view.layout.decode(&mut buf).map_err(decode_error)?) } else { None };
+                    let before = if has_before {
+                        Some(view.layout.decode(&mut buf).map_err(decode_error)?)
+                    } else {
+                        None
+                    };
+                    let after = if has_after {
+                        Some(view.layout.decode(&mut buf).map_err(decode_error)?)
+                    } else {
+                        None
+                    };
                     self.rows_in_txn += 1;
                     in_event += 1;
                     if let Some(rows) = skipped_event {
@@ -903,7 +993,9 @@ impl BinlogCursor {
             None => self.tmes.get(&table_id),
         };
         let tme = tme.ok_or_else(|| {
-            BridgeError::other(format!("binlog rows event for table id {table_id} without its table-map event"))
+            BridgeError::other(format!(
+                "binlog rows event for table id {table_id} without its table-map event"
+            ))
         })?;
         for (in_event, row) in rows.rows(tme).enumerate() {
             self.rows_in_txn += 1;
@@ -913,14 +1005,20 @@ impl BinlogCursor {
             if self.rows_in_txn <= self.skip_rows {
                 continue;
             }
-            let (Some(table_index), Some(view)) = (captured, &view) else { continue };
+            let (Some(table_index), Some(view)) = (captured, &view) else {
+                continue;
+            };
             let table = &view.schema;
             let (before, after) = row.map_err(|e| {
                 BridgeError::external(format!("decoding a binlog row of {}", table.id), e)
             })?;
             let normalizer = &view.normalizer;
-            let before = before.map(|r| normalizer.binlog_row(table, r, tme)).transpose()?;
-            let after = after.map(|r| normalizer.binlog_row(table, r, tme)).transpose()?;
+            let before = before
+                .map(|r| normalizer.binlog_row(table, r, tme))
+                .transpose()?;
+            let after = after
+                .map(|r| normalizer.binlog_row(table, r, tme))
+                .transpose()?;
             out.push(RowChange {
                 table: table_index,
                 kind,
@@ -985,8 +1083,13 @@ async fn connect_state(conn: &mut Conn, start: &BinlogOffset) -> Result<()> {
     })?;
     // The canonical text has only digits, '-' and ',': nothing to escape. Strict mode makes a
     // GTID the binlog lacks fail the dump instead of starting at a later transaction.
-    for statement in [format!("SET @slave_connect_state = '{pos}'"), "SET @slave_gtid_strict_mode = 1".to_string()] {
-        conn.query_drop(&statement).await.map_err(|e| db_error("preparing the binlog connection for a GTID start", e))?;
+    for statement in [
+        format!("SET @slave_connect_state = '{pos}'"),
+        "SET @slave_gtid_strict_mode = 1".to_string(),
+    ] {
+        conn.query_drop(&statement)
+            .await
+            .map_err(|e| db_error("preparing the binlog connection for a GTID start", e))?;
     }
     Ok(())
 }
@@ -1053,6 +1156,9 @@ async fn await_thread_end(conn: &mut Conn, id: u32) {
 fn open_error(e: mysql_async::Error, offset: &BinlogOffset, server_id: u32) -> BridgeError {
     match &e {
         mysql_async::Error::Server(_) => stream_error(e),
-        _ => db_error(format!("opening the binlog at {offset} as server id {server_id}"), e),
+        _ => db_error(
+            format!("opening the binlog at {offset} as server id {server_id}"),
+            e,
+        ),
     }
 }

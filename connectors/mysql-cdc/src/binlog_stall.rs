@@ -113,7 +113,9 @@ impl BinlogStallWatch {
     /// (which fails the job) when the reader saw none of the server's writes for the timeout.
     pub fn still(&mut self, head: Option<BinlogPosition>, held: bool, now: Instant) -> Result<()> {
         let cap = self.period() * 2;
-        let Some((position, last_look)) = &mut self.position else { return Ok(()) };
+        let Some((position, last_look)) = &mut self.position else {
+            return Ok(());
+        };
         // Time since the last look, at most two periods: time the worker spent elsewhere (blocked
         // on Flink) is not the server's to answer for.
         let period = now.saturating_duration_since(*last_look).min(cap);
@@ -191,11 +193,24 @@ impl StallMonitor {
         position: BinlogPosition,
         probe: Option<HoldProbe>,
     ) -> Self {
-        let progress = Arc::new(Mutex::new(Progress { position, waiting: false }));
+        let progress = Arc::new(Mutex::new(Progress {
+            position,
+            waiting: false,
+        }));
         let (report, failed) = oneshot::channel();
         let watch = BinlogStallWatch::new(timeout, metrics);
-        let task = tokio::spawn(monitor(watch, ServerHead::new(connector), progress.clone(), probe, report));
-        StallMonitor { progress, failed, task }
+        let task = tokio::spawn(monitor(
+            watch,
+            ServerHead::new(connector),
+            progress.clone(),
+            probe,
+            report,
+        ));
+        StallMonitor {
+            progress,
+            failed,
+            task,
+        }
     }
 
     /// The binlog loop starts waiting for the server at `position`.
@@ -207,7 +222,10 @@ impl StallMonitor {
 
     /// The wait is over (events, or a command).
     pub fn busy(&self) {
-        self.progress.lock().unwrap_or_else(|p| p.into_inner()).waiting = false;
+        self.progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .waiting = false;
     }
 
     /// Resolves with the error that fails the job, once the stall passed the timeout
@@ -269,7 +287,10 @@ pub struct ServerHead {
 
 impl ServerHead {
     pub fn new(connector: Connector) -> Self {
-        ServerHead { connector, conn: None }
+        ServerHead {
+            connector,
+            conn: None,
+        }
     }
 
     pub async fn read(&mut self, limit: Duration) -> Option<BinlogPosition> {
@@ -306,16 +327,26 @@ mod tests {
     use super::*;
 
     fn at(pos: u64) -> BinlogPosition {
-        BinlogPosition { file: "bin.000001".into(), pos }
+        BinlogPosition {
+            file: "bin.000001".into(),
+            pos,
+        }
     }
 
     fn watch() -> (BinlogStallWatch, Metrics) {
         let metrics = Metrics::default();
-        (BinlogStallWatch::new(Duration::from_secs(16), &metrics), metrics)
+        (
+            BinlogStallWatch::new(Duration::from_secs(16), &metrics),
+            metrics,
+        )
     }
 
     fn gauge(metrics: &Metrics) -> i64 {
-        let i = metrics.descriptors().iter().position(|(_, n)| n == STALL_GAUGE).unwrap();
+        let i = metrics
+            .descriptors()
+            .iter()
+            .position(|(_, n)| n == STALL_GAUGE)
+            .unwrap();
         metrics.long_value(i).unwrap()
     }
 
@@ -344,8 +375,13 @@ mod tests {
         // The first look sets the position, the second the server's end: then 15 stalled periods.
         stuck_while_the_server_writes(&mut w, t0, 0..17, false).unwrap();
         assert_eq!(gauge(&metrics), 15_000);
-        let err = stuck_while_the_server_writes(&mut w, t0, 17..18, false).unwrap_err().to_string();
-        assert!(err.contains("read nothing for 16s") && err.contains("stands at bin.000001:100"), "{err}");
+        let err = stuck_while_the_server_writes(&mut w, t0, 17..18, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("read nothing for 16s") && err.contains("stands at bin.000001:100"),
+            "{err}"
+        );
         // A move ends the stall.
         assert_eq!(w.look(&at(300), t0 + Duration::from_secs(20)), Look::Moved);
         assert_eq!(gauge(&metrics), 0);
@@ -383,7 +419,8 @@ mod tests {
         let t0 = Instant::now();
         w.look(&at(100), t0);
         assert_eq!(w.look(&at(100), t0 + Duration::from_secs(1)), Look::Still);
-        w.still(Some(at(200)), false, t0 + Duration::from_secs(1)).unwrap();
+        w.still(Some(at(200)), false, t0 + Duration::from_secs(1))
+            .unwrap();
         // An hour blocked on Flink, then a look at a server that moved.
         let later = t0 + Duration::from_secs(3600);
         assert_eq!(w.look(&at(100), later), Look::Still);

@@ -62,13 +62,23 @@ impl TableSplitter {
         if self.done {
             return Ok(Vec::new());
         }
-        let column = table.column_index(chunk_key).map(|i| &table.columns[i]).ok_or_else(|| {
-            BridgeError::validation(format!("table {} has no column '{chunk_key}'", table.id))
-        })?;
+        let column = table
+            .column_index(chunk_key)
+            .map(|i| &table.columns[i])
+            .ok_or_else(|| {
+                BridgeError::validation(format!("table {} has no column '{chunk_key}'", table.id))
+            })?;
         let plan = match &self.plan {
             Some(p) => p.clone(),
             None => {
-                let p = make_plan(conn, table, chunk_key, is_integer(&column.data_type), settings).await?;
+                let p = make_plan(
+                    conn,
+                    table,
+                    chunk_key,
+                    is_integer(&column.data_type),
+                    settings,
+                )
+                .await?;
                 self.plan = Some(p.clone());
                 p
             }
@@ -86,11 +96,17 @@ impl TableSplitter {
                         Some(start) => key_to_i128(start).saturating_add(step),
                     };
                     if end > max {
-                        chunks.push(ChunkRange { start: self.cursor.clone(), end: None });
+                        chunks.push(ChunkRange {
+                            start: self.cursor.clone(),
+                            end: None,
+                        });
                         self.done = true;
                     } else {
                         let end_key = i128_to_key(end);
-                        chunks.push(ChunkRange { start: self.cursor.clone(), end: Some(end_key.clone()) });
+                        chunks.push(ChunkRange {
+                            start: self.cursor.clone(),
+                            end: Some(end_key.clone()),
+                        });
                         self.cursor = Some(end_key);
                     }
                 }
@@ -109,7 +125,9 @@ impl TableSplitter {
                         .await
                         .map_err(|e| db_error(format!("splitting {}", table.id), e))?
                         .unwrap_or(Value::NULL);
-                    if !matches!(end, Value::NULL) && compare_values(&end, &Value::from(&lower)).is_eq() {
+                    if !matches!(end, Value::NULL)
+                        && compare_values(&end, &Value::from(&lower)).is_eq()
+                    {
                         // More than chunk.size rows share this key: the chunk ends at the next one.
                         let sql = format!("SELECT MIN({col}) FROM {quoted} WHERE {col} > ?");
                         end = conn
@@ -119,12 +137,20 @@ impl TableSplitter {
                             .unwrap_or(Value::NULL);
                     }
                     let end = normalize_key(end);
-                    if matches!(end, Value::NULL) || compare_values(&end, &Value::from(&max)).is_ge() {
-                        chunks.push(ChunkRange { start: self.cursor.clone(), end: None });
+                    if matches!(end, Value::NULL)
+                        || compare_values(&end, &Value::from(&max)).is_ge()
+                    {
+                        chunks.push(ChunkRange {
+                            start: self.cursor.clone(),
+                            end: None,
+                        });
                         self.done = true;
                     } else {
                         let end_key = KeyValue::from(&end);
-                        chunks.push(ChunkRange { start: self.cursor.clone(), end: Some(end_key.clone()) });
+                        chunks.push(ChunkRange {
+                            start: self.cursor.clone(),
+                            end: Some(end_key.clone()),
+                        });
                         self.cursor = Some(end_key);
                     }
                 }
@@ -148,8 +174,10 @@ async fn make_plan(
     let sql = format!("SELECT MIN({col}), MAX({col}) FROM {}", table.id.quoted());
     // The binary protocol, as for the chunk ends: typed values, so an end compares with MAX (the
     // text protocol's MAX was text, never equal to an integer end: one extra chunk per table).
-    let row: Option<(Value, Value)> =
-        conn.exec_first(sql, ()).await.map_err(|e| db_error(format!("measuring {}", table.id), e))?;
+    let row: Option<(Value, Value)> = conn
+        .exec_first(sql, ())
+        .await
+        .map_err(|e| db_error(format!("measuring {}", table.id), e))?;
     let (min, max) = row.unwrap_or((Value::NULL, Value::NULL));
     let (min, max) = (normalize_key(min), normalize_key(max));
     if matches!(min, Value::NULL) {
@@ -157,18 +185,26 @@ async fn make_plan(
     }
     if integer_key {
         let estimate = estimated_rows(conn, table).await?;
-        if let (Some(lo), Some(hi), true) = (value_to_i128(&min), value_to_i128(&max), estimate > 0) {
+        if let (Some(lo), Some(hi), true) = (value_to_i128(&min), value_to_i128(&max), estimate > 0)
+        {
             // A wrong estimate only changes the chunks' sizes: too low a count gives a factor
             // above the bound (or bigger even chunks), too high one below it; both stay exact.
             let factor = (hi - lo + 1) as f64 / estimate as f64;
             if factor >= settings.even_lower && factor <= settings.even_upper {
                 let step = ((settings.chunk_size as f64 * factor).ceil() as i128).max(1);
-                return Ok(Plan::Even { min: lo, max: hi, step });
+                return Ok(Plan::Even {
+                    min: lo,
+                    max: hi,
+                    step,
+                });
             }
         }
     }
     // A table smaller than a chunk gets one chunk from here too: its first query finds no end.
-    Ok(Plan::Queried { min: KeyValue::from(&min), max: KeyValue::from(&max) })
+    Ok(Plan::Queried {
+        min: KeyValue::from(&min),
+        max: KeyValue::from(&max),
+    })
 }
 
 /// The server's estimate of the table's rows (`information_schema.TABLES.TABLE_ROWS`, which
@@ -176,7 +212,10 @@ async fn make_plan(
 async fn estimated_rows(conn: &mut Conn, table: &TableSchema) -> Result<u64> {
     // MySQL 8 answers from a cache up to a day old unless the session asks for fresh statistics;
     // MariaDB has no such variable (ER_UNKNOWN_SYSTEM_VARIABLE, 1193) and nothing cached.
-    match conn.query_drop("SET SESSION information_schema_stats_expiry = 0").await {
+    match conn
+        .query_drop("SET SESSION information_schema_stats_expiry = 0")
+        .await
+    {
         Ok(()) => {}
         Err(mysql_async::Error::Server(e)) if e.code == 1193 => {}
         Err(e) => return Err(db_error(format!("estimating the rows of {}", table.id), e)),
@@ -192,7 +231,10 @@ async fn estimated_rows(conn: &mut Conn, table: &TableSchema) -> Result<u64> {
 }
 
 fn is_integer(data_type: &str) -> bool {
-    matches!(data_type, "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint")
+    matches!(
+        data_type,
+        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint"
+    )
 }
 
 /// Integer keys as one canonical variant, so chunk bounds compare and serialize stably.

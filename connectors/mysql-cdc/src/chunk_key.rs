@@ -85,7 +85,10 @@ impl ChunkKeyColumns {
             ChunkKeyColumns::PerTable(entries) => entries
                 .iter()
                 .find(|e| {
-                    e.database.as_ref().is_none_or(|d| d.is_match(&table.database)) && e.table.is_match(&table.table)
+                    e.database
+                        .as_ref()
+                        .is_none_or(|d| d.is_match(&table.database))
+                        && e.table.is_match(&table.table)
                 })
                 .map(|e| (e.column.as_str(), Some(e.selector.as_str()))),
         }

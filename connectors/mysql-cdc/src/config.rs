@@ -12,9 +12,9 @@ use rust_core::options::{one_of, OptionDefault, OptionSpec, Options};
 use rust_core::Result;
 
 use crate::gtid_start::GtidStart;
-use crate::tls::{self, TlsConfig};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::spill::SpillConfig;
+use crate::tls::{self, TlsConfig};
 use crate::value::ServerTimeZone;
 
 /// Every option the connector accepts; `docs/connectors/rust-mysql-cdc.md` lists the same.
@@ -106,13 +106,18 @@ pub fn parse_memory_size(raw: &str) -> std::result::Result<u64, String> {
     n.checked_mul(factor).ok_or_else(|| EXPECTED.to_string())
 }
 
-fn parse_spill(options: &Options, invalid: &dyn Fn(&str, String) -> BridgeError) -> Result<Option<SpillConfig>> {
+fn parse_spill(
+    options: &Options,
+    invalid: &dyn Fn(&str, String) -> BridgeError,
+) -> Result<Option<SpillConfig>> {
     let enabled: bool = options.get_or(SPILL_ENABLED, false)?;
     let dir: Option<String> = options.get(SPILL_DIR)?;
     let size = |key: &str, default: u64| -> Result<u64> {
         match options.get_str(key) {
             None => Ok(default),
-            Some(raw) => parse_memory_size(raw).map_err(|e| invalid(key, format!("'{raw}' is not {e}."))),
+            Some(raw) => {
+                parse_memory_size(raw).map_err(|e| invalid(key, format!("'{raw}' is not {e}.")))
+            }
         }
     };
     let defaults = SpillConfig::default();
@@ -140,7 +145,11 @@ fn parse_spill(options: &Options, invalid: &dyn Fn(&str, String) -> BridgeError)
         Some(d) => Some(std::path::PathBuf::from(d)),
         None => defaults.dir,
     };
-    Ok(Some(SpillConfig { dir, max_bytes, segment_bytes }))
+    Ok(Some(SpillConfig {
+        dir,
+        max_bytes,
+        segment_bytes,
+    }))
 }
 
 const fn spec(
@@ -149,7 +158,12 @@ const fn spec(
     default: OptionDefault,
     description: &'static str,
 ) -> OptionSpec {
-    OptionSpec { key, type_name, default, description }
+    OptionSpec {
+        key,
+        type_name,
+        default,
+        description,
+    }
 }
 
 /// Where reading starts (`scan.startup.mode`).
@@ -164,8 +178,13 @@ pub enum StartupMode {
     SpecificOffset(BinlogOffset),
     /// After a MariaDB GTID position (`D-S-N[,D-S-N...]`) or a MySQL GTID set, skipping the
     /// first `skip_rows` row changes of the first transaction read (see `gtid_start.rs`).
-    SpecificGtid { start: GtidStart, skip_rows: u64 },
-    Timestamp { millis: i64 },
+    SpecificGtid {
+        start: GtidStart,
+        skip_rows: u64,
+    },
+    Timestamp {
+        millis: i64,
+    },
 }
 
 impl StartupMode {
@@ -186,7 +205,9 @@ impl ServerIdRange {
         let expected = || "a server id such as '5400' or a range such as '5400-5408'".to_string();
         let parse = |s: &str| s.trim().parse::<u32>().ok().filter(|id| *id > 0);
         match raw.split_once('-') {
-            None => parse(raw).map(|id| ServerIdRange { start: id, end: id }).ok_or_else(expected),
+            None => parse(raw)
+                .map(|id| ServerIdRange { start: id, end: id })
+                .ok_or_else(expected),
             Some((a, b)) => match (parse(a), parse(b)) {
                 (Some(start), Some(end)) if start <= end => Ok(ServerIdRange { start, end }),
                 _ => Err(expected()),
@@ -260,12 +281,17 @@ impl MySqlCdcConfig {
     pub fn parse(options: &Options) -> Result<Self> {
         let connector = options.connector().to_string();
         let invalid = |key: &str, msg: String| {
-            BridgeError::validation(format!("Invalid value for option '{key}' of '{connector}': {msg}"))
+            BridgeError::validation(format!(
+                "Invalid value for option '{key}' of '{connector}': {msg}"
+            ))
         };
         let hostname: String = options.require("hostname")?;
         let port: u16 = {
             let p: u32 = options.get_or("port", 3306)?;
-            u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| invalid("port", format!("{p} is not a TCP port (1..65535).")))?
+            u16::try_from(p)
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| invalid("port", format!("{p} is not a TCP port (1..65535).")))?
         };
         let username: String = options.require("username")?;
         let password: String = options.require("password")?;
@@ -275,11 +301,15 @@ impl MySqlCdcConfig {
         let table_regex = anchored("table-name", &table_name, &invalid)?;
 
         let server_ids = match options.get_str("server-id") {
-            Some(raw) => ServerIdRange::parse(raw.trim()).map_err(|e| invalid("server-id", format!("'{raw}' is not {e}.")))?,
+            Some(raw) => ServerIdRange::parse(raw.trim())
+                .map_err(|e| invalid("server-id", format!("'{raw}' is not {e}.")))?,
             None => {
                 // Flink CDC picks a random id in 5400..6400; one per reader, so a range.
                 let start = 5400 + (std::process::id() ^ seed_nanos()) % 900;
-                ServerIdRange { start, end: start + 99 }
+                ServerIdRange {
+                    start,
+                    end: start + 99,
+                }
             }
         };
         let server_time_zone = match options.get_str("server-time-zone") {
@@ -289,7 +319,8 @@ impl MySqlCdcConfig {
         };
 
         let startup = parse_startup(options, &invalid)?;
-        let start_skip_events: u64 = options.get_or("scan.startup.specific-offset.skip-events", 0)?;
+        let start_skip_events: u64 =
+            options.get_or("scan.startup.specific-offset.skip-events", 0)?;
 
         let snapshot_enabled: bool = options.get_or("scan.incremental.snapshot.enabled", true)?;
         if !snapshot_enabled {
@@ -301,10 +332,16 @@ impl MySqlCdcConfig {
         let append_only: bool = options.get_or(APPEND_ONLY, false)?;
         // Accepted for Flink CDC's table definitions; their meaning is Flink CDC's own memory and
         // event layout (see the option descriptions).
-        let _: bool = options.get_or("scan.incremental.snapshot.unbounded-chunk-first.enabled", true)?;
+        let _: bool = options.get_or(
+            "scan.incremental.snapshot.unbounded-chunk-first.enabled",
+            true,
+        )?;
         let group_size: u64 = options.get_or("chunk-meta.group.size", 1000)?;
         if group_size <= 1 {
-            return Err(invalid("chunk-meta.group.size", "must be greater than 1.".into()));
+            return Err(invalid(
+                "chunk-meta.group.size",
+                "must be greater than 1.".into(),
+            ));
         }
         if options.get_or("scan.parse.online.schema.changes.enabled", false)? {
             return Err(invalid(
@@ -316,20 +353,30 @@ impl MySqlCdcConfig {
         }
         let chunk_size: u64 = options.get_or("scan.incremental.snapshot.chunk.size", 8096)?;
         if chunk_size == 0 {
-            return Err(invalid("scan.incremental.snapshot.chunk.size", "must be at least 1.".into()));
+            return Err(invalid(
+                "scan.incremental.snapshot.chunk.size",
+                "must be at least 1.".into(),
+            ));
         }
         let fetch_size: usize = options.get_or("scan.snapshot.fetch.size", 1024)?;
         if fetch_size == 0 {
-            return Err(invalid("scan.snapshot.fetch.size", "must be at least 1.".into()));
+            return Err(invalid(
+                "scan.snapshot.fetch.size",
+                "must be at least 1.".into(),
+            ));
         }
         let chunk_key_columns = match options.get_str(crate::chunk_key::OPTION) {
             None => crate::chunk_key::ChunkKeyColumns::PrimaryKey,
-            Some(raw) => crate::chunk_key::ChunkKeyColumns::parse(raw).map_err(|e| invalid(crate::chunk_key::OPTION, e))?,
+            Some(raw) => crate::chunk_key::ChunkKeyColumns::parse(raw)
+                .map_err(|e| invalid(crate::chunk_key::OPTION, e))?,
         };
         let skip_backfill: bool = options.get_or(SKIP_BACKFILL, false)?;
         let legacy_json: bool = options.get_or(LEGACY_JSON, true)?;
         let close_idle_reader: bool = options.get_or(CLOSE_IDLE_READER, false)?;
-        let handover_after_checkpoint = match options.get_or::<String>("scan.incremental.snapshot.handover", "checkpoint".into())?.trim() {
+        let handover_after_checkpoint = match options
+            .get_or::<String>("scan.incremental.snapshot.handover", "checkpoint".into())?
+            .trim()
+        {
             "checkpoint" => true,
             "immediate" => false,
             other => {
@@ -339,25 +386,37 @@ impl MySqlCdcConfig {
                 ))
             }
         };
-        let even_distribution_upper: f64 = options.get_or("chunk-key.even-distribution.factor.upper-bound", 1000.0)?;
-        let even_distribution_lower: f64 = options.get_or("chunk-key.even-distribution.factor.lower-bound", 0.05)?;
+        let even_distribution_upper: f64 =
+            options.get_or("chunk-key.even-distribution.factor.upper-bound", 1000.0)?;
+        let even_distribution_lower: f64 =
+            options.get_or("chunk-key.even-distribution.factor.lower-bound", 0.05)?;
         if !(even_distribution_lower > 0.0 && even_distribution_lower <= even_distribution_upper) {
             return Err(invalid(
                 "chunk-key.even-distribution.factor.lower-bound",
-                format!("must be positive and at most the upper bound ({even_distribution_upper})."),
+                format!(
+                    "must be positive and at most the upper bound ({even_distribution_upper})."
+                ),
             ));
         }
-        let connect_timeout: Duration = options.get_or("connect.timeout", Duration::from_secs(30))?;
+        let connect_timeout: Duration =
+            options.get_or("connect.timeout", Duration::from_secs(30))?;
         if connect_timeout < Duration::from_millis(250) {
-            return Err(invalid("connect.timeout", "must be at least 250 ms.".into()));
+            return Err(invalid(
+                "connect.timeout",
+                "must be at least 250 ms.".into(),
+            ));
         }
         let connect_max_retries: u32 = options.get_or("connect.max-retries", 3)?;
         let pool_size: usize = options.get_or("connection.pool.size", 20)?;
         if pool_size == 0 {
-            return Err(invalid("connection.pool.size", "must be at least 1.".into()));
+            return Err(invalid(
+                "connection.pool.size",
+                "must be at least 1.".into(),
+            ));
         }
         let shared_binlog: bool = options.get_or(crate::shared_binlog::OPTION, false)?;
-        let heartbeat_interval: Duration = options.get_or("heartbeat.interval", Duration::from_secs(30))?;
+        let heartbeat_interval: Duration =
+            options.get_or("heartbeat.interval", Duration::from_secs(30))?;
         if heartbeat_interval.is_zero() {
             return Err(invalid("heartbeat.interval", "must be positive.".into()));
         }
@@ -370,7 +429,8 @@ impl MySqlCdcConfig {
 
         let tls = TlsConfig::parse(options, &invalid)?;
         let spill = parse_spill(options, &invalid)?;
-        let debezium = crate::debezium::DebeziumOptions::parse(options, &[tls::DEBEZIUM_SSL_MODE], &invalid)?;
+        let debezium =
+            crate::debezium::DebeziumOptions::parse(options, &[tls::DEBEZIUM_SSL_MODE], &invalid)?;
 
         let supported: Vec<String> = OPTIONS.iter().map(|o| o.key.to_string()).collect();
         options.ensure_all_consumed(&supported)?;
@@ -427,15 +487,32 @@ fn seed_nanos() -> u32 {
 
 /// Compiles a name pattern (Java syntax) so it must match the whole name, as Debezium's include
 /// lists do.
-fn anchored(key: &str, pattern: &str, invalid: &dyn Fn(&str, String) -> BridgeError) -> Result<NamePattern> {
+fn anchored(
+    key: &str,
+    pattern: &str,
+    invalid: &dyn Fn(&str, String) -> BridgeError,
+) -> Result<NamePattern> {
     NamePattern::new(pattern).map_err(|e| invalid(key, e))
 }
 
-const STARTUP_MODES: &[&str] =
-    &["initial", "snapshot", "latest-offset", "earliest-offset", "specific-offset", "timestamp"];
+const STARTUP_MODES: &[&str] = &[
+    "initial",
+    "snapshot",
+    "latest-offset",
+    "earliest-offset",
+    "specific-offset",
+    "timestamp",
+];
 
-fn parse_startup(options: &Options, invalid: &dyn Fn(&str, String) -> BridgeError) -> Result<StartupMode> {
-    let mode = options.get_str("scan.startup.mode").unwrap_or("initial").trim().to_ascii_lowercase();
+fn parse_startup(
+    options: &Options,
+    invalid: &dyn Fn(&str, String) -> BridgeError,
+) -> Result<StartupMode> {
+    let mode = options
+        .get_str("scan.startup.mode")
+        .unwrap_or("initial")
+        .trim()
+        .to_ascii_lowercase();
     let file: Option<String> = options.get("scan.startup.specific-offset.file")?;
     let pos: Option<u64> = options.get("scan.startup.specific-offset.pos")?;
     let gtid: Option<String> = options.get("scan.startup.specific-offset.gtid-set")?;
@@ -443,7 +520,12 @@ fn parse_startup(options: &Options, invalid: &dyn Fn(&str, String) -> BridgeErro
     let skip_rows: u64 = options.get_or("scan.startup.specific-offset.skip-rows", 0)?;
     let timestamp: Option<i64> = options.get("scan.startup.timestamp-millis")?;
     let only_for = |key: &str, needed: &str| {
-        invalid(key, format!("is only used with 'scan.startup.mode' = '{needed}'; remove it or change the mode."))
+        invalid(
+            key,
+            format!(
+                "is only used with 'scan.startup.mode' = '{needed}'; remove it or change the mode."
+            ),
+        )
     };
     if mode != "specific-offset" {
         for (key, set) in [
@@ -553,9 +635,20 @@ fn specific_offset(
 /// connects (enumerator and protocol tests).
 #[cfg(test)]
 pub(crate) fn test_config(table_pattern: &str, extra: &[(&str, &str)]) -> MySqlCdcConfig {
-    let base = [("hostname", "127.0.0.1"), ("username", "u"), ("password", "p"), ("database-name", "db"), ("table-name", table_pattern)];
-    let options =
-        Options::new("rust-mysql-cdc", base.iter().chain(extra).map(|(k, v)| (k.to_string(), v.to_string())).collect());
+    let base = [
+        ("hostname", "127.0.0.1"),
+        ("username", "u"),
+        ("password", "p"),
+        ("database-name", "db"),
+        ("table-name", table_pattern),
+    ];
+    let options = Options::new(
+        "rust-mysql-cdc",
+        base.iter()
+            .chain(extra)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
     MySqlCdcConfig::parse(&options).unwrap()
 }
 
@@ -573,7 +666,12 @@ mod tests {
             ("table-name", "orders_.*"),
         ];
         all.extend_from_slice(extra);
-        Options::new("rust-mysql-cdc", all.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Options::new(
+            "rust-mysql-cdc",
+            all.into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -595,10 +693,18 @@ mod tests {
     #[test]
     fn server_id_ranges() {
         let c = MySqlCdcConfig::parse(&options(&[("server-id", "5400-5403")])).unwrap();
-        assert_eq!(c.server_ids, ServerIdRange { start: 5400, end: 5403 });
+        assert_eq!(
+            c.server_ids,
+            ServerIdRange {
+                start: 5400,
+                end: 5403
+            }
+        );
         assert_eq!(c.server_ids.count(), 4);
         for bad in ["0", "x", "9-3", "5400-"] {
-            let e = MySqlCdcConfig::parse(&options(&[("server-id", bad)])).unwrap_err().to_string();
+            let e = MySqlCdcConfig::parse(&options(&[("server-id", bad)]))
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("'server-id'"), "{e}");
         }
     }
@@ -614,16 +720,24 @@ mod tests {
         assert_eq!(
             c.startup,
             StartupMode::SpecificOffset(BinlogOffset {
-                position: BinlogPosition { file: "bin.000003".into(), pos: 4 },
+                position: BinlogPosition {
+                    file: "bin.000003".into(),
+                    pos: 4
+                },
                 skip_rows: 0,
                 gtid: None
             })
         );
-        let e = MySqlCdcConfig::parse(&options(&[("scan.startup.mode", "specific-offset")])).unwrap_err();
-        assert!(e.to_string().contains("scan.startup.specific-offset.file"), "{e}");
+        let e = MySqlCdcConfig::parse(&options(&[("scan.startup.mode", "specific-offset")]))
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("scan.startup.specific-offset.file"),
+            "{e}"
+        );
         let e = MySqlCdcConfig::parse(&options(&[("scan.startup.mode", "newest")])).unwrap_err();
         assert!(e.to_string().contains("'latest-offset'"), "{e}");
-        let e = MySqlCdcConfig::parse(&options(&[("scan.startup.timestamp-millis", "5")])).unwrap_err();
+        let e =
+            MySqlCdcConfig::parse(&options(&[("scan.startup.timestamp-millis", "5")])).unwrap_err();
         assert!(e.to_string().contains("'timestamp'"), "{e}");
     }
 
@@ -633,38 +747,82 @@ mod tests {
         let gtid = |extra: &[(&str, &str)]| {
             let mut all = vec![("scan.startup.mode", "specific-offset")];
             all.extend_from_slice(extra);
-            MySqlCdcConfig::parse(&options(&all)).map(|c| c.startup).map_err(|e| e.to_string())
+            MySqlCdcConfig::parse(&options(&all))
+                .map(|c| c.startup)
+                .map_err(|e| e.to_string())
         };
-        let mode = gtid(&[("scan.startup.specific-offset.gtid-set", "1-1-7,0-1-100"), ("scan.startup.specific-offset.skip-rows", "3")]);
+        let mode = gtid(&[
+            ("scan.startup.specific-offset.gtid-set", "1-1-7,0-1-100"),
+            ("scan.startup.specific-offset.skip-rows", "3"),
+        ]);
         assert_eq!(
             mode,
             Ok(StartupMode::SpecificGtid {
-                start: GtidStart { flavor: GtidFlavor::MariaDb, set: "0-1-100,1-1-7".into() },
+                start: GtidStart {
+                    flavor: GtidFlavor::MariaDb,
+                    set: "0-1-100,1-1-7".into()
+                },
                 skip_rows: 3
             })
         );
-        assert!(!mode.unwrap().has_snapshot(), "specific-offset never snapshots");
+        assert!(
+            !mode.unwrap().has_snapshot(),
+            "specific-offset never snapshots"
+        );
         let uuid = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
-        let mode = gtid(&[("scan.startup.specific-offset.gtid-set", &format!("{uuid}:1-100"))]).unwrap();
-        assert!(matches!(mode, StartupMode::SpecificGtid { start: GtidStart { flavor: GtidFlavor::MySql, .. }, skip_rows: 0 }));
+        let mode = gtid(&[(
+            "scan.startup.specific-offset.gtid-set",
+            &format!("{uuid}:1-100"),
+        )])
+        .unwrap();
+        assert!(matches!(
+            mode,
+            StartupMode::SpecificGtid {
+                start: GtidStart {
+                    flavor: GtidFlavor::MySql,
+                    ..
+                },
+                skip_rows: 0
+            }
+        ));
 
         let e = gtid(&[("scan.startup.specific-offset.gtid-set", "0-1")]).unwrap_err();
-        assert!(e.contains("'scan.startup.specific-offset.gtid-set'") && e.contains("'0-1' is not a MariaDB GTID"), "{e}");
+        assert!(
+            e.contains("'scan.startup.specific-offset.gtid-set'")
+                && e.contains("'0-1' is not a MariaDB GTID"),
+            "{e}"
+        );
         let e = gtid(&[
             ("scan.startup.specific-offset.gtid-set", "0-1-100"),
             ("scan.startup.specific-offset.file", "bin.000001"),
             ("scan.startup.specific-offset.pos", "4"),
         ])
         .unwrap_err();
-        assert!(e.contains("either at 'scan.startup.specific-offset.file'") && e.contains("not both"), "{e}");
-        let e = gtid(&[("scan.startup.specific-offset.gtid-set", "0-1-100"), ("scan.startup.specific-offset.pos", "4")])
-            .unwrap_err();
+        assert!(
+            e.contains("either at 'scan.startup.specific-offset.file'") && e.contains("not both"),
+            "{e}"
+        );
+        let e = gtid(&[
+            ("scan.startup.specific-offset.gtid-set", "0-1-100"),
+            ("scan.startup.specific-offset.pos", "4"),
+        ])
+        .unwrap_err();
         assert!(e.contains("not both"), "{e}");
         let e = gtid(&[("scan.startup.specific-offset.file", "bin.000001")]).unwrap_err();
-        assert!(e.contains("'scan.startup.specific-offset.file'") && e.contains("needs 'scan.startup.specific-offset.pos' too"), "{e}");
-        let e = gtid(&[("scan.startup.specific-offset.gtid-set", "0-1-100"), ("scan.startup.specific-offset.skip-events", "2")])
-            .unwrap_err();
-        assert!(e.contains("'scan.startup.specific-offset.skip-events'") && e.contains("skip-rows"), "{e}");
+        assert!(
+            e.contains("'scan.startup.specific-offset.file'")
+                && e.contains("needs 'scan.startup.specific-offset.pos' too"),
+            "{e}"
+        );
+        let e = gtid(&[
+            ("scan.startup.specific-offset.gtid-set", "0-1-100"),
+            ("scan.startup.specific-offset.skip-events", "2"),
+        ])
+        .unwrap_err();
+        assert!(
+            e.contains("'scan.startup.specific-offset.skip-events'") && e.contains("skip-rows"),
+            "{e}"
+        );
         let c = MySqlCdcConfig::parse(&options(&[
             ("scan.startup.mode", "specific-offset"),
             ("scan.startup.specific-offset.file", "bin.000003"),
@@ -673,8 +831,16 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(c.start_skip_events, 3);
-        let e = MySqlCdcConfig::parse(&options(&[("scan.startup.specific-offset.gtid-set", "0-1-100")])).unwrap_err();
-        assert!(e.to_string().contains("only used with 'scan.startup.mode' = 'specific-offset'"), "{e}");
+        let e = MySqlCdcConfig::parse(&options(&[(
+            "scan.startup.specific-offset.gtid-set",
+            "0-1-100",
+        )]))
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("only used with 'scan.startup.mode' = 'specific-offset'"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -682,7 +848,14 @@ mod tests {
         let c = MySqlCdcConfig::parse(&options(&[])).unwrap();
         assert!(c.spill.is_none(), "the spill is off by default");
         let c = MySqlCdcConfig::parse(&options(&[(SPILL_ENABLED, "true")])).unwrap();
-        assert_eq!(c.spill, Some(SpillConfig { dir: None, max_bytes: 1 << 30, segment_bytes: 64 << 20 }));
+        assert_eq!(
+            c.spill,
+            Some(SpillConfig {
+                dir: None,
+                max_bytes: 1 << 30,
+                segment_bytes: 64 << 20
+            })
+        );
         let c = MySqlCdcConfig::parse(&options(&[
             (SPILL_ENABLED, "true"),
             (SPILL_DIR, "/data/spill"),
@@ -690,27 +863,61 @@ mod tests {
             (SPILL_SEGMENT_SIZE, "512kb"),
         ]))
         .unwrap();
-        assert_eq!(c.spill, Some(SpillConfig { dir: Some("/data/spill".into()), max_bytes: 2 << 30, segment_bytes: 512 << 10 }));
-        let err = |extra: &[(&str, &str)]| MySqlCdcConfig::parse(&options(extra)).unwrap_err().to_string();
+        assert_eq!(
+            c.spill,
+            Some(SpillConfig {
+                dir: Some("/data/spill".into()),
+                max_bytes: 2 << 30,
+                segment_bytes: 512 << 10
+            })
+        );
+        let err = |extra: &[(&str, &str)]| {
+            MySqlCdcConfig::parse(&options(extra))
+                .unwrap_err()
+                .to_string()
+        };
         let e = err(&[(SPILL_ENABLED, "true"), (SPILL_MAX_SIZE, "lots")]);
-        assert!(e.contains("'scan.binlog.spill.max-size'") && e.contains("memory size such as '1gb'"), "{e}");
-        let e = err(&[(SPILL_ENABLED, "true"), (SPILL_MAX_SIZE, "1mb"), (SPILL_SEGMENT_SIZE, "2mb")]);
-        assert!(e.contains("'scan.binlog.spill.max-size'") && e.contains("at least"), "{e}");
+        assert!(
+            e.contains("'scan.binlog.spill.max-size'") && e.contains("memory size such as '1gb'"),
+            "{e}"
+        );
+        let e = err(&[
+            (SPILL_ENABLED, "true"),
+            (SPILL_MAX_SIZE, "1mb"),
+            (SPILL_SEGMENT_SIZE, "2mb"),
+        ]);
+        assert!(
+            e.contains("'scan.binlog.spill.max-size'") && e.contains("at least"),
+            "{e}"
+        );
         let e = err(&[(SPILL_ENABLED, "true"), (SPILL_SEGMENT_SIZE, "1kb")]);
         assert!(e.contains("at least 4kb"), "{e}");
         let e = err(&[(SPILL_DIR, "/tmp")]);
-        assert!(e.contains("only used with 'scan.binlog.spill.enabled'"), "{e}");
+        assert!(
+            e.contains("only used with 'scan.binlog.spill.enabled'"),
+            "{e}"
+        );
         assert_eq!(parse_memory_size("1048576"), Ok(1 << 20));
         assert_eq!(parse_memory_size("3 MB"), Ok(3 << 20));
     }
 
     #[test]
     fn errors_never_show_the_password_and_name_unknown_options() {
-        let e = MySqlCdcConfig::parse(&options(&[("pasword", "x")])).unwrap_err().to_string();
-        assert!(e.contains("Unsupported options") && e.contains("pasword") && !e.contains("secret-pw"), "{e}");
-        let e = MySqlCdcConfig::parse(&options(&[("table-name", "(")])).unwrap_err().to_string();
+        let e = MySqlCdcConfig::parse(&options(&[("pasword", "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("Unsupported options") && e.contains("pasword") && !e.contains("secret-pw"),
+            "{e}"
+        );
+        let e = MySqlCdcConfig::parse(&options(&[("table-name", "(")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("regular expression"), "{e}");
         let debug = format!("{:?}", MySqlCdcConfig::parse(&options(&[])).unwrap());
-        assert!(!debug.contains("secret-pw") && debug.contains("******"), "{debug}");
+        assert!(
+            !debug.contains("secret-pw") && debug.contains("******"),
+            "{debug}"
+        );
     }
 }

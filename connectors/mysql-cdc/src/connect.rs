@@ -54,7 +54,10 @@ impl Connector {
             .user(Some(config.username.clone()))
             .pass(Some(config.password.clone()))
             .prefer_socket(false)
-            .init(vec!["SET time_zone = '+00:00'", "SET SESSION net_write_timeout = 3600"])
+            .init(vec![
+                "SET time_zone = '+00:00'",
+                "SET SESSION net_write_timeout = 3600",
+            ])
             .stmt_cache_size(16);
         Connector {
             opts: opts.into(),
@@ -89,7 +92,11 @@ impl Connector {
             };
             let (retryable, message) = error;
             if !retryable || attempt >= self.max_retries {
-                let tries = if attempt > 1 { format!(" (after {attempt} attempts)") } else { String::new() };
+                let tries = if attempt > 1 {
+                    format!(" (after {attempt} attempts)")
+                } else {
+                    String::new()
+                };
                 return Err(BridgeError::validation(format!("{message}{tries}")));
             }
             tracing::warn!(address = %self.address, attempt, "connection failed, retrying: {message}");
@@ -105,12 +112,17 @@ impl Connector {
     pub async fn connect_once(&self) -> Result<Conn> {
         match tokio::time::timeout(self.timeout, self.attempt()).await {
             Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(AttemptError { retryable: true, source: Some(e), .. })) => {
-                Err(db_error(format!("connecting to {}", self.address), e))
-            }
+            Ok(Err(AttemptError {
+                retryable: true,
+                source: Some(e),
+                ..
+            })) => Err(db_error(format!("connecting to {}", self.address), e)),
             Ok(Err(AttemptError { message, .. })) => Err(BridgeError::validation(message)),
             Err(elapsed) => Err(BridgeError::external(
-                format!("connecting to {} (option 'connect.timeout' = {:?})", self.address, self.timeout),
+                format!(
+                    "connecting to {} (option 'connect.timeout' = {:?})",
+                    self.address, self.timeout
+                ),
                 elapsed,
             )),
         }
@@ -128,18 +140,24 @@ impl Connector {
 
     /// One connection attempt, with TLS as the source's sslMode says.
     async fn attempt(&self) -> std::result::Result<Conn, AttemptError> {
-        let ssl = self.tls.ssl_opts().map_err(|message| AttemptError { retryable: false, message, source: None })?;
+        let ssl = self.tls.ssl_opts().map_err(|message| AttemptError {
+            retryable: false,
+            message,
+            source: None,
+        })?;
         let Some(ssl) = ssl else {
-            return Conn::new(self.opts.clone()).await.map_err(|e| self.failed(e, false));
+            return Conn::new(self.opts.clone())
+                .await
+                .map_err(|e| self.failed(e, false));
         };
         match Conn::new(OptsBuilder::from_opts(self.opts.clone()).ssl_opts(ssl)).await {
             Ok(conn) => Ok(conn),
             // PREFERRED: plaintext when the server offers no TLS, as Connector/J and the mysql
             // client do. (An attacker who can strip the offer could also fake a certificate,
             // which PREFERRED does not check: only VERIFY_* protects against one.)
-            Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer))
-                if self.tls.mode == SslMode::Preferred =>
-            {
+            Err(mysql_async::Error::Driver(
+                mysql_async::DriverError::NoClientSslFlagFromServer,
+            )) if self.tls.mode == SslMode::Preferred => {
                 if !self.warned_plaintext.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
                         address = %self.address,
@@ -148,7 +166,9 @@ impl Connector {
                         self.tls.describe_mode()
                     );
                 }
-                Conn::new(self.opts.clone()).await.map_err(|e| self.failed(e, false))
+                Conn::new(self.opts.clone())
+                    .await
+                    .map_err(|e| self.failed(e, false))
             }
             Err(e) => Err(self.failed(e, true)),
         }
@@ -156,7 +176,11 @@ impl Connector {
 
     fn failed(&self, e: mysql_async::Error, encrypted: bool) -> AttemptError {
         let (retryable, message) = self.describe(&e, encrypted);
-        AttemptError { retryable, message, source: Some(e) }
+        AttemptError {
+            retryable,
+            message,
+            source: Some(e),
+        }
     }
 
     /// (retryable, message) for a connection error; `encrypted`: whether the attempt used TLS.
@@ -209,8 +233,13 @@ pub async fn binlog_end(conn: &mut Conn) -> Result<BinlogPosition> {
             .query_first("SHOW BINARY LOG STATUS")
             .await
             .map_err(|e| privilege_error(e, "SHOW BINARY LOG STATUS", "REPLICATION CLIENT"))?,
-        other => other
-            .map_err(|e| privilege_error(e, "SHOW MASTER STATUS", "REPLICATION CLIENT (BINLOG MONITOR on MariaDB)"))?,
+        other => other.map_err(|e| {
+            privilege_error(
+                e,
+                "SHOW MASTER STATUS",
+                "REPLICATION CLIENT (BINLOG MONITOR on MariaDB)",
+            )
+        })?,
     };
     master_status_position(row)
 }
@@ -223,8 +252,12 @@ pub fn master_status_position(row: Option<mysql_async::Row>) -> Result<BinlogPos
              binlog_format=ROW and binlog_row_image=FULL",
         )
     })?;
-    let file: String = row.get(0).ok_or_else(|| BridgeError::other("SHOW MASTER STATUS without a file"))?;
-    let pos: u64 = row.get(1).ok_or_else(|| BridgeError::other("SHOW MASTER STATUS without a position"))?;
+    let file: String = row
+        .get(0)
+        .ok_or_else(|| BridgeError::other("SHOW MASTER STATUS without a file"))?;
+    let pos: u64 = row
+        .get(1)
+        .ok_or_else(|| BridgeError::other("SHOW MASTER STATUS without a position"))?;
     Ok(BinlogPosition { file, pos })
 }
 
@@ -234,25 +267,33 @@ pub async fn binlog_start(conn: &mut Conn) -> Result<BinlogPosition> {
     let first = files.into_iter().next().ok_or_else(|| {
         BridgeError::validation("the server has no binary log files: is log_bin enabled?")
     })?;
-    Ok(BinlogPosition { file: first, pos: 4 })
+    Ok(BinlogPosition {
+        file: first,
+        pos: 4,
+    })
 }
 
 /// Binlog files the server still has, oldest first.
 pub async fn binlog_files(conn: &mut Conn) -> Result<Vec<String>> {
-    let rows: Vec<mysql_async::Row> = conn
-        .query("SHOW BINARY LOGS")
-        .await
-        .map_err(|e| privilege_error(e, "SHOW BINARY LOGS", "REPLICATION CLIENT (BINLOG MONITOR on MariaDB)"))?;
+    let rows: Vec<mysql_async::Row> = conn.query("SHOW BINARY LOGS").await.map_err(|e| {
+        privilege_error(
+            e,
+            "SHOW BINARY LOGS",
+            "REPLICATION CLIENT (BINLOG MONITOR on MariaDB)",
+        )
+    })?;
     Ok(rows.iter().filter_map(|r| r.get::<String, _>(0)).collect())
 }
 
 /// Maps "access denied" to a message naming the missing privilege.
 pub fn privilege_error(e: mysql_async::Error, statement: &str, privilege: &str) -> BridgeError {
     match &e {
-        mysql_async::Error::Server(s) if matches!(s.code, 1227 | 1142 | 1044 | 1045) => BridgeError::validation(format!(
-            "the user may not run {statement} ({}): grant it {privilege}",
-            s.message
-        )),
+        mysql_async::Error::Server(s) if matches!(s.code, 1227 | 1142 | 1044 | 1045) => {
+            BridgeError::validation(format!(
+                "the user may not run {statement} ({}): grant it {privilege}",
+                s.message
+            ))
+        }
         _ => db_error(format!("running {statement}"), e),
     }
 }
@@ -260,7 +301,12 @@ pub fn privilege_error(e: mysql_async::Error, statement: &str, privilege: &str) 
 /// True when the server is MariaDB (GTIDs are domain-server-sequence, replication needs its
 /// capability flag).
 pub async fn is_mariadb(conn: &mut Conn) -> Result<bool> {
-    let version: Option<String> =
-        conn.query_first("SELECT VERSION()").await.map_err(|e| db_error("reading the server version", e))?;
-    Ok(version.unwrap_or_default().to_ascii_lowercase().contains("mariadb"))
+    let version: Option<String> = conn
+        .query_first("SELECT VERSION()")
+        .await
+        .map_err(|e| db_error("reading the server version", e))?;
+    Ok(version
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .contains("mariadb"))
 }

@@ -46,7 +46,13 @@ impl ChangeCoordinates {
         pos_in_file: u64,
         gtid: Option<Arc<str>>,
     ) -> Self {
-        ChangeCoordinates { file, txn_position, row_index, gtid, seq: change_seq(file_number, pos_in_file) }
+        ChangeCoordinates {
+            file,
+            txn_position,
+            row_index,
+            gtid,
+            seq: change_seq(file_number, pos_in_file),
+        }
     }
 
     /// `change_seq` of the before image (a delete's, an update's `-U`/`-D`; a schema change).
@@ -80,7 +86,10 @@ mod tests {
         assert!(a.before_seq() < a.after_seq());
         assert!(a.after_seq() < b.before_seq());
         assert!(b.after_seq() < c.before_seq());
-        assert!(c.before_seq() > 0 && at(0, 4).before_seq() > 0, "0 is left to snapshot rows");
+        assert!(
+            c.before_seq() > 0 && at(0, 4).before_seq() > 0,
+            "0 is left to snapshot rows"
+        );
         // The largest file number and position fit, positive.
         let max = change_seq(u64::MAX, u64::MAX);
         assert!(max > c.after_seq());

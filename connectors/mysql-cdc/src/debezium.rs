@@ -66,7 +66,10 @@ pub fn binary_text(mode: BinaryMode, bytes: &[u8]) -> String {
     // Padded, as Java's Base64 encoders Debezium uses (getEncoder, getUrlEncoder).
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for group in bytes.chunks(3) {
-        let n = group.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        let n = group
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
         for i in 0..4 {
             if i <= group.len() {
                 out.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -106,14 +109,27 @@ impl DebeziumOptions {
             Some(raw) => parse_skipped(raw).map_err(|e| invalid(SKIPPED_OPERATIONS, e))?,
         };
         let mode = |key: &str, modes: &[&str]| -> Result<Option<String>> {
-            let Some(raw) = options.get_str(key) else { return Ok(None) };
+            let Some(raw) = options.get_str(key) else {
+                return Ok(None);
+            };
             let value = raw.trim().to_ascii_lowercase();
             if !modes.contains(&value.as_str()) {
-                return Err(invalid(key, format!("'{raw}' is not one of {}.", rust_core::options::one_of(modes))));
+                return Err(invalid(
+                    key,
+                    format!(
+                        "'{raw}' is not one of {}.",
+                        rust_core::options::one_of(modes)
+                    ),
+                ));
             }
             Ok(Some(value))
         };
-        let binary = match mode(BINARY_HANDLING, &["bytes", "base64", "base64-url-safe", "hex"])?.as_deref() {
+        let binary = match mode(
+            BINARY_HANDLING,
+            &["bytes", "base64", "base64-url-safe", "hex"],
+        )?
+        .as_deref()
+        {
             Some("base64") => BinaryMode::Base64,
             Some("base64-url-safe") => BinaryMode::Base64UrlSafe,
             Some("hex") => BinaryMode::Hex,
@@ -124,7 +140,9 @@ impl DebeziumOptions {
             Some("string") => DecimalMode::String,
             _ => DecimalMode::Precise,
         };
-        if let Some(other) = mode(DESERIALIZATION_FAILURE, &["fail", "warn", "skip", "ignore"])?.filter(|m| m != "fail") {
+        if let Some(other) = mode(DESERIALIZATION_FAILURE, &["fail", "warn", "skip", "ignore"])?
+            .filter(|m| m != "fail")
+        {
             return Err(invalid(
                 DESERIALIZATION_FAILURE,
                 format!(
@@ -134,10 +152,17 @@ impl DebeziumOptions {
                 ),
             ));
         }
-        const READ_HERE: &[&str] = &[SKIPPED_OPERATIONS, BINARY_HANDLING, DECIMAL_HANDLING, DESERIALIZATION_FAILURE];
+        const READ_HERE: &[&str] = &[
+            SKIPPED_OPERATIONS,
+            BINARY_HANDLING,
+            DECIMAL_HANDLING,
+            DESERIALIZATION_FAILURE,
+        ];
         let mut ignored: Vec<String> = options
             .keys()
-            .filter(|k| k.starts_with(PREFIX) && !READ_HERE.contains(k) && !read_elsewhere.contains(k))
+            .filter(|k| {
+                k.starts_with(PREFIX) && !READ_HERE.contains(k) && !read_elsewhere.contains(k)
+            })
             .map(str::to_string)
             .collect();
         ignored.sort();
@@ -152,7 +177,11 @@ impl DebeziumOptions {
                 READ_HERE.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ")
             );
         }
-        Ok(DebeziumOptions { skipped, value_modes: ValueModes { binary, decimal }, ignored })
+        Ok(DebeziumOptions {
+            skipped,
+            value_modes: ValueModes { binary, decimal },
+            ignored,
+        })
     }
 }
 
@@ -188,7 +217,10 @@ mod tests {
     fn parse(pairs: &[(&str, &str)]) -> Result<DebeziumOptions> {
         let options = Options::new(
             "rust-mysql-cdc",
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         );
         let invalid = |key: &str, msg: String| BridgeError::validation(format!("'{key}': {msg}"));
         DebeziumOptions::parse(&options, &["debezium.database.ssl.mode"], &invalid)
@@ -203,15 +235,40 @@ mod tests {
             ("debezium.database.ssl.mode", "required"),
         ])
         .unwrap();
-        assert_eq!(d.skipped, SkippedOperations { inserts: false, updates: false, deletes: true });
-        assert_eq!(d.ignored, vec!["debezium.database.password", "debezium.snapshot.locking.mode"]);
-        assert_eq!(parse(&[(SKIPPED_OPERATIONS, "none")]).unwrap().skipped, SkippedOperations::default());
+        assert_eq!(
+            d.skipped,
+            SkippedOperations {
+                inserts: false,
+                updates: false,
+                deletes: true
+            }
+        );
+        assert_eq!(
+            d.ignored,
+            vec![
+                "debezium.database.password",
+                "debezium.snapshot.locking.mode"
+            ]
+        );
+        assert_eq!(
+            parse(&[(SKIPPED_OPERATIONS, "none")]).unwrap().skipped,
+            SkippedOperations::default()
+        );
         assert_eq!(
             parse(&[(SKIPPED_OPERATIONS, "C,U")]).unwrap().skipped,
-            SkippedOperations { inserts: true, updates: true, deletes: false }
+            SkippedOperations {
+                inserts: true,
+                updates: true,
+                deletes: false
+            }
         );
-        let e = parse(&[(SKIPPED_OPERATIONS, "d,x")]).unwrap_err().to_string();
-        assert!(e.contains(SKIPPED_OPERATIONS) && e.contains("'none'"), "{e}");
+        let e = parse(&[(SKIPPED_OPERATIONS, "d,x")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(SKIPPED_OPERATIONS) && e.contains("'none'"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -222,14 +279,33 @@ mod tests {
             (DESERIALIZATION_FAILURE, "fail"),
         ])
         .unwrap();
-        assert_eq!(d.value_modes, ValueModes { binary: BinaryMode::Base64UrlSafe, decimal: DecimalMode::Double });
-        assert!(d.ignored.is_empty(), "read keys are not in the ignored list: {:?}", d.ignored);
+        assert_eq!(
+            d.value_modes,
+            ValueModes {
+                binary: BinaryMode::Base64UrlSafe,
+                decimal: DecimalMode::Double
+            }
+        );
+        assert!(
+            d.ignored.is_empty(),
+            "read keys are not in the ignored list: {:?}",
+            d.ignored
+        );
         assert_eq!(parse(&[]).unwrap().value_modes, ValueModes::default());
-        let e = parse(&[(BINARY_HANDLING, "base32")]).unwrap_err().to_string();
+        let e = parse(&[(BINARY_HANDLING, "base32")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(BINARY_HANDLING) && e.contains("'hex'"), "{e}");
         for mode in ["warn", "skip"] {
-            let e = parse(&[(DESERIALIZATION_FAILURE, mode)]).unwrap_err().to_string();
-            assert!(e.contains(DESERIALIZATION_FAILURE) && e.contains("only 'fail'") && e.contains(mode), "{e}");
+            let e = parse(&[(DESERIALIZATION_FAILURE, mode)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(DESERIALIZATION_FAILURE)
+                    && e.contains("only 'fail'")
+                    && e.contains(mode),
+                "{e}"
+            );
         }
     }
 

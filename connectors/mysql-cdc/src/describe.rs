@@ -20,15 +20,26 @@ pub enum BinlogPhase {
     /// No reader holds the binlog split: the snapshot is not finished, or the handover waits.
     NotAssigned { snapshot_finished: bool },
     /// Reader `subtask` holds it, streaming from `at` (or suspended there for new tables).
-    Reading { subtask: usize, at: BinlogPosition, suspended: bool },
+    Reading {
+        subtask: usize,
+        at: BinlogPosition,
+        suspended: bool,
+    },
 }
 
 /// The checkpoint as text (one line for the enumerator, one per reader) and its binlog phase.
-pub fn describe_checkpoint(enumerator: &[u8], readers: &[Vec<SplitBytes>]) -> Result<(String, BinlogPhase)> {
+pub fn describe_checkpoint(
+    enumerator: &[u8],
+    readers: &[Vec<SplitBytes>],
+) -> Result<(String, BinlogPhase)> {
     let version = <MySqlCdcSource as Source>::STATE_VERSION;
     let state: EnumeratorState = rust_core::state::decode("enumerator state", version, enumerator)?;
-    let splitting_done = state.tables.as_ref().is_some_and(|t| state.splitting_table >= t.len());
-    let snapshot_finished = splitting_done && state.pending.is_empty() && state.in_flight.is_empty();
+    let splitting_done = state
+        .tables
+        .as_ref()
+        .is_some_and(|t| state.splitting_table >= t.len());
+    let snapshot_finished =
+        splitting_done && state.pending.is_empty() && state.in_flight.is_empty();
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -51,13 +62,27 @@ pub fn describe_checkpoint(enumerator: &[u8], readers: &[Vec<SplitBytes>]) -> Re
                 format!(
                     "binlog at {}{}{}{}",
                     b.offset,
-                    if b.max_high_watermark.is_some() { ", replaying chunk watermarks" } else { "" },
-                    if b.suspended.is_empty() { String::new() } else { format!(", suspended for {:?}", b.suspended) },
-                    if spilled { ", with spilled batches" } else { "" },
+                    if b.max_high_watermark.is_some() {
+                        ", replaying chunk watermarks"
+                    } else {
+                        ""
+                    },
+                    if b.suspended.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", suspended for {:?}", b.suspended)
+                    },
+                    if spilled {
+                        ", with spilled batches"
+                    } else {
+                        ""
+                    },
                 )
             };
             match &split {
-                CdcSplit::Snapshot(c) if c.high_watermark.is_some() => parts.push(format!("chunk {} emitted, unacknowledged", c.id)),
+                CdcSplit::Snapshot(c) if c.high_watermark.is_some() => {
+                    parts.push(format!("chunk {} emitted, unacknowledged", c.id))
+                }
                 CdcSplit::Snapshot(c) => parts.push(format!("chunk {} unread", c.id)),
                 CdcSplit::Binlog(b) | CdcSplit::BinlogSpilled(b, _) => {
                     parts.push(binlog(b, matches!(split, CdcSplit::BinlogSpilled(..))));
@@ -69,7 +94,15 @@ pub fn describe_checkpoint(enumerator: &[u8], readers: &[Vec<SplitBytes>]) -> Re
                 }
             }
         }
-        let _ = writeln!(text, "reader {subtask}: {}", if parts.is_empty() { "no splits".to_string() } else { parts.join("; ") });
+        let _ = writeln!(
+            text,
+            "reader {subtask}: {}",
+            if parts.is_empty() {
+                "no splits".to_string()
+            } else {
+                parts.join("; ")
+            }
+        );
     }
     Ok((text, phase))
 }

@@ -18,17 +18,17 @@ use rust_core::Result;
 use crate::chunk::{SplitSettings, TableSplitter};
 use crate::config::{MySqlCdcConfig, StartupMode};
 use crate::connect::{binlog_end, binlog_start, block_on, Connector};
-use crate::offset::{BinlogOffset, BinlogPosition};
-use crate::schema::{discover_tables, load_table, TableId};
 use crate::finished::FinishedChunks;
 use crate::metrics::SnapshotProgress;
 use crate::newly_added::{AddResult, AddingTables};
+use crate::offset::{BinlogOffset, BinlogPosition};
+use crate::schema::{discover_tables, load_table, TableId};
+use crate::split::{
+    decode_event, encode_event, BinlogSplit, CdcSplit, ChunkRange, EnumeratorEvent, ReaderEvent,
+    SnapshotSplit, TableWatermarks,
+};
 use crate::stall::{HandoverWait, HandoverWatch};
 use rust_core::types::RowType;
-use crate::split::{
-    decode_event, encode_event, BinlogSplit, CdcSplit, ChunkRange, EnumeratorEvent,
-    ReaderEvent, SnapshotSplit, TableWatermarks,
-};
 
 /// Chunks the splitter produces per background call; the queue is refilled below this.
 pub(crate) const CHUNKS_PER_CALL: usize = 64;
@@ -109,7 +109,8 @@ pub struct MySqlCdcEnumerator {
 
 impl MySqlCdcEnumerator {
     pub fn new(config: Arc<MySqlCdcConfig>, restored: Option<EnumeratorState>) -> Self {
-        let rediscover = config.newly_added_tables && restored.as_ref().is_some_and(|s| s.tables.is_some());
+        let rediscover =
+            config.newly_added_tables && restored.as_ref().is_some_and(|s| s.tables.is_some());
         MySqlCdcEnumerator {
             config,
             state: restored.unwrap_or_default(),
@@ -172,7 +173,12 @@ impl MySqlCdcEnumerator {
         let table_index = self.state.splitting_table;
         let splitter = self.state.splitter.clone();
         let task = move || -> Result<Vec<u8>> {
-            let result = block_on(split_step(config.clone(), tables.clone(), table_index, splitter.clone()))??;
+            let result = block_on(split_step(
+                config.clone(),
+                tables.clone(),
+                table_index,
+                splitter.clone(),
+            ))??;
             rust_core::state::encode(1, &TaskResult::Split(result))
         };
         ctx.call_async(Box::new(task), AsyncSchedule::Once);
@@ -244,8 +250,13 @@ impl MySqlCdcEnumerator {
     /// startup modes without one): [`Self::try_assign`] hands it out when this is `None`, and the
     /// handover watchdog (`stall.rs`) reports on it.
     fn handover_wait(&self, ctx: &EnumeratorContext<CdcSplit>) -> HandoverWait {
-        let snapshot_done = self.snapshot_finished_splitting() && self.state.pending.is_empty() && self.state.in_flight.is_empty();
-        if !snapshot_done || self.state.binlog_assigned || self.config.startup == StartupMode::Snapshot {
+        let snapshot_done = self.snapshot_finished_splitting()
+            && self.state.pending.is_empty()
+            && self.state.in_flight.is_empty();
+        if !snapshot_done
+            || self.state.binlog_assigned
+            || self.config.startup == StartupMode::Snapshot
+        {
             return HandoverWait::None;
         }
         // Only when every reader is idle: a reader restarted after a failure may hold chunks it
@@ -318,10 +329,18 @@ impl MySqlCdcEnumerator {
             // The binlog split already carries the chunks' watermarks (a reader restarted late,
             // after another one took the binlog split): too late to take them back, and the
             // binlog phase may repeat changes these chunks will include.
-            tracing::warn!(chunks = chunks.len(), "a reader restored unfinished chunks after the binlog split was assigned");
+            tracing::warn!(
+                chunks = chunks.len(),
+                "a reader restored unfinished chunks after the binlog split was assigned"
+            );
             return;
         }
-        if self.state.binlog_pending.as_ref().is_some_and(|b| b.max_high_watermark.is_some()) {
+        if self
+            .state
+            .binlog_pending
+            .as_ref()
+            .is_some_and(|b| b.max_high_watermark.is_some())
+        {
             // Built from the old watermarks; built again once these chunks are read.
             self.state.binlog_pending = None;
         }
@@ -352,10 +371,16 @@ async fn split_step(
     let tables = match tables {
         Some(t) => t,
         None => {
-            let found = discover_tables(&mut conn, &config.database_regex, &config.table_regex).await?;
+            let found =
+                discover_tables(&mut conn, &config.database_regex, &config.table_regex).await?;
             found
                 .iter()
-                .map(|t| Ok((t.id.clone(), crate::source::chunk_key_of(t, &config.chunk_key_columns)?)))
+                .map(|t| {
+                    Ok((
+                        t.id.clone(),
+                        crate::source::chunk_key_of(t, &config.chunk_key_columns)?,
+                    ))
+                })
                 .collect::<Result<Vec<_>>>()?
         }
     };
@@ -367,7 +392,9 @@ async fn split_step(
         }
         StartupMode::SpecificOffset(offset) => Some(offset.clone()),
         // The reader finds the place from the set; its offsets are file/position ones after that.
-        StartupMode::SpecificGtid { start, skip_rows } => Some(BinlogOffset::after_gtids(start.set.clone(), *skip_rows)),
+        StartupMode::SpecificGtid { start, skip_rows } => {
+            Some(BinlogOffset::after_gtids(start.set.clone(), *skip_rows))
+        }
     };
     let mut chunks = Vec::new();
     if config.startup.has_snapshot() {
@@ -381,8 +408,19 @@ async fn split_step(
             let schema = load_table(&mut conn, id)
                 .await?
                 .ok_or_else(|| BridgeError::validation(format!("table {id} no longer exists")))?;
-            let more = splitter.next_chunks(&mut conn, &schema, chunk_key, settings, CHUNKS_PER_CALL - chunks.len()).await?;
-            chunks.extend(more.into_iter().map(|range| (id.clone(), chunk_key.clone(), range)));
+            let more = splitter
+                .next_chunks(
+                    &mut conn,
+                    &schema,
+                    chunk_key,
+                    settings,
+                    CHUNKS_PER_CALL - chunks.len(),
+                )
+                .await?;
+            chunks.extend(
+                more.into_iter()
+                    .map(|range| (id.clone(), chunk_key.clone(), range)),
+            );
             if splitter.done {
                 table_index += 1;
                 splitter = TableSplitter::default();
@@ -392,7 +430,13 @@ async fn split_step(
         table_index = tables.len();
     }
     let _ = conn.disconnect().await;
-    Ok(SplitResult { tables, table_index, splitter, chunks, start_offset })
+    Ok(SplitResult {
+        tables,
+        table_index,
+        splitter,
+        chunks,
+        start_offset,
+    })
 }
 
 impl SplitEnumerator for MySqlCdcEnumerator {
@@ -402,14 +446,25 @@ impl SplitEnumerator for MySqlCdcEnumerator {
     fn start(&mut self, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
         let watch = HandoverWatch::new(self.config.stall_timeout, ctx.metrics());
         let period = watch.period();
-        let task = ctx.call_async(Box::new(|| Ok(Vec::new())), AsyncSchedule::Periodic { initial_delay: period, period });
+        let task = ctx.call_async(
+            Box::new(|| Ok(Vec::new())),
+            AsyncSchedule::Periodic {
+                initial_delay: period,
+                period,
+            },
+        );
         self.handover_watch = Some((task, watch));
         self.schedule_splitting(ctx);
         self.publish(ctx);
         Ok(())
     }
 
-    fn handle_split_request(&mut self, subtask: u32, _hostname: Option<&str>, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+    fn handle_split_request(
+        &mut self,
+        subtask: u32,
+        _hostname: Option<&str>,
+        ctx: &mut EnumeratorContext<CdcSplit>,
+    ) -> Result<()> {
         self.waiting.insert(subtask);
         self.assign_waiting(ctx);
         self.publish(ctx);
@@ -426,7 +481,12 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         Ok(())
     }
 
-    fn add_splits_back(&mut self, splits: Vec<CdcSplit>, subtask: u32, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+    fn add_splits_back(
+        &mut self,
+        splits: Vec<CdcSplit>,
+        subtask: u32,
+        ctx: &mut EnumeratorContext<CdcSplit>,
+    ) -> Result<()> {
         // Its reader is gone: a request it left must neither get a split nor count as idle (its
         // next attempt asks again once registered).
         self.waiting.remove(&subtask);
@@ -453,7 +513,11 @@ impl SplitEnumerator for MySqlCdcEnumerator {
                     self.binlog_reader = None;
                     // A split built from chunk watermarks is built again (chunks may have been
                     // reopened since); one from a startup offset is handed out as it is.
-                    self.state.binlog_pending = if b.max_high_watermark.is_some() { None } else { Some(b) };
+                    self.state.binlog_pending = if b.max_high_watermark.is_some() {
+                        None
+                    } else {
+                        Some(b)
+                    };
                 }
             }
         }
@@ -469,7 +533,10 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         if self.state.binlog_assigned && self.binlog_held_from.is_none() {
             self.binlog_held_from = Some(checkpoint_id);
         }
-        if self.snapshot_done_at.is_none() && self.snapshot_finished_splitting() && self.state.in_flight.is_empty() {
+        if self.snapshot_done_at.is_none()
+            && self.snapshot_finished_splitting()
+            && self.state.in_flight.is_empty()
+        {
             self.snapshot_done_at = Some(checkpoint_id);
         }
         if self.phase_complete() && self.phase_done_at.map(|(_, e)| e) != Some(self.phase_epoch) {
@@ -478,7 +545,11 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         Ok(self.state.clone())
     }
 
-    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+    fn notify_checkpoint_complete(
+        &mut self,
+        checkpoint_id: u64,
+        ctx: &mut EnumeratorContext<CdcSplit>,
+    ) -> Result<()> {
         if let Some((c, epoch)) = self.phase_done_at {
             if checkpoint_id >= c && self.phase_ready_epoch != Some(epoch) {
                 self.phase_ready_epoch = Some(epoch);
@@ -494,7 +565,10 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         if self.binlog_held_from.is_some_and(|c| checkpoint_id >= c) && self.state.binlog_assigned {
             match &self.state.adding {
                 // Newly added tables' watermarks go to the binlog reader when the phase ends.
-                Some(phase) => self.state.finished.retain_tables(|t| phase.tables.iter().any(|(p, _)| p == t)),
+                Some(phase) => self
+                    .state
+                    .finished
+                    .retain_tables(|t| phase.tables.iter().any(|(p, _)| p == t)),
                 None => self.state.finished.clear(),
             }
         }
@@ -502,21 +576,33 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         Ok(())
     }
 
-    fn handle_source_event(&mut self, subtask: u32, event: &[u8], ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+    fn handle_source_event(
+        &mut self,
+        subtask: u32,
+        event: &[u8],
+        ctx: &mut EnumeratorContext<CdcSplit>,
+    ) -> Result<()> {
         match decode_event::<ReaderEvent>(event)? {
             ReaderEvent::ChunksFinished(finished) => {
                 let mut ids = Vec::with_capacity(finished.len());
                 for split in finished {
-                    let Some(hw) = split.high_watermark.clone() else { continue };
+                    let Some(hw) = split.high_watermark.clone() else {
+                        continue;
+                    };
                     ids.push(split.id);
-                    if self.state.in_flight.remove(&split.id).is_some() || self.state.finished.contains(split.id) {
+                    if self.state.in_flight.remove(&split.id).is_some()
+                        || self.state.finished.contains(split.id)
+                    {
                         // A chunk finished again (read again after a reader failed between its
                         // report and a checkpoint): downstream keeps this emission, so its
                         // watermark is the one that holds.
                         self.state.finished.insert(&split, hw);
                     }
                 }
-                ctx.send_event(subtask, encode_event(&EnumeratorEvent::ChunksAcknowledged(ids))?);
+                ctx.send_event(
+                    subtask,
+                    encode_event(&EnumeratorEvent::ChunksAcknowledged(ids))?,
+                );
                 self.assign_waiting(ctx);
                 self.resume_if_done(ctx)?;
             }
@@ -540,7 +626,11 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         result: std::result::Result<Vec<u8>, String>,
         ctx: &mut EnumeratorContext<CdcSplit>,
     ) -> Result<()> {
-        if self.handover_watch.as_ref().is_some_and(|(id, _)| *id == task_id) {
+        if self
+            .handover_watch
+            .as_ref()
+            .is_some_and(|(id, _)| *id == task_id)
+        {
             let wait = self.handover_wait(ctx);
             if let Some((_, watch)) = self.handover_watch.as_mut() {
                 watch.check(&wait, std::time::Instant::now())?;
@@ -548,7 +638,9 @@ impl SplitEnumerator for MySqlCdcEnumerator {
             return Ok(());
         }
         self.splitting = false;
-        let bytes = result.map_err(|e| BridgeError::other(format!("splitting the captured tables failed: {e}")))?;
+        let bytes = result.map_err(|e| {
+            BridgeError::other(format!("splitting the captured tables failed: {e}"))
+        })?;
         let result = match rust_core::state::decode("split result", 1, &bytes)? {
             TaskResult::Split(result) => result,
             TaskResult::Adding(result) => {
@@ -567,7 +659,13 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         for (table, chunk_key, range) in result.chunks {
             let id = self.state.next_chunk_id;
             self.state.next_chunk_id += 1;
-            self.state.pending.push_back(SnapshotSplit { id, table, chunk_key, range, high_watermark: None });
+            self.state.pending.push_back(SnapshotSplit {
+                id,
+                table,
+                chunk_key,
+                range,
+                high_watermark: None,
+            });
         }
         if let Some(offset) = result.start_offset {
             if !self.state.binlog_assigned && self.state.binlog_pending.is_none() {
@@ -609,7 +707,10 @@ mod restored_chunk_tests {
             id,
             table: TableId::new("db", "t"),
             chunk_key: "id".into(),
-            range: ChunkRange { start: Some(KeyValue::Int(id as i64 * 100)), end: Some(KeyValue::Int(id as i64 * 100 + 100)) },
+            range: ChunkRange {
+                start: Some(KeyValue::Int(id as i64 * 100)),
+                end: Some(KeyValue::Int(id as i64 * 100 + 100)),
+            },
             high_watermark: None,
         }
     }
@@ -630,25 +731,47 @@ mod restored_chunk_tests {
         e.state.splitting_table = 1;
         e.state.in_flight.insert(1, chunk(1));
         let report = |hw: u64| {
-            let done = SnapshotSplit { high_watermark: Some(BinlogPosition::new("bin.000001", hw)), ..chunk(1) };
+            let done = SnapshotSplit {
+                high_watermark: Some(BinlogPosition::new("bin.000001", hw)),
+                ..chunk(1)
+            };
             encode_event(&ReaderEvent::ChunksFinished(vec![done])).unwrap()
         };
 
         e.handle_source_event(0, &report(100), &mut ctx).unwrap();
-        assert_eq!(finished(&e), vec![(chunk(1).range, BinlogPosition::new("bin.000001", 100))]);
+        assert_eq!(
+            finished(&e),
+            vec![(chunk(1).range, BinlogPosition::new("bin.000001", 100))]
+        );
         assert!(e.state.in_flight.is_empty());
 
         // The restarted reader restored chunk 1 unfinished: the first report is void.
-        e.handle_source_event(0, &encode_event(&ReaderEvent::ChunksRestored(vec![chunk(1)])).unwrap(), &mut ctx).unwrap();
+        e.handle_source_event(
+            0,
+            &encode_event(&ReaderEvent::ChunksRestored(vec![chunk(1)])).unwrap(),
+            &mut ctx,
+        )
+        .unwrap();
         assert!(finished(&e).is_empty());
-        assert!(e.state.in_flight.contains_key(&1), "the binlog split must wait for the chunk");
+        assert!(
+            e.state.in_flight.contains_key(&1),
+            "the binlog split must wait for the chunk"
+        );
 
         e.handle_source_event(0, &report(250), &mut ctx).unwrap();
-        assert_eq!(finished(&e), vec![(chunk(1).range, BinlogPosition::new("bin.000001", 250))]);
+        assert_eq!(
+            finished(&e),
+            vec![(chunk(1).range, BinlogPosition::new("bin.000001", 250))]
+        );
 
         // A restored chunk the enumerator never saw finished (still in flight) stays as it is.
         e.state.in_flight.insert(2, chunk(2));
-        e.handle_source_event(1, &encode_event(&ReaderEvent::ChunksRestored(vec![chunk(2)])).unwrap(), &mut ctx).unwrap();
+        e.handle_source_event(
+            1,
+            &encode_event(&ReaderEvent::ChunksRestored(vec![chunk(2)])).unwrap(),
+            &mut ctx,
+        )
+        .unwrap();
         assert!(e.state.in_flight.contains_key(&2));
         assert_eq!(finished(&e).len(), 1);
     }
@@ -683,20 +806,35 @@ mod restored_chunk_tests {
         };
         state.in_flight.insert(1, chunk(1));
         let version = <MySqlCdcSource as Source>::STATE_VERSION;
-        let source = rust_core::runtime::erase(MySqlCdcSource::new(config(), RowType::default()).unwrap());
+        let source =
+            rust_core::runtime::erase(MySqlCdcSource::new(config(), RowType::default()).unwrap());
         let state = rust_core::state::encode(version, &state).unwrap();
-        let mut e = source.create_enumerator(&EnumeratorInit { parallelism: 2 }, Some(&state)).unwrap();
+        let mut e = source
+            .create_enumerator(&EnumeratorInit { parallelism: 2 }, Some(&state))
+            .unwrap();
         e.add_reader(0).unwrap();
         e.add_reader(1).unwrap();
-        assert!(assigned(&e.handle_split_request(1, None).unwrap()).is_empty(), "nothing to assign yet");
+        assert!(
+            assigned(&e.handle_split_request(1, None).unwrap()).is_empty(),
+            "nothing to assign yet"
+        );
 
         assert!(assigned(&e.add_splits_back(Vec::new(), 1).unwrap()).is_empty());
-        let back = SplitBytes { id: "1".into(), state: rust_core::state::encode(version, &CdcSplit::Snapshot(chunk(1))).unwrap() };
-        assert_eq!(assigned(&e.add_splits_back(vec![back], 0).unwrap()), Vec::<(u32, Vec<String>)>::new());
+        let back = SplitBytes {
+            id: "1".into(),
+            state: rust_core::state::encode(version, &CdcSplit::Snapshot(chunk(1))).unwrap(),
+        };
+        assert_eq!(
+            assigned(&e.add_splits_back(vec![back], 0).unwrap()),
+            Vec::<(u32, Vec<String>)>::new()
+        );
 
         // Reader 1's next attempt registers and asks.
         assert!(assigned(&e.add_reader(1).unwrap()).is_empty());
         let out = e.handle_split_request(1, None).unwrap();
-        assert_eq!(assigned(&out), vec![(1, vec![CdcSplit::Snapshot(chunk(1)).split_id()])]);
+        assert_eq!(
+            assigned(&out),
+            vec![(1, vec![CdcSplit::Snapshot(chunk(1)).split_id()])]
+        );
     }
 }

@@ -67,10 +67,18 @@ impl TableView {
         mapping: Option<&TableMapping>,
         at: &str,
     ) -> Result<TableView> {
-        let layout = BinlogImageLayout::new(tme)
-            .map_err(|e| BridgeError::external(format!("decoding the table map of {} at {at}", captured.id), e))?;
-        let image = ImageColumns::read(tme)
-            .map_err(|e| BridgeError::external(format!("decoding the table map of {} at {at}", captured.id), e))?;
+        let layout = BinlogImageLayout::new(tme).map_err(|e| {
+            BridgeError::external(
+                format!("decoding the table map of {} at {at}", captured.id),
+                e,
+            )
+        })?;
+        let image = ImageColumns::read(tme).map_err(|e| {
+            BridgeError::external(
+                format!("decoding the table map of {} at {at}", captured.id),
+                e,
+            )
+        })?;
         match &image.names {
             Some(names) => Self::by_name(layout, image.clone(), names, captured, mapping, at),
             None => Self::by_position(layout, &image, captured, at),
@@ -93,7 +101,12 @@ impl TableView {
         let mut columns = Vec::with_capacity(captured.columns.len());
         let mut charsets = Vec::with_capacity(captured.columns.len());
         // Declared columns the table did not have when the reader started are appended absent.
-        let mut changed = names.len() != captured.columns.iter().filter(|c| !c.data_type.is_empty()).count();
+        let mut changed = names.len()
+            != captured
+                .columns
+                .iter()
+                .filter(|c| !c.data_type.is_empty())
+                .count();
         for (column, at_image) in captured.columns.iter().zip(&projection) {
             match *at_image {
                 Some(i) => {
@@ -114,28 +127,68 @@ impl TableView {
                 }
             }
         }
-        let schema = TableSchema { id: captured.id.clone(), columns, primary_key: captured.primary_key.clone() };
+        let schema = TableSchema {
+            id: captured.id.clone(),
+            columns,
+            primary_key: captured.primary_key.clone(),
+        };
         let present: Vec<bool> = projection.iter().map(Option::is_some).collect();
         let mapping = match mapping {
-            Some(m) if changed => m.for_columns(captured, &schema, &present, at)?.map(Arc::new),
+            Some(m) if changed => m
+                .for_columns(captured, &schema, &present, at)?
+                .map(Arc::new),
             _ => None,
         };
         // The primary key the snapshot routed changes by: its columns must still be there, and
         // be the key (when the table map says which columns are).
-        let key_names: Vec<&str> = captured.primary_key.iter().map(|&i| captured.columns[i].name.as_str()).collect();
-        let key_change = if let Some(gone) = captured.primary_key.iter().find(|&&i| projection[i].is_none()) {
-            Some(format!("primary key column '{}' was dropped", captured.columns[*gone].name))
+        let key_names: Vec<&str> = captured
+            .primary_key
+            .iter()
+            .map(|&i| captured.columns[i].name.as_str())
+            .collect();
+        let key_change = if let Some(gone) = captured
+            .primary_key
+            .iter()
+            .find(|&&i| projection[i].is_none())
+        {
+            Some(format!(
+                "primary key column '{}' was dropped",
+                captured.columns[*gone].name
+            ))
         } else if !image.primary_key.is_empty() && !key_names.is_empty() {
-            let now: Vec<&str> = image.primary_key.iter().filter_map(|&i| names.get(i).map(String::as_str)).collect();
-            let same = now.len() == key_names.len() && now.iter().zip(&key_names).all(|(a, b)| a.eq_ignore_ascii_case(b));
-            (!same).then(|| format!("the primary key changed from ({}) to ({})", key_names.join(", "), now.join(", ")))
+            let now: Vec<&str> = image
+                .primary_key
+                .iter()
+                .filter_map(|&i| names.get(i).map(String::as_str))
+                .collect();
+            let same = now.len() == key_names.len()
+                && now
+                    .iter()
+                    .zip(&key_names)
+                    .all(|(a, b)| a.eq_ignore_ascii_case(b));
+            (!same).then(|| {
+                format!(
+                    "the primary key changed from ({}) to ({})",
+                    key_names.join(", "),
+                    now.join(", ")
+                )
+            })
         } else {
             None
         }
         .map(|why| Arc::<str>::from(format!("{why} in MySQL table {} ({at})", captured.id)));
-        let identity = projection.iter().enumerate().all(|(i, p)| *p == Some(i)) && names.len() == projection.len();
-        let image_columns = names.iter().enumerate().map(|(i, n)| image.column(i, n)).collect();
-        let image_key = image.primary_key.iter().filter_map(|&i| names.get(i).cloned()).collect();
+        let identity = projection.iter().enumerate().all(|(i, p)| *p == Some(i))
+            && names.len() == projection.len();
+        let image_columns = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| image.column(i, n))
+            .collect();
+        let image_key = image
+            .primary_key
+            .iter()
+            .filter_map(|&i| names.get(i).cloned())
+            .collect();
         Ok(TableView {
             image_columns,
             image_key,
@@ -204,10 +257,16 @@ impl TableView {
     /// canonical values of the captured schema's columns.
     pub fn values(&self, mut image: Vec<Option<BinlogValue<'_>>>) -> Result<RowValues> {
         match &self.projection {
-            None => self.normalizer.binlog_values(&self.schema, image, &self.charsets),
+            None => self
+                .normalizer
+                .binlog_values(&self.schema, image, &self.charsets),
             Some(projection) => {
-                let values = projection.iter().map(|p| p.and_then(|i| image.get_mut(i).and_then(Option::take))).collect();
-                self.normalizer.binlog_values(&self.schema, values, &self.charsets)
+                let values = projection
+                    .iter()
+                    .map(|p| p.and_then(|i| image.get_mut(i).and_then(Option::take)))
+                    .collect();
+                self.normalizer
+                    .binlog_values(&self.schema, values, &self.charsets)
             }
         }
     }
@@ -220,11 +279,20 @@ impl TableView {
     /// The table map's columns as JSON: `[{"name":"id","type":"bigint","nullable":false},...]`
     /// (types as the table map gives them: no display widths, VARCHAR/CHAR lengths in bytes).
     pub fn columns_json(&self) -> String {
-        let columns = if self.image_columns.is_empty() { &self.schema.columns } else { &self.image_columns };
+        let columns = if self.image_columns.is_empty() {
+            &self.schema.columns
+        } else {
+            &self.image_columns
+        };
         let items: Vec<String> = columns
             .iter()
             .map(|c| {
-                format!("{{\"name\":{},\"type\":{},\"nullable\":{}}}", json_string(&c.name), json_string(&c.column_type), c.nullable)
+                format!(
+                    "{{\"name\":{},\"type\":{},\"nullable\":{}}}",
+                    json_string(&c.name),
+                    json_string(&c.column_type),
+                    c.nullable
+                )
             })
             .collect();
         format!("[{}]", items.join(","))
@@ -284,8 +352,10 @@ impl ImageColumns {
         let mut signedness = extractor.iter_signedness();
         let mut charsets = extractor.iter_charset();
         let mut enum_set_charsets = extractor.iter_enum_and_set_charset();
-        let names: Vec<String> =
-            extractor.iter_column_name().map(|n| n.map(|n| n.name().into_owned())).collect::<std::io::Result<_>>()?;
+        let names: Vec<String> = extractor
+            .iter_column_name()
+            .map(|n| n.map(|n| n.name().into_owned()))
+            .collect::<std::io::Result<_>>()?;
         let mut out = ImageColumns {
             types: Vec::with_capacity(n),
             metadata: Vec::with_capacity(n),
@@ -295,7 +365,10 @@ impl ImageColumns {
             names: (names.len() == n && n > 0).then_some(names),
             enum_labels: Vec::new(),
             set_labels: Vec::new(),
-            primary_key: extractor.iter_primary_key().map(|k| k.map(|k| k as usize)).collect::<std::io::Result<_>>()?,
+            primary_key: extractor
+                .iter_primary_key()
+                .map(|k| k.map(|k| k as usize))
+                .collect::<std::io::Result<_>>()?,
         };
         let nulls = tme.null_bitmask();
         for i in 0..n {
@@ -304,9 +377,12 @@ impl ImageColumns {
                 Ok(None) => return Err(invalid(format!("no type for column {i}"))),
                 Err(e) => return Err(invalid(e.to_string())),
             };
-            out.metadata.push(tme.get_column_metadata(i).unwrap_or(&[]).to_vec());
-            out.unsigned.push(ty.is_numeric_type() && signedness.next().unwrap_or(false));
-            out.nullable.push(nulls.get(i).as_deref().copied().unwrap_or(true));
+            out.metadata
+                .push(tme.get_column_metadata(i).unwrap_or(&[]).to_vec());
+            out.unsigned
+                .push(ty.is_numeric_type() && signedness.next().unwrap_or(false));
+            out.nullable
+                .push(nulls.get(i).as_deref().copied().unwrap_or(true));
             let charset = if ty.is_character_type() {
                 charsets.next().transpose()?.unwrap_or_default()
             } else if ty.is_enum_or_set_type() {
@@ -322,13 +398,25 @@ impl ImageColumns {
                 OptionalMetadataField::EnumStrValue(values) => {
                     for labels in values.iter_values() {
                         let labels = labels?;
-                        out.enum_labels.push(labels.values().iter().map(|v| v.value().into_owned()).collect());
+                        out.enum_labels.push(
+                            labels
+                                .values()
+                                .iter()
+                                .map(|v| v.value().into_owned())
+                                .collect(),
+                        );
                     }
                 }
                 OptionalMetadataField::SetStrValue(values) => {
                     for labels in values.iter_values() {
                         let labels = labels?;
-                        out.set_labels.push(labels.values().iter().map(|v| v.value().into_owned()).collect());
+                        out.set_labels.push(
+                            labels
+                                .values()
+                                .iter()
+                                .map(|v| v.value().into_owned())
+                                .collect(),
+                        );
                     }
                 }
                 _ => {}
@@ -344,8 +432,10 @@ impl ImageColumns {
         let labels = |lists: &[Vec<String>], kind: ColumnType| {
             let nth = self.types[..i].iter().filter(|t| **t == kind).count();
             lists.get(nth).map(|l| {
-                let quoted: Vec<String> =
-                    l.iter().map(|v| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "''"))).collect();
+                let quoted: Vec<String> = l
+                    .iter()
+                    .map(|v| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "''")))
+                    .collect();
                 quoted.join(",")
             })
         };
@@ -360,7 +450,16 @@ impl ImageColumns {
             char_max_length: None,
         };
         use ColumnType::*;
-        let int = |t: &str| (t.to_string(), if unsigned { format!("{t} unsigned") } else { t.to_string() });
+        let int = |t: &str| {
+            (
+                t.to_string(),
+                if unsigned {
+                    format!("{t} unsigned")
+                } else {
+                    t.to_string()
+                },
+            )
+        };
         let (data_type, column_type) = match ty {
             MYSQL_TYPE_TINY => int("tinyint"),
             MYSQL_TYPE_SHORT => int("smallint"),
@@ -369,24 +468,47 @@ impl ImageColumns {
             MYSQL_TYPE_LONGLONG => int("bigint"),
             MYSQL_TYPE_YEAR => ("year".into(), "year(4)".into()),
             MYSQL_TYPE_BIT => {
-                let bits = u32::from(meta.get(1).copied().unwrap_or(0)) * 8 + u32::from(meta.first().copied().unwrap_or(1));
+                let bits = u32::from(meta.get(1).copied().unwrap_or(0)) * 8
+                    + u32::from(meta.first().copied().unwrap_or(1));
                 c.precision = Some(bits);
                 ("bit".into(), format!("bit({bits})"))
             }
             MYSQL_TYPE_FLOAT => ("float".into(), "float".into()),
             MYSQL_TYPE_DOUBLE => ("double".into(), "double".into()),
             MYSQL_TYPE_NEWDECIMAL | MYSQL_TYPE_DECIMAL => {
-                let (p, s) = (u32::from(meta.first().copied().unwrap_or(10)), u32::from(meta.get(1).copied().unwrap_or(0)));
+                let (p, s) = (
+                    u32::from(meta.first().copied().unwrap_or(10)),
+                    u32::from(meta.get(1).copied().unwrap_or(0)),
+                );
                 c.precision = Some(p);
                 c.scale = Some(s);
                 ("decimal".into(), format!("decimal({p},{s})"))
             }
-            MYSQL_TYPE_ENUM => ("enum".into(), format!("enum({})", labels(&self.enum_labels, MYSQL_TYPE_ENUM).unwrap_or_default())),
-            MYSQL_TYPE_SET => ("set".into(), format!("set({})", labels(&self.set_labels, MYSQL_TYPE_SET).unwrap_or_default())),
+            MYSQL_TYPE_ENUM => (
+                "enum".into(),
+                format!(
+                    "enum({})",
+                    labels(&self.enum_labels, MYSQL_TYPE_ENUM).unwrap_or_default()
+                ),
+            ),
+            MYSQL_TYPE_SET => (
+                "set".into(),
+                format!(
+                    "set({})",
+                    labels(&self.set_labels, MYSQL_TYPE_SET).unwrap_or_default()
+                ),
+            ),
             MYSQL_TYPE_STRING => {
                 // CHAR / BINARY: the length in bytes, its top bits folded into the first byte.
-                let (b0, b1) = (meta.first().copied().unwrap_or(0), meta.get(1).copied().unwrap_or(0));
-                let bytes = if b0 & 0x30 != 0x30 { u64::from(b1) | (u64::from((b0 & 0x30) ^ 0x30) << 4) } else { u64::from(b1) };
+                let (b0, b1) = (
+                    meta.first().copied().unwrap_or(0),
+                    meta.get(1).copied().unwrap_or(0),
+                );
+                let bytes = if b0 & 0x30 != 0x30 {
+                    u64::from(b1) | (u64::from((b0 & 0x30) ^ 0x30) << 4)
+                } else {
+                    u64::from(b1)
+                };
                 c.char_max_length = Some(bytes);
                 if binary {
                     ("binary".into(), format!("binary({bytes})"))
@@ -395,7 +517,10 @@ impl ImageColumns {
                 }
             }
             MYSQL_TYPE_VARCHAR | MYSQL_TYPE_VAR_STRING => {
-                let bytes = u64::from(u16::from_le_bytes([meta.first().copied().unwrap_or(0), meta.get(1).copied().unwrap_or(0)]));
+                let bytes = u64::from(u16::from_le_bytes([
+                    meta.first().copied().unwrap_or(0),
+                    meta.get(1).copied().unwrap_or(0),
+                ]));
                 c.char_max_length = Some(bytes);
                 if binary {
                     ("varbinary".into(), format!("varbinary({bytes})"))
@@ -403,9 +528,17 @@ impl ImageColumns {
                     ("varchar".into(), "varchar".into())
                 }
             }
-            MYSQL_TYPE_BLOB | MYSQL_TYPE_TINY_BLOB | MYSQL_TYPE_MEDIUM_BLOB | MYSQL_TYPE_LONG_BLOB => {
-                let size = ["tiny", "", "medium", "long"][usize::from(meta.first().copied().unwrap_or(2).clamp(1, 4)) - 1];
-                let t = if binary { format!("{size}blob") } else { format!("{size}text") };
+            MYSQL_TYPE_BLOB
+            | MYSQL_TYPE_TINY_BLOB
+            | MYSQL_TYPE_MEDIUM_BLOB
+            | MYSQL_TYPE_LONG_BLOB => {
+                let size = ["tiny", "", "medium", "long"]
+                    [usize::from(meta.first().copied().unwrap_or(2).clamp(1, 4)) - 1];
+                let t = if binary {
+                    format!("{size}blob")
+                } else {
+                    format!("{size}text")
+                };
                 (t.clone(), t)
             }
             MYSQL_TYPE_JSON => ("json".into(), "json".into()),
@@ -413,9 +546,16 @@ impl ImageColumns {
             // read alike (SRID + WKB).
             MYSQL_TYPE_GEOMETRY => ("geometry".into(), "geometry".into()),
             MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => ("date".into(), "date".into()),
-            MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 | MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2 | MYSQL_TYPE_TIME
+            MYSQL_TYPE_DATETIME
+            | MYSQL_TYPE_DATETIME2
+            | MYSQL_TYPE_TIMESTAMP
+            | MYSQL_TYPE_TIMESTAMP2
+            | MYSQL_TYPE_TIME
             | MYSQL_TYPE_TIME2 => {
-                let fsp = if matches!(ty, MYSQL_TYPE_DATETIME2 | MYSQL_TYPE_TIMESTAMP2 | MYSQL_TYPE_TIME2) {
+                let fsp = if matches!(
+                    ty,
+                    MYSQL_TYPE_DATETIME2 | MYSQL_TYPE_TIMESTAMP2 | MYSQL_TYPE_TIME2
+                ) {
                     u32::from(meta.first().copied().unwrap_or(0))
                 } else {
                     0
@@ -426,9 +566,19 @@ impl ImageColumns {
                     MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2 => "timestamp",
                     _ => "time",
                 };
-                (t.to_string(), if fsp > 0 { format!("{t}({fsp})") } else { t.to_string() })
+                (
+                    t.to_string(),
+                    if fsp > 0 {
+                        format!("{t}({fsp})")
+                    } else {
+                        t.to_string()
+                    },
+                )
             }
-            other => (format!("{other:?}").to_lowercase(), format!("{other:?}").to_lowercase()),
+            other => (
+                format!("{other:?}").to_lowercase(),
+                format!("{other:?}").to_lowercase(),
+            ),
         };
         c.data_type = data_type;
         c.column_type = column_type;
@@ -445,9 +595,13 @@ fn binlog_class(ty: ColumnType, meta: &[u8]) -> String {
         MYSQL_TYPE_INT24 => "int24".into(),
         MYSQL_TYPE_LONG => "int32".into(),
         MYSQL_TYPE_LONGLONG => "int64".into(),
-        MYSQL_TYPE_NEWDECIMAL | MYSQL_TYPE_DECIMAL => format!("decimal,{}", meta.get(1).copied().unwrap_or(0)),
+        MYSQL_TYPE_NEWDECIMAL | MYSQL_TYPE_DECIMAL => {
+            format!("decimal,{}", meta.get(1).copied().unwrap_or(0))
+        }
         MYSQL_TYPE_VARCHAR | MYSQL_TYPE_VAR_STRING => "var".into(),
-        MYSQL_TYPE_BLOB | MYSQL_TYPE_TINY_BLOB | MYSQL_TYPE_MEDIUM_BLOB | MYSQL_TYPE_LONG_BLOB => "blob".into(),
+        MYSQL_TYPE_BLOB | MYSQL_TYPE_TINY_BLOB | MYSQL_TYPE_MEDIUM_BLOB | MYSQL_TYPE_LONG_BLOB => {
+            "blob".into()
+        }
         MYSQL_TYPE_STRING => "fixed".into(),
         MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => "date".into(),
         MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 => "datetime".into(),
@@ -480,9 +634,13 @@ fn binlog_type_fits(column: &ColumnSchema, ty: ColumnType, meta: &[u8]) -> bool 
         "enum" => Some(vec![MYSQL_TYPE_ENUM]),
         "set" => Some(vec![MYSQL_TYPE_SET]),
         "varchar" | "varbinary" => Some(vec![MYSQL_TYPE_VARCHAR, MYSQL_TYPE_VAR_STRING]),
-        "tinytext" | "text" | "mediumtext" | "longtext" | "tinyblob" | "blob" | "mediumblob" | "longblob" => {
-            Some(vec![MYSQL_TYPE_BLOB, MYSQL_TYPE_TINY_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB])
-        }
+        "tinytext" | "text" | "mediumtext" | "longtext" | "tinyblob" | "blob" | "mediumblob"
+        | "longblob" => Some(vec![
+            MYSQL_TYPE_BLOB,
+            MYSQL_TYPE_TINY_BLOB,
+            MYSQL_TYPE_MEDIUM_BLOB,
+            MYSQL_TYPE_LONG_BLOB,
+        ]),
         "json" => Some(vec![MYSQL_TYPE_JSON, MYSQL_TYPE_BLOB]),
         "date" => Some(vec![MYSQL_TYPE_DATE, MYSQL_TYPE_NEWDATE]),
         "datetime" => Some(vec![MYSQL_TYPE_DATETIME, MYSQL_TYPE_DATETIME2]),
@@ -495,7 +653,10 @@ fn binlog_type_fits(column: &ColumnSchema, ty: ColumnType, meta: &[u8]) -> bool 
 
 fn describe_binlog_type(ty: ColumnType, meta: &[u8]) -> String {
     let name = format!("{ty:?}");
-    let name = name.strip_prefix("MYSQL_TYPE_").unwrap_or(&name).to_string();
+    let name = name
+        .strip_prefix("MYSQL_TYPE_")
+        .unwrap_or(&name)
+        .to_string();
     if meta.is_empty() {
         name
     } else {
@@ -516,17 +677,37 @@ pub fn check_result_columns(table: &TableSchema, columns: &[mysql_async::Column]
         let class = |ty: ColumnType| -> Option<String> {
             use ColumnType::*;
             Some(match ty {
-                MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_INT24 | MYSQL_TYPE_LONG | MYSQL_TYPE_LONGLONG => {
-                    format!("{}{}", binlog_class(ty, &[]), if unsigned { " unsigned" } else { "" })
+                MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_INT24 | MYSQL_TYPE_LONG
+                | MYSQL_TYPE_LONGLONG => {
+                    format!(
+                        "{}{}",
+                        binlog_class(ty, &[]),
+                        if unsigned { " unsigned" } else { "" }
+                    )
                 }
                 MYSQL_TYPE_NEWDECIMAL | MYSQL_TYPE_DECIMAL => format!("decimal,{}", got.decimals()),
-                MYSQL_TYPE_STRING | MYSQL_TYPE_VAR_STRING | MYSQL_TYPE_VARCHAR | MYSQL_TYPE_BLOB | MYSQL_TYPE_TINY_BLOB
-                | MYSQL_TYPE_MEDIUM_BLOB | MYSQL_TYPE_LONG_BLOB | MYSQL_TYPE_JSON | MYSQL_TYPE_ENUM | MYSQL_TYPE_SET => {
-                    "text".into()
-                }
-                MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE | MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 | MYSQL_TYPE_TIMESTAMP
-                | MYSQL_TYPE_TIMESTAMP2 | MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 | MYSQL_TYPE_YEAR | MYSQL_TYPE_FLOAT
-                | MYSQL_TYPE_DOUBLE | MYSQL_TYPE_BIT => binlog_class(ty, &[]),
+                MYSQL_TYPE_STRING
+                | MYSQL_TYPE_VAR_STRING
+                | MYSQL_TYPE_VARCHAR
+                | MYSQL_TYPE_BLOB
+                | MYSQL_TYPE_TINY_BLOB
+                | MYSQL_TYPE_MEDIUM_BLOB
+                | MYSQL_TYPE_LONG_BLOB
+                | MYSQL_TYPE_JSON
+                | MYSQL_TYPE_ENUM
+                | MYSQL_TYPE_SET => "text".into(),
+                MYSQL_TYPE_DATE
+                | MYSQL_TYPE_NEWDATE
+                | MYSQL_TYPE_DATETIME
+                | MYSQL_TYPE_DATETIME2
+                | MYSQL_TYPE_TIMESTAMP
+                | MYSQL_TYPE_TIMESTAMP2
+                | MYSQL_TYPE_TIME
+                | MYSQL_TYPE_TIME2
+                | MYSQL_TYPE_YEAR
+                | MYSQL_TYPE_FLOAT
+                | MYSQL_TYPE_DOUBLE
+                | MYSQL_TYPE_BIT => binlog_class(ty, &[]),
                 _ => return None,
             })
         };
@@ -541,20 +722,27 @@ pub fn check_result_columns(table: &TableSchema, columns: &[mysql_async::Column]
             "float" => Some(ColumnType::MYSQL_TYPE_FLOAT),
             "double" | "real" | "double precision" => Some(ColumnType::MYSQL_TYPE_DOUBLE),
             "decimal" | "numeric" | "dec" | "fixed" => Some(ColumnType::MYSQL_TYPE_NEWDECIMAL),
-            "char" | "binary" | "varchar" | "varbinary" | "tinytext" | "text" | "mediumtext" | "longtext" | "tinyblob"
-            | "blob" | "mediumblob" | "longblob" | "json" | "enum" | "set" => Some(ColumnType::MYSQL_TYPE_VAR_STRING),
+            "char" | "binary" | "varchar" | "varbinary" | "tinytext" | "text" | "mediumtext"
+            | "longtext" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "json" | "enum"
+            | "set" => Some(ColumnType::MYSQL_TYPE_VAR_STRING),
             "date" => Some(ColumnType::MYSQL_TYPE_DATE),
             "datetime" => Some(ColumnType::MYSQL_TYPE_DATETIME),
             "timestamp" => Some(ColumnType::MYSQL_TYPE_TIMESTAMP),
             "time" => Some(ColumnType::MYSQL_TYPE_TIME),
             _ => None,
         };
-        let (Some(expected), Some(got_class)) = (expected, class(ty)) else { continue };
+        let (Some(expected), Some(got_class)) = (expected, class(ty)) else {
+            continue;
+        };
         let want = match expected {
             ColumnType::MYSQL_TYPE_NEWDECIMAL => format!("decimal,{}", column.scale.unwrap_or(0)),
             ColumnType::MYSQL_TYPE_VAR_STRING => "text".into(),
             t if class(t).is_some_and(|c| c.starts_with("int")) => {
-                format!("{}{}", binlog_class(t, &[]), if column.unsigned { " unsigned" } else { "" })
+                format!(
+                    "{}{}",
+                    binlog_class(t, &[]),
+                    if column.unsigned { " unsigned" } else { "" }
+                )
             }
             t => binlog_class(t, &[]),
         };
@@ -704,7 +892,10 @@ impl<'a> Tokens<'a> {
 
     fn bare(&mut self) -> Option<&'a str> {
         self.skip_space();
-        let end = self.s.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(self.s.len());
+        let end = self
+            .s
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+            .unwrap_or(self.s.len());
         if end == 0 {
             return None;
         }
@@ -740,7 +931,10 @@ impl<'a> Tokens<'a> {
     /// `IF EXISTS` or `IF NOT EXISTS`.
     fn skip_if_exists(&mut self) {
         let saved = self.s;
-        if !(self.skip_keyword("IF") && (self.skip_keyword("EXISTS") || (self.skip_keyword("NOT") && self.skip_keyword("EXISTS")))) {
+        if !(self.skip_keyword("IF")
+            && (self.skip_keyword("EXISTS")
+                || (self.skip_keyword("NOT") && self.skip_keyword("EXISTS"))))
+        {
             self.s = saved;
         }
     }
@@ -789,25 +983,52 @@ mod tests {
     #[test]
     fn recognizes_ddl_of_tables() {
         let r = |s: &str| ddl_tables(s, "db");
-        assert_eq!(r("ALTER TABLE t ADD COLUMN x INT"), Some((DdlKind::Alter, ids(&[("db", "t")]))));
-        assert_eq!(r("  alter online ignore table `o`.`we``ird` drop x"), Some((DdlKind::Alter, ids(&[("o", "we`ird")]))));
-        assert_eq!(r("/* gh-ost */ ALTER TABLE IF EXISTS s.t MODIFY a INT AFTER b"), Some((DdlKind::Alter, ids(&[("s", "t")]))));
+        assert_eq!(
+            r("ALTER TABLE t ADD COLUMN x INT"),
+            Some((DdlKind::Alter, ids(&[("db", "t")])))
+        );
+        assert_eq!(
+            r("  alter online ignore table `o`.`we``ird` drop x"),
+            Some((DdlKind::Alter, ids(&[("o", "we`ird")])))
+        );
+        assert_eq!(
+            r("/* gh-ost */ ALTER TABLE IF EXISTS s.t MODIFY a INT AFTER b"),
+            Some((DdlKind::Alter, ids(&[("s", "t")])))
+        );
         assert_eq!(
             r("DROP TABLE IF EXISTS a, `b`.c /* generated by server */"),
             Some((DdlKind::Drop, ids(&[("db", "a"), ("b", "c")])))
         );
         assert_eq!(
             r("RENAME TABLE t TO t_old, t_new TO t"),
-            Some((DdlKind::Rename, ids(&[("db", "t"), ("db", "t_old"), ("db", "t_new"), ("db", "t")])))
+            Some((
+                DdlKind::Rename,
+                ids(&[("db", "t"), ("db", "t_old"), ("db", "t_new"), ("db", "t")])
+            ))
         );
-        assert_eq!(r("TRUNCATE t"), Some((DdlKind::Truncate, ids(&[("db", "t")]))));
-        assert_eq!(r("truncate table x.t"), Some((DdlKind::Truncate, ids(&[("x", "t")]))));
-        assert_eq!(r("CREATE OR REPLACE TABLE t (id INT)"), Some((DdlKind::Create, ids(&[("db", "t")]))));
-        assert_eq!(r("CREATE TABLE IF NOT EXISTS t (id INT)"), Some((DdlKind::Create, ids(&[("db", "t")]))));
+        assert_eq!(
+            r("TRUNCATE t"),
+            Some((DdlKind::Truncate, ids(&[("db", "t")])))
+        );
+        assert_eq!(
+            r("truncate table x.t"),
+            Some((DdlKind::Truncate, ids(&[("x", "t")])))
+        );
+        assert_eq!(
+            r("CREATE OR REPLACE TABLE t (id INT)"),
+            Some((DdlKind::Create, ids(&[("db", "t")])))
+        );
+        assert_eq!(
+            r("CREATE TABLE IF NOT EXISTS t (id INT)"),
+            Some((DdlKind::Create, ids(&[("db", "t")])))
+        );
         assert_eq!(r("CREATE INDEX i ON t (a)"), None);
         assert_eq!(r("DROP VIEW v"), None);
         assert_eq!(r("BEGIN"), None);
         assert_eq!(r("INSERT INTO t VALUES (1)"), None);
-        assert_eq!(r("/*!40000 ALTER TABLE `t` DISABLE KEYS */"), Some((DdlKind::Alter, ids(&[("db", "t")]))));
+        assert_eq!(
+            r("/*!40000 ALTER TABLE `t` DISABLE KEYS */"),
+            Some((DdlKind::Alter, ids(&[("db", "t")])))
+        );
     }
 }

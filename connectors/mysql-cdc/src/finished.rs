@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::offset::BinlogPosition;
 use crate::schema::TableId;
-use crate::split::{ChunkWatermark, KeyValue, SnapshotSplit};
 #[cfg(test)]
 use crate::split::ChunkRange;
+use crate::split::{ChunkWatermark, KeyValue, SnapshotSplit};
 
 /// Consecutive chunks `first..=last` of one table, covering `[start, end)`, all finished at `hw`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,7 +89,9 @@ impl FinishedChunks {
 
     /// Forgets `chunk` (read again), splitting its run around it. True if it was recorded.
     pub fn remove(&mut self, chunk: &SnapshotSplit) -> bool {
-        let Some(first) = self.run_of(chunk.id) else { return false };
+        let Some(first) = self.run_of(chunk.id) else {
+            return false;
+        };
         let run = self.runs.remove(&first).expect("found above");
         if first < chunk.id {
             let before = FinishedRun {
@@ -100,7 +102,10 @@ impl FinishedChunks {
             self.runs.insert(first, before);
         }
         if run.last > chunk.id {
-            let after = FinishedRun { start: chunk.range.end.clone(), ..run };
+            let after = FinishedRun {
+                start: chunk.range.end.clone(),
+                ..run
+            };
             self.runs.insert(chunk.id + 1, after);
         }
         true
@@ -122,7 +127,10 @@ impl FinishedChunks {
         for run in self.runs.values().filter(|r| &r.table == table) {
             match out.last_mut() {
                 Some(last) if last.high_watermark == run.hw => last.end = run.end.clone(),
-                _ => out.push(ChunkWatermark { end: run.end.clone(), high_watermark: run.hw.clone() }),
+                _ => out.push(ChunkWatermark {
+                    end: run.end.clone(),
+                    high_watermark: run.hw.clone(),
+                }),
             }
         }
         out
@@ -141,7 +149,15 @@ impl FinishedChunks {
         self.runs
             .values()
             .filter(|r| &r.table == table)
-            .map(|r| (ChunkRange { start: r.start.clone(), end: r.end.clone() }, r.hw.clone()))
+            .map(|r| {
+                (
+                    ChunkRange {
+                        start: r.start.clone(),
+                        end: r.end.clone(),
+                    },
+                    r.hw.clone(),
+                )
+            })
             .collect()
     }
 }
@@ -187,7 +203,13 @@ mod tests {
             f.insert(&chunk(id, n), hw(500));
         }
         assert_eq!(f.runs(), 1);
-        assert_eq!(f.watermarks(&table()), vec![ChunkWatermark { end: None, high_watermark: hw(500) }]);
+        assert_eq!(
+            f.watermarks(&table()),
+            vec![ChunkWatermark {
+                end: None,
+                high_watermark: hw(500)
+            }]
+        );
     }
 
     /// Random reports, re-reports and reopenings: the runs always answer like a plain per-chunk map.
@@ -209,7 +231,11 @@ mod tests {
                 }
             }
             for id in 0..n {
-                assert_eq!(f.contains(id), plain.contains_key(&id), "seed {seed} chunk {id}");
+                assert_eq!(
+                    f.contains(id),
+                    plain.contains_key(&id),
+                    "seed {seed} chunk {id}"
+                );
             }
             // Once every chunk is finished, the binlog split's lookup gives each chunk's watermark.
             for id in 0..n {
@@ -219,7 +245,11 @@ mod tests {
                     slot.insert(w);
                 }
             }
-            let wm = TableWatermarks { table: table(), chunk_key: "id".into(), chunks: f.watermarks(&table()) };
+            let wm = TableWatermarks {
+                table: table(),
+                chunk_key: "id".into(),
+                chunks: f.watermarks(&table()),
+            };
             let column = crate::split::tests::bigint();
             for id in 0..n {
                 for key in [id as i64 * 10, id as i64 * 10 + 9] {

@@ -46,7 +46,8 @@ impl GtidSet {
             }
             let mut parts = entry.split(':').map(str::trim);
             let uuid = parts.next().unwrap_or_default();
-            let sid = parse_uuid(uuid).ok_or_else(|| invalid(text, &format!("'{uuid}' is not a UUID")))?;
+            let sid = parse_uuid(uuid)
+                .ok_or_else(|| invalid(text, &format!("'{uuid}' is not a UUID")))?;
             for interval in parts {
                 let (start, end) = match interval.split_once('-') {
                     Some((a, b)) => (parse_gno(text, a)?, parse_gno(text, b)?),
@@ -56,7 +57,10 @@ impl GtidSet {
                     }
                 };
                 if end < start {
-                    return Err(invalid(text, &format!("interval '{interval}' ends before it starts")));
+                    return Err(invalid(
+                        text,
+                        &format!("interval '{interval}' ends before it starts"),
+                    ));
                 }
                 set.add_interval(sid, start, end);
             }
@@ -96,7 +100,9 @@ impl GtidSet {
 
     /// Per SID its inclusive GNO intervals, sorted.
     pub fn intervals(&self) -> impl Iterator<Item = (&Sid, &[(u64, u64)])> {
-        self.sids.iter().map(|(sid, intervals)| (sid, intervals.as_slice()))
+        self.sids
+            .iter()
+            .map(|(sid, intervals)| (sid, intervals.as_slice()))
     }
 
     /// The GTIDs of `self` that are not in `other`.
@@ -134,7 +140,9 @@ impl GtidSet {
     /// interval start and exclusive end (u64 each).
     pub fn decode_previous_gtids(data: &[u8]) -> Result<Self, String> {
         let take = |at: &mut usize, n: usize, what: &str| -> Result<&[u8], String> {
-            let bytes = data.get(*at..*at + n).ok_or_else(|| format!("Previous_gtids event truncated in {what}"))?;
+            let bytes = data
+                .get(*at..*at + n)
+                .ok_or_else(|| format!("Previous_gtids event truncated in {what}"))?;
             *at += n;
             Ok(bytes)
         };
@@ -153,13 +161,18 @@ impl GtidSet {
                 let start = le(take(&mut at, 8, "an interval")?);
                 let end_exclusive = le(take(&mut at, 8, "an interval")?);
                 if start < 1 || end_exclusive <= start || end_exclusive - 1 > MAX_GNO {
-                    return Err(format!("Previous_gtids event with an invalid interval [{start}, {end_exclusive})"));
+                    return Err(format!(
+                        "Previous_gtids event with an invalid interval [{start}, {end_exclusive})"
+                    ));
                 }
                 set.add_interval(sid, start, end_exclusive - 1);
             }
         }
         if at != data.len() {
-            return Err(format!("Previous_gtids event with {} bytes after its set", data.len() - at));
+            return Err(format!(
+                "Previous_gtids event with {} bytes after its set",
+                data.len() - at
+            ));
         }
         Ok(set)
     }
@@ -199,7 +212,10 @@ fn parse_gno(text: &str, raw: &str) -> Result<u64, String> {
     let raw = raw.trim();
     match raw.parse::<u64>() {
         Ok(gno) if (1..=MAX_GNO).contains(&gno) => Ok(gno),
-        _ => Err(invalid(text, &format!("'{raw}' is not a transaction number (1 to {MAX_GNO})"))),
+        _ => Err(invalid(
+            text,
+            &format!("'{raw}' is not a transaction number (1 to {MAX_GNO})"),
+        )),
     }
 }
 
@@ -210,7 +226,11 @@ fn parse_uuid(text: &str) -> Option<Sid> {
         if dashes.iter().any(|&i| text.as_bytes()[i] != b'-') {
             return None;
         }
-        text.bytes().enumerate().filter(|(i, _)| !dashes.contains(i)).map(|(_, b)| b).collect()
+        text.bytes()
+            .enumerate()
+            .filter(|(i, _)| !dashes.contains(i))
+            .map(|(_, b)| b)
+            .collect()
     } else if text.len() == 32 {
         text.bytes().collect()
     } else {
@@ -254,7 +274,10 @@ impl MySqlGtidTracker {
     /// Starts from an offset's GTID state. MariaDB states (`0-1-42`) or none leave it unknown.
     pub fn new(seed: Option<&str>) -> Self {
         let executed = seed.and_then(|s| GtidSet::parse(s).ok());
-        MySqlGtidTracker { executed, ..Default::default() }
+        MySqlGtidTracker {
+            executed,
+            ..Default::default()
+        }
     }
 
     /// A GTID event: its transaction begins.
@@ -298,7 +321,14 @@ impl MySqlGtidTracker {
 
     /// The set committed so far, in MySQL's text form; `None` when unknown or empty.
     pub fn state(&self) -> Option<String> {
-        self.text.get_or_init(|| self.executed.as_ref().filter(|s| !s.is_empty()).map(GtidSet::to_string)).clone()
+        self.text
+            .get_or_init(|| {
+                self.executed
+                    .as_ref()
+                    .filter(|s| !s.is_empty())
+                    .map(GtidSet::to_string)
+            })
+            .clone()
     }
 }
 
@@ -329,17 +359,35 @@ mod tests {
         assert_eq!(canonical(&format!("{A}:7")), format!("{A}:7"));
         assert_eq!(canonical(&format!("{A}:7-7")), format!("{A}:7"));
         // Uppercase in, lowercase out; UUIDs sorted whatever the input order.
-        assert_eq!(canonical(&format!("{},{}:1-3", B.to_uppercase() + ":4", A)), format!("{A}:1-3,{B}:4"));
+        assert_eq!(
+            canonical(&format!("{},{}:1-3", B.to_uppercase() + ":4", A)),
+            format!("{A}:1-3,{B}:4")
+        );
         // Intervals sorted, overlapping and adjacent ones merged, repeated UUIDs merged.
-        assert_eq!(canonical(&format!("{A}:10:1-3:4-6:8-9:2-5")), format!("{A}:1-6:8-10"));
-        assert_eq!(canonical(&format!("{A}:1-3,{B}:1,{A}:5:4")), format!("{A}:1-5,{B}:1"));
+        assert_eq!(
+            canonical(&format!("{A}:10:1-3:4-6:8-9:2-5")),
+            format!("{A}:1-6:8-10")
+        );
+        assert_eq!(
+            canonical(&format!("{A}:1-3,{B}:1,{A}:5:4")),
+            format!("{A}:1-5,{B}:1")
+        );
         // MySQL's own output (",\n" between UUIDs), whitespace, empty entries, 32-digit UUIDs,
         // and a UUID without intervals (nothing to add).
-        assert_eq!(canonical(&format!(" {A} : 1 - 2 ,\n{B}:3-4,,")), format!("{A}:1-2,{B}:3-4"));
-        assert_eq!(canonical(&format!("{}:9", A.replace('-', ""))), format!("{A}:9"));
+        assert_eq!(
+            canonical(&format!(" {A} : 1 - 2 ,\n{B}:3-4,,")),
+            format!("{A}:1-2,{B}:3-4")
+        );
+        assert_eq!(
+            canonical(&format!("{}:9", A.replace('-', ""))),
+            format!("{A}:9")
+        );
         assert_eq!(canonical(&format!("{A},{B}:2")), format!("{B}:2"));
         // The largest GNO.
-        assert_eq!(canonical(&format!("{A}:9223372036854775806-9223372036854775807")), format!("{A}:9223372036854775806-9223372036854775807"));
+        assert_eq!(
+            canonical(&format!("{A}:9223372036854775806-9223372036854775807")),
+            format!("{A}:9223372036854775806-9223372036854775807")
+        );
     }
 
     #[test]
@@ -350,12 +398,20 @@ mod tests {
             (&format!("{A}:5-3"), "interval '5-3' ends before it starts"),
             (&format!("{A}:x"), "'x' is not a transaction number"),
             (&format!("{A}:1-"), "'' is not a transaction number"),
-            (&format!("{A}:9223372036854775808"), "is not a transaction number"),
+            (
+                &format!("{A}:9223372036854775808"),
+                "is not a transaction number",
+            ),
             ("3e11fa47-71ca-11e1-9e33-c80aa942956g:1", "is not a UUID"),
             ("3e11fa47+71ca-11e1-9e33-c80aa9429562:1", "is not a UUID"),
         ] {
             let e = GtidSet::parse(text).unwrap_err();
-            assert!(e.contains(why) && e.contains("is not a MySQL GTID set") && e.contains("expected e.g."), "{text}: {e}");
+            assert!(
+                e.contains(why)
+                    && e.contains("is not a MySQL GTID set")
+                    && e.contains("expected e.g."),
+                "{text}: {e}"
+            );
         }
     }
 
@@ -376,7 +432,9 @@ mod tests {
         set.add(sid(B), 2);
         assert_eq!(set.to_string(), format!("{A}:1-7:10,{B}:2"));
         assert!(set.contains(&sid(A), 1) && set.contains(&sid(A), 7) && set.contains(&sid(A), 10));
-        assert!(!set.contains(&sid(A), 8) && !set.contains(&sid(A), 11) && !set.contains(&sid(B), 1));
+        assert!(
+            !set.contains(&sid(A), 8) && !set.contains(&sid(A), 11) && !set.contains(&sid(B), 1)
+        );
         set.add_interval(sid(A), 8, 9);
         assert_eq!(set.to_string(), format!("{A}:1-10,{B}:2"));
         let mut other = GtidSet::parse(&format!("{B}:1:3-4,{A}:12")).unwrap();
@@ -388,10 +446,23 @@ mod tests {
     fn difference_keeps_what_the_other_set_lacks() {
         let set = |t: &str| GtidSet::parse(t).unwrap();
         let a = set(&format!("{A}:1-10:20-30,{B}:1-5"));
-        assert_eq!(a.difference(&set(&format!("{A}:1-10:20-30,{B}:1-5"))).to_string(), "");
+        assert_eq!(
+            a.difference(&set(&format!("{A}:1-10:20-30,{B}:1-5")))
+                .to_string(),
+            ""
+        );
         assert_eq!(a.difference(&GtidSet::new()), a);
-        assert_eq!(a.difference(&set(&format!("{A}:3-4:9-21:25,{B}:1-9"))).to_string(), format!("{A}:1-2:5-8:22-24:26-30"));
-        assert_eq!(set(&format!("{A}:5")).difference(&set(&format!("{A}:1-4:6-9"))).to_string(), format!("{A}:5"));
+        assert_eq!(
+            a.difference(&set(&format!("{A}:3-4:9-21:25,{B}:1-9")))
+                .to_string(),
+            format!("{A}:1-2:5-8:22-24:26-30")
+        );
+        assert_eq!(
+            set(&format!("{A}:5"))
+                .difference(&set(&format!("{A}:1-4:6-9")))
+                .to_string(),
+            format!("{A}:5")
+        );
     }
 
     /// Random GNOs and intervals against a plain set of numbers: the same members, and the
@@ -405,13 +476,21 @@ mod tests {
             for _ in 0..rng.random_range(1..60) {
                 let s = if rng.random_bool(0.7) { sid(A) } else { sid(B) };
                 let start = rng.random_range(1..80u64);
-                let end = start + if rng.random_bool(0.6) { 0 } else { rng.random_range(0..6) };
+                let end = start
+                    + if rng.random_bool(0.6) {
+                        0
+                    } else {
+                        rng.random_range(0..6)
+                    };
                 set.add_interval(s, start, end);
                 model.entry(s).or_default().extend(start..=end);
             }
             let mut expected = Vec::new();
             for (s, gnos) in &model {
-                let mut text = GtidSet { sids: BTreeMap::from([(*s, vec![])]) }.to_string();
+                let mut text = GtidSet {
+                    sids: BTreeMap::from([(*s, vec![])]),
+                }
+                .to_string();
                 let gnos: Vec<u64> = gnos.iter().copied().collect();
                 let mut i = 0;
                 while i < gnos.len() {
@@ -419,16 +498,27 @@ mod tests {
                     while j + 1 < gnos.len() && gnos[j + 1] == gnos[j] + 1 {
                         j += 1;
                     }
-                    text += &if i == j { format!(":{}", gnos[i]) } else { format!(":{}-{}", gnos[i], gnos[j]) };
+                    text += &if i == j {
+                        format!(":{}", gnos[i])
+                    } else {
+                        format!(":{}-{}", gnos[i], gnos[j])
+                    };
                     i = j + 1;
                 }
                 expected.push(text);
             }
             assert_eq!(set.to_string(), expected.join(","), "round {round}");
             for gno in 0..90 {
-                assert_eq!(set.contains(&sid(A), gno), model.get(&sid(A)).is_some_and(|m| m.contains(&gno)));
+                assert_eq!(
+                    set.contains(&sid(A), gno),
+                    model.get(&sid(A)).is_some_and(|m| m.contains(&gno))
+                );
             }
-            assert_eq!(GtidSet::parse(&set.to_string()).unwrap(), set, "round trip, round {round}");
+            assert_eq!(
+                GtidSet::parse(&set.to_string()).unwrap(),
+                set,
+                "round trip, round {round}"
+            );
         }
     }
 
@@ -449,8 +539,13 @@ mod tests {
     #[test]
     fn decodes_previous_gtids_events() {
         let data = previous_gtids(&[(B, &[(1, 4)]), (A, &[(1, 6), (8, 9)])]);
-        assert_eq!(GtidSet::decode_previous_gtids(&data).unwrap().to_string(), format!("{A}:1-5:8,{B}:1-3"));
-        assert!(GtidSet::decode_previous_gtids(&previous_gtids(&[])).unwrap().is_empty());
+        assert_eq!(
+            GtidSet::decode_previous_gtids(&data).unwrap().to_string(),
+            format!("{A}:1-5:8,{B}:1-3")
+        );
+        assert!(GtidSet::decode_previous_gtids(&previous_gtids(&[]))
+            .unwrap()
+            .is_empty());
         let e = GtidSet::decode_previous_gtids(&data[..data.len() - 3]).unwrap_err();
         assert!(e.contains("truncated"), "{e}");
         let e = GtidSet::decode_previous_gtids(&[data.as_slice(), &[0]].concat()).unwrap_err();
@@ -485,7 +580,11 @@ mod tests {
         t.lose_track();
         t.begin(sid(A), 14);
         t.commit();
-        assert_eq!(t.state(), None, "untrackable GTIDs make the set unknown, not partial");
+        assert_eq!(
+            t.state(),
+            None,
+            "untrackable GTIDs make the set unknown, not partial"
+        );
     }
 
     #[test]
@@ -525,7 +624,9 @@ mod tests {
     #[test]
     fn mysql_gtid_events_decode_to_the_uuid_and_gno() {
         use mysql_common::binlog::consts::{BinlogVersion, EventType};
-        use mysql_common::binlog::events::{BinlogEventHeader, Event, EventData, FormatDescriptionEvent, GtidEvent};
+        use mysql_common::binlog::events::{
+            BinlogEventHeader, Event, EventData, FormatDescriptionEvent, GtidEvent,
+        };
         use mysql_common::binlog::BinlogStruct;
         use mysql_common::proto::MySerialize;
 
@@ -533,14 +634,17 @@ mod tests {
         let mut body = Vec::new();
         gtid.serialize(&mut body);
         let size = (BinlogEventHeader::LEN + body.len()) as u32;
-        let header = BinlogEventHeader::new(0, EventType::GTID_EVENT, 1, size, 1000, Default::default());
+        let header =
+            BinlogEventHeader::new(0, EventType::GTID_EVENT, 1, size, 1000, Default::default());
         let mut bytes = Vec::new();
         header.serialize(&mut bytes);
         bytes.extend_from_slice(&body);
         assert_eq!(gtid.len(BinlogVersion::Version4), body.len());
         let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
         let event = Event::read(&fde, bytes.as_slice()).unwrap();
-        let Some(EventData::GtidEvent(decoded)) = event.read_data().unwrap() else { panic!("a GTID event") };
+        let Some(EventData::GtidEvent(decoded)) = event.read_data().unwrap() else {
+            panic!("a GTID event")
+        };
         let mut set = GtidSet::new();
         set.add(decoded.sid(), decoded.gno());
         assert_eq!(set.to_string(), format!("{A}:42"));

@@ -48,7 +48,11 @@ impl GtidStart {
     /// Tells the flavor from the text (MySQL sets have `uuid:` entries, MariaDB positions are
     /// three numbers per entry) and parses it. Errors name the bad part and both forms.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        let entries: Vec<&str> = text.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+        let entries: Vec<&str> = text
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .collect();
         if entries.is_empty() {
             return Err(format!(
                 "the GTID set is empty: give the transactions already processed, as {MARIADB_FORMAT}, or as \
@@ -69,10 +73,16 @@ impl GtidStart {
             if set.is_empty() {
                 return Err(format!("'{text}' names no transaction (no intervals after the UUIDs); expected {MYSQL_FORMAT}"));
             }
-            return Ok(GtidStart { flavor: GtidFlavor::MySql, set: set.to_string() });
+            return Ok(GtidStart {
+                flavor: GtidFlavor::MySql,
+                set: set.to_string(),
+            });
         }
         let pos = MariaGtidPos::parse(text).map_err(|e| format!("{e}, or {MYSQL_FORMAT}"))?;
-        Ok(GtidStart { flavor: GtidFlavor::MariaDb, set: pos.to_string() })
+        Ok(GtidStart {
+            flavor: GtidFlavor::MariaDb,
+            set: pos.to_string(),
+        })
     }
 }
 
@@ -80,7 +90,8 @@ impl GtidStart {
 /// transaction after the set and knows every GTID in it.
 pub async fn preflight(conn: &mut Conn, start: &GtidStart) -> Result<()> {
     let mariadb = is_mariadb(conn).await?;
-    let invalid = |msg: String| BridgeError::validation(format!("'{OPTION}' = '{}': {msg}", start.set));
+    let invalid =
+        |msg: String| BridgeError::validation(format!("'{OPTION}' = '{}': {msg}", start.set));
     match (start.flavor, mariadb) {
         (GtidFlavor::MySql, true) => Err(invalid(format!(
             "this is a MySQL GTID set, but the server is MariaDB, whose GTIDs are 'domain-server-sequence': \
@@ -123,28 +134,45 @@ async fn oldest_gtid_list(conn: &mut Conn, file: &str) -> Result<Vec<MariaGtid>>
     if file.is_empty() {
         return Ok(Vec::new());
     }
-    let statement = format!("SHOW BINLOG EVENTS IN '{}' LIMIT 4", file.replace('\'', "''"));
-    let rows: Vec<mysql_async::Row> = conn
-        .query(&statement)
-        .await
-        .map_err(|e| privilege_error(e, "SHOW BINLOG EVENTS", "REPLICATION SLAVE and BINLOG MONITOR"))?;
+    let statement = format!(
+        "SHOW BINLOG EVENTS IN '{}' LIMIT 4",
+        file.replace('\'', "''")
+    );
+    let rows: Vec<mysql_async::Row> = conn.query(&statement).await.map_err(|e| {
+        privilege_error(
+            e,
+            "SHOW BINLOG EVENTS",
+            "REPLICATION SLAVE and BINLOG MONITOR",
+        )
+    })?;
     for row in rows {
         let kind: Option<String> = row.get("Event_type");
         if kind.as_deref() == Some("Gtid_list") {
             let info: String = row.get("Info").unwrap_or_default();
-            return parse_gtid_list(&info)
-                .map_err(|e| BridgeError::other(format!("the Gtid_list event of binlog file '{file}' is unreadable: {e}")));
+            return parse_gtid_list(&info).map_err(|e| {
+                BridgeError::other(format!(
+                    "the Gtid_list event of binlog file '{file}' is unreadable: {e}"
+                ))
+            });
         }
     }
     Ok(Vec::new())
 }
 
 fn join(gtids: &[MariaGtid]) -> String {
-    gtids.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+    gtids
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn last_in_domain(gtids: &[MariaGtid], domain: u32) -> Option<MariaGtid> {
-    gtids.iter().filter(|g| g.domain == domain).max_by_key(|g| g.seq).copied()
+    gtids
+        .iter()
+        .filter(|g| g.domain == domain)
+        .max_by_key(|g| g.seq)
+        .copied()
 }
 
 /// A MariaDB start position against the server's `@@gtid_binlog_state` (`state`: per domain
@@ -177,7 +205,9 @@ pub fn check_mariadb(
                  wait for it instead of starting; give a GTID the server has written (SELECT @@gtid_binlog_pos)"
             ));
         }
-        let by_server = state.iter().find(|g| g.domain == domain && g.server == gtid.server);
+        let by_server = state
+            .iter()
+            .find(|g| g.domain == domain && g.server == gtid.server);
         if by_server.is_none_or(|g| g.seq < gtid.seq) {
             return Err(format!(
                 "GTID {gtid} is not known to the server: server {} wrote no transaction {} in domain {domain} \
@@ -212,7 +242,12 @@ pub fn check_mariadb(
 /// A MySQL start set against the server's `@@gtid_mode`, `@@gtid_executed` and `@@gtid_purged`:
 /// GTIDs must be on, the set within what the server executed, and every purged transaction in
 /// the set (reading starts with the first transaction not in it, so it must still be there).
-pub fn check_mysql(start: &GtidSet, gtid_mode: &str, executed: &GtidSet, purged: &GtidSet) -> std::result::Result<(), String> {
+pub fn check_mysql(
+    start: &GtidSet,
+    gtid_mode: &str,
+    executed: &GtidSet,
+    purged: &GtidSet,
+) -> std::result::Result<(), String> {
     if !gtid_mode.eq_ignore_ascii_case("ON") {
         return Err(format!(
             "the server's gtid_mode is {gtid_mode}, not ON: a GTID start needs gtid_mode=ON and \
@@ -242,7 +277,10 @@ pub fn check_mysql(start: &GtidSet, gtid_mode: &str, executed: &GtidSet, purged:
 pub fn mysql_sids(set: &GtidSet) -> Vec<Sid<'static>> {
     set.intervals()
         .map(|(uuid, intervals)| {
-            let intervals = intervals.iter().map(|&(start, end)| GnoInterval::new(start, end + 1)).collect();
+            let intervals = intervals
+                .iter()
+                .map(|&(start, end)| GnoInterval::new(start, end + 1))
+                .collect();
             Sid::new(*uuid).with_intervals(intervals)
         })
         .collect()
@@ -262,11 +300,17 @@ mod tests {
     fn the_flavor_is_told_from_the_text_and_the_text_made_canonical() {
         assert_eq!(
             GtidStart::parse(" 1-2-7, 0-1-100 ").unwrap(),
-            GtidStart { flavor: GtidFlavor::MariaDb, set: "0-1-100,1-2-7".into() }
+            GtidStart {
+                flavor: GtidFlavor::MariaDb,
+                set: "0-1-100,1-2-7".into()
+            }
         );
         assert_eq!(
             GtidStart::parse(&format!("{B}:1-5,{}:1-100:101", A.to_uppercase())).unwrap(),
-            GtidStart { flavor: GtidFlavor::MySql, set: format!("{A}:1-101,{B}:1-5") }
+            GtidStart {
+                flavor: GtidFlavor::MySql,
+                set: format!("{A}:1-101,{B}:1-5")
+            }
         );
     }
 
@@ -279,17 +323,29 @@ mod tests {
             ("0-1-100,1-x-7", "'x' is not a server id"),
             ("0-1-5,0-1-9", "both in domain 0"),
             ("latest", "'latest' is not a MariaDB GTID"),
-            (&format!("{A}:5-3") as &str, "interval '5-3' ends before it starts"),
+            (
+                &format!("{A}:5-3") as &str,
+                "interval '5-3' ends before it starts",
+            ),
             (&format!("{A}:1-5,zz:3"), "'zz' is not a UUID"),
             (A, "is not a MariaDB GTID"),
             (&format!("{A},{B}"), "is not a MariaDB GTID"),
-            (&format!("0-1-5,{A}:1-3"), "mixes a MariaDB GTID ('0-1-5') and a MySQL GTID set entry"),
+            (
+                &format!("0-1-5,{A}:1-3"),
+                "mixes a MariaDB GTID ('0-1-5') and a MySQL GTID set entry",
+            ),
         ] {
             let e = GtidStart::parse(text).unwrap_err();
             assert!(e.contains(why), "{text}: {e}");
             // MariaDB-looking input is shown both forms (it may be a mistyped MySQL set).
-            assert!(e.contains("is not a MySQL GTID set") || e.contains("'domain-server-sequence'"), "{text}: {e}");
-            assert!(e.contains("e.g. '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-"), "{text}: {e}");
+            assert!(
+                e.contains("is not a MySQL GTID set") || e.contains("'domain-server-sequence'"),
+                "{text}: {e}"
+            );
+            assert!(
+                e.contains("e.g. '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-"),
+                "{text}: {e}"
+            );
         }
         // A UUID without intervals names no transaction.
         let e = GtidStart::parse(&format!("{A}:")).unwrap_err();
@@ -301,20 +357,42 @@ mod tests {
     }
 
     fn mariadb(start: &str, state: &str, purged: &str) -> std::result::Result<(), String> {
-        check_mariadb(&MariaGtidPos::parse(start).unwrap(), &gtids(state), &gtids(purged), "bin.000007")
+        check_mariadb(
+            &MariaGtidPos::parse(start).unwrap(),
+            &gtids(state),
+            &gtids(purged),
+            "bin.000007",
+        )
     }
 
     #[test]
     fn mariadb_positions_must_be_known_written_and_not_purged() {
         let state = "0-1-100,0-2-80,1-1-7";
         assert_eq!(mariadb("0-1-50", state, ""), Ok(()));
-        assert_eq!(mariadb("0-1-100,1-1-7", state, "0-1-40"), Ok(()), "the last GTIDs: reading waits for new ones");
-        assert_eq!(mariadb("0-2-80", state, "0-1-80"), Ok(()), "exactly at the start of the oldest file");
+        assert_eq!(
+            mariadb("0-1-100,1-1-7", state, "0-1-40"),
+            Ok(()),
+            "the last GTIDs: reading waits for new ones"
+        );
+        assert_eq!(
+            mariadb("0-2-80", state, "0-1-80"),
+            Ok(()),
+            "exactly at the start of the oldest file"
+        );
 
         let e = mariadb("5-1-3", state, "").unwrap_err();
-        assert!(e.contains("GTID 5-1-3 is in domain 5, which the server's binlog has never had") && e.contains("0-1-100,0-2-80,1-1-7"), "{e}");
+        assert!(
+            e.contains("GTID 5-1-3 is in domain 5, which the server's binlog has never had")
+                && e.contains("0-1-100,0-2-80,1-1-7"),
+            "{e}"
+        );
         let e = mariadb("0-1-101", state, "").unwrap_err();
-        assert!(e.contains("GTID 0-1-101 is ahead of the server: its binlog ends at 0-1-100 in domain 0") && e.contains("instead of starting"), "{e}");
+        assert!(
+            e.contains(
+                "GTID 0-1-101 is ahead of the server: its binlog ends at 0-1-100 in domain 0"
+            ) && e.contains("instead of starting"),
+            "{e}"
+        );
         let e = mariadb("0-3-50", state, "").unwrap_err();
         assert!(e.contains("GTID 0-3-50 is not known to the server: server 3 wrote no transaction 50 in domain 0"), "{e}");
         let e = mariadb("0-2-90", state, "").unwrap_err();
@@ -327,7 +405,10 @@ mod tests {
             "{e}"
         );
         let e = mariadb("0-1-50", state, "0-1-40,1-1-3").unwrap_err();
-        assert!(e.contains("no GTID for domain 1") && e.contains("purged its binlog up to 1-1-3"), "{e}");
+        assert!(
+            e.contains("no GTID for domain 1") && e.contains("purged its binlog up to 1-1-3"),
+            "{e}"
+        );
     }
 
     fn set(text: &str) -> GtidSet {
@@ -338,14 +419,43 @@ mod tests {
     fn mysql_sets_must_be_executed_and_cover_what_was_purged() {
         let executed = set(&format!("{A}:1-100,{B}:1-5"));
         let purged = set(&format!("{A}:1-20"));
-        assert_eq!(check_mysql(&set(&format!("{A}:1-50")), "ON", &executed, &purged), Ok(()));
-        assert_eq!(check_mysql(&set(&format!("{A}:1-100,{B}:1-5")), "on", &executed, &purged), Ok(()));
-        let e = check_mysql(&set(&format!("{A}:1-50")), "OFF_PERMISSIVE", &executed, &purged).unwrap_err();
+        assert_eq!(
+            check_mysql(&set(&format!("{A}:1-50")), "ON", &executed, &purged),
+            Ok(())
+        );
+        assert_eq!(
+            check_mysql(
+                &set(&format!("{A}:1-100,{B}:1-5")),
+                "on",
+                &executed,
+                &purged
+            ),
+            Ok(())
+        );
+        let e = check_mysql(
+            &set(&format!("{A}:1-50")),
+            "OFF_PERMISSIVE",
+            &executed,
+            &purged,
+        )
+        .unwrap_err();
         assert!(e.contains("gtid_mode is OFF_PERMISSIVE, not ON"), "{e}");
-        let e = check_mysql(&set(&format!("{A}:1-101,{B}:9")), "ON", &executed, &purged).unwrap_err();
-        assert!(e.contains(&format!("GTIDs {A}:101,{B}:9 are not in the server's @@gtid_executed")), "{e}");
-        let e = check_mysql(&set(&format!("{A}:1-10:15-60")), "ON", &executed, &purged).unwrap_err();
-        assert!(e.contains(&format!("purged transactions {A}:11-14 that are not in the set")), "{e}");
+        let e =
+            check_mysql(&set(&format!("{A}:1-101,{B}:9")), "ON", &executed, &purged).unwrap_err();
+        assert!(
+            e.contains(&format!(
+                "GTIDs {A}:101,{B}:9 are not in the server's @@gtid_executed"
+            )),
+            "{e}"
+        );
+        let e =
+            check_mysql(&set(&format!("{A}:1-10:15-60")), "ON", &executed, &purged).unwrap_err();
+        assert!(
+            e.contains(&format!(
+                "purged transactions {A}:11-14 that are not in the set"
+            )),
+            "{e}"
+        );
     }
 
     /// The request mysql_async sends for a MySQL start (its BinlogStreamRequest wraps this
@@ -355,15 +465,25 @@ mod tests {
     fn mysql_starts_send_the_set_in_com_binlog_dump_gtid() {
         let start = set(&format!("{B}:1-5,{A}:1-100:102:200-300"));
         let sids = mysql_sids(&start);
-        let request = BinlogRequest::new(5400).with_use_gtid(true).with_filename(&b""[..]).with_pos(4u64).with_sids(sids);
-        let mysql_common::misc::raw::Either::Right(cmd) = request.as_cmd() else { panic!("COM_BINLOG_DUMP_GTID") };
+        let request = BinlogRequest::new(5400)
+            .with_use_gtid(true)
+            .with_filename(&b""[..])
+            .with_pos(4u64)
+            .with_sids(sids);
+        let mysql_common::misc::raw::Either::Right(cmd) = request.as_cmd() else {
+            panic!("COM_BINLOG_DUMP_GTID")
+        };
         let mut bytes = Vec::new();
         cmd.serialize(&mut bytes);
         // Command 0x1e, flags (BINLOG_THROUGH_GTID = 4), server id, empty file name, position 4.
         assert_eq!(bytes[0], 0x1e);
         assert_eq!(u16::from_le_bytes([bytes[1], bytes[2]]) & 4, 4);
         assert_eq!(u32::from_le_bytes(bytes[3..7].try_into().unwrap()), 5400);
-        assert_eq!(u32::from_le_bytes(bytes[7..11].try_into().unwrap()), 0, "empty file name");
+        assert_eq!(
+            u32::from_le_bytes(bytes[7..11].try_into().unwrap()),
+            0,
+            "empty file name"
+        );
         assert_eq!(u64::from_le_bytes(bytes[11..19].try_into().unwrap()), 4);
         let block_len = u32::from_le_bytes(bytes[19..23].try_into().unwrap()) as usize;
         assert_eq!(bytes.len(), 23 + block_len);

@@ -28,15 +28,27 @@ impl MariaGtid {
     pub fn parse(part: &str) -> Result<Self, String> {
         let fields: Vec<&str> = part.trim().split('-').map(str::trim).collect();
         let [domain, server, seq] = fields[..] else {
-            return Err(format!("'{}' is not a MariaDB GTID (it needs three numbers joined by '-')", part.trim()));
+            return Err(format!(
+                "'{}' is not a MariaDB GTID (it needs three numbers joined by '-')",
+                part.trim()
+            ));
         };
         let number = |text: &str, what: &str| {
-            format!("'{}' is not a MariaDB GTID ('{text}' is not a {what})", part.trim())
+            format!(
+                "'{}' is not a MariaDB GTID ('{text}' is not a {what})",
+                part.trim()
+            )
         };
         Ok(MariaGtid {
-            domain: domain.parse().map_err(|_| number(domain, "domain id (0..4294967295)"))?,
-            server: server.parse().map_err(|_| number(server, "server id (0..4294967295)"))?,
-            seq: seq.parse().map_err(|_| number(seq, "sequence number (0..18446744073709551615)"))?,
+            domain: domain
+                .parse()
+                .map_err(|_| number(domain, "domain id (0..4294967295)"))?,
+            server: server
+                .parse()
+                .map_err(|_| number(server, "server id (0..4294967295)"))?,
+            seq: seq
+                .parse()
+                .map_err(|_| number(seq, "sequence number (0..18446744073709551615)"))?,
         })
     }
 
@@ -44,7 +56,10 @@ impl MariaGtid {
     /// the numbers fit: tells the flavor of a GTID set apart before parsing it.
     pub fn looks_like(text: &str) -> bool {
         let fields: Vec<&str> = text.trim().split('-').collect();
-        fields.len() == 3 && fields.iter().all(|f| !f.trim().is_empty() && f.trim().bytes().all(|b| b.is_ascii_digit()))
+        fields.len() == 3
+            && fields
+                .iter()
+                .all(|f| !f.trim().is_empty() && f.trim().bytes().all(|b| b.is_ascii_digit()))
     }
 }
 
@@ -93,7 +108,10 @@ pub fn decode_gtid_event(body: &[u8], server_id: u32) -> Result<GtidEvent, Strin
 /// a Gtid_list event's `[...]`): several per domain allowed, empty entries ignored.
 pub fn parse_gtid_list(text: &str) -> Result<Vec<MariaGtid>, String> {
     let text = text.trim().trim_start_matches('[').trim_end_matches(']');
-    text.split(',').filter(|p| !p.trim().is_empty()).map(MariaGtid::parse).collect()
+    text.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(MariaGtid::parse)
+        .collect()
 }
 
 /// A GTID position: per domain the last transaction applied (read) in it.
@@ -111,7 +129,8 @@ impl MariaGtidPos {
             if part.is_empty() {
                 continue;
             }
-            let gtid = MariaGtid::parse(part).map_err(|e| format!("{e}; expected {MARIADB_FORMAT}"))?;
+            let gtid =
+                MariaGtid::parse(part).map_err(|e| format!("{e}; expected {MARIADB_FORMAT}"))?;
             if let Some(earlier) = pos.domains.insert(gtid.domain, gtid) {
                 return Err(format!(
                     "'{earlier}' and '{gtid}' are both in domain {}: a position has one GTID per domain \
@@ -162,10 +181,25 @@ mod tests {
     fn positions_parse_to_one_gtid_per_domain_sorted_by_domain() {
         let pos = MariaGtidPos::parse(" 1-2-7 , 0-1-100,").unwrap();
         assert_eq!(pos.to_string(), "0-1-100,1-2-7");
-        assert_eq!(pos.get(1), Some(&MariaGtid { domain: 1, server: 2, seq: 7 }));
+        assert_eq!(
+            pos.get(1),
+            Some(&MariaGtid {
+                domain: 1,
+                server: 2,
+                seq: 7
+            })
+        );
         let mut pos = pos;
-        pos.advance(MariaGtid { domain: 0, server: 3, seq: 101 });
-        pos.advance(MariaGtid { domain: 5, server: 1, seq: 1 });
+        pos.advance(MariaGtid {
+            domain: 0,
+            server: 3,
+            seq: 101,
+        });
+        pos.advance(MariaGtid {
+            domain: 5,
+            server: 1,
+            seq: 1,
+        });
         assert_eq!(pos.to_string(), "0-3-101,1-2-7,5-1-1");
         assert!(MariaGtidPos::parse("").unwrap().is_empty());
     }
@@ -181,7 +215,10 @@ mod tests {
             ("0-1-5,0-2-9", "'0-1-5' and '0-2-9' are both in domain 0"),
         ] {
             let e = MariaGtidPos::parse(text).unwrap_err();
-            assert!(e.contains(why) && e.contains("expected MariaDB GTIDs 'domain-server-sequence'"), "{text}: {e}");
+            assert!(
+                e.contains(why) && e.contains("expected MariaDB GTIDs 'domain-server-sequence'"),
+                "{text}: {e}"
+            );
         }
     }
 
@@ -192,19 +229,44 @@ mod tests {
         body.push(GTID_EVENT_STANDALONE);
         body.extend_from_slice(&[0; 8]); // commit id (flag not set here, but tolerated)
         let event = decode_gtid_event(&body, 3).unwrap();
-        assert_eq!(event, GtidEvent { gtid: MariaGtid { domain: 7, server: 3, seq: 100 }, standalone: true });
+        assert_eq!(
+            event,
+            GtidEvent {
+                gtid: MariaGtid {
+                    domain: 7,
+                    server: 3,
+                    seq: 100
+                },
+                standalone: true
+            }
+        );
         let e = decode_gtid_event(&body[..12], 3).unwrap_err();
-        assert!(e.contains("malformed MariaDB GTID event: 12 bytes") && e.contains("at least 13"), "{e}");
+        assert!(
+            e.contains("malformed MariaDB GTID event: 12 bytes") && e.contains("at least 13"),
+            "{e}"
+        );
     }
 
     #[test]
     fn server_states_allow_several_gtids_per_domain() {
         let list = parse_gtid_list("[0-1-100,0-2-50,1-1-7]").unwrap();
         assert_eq!(list.len(), 3);
-        assert_eq!(list[1], MariaGtid { domain: 0, server: 2, seq: 50 });
+        assert_eq!(
+            list[1],
+            MariaGtid {
+                domain: 0,
+                server: 2,
+                seq: 50
+            }
+        );
         assert!(parse_gtid_list("[]").unwrap().is_empty());
         assert!(parse_gtid_list("").unwrap().is_empty());
-        assert!(MariaGtid::looks_like("0-1-5") && MariaGtid::looks_like("0-1-99999999999999999999999"));
-        assert!(!MariaGtid::looks_like("0-1") && !MariaGtid::looks_like("3e11fa47-71ca-11e1-9e33-c80aa9429562"));
+        assert!(
+            MariaGtid::looks_like("0-1-5") && MariaGtid::looks_like("0-1-99999999999999999999999")
+        );
+        assert!(
+            !MariaGtid::looks_like("0-1")
+                && !MariaGtid::looks_like("3e11fa47-71ca-11e1-9e33-c80aa9429562")
+        );
     }
 }

@@ -67,7 +67,11 @@ impl Counts {
                 .map(|(i, (id, _))| {
                     // Chunk ids are cut in table order: a table is finished once it is fully
                     // split and none of its chunks waits or is being read.
-                    let open = state.pending.iter().chain(state.in_flight.values()).any(|c| &c.table == id);
+                    let open = state
+                        .pending
+                        .iter()
+                        .chain(state.in_flight.values())
+                        .any(|c| &c.table == id);
                     let started = i <= state.splitting_table;
                     (id.clone(), started, i < state.splitting_table && !open)
                 })
@@ -77,18 +81,33 @@ impl Counts {
         // Newly added tables being snapshotted (newly_added.rs), in any startup mode.
         let mut adding = false;
         if let Some(phase) = &state.adding {
-            let open = |id: &TableId| state.pending.iter().chain(state.in_flight.values()).any(|c| &c.table == id);
+            let open = |id: &TableId| {
+                state
+                    .pending
+                    .iter()
+                    .chain(state.in_flight.values())
+                    .any(|c| &c.table == id)
+            };
             for (i, (id, _)) in phase.tables.iter().enumerate() {
-                tables.push((id.clone(), i <= phase.splitting_table, i < phase.splitting_table && !open(id)));
+                tables.push((
+                    id.clone(),
+                    i <= phase.splitting_table,
+                    i < phase.splitting_table && !open(id),
+                ));
             }
             tables.extend(phase.requested.iter().map(|id| (id.clone(), false, false)));
             adding = !(phase.split_done() && pending == 0 && in_flight == 0);
         }
         let tables_finished = tables.iter().filter(|t| t.2).count() as u64;
-        let split_done = state.tables.as_ref().is_some_and(|t| state.splitting_table >= t.len());
+        let split_done = state
+            .tables
+            .as_ref()
+            .is_some_and(|t| state.splitting_table >= t.len());
         Counts {
             snapshotting: adding
-                || (has_snapshot && !state.binlog_assigned && !(split_done && pending == 0 && in_flight == 0)),
+                || (has_snapshot
+                    && !state.binlog_assigned
+                    && !(split_done && pending == 0 && in_flight == 0)),
             tables_total: tables.len() as u64,
             tables_finished,
             chunks_total: total,
@@ -122,10 +141,15 @@ impl SnapshotProgress {
         let c = Counts::of(state, has_snapshot);
         self.is_snapshotting.set(i64::from(c.snapshotting));
         // The binlog reader pauses while newly added tables are snapshotted.
-        let suspended = state.adding.as_ref().is_some_and(|p| p.suspended_at.is_some());
-        self.is_stream_reading.set(i64::from(state.binlog_assigned && !suspended));
+        let suspended = state
+            .adding
+            .as_ref()
+            .is_some_and(|p| p.suspended_at.is_some());
+        self.is_stream_reading
+            .set(i64::from(state.binlog_assigned && !suspended));
         self.tables_snapshotted.set(c.tables_finished as i64);
-        self.tables_remaining.set((c.tables_total - c.tables_finished) as i64);
+        self.tables_remaining
+            .set((c.tables_total - c.tables_finished) as i64);
         self.splits_total.set(c.chunks_total as i64);
         self.splits_processed.set(c.chunks_assigned as i64);
         self.splits_remaining.set(c.chunks_pending as i64);
@@ -149,7 +173,9 @@ impl SnapshotProgress {
             }
             self.table_status[i] = status;
         }
-        let due = self.last_progress_log.is_none_or(|t| t.elapsed() >= PROGRESS_LOG_INTERVAL);
+        let due = self
+            .last_progress_log
+            .is_none_or(|t| t.elapsed() >= PROGRESS_LOG_INTERVAL);
         if c.snapshotting && due && c.chunks_finished != self.last_logged_finished {
             self.last_progress_log = Some(Instant::now());
             self.last_logged_finished = c.chunks_finished;
@@ -174,7 +200,9 @@ pub struct SnapshotReaderMetrics {
 
 impl SnapshotReaderMetrics {
     pub fn register(metrics: &Metrics) -> Self {
-        SnapshotReaderMetrics { records: metrics.counter("numSnapshotRecords") }
+        SnapshotReaderMetrics {
+            records: metrics.counter("numSnapshotRecords"),
+        }
     }
 }
 
@@ -227,7 +255,10 @@ mod tests {
             id,
             table: TableId::new("db", table),
             chunk_key: "id".into(),
-            range: ChunkRange { start: None, end: None },
+            range: ChunkRange {
+                start: None,
+                end: None,
+            },
             high_watermark: None,
         }
     }
@@ -235,7 +266,10 @@ mod tests {
     #[test]
     fn counts_follow_the_enumerator_state_through_the_snapshot() {
         let mut state = EnumeratorState {
-            tables: Some(vec![(TableId::new("db", "a"), "id".into()), (TableId::new("db", "b"), "id".into())]),
+            tables: Some(vec![
+                (TableId::new("db", "a"), "id".into()),
+                (TableId::new("db", "b"), "id".into()),
+            ]),
             ..Default::default()
         };
         // Table a cut into chunks 0..3 (0 finished, 1 being read, 2 waiting); b being split.
@@ -245,9 +279,20 @@ mod tests {
         state.pending.push_back(chunk(2, "a"));
         let c = Counts::of(&state, true);
         assert!(c.snapshotting);
-        assert_eq!((c.chunks_total, c.chunks_assigned, c.chunks_pending, c.chunks_finished), (3, 2, 1, 1));
+        assert_eq!(
+            (
+                c.chunks_total,
+                c.chunks_assigned,
+                c.chunks_pending,
+                c.chunks_finished
+            ),
+            (3, 2, 1, 1)
+        );
         assert_eq!((c.tables_total, c.tables_finished), (2, 0));
-        assert_eq!(c.tables.iter().map(|t| (t.1, t.2)).collect::<Vec<_>>(), vec![(true, false), (true, false)]);
+        assert_eq!(
+            c.tables.iter().map(|t| (t.1, t.2)).collect::<Vec<_>>(),
+            vec![(true, false), (true, false)]
+        );
 
         // a's chunks done, b split into chunk 3, being read.
         state.in_flight.clear();
@@ -263,7 +308,10 @@ mod tests {
         state.in_flight.clear();
         state.binlog_assigned = true;
         let c = Counts::of(&state, true);
-        assert_eq!((c.tables_finished, c.chunks_finished, c.chunks_total), (2, 4, 4));
+        assert_eq!(
+            (c.tables_finished, c.chunks_finished, c.chunks_total),
+            (2, 4, 4)
+        );
         assert!(!c.snapshotting);
 
         // Without a snapshot (binlog-only startup modes) there is nothing to count.

@@ -50,7 +50,7 @@ use crate::enumerator::{MySqlCdcEnumerator, CHUNKS_PER_CALL};
 use crate::evolution::{ddl_tables, DdlKind};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{discover_tables, load_table, TableId};
-use crate::split::{encode_event, ChunkRange, CdcSplit, EnumeratorEvent, TableWatermarks};
+use crate::split::{encode_event, CdcSplit, ChunkRange, EnumeratorEvent, TableWatermarks};
 use crate::value::BatchBuilder;
 
 /// What the binlog cursor watches for: tables matching the patterns it does not capture.
@@ -85,7 +85,9 @@ pub fn tables_appearing(statement: &str, default_db: &str) -> Vec<TableId> {
     match ddl_tables(statement, default_db) {
         Some((DdlKind::Create, names)) => names,
         Some((DdlKind::Rename, names)) => names.into_iter().skip(1).step_by(2).collect(),
-        Some((DdlKind::Alter, _)) => alter_rename_target(statement, default_db).into_iter().collect(),
+        Some((DdlKind::Alter, _)) => alter_rename_target(statement, default_db)
+            .into_iter()
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -106,13 +108,17 @@ fn alter_rename_target(statement: &str, default_db: &str) -> Option<TableId> {
             continue;
         }
         let rest = after.trim_start();
-        let word: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        let word: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
         let rest = match word.to_ascii_uppercase().as_str() {
             "COLUMN" | "INDEX" | "KEY" | "CONSTRAINT" => continue,
             "TO" | "AS" => &rest[word.len()..],
             _ => rest,
         };
-        return ddl_tables(&format!("CREATE TABLE {rest}"), default_db).and_then(|(_, n)| n.into_iter().next());
+        return ddl_tables(&format!("CREATE TABLE {rest}"), default_db)
+            .and_then(|(_, n)| n.into_iter().next());
     }
     None
 }
@@ -138,7 +144,9 @@ pub struct AddingTables {
 
 impl AddingTables {
     fn knows(&self, t: &TableId) -> bool {
-        self.requested.contains(t) || self.dropped.contains(t) || self.tables.iter().any(|(x, _)| x == t)
+        self.requested.contains(t)
+            || self.dropped.contains(t)
+            || self.tables.iter().any(|(x, _)| x == t)
     }
 
     pub fn all_tables(&self) -> Vec<TableId> {
@@ -192,7 +200,10 @@ pub async fn add_step(
         }
     }
     let builder = match &row_type {
-        Some(row_type) => Some(BatchBuilder::new(row_type, &config.server_time_zone)?.with_value_modes(config.debezium.value_modes)),
+        Some(row_type) => Some(
+            BatchBuilder::new(row_type, &config.server_time_zone)?
+                .with_value_modes(config.debezium.value_modes),
+        ),
         None => None,
     };
     let mut resolved = Vec::new();
@@ -210,7 +221,8 @@ pub async fn add_step(
                  to 'false' to ignore new tables, and restart the job from its last checkpoint"
             ))
         };
-        let chunk_key = crate::source::chunk_key_of(&schema, &config.chunk_key_columns).map_err(cannot)?;
+        let chunk_key =
+            crate::source::chunk_key_of(&schema, &config.chunk_key_columns).map_err(cannot)?;
         if let Some(builder) = &builder {
             builder.binlog_mapping(&schema).map_err(cannot)?;
         }
@@ -228,8 +240,19 @@ pub async fn add_step(
         let (id, chunk_key) = &tables[table_index];
         match load_table(&mut conn, id).await? {
             Some(schema) => {
-                let more = splitter.next_chunks(&mut conn, &schema, chunk_key, settings, CHUNKS_PER_CALL - chunks.len()).await?;
-                chunks.extend(more.into_iter().map(|range| (id.clone(), chunk_key.clone(), range)));
+                let more = splitter
+                    .next_chunks(
+                        &mut conn,
+                        &schema,
+                        chunk_key,
+                        settings,
+                        CHUNKS_PER_CALL - chunks.len(),
+                    )
+                    .await?;
+                chunks.extend(
+                    more.into_iter()
+                        .map(|range| (id.clone(), chunk_key.clone(), range)),
+                );
             }
             None => {
                 // Dropped since it was looked up.
@@ -246,13 +269,26 @@ pub async fn add_step(
         }
     }
     let _ = conn.disconnect().await;
-    Ok(AddResult { found, resolved, dropped, vanished, table_index, splitter, chunks })
+    Ok(AddResult {
+        found,
+        resolved,
+        dropped,
+        vanished,
+        table_index,
+        splitter,
+        chunks,
+    })
 }
 
 impl MySqlCdcEnumerator {
     /// The phase keeps chunks from readers until the binlog reader reported its suspension.
     pub(crate) fn adding_holds_chunks(&self) -> bool {
-        self.state.binlog_assigned && self.state.adding.as_ref().is_some_and(|p| p.suspended_at.is_none())
+        self.state.binlog_assigned
+            && self
+                .state
+                .adding
+                .as_ref()
+                .is_some_and(|p| p.suspended_at.is_none())
     }
 
     /// `ReaderEvent::NewTables`: the binlog reader (`subtask`) suspended at `offset` for `tables`.
@@ -267,7 +303,11 @@ impl MySqlCdcEnumerator {
             // A split suspended by a run with the option on, restored with it off: resume it
             // without the tables (they stay ignored).
             tracing::info!(tables = ?tables, "'scan.newly-added-table.enabled' is off: resuming the binlog reader without the new tables");
-            let event = EnumeratorEvent::AddTables { tables: Vec::new(), max_high_watermark: None, dropped: tables };
+            let event = EnumeratorEvent::AddTables {
+                tables: Vec::new(),
+                max_high_watermark: None,
+                dropped: tables,
+            };
             ctx.send_event(subtask, encode_event(&event)?);
             return Ok(());
         }
@@ -289,7 +329,9 @@ impl MySqlCdcEnumerator {
 
     /// `ReaderEvent::TablesAdded`: the binlog reader merged these tables.
     pub(crate) fn on_tables_added(&mut self, tables: Vec<TableId>) {
-        let Some(phase) = self.state.adding.as_mut() else { return };
+        let Some(phase) = self.state.adding.as_mut() else {
+            return;
+        };
         for t in tables {
             if !phase.acked.contains(&t) {
                 phase.acked.push(t);
@@ -322,25 +364,40 @@ impl MySqlCdcEnumerator {
 
     /// Sends the binlog reader the new tables and their watermarks once the phase is complete.
     pub(crate) fn resume_if_done(&mut self, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
-        let (Some(subtask), Some(phase)) = (self.binlog_reader, &self.state.adding) else { return Ok(()) };
+        let (Some(subtask), Some(phase)) = (self.binlog_reader, &self.state.adding) else {
+            return Ok(());
+        };
         if self.resume_sent || phase.suspended_at.is_none() || !self.phase_complete() {
             return Ok(());
         }
         // Readers emit chunks in parallel: with checkpoint handover the binlog resumes only after
         // a checkpoint that completed with every chunk reported, so every chunk row is downstream
         // before a change of its key (see "Handover" in the connector docs).
-        if self.config.handover_after_checkpoint && ctx.parallelism() > 1 && self.phase_ready_epoch != Some(self.phase_epoch) {
+        if self.config.handover_after_checkpoint
+            && ctx.parallelism() > 1
+            && self.phase_ready_epoch != Some(self.phase_epoch)
+        {
             return Ok(());
         }
         // Every chunk must end at or after the suspension: the reader passed the table's changes
         // before it. A report from further on (a reader restored from before a suspension the
         // enumerator asked for, by region failover, may suspend later than the first time)
         // makes older chunks stale: their tables are read again (repeating rather than losing).
-        let at = phase.suspended_at.as_ref().map(|o| o.position.clone()).expect("checked above");
+        let at = phase
+            .suspended_at
+            .as_ref()
+            .map(|o| o.position.clone())
+            .expect("checked above");
         let stale: Vec<TableId> = phase
             .tables
             .iter()
-            .filter(|(t, _)| self.state.finished.watermarks(t).iter().any(|c| c.high_watermark < at))
+            .filter(|(t, _)| {
+                self.state
+                    .finished
+                    .watermarks(t)
+                    .iter()
+                    .any(|c| c.high_watermark < at)
+            })
             .map(|(t, _)| t.clone())
             .collect();
         if !stale.is_empty() {
@@ -360,11 +417,22 @@ impl MySqlCdcEnumerator {
         let tables: Vec<TableWatermarks> = phase
             .tables
             .iter()
-            .map(|(t, key)| TableWatermarks { table: t.clone(), chunk_key: key.clone(), chunks: self.state.finished.watermarks(t) })
+            .map(|(t, key)| TableWatermarks {
+                table: t.clone(),
+                chunk_key: key.clone(),
+                chunks: self.state.finished.watermarks(t),
+            })
             .collect();
-        let max: Option<BinlogPosition> = tables.iter().flat_map(|t| t.chunks.iter().map(|c| c.high_watermark.clone())).max();
+        let max: Option<BinlogPosition> = tables
+            .iter()
+            .flat_map(|t| t.chunks.iter().map(|c| c.high_watermark.clone()))
+            .max();
         tracing::info!(tables = tables.len(), max_high_watermark = ?max.as_ref().map(|m| m.to_string()), subtask, "newly added tables snapshotted: resuming the binlog reader");
-        let event = EnumeratorEvent::AddTables { tables, max_high_watermark: max, dropped: phase.dropped.clone() };
+        let event = EnumeratorEvent::AddTables {
+            tables,
+            max_high_watermark: max,
+            dropped: phase.dropped.clone(),
+        };
         ctx.send_event(subtask, encode_event(&event)?);
         self.resume_sent = true;
         Ok(())
@@ -372,8 +440,14 @@ impl MySqlCdcEnumerator {
 
     /// Asks every registered reader (only the binlog reader acts) to suspend for the phase's
     /// tables, while the phase waits for a suspension.
-    pub(crate) fn request_suspension(&mut self, readers: &[u32], ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
-        let Some(phase) = &self.state.adding else { return Ok(()) };
+    pub(crate) fn request_suspension(
+        &mut self,
+        readers: &[u32],
+        ctx: &mut EnumeratorContext<CdcSplit>,
+    ) -> Result<()> {
+        let Some(phase) = &self.state.adding else {
+            return Ok(());
+        };
         if phase.suspended_at.is_some() || !self.state.binlog_assigned {
             return Ok(());
         }
@@ -392,12 +466,19 @@ impl MySqlCdcEnumerator {
         }
         let check = self.rediscover;
         let phase = self.state.adding.clone().unwrap_or_default();
-        let cut = phase.splitting_table < phase.tables.len() && self.state.pending.len() < CHUNKS_PER_CALL / 2;
+        let cut = phase.splitting_table < phase.tables.len()
+            && self.state.pending.len() < CHUNKS_PER_CALL / 2;
         if !check && phase.requested.is_empty() && !cut {
             return false;
         }
         let known = check.then(|| {
-            let mut known: Vec<TableId> = self.state.tables.iter().flatten().map(|(t, _)| t.clone()).collect();
+            let mut known: Vec<TableId> = self
+                .state
+                .tables
+                .iter()
+                .flatten()
+                .map(|(t, _)| t.clone())
+                .collect();
             known.extend(phase.all_tables());
             known
         });
@@ -421,7 +502,11 @@ impl MySqlCdcEnumerator {
     }
 
     /// The result of [`add_step`].
-    pub(crate) fn on_add_result(&mut self, result: AddResult, ctx: &mut EnumeratorContext<CdcSplit>) -> Result<()> {
+    pub(crate) fn on_add_result(
+        &mut self,
+        result: AddResult,
+        ctx: &mut EnumeratorContext<CdcSplit>,
+    ) -> Result<()> {
         if self.rediscover {
             self.rediscover = false;
             if !result.found.is_empty() {
@@ -432,9 +517,15 @@ impl MySqlCdcEnumerator {
                 self.request_suspension(&readers, ctx)?;
             }
         }
-        let Some(phase) = self.state.adding.as_mut() else { return Ok(()) };
-        let looked_up: Vec<TableId> =
-            result.resolved.iter().map(|(t, _)| t.clone()).chain(result.dropped.iter().cloned()).collect();
+        let Some(phase) = self.state.adding.as_mut() else {
+            return Ok(());
+        };
+        let looked_up: Vec<TableId> = result
+            .resolved
+            .iter()
+            .map(|(t, _)| t.clone())
+            .chain(result.dropped.iter().cloned())
+            .collect();
         phase.requested.retain(|t| !looked_up.contains(t));
         phase.tables.extend(result.resolved);
         phase.dropped.extend(result.dropped);
@@ -456,7 +547,13 @@ impl MySqlCdcEnumerator {
         for (table, chunk_key, range) in result.chunks {
             let id = self.state.next_chunk_id;
             self.state.next_chunk_id += 1;
-            self.state.pending.push_back(crate::split::SnapshotSplit { id, table, chunk_key, range, high_watermark: None });
+            self.state.pending.push_back(crate::split::SnapshotSplit {
+                id,
+                table,
+                chunk_key,
+                range,
+                high_watermark: None,
+            });
         }
         self.resume_if_done(ctx)
     }
@@ -488,9 +585,12 @@ mod tests {
 
     fn enumerator(state: EnumeratorState) -> Box<dyn DynEnumerator> {
         let version = <MySqlCdcSource as Source>::STATE_VERSION;
-        let source = rust_core::runtime::erase(MySqlCdcSource::new(config(), RowType::default()).unwrap());
+        let source =
+            rust_core::runtime::erase(MySqlCdcSource::new(config(), RowType::default()).unwrap());
         let state = rust_core::state::encode(version, &state).unwrap();
-        source.create_enumerator(&EnumeratorInit { parallelism: 2 }, Some(&state)).unwrap()
+        source
+            .create_enumerator(&EnumeratorInit { parallelism: 2 }, Some(&state))
+            .unwrap()
     }
 
     fn streaming() -> EnumeratorState {
@@ -506,7 +606,9 @@ mod tests {
         out.commands
             .iter()
             .filter_map(|c| match c {
-                EnumeratorCommand::SendEvent { subtask, event } => Some((*subtask, decode_event(event).unwrap())),
+                EnumeratorCommand::SendEvent { subtask, event } => {
+                    Some((*subtask, decode_event(event).unwrap()))
+                }
                 _ => None,
             })
             .filter(|(_, e)| !matches!(e, EnumeratorEvent::ChunksAcknowledged(_)))
@@ -514,11 +616,15 @@ mod tests {
     }
 
     fn assigned(out: &EnumeratorOutput) -> usize {
-        out.commands.iter().filter(|c| matches!(c, EnumeratorCommand::AssignSplits { .. })).count()
+        out.commands
+            .iter()
+            .filter(|c| matches!(c, EnumeratorCommand::AssignSplits { .. }))
+            .count()
     }
 
     fn send(e: &mut Box<dyn DynEnumerator>, subtask: u32, event: ReaderEvent) -> EnumeratorOutput {
-        e.handle_source_event(subtask, &encode_event(&event).unwrap()).unwrap()
+        e.handle_source_event(subtask, &encode_event(&event).unwrap())
+            .unwrap()
     }
 
     fn state_of(e: &mut Box<dyn DynEnumerator>) -> EnumeratorState {
@@ -537,12 +643,25 @@ mod tests {
         // Restored with the option on: the background step looks for tables the state lacks
         // (a task run once; the handover watchdog's runs periodically).
         let task = start.commands.iter().find_map(|c| match c {
-            EnumeratorCommand::CallAsync { task_id, schedule: rust_core::api::AsyncSchedule::Once } => Some(*task_id),
+            EnumeratorCommand::CallAsync {
+                task_id,
+                schedule: rust_core::api::AsyncSchedule::Once,
+            } => Some(*task_id),
             _ => None,
         });
         let suspended_at = BinlogOffset::at(BinlogPosition::new("bin.000001", 500));
-        let out = send(&mut e, 0, ReaderEvent::NewTables { tables: vec![t("t2")], offset: suspended_at.clone() });
-        assert!(events(&out).is_empty(), "nothing to answer before t2 is read");
+        let out = send(
+            &mut e,
+            0,
+            ReaderEvent::NewTables {
+                tables: vec![t("t2")],
+                offset: suspended_at.clone(),
+            },
+        );
+        assert!(
+            events(&out).is_empty(),
+            "nothing to answer before t2 is read"
+        );
         let step = AddResult {
             found: Vec::new(),
             resolved: vec![(t("t2"), "id".into())],
@@ -553,21 +672,31 @@ mod tests {
             chunks: vec![(t("t2"), "id".into(), ChunkRange::whole())],
         };
         let bytes = rust_core::state::encode(1, &TaskResult::Adding(step)).unwrap();
-        e.handle_async_result(task.expect("a background step"), Ok(bytes)).unwrap();
-        assert_eq!(state_of(&mut e).adding.unwrap().suspended_at, Some(suspended_at.clone()));
+        e.handle_async_result(task.expect("a background step"), Ok(bytes))
+            .unwrap();
+        assert_eq!(
+            state_of(&mut e).adding.unwrap().suspended_at,
+            Some(suspended_at.clone())
+        );
 
         // The suspended reader asks for a split and gets t2's chunk.
         let out = e.handle_split_request(0, None).unwrap();
         assert_eq!(assigned(&out), 1);
         let chunk = state_of(&mut e).in_flight.values().next().unwrap().clone();
         let hw = BinlogPosition::new("bin.000001", 900);
-        let done = SnapshotSplit { high_watermark: Some(hw.clone()), ..chunk };
+        let done = SnapshotSplit {
+            high_watermark: Some(hw.clone()),
+            ..chunk
+        };
         let out = send(&mut e, 0, ReaderEvent::ChunksFinished(vec![done]));
         let expected = EnumeratorEvent::AddTables {
             tables: vec![TableWatermarks {
                 table: t("t2"),
                 chunk_key: "id".into(),
-                chunks: vec![crate::split::ChunkWatermark { end: None, high_watermark: hw.clone() }],
+                chunks: vec![crate::split::ChunkWatermark {
+                    end: None,
+                    high_watermark: hw.clone(),
+                }],
             }],
             max_high_watermark: Some(hw.clone()),
             dropped: Vec::new(),
@@ -575,14 +704,29 @@ mod tests {
         assert_eq!(events(&out), vec![(0, expected.clone())]);
 
         // Reported again (restored suspended, the answer lost): answered again, not re-read.
-        let out = send(&mut e, 1, ReaderEvent::NewTables { tables: vec![t("t2")], offset: suspended_at });
+        let out = send(
+            &mut e,
+            1,
+            ReaderEvent::NewTables {
+                tables: vec![t("t2")],
+                offset: suspended_at,
+            },
+        );
         assert_eq!(events(&out), vec![(1, expected)]);
         assert!(state_of(&mut e).pending.is_empty());
 
         send(&mut e, 1, ReaderEvent::TablesAdded(vec![t("t2")]));
         let state = state_of(&mut e);
         assert_eq!(state.adding, None);
-        assert_eq!(state.tables.unwrap().iter().map(|(t, _)| t.table.as_str()).collect::<Vec<_>>(), ["t1", "t2"]);
+        assert_eq!(
+            state
+                .tables
+                .unwrap()
+                .iter()
+                .map(|(t, _)| t.table.as_str())
+                .collect::<Vec<_>>(),
+            ["t1", "t2"]
+        );
         assert!(state.finished.is_empty());
     }
 
@@ -597,13 +741,31 @@ mod tests {
             suspended_at: Some(BinlogOffset::at(BinlogPosition::new("bin.000001", 100))),
             ..AddingTables::default()
         });
-        let chunk = SnapshotSplit { id: 3, table: t("t2"), chunk_key: "id".into(), range: ChunkRange::whole(), high_watermark: None };
-        state.finished.insert(&chunk, BinlogPosition::new("bin.000001", 200));
+        let chunk = SnapshotSplit {
+            id: 3,
+            table: t("t2"),
+            chunk_key: "id".into(),
+            range: ChunkRange::whole(),
+            high_watermark: None,
+        };
+        state
+            .finished
+            .insert(&chunk, BinlogPosition::new("bin.000001", 200));
         state.next_chunk_id = 4;
         let mut e = enumerator(state);
         let later = BinlogOffset::at(BinlogPosition::new("bin.000001", 300));
-        let out = send(&mut e, 0, ReaderEvent::NewTables { tables: vec![t("t2")], offset: later });
-        assert!(events(&out).is_empty(), "no resume with a chunk that ends before the suspension");
+        let out = send(
+            &mut e,
+            0,
+            ReaderEvent::NewTables {
+                tables: vec![t("t2")],
+                offset: later,
+            },
+        );
+        assert!(
+            events(&out).is_empty(),
+            "no resume with a chunk that ends before the suspension"
+        );
         let phase = state_of(&mut e).adding.unwrap();
         assert_eq!(phase.requested, vec![t("t2")]);
         assert!(phase.tables.is_empty());
@@ -620,15 +782,39 @@ mod tests {
             splitting_table: 1,
             ..AddingTables::default()
         });
-        state.pending.push_back(SnapshotSplit { id: 7, table: t("t3"), chunk_key: "id".into(), range: ChunkRange::whole(), high_watermark: None });
+        state.pending.push_back(SnapshotSplit {
+            id: 7,
+            table: t("t3"),
+            chunk_key: "id".into(),
+            range: ChunkRange::whole(),
+            high_watermark: None,
+        });
         state.next_chunk_id = 8;
         let mut e = enumerator(state);
         let out = e.add_reader(1).unwrap();
-        assert_eq!(events(&out), vec![(1, EnumeratorEvent::Suspend(vec![t("t3")]))]);
-        assert_eq!(assigned(&e.handle_split_request(1, None).unwrap()), 0, "no chunk before the suspension");
+        assert_eq!(
+            events(&out),
+            vec![(1, EnumeratorEvent::Suspend(vec![t("t3")]))]
+        );
+        assert_eq!(
+            assigned(&e.handle_split_request(1, None).unwrap()),
+            0,
+            "no chunk before the suspension"
+        );
         let offset = BinlogOffset::at(BinlogPosition::new("bin.000002", 4));
-        let out = send(&mut e, 0, ReaderEvent::NewTables { tables: vec![t("t3")], offset });
-        assert_eq!(assigned(&out), 1, "the waiting reader gets the chunk once the binlog reader suspended");
+        let out = send(
+            &mut e,
+            0,
+            ReaderEvent::NewTables {
+                tables: vec![t("t3")],
+                offset,
+            },
+        );
+        assert_eq!(
+            assigned(&out),
+            1,
+            "the waiting reader gets the chunk once the binlog reader suspended"
+        );
     }
 
     fn names(v: Vec<TableId>) -> Vec<String> {
@@ -638,12 +824,30 @@ mod tests {
     #[test]
     fn ddl_that_brings_a_table_name_into_existence() {
         let n = |s: &str| names(tables_appearing(s, "db"));
-        assert_eq!(n("CREATE TABLE t2 (id INT PRIMARY KEY)"), n("CREATE TABLE db.t2 (id INT)"));
+        assert_eq!(
+            n("CREATE TABLE t2 (id INT PRIMARY KEY)"),
+            n("CREATE TABLE db.t2 (id INT)")
+        );
         assert_eq!(n("CREATE TABLE IF NOT EXISTS `x`.`t2` (id INT)").len(), 1);
-        assert_eq!(n("RENAME TABLE a TO t2, b TO other.t3"), n("CREATE TABLE t2 (i INT)").into_iter().chain(n("CREATE TABLE other.t3 (i INT)")).collect::<Vec<_>>());
-        assert_eq!(n("ALTER TABLE a RENAME TO t2"), n("CREATE TABLE t2 (i INT)"));
-        assert_eq!(n("alter table a rename as `t2`"), n("CREATE TABLE t2 (i INT)"));
-        assert_eq!(n("ALTER TABLE a ADD COLUMN c INT, RENAME t2"), n("CREATE TABLE t2 (i INT)"));
+        assert_eq!(
+            n("RENAME TABLE a TO t2, b TO other.t3"),
+            n("CREATE TABLE t2 (i INT)")
+                .into_iter()
+                .chain(n("CREATE TABLE other.t3 (i INT)"))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            n("ALTER TABLE a RENAME TO t2"),
+            n("CREATE TABLE t2 (i INT)")
+        );
+        assert_eq!(
+            n("alter table a rename as `t2`"),
+            n("CREATE TABLE t2 (i INT)")
+        );
+        assert_eq!(
+            n("ALTER TABLE a ADD COLUMN c INT, RENAME t2"),
+            n("CREATE TABLE t2 (i INT)")
+        );
         assert!(n("ALTER TABLE a RENAME COLUMN x TO y").is_empty());
         assert!(n("ALTER TABLE renamed ADD COLUMN c INT").is_empty());
         assert!(n("ALTER TABLE a RENAME INDEX i TO j").is_empty());

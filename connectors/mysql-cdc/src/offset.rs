@@ -18,18 +18,29 @@ pub struct BinlogPosition {
 
 impl BinlogPosition {
     pub fn new(file: impl Into<String>, pos: u64) -> Self {
-        BinlogPosition { file: file.into(), pos }
+        BinlogPosition {
+            file: file.into(),
+            pos,
+        }
     }
 
     /// The numeric suffix of the file name (`bin.000012` gives 12); files without one sort first.
     pub fn file_number(&self) -> u64 {
-        self.file.rsplit('.').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+        self.file
+            .rsplit('.')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
     }
 }
 
 impl Ord for BinlogPosition {
     fn cmp(&self, other: &Self) -> Ordering {
-        (self.file_number(), &self.file, self.pos).cmp(&(other.file_number(), &other.file, other.pos))
+        (self.file_number(), &self.file, self.pos).cmp(&(
+            other.file_number(),
+            &other.file,
+            other.pos,
+        ))
     }
 }
 
@@ -62,13 +73,21 @@ pub struct BinlogOffset {
 
 impl BinlogOffset {
     pub fn at(position: BinlogPosition) -> Self {
-        BinlogOffset { position, skip_rows: 0, gtid: None }
+        BinlogOffset {
+            position,
+            skip_rows: 0,
+            gtid: None,
+        }
     }
 
     /// The start after the GTIDs `set` (canonical text of either flavor), skipping the first
     /// `skip_rows` row changes of the first transaction not in it.
     pub fn after_gtids(set: String, skip_rows: u64) -> Self {
-        BinlogOffset { position: BinlogPosition::new("", 4), skip_rows, gtid: Some(set) }
+        BinlogOffset {
+            position: BinlogPosition::new("", 4),
+            skip_rows,
+            gtid: Some(set),
+        }
     }
 
     /// True for a start after a GTID set whose file and position the reader has not learned yet.

@@ -23,7 +23,10 @@ impl NamePattern {
     pub fn new(pattern: &str) -> Result<Self, String> {
         let regex = fancy_regex::Regex::new(&format!("^(?:{pattern})$"))
             .map_err(|e| format!("'{pattern}' is not a valid regular expression: {e}"))?;
-        Ok(NamePattern { source: pattern.to_string(), regex })
+        Ok(NamePattern {
+            source: pattern.to_string(),
+            regex,
+        })
     }
 
     /// The pattern as given.
@@ -62,9 +65,14 @@ mod tests {
         assert!(p.is_match("orders") && !p.is_match("tmp_orders"));
         // Look-behind and a backreference.
         assert!(NamePattern::new(".*(?<!_bak)").unwrap().is_match("orders"));
-        assert!(!NamePattern::new(".*(?<!_bak)").unwrap().is_match("orders_bak"));
+        assert!(!NamePattern::new(".*(?<!_bak)")
+            .unwrap()
+            .is_match("orders_bak"));
         assert!(NamePattern::new("(a+)_\\1").unwrap().is_match("aa_aa"));
         let e = NamePattern::new("orders_(").unwrap_err();
-        assert!(e.contains("'orders_('") && e.contains("not a valid regular expression"), "{e}");
+        assert!(
+            e.contains("'orders_('") && e.contains("not a valid regular expression"),
+            "{e}"
+        );
     }
 }

@@ -33,27 +33,39 @@ use crate::binlog_stall::StallMonitor;
 use crate::config::MySqlCdcConfig;
 use crate::connect::Connector;
 use crate::metrics::{BinlogReaderMetrics, SnapshotReaderMetrics};
+use crate::newly_added::TableWatch;
 use crate::offset::BinlogOffset;
+use crate::offset::BinlogPosition;
 use crate::retry::{is_transient, Outage, RetryPolicy};
 use crate::schema::{load_table, TableId, TableSchema};
 use crate::shared_binlog::Cursor;
 use crate::snapshot::{ChunkReader, LowWatermark};
 use crate::spill::{Frame, LostSpill, Offer, RecordMeta, SpillReader, SpillState, SpillWriter};
-use crate::newly_added::TableWatch;
-use crate::offset::BinlogPosition;
 use crate::split::{
-    decode_event, encode_event, BinlogSplit, CdcSplit, EnumeratorEvent, ReaderEvent, SnapshotSplit, TableWatermarks,
+    decode_event, encode_event, BinlogSplit, CdcSplit, EnumeratorEvent, ReaderEvent, SnapshotSplit,
+    TableWatermarks,
 };
 use crate::value::{primary_key_differs, BatchBuilder, TableMapping};
 
 /// Results the worker hands to the task thread.
 enum Output {
-    Chunk { split: SnapshotSplit, batch: ChangeBatch },
+    Chunk {
+        split: SnapshotSplit,
+        batch: ChangeBatch,
+    },
     /// `event_time`: the server time of the batch's newest change and when it was read (epoch ms).
-    Binlog { batch: Option<ChangeBatch>, offset: BinlogOffset, watermarks_passed: bool, event_time: Option<(i64, i64)> },
+    Binlog {
+        batch: Option<ChangeBatch>,
+        offset: BinlogOffset,
+        watermarks_passed: bool,
+        event_time: Option<(i64, i64)>,
+    },
     /// The binlog stream stopped before a newly added table (`newly_added.rs`): everything before
     /// `offset` was sent; the split waits there for the tables.
-    Suspended { offset: BinlogOffset, tables: Vec<TableId> },
+    Suspended {
+        offset: BinlogOffset,
+        tables: Vec<TableId>,
+    },
     Failed(BridgeError),
 }
 
@@ -128,7 +140,12 @@ struct Worker {
 }
 
 impl MySqlCdcReader {
-    pub fn new(config: Arc<MySqlCdcConfig>, row_type: RowType, subtask: u32, batch_rows: usize) -> Result<Self> {
+    pub fn new(
+        config: Arc<MySqlCdcConfig>,
+        row_type: RowType,
+        subtask: u32,
+        batch_rows: usize,
+    ) -> Result<Self> {
         let server_id = config.server_ids.id_for(subtask);
         Ok(MySqlCdcReader {
             config,
@@ -186,7 +203,11 @@ impl MySqlCdcReader {
                 .name(format!("rust-mysql-cdc-reader-{}", self.server_id))
                 .spawn(move || job.run(command_rx))
                 .map_err(|e| BridgeError::external("starting the reader thread", e))?;
-            self.worker = Some(Worker { commands, output, thread: Some(thread) });
+            self.worker = Some(Worker {
+                commands,
+                output,
+                thread: Some(thread),
+            });
         }
         Ok(self.worker.as_mut().expect("worker just created"))
     }
@@ -194,12 +215,17 @@ impl MySqlCdcReader {
     /// Keeps the worker [`IN_FLIGHT`] splits deep, and asks for the next split as soon as there
     /// is room for it (nothing is queued behind a binlog split: it streams until the job ends).
     fn dispatch(&mut self, ctx: &mut ReaderContext) -> Result<()> {
-        let streaming = |in_flight: &VecDeque<CdcSplit>| matches!(in_flight.back(), Some(CdcSplit::Binlog(_)));
+        let streaming =
+            |in_flight: &VecDeque<CdcSplit>| matches!(in_flight.back(), Some(CdcSplit::Binlog(_)));
         while self.in_flight.len() < IN_FLIGHT && !streaming(&self.in_flight) {
-            let Some(split) = self.queue.pop_front() else { break };
+            let Some(split) = self.queue.pop_front() else {
+                break;
+            };
             let command = match &split {
                 CdcSplit::Snapshot(s) => Command::ReadChunk(s.clone()),
-                CdcSplit::Binlog(b) | CdcSplit::BinlogSpilled(b, _) => Command::StreamBinlog(b.clone(), self.open_spill(ctx)),
+                CdcSplit::Binlog(b) | CdcSplit::BinlogSpilled(b, _) => {
+                    Command::StreamBinlog(b.clone(), self.open_spill(ctx))
+                }
             };
             self.worker(ctx)?
                 .commands
@@ -207,7 +233,11 @@ impl MySqlCdcReader {
                 .map_err(|_| BridgeError::other("the reader's worker thread has stopped"))?;
             self.in_flight.push_back(split);
         }
-        if self.queue.is_empty() && self.in_flight.len() < IN_FLIGHT && !streaming(&self.in_flight) && !self.no_more_splits {
+        if self.queue.is_empty()
+            && self.in_flight.len() < IN_FLIGHT
+            && !streaming(&self.in_flight)
+            && !self.no_more_splits
+        {
             if !self.requested {
                 // Asked while a chunk is still being read: the next one arrives while this one
                 // is emitted (an ahead request does not count as idle for the rate limits).
@@ -239,14 +269,22 @@ impl MySqlCdcReader {
             (None, None) => return None,
         };
         config.dir.get_or_insert_with(|| self.local_dir.clone());
-        let (reader, writer, resume, lost) =
-            crate::spill::open(&config, ctx.metrics(), &self.server_id.to_string(), restored);
+        let (reader, writer, resume, lost) = crate::spill::open(
+            &config,
+            ctx.metrics(),
+            &self.server_id.to_string(),
+            restored,
+        );
         if let Some(mut previous) = self.spill.replace(reader) {
             // The split streams again after a suspension for new tables (which waited for Flink to
             // take every spilled batch): only segments a checkpoint may still need are kept.
             previous.close();
         }
-        Some(BinlogSpill { writer, resume, lost })
+        Some(BinlogSpill {
+            writer,
+            resume,
+            lost,
+        })
     }
 
     /// The next output: one a checkpoint took from the channel, the channel's (older than any
@@ -255,17 +293,23 @@ impl MySqlCdcReader {
         if let Some(o) = self.front.pop_front() {
             return Ok(Some(o));
         }
-        let Some(worker) = self.worker.as_mut() else { return Ok(None) };
+        let Some(worker) = self.worker.as_mut() else {
+            return Ok(None);
+        };
         match worker.output.try_recv() {
             Ok(o) => return Ok(Some(o)),
             Err(mpsc::error::TryRecvError::Empty) => {}
             Err(mpsc::error::TryRecvError::Disconnected) => {
                 if self.spill.as_ref().is_none_or(|s| s.pending() == 0) {
-                    return Err(BridgeError::other("the reader's worker thread stopped unexpectedly"));
+                    return Err(BridgeError::other(
+                        "the reader's worker thread stopped unexpectedly",
+                    ));
                 }
             }
         }
-        let Some(spill) = self.spill.as_mut() else { return Ok(None) };
+        let Some(spill) = self.spill.as_mut() else {
+            return Ok(None);
+        };
         Ok(spill.take_next()?.map(|s| Output::Binlog {
             batch: s.batch,
             offset: s.meta.offset,
@@ -276,13 +320,20 @@ impl MySqlCdcReader {
 
     /// Tells the enumerator the binlog split is suspended for new tables (again after a restore).
     fn report_suspended(ctx: &mut ReaderContext, split: &BinlogSplit) -> Result<()> {
-        let event = ReaderEvent::NewTables { tables: split.suspended.clone(), offset: split.offset.clone() };
+        let event = ReaderEvent::NewTables {
+            tables: split.suspended.clone(),
+            offset: split.offset.clone(),
+        };
         ctx.send_event_to_enumerator(encode_event(&event)?);
         Ok(())
     }
 
     fn report(&self, ctx: &mut ReaderContext, splits: &[SnapshotSplit]) -> Result<()> {
-        let finished: Vec<SnapshotSplit> = splits.iter().filter(|s| s.high_watermark.is_some()).cloned().collect();
+        let finished: Vec<SnapshotSplit> = splits
+            .iter()
+            .filter(|s| s.high_watermark.is_some())
+            .cloned()
+            .collect();
         if !finished.is_empty() {
             ctx.send_event_to_enumerator(encode_event(&ReaderEvent::ChunksFinished(finished))?);
         }
@@ -313,7 +364,9 @@ impl SourceReader for MySqlCdcReader {
                 Output::Failed(e) => return Err(e),
                 Output::Suspended { offset, tables } => {
                     let Some(CdcSplit::Binlog(mut split)) = self.in_flight.pop_front() else {
-                        return Err(BridgeError::other("the binlog stream suspended without a binlog split in flight"));
+                        return Err(BridgeError::other(
+                            "the binlog stream suspended without a binlog split in flight",
+                        ));
                     };
                     split.offset = offset;
                     for t in tables {
@@ -347,7 +400,12 @@ impl SourceReader for MySqlCdcReader {
                         return Ok(ReaderPoll::Batch(batch));
                     }
                 }
-                Output::Binlog { batch, offset, watermarks_passed, event_time } => {
+                Output::Binlog {
+                    batch,
+                    offset,
+                    watermarks_passed,
+                    event_time,
+                } => {
                     if let Some(CdcSplit::Binlog(split)) = self.in_flight.front_mut() {
                         split.offset = offset;
                         if watermarks_passed {
@@ -402,7 +460,9 @@ impl SourceReader for MySqlCdcReader {
         // discarded. This reader reads the chunk again at a later high watermark; the enumerator
         // must wait for that report, or the binlog phase replays changes the re-read chunk has.
         if !restored_unfinished.is_empty() {
-            ctx.send_event_to_enumerator(encode_event(&ReaderEvent::ChunksRestored(restored_unfinished))?);
+            ctx.send_event_to_enumerator(encode_event(&ReaderEvent::ChunksRestored(
+                restored_unfinished,
+            ))?);
         }
         self.dispatch(ctx)
     }
@@ -414,12 +474,22 @@ impl SourceReader for MySqlCdcReader {
 
     fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<CdcSplit>> {
         let spill = self.snapshot_spill(checkpoint_id)?;
-        let mut state: Vec<CdcSplit> = self.unacknowledged.iter().cloned().map(CdcSplit::Snapshot).collect();
+        let mut state: Vec<CdcSplit> = self
+            .unacknowledged
+            .iter()
+            .cloned()
+            .map(CdcSplit::Snapshot)
+            .collect();
         state.extend(self.suspended.iter().cloned().map(CdcSplit::Binlog));
-        state.extend(self.in_flight.iter().cloned().map(|split| match (split, &spill) {
-            (CdcSplit::Binlog(b), Some(spill)) => CdcSplit::BinlogSpilled(b, spill.clone()),
-            (other, _) => other,
-        }));
+        state.extend(
+            self.in_flight
+                .iter()
+                .cloned()
+                .map(|split| match (split, &spill) {
+                    (CdcSplit::Binlog(b), Some(spill)) => CdcSplit::BinlogSpilled(b, spill.clone()),
+                    (other, _) => other,
+                }),
+        );
         state.extend(self.queue.iter().cloned());
         if let (Some(spill), None) = (self.restored_spill.clone(), self.spill.as_ref()) {
             // Restored and not streamed yet: the checkpoint keeps it as it came.
@@ -446,9 +516,11 @@ impl SourceReader for MySqlCdcReader {
                 self.unacknowledged.retain(|s| !ids.contains(&s.id));
             }
             EnumeratorEvent::Suspend(tables) => self.suspend(tables, ctx)?,
-            EnumeratorEvent::AddTables { tables, max_high_watermark, dropped } => {
-                self.add_tables(tables, max_high_watermark, dropped, ctx)?
-            }
+            EnumeratorEvent::AddTables {
+                tables,
+                max_high_watermark,
+                dropped,
+            } => self.add_tables(tables, max_high_watermark, dropped, ctx)?,
         }
         Ok(())
     }
@@ -476,7 +548,9 @@ impl MySqlCdcReader {
     /// spill first, so that the checkpoint names every batch between what Flink has seen and
     /// where the binlog resumes.
     fn snapshot_spill(&mut self, checkpoint_id: u64) -> Result<Option<SpillState>> {
-        let Some(spill) = self.spill.as_mut() else { return Ok(None) };
+        let Some(spill) = self.spill.as_mut() else {
+            return Ok(None);
+        };
         if spill.pending() > 0 {
             if let Some(worker) = self.worker.as_mut() {
                 while let Ok(o) = worker.output.try_recv() {
@@ -484,7 +558,11 @@ impl MySqlCdcReader {
                 }
             }
             if !self.front.is_empty() {
-                if !self.front.iter().all(|o| matches!(o, Output::Binlog { .. })) {
+                if !self
+                    .front
+                    .iter()
+                    .all(|o| matches!(o, Output::Binlog { .. }))
+                {
                     // Not expected while streaming (a failure is on its way): no spill in this
                     // checkpoint, whose restore reads the binlog from what Flink has seen.
                     spill.snapshot(checkpoint_id);
@@ -492,8 +570,18 @@ impl MySqlCdcReader {
                 }
                 let mut frames = Vec::with_capacity(self.front.len());
                 for o in &self.front {
-                    if let Output::Binlog { batch, offset, watermarks_passed, event_time } = o {
-                        let meta = RecordMeta { offset: offset.clone(), watermarks_passed: *watermarks_passed, event_time: *event_time };
+                    if let Output::Binlog {
+                        batch,
+                        offset,
+                        watermarks_passed,
+                        event_time,
+                    } = o
+                    {
+                        let meta = RecordMeta {
+                            offset: offset.clone(),
+                            watermarks_passed: *watermarks_passed,
+                            event_time: *event_time,
+                        };
                         frames.push(Frame::encode(&meta, batch.as_ref())?);
                     }
                 }
@@ -508,7 +596,10 @@ impl MySqlCdcReader {
     /// its split does not capture (a late request is void).
     fn suspend(&mut self, tables: Vec<TableId>, ctx: &mut ReaderContext) -> Result<()> {
         if let Some(split) = &mut self.suspended {
-            let new: Vec<TableId> = tables.into_iter().filter(|t| !split.tables.contains(t) && !split.suspended.contains(t)).collect();
+            let new: Vec<TableId> = tables
+                .into_iter()
+                .filter(|t| !split.tables.contains(t) && !split.suspended.contains(t))
+                .collect();
             if !new.is_empty() {
                 split.suspended.extend(new);
                 let split = split.clone();
@@ -516,18 +607,33 @@ impl MySqlCdcReader {
             }
             return Ok(());
         }
-        let streaming = self.in_flight.iter().chain(self.queue.iter()).find_map(|s| match s {
-            CdcSplit::Binlog(b) => Some(b),
-            _ => None,
-        });
-        let Some(split) = streaming else { return Ok(()) };
-        let new: Vec<TableId> = tables.into_iter().filter(|t| !split.tables.contains(t)).collect();
+        let streaming = self
+            .in_flight
+            .iter()
+            .chain(self.queue.iter())
+            .find_map(|s| match s {
+                CdcSplit::Binlog(b) => Some(b),
+                _ => None,
+            });
+        let Some(split) = streaming else {
+            return Ok(());
+        };
+        let new: Vec<TableId> = tables
+            .into_iter()
+            .filter(|t| !split.tables.contains(t))
+            .collect();
         if new.is_empty() {
             return Ok(());
         }
-        if let Some(i) = self.queue.iter().position(|s| matches!(s, CdcSplit::Binlog(_))) {
+        if let Some(i) = self
+            .queue
+            .iter()
+            .position(|s| matches!(s, CdcSplit::Binlog(_)))
+        {
             // Not handed to the worker yet: suspended where it is.
-            let Some(CdcSplit::Binlog(mut split)) = self.queue.remove(i) else { unreachable!("matched above") };
+            let Some(CdcSplit::Binlog(mut split)) = self.queue.remove(i) else {
+                unreachable!("matched above")
+            };
             split.suspended = new;
             Self::report_suspended(ctx, &split)?;
             self.suspended = Some(split);
@@ -549,15 +655,26 @@ impl MySqlCdcReader {
         dropped: Vec<TableId>,
         ctx: &mut ReaderContext,
     ) -> Result<()> {
-        let names: Vec<TableId> = tables.iter().map(|t| t.table.clone()).chain(dropped.iter().cloned()).collect();
+        let names: Vec<TableId> = tables
+            .iter()
+            .map(|t| t.table.clone())
+            .chain(dropped.iter().cloned())
+            .collect();
         let Some(mut split) = self.suspended.take() else {
             // Not suspended: an answer this reader has merged already (acknowledge it again), or
             // one for a suspension its restored state does not have (it reports the tables again
             // when it meets them).
-            let holds = self.in_flight.iter().chain(self.queue.iter()).any(|s| match s {
-                CdcSplit::Binlog(b) => tables.iter().all(|t| b.tables.contains(&t.table)) && dropped.iter().all(|t| b.ignored.contains(t)),
-                _ => false,
-            });
+            let holds = self
+                .in_flight
+                .iter()
+                .chain(self.queue.iter())
+                .any(|s| match s {
+                    CdcSplit::Binlog(b) => {
+                        tables.iter().all(|t| b.tables.contains(&t.table))
+                            && dropped.iter().all(|t| b.ignored.contains(t))
+                    }
+                    _ => false,
+                });
             if holds {
                 ctx.send_event_to_enumerator(encode_event(&ReaderEvent::TablesAdded(names))?);
             }
@@ -631,10 +748,16 @@ impl WorkerJob {
     fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let log_context = self.log_context.clone();
         let _context = log_context.enter();
-        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
             Ok(rt) => rt,
             Err(e) => {
-                let _ = self.output.try_send(Output::Failed(BridgeError::external("starting the reader runtime", e)));
+                let _ = self.output.try_send(Output::Failed(BridgeError::external(
+                    "starting the reader runtime",
+                    e,
+                )));
                 self.availability.notify();
                 return;
             }
@@ -650,16 +773,22 @@ impl WorkerJob {
                         tracing::debug!("no chunk to read: the snapshot connection is closed");
                     }
                 }
-                let Some(command) = commands.recv().await else { break };
+                let Some(command) = commands.recv().await else {
+                    break;
+                };
                 let result = match command {
                     Command::ReadChunk(split) => {
                         // Events while reading a chunk name its table and id (this thread only
                         // polls this future, so the thread's context is the chunk's).
-                        let chunk = self.log_context.with(&[("table", &split.table), ("chunk", &split.id)]);
+                        let chunk = self
+                            .log_context
+                            .with(&[("table", &split.table), ("chunk", &split.id)]);
                         let _chunk = chunk.enter();
                         self.read_chunk(&mut conn, split).await
                     }
-                    Command::StreamBinlog(split, spill) => self.stream_binlog(&mut commands, split, spill).await,
+                    Command::StreamBinlog(split, spill) => {
+                        self.stream_binlog(&mut commands, split, spill).await
+                    }
                     // The stream it was meant for suspended already.
                     Command::Suspend(_) => Ok(()),
                 };
@@ -676,12 +805,19 @@ impl WorkerJob {
     }
 
     async fn send(&self, output: Output) -> Result<()> {
-        self.output.send(output).await.map_err(|_| BridgeError::other("reader closed"))?;
+        self.output
+            .send(output)
+            .await
+            .map_err(|_| BridgeError::other("reader closed"))?;
         self.availability.notify();
         Ok(())
     }
 
-    async fn schema(&mut self, conn: &mut mysql_async::Conn, table: &TableId) -> Result<(Arc<TableSchema>, Arc<TableMapping>)> {
+    async fn schema(
+        &mut self,
+        conn: &mut mysql_async::Conn,
+        table: &TableId,
+    ) -> Result<(Arc<TableSchema>, Arc<TableMapping>)> {
         if !self.schemas.contains_key(table) {
             let schema = load_table(conn, table).await?.ok_or_else(|| {
                 BridgeError::validation(format!("table {table} no longer exists"))
@@ -697,7 +833,11 @@ impl WorkerJob {
 
     /// Reads a chunk; when the connection breaks (`retry::is_transient`), reads it again from a
     /// new low watermark on a new connection, with backoff, within the `connect.*` bounds.
-    async fn read_chunk(&mut self, conn: &mut Option<mysql_async::Conn>, split: SnapshotSplit) -> Result<()> {
+    async fn read_chunk(
+        &mut self,
+        conn: &mut Option<mysql_async::Conn>,
+        split: SnapshotSplit,
+    ) -> Result<()> {
         let mut outage: Option<Outage> = None;
         // The reader's close() waits for this thread: an outage must not hold it up.
         let closing = self.output.clone();
@@ -711,7 +851,8 @@ impl WorkerJob {
                     // Rows of the broken attempt must not reach the next chunk's batch.
                     let _ = self.builder.finish();
                     *conn = None;
-                    let outage = outage.get_or_insert_with(|| Outage::new(RetryPolicy::new(&self.config)));
+                    let outage =
+                        outage.get_or_insert_with(|| Outage::new(RetryPolicy::new(&self.config)));
                     let Some(delay) = outage.failed(&e) else {
                         let what = format!("reading chunk {} of {}", split.id, split.table);
                         return Err(outage.give_up(&what, self.connector.address()));
@@ -732,7 +873,11 @@ impl WorkerJob {
         }
     }
 
-    async fn read_chunk_once(&mut self, conn: &mut Option<mysql_async::Conn>, mut split: SnapshotSplit) -> Result<()> {
+    async fn read_chunk_once(
+        &mut self,
+        conn: &mut Option<mysql_async::Conn>,
+        mut split: SnapshotSplit,
+    ) -> Result<()> {
         if conn.is_none() {
             *conn = Some(self.connector.connect_once().await?);
         }
@@ -765,7 +910,9 @@ impl WorkerJob {
         // chunk whose binlog moved, keep rows for the replay until one is quiet again.
         let mut high_watermark = None;
         if !self.snapshot_sees_changes {
-            high_watermark = reader.read_into(c, &schema, &split, &mut self.builder, &mapping).await?;
+            high_watermark = reader
+                .read_into(c, &schema, &split, &mut self.builder, &mapping)
+                .await?;
             self.snapshot_sees_changes = high_watermark.is_none();
             if let Some(hw) = &high_watermark {
                 tracing::debug!(rows = self.builder.len(), high_watermark = %hw, "chunk read");
@@ -775,7 +922,11 @@ impl WorkerJob {
             Some(hw) => hw,
             None => {
                 let chunk = reader.read(c, &schema, &split).await?;
-                tracing::debug!(rows = chunk.rows.len(), replayed = chunk.replayed, "chunk read");
+                tracing::debug!(
+                    rows = chunk.rows.len(),
+                    replayed = chunk.replayed,
+                    "chunk read"
+                );
                 self.snapshot_sees_changes = chunk.moved;
                 for row in &chunk.rows {
                     self.builder.append(&mapping, row, RowKind::Insert, 0)?;
@@ -813,12 +964,21 @@ impl WorkerJob {
         let _ = conn.disconnect().await;
         let tables = Arc::new(tables);
         // On the server's shared connection, or one of its own (shared_binlog.rs).
-        let mut cursor =
-            Cursor::open(&self.connector, &self.config, self.server_id, &split.offset, tables.clone(), &self.metrics)
-                .await?;
+        let mut cursor = Cursor::open(
+            &self.connector,
+            &self.config,
+            self.server_id,
+            &split.offset,
+            tables.clone(),
+            &self.metrics,
+        )
+        .await?;
         cursor.set_mappings(Arc::new(mappings.clone()));
         cursor.set_schema_changes(self.builder.emits_schema_changes());
-        cursor.set_watch(Arc::new(TableWatch::new(&self.config, split.ignored.clone())));
+        cursor.set_watch(Arc::new(TableWatch::new(
+            &self.config,
+            split.ignored.clone(),
+        )));
         cursor.set_compact_json(self.config.legacy_json);
         if let Some(skip) = crate::binlog::StartSkip::of(&self.config, &split.offset) {
             cursor.set_start_skip(skip);
@@ -830,7 +990,9 @@ impl WorkerJob {
     /// channel is full (Flink is not polling) or earlier outputs are on disk still (order). At the
     /// spill's bound it waits for Flink, through the channel once nothing is spilled.
     async fn send_binlog(&self, spill: &mut Option<BinlogSpill>, output: Output) -> Result<()> {
-        let Some(spill) = spill.as_mut() else { return self.send(output).await };
+        let Some(spill) = spill.as_mut() else {
+            return self.send(output).await;
+        };
         let mut output = output;
         let mut frame: Option<Frame> = None;
         loop {
@@ -841,15 +1003,27 @@ impl WorkerJob {
                         self.availability.notify();
                         return Ok(());
                     }
-                    Err(mpsc::error::TrySendError::Closed(_)) => return Err(BridgeError::other("reader closed")),
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        return Err(BridgeError::other("reader closed"))
+                    }
                     Err(mpsc::error::TrySendError::Full(o)) => output = o,
                 }
             }
             if frame.is_none() {
-                let Output::Binlog { batch, offset, watermarks_passed, event_time } = &output else {
+                let Output::Binlog {
+                    batch,
+                    offset,
+                    watermarks_passed,
+                    event_time,
+                } = &output
+                else {
                     return self.send(output).await;
                 };
-                let meta = RecordMeta { offset: offset.clone(), watermarks_passed: *watermarks_passed, event_time: *event_time };
+                let meta = RecordMeta {
+                    offset: offset.clone(),
+                    watermarks_passed: *watermarks_passed,
+                    event_time: *event_time,
+                };
                 frame = Some(Frame::encode(&meta, batch.as_ref())?);
             }
             match spill.writer.offer(frame.as_ref().expect("encoded above"))? {
@@ -895,9 +1069,11 @@ impl WorkerJob {
         let watermarks: Vec<Option<(usize, &crate::split::TableWatermarks)>> = cursor_tables
             .iter()
             .map(|t| {
-                split.watermarks.iter().find(|w| w.table == t.id).map(|w| {
-                    (t.column_index(&w.chunk_key).unwrap_or(0), w)
-                })
+                split
+                    .watermarks
+                    .iter()
+                    .find(|w| w.table == t.id)
+                    .map(|w| (t.column_index(&w.chunk_key).unwrap_or(0), w))
             })
             .collect();
         let mut max_hw = split.max_high_watermark.clone();
@@ -957,14 +1133,16 @@ impl WorkerJob {
                     )));
                 }
                 let emit = |image: &Option<Vec<crate::value::Value>>| -> bool {
-                    let (Some(max), Some((key, wm)), Some(row)) = (&max_hw, watermark, image) else {
+                    let (Some(max), Some((key, wm)), Some(row)) = (&max_hw, watermark, image)
+                    else {
                         return true;
                     };
                     if change.txn_start >= *max {
                         return true;
                     }
                     let column = &cursor_tables[change.table].columns[key];
-                    wm.watermark_of(column, &row[key]).is_none_or(|hw| change.txn_start >= *hw)
+                    wm.watermark_of(column, &row[key])
+                        .is_none_or(|hw| change.txn_start >= *hw)
                 };
                 let skip = match change.kind {
                     ChangeKind::Insert => skipped.inserts,
@@ -981,7 +1159,14 @@ impl WorkerJob {
                     ChangeKind::Insert => {
                         if emit(&change.after) {
                             if let Some(row) = &change.after {
-                                self.builder.append_change(mapping, row, RowKind::Insert, ts, at, at.after_seq())?;
+                                self.builder.append_change(
+                                    mapping,
+                                    row,
+                                    RowKind::Insert,
+                                    ts,
+                                    at,
+                                    at.after_seq(),
+                                )?;
                             }
                         }
                     }
@@ -993,7 +1178,9 @@ impl WorkerJob {
                         // from one binlog row change, so they land in one batch with one offset
                         // (the offset counts row changes, not rows): a restore never splits them.
                         let key_changed = match (&change.before, &change.after) {
-                            (Some(b), Some(a)) => primary_key_differs(&cursor_tables[change.table], b, a),
+                            (Some(b), Some(a)) => {
+                                primary_key_differs(&cursor_tables[change.table], b, a)
+                            }
                             _ => false,
                         };
                         let (before_kind, after_kind) = if key_changed {
@@ -1006,10 +1193,24 @@ impl WorkerJob {
                         // and one after.
                         let (before, after) = (emit(&change.before), emit(&change.after));
                         if let (true, Some(row)) = (before, &change.before) {
-                            self.builder.append_change(mapping, row, before_kind, ts, at, at.before_seq())?;
+                            self.builder.append_change(
+                                mapping,
+                                row,
+                                before_kind,
+                                ts,
+                                at,
+                                at.before_seq(),
+                            )?;
                         }
                         if let (true, Some(row)) = (after, &change.after) {
-                            self.builder.append_change(mapping, row, after_kind, ts, at, at.after_seq())?;
+                            self.builder.append_change(
+                                mapping,
+                                row,
+                                after_kind,
+                                ts,
+                                at,
+                                at.after_seq(),
+                            )?;
                         }
                     }
                     ChangeKind::SchemaChange => {
@@ -1021,14 +1222,23 @@ impl WorkerJob {
                     ChangeKind::Delete => {
                         if emit(&change.before) {
                             if let Some(row) = &change.before {
-                                self.builder.append_change(mapping, row, RowKind::Delete, ts, at, at.before_seq())?;
+                                self.builder.append_change(
+                                    mapping,
+                                    row,
+                                    RowKind::Delete,
+                                    ts,
+                                    at,
+                                    at.before_seq(),
+                                )?;
                             }
                         }
                     }
                 }
             }
             let offset = cursor.offset();
-            let passed = max_hw.as_ref().is_some_and(|m| cursor.at_boundary() && cursor.position() >= *m);
+            let passed = max_hw
+                .as_ref()
+                .is_some_and(|m| cursor.at_boundary() && cursor.position() >= *m);
             if passed {
                 max_hw = None;
             }
@@ -1040,12 +1250,30 @@ impl WorkerJob {
                 last_sent = offset.clone();
                 metrics.update_position(cursor.current());
                 let event_time = batch_event_ms.take().map(|ms| (ms, now_ms()));
-                self.send_binlog(&mut spill, Output::Binlog { batch: Some(batch), offset, watermarks_passed: passed, event_time }).await?;
+                self.send_binlog(
+                    &mut spill,
+                    Output::Binlog {
+                        batch: Some(batch),
+                        offset,
+                        watermarks_passed: passed,
+                        event_time,
+                    },
+                )
+                .await?;
             } else if (idle && offset != last_sent) || passed || suspend {
                 // Progress without rows (other tables, heartbeats): move the checkpointed offset.
                 last_sent = offset.clone();
                 metrics.update_position(cursor.current());
-                self.send_binlog(&mut spill, Output::Binlog { batch: None, offset, watermarks_passed: passed, event_time: None }).await?;
+                self.send_binlog(
+                    &mut spill,
+                    Output::Binlog {
+                        batch: None,
+                        offset,
+                        watermarks_passed: passed,
+                        event_time: None,
+                    },
+                )
+                .await?;
             }
             if suspend {
                 // Everything before the new table's event was sent with this offset; nothing at
@@ -1062,7 +1290,12 @@ impl WorkerJob {
                         }
                     }
                 }
-                return self.send(Output::Suspended { offset, tables: suspend_for }).await;
+                return self
+                    .send(Output::Suspended {
+                        offset,
+                        tables: suspend_for,
+                    })
+                    .await;
             }
         }
         cursor.close().await;

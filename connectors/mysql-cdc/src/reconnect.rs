@@ -48,7 +48,9 @@ impl ReconnectingCursor {
         let cursor = loop {
             match open_once(connector, server_id, offset, &tables, heartbeat).await {
                 Ok(cursor) => break cursor,
-                Err(e) if is_transient(&e) => wait(&mut outage, e, connector, server_id, offset).await?,
+                Err(e) if is_transient(&e) => {
+                    wait(&mut outage, e, connector, server_id, offset).await?
+                }
                 Err(e) => return Err(e),
             }
         };
@@ -168,11 +170,21 @@ impl ReconnectingCursor {
     /// Reopens the stream at the offset of everything returned so far.
     async fn reconnect(&mut self) -> Result<()> {
         let offset = self.cursor.offset();
-        let outage = self.outage.get_or_insert_with(|| Outage::new(self.policy.clone()));
+        let outage = self
+            .outage
+            .get_or_insert_with(|| Outage::new(self.policy.clone()));
         let mut cause = self.broken.take().expect("reconnect only a broken stream");
         loop {
             wait(outage, cause, &self.connector, self.server_id, &offset).await?;
-            match open_once(&self.connector, self.server_id, &offset, &self.tables, self.heartbeat).await {
+            match open_once(
+                &self.connector,
+                self.server_id,
+                &offset,
+                &self.tables,
+                self.heartbeat,
+            )
+            .await
+            {
                 Ok(cursor) => {
                     tracing::info!(
                         address = %self.connector.address(), server_id = self.server_id, offset = %offset,
@@ -193,9 +205,17 @@ impl ReconnectingCursor {
 
 /// Counts a failure and waits the backoff delay, or gives up with the error naming the server,
 /// the bounds and the last cause.
-async fn wait(outage: &mut Outage, cause: BridgeError, connector: &Connector, server_id: u32, offset: &BinlogOffset) -> Result<()> {
+async fn wait(
+    outage: &mut Outage,
+    cause: BridgeError,
+    connector: &Connector,
+    server_id: u32,
+    offset: &BinlogOffset,
+) -> Result<()> {
     let Some(delay) = outage.failed(&cause) else {
-        let what = format!("the binlog reader (server id {server_id}) could not (re)connect to read from {offset}");
+        let what = format!(
+            "the binlog reader (server id {server_id}) could not (re)connect to read from {offset}"
+        );
         return Err(outage.give_up(&what, connector.address()));
     };
     tracing::warn!(
@@ -215,5 +235,13 @@ async fn open_once(
     heartbeat: Duration,
 ) -> Result<BinlogCursor> {
     let conn = connector.connect_once().await?;
-    BinlogCursor::open_on(conn, connector, server_id, offset, tables.clone(), heartbeat).await
+    BinlogCursor::open_on(
+        conn,
+        connector,
+        server_id,
+        offset,
+        tables.clone(),
+        heartbeat,
+    )
+    .await
 }

@@ -54,7 +54,10 @@ impl RetryPolicy {
 /// Connects, riding out an outage within the policy's bounds (unlike [`Connector::connect`],
 /// whose few quick attempts suit a submission, not a running reader).
 pub async fn connect(connector: &Connector) -> Result<Conn> {
-    transient(connector, "connecting", async || connector.connect_once().await).await
+    transient(connector, "connecting", async || {
+        connector.connect_once().await
+    })
+    .await
 }
 
 /// Runs `step` on a fresh connection; a transient failure of the connection or of the step
@@ -76,7 +79,11 @@ pub async fn on_connection<T>(
 
 /// Runs `op` until it succeeds, fails for good (not [`is_transient`]), or the outage outlasts the
 /// connector's retry policy.
-async fn transient<T>(connector: &Connector, what: &str, mut op: impl AsyncFnMut() -> Result<T>) -> Result<T> {
+async fn transient<T>(
+    connector: &Connector,
+    what: &str,
+    mut op: impl AsyncFnMut() -> Result<T>,
+) -> Result<T> {
     let mut outage = Outage::new(connector.retry_policy());
     loop {
         match op().await {
@@ -110,7 +117,13 @@ pub struct Outage {
 impl Outage {
     pub fn new(policy: RetryPolicy) -> Self {
         let next_delay = policy.first_delay;
-        Outage { policy, started: Instant::now(), failures: 0, next_delay, last_cause: String::new() }
+        Outage {
+            policy,
+            started: Instant::now(),
+            failures: 0,
+            next_delay,
+            last_cause: String::new(),
+        }
     }
 
     /// Records a failed attempt. `Some(delay)`: wait that long, then try again; `None`: both
@@ -153,11 +166,16 @@ impl Outage {
 
 /// True for errors a new connection may cure: the connection broke or could not be made.
 pub fn is_transient(e: &BridgeError) -> bool {
-    let BridgeError::External { source, .. } = e else { return false };
+    let BridgeError::External { source, .. } = e else {
+        return false;
+    };
     if let Some(e) = source.downcast_ref::<mysql_async::Error>() {
         return is_transient_mysql(e);
     }
-    source.downcast_ref::<std::io::Error>().is_some() || source.downcast_ref::<tokio::time::error::Elapsed>().is_some()
+    source.downcast_ref::<std::io::Error>().is_some()
+        || source
+            .downcast_ref::<tokio::time::error::Elapsed>()
+            .is_some()
 }
 
 fn is_transient_mysql(e: &mysql_async::Error) -> bool {
@@ -180,7 +198,10 @@ fn is_transient_mysql(e: &mysql_async::Error) -> bool {
 pub fn connection_closed(context: &str) -> BridgeError {
     BridgeError::external(
         context,
-        std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the server closed the connection"),
+        std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the server closed the connection",
+        ),
     )
 }
 
@@ -213,7 +234,10 @@ mod tests {
     }
 
     fn io_error() -> BridgeError {
-        BridgeError::external("reading the binlog", std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+        BridgeError::external(
+            "reading the binlog",
+            std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+        )
     }
 
     /// A transient failure runs the step again, a definite one ends it at once. Chaos seed
@@ -222,11 +246,18 @@ mod tests {
     #[test]
     fn transient_failures_run_the_step_again_and_definite_ones_end_it() {
         let connector = Connector::new(&crate::config::test_config("t", &[]));
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let mut calls = 0;
         let got = rt.block_on(transient(&connector, "checking", async || {
             calls += 1;
-            if calls < 3 { Err(io_error()) } else { Ok(calls) }
+            if calls < 3 {
+                Err(io_error())
+            } else {
+                Ok(calls)
+            }
         }));
         assert_eq!(got.unwrap(), 3);
         let mut calls = 0;
@@ -234,7 +265,10 @@ mod tests {
             calls += 1;
             Err::<(), _>(BridgeError::validation("no such table"))
         }));
-        assert_eq!(got.unwrap_err().to_string(), BridgeError::validation("no such table").to_string());
+        assert_eq!(
+            got.unwrap_err().to_string(),
+            BridgeError::validation("no such table").to_string()
+        );
         assert_eq!(calls, 1);
     }
 
@@ -248,11 +282,22 @@ mod tests {
             elapsed += d;
         }
         // 100 ms doubling, capped at 10 s; past 3 attempts it goes on until 30 s have passed.
-        assert_eq!(delays, [100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]);
-        let e = outage.give_up("lost the binlog connection", "127.0.0.1:3306").to_string();
-        assert!(e.contains("127.0.0.1:3306") && e.contains("10 consecutive failures"), "{e}");
+        assert_eq!(
+            delays,
+            [100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]
+        );
+        let e = outage
+            .give_up("lost the binlog connection", "127.0.0.1:3306")
+            .to_string();
+        assert!(
+            e.contains("127.0.0.1:3306") && e.contains("10 consecutive failures"),
+            "{e}"
+        );
         assert_eq!(outage.failures(), 10);
-        assert!(e.contains("'connect.max-retries' = 3") && e.contains("'connect.timeout' = 30s"), "{e}");
+        assert!(
+            e.contains("'connect.max-retries' = 3") && e.contains("'connect.timeout' = 30s"),
+            "{e}"
+        );
         assert!(e.contains("Last cause: reading the binlog:"), "{e}");
 
         // A short timeout: the attempt count is the bound that holds.
@@ -269,12 +314,19 @@ mod tests {
         let server = |code: u16| {
             BridgeError::external(
                 "x",
-                mysql_async::Error::Server(mysql_async::ServerError { code, message: "m".into(), state: "HY000".into() }),
+                mysql_async::Error::Server(mysql_async::ServerError {
+                    code,
+                    message: "m".into(),
+                    state: "HY000".into(),
+                }),
             )
         };
         assert!(is_transient(&io_error()));
         assert!(is_transient(&connection_closed("reading the binlog")));
-        assert!(is_transient(&connection_silent("reading the binlog", Duration::from_secs(90))));
+        assert!(is_transient(&connection_silent(
+            "reading the binlog",
+            Duration::from_secs(90)
+        )));
         assert!(is_transient(&server(1053)), "server shutdown");
         assert!(is_transient(&server(1927)), "connection killed");
         assert!(!is_transient(&server(1236)), "purged binlog");

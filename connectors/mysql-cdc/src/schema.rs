@@ -8,16 +8,18 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::pattern::NamePattern;
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use crate::pattern::NamePattern;
 use rust_core::{BridgeError, Result};
 
 /// Schemas that hold the server's own tables; never captured, whatever the patterns say.
 pub const SYSTEM_SCHEMAS: &[&str] = &["information_schema", "mysql", "performance_schema", "sys"];
 
 /// A table, by database and name (case as stored on the server).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct TableId {
     pub database: String,
     pub table: String,
@@ -25,12 +27,19 @@ pub struct TableId {
 
 impl TableId {
     pub fn new(database: impl Into<String>, table: impl Into<String>) -> Self {
-        TableId { database: database.into(), table: table.into() }
+        TableId {
+            database: database.into(),
+            table: table.into(),
+        }
     }
 
     /// `` `db`.`table` ``, safe to splice into SQL.
     pub fn quoted(&self) -> String {
-        format!("{}.{}", quote_ident(&self.database), quote_ident(&self.table))
+        format!(
+            "{}.{}",
+            quote_ident(&self.database),
+            quote_ident(&self.table)
+        )
     }
 }
 
@@ -79,7 +88,9 @@ impl ColumnSchema {
     pub fn enum_labels(&self) -> Vec<String> {
         let mut labels = Vec::new();
         if self.data_type == "enum" || self.data_type == "set" {
-            for_each_label(&self.column_type, |_, label| labels.push(label.into_owned()));
+            for_each_label(&self.column_type, |_, label| {
+                labels.push(label.into_owned())
+            });
         }
         labels
     }
@@ -88,8 +99,13 @@ impl ColumnSchema {
 /// Calls `f(index, label)` for each label of `enum('a','it''s','back\\slash')` / `set(...)`.
 /// `COLUMN_TYPE` quotes labels as SQL strings: `'` doubled, backslash escapes (`\\`, `\n`,
 /// `\0`, ...). Borrows the label unless it contains an escape.
-pub(crate) fn for_each_label(column_type: &str, mut f: impl FnMut(usize, std::borrow::Cow<'_, str>)) {
-    let Some(open) = column_type.find('(') else { return };
+pub(crate) fn for_each_label(
+    column_type: &str,
+    mut f: impl FnMut(usize, std::borrow::Cow<'_, str>),
+) {
+    let Some(open) = column_type.find('(') else {
+        return;
+    };
     let s = &column_type[open + 1..];
     let bytes = s.as_bytes();
     let (mut i, mut index) = (0, 0);
@@ -121,7 +137,14 @@ pub(crate) fn for_each_label(column_type: &str, mut f: impl FnMut(usize, std::bo
             }
         }
         let raw = &s[start..j.min(s.len())];
-        f(index, if escaped { unescape(raw).into() } else { raw.into() });
+        f(
+            index,
+            if escaped {
+                unescape(raw).into()
+            } else {
+                raw.into()
+            },
+        );
         index += 1;
         i = j + 1;
     }
@@ -164,7 +187,9 @@ pub struct TableSchema {
 impl TableSchema {
     /// The column of this name, compared case-insensitively as MySQL compares column names.
     pub fn column_index(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name))
+        self.columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -178,7 +203,11 @@ pub async fn discover_tables(
     database_regex: &NamePattern,
     table_regex: &NamePattern,
 ) -> Result<Vec<TableSchema>> {
-    let system = SYSTEM_SCHEMAS.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(",");
+    let system = SYSTEM_SCHEMAS
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(",");
     let tables: Vec<(String, String)> = conn
         .query(format!(
             "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES \
@@ -203,7 +232,10 @@ pub async fn discover_tables(
     for db in databases {
         loaded.extend(load_schemas(conn, db, None).await?);
     }
-    Ok(ids.into_iter().filter_map(|id| loaded.remove(&id)).collect())
+    Ok(ids
+        .into_iter()
+        .filter_map(|id| loaded.remove(&id))
+        .collect())
 }
 
 /// The schema of one base table or view, or None when it does not exist.
@@ -213,15 +245,15 @@ pub async fn load_table(conn: &mut Conn, id: &TableId) -> Result<Option<TableSch
 }
 
 type ColumnRow = (
-    String,         // TABLE_NAME
-    String,         // COLUMN_NAME
-    String,         // DATA_TYPE
-    String,         // COLUMN_TYPE
-    String,         // IS_NULLABLE
-    Option<u64>,    // NUMERIC_PRECISION
-    Option<u64>,    // NUMERIC_SCALE
-    Option<u64>,    // DATETIME_PRECISION
-    Option<u64>,    // CHARACTER_MAXIMUM_LENGTH
+    String,      // TABLE_NAME
+    String,      // COLUMN_NAME
+    String,      // DATA_TYPE
+    String,      // COLUMN_TYPE
+    String,      // IS_NULLABLE
+    Option<u64>, // NUMERIC_PRECISION
+    Option<u64>, // NUMERIC_SCALE
+    Option<u64>, // DATETIME_PRECISION
+    Option<u64>, // CHARACTER_MAXIMUM_LENGTH
 );
 
 /// The columns and primary keys of the tables of `database` (only `table` when given).
@@ -234,9 +266,14 @@ async fn load_schemas(
         Some(t) => format!("reading the schema of {}", TableId::new(database, t)),
         None => format!("reading the schemas of database '{database}'"),
     };
-    let table_filter = if table.is_some() { " AND TABLE_NAME = ?" } else { "" };
-    let params: Vec<mysql_async::Value> =
-        std::iter::once(database.into()).chain(table.map(Into::into)).collect();
+    let table_filter = if table.is_some() {
+        " AND TABLE_NAME = ?"
+    } else {
+        ""
+    };
+    let params: Vec<mysql_async::Value> = std::iter::once(database.into())
+        .chain(table.map(Into::into))
+        .collect();
     let columns: Vec<ColumnRow> = conn
         .exec(
             format!(
@@ -250,21 +287,31 @@ async fn load_schemas(
         .await
         .map_err(|e| BridgeError::external(context(), e))?;
     let mut out: BTreeMap<TableId, TableSchema> = BTreeMap::new();
-    for (tbl, name, data_type, column_type, nullable, num_prec, num_scale, dt_prec, char_len) in columns {
+    for (tbl, name, data_type, column_type, nullable, num_prec, num_scale, dt_prec, char_len) in
+        columns
+    {
         let id = TableId::new(database, tbl);
         let is_temporal = matches!(data_type.as_str(), "time" | "datetime" | "timestamp");
         let column = ColumnSchema {
             unsigned: column_type.contains("unsigned") || column_type.contains("zerofill"),
             nullable: nullable.eq_ignore_ascii_case("YES"),
             precision: if is_temporal { dt_prec } else { num_prec }.map(clamp_u32),
-            scale: if is_temporal { None } else { num_scale.map(clamp_u32) },
+            scale: if is_temporal {
+                None
+            } else {
+                num_scale.map(clamp_u32)
+            },
             char_max_length: char_len,
             name,
             data_type,
             column_type,
         };
         out.entry(id.clone())
-            .or_insert_with(|| TableSchema { id, columns: Vec::new(), primary_key: Vec::new() })
+            .or_insert_with(|| TableSchema {
+                id,
+                columns: Vec::new(),
+                primary_key: Vec::new(),
+            })
             .columns
             .push(column);
     }
@@ -283,7 +330,10 @@ async fn load_schemas(
         let id = TableId::new(database, tbl);
         if let Some(schema) = out.get_mut(&id) {
             let index = schema.column_index(&column).ok_or_else(|| {
-                BridgeError::other(format!("{}: primary key column '{column}' is not a column", id))
+                BridgeError::other(format!(
+                    "{}: primary key column '{column}' is not a column",
+                    id
+                ))
             })?;
             schema.primary_key.push(index);
         }
@@ -318,6 +368,9 @@ mod tests {
             scale: None,
             char_max_length: Some(4),
         };
-        assert_eq!(c.enum_labels(), vec!["a", "it's", "x,y", "", r"back\slash", "q'"]);
+        assert_eq!(
+            c.enum_labels(),
+            vec!["a", "it's", "x,y", "", r"back\slash", "q'"]
+        );
     }
 }

@@ -102,12 +102,14 @@ const HEARTBEAT_EVENT: u8 = 27;
 
 /// Tests: the next event a hub relays panics its thread.
 #[cfg(test)]
-pub(crate) static PANIC_AT_NEXT_EVENT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+pub(crate) static PANIC_AT_NEXT_EVENT: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
 
 /// Tests: a defect that hands the readers with these server ids none of the events they must see
 /// (what the binlog stall watchdog is for).
 #[cfg(test)]
-pub(crate) static STARVED_SERVER_IDS: Mutex<Option<std::ops::RangeInclusive<u32>>> = Mutex::new(None);
+pub(crate) static STARVED_SERVER_IDS: Mutex<Option<std::ops::RangeInclusive<u32>>> =
+    Mutex::new(None);
 
 /// A binlog reader's cursor: a connection of its own, or fed by its server's shared connection.
 // One per binlog reader, both variants a BinlogCursor and a little more: no boxing needed.
@@ -133,7 +135,9 @@ impl Cursor {
         let shared = metrics.gauge("binlogSharedConnection");
         let readers = metrics.gauge("binlogConnectionReaders");
         if config.shared_binlog && !offset.starts_from_gtids() {
-            let cursor = SharedCursor::subscribe(connector, config, server_id, offset, tables, readers).await?;
+            let cursor =
+                SharedCursor::subscribe(connector, config, server_id, offset, tables, readers)
+                    .await?;
             shared.set(1);
             return Ok(Cursor::Shared(cursor));
         }
@@ -146,8 +150,15 @@ impl Cursor {
         shared.set(0);
         readers.set(1);
         let policy = RetryPolicy::new(config);
-        let cursor =
-            ReconnectingCursor::open(connector, server_id, offset, tables, config.heartbeat_interval, policy).await?;
+        let cursor = ReconnectingCursor::open(
+            connector,
+            server_id,
+            offset,
+            tables,
+            config.heartbeat_interval,
+            policy,
+        )
+        .await?;
         Ok(Cursor::Private(cursor))
     }
 
@@ -306,19 +317,36 @@ impl SharedCursor {
     ) -> Result<Self> {
         // A purged offset fails this reader alone, before it joins (a hub restarting there would
         // fail every reader); the server's flavor tells how the fed cursor reads GTID events.
-        let mariadb = crate::retry::on_connection(connector, "checking the binlog file", async |conn| {
-            check_file(conn, offset).await?;
-            is_mariadb(conn).await
-        })
-        .await?;
+        let mariadb =
+            crate::retry::on_connection(connector, "checking the binlog file", async |conn| {
+                check_file(conn, offset).await?;
+                is_mariadb(conn).await
+            })
+            .await?;
 
-        let cursor = BinlogCursor::fed(connector, offset, tables, mariadb, config.heartbeat_interval);
+        let cursor = BinlogCursor::fed(
+            connector,
+            offset,
+            tables,
+            mariadb,
+            config.heartbeat_interval,
+        );
         let (tx, deliveries) = mpsc::channel(QUEUED_DELIVERIES);
         let id = next_id();
-        let subscriber =
-            Subscriber { id, server_id, from: offset.position.clone(), tx, pending: Vec::new(), readers };
+        let subscriber = Subscriber {
+            id,
+            server_id,
+            from: offset.position.clone(),
+            tx,
+            pending: Vec::new(),
+            readers,
+        };
         let key = HubKey::of(config);
-        let Joined { commands, hub, blocked_on } = join(&key, config, connector, subscriber)?;
+        let Joined {
+            commands,
+            hub,
+            blocked_on,
+        } = join(&key, config, connector, subscriber)?;
         tracing::info!(
             address = %connector.address(), offset = %offset, server_id,
             "binlog reading on the server's shared binlog connection"
@@ -365,7 +393,10 @@ impl SharedCursor {
     }
 
     fn hold_probe(&self) -> HoldProbe {
-        HoldProbe { blocked_on: self.blocked_on.clone(), id: self.id }
+        HoldProbe {
+            blocked_on: self.blocked_on.clone(),
+            id: self.id,
+        }
     }
 
     fn take(&mut self, delivery: Option<Delivery>) -> Result<()> {
@@ -440,7 +471,9 @@ fn registry() -> &'static Mutex<HashMap<HubKey, Entry>> {
 
 fn lock() -> std::sync::MutexGuard<'static, HashMap<HubKey, Entry>> {
     // The map stays consistent whatever panicked while holding it (single inserts and removes).
-    registry().lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    registry()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn next_id() -> u64 {
@@ -470,7 +503,11 @@ fn join(
         match entry.commands.send(Command::Join(subscriber)) {
             Ok(()) => {
                 entry.readers += 1;
-                return Ok(Joined { commands: entry.commands.clone(), hub: entry.hub, blocked_on: entry.blocked_on.clone() });
+                return Ok(Joined {
+                    commands: entry.commands.clone(),
+                    hub: entry.hub,
+                    blocked_on: entry.blocked_on.clone(),
+                });
             }
             // Its thread ended early (a panic): start another.
             Err(mpsc::error::SendError(Command::Join(s))) => subscriber = s,
@@ -501,9 +538,19 @@ fn join(
     tracing::info!(address = %connector.address(), "shared binlog connection started");
     hubs.insert(
         key.clone(),
-        Entry { hub: id, commands: commands.clone(), readers: 1, thread: Some(thread), blocked_on: blocked_on.clone() },
+        Entry {
+            hub: id,
+            commands: commands.clone(),
+            readers: 1,
+            thread: Some(thread),
+            blocked_on: blocked_on.clone(),
+        },
     );
-    Ok(Joined { commands, hub: id, blocked_on })
+    Ok(Joined {
+        commands,
+        hub: id,
+        blocked_on,
+    })
 }
 
 /// A reader left hub `hub` (its Leave is sent). The last one removes the hub from the registry
@@ -580,7 +627,10 @@ enum Step {
 impl Hub {
     fn run_thread(self) {
         let address = self.connector.address().to_string();
-        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
             Ok(rt) => rt,
             Err(e) => {
                 // Dropping the hub disconnects its subscribers, who fail with the generic error.
@@ -617,7 +667,9 @@ impl Hub {
                 continue;
             }
             let step = {
-                let Hub { commands, cursor, .. } = &mut self;
+                let Hub {
+                    commands, cursor, ..
+                } = &mut self;
                 let cursor = cursor.as_mut().expect("open");
                 tokio::select! {
                     command = commands.recv() => Step::Command(command),
@@ -656,7 +708,10 @@ impl Hub {
     async fn command(&mut self, command: Command) {
         match command {
             Command::Join(subscriber) => {
-                let behind = self.cursor.as_ref().is_some_and(|c| subscriber.from < c.position());
+                let behind = self
+                    .cursor
+                    .as_ref()
+                    .is_some_and(|c| subscriber.from < c.position());
                 let from = subscriber.from.clone();
                 self.add(subscriber);
                 if behind {
@@ -679,8 +734,13 @@ impl Hub {
 
     /// The connection uses a subscriber's server id: after the owner left, another's (reconnecting).
     async fn check_owner(&mut self) {
-        let Some(first) = self.subscribers.first() else { return };
-        if self.owner.is_some_and(|(id, _)| self.subscribers.iter().any(|s| s.id == id)) {
+        let Some(first) = self.subscribers.first() else {
+            return;
+        };
+        if self
+            .owner
+            .is_some_and(|(id, _)| self.subscribers.iter().any(|s| s.id == id))
+        {
             return;
         }
         let (id, server_id) = (first.id, first.server_id);
@@ -722,7 +782,15 @@ impl Hub {
             let (connector, heartbeat) = (&self.connector, self.heartbeat);
             let attempt = async {
                 let conn = connector.connect_once().await?;
-                BinlogCursor::open_on(conn, connector, server_id, &offset, Arc::new(Vec::new()), heartbeat).await
+                BinlogCursor::open_on(
+                    conn,
+                    connector,
+                    server_id,
+                    &offset,
+                    Arc::new(Vec::new()),
+                    heartbeat,
+                )
+                .await
             };
             // A join or leave meanwhile (the last reader leaving must not wait for a slow connect)
             // drops the attempt: it starts over with the subscribers as they are then.
@@ -743,7 +811,10 @@ impl Hub {
                         address = %self.connector.address(), server_id, offset = %offset, readers = self.subscribers.len(),
                         "shared binlog connection open"
                     );
-                    self.reopened = self.outage.is_some().then(|| (Instant::now(), cursor.position()));
+                    self.reopened = self
+                        .outage
+                        .is_some()
+                        .then(|| (Instant::now(), cursor.position()));
                     self.cursor = Some(cursor);
                     self.resume = None;
                     return Ok(());
@@ -759,7 +830,9 @@ impl Hub {
 
     /// A read failed: reconnect on a transient error, else fail every subscriber.
     async fn failed(&mut self, e: BridgeError) {
-        let Some(cursor) = self.cursor.take() else { return };
+        let Some(cursor) = self.cursor.take() else {
+            return;
+        };
         // Dropped, not closed: its server thread died with the connection, or the next dump
         // under the same server id replaces it.
         let offset = cursor.offset();
@@ -776,8 +849,15 @@ impl Hub {
 
     /// Counts a failure and waits the backoff delay (taking joins and leaves meanwhile), or gives
     /// up with the error naming the server, the bounds and the last cause.
-    async fn wait(&mut self, cause: BridgeError, server_id: u32, offset: &BinlogOffset) -> Result<()> {
-        let outage = self.outage.get_or_insert_with(|| Outage::new(self.policy.clone()));
+    async fn wait(
+        &mut self,
+        cause: BridgeError,
+        server_id: u32,
+        offset: &BinlogOffset,
+    ) -> Result<()> {
+        let outage = self
+            .outage
+            .get_or_insert_with(|| Outage::new(self.policy.clone()));
         let Some(delay) = outage.failed(&cause) else {
             let what = format!(
                 "the shared binlog connection (server id {server_id}, {} readers) could not (re)connect to read from {offset}",
@@ -811,9 +891,14 @@ impl Hub {
         let text = e.message_chain();
         let validation = e.is_validation();
         for s in self.subscribers.drain(..) {
-            let e = if validation { BridgeError::validation(&text) } else { BridgeError::other(&text) };
+            let e = if validation {
+                BridgeError::validation(&text)
+            } else {
+                BridgeError::other(&text)
+            };
             // A reader that takes nothing for this long is gone or stuck: it sees the queue closed.
-            let _ = tokio::time::timeout(Duration::from_secs(5), s.tx.send(Delivery::Failed(e))).await;
+            let _ =
+                tokio::time::timeout(Duration::from_secs(5), s.tx.send(Delivery::Failed(e))).await;
         }
         self.outage = None;
         self.reopened = None;
@@ -883,7 +968,10 @@ impl Hub {
         let starved = STARVED_SERVER_IDS.lock().unwrap().clone();
         for s in &mut self.subscribers {
             #[cfg(test)]
-            if starved.as_ref().is_some_and(|ids| ids.contains(&s.server_id)) {
+            if starved
+                .as_ref()
+                .is_some_and(|ids| ids.contains(&s.server_id))
+            {
                 s.from = end.clone();
                 continue;
             }

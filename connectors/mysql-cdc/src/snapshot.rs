@@ -118,7 +118,8 @@ impl LowWatermark {
                 // One round trip, COMMIT first. A failed query takes the long way, whose errors
                 // name the cause (a missing privilege, MySQL 8.4's SHOW BINARY LOG STATUS);
                 // COMMIT again is harmless.
-                match last_result_rows::<mysql_async::Row>(conn, "COMMIT; SHOW MASTER STATUS").await {
+                match last_result_rows::<mysql_async::Row>(conn, "COMMIT; SHOW MASTER STATUS").await
+                {
                     Ok(rows) => master_status_position(rows.into_iter().next()),
                     Err(_) => {
                         conn.query_drop("COMMIT")
@@ -152,23 +153,40 @@ async fn snapshot_status(conn: &mut Conn) -> Result<Option<BinlogPosition>> {
     let rows: Vec<(String, String)> = conn
         .query("SHOW STATUS LIKE 'binlog\\_snapshot\\_%'")
         .await
-        .map_err(|e| db_error("reading the binlog position of the snapshot (SHOW STATUS)", e))?;
+        .map_err(|e| {
+            db_error(
+                "reading the binlog position of the snapshot (SHOW STATUS)",
+                e,
+            )
+        })?;
     snapshot_position(&rows)
 }
 
 /// The position in the rows of `SHOW STATUS LIKE 'binlog\_snapshot\_%'`.
 fn snapshot_position(rows: &[(String, String)]) -> Result<Option<BinlogPosition>> {
-    let value = |name: &str| rows.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
-    let (Some(file), Some(pos)) = (value("Binlog_snapshot_file"), value("Binlog_snapshot_position")) else {
+    let value = |name: &str| {
+        rows.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let (Some(file), Some(pos)) = (
+        value("Binlog_snapshot_file"),
+        value("Binlog_snapshot_position"),
+    ) else {
         return Ok(None);
     };
     if file.is_empty() {
         return Ok(None);
     }
-    let pos = pos
-        .parse()
-        .map_err(|_| BridgeError::other(format!("Binlog_snapshot_position is not a position: {pos:?}")))?;
-    Ok(Some(BinlogPosition { file: file.to_string(), pos }))
+    let pos = pos.parse().map_err(|_| {
+        BridgeError::other(format!(
+            "Binlog_snapshot_position is not a position: {pos:?}"
+        ))
+    })?;
+    Ok(Some(BinlogPosition {
+        file: file.to_string(),
+        pos,
+    }))
 }
 
 pub struct ChunkReader<'a> {
@@ -183,20 +201,37 @@ pub struct ChunkReader<'a> {
 }
 
 impl ChunkReader<'_> {
-    pub async fn read(&self, conn: &mut Conn, table: &TableSchema, split: &SnapshotSplit) -> Result<ChunkRows> {
+    pub async fn read(
+        &self,
+        conn: &mut Conn,
+        table: &TableSchema,
+        split: &SnapshotSplit,
+    ) -> Result<ChunkRows> {
         let key_index = table.column_index(&split.chunk_key).unwrap_or(0);
         let low = self.low_watermark.begin(conn).await?;
         let mut rows = select_chunk(conn, table, &split.chunk_key, &split.range).await?;
         let high = self.low_watermark.end(conn).await?;
         if self.skip_backfill {
-            return Ok(ChunkRows { rows, high_watermark: low, replayed: 0, moved: false });
+            return Ok(ChunkRows {
+                rows,
+                high_watermark: low,
+                replayed: 0,
+                moved: false,
+            });
         }
         let mut replayed = 0;
         if high > low {
-            replayed = self.replay(table, key_index, &split.range, &low, &high, &mut rows).await?;
+            replayed = self
+                .replay(table, key_index, &split.range, &low, &high, &mut rows)
+                .await?;
         }
         let moved = high > low;
-        Ok(ChunkRows { rows, high_watermark: high, replayed, moved })
+        Ok(ChunkRows {
+            rows,
+            high_watermark: high,
+            replayed,
+            moved,
+        })
     }
 
     /// The chunk appended straight to `builder` (no rows kept) when the binlog did not move
@@ -215,13 +250,20 @@ impl ChunkReader<'_> {
         let normalizer = RowNormalizer::new(table);
         let (sql, params) = chunk_query(table, &split.chunk_key, &split.range);
         let context = || format!("reading a chunk of {}", table.id);
-        let mut result = conn.exec_iter(sql, params).await.map_err(|e| chunk_error(table, context(), e))?;
+        let mut result = conn
+            .exec_iter(sql, params)
+            .await
+            .map_err(|e| chunk_error(table, context(), e))?;
         if let Some(columns) = result.columns() {
             check_result_columns(table, &columns)?;
         }
         // Row packets read in place (value/binary_row.rs): no mysql_async `Row` per row.
         let mut reader = BinaryRowReader::new(result.columns_ref());
-        while let Some(packet) = result.next_raw().await.map_err(|e| db_error(context(), e))? {
+        while let Some(packet) = result
+            .next_raw()
+            .await
+            .map_err(|e| db_error(context(), e))?
+        {
             // A failed append discards the builder's pending rows, this chunk's among them.
             builder.append_snapshot_packet(mapping, table, &normalizer, &mut reader, &packet)?;
         }
@@ -254,16 +296,33 @@ impl ChunkReader<'_> {
     ) -> Result<usize> {
         // Without a primary key a row is identified by all its values (full row images make that exact).
         let key_column = &table.columns[key_index];
-        let pk: Vec<usize> = if table.primary_key.is_empty() { (0..table.columns.len()).collect() } else { table.primary_key.clone() };
-        let key_of = |row: &RowValues| -> String {
-            pk.iter().map(|&i| row[i].as_sql(false)).collect::<Vec<_>>().join("\u{1}")
+        let pk: Vec<usize> = if table.primary_key.is_empty() {
+            (0..table.columns.len()).collect()
+        } else {
+            table.primary_key.clone()
         };
-        let mut by_key: HashMap<String, usize> = rows.iter().enumerate().map(|(i, r)| (key_of(r), i)).collect();
-        let mut slots: Vec<Option<RowValues>> = std::mem::take(rows).into_iter().map(Some).collect();
+        let key_of = |row: &RowValues| -> String {
+            pk.iter()
+                .map(|&i| row[i].as_sql(false))
+                .collect::<Vec<_>>()
+                .join("\u{1}")
+        };
+        let mut by_key: HashMap<String, usize> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (key_of(r), i))
+            .collect();
+        let mut slots: Vec<Option<RowValues>> =
+            std::mem::take(rows).into_iter().map(Some).collect();
         let tables = Arc::new(vec![table.clone()]);
-        let mut cursor =
-            BinlogCursor::open(self.connector, self.server_id, &BinlogOffset::at(low.clone()), tables, self.heartbeat)
-                .await?;
+        let mut cursor = BinlogCursor::open(
+            self.connector,
+            self.server_id,
+            &BinlogOffset::at(low.clone()),
+            tables,
+            self.heartbeat,
+        )
+        .await?;
         cursor.set_compact_json(self.compact_json);
         let mut changes = Vec::new();
         let mut applied = 0;
@@ -281,7 +340,9 @@ impl ChunkReader<'_> {
                     )));
                 }
                 if let Some(before) = &change.before {
-                    if change.kind != ChangeKind::Insert && range.contains(key_column, &before[key_index]) {
+                    if change.kind != ChangeKind::Insert
+                        && range.contains(key_column, &before[key_index])
+                    {
                         if let Some(i) = by_key.remove(&key_of(before)) {
                             slots[i] = None;
                         }
@@ -289,7 +350,9 @@ impl ChunkReader<'_> {
                     }
                 }
                 if let Some(after) = change.after {
-                    if change.kind != ChangeKind::Delete && range.contains(key_column, &after[key_index]) {
+                    if change.kind != ChangeKind::Delete
+                        && range.contains(key_column, &after[key_index])
+                    {
                         let key = key_of(&after);
                         match by_key.get(&key) {
                             Some(&i) => slots[i] = Some(after),
@@ -310,10 +373,18 @@ impl ChunkReader<'_> {
 }
 
 /// The chunk's rows now, streamed with the binary protocol (typed values, as the binlog has them).
-async fn select_chunk(conn: &mut Conn, table: &TableSchema, chunk_key: &str, range: &ChunkRange) -> Result<Vec<RowValues>> {
+async fn select_chunk(
+    conn: &mut Conn,
+    table: &TableSchema,
+    chunk_key: &str,
+    range: &ChunkRange,
+) -> Result<Vec<RowValues>> {
     let (sql, params) = chunk_query(table, chunk_key, range);
     let context = || format!("reading a chunk of {}", table.id);
-    let mut result = conn.exec_iter(sql, params).await.map_err(|e| chunk_error(table, context(), e))?;
+    let mut result = conn
+        .exec_iter(sql, params)
+        .await
+        .map_err(|e| chunk_error(table, context(), e))?;
     if let Some(columns) = result.columns() {
         check_result_columns(table, &columns)?;
     }
@@ -348,7 +419,13 @@ fn chunk_query(table: &TableSchema, chunk_key: &str, range: &ChunkRange) -> (Str
     let columns: Vec<String> = table
         .columns
         .iter()
-        .map(|c| if c.data_type.is_empty() { format!("NULL AS {}", quote_ident(&c.name)) } else { quote_ident(&c.name) })
+        .map(|c| {
+            if c.data_type.is_empty() {
+                format!("NULL AS {}", quote_ident(&c.name))
+            } else {
+                quote_ident(&c.name)
+            }
+        })
         .collect();
     let col = quote_ident(chunk_key);
     let mut conditions = Vec::new();

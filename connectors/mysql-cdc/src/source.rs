@@ -28,7 +28,10 @@ impl MySqlCdcSource {
     pub fn new(config: MySqlCdcConfig, row_type: RowType) -> Result<Self> {
         // Fails on metadata keys or column types the connector cannot produce, without a server.
         BatchBuilder::new(&row_type, &config.server_time_zone)?;
-        Ok(MySqlCdcSource { config: Arc::new(config), row_type })
+        Ok(MySqlCdcSource {
+            config: Arc::new(config),
+            row_type,
+        })
     }
 }
 
@@ -81,8 +84,13 @@ impl Source for MySqlCdcSource {
         &self.row_type
     }
 
-    fn create_enumerator(&self, _init: &EnumeratorInit, restored: Option<EnumeratorState>) -> Result<MySqlCdcEnumerator> {
-        Ok(MySqlCdcEnumerator::new(self.config.clone(), restored).with_row_type(self.row_type.clone()))
+    fn create_enumerator(
+        &self,
+        _init: &EnumeratorInit,
+        restored: Option<EnumeratorState>,
+    ) -> Result<MySqlCdcEnumerator> {
+        Ok(MySqlCdcEnumerator::new(self.config.clone(), restored)
+            .with_row_type(self.row_type.clone()))
     }
 
     fn create_reader(&self, init: &ReaderInit) -> Result<MySqlCdcReader> {
@@ -97,8 +105,13 @@ impl Source for MySqlCdcSource {
                 init.parallelism
             )));
         }
-        Ok(MySqlCdcReader::new(self.config.clone(), self.row_type.clone(), init.subtask_index, init.batch_rows)?
-            .with_local_dir(init.local_dir()))
+        Ok(MySqlCdcReader::new(
+            self.config.clone(),
+            self.row_type.clone(),
+            init.subtask_index,
+            init.batch_rows,
+        )?
+        .with_local_dir(init.local_dir()))
     }
 
     fn preflight(&self) -> Result<()> {
@@ -139,7 +152,9 @@ async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
     // Not required: without column names in table maps, schema changes of captured tables fail
     // the job instead of being followed (evolution.rs). Servers before MySQL 8.0.1 / MariaDB
     // 10.5 have no such variable.
-    if let Some((_, metadata)) = vars.iter().find(|(n, v)| n.eq_ignore_ascii_case("binlog_row_metadata") && !v.eq_ignore_ascii_case("FULL")) {
+    if let Some((_, metadata)) = vars.iter().find(|(n, v)| {
+        n.eq_ignore_ascii_case("binlog_row_metadata") && !v.eq_ignore_ascii_case("FULL")
+    }) {
         tracing::warn!(
             binlog_row_metadata = %metadata,
             "the server's binlog_row_metadata is not FULL: binlog row events carry no column names, so a schema \
@@ -154,10 +169,13 @@ async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
         crate::gtid_start::preflight(&mut conn, start).await?;
     }
     if let StartupMode::SpecificOffset(offset) = &config.startup {
-        let logs: Vec<(String, u64)> = conn
-            .query("SHOW BINARY LOGS")
-            .await
-            .map_err(|e| privilege_error(e, "SHOW BINARY LOGS", "REPLICATION CLIENT (BINLOG MONITOR on MariaDB)"))?;
+        let logs: Vec<(String, u64)> = conn.query("SHOW BINARY LOGS").await.map_err(|e| {
+            privilege_error(
+                e,
+                "SHOW BINARY LOGS",
+                "REPLICATION CLIENT (BINLOG MONITOR on MariaDB)",
+            )
+        })?;
         check_specific_offset(&offset.position, &logs)?;
     }
     let tables = discover_tables(&mut conn, &config.database_regex, &config.table_regex).await?;
@@ -170,7 +188,8 @@ async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
             config.address()
         )));
     }
-    let builder = BatchBuilder::new(row_type, &config.server_time_zone)?.with_value_modes(config.debezium.value_modes);
+    let builder = BatchBuilder::new(row_type, &config.server_time_zone)?
+        .with_value_modes(config.debezium.value_modes);
     // A declared column some matched tables lack reads NULL in their rows, as in Flink CDC; one
     // that no matched table has is a mistake (a typo), refused with the table's columns.
     let in_some_table = |name: &str| tables.iter().any(|t| t.column_index(name).is_some());
@@ -199,16 +218,27 @@ async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
 /// `log_bin` on, `binlog_format = ROW`, `binlog_row_image = FULL`, from `SHOW GLOBAL VARIABLES`
 /// rows (name, value).
 fn check_binlog_settings(vars: &[(String, String)]) -> Result<()> {
-    let get = |name: &str| vars.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.to_ascii_uppercase());
-    let fix = "set log_bin, binlog_format=ROW and binlog_row_image=FULL in the server configuration";
+    let get = |name: &str| {
+        vars.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.to_ascii_uppercase())
+    };
+    let fix =
+        "set log_bin, binlog_format=ROW and binlog_row_image=FULL in the server configuration";
     if get("log_bin").as_deref() != Some("ON") {
-        return Err(BridgeError::validation(format!("the server's binary log is disabled (log_bin=OFF): {fix}")));
+        return Err(BridgeError::validation(format!(
+            "the server's binary log is disabled (log_bin=OFF): {fix}"
+        )));
     }
     if let Some(format) = get("binlog_format").filter(|f| f != "ROW") {
-        return Err(BridgeError::validation(format!("the server's binlog_format is {format}, not ROW: {fix}")));
+        return Err(BridgeError::validation(format!(
+            "the server's binlog_format is {format}, not ROW: {fix}"
+        )));
     }
     if let Some(image) = get("binlog_row_image").filter(|f| f != "FULL") {
-        return Err(BridgeError::validation(format!("the server's binlog_row_image is {image}, not FULL: {fix}")));
+        return Err(BridgeError::validation(format!(
+            "the server's binlog_row_image is {image}, not FULL: {fix}"
+        )));
     }
     Ok(())
 }
@@ -242,7 +272,10 @@ fn check_specific_offset(position: &BinlogPosition, logs: &[(String, u64)]) -> R
 
 /// The user must hold REPLICATION SLAVE (or ALL) to read the binlog.
 async fn check_replication_privilege(conn: &mut mysql_async::Conn) -> Result<()> {
-    let grants: Vec<String> = conn.query("SHOW GRANTS").await.map_err(|e| db_error("reading the user's grants", e))?;
+    let grants: Vec<String> = conn
+        .query("SHOW GRANTS")
+        .await
+        .map_err(|e| db_error("reading the user's grants", e))?;
     if holds_replication_slave(&grants) {
         Ok(())
     } else {
@@ -259,12 +292,18 @@ async fn check_replication_privilege(conn: &mut mysql_async::Conn) -> Result<()>
 fn holds_replication_slave(grants: &[String]) -> bool {
     grants.iter().any(|grant| {
         let grant = grant.to_ascii_uppercase();
-        let Some(privileges) = grant.strip_prefix("GRANT ").and_then(|g| g.split_once(" ON *.* TO ")).map(|(p, _)| p)
+        let Some(privileges) = grant
+            .strip_prefix("GRANT ")
+            .and_then(|g| g.split_once(" ON *.* TO "))
+            .map(|(p, _)| p)
         else {
             return false;
         };
         privileges.split(',').map(str::trim).any(|p| {
-            matches!(p, "ALL" | "ALL PRIVILEGES" | "REPLICATION SLAVE" | "REPLICATION REPLICA")
+            matches!(
+                p,
+                "ALL" | "ALL PRIVILEGES" | "REPLICATION SLAVE" | "REPLICATION REPLICA"
+            )
         })
     })
 }
@@ -276,12 +315,18 @@ async fn check_server_ids(conn: &mut mysql_async::Conn, config: &MySqlCdcConfig)
         Ok(rows) => rows,
         // Without REPLICATION MASTER ADMIN (MariaDB) the list is hidden: the check is advisory.
         Err(e) => {
-            tracing::info!("cannot check that server ids {}-{} are free ({e}); skipping", config.server_ids.start, config.server_ids.end);
+            tracing::info!(
+                "cannot check that server ids {}-{} are free ({e}); skipping",
+                config.server_ids.start,
+                config.server_ids.end
+            );
             return Ok(());
         }
     };
     for row in rows {
-        let Some(id) = row.get::<u32, _>(0) else { continue };
+        let Some(id) = row.get::<u32, _>(0) else {
+            continue;
+        };
         if id >= config.server_ids.start && id <= config.server_ids.end {
             return Err(BridgeError::validation(format!(
                 "server id {id} (option 'server-id' = '{}-{}') is already used by another replica of {}: \
@@ -309,14 +354,20 @@ mod tests {
         assert!(holds_replication_slave(&grants(&[
             "GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `u`@`%`"
         ])));
-        assert!(holds_replication_slave(&grants(&["GRANT REPLICATION REPLICA ON *.* TO `u`@`%`"])));
-        assert!(holds_replication_slave(&grants(&["GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION"])));
+        assert!(holds_replication_slave(&grants(&[
+            "GRANT REPLICATION REPLICA ON *.* TO `u`@`%`"
+        ])));
+        assert!(holds_replication_slave(&grants(&[
+            "GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION"
+        ])));
         // REPLICATION SLAVE ADMIN and REPLICATION MASTER ADMIN do not allow a binlog dump.
         assert!(!holds_replication_slave(&grants(&[
             "GRANT RELOAD, BINLOG MONITOR, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN ON *.* TO `u`@`%`",
             "GRANT ALL PRIVILEGES ON `shop`.* TO `u`@`%`",
         ])));
-        assert!(!holds_replication_slave(&grants(&["GRANT USAGE ON *.* TO `u`@`%`"])));
+        assert!(!holds_replication_slave(&grants(&[
+            "GRANT USAGE ON *.* TO `u`@`%`"
+        ])));
     }
 
     #[test]
@@ -344,24 +395,38 @@ mod tests {
         );
         let config = MySqlCdcConfig::parse(&options).unwrap();
         let row_type = RowType::parse(&["id"], &["BIGINT NOT NULL"]).unwrap();
-        let e = block_on(preflight(&config, &row_type)).unwrap().unwrap_err();
+        let e = block_on(preflight(&config, &row_type))
+            .unwrap()
+            .unwrap_err();
         let _ = std::fs::remove_file(&file);
         assert!(e.is_validation(), "{e}");
         let e = e.to_string();
         assert!(
-            e.contains("'scan.binlog.spill.dir'") && e.contains("not writable") && e.contains("cannot create"),
+            e.contains("'scan.binlog.spill.dir'")
+                && e.contains("not writable")
+                && e.contains("cannot create"),
             "{e}"
         );
     }
 
     #[test]
     fn a_specific_offset_must_be_in_a_binlog_file_the_server_has() {
-        let logs = vec![("bin.000002".to_string(), 1000), ("bin.000003".to_string(), 400)];
+        let logs = vec![
+            ("bin.000002".to_string(), 1000),
+            ("bin.000003".to_string(), 400),
+        ];
         assert!(check_specific_offset(&BinlogPosition::new("bin.000003", 400), &logs).is_ok());
-        let e = check_specific_offset(&BinlogPosition::new("bin.000001", 4), &logs).unwrap_err().to_string();
+        let e = check_specific_offset(&BinlogPosition::new("bin.000001", 4), &logs)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("'bin.000001' is not a binlog file the server has (it has bin.000002 to bin.000003)"), "{e}");
-        let e = check_specific_offset(&BinlogPosition::new("bin.000002", 1001), &logs).unwrap_err().to_string();
-        assert!(e.contains("= 1001 is not within binlog file 'bin.000002' (1000 bytes"), "{e}");
+        let e = check_specific_offset(&BinlogPosition::new("bin.000002", 1001), &logs)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("= 1001 is not within binlog file 'bin.000002' (1000 bytes"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -374,11 +439,27 @@ mod tests {
             ]
         };
         assert!(check_binlog_settings(&vars("ON", "ROW", "FULL")).is_ok());
-        let e = check_binlog_settings(&vars("OFF", "ROW", "FULL")).unwrap_err().to_string();
-        assert!(e.contains("log_bin=OFF") && e.contains("set log_bin"), "{e}");
-        let e = check_binlog_settings(&vars("ON", "mixed", "FULL")).unwrap_err().to_string();
-        assert!(e.contains("binlog_format is MIXED, not ROW") && e.contains("binlog_format=ROW"), "{e}");
-        let e = check_binlog_settings(&vars("ON", "ROW", "noblob")).unwrap_err().to_string();
-        assert!(e.contains("binlog_row_image is NOBLOB, not FULL") && e.contains("binlog_row_image=FULL"), "{e}");
+        let e = check_binlog_settings(&vars("OFF", "ROW", "FULL"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("log_bin=OFF") && e.contains("set log_bin"),
+            "{e}"
+        );
+        let e = check_binlog_settings(&vars("ON", "mixed", "FULL"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("binlog_format is MIXED, not ROW") && e.contains("binlog_format=ROW"),
+            "{e}"
+        );
+        let e = check_binlog_settings(&vars("ON", "ROW", "noblob"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("binlog_row_image is NOBLOB, not FULL")
+                && e.contains("binlog_row_image=FULL"),
+            "{e}"
+        );
     }
 }

@@ -57,7 +57,11 @@ pub struct SpillConfig {
 /// is read with when the option is off now.
 impl Default for SpillConfig {
     fn default() -> Self {
-        SpillConfig { dir: None, max_bytes: 1 << 30, segment_bytes: 64 << 20 }
+        SpillConfig {
+            dir: None,
+            max_bytes: 1 << 30,
+            segment_bytes: 64 << 20,
+        }
     }
 }
 
@@ -119,13 +123,30 @@ impl Frame {
         match batch {
             None => payload.extend_from_slice(&0u32.to_le_bytes()),
             Some(b) => {
-                let kinds: Vec<u8> = b.row_kinds.as_ref().map(|k| k.iter().map(|k| *k as u8).collect()).unwrap_or_default();
-                payload.extend_from_slice(&(kinds.len() as u32 | if b.row_kinds.is_some() { 0x8000_0000 } else { 0 }).to_le_bytes());
+                let kinds: Vec<u8> = b
+                    .row_kinds
+                    .as_ref()
+                    .map(|k| k.iter().map(|k| *k as u8).collect())
+                    .unwrap_or_default();
+                payload.extend_from_slice(
+                    &(kinds.len() as u32
+                        | if b.row_kinds.is_some() {
+                            0x8000_0000
+                        } else {
+                            0
+                        })
+                    .to_le_bytes(),
+                );
                 payload.extend_from_slice(&kinds);
-                let mut writer = arrow_ipc::writer::StreamWriter::try_new(&mut payload, &b.rows.schema())
+                let mut writer =
+                    arrow_ipc::writer::StreamWriter::try_new(&mut payload, &b.rows.schema())
+                        .map_err(|e| BridgeError::external("encoding a spilled batch", e))?;
+                writer
+                    .write(&b.rows)
                     .map_err(|e| BridgeError::external("encoding a spilled batch", e))?;
-                writer.write(&b.rows).map_err(|e| BridgeError::external("encoding a spilled batch", e))?;
-                writer.finish().map_err(|e| BridgeError::external("encoding a spilled batch", e))?;
+                writer
+                    .finish()
+                    .map_err(|e| BridgeError::external("encoding a spilled batch", e))?;
             }
         }
         let mut bytes = Vec::with_capacity(HEADER + payload.len());
@@ -133,7 +154,10 @@ impl Frame {
         bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
         bytes.extend_from_slice(&payload);
-        Ok(Frame { bytes, offset: meta.offset.clone() })
+        Ok(Frame {
+            bytes,
+            offset: meta.offset.clone(),
+        })
     }
 
     pub fn len(&self) -> u64 {
@@ -147,24 +171,32 @@ impl Frame {
 
 fn decode_payload(payload: &[u8]) -> std::result::Result<Spilled, String> {
     let take_u32 = |at: usize| -> std::result::Result<u32, String> {
-        payload.get(at..at + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap())).ok_or_else(|| "truncated frame".to_string())
+        payload
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+            .ok_or_else(|| "truncated frame".to_string())
     };
     let meta_len = take_u32(0)? as usize;
     let meta_bytes = payload.get(4..4 + meta_len).ok_or("truncated frame")?;
-    let meta: RecordMeta =
-        rust_core::state::decode("spilled batch", META_VERSION, meta_bytes).map_err(|e| e.to_string())?;
+    let meta: RecordMeta = rust_core::state::decode("spilled batch", META_VERSION, meta_bytes)
+        .map_err(|e| e.to_string())?;
     let at = 4 + meta_len;
     let kinds_word = take_u32(at)?;
     let has_kinds = kinds_word & 0x8000_0000 != 0;
     let kinds_len = (kinds_word & 0x7FFF_FFFF) as usize;
-    let kinds = payload.get(at + 4..at + 4 + kinds_len).ok_or("truncated frame")?;
+    let kinds = payload
+        .get(at + 4..at + 4 + kinds_len)
+        .ok_or("truncated frame")?;
     let ipc = &payload[at + 4 + kinds_len..];
     if ipc.is_empty() {
         return Ok(Spilled { meta, batch: None });
     }
-    let mut reader =
-        arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(ipc), None).map_err(|e| e.to_string())?;
-    let rows = reader.next().ok_or("no record batch in a spilled frame")?.map_err(|e| e.to_string())?;
+    let mut reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(ipc), None)
+        .map_err(|e| e.to_string())?;
+    let rows = reader
+        .next()
+        .ok_or("no record batch in a spilled frame")?
+        .map_err(|e| e.to_string())?;
     let row_kinds = if has_kinds {
         let kinds: std::result::Result<Vec<RowKind>, String> = kinds
             .iter()
@@ -180,7 +212,10 @@ fn decode_payload(payload: &[u8]) -> std::result::Result<Spilled, String> {
     } else {
         None
     };
-    Ok(Spilled { meta, batch: Some(ChangeBatch { rows, row_kinds }) })
+    Ok(Spilled {
+        meta,
+        batch: Some(ChangeBatch { rows, row_kinds }),
+    })
 }
 
 /// The spill's gauges and counters (docs/operations.md).
@@ -266,7 +301,10 @@ impl Shared {
     fn ensure_dir(&self, inner: &mut Inner) -> Result<()> {
         if !inner.dir_created {
             create_private_dir(&self.dir).map_err(|e| {
-                BridgeError::external(format!("creating the binlog spill directory {}", self.dir.display()), e)
+                BridgeError::external(
+                    format!("creating the binlog spill directory {}", self.dir.display()),
+                    e,
+                )
             })?;
             inner.dir_created = true;
         }
@@ -322,10 +360,21 @@ pub fn open(
     metrics: &Metrics,
     tag: &str,
     restored: Option<SpillState>,
-) -> (SpillReader, SpillWriter, Option<BinlogOffset>, Option<LostSpill>) {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+) -> (
+    SpillReader,
+    SpillWriter,
+    Option<BinlogOffset>,
+    Option<LostSpill>,
+) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let base = config.dir.clone().unwrap_or_else(std::env::temp_dir);
-    let dir = base.join(format!("rust-mysql-cdc-spill-{tag}-{}-{nanos:x}", std::process::id()));
+    let dir = base.join(format!(
+        "rust-mysql-cdc-spill-{tag}-{}-{nanos:x}",
+        std::process::id()
+    ));
     let mut inner = Inner {
         segments: VecDeque::new(),
         pending: 0,
@@ -351,7 +400,14 @@ pub fn open(
                     }
                     // Continues from the checkpoint's CRC: a checkpoint naming it again gives the same.
                     let crc = crc32fast::Hasher::new_with_initial(r.crc);
-                    inner.segments.push_back(Segment { id: i as u64, path, len: r.len, read: r.read_from, crc, sealed: true });
+                    inner.segments.push_back(Segment {
+                        id: i as u64,
+                        path,
+                        len: r.len,
+                        read: r.read_from,
+                        crc,
+                        sealed: true,
+                    });
                     inner.bytes += r.len;
                     inner.pending += frames;
                 }
@@ -365,7 +421,10 @@ pub fn open(
             Err(cause) => {
                 tracing::warn!(segments = %state.describe(), "the checkpoint's binlog spill cannot be used ({cause}): \
                     reading its changes from the binlog instead");
-                lost = Some(LostSpill { segments: state.describe(), cause });
+                lost = Some(LostSpill {
+                    segments: state.describe(),
+                    cause,
+                });
             }
         }
     }
@@ -377,7 +436,15 @@ pub fn open(
         config: config.clone(),
     });
     shared.publish(&shared.lock());
-    (SpillReader { shared: shared.clone(), file: None }, SpillWriter { shared, file: None }, resume, lost)
+    (
+        SpillReader {
+            shared: shared.clone(),
+            file: None,
+        },
+        SpillWriter { shared, file: None },
+        resume,
+        lost,
+    )
 }
 
 /// Checks each restored segment and counts the frames after its read position.
@@ -387,25 +454,47 @@ fn check_restored(state: &SpillState) -> std::result::Result<Vec<(SegmentRef, us
         // The reader deletes restored segments once read: a damaged or foreign state must not
         // name other files (the name, then the frames, are checked).
         let path = Path::new(&r.path);
-        let named_as_segment = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("segment-") && n.ends_with(".arrows"))
-            && path.parent().and_then(|d| d.file_name()).and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("rust-mysql-cdc-spill-"));
+        let named_as_segment = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("segment-") && n.ends_with(".arrows"))
+            && path
+                .parent()
+                .and_then(|d| d.file_name())
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("rust-mysql-cdc-spill-"));
         if !named_as_segment || r.read_from >= r.len {
-            return Err(format!("{} is not a spill segment with unread batches", r.path));
+            return Err(format!(
+                "{} is not a spill segment with unread batches",
+                r.path
+            ));
         }
-        let mut file = File::open(&r.path).map_err(|e| format!("segment {} cannot be opened: {e}", r.path))?;
-        let size = file.metadata().map_err(|e| format!("segment {}: {e}", r.path))?.len();
+        let mut file =
+            File::open(&r.path).map_err(|e| format!("segment {} cannot be opened: {e}", r.path))?;
+        let size = file
+            .metadata()
+            .map_err(|e| format!("segment {}: {e}", r.path))?
+            .len();
         if size < r.len {
-            return Err(format!("segment {} holds {size} bytes, the checkpoint expects {}", r.path, r.len));
+            return Err(format!(
+                "segment {} holds {size} bytes, the checkpoint expects {}",
+                r.path, r.len
+            ));
         }
         let mut bytes = vec![0u8; r.len as usize];
-        file.read_exact(&mut bytes).map_err(|e| format!("segment {}: {e}", r.path))?;
+        file.read_exact(&mut bytes)
+            .map_err(|e| format!("segment {}: {e}", r.path))?;
         if crc32fast::hash(&bytes) != r.crc {
-            return Err(format!("segment {} does not match the checkpoint's checksum", r.path));
+            return Err(format!(
+                "segment {} does not match the checkpoint's checksum",
+                r.path
+            ));
         }
         let mut at = r.read_from as usize;
         let mut frames = 0;
         while at < bytes.len() {
-            let (payload, next) = frame_at(&bytes, at).map_err(|e| format!("segment {} at byte {at}: {e}", r.path))?;
+            let (payload, next) = frame_at(&bytes, at)
+                .map_err(|e| format!("segment {} at byte {at}: {e}", r.path))?;
             decode_payload(payload).map_err(|e| format!("segment {} at byte {at}: {e}", r.path))?;
             at = next;
             frames += 1;
@@ -423,7 +512,9 @@ fn frame_at(bytes: &[u8], at: usize) -> std::result::Result<(&[u8], usize), Stri
     }
     let len = u32::from_le_bytes(header[4..8].try_into().unwrap()) as usize;
     let crc = u32::from_le_bytes(header[8..12].try_into().unwrap());
-    let payload = bytes.get(at + HEADER..at + HEADER + len).ok_or("truncated frame")?;
+    let payload = bytes
+        .get(at + HEADER..at + HEADER + len)
+        .ok_or("truncated frame")?;
     if crc32fast::hash(payload) != crc {
         return Err("frame checksum mismatch".into());
     }
@@ -468,7 +559,9 @@ impl SpillWriter {
                 Some(s) => s.len >= shared.config.segment_bytes || (s.read == s.len && s.len > 0),
             };
             if rotate {
-                if let Some(s) = current.and_then(|id| inner.segments.iter_mut().find(|s| s.id == id)) {
+                if let Some(s) =
+                    current.and_then(|id| inner.segments.iter_mut().find(|s| s.id == id))
+                {
                     s.sealed = true;
                 }
                 let id = inner.next_id;
@@ -480,12 +573,24 @@ impl SpillWriter {
         };
         if rotate {
             let path = shared.dir.join(format!("segment-{id:08}.arrows"));
-            let file = private_file(OpenOptions::new().create_new(true).append(true)).open(&path).map_err(|e| {
-                BridgeError::external(format!("creating binlog spill segment {}", path.display()), e)
-            })?;
+            let file = private_file(OpenOptions::new().create_new(true).append(true))
+                .open(&path)
+                .map_err(|e| {
+                    BridgeError::external(
+                        format!("creating binlog spill segment {}", path.display()),
+                        e,
+                    )
+                })?;
             self.file = Some((id, file));
             let mut inner = shared.lock();
-            inner.segments.push_back(Segment { id, path, len: 0, read: 0, crc: crc32fast::Hasher::new(), sealed: false });
+            inner.segments.push_back(Segment {
+                id,
+                path,
+                len: 0,
+                read: 0,
+                crc: crc32fast::Hasher::new(),
+                sealed: false,
+            });
         }
         let (_, file) = self.file.as_mut().expect("segment open");
         file.write_all(&frame.bytes).map_err(|e| {
@@ -495,7 +600,11 @@ impl SpillWriter {
             )
         })?;
         let mut inner = shared.lock();
-        let seg = inner.segments.iter_mut().find(|s| s.id == id).expect("current segment listed");
+        let seg = inner
+            .segments
+            .iter_mut()
+            .find(|s| s.id == id)
+            .expect("current segment listed");
         seg.len += frame.len();
         seg.crc.update(&frame.bytes);
         inner.bytes += frame.len();
@@ -549,23 +658,30 @@ impl SpillReader {
             self.file = Some((id, file));
         }
         let (_, file) = self.file.as_mut().expect("opened above");
-        file.seek(SeekFrom::Start(read)).map_err(|e| damaged(e.to_string()))?;
+        file.seek(SeekFrom::Start(read))
+            .map_err(|e| damaged(e.to_string()))?;
         let mut header = [0u8; HEADER];
-        file.read_exact(&mut header).map_err(|e| damaged(e.to_string()))?;
+        file.read_exact(&mut header)
+            .map_err(|e| damaged(e.to_string()))?;
         if &header[..4] != MAGIC {
             return Err(damaged("not a spill frame".into()));
         }
         let len = u32::from_le_bytes(header[4..8].try_into().unwrap()) as usize;
         let crc = u32::from_le_bytes(header[8..12].try_into().unwrap());
         let mut payload = vec![0u8; len];
-        file.read_exact(&mut payload).map_err(|e| damaged(e.to_string()))?;
+        file.read_exact(&mut payload)
+            .map_err(|e| damaged(e.to_string()))?;
         if crc32fast::hash(&payload) != crc {
             return Err(damaged("frame checksum mismatch".into()));
         }
         let spilled = decode_payload(&payload).map_err(damaged)?;
         {
             let mut inner = self.shared.lock();
-            let seg = inner.segments.iter_mut().find(|s| s.id == id).expect("segment being read is listed");
+            let seg = inner
+                .segments
+                .iter_mut()
+                .find(|s| s.id == id)
+                .expect("segment being read is listed");
             seg.read += (HEADER + len) as u64;
             inner.pending -= 1;
             self.shared.publish(&inner);
@@ -593,16 +709,39 @@ impl SpillReader {
         for f in frames {
             bytes.extend_from_slice(&f.bytes);
         }
-        let mut file = private_file(OpenOptions::new().create_new(true).write(true)).open(&path).map_err(|e| {
-            BridgeError::external(format!("creating binlog spill segment {}", path.display()), e)
+        let mut file = private_file(OpenOptions::new().create_new(true).write(true))
+            .open(&path)
+            .map_err(|e| {
+                BridgeError::external(
+                    format!("creating binlog spill segment {}", path.display()),
+                    e,
+                )
+            })?;
+        file.write_all(&bytes).map_err(|e| {
+            BridgeError::external(
+                format!("writing binlog spill segment {}", path.display()),
+                e,
+            )
         })?;
-        file.write_all(&bytes)
-            .map_err(|e| BridgeError::external(format!("writing binlog spill segment {}", path.display()), e))?;
         let mut crc = crc32fast::Hasher::new();
         crc.update(&bytes);
         let mut inner = shared.lock();
-        let at = inner.segments.iter().position(|s| s.read < s.len).unwrap_or(inner.segments.len());
-        inner.segments.insert(at, Segment { id, path, len: bytes.len() as u64, read: 0, crc, sealed: true });
+        let at = inner
+            .segments
+            .iter()
+            .position(|s| s.read < s.len)
+            .unwrap_or(inner.segments.len());
+        inner.segments.insert(
+            at,
+            Segment {
+                id,
+                path,
+                len: bytes.len() as u64,
+                read: 0,
+                crc,
+                sealed: true,
+            },
+        );
         inner.bytes += bytes.len() as u64;
         inner.pending += frames.len();
         shared.publish(&inner);
@@ -612,7 +751,12 @@ impl SpillReader {
     /// The spill's part of checkpoint `checkpoint_id`: `None` when Flink has taken every batch.
     pub fn snapshot(&mut self, checkpoint_id: u64) -> Option<SpillState> {
         let mut inner = self.shared.lock();
-        let deletable = inner.segments.iter().filter(|s| s.sealed && s.read == s.len).map(|s| s.id).collect();
+        let deletable = inner
+            .segments
+            .iter()
+            .filter(|s| s.sealed && s.read == s.len)
+            .map(|s| s.id)
+            .collect();
         let unread: Vec<&Segment> = inner.segments.iter().filter(|s| s.read < s.len).collect();
         let refs: Vec<u64> = unread.iter().map(|s| s.id).collect();
         let state = (inner.pending > 0).then(|| SpillState {
@@ -625,20 +769,31 @@ impl SpillReader {
                     read_from: s.read,
                 })
                 .collect(),
-            resume: inner.last_offset.clone().expect("spilled frames have offsets"),
+            resume: inner
+                .last_offset
+                .clone()
+                .expect("spilled frames have offsets"),
         });
-        inner.snapshots.insert(checkpoint_id, Snap { deletable, refs });
+        inner
+            .snapshots
+            .insert(checkpoint_id, Snap { deletable, refs });
         state
     }
 
     /// Deletes the segments checkpoint `checkpoint_id` no longer needs.
     pub fn checkpoint_complete(&mut self, checkpoint_id: u64) {
         let mut inner = self.shared.lock();
-        let Some(snap) = inner.snapshots.remove(&checkpoint_id) else { return };
+        let Some(snap) = inner.snapshots.remove(&checkpoint_id) else {
+            return;
+        };
         inner.snapshots.retain(|id, _| *id > checkpoint_id);
         self.shared.delete(&mut inner, &snap.deletable);
         inner.completed_refs = snap.refs;
-        if self.file.as_ref().is_some_and(|(id, _)| snap.deletable.contains(id)) {
+        if self
+            .file
+            .as_ref()
+            .is_some_and(|(id, _)| snap.deletable.contains(id))
+        {
             self.file = None;
         }
         for dir in std::mem::take(&mut inner.foreign_dirs) {
@@ -662,9 +817,19 @@ impl SpillReader {
         for snap in inner.snapshots.values() {
             keep.extend(&snap.refs);
         }
-        let drop_ids: Vec<u64> = inner.segments.iter().map(|s| s.id).filter(|id| !keep.contains(id)).collect();
+        let drop_ids: Vec<u64> = inner
+            .segments
+            .iter()
+            .map(|s| s.id)
+            .filter(|id| !keep.contains(id))
+            .collect();
         self.shared.delete(&mut inner, &drop_ids);
-        if inner.dir_created && !inner.segments.iter().any(|s| s.path.starts_with(&self.shared.dir)) {
+        if inner.dir_created
+            && !inner
+                .segments
+                .iter()
+                .any(|s| s.path.starts_with(&self.shared.dir))
+        {
             let _ = std::fs::remove_dir_all(&self.shared.dir);
             inner.dir_created = false;
         } else if !inner.segments.is_empty() {
@@ -703,8 +868,12 @@ fn private_file(options: &mut OpenOptions) -> &mut OpenOptions {
 /// Checks at submission that the spill directory can be created and written.
 pub fn check_writable(dir: &Path) -> std::result::Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let probe = dir.join(format!(".rust-mysql-cdc-spill-probe-{}", std::process::id()));
-    let result = std::fs::write(&probe, b"probe").map_err(|e| format!("cannot write to {}: {e}", dir.display()));
+    let probe = dir.join(format!(
+        ".rust-mysql-cdc-spill-probe-{}",
+        std::process::id()
+    ));
+    let result = std::fs::write(&probe, b"probe")
+        .map_err(|e| format!("cannot write to {}: {e}", dir.display()));
     let _ = std::fs::remove_file(&probe);
     result
 }
@@ -717,7 +886,11 @@ mod tests {
     use arrow_schema::{DataType, Field, Schema};
 
     fn config(dir: &Path, max: u64, segment: u64) -> SpillConfig {
-        SpillConfig { dir: Some(dir.to_path_buf()), max_bytes: max, segment_bytes: segment }
+        SpillConfig {
+            dir: Some(dir.to_path_buf()),
+            max_bytes: max,
+            segment_bytes: segment,
+        }
     }
 
     fn tmp(name: &str) -> PathBuf {
@@ -728,8 +901,19 @@ mod tests {
 
     fn frame(n: i64) -> Frame {
         let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
-        let rows = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![n, n + 1, n + 2]))]).unwrap();
-        let batch = ChangeBatch { rows, row_kinds: Some(vec![RowKind::Insert, RowKind::UpdateBefore, RowKind::Delete]) };
+        let rows = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(Int64Array::from(vec![n, n + 1, n + 2]))],
+        )
+        .unwrap();
+        let batch = ChangeBatch {
+            rows,
+            row_kinds: Some(vec![
+                RowKind::Insert,
+                RowKind::UpdateBefore,
+                RowKind::Delete,
+            ]),
+        };
         let meta = RecordMeta {
             offset: BinlogOffset::at(BinlogPosition::new("bin.000001", n as u64)),
             watermarks_passed: n % 2 == 0,
@@ -740,7 +924,11 @@ mod tests {
 
     fn first_id(s: &Spilled) -> i64 {
         let rows = &s.batch.as_ref().unwrap().rows;
-        rows.column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0)
+        rows.column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .value(0)
     }
 
     fn files(dir: &Path) -> usize {
@@ -751,14 +939,19 @@ mod tests {
     fn batches_come_back_in_order_with_their_metadata_across_segments() {
         let base = tmp("order");
         let one = frame(0).len();
-        let (mut r, mut w, resume, lost) = open(&config(&base, 1 << 20, one * 3), &Metrics::new(), "t", None);
+        let (mut r, mut w, resume, lost) =
+            open(&config(&base, 1 << 20, one * 3), &Metrics::new(), "t", None);
         assert!(resume.is_none() && lost.is_none());
         assert!(!w.spilling());
         for n in 0..10 {
             assert_eq!(w.offer(&frame(n * 10 + n % 2)).unwrap(), Offer::Appended);
         }
         let offset_only = Frame::encode(
-            &RecordMeta { offset: BinlogOffset::at(BinlogPosition::new("bin.000002", 4)), watermarks_passed: false, event_time: None },
+            &RecordMeta {
+                offset: BinlogOffset::at(BinlogPosition::new("bin.000002", 4)),
+                watermarks_passed: false,
+                event_time: None,
+            },
             None,
         )
         .unwrap();
@@ -775,7 +968,10 @@ mod tests {
             assert_eq!(s.meta.watermarks_passed, n % 2 == 0);
             assert_eq!(s.meta.event_time, Some((id, id + 1)));
             let kinds = s.batch.unwrap().row_kinds.unwrap();
-            assert_eq!(kinds, vec![RowKind::Insert, RowKind::UpdateBefore, RowKind::Delete]);
+            assert_eq!(
+                kinds,
+                vec![RowKind::Insert, RowKind::UpdateBefore, RowKind::Delete]
+            );
         }
         let last = r.take_next().unwrap().unwrap();
         assert!(last.batch.is_none());
@@ -791,11 +987,15 @@ mod tests {
     fn the_spill_directory_and_its_segments_are_readable_by_their_owner_only() {
         use std::os::unix::fs::PermissionsExt;
         let base = tmp("private");
-        let (mut r, mut w, _, _) = open(&config(&base, 1 << 20, 1 << 20), &Metrics::new(), "t", None);
+        let (mut r, mut w, _, _) =
+            open(&config(&base, 1 << 20, 1 << 20), &Metrics::new(), "t", None);
         w.offer(&frame(0)).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(r.dir()), 0o700, "{}", r.dir().display());
-        let segments: Vec<PathBuf> = std::fs::read_dir(r.dir()).unwrap().map(|e| e.unwrap().path()).collect();
+        let segments: Vec<PathBuf> = std::fs::read_dir(r.dir())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         assert!(!segments.is_empty());
         for segment in &segments {
             assert_eq!(mode(segment), 0o600, "{}", segment.display());
@@ -815,7 +1015,11 @@ mod tests {
         }
         assert_eq!(w.offer(&frame(4)).unwrap(), Offer::Full);
         let gauge = |name: &str| {
-            let i = metrics.descriptors().iter().position(|(_, n)| n == name).unwrap();
+            let i = metrics
+                .descriptors()
+                .iter()
+                .position(|(_, n)| n == name)
+                .unwrap();
             metrics.long_value(i).unwrap()
         };
         assert_eq!(gauge("spillBytes") as u64, one * 4);
@@ -845,7 +1049,10 @@ mod tests {
         r.snapshot(2);
         r.checkpoint_complete(2);
         r.close();
-        assert!(!r.dir().exists(), "nothing left for a restore: the directory goes");
+        assert!(
+            !r.dir().exists(),
+            "nothing left for a restore: the directory goes"
+        );
         let _ = std::fs::remove_dir_all(&base);
     }
 
@@ -853,7 +1060,8 @@ mod tests {
     fn a_restore_reads_the_checkpoints_frames_and_a_damaged_or_missing_segment_is_refused() {
         let base = tmp("restore");
         let one = frame(0).len();
-        let (mut r, mut w, _, _) = open(&config(&base, 1 << 20, one * 2), &Metrics::new(), "t", None);
+        let (mut r, mut w, _, _) =
+            open(&config(&base, 1 << 20, one * 2), &Metrics::new(), "t", None);
         for n in 0..5 {
             w.offer(&frame(n)).unwrap();
         }
@@ -866,15 +1074,25 @@ mod tests {
         // The checkpoint's segments survive close (its restore needs them).
         assert!(state.segments.iter().all(|s| Path::new(&s.path).exists()));
 
-        let (mut r2, mut w2, resume, lost) = open(&config(&base, 1 << 20, one * 2), &Metrics::new(), "t2", Some(state.clone()));
+        let (mut r2, mut w2, resume, lost) = open(
+            &config(&base, 1 << 20, one * 2),
+            &Metrics::new(),
+            "t2",
+            Some(state.clone()),
+        );
         assert!(lost.is_none(), "{lost:?}");
         assert_eq!(resume.unwrap().position.pos, 4);
-        assert!(w2.spilling(), "restored frames come first: new ones follow them");
+        assert!(
+            w2.spilling(),
+            "restored frames come first: new ones follow them"
+        );
         // A checkpoint before any is taken names the same segments, checksums included.
         let again = r2.snapshot(0).unwrap();
         assert_eq!(again.segments, state.segments);
         w2.offer(&frame(50)).unwrap();
-        let got: Vec<i64> = std::iter::from_fn(|| r2.take_next().unwrap()).map(|s| first_id(&s)).collect();
+        let got: Vec<i64> = std::iter::from_fn(|| r2.take_next().unwrap())
+            .map(|s| first_id(&s))
+            .collect();
         assert_eq!(got, vec![1, 2, 3, 4, 50]);
         // A checkpoint after them completes: the restored segments go.
         r2.snapshot(1);
@@ -883,7 +1101,12 @@ mod tests {
         r2.close();
 
         // Damaged: a flipped byte; missing: the file gone.
-        let (mut r3, mut w3, _, _) = open(&config(&base, 1 << 20, one * 2), &Metrics::new(), "t3", None);
+        let (mut r3, mut w3, _, _) = open(
+            &config(&base, 1 << 20, one * 2),
+            &Metrics::new(),
+            "t3",
+            None,
+        );
         for n in 0..3 {
             w3.offer(&frame(n)).unwrap();
         }
@@ -892,7 +1115,12 @@ mod tests {
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[HEADER + 10] ^= 0xFF;
         std::fs::write(&path, &bytes).unwrap();
-        let (_, _, resume, lost) = open(&config(&base, 1 << 20, one * 2), &Metrics::new(), "t4", Some(state.clone()));
+        let (_, _, resume, lost) = open(
+            &config(&base, 1 << 20, one * 2),
+            &Metrics::new(),
+            "t4",
+            Some(state.clone()),
+        );
         assert!(resume.is_none());
         assert!(lost.unwrap().cause.contains("checksum"));
         std::fs::remove_file(&path).unwrap();
@@ -900,21 +1128,43 @@ mod tests {
         let other = base.join("not-a-segment");
         std::fs::write(&other, b"").unwrap();
         let foreign = SpillState {
-            segments: vec![SegmentRef { path: other.to_string_lossy().into_owned(), len: 0, crc: 0, read_from: 0 }],
+            segments: vec![SegmentRef {
+                path: other.to_string_lossy().into_owned(),
+                len: 0,
+                crc: 0,
+                read_from: 0,
+            }],
             resume: state.resume.clone(),
         };
-        let (mut r6, _, resume, lost) = open(&config(&base, 1 << 20, one * 2), &Metrics::new(), "t6", Some(foreign));
+        let (mut r6, _, resume, lost) = open(
+            &config(&base, 1 << 20, one * 2),
+            &Metrics::new(),
+            "t6",
+            Some(foreign),
+        );
         assert!(resume.is_none() && lost.unwrap().cause.contains("is not a spill segment"));
         r6.snapshot(1);
         r6.checkpoint_complete(1);
         r6.close();
         assert!(other.exists());
-        let (_, _, resume, lost) = open(&config(&base, 1 << 20, one * 2), &Metrics::new(), "t5", Some(state));
+        let (_, _, resume, lost) = open(
+            &config(&base, 1 << 20, one * 2),
+            &Metrics::new(),
+            "t5",
+            Some(state),
+        );
         assert!(resume.is_none());
         let lost = lost.unwrap();
         assert!(lost.cause.contains("cannot be opened"), "{}", lost.cause);
-        let e = lost.explain(&BinlogOffset::at(BinlogPosition::new("bin.000001", 4)), &BridgeError::validation("purged"));
-        assert!(e.to_string().contains("spill segments") && e.to_string().contains("scan.binlog.spill.dir"), "{e}");
+        let e = lost.explain(
+            &BinlogOffset::at(BinlogPosition::new("bin.000001", 4)),
+            &BridgeError::validation("purged"),
+        );
+        assert!(
+            e.to_string().contains("spill segments")
+                && e.to_string().contains("scan.binlog.spill.dir"),
+            "{e}"
+        );
         r3.close();
         let _ = std::fs::remove_dir_all(&base);
     }
@@ -922,13 +1172,16 @@ mod tests {
     #[test]
     fn frames_taken_from_the_channel_go_before_the_spilled_ones() {
         let base = tmp("head");
-        let (mut r, mut w, _, _) = open(&config(&base, 1 << 20, 1 << 20), &Metrics::new(), "t", None);
+        let (mut r, mut w, _, _) =
+            open(&config(&base, 1 << 20, 1 << 20), &Metrics::new(), "t", None);
         w.offer(&frame(30)).unwrap();
         r.insert_head(&[frame(10), frame(20)]).unwrap();
         let state = r.snapshot(1).unwrap();
         assert_eq!(state.segments.len(), 2);
         assert_eq!(state.resume.position.pos, 30);
-        let got: Vec<i64> = std::iter::from_fn(|| r.take_next().unwrap()).map(|s| first_id(&s)).collect();
+        let got: Vec<i64> = std::iter::from_fn(|| r.take_next().unwrap())
+            .map(|s| first_id(&s))
+            .collect();
         assert_eq!(got, vec![10, 20, 30]);
         r.close();
         let _ = std::fs::remove_dir_all(&base);
@@ -952,16 +1205,24 @@ mod tests {
             Field::new("city", DataType::Utf8, true),
         ]));
         let ids: Vec<i64> = (0..rows as i64).collect();
-        let text: Vec<String> = (0..rows).map(|i| format!("name-{i:08}-xxxxxxxxxx")).collect();
-        let batch = RecordBatch::try_new(schema, vec![
-            Arc::new(Int64Array::from(ids.clone())),
-            Arc::new(Int64Array::from(ids.clone())),
-            Arc::new(Int64Array::from(ids)),
-            Arc::new(StringArray::from(text.clone())),
-            Arc::new(StringArray::from(text)),
-        ])
+        let text: Vec<String> = (0..rows)
+            .map(|i| format!("name-{i:08}-xxxxxxxxxx"))
+            .collect();
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(ids.clone())),
+                Arc::new(Int64Array::from(ids.clone())),
+                Arc::new(Int64Array::from(ids)),
+                Arc::new(StringArray::from(text.clone())),
+                Arc::new(StringArray::from(text)),
+            ],
+        )
         .unwrap();
-        let batch = ChangeBatch { rows: batch, row_kinds: Some(vec![RowKind::UpdateAfter; rows]) };
+        let batch = ChangeBatch {
+            rows: batch,
+            row_kinds: Some(vec![RowKind::UpdateAfter; rows]),
+        };
         let meta = RecordMeta {
             offset: BinlogOffset::at(BinlogPosition::new("bin.000001", 4)),
             watermarks_passed: false,
@@ -969,7 +1230,12 @@ mod tests {
         };
         let batches = 500;
         let base = tmp("throughput");
-        let (mut r, mut w, _, _) = open(&config(&base, 1 << 40, 64 << 20), &Metrics::new(), "bench", None);
+        let (mut r, mut w, _, _) = open(
+            &config(&base, 1 << 40, 64 << 20),
+            &Metrics::new(),
+            "bench",
+            None,
+        );
         // Baseline: the channel's cost, a move of the batch (a clone of its Arc'd columns).
         let t = Instant::now();
         let mut n = 0;

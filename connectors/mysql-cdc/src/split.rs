@@ -7,9 +7,9 @@ use rust_core::api::SourceSplit;
 use rust_core::Result;
 
 use crate::offset::{BinlogOffset, BinlogPosition};
+use crate::schema::ColumnSchema;
 use crate::schema::TableId;
 use crate::spill::SpillState;
-use crate::schema::ColumnSchema;
 use crate::value::{compare_column_values, Value};
 
 /// A chunk-key value in checkpoints: `mysql_async::Value`, which has no serde form of its own.
@@ -65,7 +65,10 @@ pub struct ChunkRange {
 
 impl ChunkRange {
     pub fn whole() -> Self {
-        ChunkRange { start: None, end: None }
+        ChunkRange {
+            start: None,
+            end: None,
+        }
     }
 
     /// True when `key`, a value of the chunk-key `column`, falls in this range.
@@ -115,7 +118,9 @@ impl TableWatermarks {
         }
         // The first chunk whose end is above the key (chunks are sorted and contiguous).
         let i = self.chunks.partition_point(|c| {
-            c.end.as_ref().is_some_and(|e| compare_column_values(column, &Value::from(e), key).is_le())
+            c.end
+                .as_ref()
+                .is_some_and(|e| compare_column_values(column, &Value::from(e), key).is_le())
         });
         self.chunks.get(i).map(|c| &c.high_watermark)
     }
@@ -177,7 +182,10 @@ pub enum ReaderEvent {
     /// The binlog reader suspended at `offset` (see `BinlogSplit::suspended`) for these tables,
     /// which match the patterns but are not captured. Sent again whenever the reader restores or
     /// gets a suspended split: the enumerator treats it idempotently.
-    NewTables { tables: Vec<TableId>, offset: BinlogOffset },
+    NewTables {
+        tables: Vec<TableId>,
+        offset: BinlogOffset,
+    },
     /// The binlog reader merged these tables (from [`EnumeratorEvent::AddTables`]) into its split.
     TablesAdded(Vec<TableId>),
 }
@@ -192,7 +200,11 @@ pub enum EnumeratorEvent {
     Suspend(Vec<TableId>),
     /// Every chunk of these newly added tables was read: the suspended binlog reader adds them
     /// with their watermarks and resumes. `dropped`: tables it reported that no longer exist.
-    AddTables { tables: Vec<TableWatermarks>, max_high_watermark: Option<BinlogPosition>, dropped: Vec<TableId> },
+    AddTables {
+        tables: Vec<TableWatermarks>,
+        max_high_watermark: Option<BinlogPosition>,
+        dropped: Vec<TableId>,
+    },
 }
 
 const EVENT_VERSION: u32 = 1;
@@ -224,7 +236,10 @@ pub(crate) mod tests {
     }
 
     fn wm(end: Option<i64>, pos: u64) -> ChunkWatermark {
-        ChunkWatermark { end: end.map(KeyValue::Int), high_watermark: BinlogPosition::new("bin.000001", pos) }
+        ChunkWatermark {
+            end: end.map(KeyValue::Int),
+            high_watermark: BinlogPosition::new("bin.000001", pos),
+        }
     }
 
     #[test]
@@ -246,9 +261,16 @@ pub(crate) mod tests {
 
     #[test]
     fn ranges_are_half_open() {
-        let r = ChunkRange { start: Some(KeyValue::Int(10)), end: Some(KeyValue::Int(20)) };
+        let r = ChunkRange {
+            start: Some(KeyValue::Int(10)),
+            end: Some(KeyValue::Int(20)),
+        };
         let c = bigint();
-        assert!(!r.contains(&c, &Value::Int(9)) && r.contains(&c, &Value::Int(10)) && !r.contains(&c, &Value::Int(20)));
+        assert!(
+            !r.contains(&c, &Value::Int(9))
+                && r.contains(&c, &Value::Int(10))
+                && !r.contains(&c, &Value::Int(20))
+        );
         assert!(!r.contains(&c, &Value::NULL));
         assert!(ChunkRange::whole().contains(&c, &Value::NULL));
     }

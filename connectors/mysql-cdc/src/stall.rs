@@ -56,7 +56,13 @@ pub struct HandoverWatch {
 
 impl HandoverWatch {
     pub fn new(timeout: Duration, metrics: &Metrics) -> Self {
-        HandoverWatch { timeout, since: None, warned: false, checkpoint_taken: false, gauge: metrics.gauge(WAIT_GAUGE) }
+        HandoverWatch {
+            timeout,
+            since: None,
+            warned: false,
+            checkpoint_taken: false,
+            gauge: metrics.gauge(WAIT_GAUGE),
+        }
     }
 
     /// The enumerator's state was snapshotted: checkpointing is on.
@@ -70,11 +76,18 @@ impl HandoverWatch {
         }
         match wait {
             HandoverWait::None => None,
-            HandoverWait::Checkpoint if !self.checkpoint_taken && waited >= NO_CHECKPOINT_WARN_AFTER.min(self.timeout / 4) => {
+            HandoverWait::Checkpoint
+                if !self.checkpoint_taken
+                    && waited >= NO_CHECKPOINT_WARN_AFTER.min(self.timeout / 4) =>
+            {
                 Some(Warning::NoCheckpointYet)
             }
-            HandoverWait::Checkpoint => (waited >= self.timeout / 4).then_some(Warning::SlowCheckpoint),
-            HandoverWait::Readers(_) => (waited >= self.timeout / 4).then_some(Warning::SlowReaders),
+            HandoverWait::Checkpoint => {
+                (waited >= self.timeout / 4).then_some(Warning::SlowCheckpoint)
+            }
+            HandoverWait::Readers(_) => {
+                (waited >= self.timeout / 4).then_some(Warning::SlowReaders)
+            }
         }
     }
 
@@ -109,7 +122,9 @@ impl HandoverWatch {
                 )));
             }
         }
-        let Some(warning) = self.warning(wait, waited) else { return Ok(()) };
+        let Some(warning) = self.warning(wait, waited) else {
+            return Ok(());
+        };
         self.warned = true;
         match warning {
             Warning::NoCheckpointYet => tracing::warn!(
@@ -144,11 +159,18 @@ mod tests {
 
     fn watch() -> (HandoverWatch, Metrics) {
         let metrics = Metrics::default();
-        (HandoverWatch::new(Duration::from_secs(8), &metrics), metrics)
+        (
+            HandoverWatch::new(Duration::from_secs(8), &metrics),
+            metrics,
+        )
     }
 
     fn gauge(metrics: &Metrics) -> i64 {
-        let i = metrics.descriptors().iter().position(|(_, n)| n == WAIT_GAUGE).unwrap();
+        let i = metrics
+            .descriptors()
+            .iter()
+            .position(|(_, n)| n == WAIT_GAUGE)
+            .unwrap();
         metrics.long_value(i).unwrap()
     }
 
@@ -160,18 +182,26 @@ mod tests {
         w.check(&readers, t0).unwrap();
         w.check(&readers, t0 + Duration::from_secs(7)).unwrap();
         assert_eq!(gauge(&metrics), 7000);
-        let e = w.check(&readers, t0 + Duration::from_secs(8)).unwrap_err().to_string();
-        assert!(e.contains("readers [1]") && e.contains("scan.binlog.stall-timeout"), "{e}");
+        let e = w
+            .check(&readers, t0 + Duration::from_secs(8))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("readers [1]") && e.contains("scan.binlog.stall-timeout"),
+            "{e}"
+        );
 
         // Handed out: the wait starts over.
-        w.check(&HandoverWait::None, t0 + Duration::from_secs(9)).unwrap();
+        w.check(&HandoverWait::None, t0 + Duration::from_secs(9))
+            .unwrap();
         assert_eq!(gauge(&metrics), 0);
         w.check(&readers, t0 + Duration::from_secs(10)).unwrap();
         w.check(&readers, t0 + Duration::from_secs(17)).unwrap();
 
         let (mut w, metrics) = watch();
         w.check(&HandoverWait::Checkpoint, t0).unwrap();
-        w.check(&HandoverWait::Checkpoint, t0 + Duration::from_secs(3600)).unwrap();
+        w.check(&HandoverWait::Checkpoint, t0 + Duration::from_secs(3600))
+            .unwrap();
         assert_eq!(gauge(&metrics), 3_600_000);
     }
 
@@ -188,13 +218,28 @@ mod tests {
         let cp = HandoverWait::Checkpoint;
         // Default timeout (5 min): no checkpoint yet is reported at 15 s, a slow one at 75 s.
         assert_eq!(watch(300, false).warning(&cp, s(14)), None);
-        assert_eq!(watch(300, false).warning(&cp, s(15)), Some(Warning::NoCheckpointYet));
+        assert_eq!(
+            watch(300, false).warning(&cp, s(15)),
+            Some(Warning::NoCheckpointYet)
+        );
         assert_eq!(watch(300, true).warning(&cp, s(15)), None);
-        assert_eq!(watch(300, true).warning(&cp, s(75)), Some(Warning::SlowCheckpoint));
+        assert_eq!(
+            watch(300, true).warning(&cp, s(75)),
+            Some(Warning::SlowCheckpoint)
+        );
         // A short timeout reports both at its quarter.
-        assert_eq!(watch(8, false).warning(&cp, s(2)), Some(Warning::NoCheckpointYet));
-        assert_eq!(watch(300, false).warning(&HandoverWait::Readers(vec![0]), s(15)), None);
-        assert_eq!(watch(300, false).warning(&HandoverWait::Readers(vec![0]), s(75)), Some(Warning::SlowReaders));
+        assert_eq!(
+            watch(8, false).warning(&cp, s(2)),
+            Some(Warning::NoCheckpointYet)
+        );
+        assert_eq!(
+            watch(300, false).warning(&HandoverWait::Readers(vec![0]), s(15)),
+            None
+        );
+        assert_eq!(
+            watch(300, false).warning(&HandoverWait::Readers(vec![0]), s(75)),
+            Some(Warning::SlowReaders)
+        );
         // Once per wait.
         let mut w = watch(300, false);
         let t0 = Instant::now();

@@ -43,11 +43,23 @@ fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/mariadb.sh");
-        let out = std::process::Command::new("bash").arg(script).arg("start").output().expect("run scripts/mariadb.sh");
-        assert!(out.status.success(), "scripts/mariadb.sh start failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = std::process::Command::new("bash")
+            .arg(script)
+            .arg("start")
+            .output()
+            .expect("run scripts/mariadb.sh");
+        assert!(
+            out.status.success(),
+            "scripts/mariadb.sh start failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let env: BTreeMap<String, String> = String::from_utf8_lossy(&out.stdout)
             .lines()
-            .filter_map(|l| l.strip_prefix("export ")?.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+            .filter_map(|l| {
+                l.strip_prefix("export ")?
+                    .split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
             .collect();
         Server {
             port: env["MYSQL_PORT"].parse().unwrap(),
@@ -81,11 +93,20 @@ impl TestDb {
         // Ten ids per test, a thousand per process: test processes running at once against the
         // shared server (other checkouts, other test binaries) never share an id. Two binlog
         // readers with one id would disconnect each other on every reconnect.
-        assert!(n < 100, "more than 100 TestDbs in one process: widen the server-id block");
+        assert!(
+            n < 100,
+            "more than 100 TestDbs in one process: widen the server-id block"
+        );
         let base = 2_000_000 + (std::process::id() % 1_000_000) * 1000 + n * 10;
         let name = format!("cdc_{test}_{}", std::process::id());
-        let db = TestDb { name, server_ids: format!("{base}-{}", base + 9) };
-        db.exec(&[&format!("DROP DATABASE IF EXISTS {0}", db.name), &format!("CREATE DATABASE {0}", db.name)]);
+        let db = TestDb {
+            name,
+            server_ids: format!("{base}-{}", base + 9),
+        };
+        db.exec(&[
+            &format!("DROP DATABASE IF EXISTS {0}", db.name),
+            &format!("CREATE DATABASE {0}", db.name),
+        ]);
         db
     }
 
@@ -94,7 +115,11 @@ impl TestDb {
     }
 
     fn block<T>(&self, f: impl std::future::Future<Output = T>) -> T {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 
     fn exec(&self, statements: &[&str]) {
@@ -106,7 +131,9 @@ impl TestDb {
             let mut conn = mysql_async::Conn::new(opts).await.unwrap();
             conn.query_drop("USE mysql").await.unwrap();
             for s in statements {
-                conn.query_drop(*s).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+                conn.query_drop(*s)
+                    .await
+                    .unwrap_or_else(|e| panic!("{s}: {e}"));
             }
             conn.disconnect().await.unwrap();
         })
@@ -118,7 +145,9 @@ impl TestDb {
         self.block(async {
             let mut conn = mysql_async::Conn::new(opts).await.unwrap();
             for s in &qualified {
-                conn.query_drop(s.as_str()).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+                conn.query_drop(s.as_str())
+                    .await
+                    .unwrap_or_else(|e| panic!("{s}: {e}"));
             }
             conn.disconnect().await.unwrap();
         })
@@ -129,10 +158,14 @@ impl TestDb {
         let opts = self.root_opts();
         self.block(async {
             let mut conn = mysql_async::Conn::new(opts).await.unwrap();
-            let rows: Vec<(i64, Option<String>, Option<i64>)> =
-                conn.query(format!("SELECT id, name, score FROM {table}")).await.unwrap();
+            let rows: Vec<(i64, Option<String>, Option<i64>)> = conn
+                .query(format!("SELECT id, name, score FROM {table}"))
+                .await
+                .unwrap();
             conn.disconnect().await.unwrap();
-            rows.into_iter().map(|(id, n, s)| (id, format!("{}|{}", opt(n), opt(s)))).collect()
+            rows.into_iter()
+                .map(|(id, n, s)| (id, format!("{}|{}", opt(n), opt(s))))
+                .collect()
         })
     }
 
@@ -155,11 +188,23 @@ impl TestDb {
             all.retain(|(key, _)| key != k);
             all.push((k, v));
         }
-        Options::new("rust-mysql-cdc", all.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Options::new(
+            "rust-mysql-cdc",
+            all.into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
-    fn source(&self, table: &str, extra: &[(&str, &str)], columns: &[(&str, &str)]) -> Box<dyn DynSource> {
-        let source = MySqlCdcFactory.create(&self.options(table, extra), &row_type(columns)).unwrap();
+    fn source(
+        &self,
+        table: &str,
+        extra: &[(&str, &str)],
+        columns: &[(&str, &str)],
+    ) -> Box<dyn DynSource> {
+        let source = MySqlCdcFactory
+            .create(&self.options(table, extra), &row_type(columns))
+            .unwrap();
         source.preflight().unwrap();
         source
     }
@@ -183,14 +228,16 @@ fn row_type(columns: &[(&str, &str)]) -> RowType {
     RowType::parse(&names, &types).unwrap()
 }
 
-const COLUMNS: &[(&str, &str)] = &[("id", "BIGINT NOT NULL"), ("name", "STRING"), ("score", "BIGINT")];
+const COLUMNS: &[(&str, &str)] = &[
+    ("id", "BIGINT NOT NULL"),
+    ("name", "STRING"),
+    ("score", "BIGINT"),
+];
 
 fn create_scores(db: &TestDb, rows: i64) {
     db.sql(&[
         "CREATE TABLE scores (id BIGINT PRIMARY KEY, name VARCHAR(64), score BIGINT)",
-        &format!(
-            "INSERT INTO scores SELECT seq, CONCAT('n', seq), seq * 10 FROM seq_1_to_{rows}"
-        ),
+        &format!("INSERT INTO scores SELECT seq, CONCAT('n', seq), seq * 10 FROM seq_1_to_{rows}"),
     ]);
 }
 
@@ -224,7 +271,9 @@ impl Progress {
         }
         drop(waiter);
         let (hold, released) = &self.hold;
-        let _held = released.wait_while(hold.lock().unwrap(), |h| h.is_some_and(|at| n >= at)).unwrap();
+        let _held = released
+            .wait_while(hold.lock().unwrap(), |h| h.is_some_and(|at| n >= at))
+            .unwrap();
     }
 
     /// The DML thread stops after `at` statements until [`Progress::release`].
@@ -254,7 +303,10 @@ fn random_dml(
 ) -> std::thread::JoinHandle<usize> {
     let opts = root_opts(&db_name);
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let mut conn = mysql_async::Conn::new(opts).await.unwrap();
             let mut rng = SmallRng::seed_from_u64(seed);
@@ -287,7 +339,10 @@ fn run_until_equal(h: &mut Harness, view: &mut Materialized, db: &TestDb) -> BTr
     let expected = db.table_state("scores");
     let got = h
         .run_until(TIMEOUT, |emitted| {
-            let mut probe = Materialized { rows: view.rows.clone(), ..Default::default() };
+            let mut probe = Materialized {
+                rows: view.rows.clone(),
+                ..Default::default()
+            };
             probe.apply(emitted);
             probe.rows == expected
         })
@@ -305,7 +360,11 @@ fn snapshot_then_binlog_with_concurrent_dml_equals_the_table_at_every_parallelis
     for (parallelism, seed) in [(1u32, 11u64), (2, 22), (3, 33), (4, 44)] {
         let db = TestDb::new(&format!("concurrent_p{parallelism}"));
         create_scores(&db, 20_000);
-        let source = db.source("scores", &[("scan.incremental.snapshot.chunk.size", "500")], COLUMNS);
+        let source = db.source(
+            "scores",
+            &[("scan.incremental.snapshot.chunk.size", "500")],
+            COLUMNS,
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let progress = Arc::new(Progress::default());
         // The DML runs before the snapshot, then waits for its first chunk, then runs on while
@@ -313,7 +372,14 @@ fn snapshot_then_binlog_with_concurrent_dml_equals_the_table_at_every_parallelis
         // readers read at most 2 ahead of what Flink took) is certainly under way and far from
         // done, so chunks see changes between their watermarks however loaded the machine is.
         progress.hold_at(20);
-        let dml = random_dml(db.name.clone(), seed, 22_000, stop.clone(), 3000, progress.clone());
+        let dml = random_dml(
+            db.name.clone(),
+            seed,
+            22_000,
+            stop.clone(),
+            3000,
+            progress.clone(),
+        );
         progress.started(20).recv().unwrap();
         let mut h = Harness::new(source.as_ref(), parallelism, 1024).unwrap();
         let mut view = Materialized::default();
@@ -323,17 +389,33 @@ fn snapshot_then_binlog_with_concurrent_dml_equals_the_table_at_every_parallelis
         progress.release();
         overlap.recv().unwrap();
         let snapshot_rows = first.iter().map(|b| b.rows.num_rows()).sum::<usize>();
-        first.extend(h.run_until(TIMEOUT, |e| snapshot_rows + e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 18_000).unwrap());
+        first.extend(
+            h.run_until(TIMEOUT, |e| {
+                snapshot_rows + e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 18_000
+            })
+            .unwrap(),
+        );
         let during_snapshot = progress.count() - at_start;
         view.apply(&first);
         let statements = dml.join().unwrap();
         let expected = run_until_equal(&mut h, &mut view, &db);
         eprintln!("p{parallelism}: {statements} DML statements, {during_snapshot} during the snapshot, {} changes", view.changes);
-        assert!(during_snapshot > 0, "the DML must overlap the snapshot for this test to mean anything");
-        assert!(view.anomalies.is_empty(), "p{parallelism}: {:?}", &view.anomalies[..view.anomalies.len().min(10)]);
+        assert!(
+            during_snapshot > 0,
+            "the DML must overlap the snapshot for this test to mean anything"
+        );
+        assert!(
+            view.anomalies.is_empty(),
+            "p{parallelism}: {:?}",
+            &view.anomalies[..view.anomalies.len().min(10)]
+        );
         assert_eq!(view.rows, expected, "p{parallelism}");
         // Live changes after the snapshot arrive as a changelog.
-        db.sql(&["UPDATE scores SET score = -1 WHERE id = 5", "DELETE FROM scores WHERE id = 6", "INSERT INTO scores VALUES (100000, 'new', 7)"]);
+        db.sql(&[
+            "UPDATE scores SET score = -1 WHERE id = 5",
+            "DELETE FROM scores WHERE id = 6",
+            "INSERT INTO scores VALUES (100000, 'new', 7)",
+        ]);
         let expected = run_until_equal(&mut h, &mut view, &db);
         assert_eq!(view.rows, expected);
         assert!(view.anomalies.is_empty(), "{:?}", view.anomalies);
@@ -351,12 +433,22 @@ fn snapshot_then_binlog_with_concurrent_dml_equals_the_table_at_every_parallelis
 fn a_snapshot_without_backfill_still_converges_under_concurrent_dml() {
     let db = TestDb::new("nobackfill");
     create_scores(&db, 10_000);
-    let options = [("scan.incremental.snapshot.chunk.size", "500"), ("scan.incremental.snapshot.backfill.skip", "true")];
+    let options = [
+        ("scan.incremental.snapshot.chunk.size", "500"),
+        ("scan.incremental.snapshot.backfill.skip", "true"),
+    ];
     let source = db.source("scores", &options, COLUMNS);
     let stop = Arc::new(AtomicBool::new(false));
     let progress = Arc::new(Progress::default());
     progress.hold_at(20);
-    let dml = random_dml(db.name.clone(), 5, 11_000, stop.clone(), usize::MAX, progress.clone());
+    let dml = random_dml(
+        db.name.clone(),
+        5,
+        11_000,
+        stop.clone(),
+        usize::MAX,
+        progress.clone(),
+    );
     progress.started(20).recv().unwrap();
     let mut h = Harness::new(source.as_ref(), 2, 1024).unwrap();
     let mut view = Materialized::default();
@@ -368,15 +460,27 @@ fn a_snapshot_without_backfill_still_converges_under_concurrent_dml() {
     progress.release();
     overlap.recv().unwrap();
     let first_rows = got.iter().map(|b| b.rows.num_rows()).sum::<usize>();
-    got.extend(h.run_until(TIMEOUT, |e| first_rows + e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 9_000).unwrap());
+    got.extend(
+        h.run_until(TIMEOUT, |e| {
+            first_rows + e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 9_000
+        })
+        .unwrap(),
+    );
     let during_snapshot = progress.count() - at_start;
     stop.store(true, Ordering::Relaxed);
     dml.join().unwrap();
     view.apply(&got);
     run_until_equal(&mut h, &mut view, &db);
-    assert!(during_snapshot > 20, "the DML must overlap the snapshot for this test to mean anything");
+    assert!(
+        during_snapshot > 20,
+        "the DML must overlap the snapshot for this test to mean anything"
+    );
     // Upsert semantics converge; on MariaDB the low watermark is exact, so nothing repeats either.
-    assert!(view.anomalies.is_empty(), "{:?}", &view.anomalies[..view.anomalies.len().min(10)]);
+    assert!(
+        view.anomalies.is_empty(),
+        "{:?}",
+        &view.anomalies[..view.anomalies.len().min(10)]
+    );
     h.close().unwrap();
 }
 
@@ -384,39 +488,75 @@ fn a_snapshot_without_backfill_still_converges_under_concurrent_dml() {
 fn restores_from_checkpoints_in_the_snapshot_and_binlog_phases_lose_and_repeat_nothing() {
     let db = TestDb::new("restore");
     create_scores(&db, 2000);
-    let source = db.source("scores", &[("scan.incremental.snapshot.chunk.size", "150")], COLUMNS);
+    let source = db.source(
+        "scores",
+        &[("scan.incremental.snapshot.chunk.size", "150")],
+        COLUMNS,
+    );
     let stop = Arc::new(AtomicBool::new(false));
-    let dml = random_dml(db.name.clone(), 7, 2500, stop.clone(), 3000, Arc::new(Progress::default()));
+    let dml = random_dml(
+        db.name.clone(),
+        7,
+        2500,
+        stop.clone(),
+        3000,
+        Arc::new(Progress::default()),
+    );
 
     // Mid-snapshot checkpoint, then more progress that is lost with the "crash".
     let mut h = Harness::new(source.as_ref(), 2, 512).unwrap();
     let mut view = Materialized::default();
-    let before = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 600).unwrap();
+    let before = h
+        .run_until(TIMEOUT, |e| {
+            e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 600
+        })
+        .unwrap();
     view.apply(&before);
     let checkpoint = h.checkpoint().unwrap();
-    h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 600).unwrap();
+    h.run_until(TIMEOUT, |e| {
+        e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 600
+    })
+    .unwrap();
     h.close().unwrap();
 
     // Restore: what was emitted after the checkpoint is gone; the restored job re-emits it.
     let mut h = Harness::restore(source.as_ref(), &checkpoint, 512).unwrap();
-    let more = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 2000).unwrap();
+    let more = h
+        .run_until(TIMEOUT, |e| {
+            e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 2000
+        })
+        .unwrap();
     view.apply(&more);
     stop.store(true, Ordering::Relaxed);
     dml.join().unwrap();
     run_until_equal(&mut h, &mut view, &db);
-    assert!(view.anomalies.is_empty(), "after snapshot restore: {:?}", &view.anomalies[..view.anomalies.len().min(10)]);
+    assert!(
+        view.anomalies.is_empty(),
+        "after snapshot restore: {:?}",
+        &view.anomalies[..view.anomalies.len().min(10)]
+    );
 
     // Binlog-phase checkpoint: changes after it are replayed exactly once after a restore.
     let checkpoint = h.checkpoint().unwrap();
     let at_checkpoint = view.rows.clone();
-    db.sql(&["UPDATE scores SET score = score + 1000 WHERE id <= 50", "DELETE FROM scores WHERE id BETWEEN 60 AND 70"]);
+    db.sql(&[
+        "UPDATE scores SET score = score + 1000 WHERE id <= 50",
+        "DELETE FROM scores WHERE id BETWEEN 60 AND 70",
+    ]);
     run_until_equal(&mut h, &mut view, &db);
     h.close().unwrap();
-    let mut view = Materialized { rows: at_checkpoint, ..Default::default() };
+    let mut view = Materialized {
+        rows: at_checkpoint,
+        ..Default::default()
+    };
     let mut h = Harness::restore(source.as_ref(), &checkpoint, 512).unwrap();
     db.sql(&["INSERT INTO scores VALUES (99999, 'after-restore', 1)"]);
     let expected = run_until_equal(&mut h, &mut view, &db);
-    assert!(view.anomalies.is_empty(), "after binlog restore: {:?}", view.anomalies);
+    assert!(
+        view.anomalies.is_empty(),
+        "after binlog restore: {:?}",
+        view.anomalies
+    );
     assert_eq!(view.rows, expected);
     h.close().unwrap();
 }
@@ -441,7 +581,14 @@ fn a_reader_restored_with_its_last_chunk_unread_hands_over_to_the_binlog() {
         let checkpoint = h.checkpoint().unwrap();
         let held: Vec<CdcSplit> = checkpoint.readers[0]
             .iter()
-            .map(|s| rust_core::state::decode("split", <crate::MySqlCdcSource as rust_core::api::Source>::STATE_VERSION, &s.state).unwrap())
+            .map(|s| {
+                rust_core::state::decode(
+                    "split",
+                    <crate::MySqlCdcSource as rust_core::api::Source>::STATE_VERSION,
+                    &s.state,
+                )
+                .unwrap()
+            })
             .collect();
         assert!(
             matches!(held.as_slice(), [CdcSplit::Snapshot(c)] if c.high_watermark.is_none()),
@@ -451,17 +598,34 @@ fn a_reader_restored_with_its_last_chunk_unread_hands_over_to_the_binlog() {
 
         let mut h = Harness::restore(source.as_ref(), &checkpoint, 64).unwrap();
         let mut view = Materialized::default();
-        view.apply(&h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 50).unwrap());
-        db.sql(&["UPDATE scores SET score = -1 WHERE id = 5", "DELETE FROM scores WHERE id = 6"]);
+        view.apply(
+            &h.run_until(TIMEOUT, |e| {
+                e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 50
+            })
+            .unwrap(),
+        );
+        db.sql(&[
+            "UPDATE scores SET score = -1 WHERE id = 5",
+            "DELETE FROM scores WHERE id = 6",
+        ]);
         let expected = db.table_state("scores");
         let live = h.run_until(Duration::from_secs(30), |e| {
-            let mut probe = Materialized { rows: view.rows.clone(), ..Default::default() };
+            let mut probe = Materialized {
+                rows: view.rows.clone(),
+                ..Default::default()
+            };
             probe.apply(e);
             probe.rows == expected
         });
-        let live = live.unwrap_or_else(|e| panic!("p{parallelism}: the changes after the snapshot never came: {e}"));
+        let live = live.unwrap_or_else(|e| {
+            panic!("p{parallelism}: the changes after the snapshot never came: {e}")
+        });
         view.apply(&live);
-        assert!(view.anomalies.is_empty(), "p{parallelism}: {:?}", view.anomalies);
+        assert!(
+            view.anomalies.is_empty(),
+            "p{parallelism}: {:?}",
+            view.anomalies
+        );
         h.close().unwrap();
     }
 }
@@ -472,7 +636,10 @@ fn bounded_snapshot_mode_reads_the_table_once_and_ends() {
     create_scores(&db, 1234);
     let source = db.source(
         "scores",
-        &[("scan.startup.mode", "snapshot"), ("scan.incremental.snapshot.chunk.size", "100")],
+        &[
+            ("scan.startup.mode", "snapshot"),
+            ("scan.incremental.snapshot.chunk.size", "100"),
+        ],
         COLUMNS,
     );
     assert_eq!(source.boundedness(), rust_core::api::Boundedness::Bounded);
@@ -500,7 +667,10 @@ fn a_reader_holds_the_next_chunk_while_the_last_one_is_emitted() {
     create_scores(&db, 1234);
     let source = db.source(
         "scores",
-        &[("scan.startup.mode", "snapshot"), ("scan.incremental.snapshot.chunk.size", "100")],
+        &[
+            ("scan.startup.mode", "snapshot"),
+            ("scan.incremental.snapshot.chunk.size", "100"),
+        ],
         COLUMNS,
     );
     let mut h = Harness::new(source.as_ref(), 1, 4096).unwrap();
@@ -508,7 +678,14 @@ fn a_reader_holds_the_next_chunk_while_the_last_one_is_emitted() {
     let checkpoint = h.checkpoint().unwrap();
     let splits: Vec<CdcSplit> = checkpoint.readers[0]
         .iter()
-        .map(|s| rust_core::state::decode("split", <crate::MySqlCdcSource as rust_core::api::Source>::STATE_VERSION, &s.state).unwrap())
+        .map(|s| {
+            rust_core::state::decode(
+                "split",
+                <crate::MySqlCdcSource as rust_core::api::Source>::STATE_VERSION,
+                &s.state,
+            )
+            .unwrap()
+        })
         .collect();
     let unread: Vec<u64> = splits
         .iter()
@@ -518,7 +695,11 @@ fn a_reader_holds_the_next_chunk_while_the_last_one_is_emitted() {
         })
         .collect();
     // 13 chunks: after the first is out, the reader holds the one it reads and the next.
-    assert_eq!(unread.len(), 2, "chunks held but not emitted: {unread:?} (state {splits:?})");
+    assert_eq!(
+        unread.len(),
+        2,
+        "chunks held but not emitted: {unread:?} (state {splits:?})"
+    );
     emitted.extend(h.run_until(TIMEOUT, |_| false).unwrap());
     let mut view = Materialized::default();
     view.apply(&emitted);
@@ -540,7 +721,10 @@ fn uneven_and_string_keys_and_tables_without_keys() {
         "INSERT INTO nokey SELECT seq, seq FROM seq_1_to_10",
         "CREATE TABLE empty (id INT PRIMARY KEY, score BIGINT)",
     ]);
-    let bounded = [("scan.startup.mode", "snapshot"), ("scan.incremental.snapshot.chunk.size", "64")];
+    let bounded = [
+        ("scan.startup.mode", "snapshot"),
+        ("scan.incremental.snapshot.chunk.size", "64"),
+    ];
     let count = |table: &str, columns: &[(&str, &str)], extra: &[(&str, &str)]| -> usize {
         let mut opts: Vec<(&str, &str)> = bounded.to_vec();
         opts.extend_from_slice(extra);
@@ -550,28 +734,66 @@ fn uneven_and_string_keys_and_tables_without_keys() {
         h.close().unwrap();
         emitted.iter().map(|e| e.rows.num_rows()).sum()
     };
-    assert_eq!(count("sparse", &[("id", "BIGINT"), ("score", "BIGINT")], &[]), 500);
-    assert_eq!(count("strkey", &[("code", "STRING"), ("score", "BIGINT")], &[]), 700);
-    assert_eq!(count("empty", &[("id", "INT"), ("score", "BIGINT")], &[]), 0);
     assert_eq!(
-        count("nokey", &[("id", "BIGINT"), ("score", "BIGINT")], &[("scan.incremental.snapshot.chunk.key-column", "id")]),
+        count("sparse", &[("id", "BIGINT"), ("score", "BIGINT")], &[]),
+        500
+    );
+    assert_eq!(
+        count("strkey", &[("code", "STRING"), ("score", "BIGINT")], &[]),
+        700
+    );
+    assert_eq!(
+        count("empty", &[("id", "INT"), ("score", "BIGINT")], &[]),
+        0
+    );
+    assert_eq!(
+        count(
+            "nokey",
+            &[("id", "BIGINT"), ("score", "BIGINT")],
+            &[("scan.incremental.snapshot.chunk.key-column", "id")]
+        ),
         10
     );
     // Without a key and without the option: a clear error at submission.
-    let source = MySqlCdcFactory.create(&db.options("nokey", &bounded), &row_type(&[("id", "BIGINT")])).unwrap();
+    let source = MySqlCdcFactory
+        .create(
+            &db.options("nokey", &bounded),
+            &row_type(&[("id", "BIGINT")]),
+        )
+        .unwrap();
     let e = source.preflight().unwrap_err().to_string();
-    assert!(e.contains("no primary key") && e.contains("scan.incremental.snapshot.chunk.key-column"), "{e}");
+    assert!(
+        e.contains("no primary key") && e.contains("scan.incremental.snapshot.chunk.key-column"),
+        "{e}"
+    );
     // Flink CDC's per-table form: the keyless table by its entry (the database part a regex),
     // the others by their primary keys.
     let per_table = "cdc_keys_[0-9]+.nokey:id;other_db.sparse:score";
     let columns = [("id", "BIGINT"), ("score", "BIGINT")];
-    assert_eq!(count("nokey|sparse", &columns, &[("scan.incremental.snapshot.chunk.key-column", per_table)]), 510);
+    assert_eq!(
+        count(
+            "nokey|sparse",
+            &columns,
+            &[("scan.incremental.snapshot.chunk.key-column", per_table)]
+        ),
+        510
+    );
     // A column the matched table lacks: refused at submission, naming the table and the column.
     let entry = format!("{}.nokey:ident", db.name);
-    let bad = [bounded.as_slice(), &[("scan.incremental.snapshot.chunk.key-column", entry.as_str())]].concat();
-    let source = MySqlCdcFactory.create(&db.options("nokey", &bad), &row_type(&[("id", "BIGINT")])).unwrap();
+    let bad = [
+        bounded.as_slice(),
+        &[("scan.incremental.snapshot.chunk.key-column", entry.as_str())],
+    ]
+    .concat();
+    let source = MySqlCdcFactory
+        .create(&db.options("nokey", &bad), &row_type(&[("id", "BIGINT")]))
+        .unwrap();
     let e = source.preflight().unwrap_err().to_string();
-    assert!(e.contains(&format!("table {}.nokey has no such column", db.name)) && e.contains("column 'ident'"), "{e}");
+    assert!(
+        e.contains(&format!("table {}.nokey has no such column", db.name))
+            && e.contains("column 'ident'"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -589,31 +811,52 @@ fn even_keys_are_cut_arithmetically_from_the_row_estimate_and_sparse_keys_by_que
     let chunk_ends = |table: &str, settings: SplitSettings| -> Vec<Option<KeyValue>> {
         db.block(async {
             let mut conn = mysql_async::Conn::new(db.root_opts()).await.unwrap();
-            let schema = load_table(&mut conn, &TableId::new(db.name.clone(), table)).await.unwrap().unwrap();
+            let schema = load_table(&mut conn, &TableId::new(db.name.clone(), table))
+                .await
+                .unwrap()
+                .unwrap();
             let mut splitter = TableSplitter::default();
             let mut ends = Vec::new();
             while !splitter.done {
-                let chunks = splitter.next_chunks(&mut conn, &schema, "id", settings, 3).await.unwrap();
+                let chunks = splitter
+                    .next_chunks(&mut conn, &schema, "id", settings, 3)
+                    .await
+                    .unwrap();
                 ends.extend(chunks.into_iter().map(|c| c.end));
             }
             conn.disconnect().await.unwrap();
             ends
         })
     };
-    let settings = SplitSettings { chunk_size: 500, even_lower: 0.05, even_upper: 100.0 };
+    let settings = SplitSettings {
+        chunk_size: 500,
+        even_lower: 0.05,
+        even_upper: 100.0,
+    };
     // 5,000 keys over about 5,000 estimated rows: factor 1, steps of 500 keys from MIN (1).
     // Query-cut chunks would end at the largest of the next 500 keys instead: 500, 999, ...
-    let expected: Vec<Option<KeyValue>> =
-        (1..10).map(|i| Some(KeyValue::Int(1 + 500 * i))).chain(std::iter::once(None)).collect();
+    let expected: Vec<Option<KeyValue>> = (1..10)
+        .map(|i| Some(KeyValue::Int(1 + 500 * i)))
+        .chain(std::iter::once(None))
+        .collect();
     assert_eq!(chunk_ends("dense", settings), expected);
     // Keys 1, 4, 9, ... 10,000 over 100 rows (factor 100): one chunk whichever way it is cut.
     assert_eq!(chunk_ends("sparse", settings), vec![None]);
     // With a bound of 10 and chunks of 30 rows the keys are queried: each chunk ends at the
     // largest of the next 30 keys (30², 59², 88²), and the last one, which reaches MAX, is open.
-    let narrow = SplitSettings { chunk_size: 30, even_upper: 10.0, ..settings };
+    let narrow = SplitSettings {
+        chunk_size: 30,
+        even_upper: 10.0,
+        ..settings
+    };
     assert_eq!(
         chunk_ends("sparse", narrow),
-        vec![Some(KeyValue::Int(900)), Some(KeyValue::Int(3481)), Some(KeyValue::Int(7744)), None]
+        vec![
+            Some(KeyValue::Int(900)),
+            Some(KeyValue::Int(3481)),
+            Some(KeyValue::Int(7744)),
+            None
+        ]
     );
 }
 
@@ -633,7 +876,10 @@ fn many_tables_one_source_with_metadata_columns() {
         ("name", "STRING"),
         ("__metadata.table_name", "STRING NOT NULL"),
         ("__metadata.row_kind", "STRING NOT NULL"),
-        ("__metadata.op_ts", "TIMESTAMP(3) WITH LOCAL TIME ZONE NOT NULL"),
+        (
+            "__metadata.op_ts",
+            "TIMESTAMP(3) WITH LOCAL TIME ZONE NOT NULL",
+        ),
     ];
     let source = db.source("orders_[0-9]+", &[], &columns);
     let mut h = Harness::new(source.as_ref(), 2, 1024).unwrap();
@@ -641,32 +887,62 @@ fn many_tables_one_source_with_metadata_columns() {
         let mut out = Vec::new();
         for e in emitted {
             for r in 0..e.rows.num_rows() {
-                out.push((0..4).map(|c| cell(&e.rows, c, r)).collect::<Vec<_>>().join(","));
+                out.push(
+                    (0..4)
+                        .map(|c| cell(&e.rows, c, r))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                );
             }
         }
         out
     };
-    let snapshot = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 3).unwrap();
+    let snapshot = h
+        .run_until(TIMEOUT, |e| {
+            e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 3
+        })
+        .unwrap();
     let mut got = rendered(&snapshot);
     got.sort();
-    assert_eq!(got, ["1,a,orders_1,+I", "2,b,orders_1,+I", "3,c,orders_2,+I"]);
+    assert_eq!(
+        got,
+        ["1,a,orders_1,+I", "2,b,orders_1,+I", "3,c,orders_2,+I"]
+    );
     for e in &snapshot {
         for r in 0..e.rows.num_rows() {
-            assert_eq!(cell(&e.rows, 4, r), "0", "snapshot rows have op_ts 0, as in Flink CDC");
+            assert_eq!(
+                cell(&e.rows, 4, r),
+                "0",
+                "snapshot rows have op_ts 0, as in Flink CDC"
+            );
         }
     }
-    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 * 1000;
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        * 1000;
     db.sql(&[
         "UPDATE orders_2 SET name = 'C' WHERE id = 3",
         "INSERT INTO other VALUES (10, 'not captured', 1)",
         "DELETE FROM orders_1 WHERE id = 1",
     ]);
-    let live = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 3).unwrap();
-    assert_eq!(rendered(&live), ["3,c,orders_2,-U", "3,C,orders_2,+U", "1,a,orders_1,-D"]);
+    let live = h
+        .run_until(TIMEOUT, |e| {
+            e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 3
+        })
+        .unwrap();
+    assert_eq!(
+        rendered(&live),
+        ["3,c,orders_2,-U", "3,C,orders_2,+U", "1,a,orders_1,-D"]
+    );
     for e in &live {
         for r in 0..e.rows.num_rows() {
             let ts: i64 = cell(&e.rows, 4, r).parse().unwrap();
-            assert!(ts >= before - 1000 && ts < before + 60_000, "op_ts {ts} vs {before}");
+            assert!(
+                ts >= before - 1000 && ts < before + 60_000,
+                "op_ts {ts} vs {before}"
+            );
         }
     }
     h.close().unwrap();
@@ -681,21 +957,37 @@ fn a_declared_column_some_matched_tables_lack_reads_null_in_their_rows() {
         "INSERT INTO parts_1 VALUES (1, 'a', 10)",
         "INSERT INTO parts_2 VALUES (2, 'b')",
     ]);
-    let columns = [("id", "BIGINT NOT NULL"), ("name", "STRING"), ("score", "BIGINT"), ("__metadata.table_name", "STRING NOT NULL")];
-    let source = db.source("parts_[0-9]", &[("scan.incremental.snapshot.chunk.size", "1")], &columns);
+    let columns = [
+        ("id", "BIGINT NOT NULL"),
+        ("name", "STRING"),
+        ("score", "BIGINT"),
+        ("__metadata.table_name", "STRING NOT NULL"),
+    ];
+    let source = db.source(
+        "parts_[0-9]",
+        &[("scan.incremental.snapshot.chunk.size", "1")],
+        &columns,
+    );
     source.preflight().unwrap();
     let mut h = Harness::new(source.as_ref(), 2, 1024).unwrap();
     let rendered = |emitted: &[Emitted]| -> Vec<String> {
         let mut out = Vec::new();
         for e in emitted {
             for r in 0..e.rows.num_rows() {
-                let row = (0..4).map(|c| cell(&e.rows, c, r)).collect::<Vec<_>>().join(",");
+                let row = (0..4)
+                    .map(|c| cell(&e.rows, c, r))
+                    .collect::<Vec<_>>()
+                    .join(",");
                 out.push(format!("{:?} {row}", e.kinds[r]));
             }
         }
         out
     };
-    let snapshot = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 2).unwrap();
+    let snapshot = h
+        .run_until(TIMEOUT, |e| {
+            e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 2
+        })
+        .unwrap();
     let mut got = rendered(&snapshot);
     got.sort();
     assert_eq!(got, ["Insert 1,a,10,parts_1", "Insert 2,b,NULL,parts_2"]);
@@ -705,7 +997,11 @@ fn a_declared_column_some_matched_tables_lack_reads_null_in_their_rows() {
         "UPDATE parts_1 SET score = 11 WHERE id = 1",
         "DELETE FROM parts_2 WHERE id = 3",
     ]);
-    let live = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 6).unwrap();
+    let live = h
+        .run_until(TIMEOUT, |e| {
+            e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= 6
+        })
+        .unwrap();
     assert_eq!(
         rendered(&live),
         [
@@ -722,12 +1018,25 @@ fn a_declared_column_some_matched_tables_lack_reads_null_in_their_rows() {
     // A column no matched table has is a typo, refused naming the columns there are; one some
     // tables lack must be nullable, since it reads NULL in their rows.
     let refused = |columns: &[(&str, &str)]| {
-        MySqlCdcFactory.create(&db.options("parts_[0-9]", &[]), &row_type(columns)).unwrap().preflight().unwrap_err().to_string()
+        MySqlCdcFactory
+            .create(&db.options("parts_[0-9]", &[]), &row_type(columns))
+            .unwrap()
+            .preflight()
+            .unwrap_err()
+            .to_string()
     };
     let e = refused(&[("id", "BIGINT NOT NULL"), ("scroe", "BIGINT")]);
-    assert!(e.contains("column 'scroe' of the Flink table does not exist") && e.contains("its columns: id, name"), "{e}");
+    assert!(
+        e.contains("column 'scroe' of the Flink table does not exist")
+            && e.contains("its columns: id, name"),
+        "{e}"
+    );
     let e = refused(&[("id", "BIGINT NOT NULL"), ("score", "BIGINT NOT NULL")]);
-    assert!(e.contains("column 'score' of the Flink table does not exist in MySQL table") && e.contains("declare it nullable"), "{e}");
+    assert!(
+        e.contains("column 'score' of the Flink table does not exist in MySQL table")
+            && e.contains("declare it nullable"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -735,30 +1044,56 @@ fn bad_input_fails_at_submission_with_the_cause_and_the_fix() {
     let db = TestDb::new("bad_input");
     create_scores(&db, 1);
     let err = |table: &str, extra: &[(&str, &str)]| -> String {
-        let source = MySqlCdcFactory.create(&db.options(table, extra), &row_type(COLUMNS)).unwrap();
+        let source = MySqlCdcFactory
+            .create(&db.options(table, extra), &row_type(COLUMNS))
+            .unwrap();
         let e = source.preflight().unwrap_err();
         assert!(e.is_validation(), "{e}");
         e.to_string()
     };
     let e = err("scores", &[("password", "wrong-password")]);
-    assert!(e.contains("Access denied") && e.contains("'password'") && !e.contains("wrong-password"), "{e}");
+    assert!(
+        e.contains("Access denied") && e.contains("'password'") && !e.contains("wrong-password"),
+        "{e}"
+    );
     let e = err("scores", &[("port", "1"), ("connect.max-retries", "1")]);
-    assert!(e.contains("cannot connect to 127.0.0.1:1") && e.contains("'port'"), "{e}");
+    assert!(
+        e.contains("cannot connect to 127.0.0.1:1") && e.contains("'port'"),
+        "{e}"
+    );
     let e = err("nope", &[]);
-    assert!(e.contains("no table matches") && e.contains("'nope'"), "{e}");
+    assert!(
+        e.contains("no table matches") && e.contains("'nope'"),
+        "{e}"
+    );
     // A binlog offset in a file the server no longer has (purged): refused at submission
     // (tests/hostile.rs), and, should it be purged after, a clear error on resume.
-    let purged = [("scan.startup.mode", "specific-offset"), ("scan.startup.specific-offset.file", "bin.000000"), ("scan.startup.specific-offset.pos", "4")];
+    let purged = [
+        ("scan.startup.mode", "specific-offset"),
+        ("scan.startup.specific-offset.file", "bin.000000"),
+        ("scan.startup.specific-offset.pos", "4"),
+    ];
     let e = err("scores", &purged);
-    assert!(e.contains("'bin.000000' is not a binlog file the server has"), "{e}");
-    let source = MySqlCdcFactory.create(&db.options("scores", &purged), &row_type(COLUMNS)).unwrap();
+    assert!(
+        e.contains("'bin.000000' is not a binlog file the server has"),
+        "{e}"
+    );
+    let source = MySqlCdcFactory
+        .create(&db.options("scores", &purged), &row_type(COLUMNS))
+        .unwrap();
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
     let e = h.run_until(TIMEOUT, |_| false).unwrap_err().to_string();
-    assert!(e.contains("no longer has binlog file 'bin.000000'") && e.contains("purged"), "{e}");
+    assert!(
+        e.contains("no longer has binlog file 'bin.000000'") && e.contains("purged"),
+        "{e}"
+    );
     h.close().unwrap();
     // A declared column the table lacks.
     let source = MySqlCdcFactory
-        .create(&db.options("scores", &[]), &row_type(&[("id", "BIGINT"), ("missing", "STRING")]))
+        .create(
+            &db.options("scores", &[]),
+            &row_type(&[("id", "BIGINT"), ("missing", "STRING")]),
+        )
         .unwrap();
     let e = source.preflight().unwrap_err().to_string();
     assert!(e.contains("missing"), "{e}");
@@ -770,7 +1105,9 @@ fn bad_input_fails_at_submission_with_the_cause_and_the_fix() {
     let deadline = std::time::Instant::now() + TIMEOUT;
     let e = loop {
         // The reader registers with the server on its own thread: wait until it shows.
-        let source = MySqlCdcFactory.create(&db.options("scores", &[]), &row_type(COLUMNS)).unwrap();
+        let source = MySqlCdcFactory
+            .create(&db.options("scores", &[]), &row_type(COLUMNS))
+            .unwrap();
         match source.preflight() {
             Err(e) => break e.to_string(),
             Ok(()) if std::time::Instant::now() < deadline => {
@@ -779,7 +1116,10 @@ fn bad_input_fails_at_submission_with_the_cause_and_the_fix() {
             Ok(()) => panic!("server id {first_id} in use was not detected"),
         }
     };
-    assert!(e.contains(&format!("server id {first_id}")) && e.contains("already used"), "{e}");
+    assert!(
+        e.contains(&format!("server id {first_id}")) && e.contains("already used"),
+        "{e}"
+    );
     h.close().unwrap();
 }
 
@@ -788,7 +1128,11 @@ fn master_status(db: &TestDb) -> (String, u64) {
     let opts = db.root_opts();
     db.block(async {
         let mut conn = mysql_async::Conn::new(opts).await.unwrap();
-        let row: mysql_async::Row = conn.query_first("SHOW MASTER STATUS").await.unwrap().unwrap();
+        let row: mysql_async::Row = conn
+            .query_first("SHOW MASTER STATUS")
+            .await
+            .unwrap()
+            .unwrap();
         conn.disconnect().await.unwrap();
         (row.get(0).unwrap(), row.get(1).unwrap())
     })
@@ -797,7 +1141,9 @@ fn master_status(db: &TestDb) -> (String, u64) {
 fn ids(emitted: &[Emitted]) -> Vec<(RowKind, i64)> {
     emitted
         .iter()
-        .flat_map(|e| (0..e.rows.num_rows()).map(move |r| (e.kinds[r], cell(&e.rows, 0, r).parse().unwrap())))
+        .flat_map(|e| {
+            (0..e.rows.num_rows()).map(move |r| (e.kinds[r], cell(&e.rows, 0, r).parse().unwrap()))
+        })
         .collect()
 }
 
@@ -807,11 +1153,21 @@ fn ids(emitted: &[Emitted]) -> Vec<(RowKind, i64)> {
 fn skipped_operations_leave_those_binlog_changes_out() {
     let db = TestDb::new("skipped_ops");
     create_scores(&db, 3);
-    let options = [("debezium.skipped.operations", "d,u"), ("debezium.snapshot.locking.mode", "none")];
+    let options = [
+        ("debezium.skipped.operations", "d,u"),
+        ("debezium.snapshot.locking.mode", "none"),
+    ];
     let source = db.source("scores", &options, COLUMNS);
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
     let snapshot = h.run_until(TIMEOUT, |e| ids(e).len() >= 3).unwrap();
-    assert_eq!(ids(&snapshot), [(RowKind::Insert, 1), (RowKind::Insert, 2), (RowKind::Insert, 3)]);
+    assert_eq!(
+        ids(&snapshot),
+        [
+            (RowKind::Insert, 1),
+            (RowKind::Insert, 2),
+            (RowKind::Insert, 3)
+        ]
+    );
     db.sql(&[
         "DELETE FROM scores WHERE id = 1",
         "UPDATE scores SET score = 0 WHERE id = 2",
@@ -819,7 +1175,9 @@ fn skipped_operations_leave_those_binlog_changes_out() {
         "UPDATE scores SET score = 1 WHERE id = 4",
         "INSERT INTO scores VALUES (5, 'last', 1)",
     ]);
-    let got = h.run_until(TIMEOUT, |e| ids(e).iter().any(|(_, id)| *id == 5)).unwrap();
+    let got = h
+        .run_until(TIMEOUT, |e| ids(e).iter().any(|(_, id)| *id == 5))
+        .unwrap();
     assert_eq!(ids(&got), [(RowKind::Insert, 4), (RowKind::Insert, 5)]);
     h.close().unwrap();
 }
@@ -829,8 +1187,16 @@ fn skipped_operations_leave_those_binlog_changes_out() {
 fn an_append_only_changelog_emits_every_change_as_an_insert() {
     let db = TestDb::new("append_only");
     create_scores(&db, 2);
-    let columns = [("id", "BIGINT NOT NULL"), ("name", "STRING"), ("__metadata.row_kind", "STRING NOT NULL")];
-    let source = db.source("scores", &[("scan.read-changelog-as-append-only.enabled", "true")], &columns);
+    let columns = [
+        ("id", "BIGINT NOT NULL"),
+        ("name", "STRING"),
+        ("__metadata.row_kind", "STRING NOT NULL"),
+    ];
+    let source = db.source(
+        "scores",
+        &[("scan.read-changelog-as-append-only.enabled", "true")],
+        &columns,
+    );
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
     h.run_until(TIMEOUT, |e| ids(e).len() >= 2).unwrap();
     db.sql(&[
@@ -841,7 +1207,18 @@ fn an_append_only_changelog_emits_every_change_as_an_insert() {
     let got = h.run_until(TIMEOUT, |e| ids(e).len() >= 5).unwrap();
     let rendered: Vec<String> = got
         .iter()
-        .flat_map(|e| (0..e.rows.num_rows()).map(move |r| format!("{:?} {}", e.kinds[r], (0..3).map(|c| cell(&e.rows, c, r)).collect::<Vec<_>>().join(","))))
+        .flat_map(|e| {
+            (0..e.rows.num_rows()).map(move |r| {
+                format!(
+                    "{:?} {}",
+                    e.kinds[r],
+                    (0..3)
+                        .map(|c| cell(&e.rows, c, r))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )
+            })
+        })
         .collect();
     assert_eq!(
         rendered,
@@ -866,7 +1243,10 @@ fn startup_modes_without_a_snapshot_start_where_asked() {
     // latest-offset: nothing of the table's past, only what happens after the start.
     let source = db.source("scores", &[("scan.startup.mode", "latest-offset")], COLUMNS);
     let mut h = Harness::new(source.as_ref(), 2, 64).unwrap();
-    db.sql(&["INSERT INTO scores VALUES (12, 'live', 1)", "DELETE FROM scores WHERE id = 1"]);
+    db.sql(&[
+        "INSERT INTO scores VALUES (12, 'live', 1)",
+        "DELETE FROM scores WHERE id = 1",
+    ]);
     let got = h.run_until(TIMEOUT, |e| ids(e).len() >= 2).unwrap();
     assert_eq!(ids(&got), [(RowKind::Insert, 12), (RowKind::Delete, 1)]);
     h.close().unwrap();
@@ -875,7 +1255,10 @@ fn startup_modes_without_a_snapshot_start_where_asked() {
     // thread leaves the server's replica list some time after it was killed, and the preflight
     // would see its id taken.
     let first: u32 = db.server_ids.split('-').next().unwrap().parse().unwrap();
-    let (ids_2, ids_3) = (format!("{}-{}", first + 4, first + 6), format!("{}-{}", first + 7, first + 9));
+    let (ids_2, ids_3) = (
+        format!("{}-{}", first + 4, first + 6),
+        format!("{}-{}", first + 7, first + 9),
+    );
 
     // specific-offset: everything from the given position on, in order.
     let pos = pos.to_string();
@@ -891,15 +1274,38 @@ fn startup_modes_without_a_snapshot_start_where_asked() {
     );
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
     let got = h.run_until(TIMEOUT, |e| ids(e).len() >= 3).unwrap();
-    assert_eq!(ids(&got), [(RowKind::Insert, 11), (RowKind::Insert, 12), (RowKind::Delete, 1)]);
+    assert_eq!(
+        ids(&got),
+        [
+            (RowKind::Insert, 11),
+            (RowKind::Insert, 12),
+            (RowKind::Delete, 1)
+        ]
+    );
     h.close().unwrap();
 
     // earliest-offset: from the oldest binlog file, so the table's creation and first inserts too.
-    let source =
-        db.source("scores", &[("scan.startup.mode", "earliest-offset"), ("server-id", ids_3.as_str())], COLUMNS);
+    let source = db.source(
+        "scores",
+        &[
+            ("scan.startup.mode", "earliest-offset"),
+            ("server-id", ids_3.as_str()),
+        ],
+        COLUMNS,
+    );
     let mut h = Harness::new(source.as_ref(), 1, 4096).unwrap();
-    let got = h.run_until(TIMEOUT, |e| ids(e).iter().any(|(k, id)| *k == RowKind::Delete && *id == 1)).unwrap();
-    let inserted: Vec<i64> = ids(&got).into_iter().filter(|(k, _)| *k == RowKind::Insert).map(|(_, id)| id).collect();
+    let got = h
+        .run_until(TIMEOUT, |e| {
+            ids(e)
+                .iter()
+                .any(|(k, id)| *k == RowKind::Delete && *id == 1)
+        })
+        .unwrap();
+    let inserted: Vec<i64> = ids(&got)
+        .into_iter()
+        .filter(|(k, _)| *k == RowKind::Insert)
+        .map(|(_, id)| id)
+        .collect();
     assert_eq!(inserted, (1..=12).collect::<Vec<_>>());
     h.close().unwrap();
 }
@@ -924,13 +1330,34 @@ fn specific_offset_skip_events_skips_the_first_events_of_the_transaction_there()
     // BINLOG EVENTS (type, position, info).
     let events: Vec<(String, u64, String)> = db.block(async {
         let mut conn = mysql_async::Conn::new(db.root_opts()).await.unwrap();
-        let rows: Vec<mysql_async::Row> = conn.query(format!("SHOW BINLOG EVENTS IN '{file}' FROM {from}")).await.unwrap();
+        let rows: Vec<mysql_async::Row> = conn
+            .query(format!("SHOW BINLOG EVENTS IN '{file}' FROM {from}"))
+            .await
+            .unwrap();
         conn.disconnect().await.unwrap();
-        rows.into_iter().map(|r| (r.get::<String, _>(2).unwrap(), r.get::<u64, _>(1).unwrap(), r.get::<String, _>(5).unwrap())).collect()
+        rows.into_iter()
+            .map(|r| {
+                (
+                    r.get::<String, _>(2).unwrap(),
+                    r.get::<u64, _>(1).unwrap(),
+                    r.get::<String, _>(5).unwrap(),
+                )
+            })
+            .collect()
     });
-    let ours = events.iter().position(|(_, _, info)| info.contains("(101, 'a', 1)")).expect("our insert in the binlog");
-    let begin = events[..ours].iter().rposition(|(kind, _, _)| kind == "Gtid").expect("its GTID event");
-    let first_rows = ours + events[ours..].iter().position(|(kind, _, _)| kind.starts_with("Write_rows")).unwrap();
+    let ours = events
+        .iter()
+        .position(|(_, _, info)| info.contains("(101, 'a', 1)"))
+        .expect("our insert in the binlog");
+    let begin = events[..ours]
+        .iter()
+        .rposition(|(kind, _, _)| kind == "Gtid")
+        .expect("its GTID event");
+    let first_rows = ours
+        + events[ours..]
+            .iter()
+            .position(|(kind, _, _)| kind.starts_with("Write_rows"))
+            .unwrap();
     let skip_events = (first_rows - begin + 1).to_string();
     let pos = events[begin].1.to_string();
     let source = db.source(
@@ -939,15 +1366,27 @@ fn specific_offset_skip_events_skips_the_first_events_of_the_transaction_there()
             ("scan.startup.mode", "specific-offset"),
             ("scan.startup.specific-offset.file", file.as_str()),
             ("scan.startup.specific-offset.pos", pos.as_str()),
-            ("scan.startup.specific-offset.skip-events", skip_events.as_str()),
+            (
+                "scan.startup.specific-offset.skip-events",
+                skip_events.as_str(),
+            ),
             ("scan.startup.specific-offset.skip-rows", "1"),
         ],
         COLUMNS,
     );
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
-    let got = h.run_until(TIMEOUT, |e| ids(e).iter().any(|(_, id)| *id == 106)).unwrap();
+    let got = h
+        .run_until(TIMEOUT, |e| ids(e).iter().any(|(_, id)| *id == 106))
+        .unwrap();
     // The first statement's row event is skipped whole, then one row of the second.
-    assert_eq!(ids(&got), [(RowKind::Insert, 104), (RowKind::Insert, 105), (RowKind::Insert, 106)]);
+    assert_eq!(
+        ids(&got),
+        [
+            (RowKind::Insert, 104),
+            (RowKind::Insert, 105),
+            (RowKind::Insert, 106)
+        ]
+    );
     h.close().unwrap();
 }
 
@@ -963,10 +1402,26 @@ fn debezium_handling_modes_read_binary_as_text_and_decimals_as_doubles() {
         "CREATE TABLE h (id BIGINT PRIMARY KEY, bin VARBINARY(8), fixed BINARY(3), amount DECIMAL(10,3))",
         "INSERT INTO h VALUES (1, 0xfbff00, 0x4142, 12.345)",
     ]);
-    let columns = [("id", "BIGINT NOT NULL"), ("bin", "STRING"), ("fixed", "STRING"), ("amount", "DOUBLE")];
-    let refused = MySqlCdcFactory.create(&db.options("h", &[]), &row_type(&columns)).unwrap().preflight().unwrap_err().to_string();
-    assert!(refused.contains("'bin'") && refused.contains("BYTES"), "{refused}");
-    let modes = [("debezium.binary.handling.mode", "base64-url-safe"), ("debezium.decimal.handling.mode", "double")];
+    let columns = [
+        ("id", "BIGINT NOT NULL"),
+        ("bin", "STRING"),
+        ("fixed", "STRING"),
+        ("amount", "DOUBLE"),
+    ];
+    let refused = MySqlCdcFactory
+        .create(&db.options("h", &[]), &row_type(&columns))
+        .unwrap()
+        .preflight()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("'bin'") && refused.contains("BYTES"),
+        "{refused}"
+    );
+    let modes = [
+        ("debezium.binary.handling.mode", "base64-url-safe"),
+        ("debezium.decimal.handling.mode", "double"),
+    ];
     let source = db.source("h", &modes, &columns);
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
     let mut got = h.run_until(TIMEOUT, |e| !ids(e).is_empty()).unwrap();
@@ -978,15 +1433,30 @@ fn debezium_handling_modes_read_binary_as_text_and_decimals_as_doubles() {
         .flat_map(|e| {
             (0..e.rows.num_rows()).map(move |r| {
                 let amount = e.rows.column(3).as_primitive::<Float64Type>().value(r);
-                (cell(&e.rows, 0, r), cell(&e.rows, 1, r), cell(&e.rows, 2, r), amount)
+                (
+                    cell(&e.rows, 0, r),
+                    cell(&e.rows, 1, r),
+                    cell(&e.rows, 2, r),
+                    amount,
+                )
             })
         })
         .collect();
     assert_eq!(
         rows,
         [
-            ("1".to_string(), "-_8A".to_string(), "QUIA".to_string(), 12.345),
-            ("2".to_string(), "AA==".to_string(), "NULL".to_string(), -0.5)
+            (
+                "1".to_string(),
+                "-_8A".to_string(),
+                "QUIA".to_string(),
+                12.345
+            ),
+            (
+                "2".to_string(),
+                "AA==".to_string(),
+                "NULL".to_string(),
+                -0.5
+            )
         ]
     );
 }
@@ -998,8 +1468,16 @@ fn composite_keys_wide_rows_and_primary_key_changes() {
         "CREATE TABLE wide (region VARCHAR(8), id BIGINT, body LONGTEXT, PRIMARY KEY (id, region))",
         "INSERT INTO wide SELECT IF(seq % 2 = 0, 'eu', 'us'), seq, REPEAT(CHAR(65 + seq % 26), 200000) FROM seq_1_to_40",
     ]);
-    let columns = [("id", "BIGINT NOT NULL"), ("region", "STRING NOT NULL"), ("body", "STRING")];
-    let source = db.source("wide", &[("scan.incremental.snapshot.chunk.size", "7")], &columns);
+    let columns = [
+        ("id", "BIGINT NOT NULL"),
+        ("region", "STRING NOT NULL"),
+        ("body", "STRING"),
+    ];
+    let source = db.source(
+        "wide",
+        &[("scan.incremental.snapshot.chunk.size", "7")],
+        &columns,
+    );
     let mut h = Harness::new(source.as_ref(), 2, 16).unwrap();
     let snapshot = h.run_until(TIMEOUT, |e| ids(e).len() >= 40).unwrap();
     let mut keys: Vec<i64> = ids(&snapshot).into_iter().map(|(_, id)| id).collect();
@@ -1010,7 +1488,10 @@ fn composite_keys_wide_rows_and_primary_key_changes() {
             let id: i64 = cell(&e.rows, 0, r).parse().unwrap();
             let body = cell(&e.rows, 2, r);
             assert_eq!(body.len(), 200_000);
-            assert!(body.bytes().all(|b| b == b'A' + (id % 26) as u8), "row {id}");
+            assert!(
+                body.bytes().all(|b| b == b'A' + (id % 26) as u8),
+                "row {id}"
+            );
         }
     }
     // A primary-key change is -D of the old key and +I of the new one, as Flink CDC emits it: a
@@ -1027,26 +1508,40 @@ fn composite_keys_wide_rows_and_primary_key_changes() {
     // Neither key column changes: an update of the key, -U/+U.
     db.sql(&["UPDATE wide SET body = 'short' WHERE id = 5"]);
     let live = h.run_until(TIMEOUT, |e| ids(e).len() >= 2).unwrap();
-    assert_eq!(ids(&live), [(RowKind::UpdateBefore, 5), (RowKind::UpdateAfter, 5)]);
+    assert_eq!(
+        ids(&live),
+        [(RowKind::UpdateBefore, 5), (RowKind::UpdateAfter, 5)]
+    );
     assert_eq!(cell(&live[0].rows, 2, live[0].rows.num_rows() - 1), "short");
     // A key set to the value it has is no key change: MariaDB logs the row (full images) with
     // both images equal.
     db.sql(&["UPDATE wide SET id = 6, region = 'eu', body = 'same-key' WHERE id = 6"]);
     let live = h.run_until(TIMEOUT, |e| ids(e).len() >= 2).unwrap();
-    assert_eq!(ids(&live), [(RowKind::UpdateBefore, 6), (RowKind::UpdateAfter, 6)]);
+    assert_eq!(
+        ids(&live),
+        [(RowKind::UpdateBefore, 6), (RowKind::UpdateAfter, 6)]
+    );
     // One statement changing the keys of several rows (one rows event): a -D/+I pair per row.
     db.sql(&["UPDATE wide SET id = id + 2000 WHERE id IN (7, 8)"]);
     let live = h.run_until(TIMEOUT, |e| ids(e).len() >= 4).unwrap();
     assert_eq!(
         ids(&live),
-        [(RowKind::Delete, 7), (RowKind::Insert, 2007), (RowKind::Delete, 8), (RowKind::Insert, 2008)]
+        [
+            (RowKind::Delete, 7),
+            (RowKind::Insert, 2007),
+            (RowKind::Delete, 8),
+            (RowKind::Insert, 2008)
+        ]
     );
     h.close().unwrap();
 }
 
 /// The `region` column (1) of each emitted row of `composite_keys_wide_rows_and_primary_key_changes`.
 fn regions(emitted: &[Emitted]) -> Vec<String> {
-    emitted.iter().flat_map(|e| (0..e.rows.num_rows()).map(move |r| cell(&e.rows, 1, r))).collect()
+    emitted
+        .iter()
+        .flat_map(|e| (0..e.rows.num_rows()).map(move |r| cell(&e.rows, 1, r)))
+        .collect()
 }
 
 /// A chunk's binlog replay (snapshot.rs) applies primary-key changes made between its watermarks:
@@ -1068,15 +1563,27 @@ fn a_chunk_replay_moves_rows_whose_primary_key_changed() {
     let config = crate::MySqlCdcConfig::parse(&db.options("wide", &[])).unwrap();
     let server_id: u32 = db.server_ids.split('-').next().unwrap().parse().unwrap();
     // The chunk [1, 11) of id.
-    let range = ChunkRange { start: Some(KeyValue::Int(1)), end: Some(KeyValue::Int(11)) };
+    let range = ChunkRange {
+        start: Some(KeyValue::Int(1)),
+        end: Some(KeyValue::Int(11)),
+    };
     let (replayed, chunk, table) = db.block(async {
         let connector = Connector::new(&config);
         let mut conn = connector.connect().await.unwrap();
         let tables =
-            crate::schema::discover_tables(&mut conn, &config.database_regex, &config.table_regex).await.unwrap();
+            crate::schema::discover_tables(&mut conn, &config.database_regex, &config.table_regex)
+                .await
+                .unwrap();
         let table = tables[0].clone();
         let low_watermark = LowWatermark::detect(&mut conn).await.unwrap();
-        let reader = ChunkReader { connector: &connector, server_id, heartbeat: Duration::from_secs(1), low_watermark, skip_backfill: false, compact_json: false };
+        let reader = ChunkReader {
+            connector: &connector,
+            server_id,
+            heartbeat: Duration::from_secs(1),
+            low_watermark,
+            skip_backfill: false,
+            compact_json: false,
+        };
         let split = SnapshotSplit {
             id: 0,
             table: table.id.clone(),
@@ -1100,30 +1607,61 @@ fn a_chunk_replay_moves_rows_whose_primary_key_changed() {
             "UPDATE wide SET body = 'updated' WHERE id = 4",
             "DELETE FROM wide WHERE id = 6",
         ] {
-            root.query_drop(s).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+            root.query_drop(s)
+                .await
+                .unwrap_or_else(|e| panic!("{s}: {e}"));
         }
         root.disconnect().await.unwrap();
         let high = binlog_end(&mut conn).await.unwrap();
         let key_index = table.column_index("id").unwrap();
-        let replayed = reader.replay(&table, key_index, &range, &low, &high, &mut chunk.rows).await.unwrap();
+        let replayed = reader
+            .replay(&table, key_index, &range, &low, &high, &mut chunk.rows)
+            .await
+            .unwrap();
         conn.disconnect().await.unwrap();
         (replayed, chunk.rows, table)
     });
-    assert!(replayed > 0, "the binlog moved between the watermarks, yet nothing was replayed");
-    let columns: Vec<usize> = ["id", "region", "body"].iter().map(|c| table.column_index(c).unwrap()).collect();
-    let mut got: Vec<String> =
-        chunk.iter().map(|r| columns.iter().map(|&i| r[i].as_sql(false)).collect::<Vec<_>>().join(",")).collect();
+    assert!(
+        replayed > 0,
+        "the binlog moved between the watermarks, yet nothing was replayed"
+    );
+    let columns: Vec<usize> = ["id", "region", "body"]
+        .iter()
+        .map(|c| table.column_index(c).unwrap())
+        .collect();
+    let mut got: Vec<String> = chunk
+        .iter()
+        .map(|r| {
+            columns
+                .iter()
+                .map(|&i| r[i].as_sql(false))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
     let expected: Vec<(i64, String, String)> = db.block(async {
         let mut conn = mysql_async::Conn::new(db.root_opts()).await.unwrap();
-        let rows = conn.query("SELECT id, region, body FROM wide WHERE id >= 1 AND id < 11").await.unwrap();
+        let rows = conn
+            .query("SELECT id, region, body FROM wide WHERE id >= 1 AND id < 11")
+            .await
+            .unwrap();
         conn.disconnect().await.unwrap();
         rows
     });
-    let mut expected: Vec<String> = expected.into_iter().map(|(id, r, b)| format!("{id},'{r}','{b}'")).collect();
+    let mut expected: Vec<String> = expected
+        .into_iter()
+        .map(|(id, r, b)| format!("{id},'{r}','{b}'"))
+        .collect();
     got.sort();
     expected.sort();
     assert_eq!(got, expected);
-    for row in ["8,'ap','b15'", "8,'eu','b8'", "3,'xx','b3'", "7,'eu','b5'", "1,'us','back'"] {
+    for row in [
+        "8,'ap','b15'",
+        "8,'eu','b8'",
+        "3,'xx','b3'",
+        "7,'eu','b5'",
+        "1,'us','back'",
+    ] {
         assert!(expected.contains(&row.to_string()), "{row} in {expected:?}");
     }
 }
@@ -1150,20 +1688,37 @@ fn a_restore_inside_a_transaction_of_key_changes_never_splits_a_delete_insert_pa
     ]
     .join(";")]);
     let first = h.run_until(TIMEOUT, |e| !e.is_empty()).unwrap();
-    assert_eq!(ids(&first), [(RowKind::Delete, 1), (RowKind::Insert, 100)], "the first batch: one pair");
+    assert_eq!(
+        ids(&first),
+        [(RowKind::Delete, 1), (RowKind::Insert, 100)],
+        "the first batch: one pair"
+    );
     view.apply(&first);
     let checkpoint = h.checkpoint().unwrap();
     let at_checkpoint = view.clone();
-    let rest = [(RowKind::UpdateBefore, 2), (RowKind::UpdateAfter, 2), (RowKind::Delete, 3), (RowKind::Insert, 300)];
-    let lost = h.run_until(TIMEOUT, |e| ids(e).len() >= rest.len()).unwrap();
+    let rest = [
+        (RowKind::UpdateBefore, 2),
+        (RowKind::UpdateAfter, 2),
+        (RowKind::Delete, 3),
+        (RowKind::Insert, 300),
+    ];
+    let lost = h
+        .run_until(TIMEOUT, |e| ids(e).len() >= rest.len())
+        .unwrap();
     assert_eq!(ids(&lost), rest);
     h.close().unwrap();
 
     // The "crash" lost what came after the checkpoint: the restored job emits it again, once.
     let mut view = at_checkpoint;
     let mut h = Harness::restore(source.as_ref(), &checkpoint, 1).unwrap();
-    let again = h.run_until(TIMEOUT, |e| ids(e).len() >= rest.len()).unwrap();
-    assert_eq!(ids(&again), rest, "after the restore: the rest of the transaction, once");
+    let again = h
+        .run_until(TIMEOUT, |e| ids(e).len() >= rest.len())
+        .unwrap();
+    assert_eq!(
+        ids(&again),
+        rest,
+        "after the restore: the rest of the transaction, once"
+    );
     view.apply(&again);
     assert!(view.anomalies.is_empty(), "{:?}", view.anomalies);
     assert_eq!(view.rows, db.table_state("scores"));
@@ -1175,7 +1730,8 @@ fn a_restore_inside_a_transaction_of_key_changes_never_splits_a_delete_insert_pa
 /// of one row change put a checkpoint inside the transaction: the restored job gives the rest of
 /// it the same coordinates, and `change_seq` strictly increases along the whole changelog.
 #[test]
-fn binlog_coordinates_metadata_are_the_servers_and_change_seq_orders_the_changelog_across_a_restore() {
+fn binlog_coordinates_metadata_are_the_servers_and_change_seq_orders_the_changelog_across_a_restore(
+) {
     let db = TestDb::new("coordinates");
     create_scores(&db, 2);
     db.sql(&["CREATE TABLE other (id BIGINT PRIMARY KEY)"]);
@@ -1192,13 +1748,19 @@ fn binlog_coordinates_metadata_are_the_servers_and_change_seq_orders_the_changel
     let rows = |emitted: &[Emitted]| -> Vec<Vec<String>> {
         emitted
             .iter()
-            .flat_map(|e| (0..e.rows.num_rows()).map(move |r| (0..7).map(|c| cell(&e.rows, c, r)).collect()))
+            .flat_map(|e| {
+                (0..e.rows.num_rows()).map(move |r| (0..7).map(|c| cell(&e.rows, c, r)).collect())
+            })
             .collect()
     };
     let mut h = Harness::new(source.as_ref(), 1, 1).unwrap();
     let snapshot = h.run_until(TIMEOUT, |e| rows(e).len() >= 2).unwrap();
     for row in rows(&snapshot) {
-        assert_eq!(row[1..6], ["NULL", "NULL", "NULL", "NULL", "0"], "a snapshot row: {row:?}");
+        assert_eq!(
+            row[1..6],
+            ["NULL", "NULL", "NULL", "NULL", "0"],
+            "a snapshot row: {row:?}"
+        );
     }
 
     let (file, from) = master_status(&db);
@@ -1216,17 +1778,34 @@ fn binlog_coordinates_metadata_are_the_servers_and_change_seq_orders_the_changel
     // The transaction's events as the server lists them: its GTID event, then its rows events.
     let events: Vec<(String, u64, String)> = db.block(async {
         let mut conn = mysql_async::Conn::new(db.root_opts()).await.unwrap();
-        let rows: Vec<mysql_async::Row> =
-            conn.query(format!("SHOW BINLOG EVENTS IN '{file}' FROM {from}")).await.unwrap();
+        let rows: Vec<mysql_async::Row> = conn
+            .query(format!("SHOW BINLOG EVENTS IN '{file}' FROM {from}"))
+            .await
+            .unwrap();
         conn.disconnect().await.unwrap();
-        rows.into_iter().map(|r| (r.get("Event_type").unwrap(), r.get("Pos").unwrap(), r.get("Info").unwrap())).collect()
+        rows.into_iter()
+            .map(|r| {
+                (
+                    r.get("Event_type").unwrap(),
+                    r.get("Pos").unwrap(),
+                    r.get("Info").unwrap(),
+                )
+            })
+            .collect()
     });
-    let begin = events.iter().position(|(t, _, info)| t == "Gtid" && info.ends_with(&format!("GTID {gtid}"))).unwrap();
+    let begin = events
+        .iter()
+        .position(|(t, _, info)| t == "Gtid" && info.ends_with(&format!("GTID {gtid}")))
+        .unwrap();
     let txn_pos = events[begin].1;
     let rows_events: Vec<u64> = events[begin..]
         .iter()
         .take_while(|(t, _, _)| t != "Xid")
-        .filter(|(t, _, _)| ["Write_rows", "Update_rows", "Delete_rows"].iter().any(|k| t.starts_with(k)))
+        .filter(|(t, _, _)| {
+            ["Write_rows", "Update_rows", "Delete_rows"]
+                .iter()
+                .any(|k| t.starts_with(k))
+        })
         .map(|(_, pos, _)| *pos)
         .collect();
     assert_eq!(rows_events.len(), 5, "{events:?}");
@@ -1235,7 +1814,17 @@ fn binlog_coordinates_metadata_are_the_servers_and_change_seq_orders_the_changel
         ((number << 33) | ((rows_events[event] + in_event) << 1) | u64::from(after)).to_string()
     };
     let row = |id: &str, index: u64, seq: String, kind: &str| -> Vec<String> {
-        [id, &file, &txn_pos.to_string(), &index.to_string(), &gtid, &seq, kind].map(String::from).to_vec()
+        [
+            id,
+            &file,
+            &txn_pos.to_string(),
+            &index.to_string(),
+            &gtid,
+            &seq,
+            kind,
+        ]
+        .map(String::from)
+        .to_vec()
     };
     let expected = vec![
         row("3", 0, seq(0, 0, true), "+I"),
@@ -1246,7 +1835,11 @@ fn binlog_coordinates_metadata_are_the_servers_and_change_seq_orders_the_changel
         row("2", 5, seq(4, 0, false), "-D"),
     ];
     let first = h.run_until(TIMEOUT, |e| !e.is_empty()).unwrap();
-    assert_eq!(rows(&first), expected[..1], "the first batch: one row change");
+    assert_eq!(
+        rows(&first),
+        expected[..1],
+        "the first batch: one row change"
+    );
     let checkpoint = h.checkpoint().unwrap();
     let lost = h.run_until(TIMEOUT, |e| rows(e).len() >= 5).unwrap();
     assert_eq!(rows(&lost), expected[1..]);
@@ -1254,13 +1847,24 @@ fn binlog_coordinates_metadata_are_the_servers_and_change_seq_orders_the_changel
 
     let mut h = Harness::restore(source.as_ref(), &checkpoint, 1).unwrap();
     let again = h.run_until(TIMEOUT, |e| rows(e).len() >= 5).unwrap();
-    assert_eq!(rows(&again), expected[1..], "after the restore inside the transaction: the same coordinates");
+    assert_eq!(
+        rows(&again),
+        expected[1..],
+        "after the restore inside the transaction: the same coordinates"
+    );
     db.sql(&["INSERT INTO scores VALUES (6, 'f', 60)"]);
     let later = h.run_until(TIMEOUT, |e| !e.is_empty()).unwrap();
     h.close().unwrap();
-    let seqs: Vec<i64> =
-        rows(&first).iter().chain(&rows(&again)).chain(&rows(&later)).map(|r| r[5].parse().unwrap()).collect();
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "change_seq strictly increases: {seqs:?}");
+    let seqs: Vec<i64> = rows(&first)
+        .iter()
+        .chain(&rows(&again))
+        .chain(&rows(&later))
+        .map(|r| r[5].parse().unwrap())
+        .collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "change_seq strictly increases: {seqs:?}"
+    );
 }
 
 #[test]
@@ -1269,7 +1873,10 @@ fn with_checkpoint_handover_the_binlog_phase_waits_for_a_checkpoint_after_the_sn
     create_scores(&db, 500);
     let source = db.source(
         "scores",
-        &[("scan.incremental.snapshot.handover", "checkpoint"), ("scan.incremental.snapshot.chunk.size", "100")],
+        &[
+            ("scan.incremental.snapshot.handover", "checkpoint"),
+            ("scan.incremental.snapshot.chunk.size", "100"),
+        ],
         COLUMNS,
     );
     let mut h = Harness::new(source.as_ref(), 2, 4096).unwrap();
@@ -1278,11 +1885,18 @@ fn with_checkpoint_handover_the_binlog_phase_waits_for_a_checkpoint_after_the_sn
     db.sql(&["UPDATE scores SET score = 0 WHERE id = 7"]);
     // No checkpoint yet: the change stays back however long we poll.
     let early = h.run_until(Duration::from_secs(2), |e| !e.is_empty());
-    assert!(early.is_err(), "binlog rows before any checkpoint: {:?}", early.map(|e| ids(&e)));
+    assert!(
+        early.is_err(),
+        "binlog rows before any checkpoint: {:?}",
+        early.map(|e| ids(&e))
+    );
     // The checkpoint completes: the binlog reader starts and delivers the change.
     h.checkpoint().unwrap();
     let live = h.run_until(TIMEOUT, |e| ids(e).len() >= 2).unwrap();
-    assert_eq!(ids(&live), [(RowKind::UpdateBefore, 7), (RowKind::UpdateAfter, 7)]);
+    assert_eq!(
+        ids(&live),
+        [(RowKind::UpdateBefore, 7), (RowKind::UpdateAfter, 7)]
+    );
     h.close().unwrap();
 }
 
@@ -1295,7 +1909,10 @@ fn a_binlog_split_waiting_on_a_reader_fails_the_job_at_the_stall_timeout() {
     create_scores(&db, 300);
     let source = db.source(
         "scores",
-        &[("scan.binlog.stall-timeout", "2s"), ("scan.incremental.snapshot.chunk.size", "100")],
+        &[
+            ("scan.binlog.stall-timeout", "2s"),
+            ("scan.incremental.snapshot.chunk.size", "100"),
+        ],
         COLUMNS,
     );
     let mut h = Harness::new(source.as_ref(), 2, 4096).unwrap();
@@ -1309,10 +1926,19 @@ fn a_binlog_split_waiting_on_a_reader_fails_the_job_at_the_stall_timeout() {
         if let Err(e) = h.tick() {
             break e.to_string();
         }
-        assert!(finished.elapsed() < Duration::from_secs(30), "no failure 30 s after the snapshot finished");
+        assert!(
+            finished.elapsed() < Duration::from_secs(30),
+            "no failure 30 s after the snapshot finished"
+        );
     };
-    assert!(finished.elapsed() >= Duration::from_millis(1500), "failed before the timeout: {error}");
-    assert!(error.contains("readers [1]") && error.contains("scan.binlog.stall-timeout"), "{error}");
+    assert!(
+        finished.elapsed() >= Duration::from_millis(1500),
+        "failed before the timeout: {error}"
+    );
+    assert!(
+        error.contains("readers [1]") && error.contains("scan.binlog.stall-timeout"),
+        "{error}"
+    );
 }
 
 /// The binlog reader's watchdog (binlog_stall.rs): a reader that gets none of the server's
@@ -1325,16 +1951,24 @@ fn a_binlog_reader_that_reads_nothing_while_the_server_writes_fails_the_job_at_t
     let shared = ("scan.binlog.shared-connection.enabled", "true");
     // A heartbeat of its own gives this test a shared connection (hub) no other test uses.
     let hub = ("heartbeat.interval", "29s");
-    let source = db.source("scores", &[shared, hub, ("scan.binlog.stall-timeout", "2s")], COLUMNS);
+    let source = db.source(
+        "scores",
+        &[shared, hub, ("scan.binlog.stall-timeout", "2s")],
+        COLUMNS,
+    );
     let mut h = Harness::new(source.as_ref(), 1, 256).unwrap();
     let mut view = Materialized::default();
     view.apply(&h.run_until(TIMEOUT, |e| ids(e).len() >= 10).unwrap());
     db.sql(&["INSERT INTO scores VALUES (100, 'seen', 1)"]);
-    view.apply(&h.run_until(TIMEOUT, |e| ids(e).iter().any(|(_, id)| *id == 100)).unwrap());
+    view.apply(
+        &h.run_until(TIMEOUT, |e| ids(e).iter().any(|(_, id)| *id == 100))
+            .unwrap(),
+    );
 
     // A defect: the shared connection hands this source's reader nothing from here on.
     let (lo, hi) = db.server_ids.split_once('-').unwrap();
-    *crate::shared_binlog::STARVED_SERVER_IDS.lock().unwrap() = Some(lo.parse().unwrap()..=hi.parse().unwrap());
+    *crate::shared_binlog::STARVED_SERVER_IDS.lock().unwrap() =
+        Some(lo.parse().unwrap()..=hi.parse().unwrap());
     let starved = std::time::Instant::now();
     let mut next = 101;
     let error = 'starved: loop {
@@ -1345,13 +1979,23 @@ fn a_binlog_reader_that_reads_nothing_while_the_server_writes_fails_the_job_at_t
         while std::time::Instant::now() < until {
             match h.poll_or_wait(until) {
                 Err(e) => break 'starved e.to_string(),
-                Ok(emitted) => assert!(ids(&emitted).is_empty(), "the starved reader emitted {:?}", ids(&emitted)),
+                Ok(emitted) => assert!(
+                    ids(&emitted).is_empty(),
+                    "the starved reader emitted {:?}",
+                    ids(&emitted)
+                ),
             }
         }
-        assert!(starved.elapsed() < Duration::from_secs(30), "no failure 30 s after the reader was starved");
+        assert!(
+            starved.elapsed() < Duration::from_secs(30),
+            "no failure 30 s after the reader was starved"
+        );
     };
     *crate::shared_binlog::STARVED_SERVER_IDS.lock().unwrap() = None;
-    assert!(starved.elapsed() >= Duration::from_millis(1500), "failed before the timeout: {error}");
+    assert!(
+        starved.elapsed() >= Duration::from_millis(1500),
+        "failed before the timeout: {error}"
+    );
     assert!(
         error.contains("read nothing for 2s") && error.contains("'scan.binlog.stall-timeout' = 2s"),
         "{error} after {:?}, {next} rows",
@@ -1364,14 +2008,28 @@ fn a_binlog_reader_held_up_by_another_source_on_the_shared_connection_is_counted
     let db = TestDb::new("held_stall");
     create_scores(&db, 10);
     let base: u32 = db.server_ids.split('-').next().unwrap().parse().unwrap();
-    let (ids0, ids1) = (format!("{base}-{}", base + 4), format!("{}-{}", base + 5, base + 9));
+    let (ids0, ids1) = (
+        format!("{base}-{}", base + 4),
+        format!("{}-{}", base + 5, base + 9),
+    );
     let shared = ("scan.binlog.shared-connection.enabled", "true");
     let timeout = ("scan.binlog.stall-timeout", "2s");
     // A heartbeat of their own gives these sources a shared connection no other test uses.
     let hub = ("heartbeat.interval", "28s");
-    let s0 = db.source("scores", &[shared, timeout, hub, ("server-id", &ids0)], COLUMNS);
-    let s1 = db.source("scores", &[shared, timeout, hub, ("server-id", &ids1)], COLUMNS);
-    let (mut h0, mut h1) = (Harness::new(s0.as_ref(), 1, 64).unwrap(), Harness::new(s1.as_ref(), 1, 64).unwrap());
+    let s0 = db.source(
+        "scores",
+        &[shared, timeout, hub, ("server-id", &ids0)],
+        COLUMNS,
+    );
+    let s1 = db.source(
+        "scores",
+        &[shared, timeout, hub, ("server-id", &ids1)],
+        COLUMNS,
+    );
+    let (mut h0, mut h1) = (
+        Harness::new(s0.as_ref(), 1, 64).unwrap(),
+        Harness::new(s1.as_ref(), 1, 64).unwrap(),
+    );
     let (mut v0, mut v1) = (Materialized::default(), Materialized::default());
     catch_up_both([&mut h0, &mut h1], [&mut v0, &mut v1], &db, "the snapshot");
 
@@ -1380,19 +2038,38 @@ fn a_binlog_reader_held_up_by_another_source_on_the_shared_connection_is_counted
     let mut next = 100;
     let mut stalled_ms = 0;
     while held.elapsed() < Duration::from_secs(5) {
-        let rows: Vec<String> = (next..next + 50).map(|i| format!("({i}, 'burst', 1)")).collect();
+        let rows: Vec<String> = (next..next + 50)
+            .map(|i| format!("({i}, 'burst', 1)"))
+            .collect();
         db.sql(&[&format!("INSERT INTO scores VALUES {}", rows.join(", "))]);
         next += 50;
-        v0.apply(&h0.poll_or_wait(std::time::Instant::now() + Duration::from_millis(100)).expect("a held reader does not fail"));
-        stalled_ms = h0.reader_metric(0, crate::binlog_stall::STALL_GAUGE).unwrap_or(0);
+        v0.apply(
+            &h0.poll_or_wait(std::time::Instant::now() + Duration::from_millis(100))
+                .expect("a held reader does not fail"),
+        );
+        stalled_ms = h0
+            .reader_metric(0, crate::binlog_stall::STALL_GAUGE)
+            .unwrap_or(0);
     }
-    assert!(stalled_ms >= 2000, "the held reader counted {stalled_ms} ms, beyond the timeout and not failed");
+    assert!(
+        stalled_ms >= 2000,
+        "the held reader counted {stalled_ms} ms, beyond the timeout and not failed"
+    );
     // Polled again, source 1 frees the connection: both catch up, and the count ends.
-    catch_up_both([&mut h0, &mut h1], [&mut v0, &mut v1], &db, "after the hold");
+    catch_up_both(
+        [&mut h0, &mut h1],
+        [&mut v0, &mut v1],
+        &db,
+        "after the hold",
+    );
     let deadline = std::time::Instant::now() + TIMEOUT;
     while h0.reader_metric(0, crate::binlog_stall::STALL_GAUGE) != Some(0) {
-        h0.poll_or_wait(std::time::Instant::now() + Duration::from_millis(100)).unwrap();
-        assert!(std::time::Instant::now() < deadline, "the count did not end");
+        h0.poll_or_wait(std::time::Instant::now() + Duration::from_millis(100))
+            .unwrap();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the count did not end"
+        );
     }
     h0.close().unwrap();
     h1.close().unwrap();
@@ -1411,7 +2088,9 @@ fn binlog_offsets_carry_the_mariadb_gtid_before_and_after_a_transaction() {
     let (file, pos) = master_status(&db);
     let ours: String = db.block(async {
         let mut conn = mysql_async::Conn::new(db.root_opts()).await.unwrap();
-        conn.query_drop("INSERT INTO scores VALUES (2, 'gtid', 1)").await.unwrap();
+        conn.query_drop("INSERT INTO scores VALUES (2, 'gtid', 1)")
+            .await
+            .unwrap();
         let gtid: Option<String> = conn.query_first("SELECT @@last_gtid").await.unwrap();
         conn.disconnect().await.unwrap();
         gtid.unwrap()
@@ -1423,26 +2102,47 @@ fn binlog_offsets_carry_the_mariadb_gtid_before_and_after_a_transaction() {
         let connector = Connector::new(&config);
         let mut conn = connector.connect().await.unwrap();
         let tables =
-            crate::schema::discover_tables(&mut conn, &config.database_regex, &config.table_regex).await.unwrap();
-        conn.disconnect().await.unwrap();
-        let start = BinlogOffset::at(BinlogPosition::new(file, pos));
-        let mut cursor =
-            BinlogCursor::open(&connector, server_id, &start, std::sync::Arc::new(tables), Duration::from_secs(1))
+            crate::schema::discover_tables(&mut conn, &config.database_regex, &config.table_regex)
                 .await
                 .unwrap();
+        conn.disconnect().await.unwrap();
+        let start = BinlogOffset::at(BinlogPosition::new(file, pos));
+        let mut cursor = BinlogCursor::open(
+            &connector,
+            server_id,
+            &start,
+            std::sync::Arc::new(tables),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
         let mut changes = Vec::new();
         let deadline = tokio::time::Instant::now() + TIMEOUT;
         // Up to our row change: its transaction is still open.
         while changes.is_empty() {
-            tokio::time::timeout_at(deadline, cursor.next(&mut changes)).await.expect("our change").unwrap();
+            tokio::time::timeout_at(deadline, cursor.next(&mut changes))
+                .await
+                .expect("our change")
+                .unwrap();
         }
         let inside = cursor.offset();
         assert_eq!(inside.skip_rows, 1);
-        assert_ne!(inside.gtid.as_deref(), Some(ours.as_str()), "inside: the state before the transaction");
+        assert_ne!(
+            inside.gtid.as_deref(),
+            Some(ours.as_str()),
+            "inside: the state before the transaction"
+        );
         while !cursor.at_boundary() {
-            tokio::time::timeout_at(deadline, cursor.next(&mut changes)).await.expect("the commit").unwrap();
+            tokio::time::timeout_at(deadline, cursor.next(&mut changes))
+                .await
+                .expect("the commit")
+                .unwrap();
         }
-        assert_eq!(cursor.offset().gtid.as_deref(), Some(ours.as_str()), "after the commit");
+        assert_eq!(
+            cursor.offset().gtid.as_deref(),
+            Some(ours.as_str()),
+            "after the commit"
+        );
         cursor.close().await;
     });
 }
@@ -1453,7 +2153,9 @@ fn gtid_of(db: &TestDb, statements: &[&str]) -> String {
         let mut conn = mysql_async::Conn::new(db.root_opts()).await.unwrap();
         conn.query_drop("BEGIN").await.unwrap();
         for s in statements {
-            conn.query_drop(*s).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+            conn.query_drop(*s)
+                .await
+                .unwrap_or_else(|e| panic!("{s}: {e}"));
         }
         conn.query_drop("COMMIT").await.unwrap();
         let gtid: Option<String> = conn.query_first("SELECT @@last_gtid").await.unwrap();
@@ -1482,7 +2184,13 @@ fn a_gtid_start_reads_exactly_the_later_transactions_and_restores_from_checkpoin
     let db = TestDb::new("gtid_start");
     create_scores(&db, 10);
     let before = gtid_of(&db, &["INSERT INTO scores VALUES (11, 'before', 1)"]);
-    let twelve = gtid_of(&db, &["INSERT INTO scores VALUES (12, 'after', 1)", "UPDATE scores SET score = 0 WHERE id = 1"]);
+    let twelve = gtid_of(
+        &db,
+        &[
+            "INSERT INTO scores VALUES (12, 'after', 1)",
+            "UPDATE scores SET score = 0 WHERE id = 1",
+        ],
+    );
     gtid_of(&db, &["DELETE FROM scores WHERE id = 2"]);
     let later = [
         (RowKind::Insert, 12),
@@ -1495,7 +2203,9 @@ fn a_gtid_start_reads_exactly_the_later_transactions_and_restores_from_checkpoin
     let source = db.source("scores", &borrowed(&options), COLUMNS);
     source.preflight().unwrap();
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
-    let got = h.run_until(TIMEOUT, |e| ids(e).len() >= later.len()).unwrap();
+    let got = h
+        .run_until(TIMEOUT, |e| ids(e).len() >= later.len())
+        .unwrap();
     assert_eq!(ids(&got), later, "exactly the transactions after {before}");
 
     // Checkpoint, then a change that is emitted and lost with the "crash".
@@ -1507,7 +2217,11 @@ fn a_gtid_start_reads_exactly_the_later_transactions_and_restores_from_checkpoin
     let mut h = Harness::restore(source.as_ref(), &checkpoint, 64).unwrap();
     db.sql(&["INSERT INTO scores VALUES (14, 'after-restore', 1)"]);
     let again = h.run_until(TIMEOUT, |e| ids(e).len() >= 2).unwrap();
-    assert_eq!(ids(&again), [(RowKind::Insert, 13), (RowKind::Insert, 14)], "nothing repeated, nothing lost");
+    assert_eq!(
+        ids(&again),
+        [(RowKind::Insert, 13), (RowKind::Insert, 14)],
+        "nothing repeated, nothing lost"
+    );
     h.close().unwrap();
 
     // skip-rows: the first rows of the first transaction after the set. The set ends just before
@@ -1525,7 +2239,14 @@ fn a_gtid_start_reads_exactly_the_later_transactions_and_restores_from_checkpoin
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
     let got = h.run_until(TIMEOUT, |e| ids(e).len() >= 3).unwrap();
     // Insert 12 and the update of 1 (one row change: -U and +U) are skipped.
-    assert_eq!(ids(&got), [(RowKind::Delete, 2), (RowKind::Insert, 13), (RowKind::Insert, 14)]);
+    assert_eq!(
+        ids(&got),
+        [
+            (RowKind::Delete, 2),
+            (RowKind::Insert, 13),
+            (RowKind::Insert, 14)
+        ]
+    );
     h.close().unwrap();
 }
 
@@ -1561,15 +2282,27 @@ fn after_a_gtid_start_offsets_are_binlog_positions() {
     let db = TestDb::new("gtid_offsets");
     create_scores(&db, 1);
     let before = gtid_of(&db, &["INSERT INTO scores VALUES (2, 'before', 1)"]);
-    let ours = gtid_of(&db, &["INSERT INTO scores VALUES (3, 'a', 1)", "INSERT INTO scores VALUES (4, 'b', 1)"]);
+    let ours = gtid_of(
+        &db,
+        &[
+            "INSERT INTO scores VALUES (3, 'a', 1)",
+            "INSERT INTO scores VALUES (4, 'b', 1)",
+        ],
+    );
     // Where the server wrote our transaction: its GTID event.
     let (file, _) = master_status(&db);
     let gtid_event_pos: u64 = db.block(async {
         let mut conn = mysql_async::Conn::new(db.root_opts()).await.unwrap();
-        let rows: Vec<mysql_async::Row> = conn.query(format!("SHOW BINLOG EVENTS IN '{file}'")).await.unwrap();
+        let rows: Vec<mysql_async::Row> = conn
+            .query(format!("SHOW BINLOG EVENTS IN '{file}'"))
+            .await
+            .unwrap();
         conn.disconnect().await.unwrap();
         let info = format!("BEGIN GTID {ours}");
-        let row = rows.iter().find(|r| r.get::<String, _>("Info").as_deref() == Some(info.as_str())).expect("our GTID event");
+        let row = rows
+            .iter()
+            .find(|r| r.get::<String, _>("Info").as_deref() == Some(info.as_str()))
+            .expect("our GTID event");
         row.get("Pos").unwrap()
     });
     let config = crate::MySqlCdcConfig::parse(&db.options("scores", &[])).unwrap();
@@ -1578,32 +2311,71 @@ fn after_a_gtid_start_offsets_are_binlog_positions() {
         let connector = Connector::new(&config);
         let mut conn = connector.connect().await.unwrap();
         let tables = Arc::new(
-            crate::schema::discover_tables(&mut conn, &config.database_regex, &config.table_regex).await.unwrap(),
+            crate::schema::discover_tables(&mut conn, &config.database_regex, &config.table_regex)
+                .await
+                .unwrap(),
         );
         conn.disconnect().await.unwrap();
         let start = BinlogOffset::after_gtids(before.clone(), 0);
-        let mut cursor = BinlogCursor::open(&connector, server_id, &start, tables.clone(), Duration::from_secs(1)).await.unwrap();
-        assert_eq!(cursor.offset(), start, "before the first transaction: the GTID start");
+        let mut cursor = BinlogCursor::open(
+            &connector,
+            server_id,
+            &start,
+            tables.clone(),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            cursor.offset(),
+            start,
+            "before the first transaction: the GTID start"
+        );
         let mut changes = Vec::new();
         let deadline = tokio::time::Instant::now() + TIMEOUT;
         while changes.is_empty() {
-            tokio::time::timeout_at(deadline, cursor.next(&mut changes)).await.expect("our change").unwrap();
+            tokio::time::timeout_at(deadline, cursor.next(&mut changes))
+                .await
+                .expect("our change")
+                .unwrap();
         }
         let inside = cursor.offset();
-        assert_eq!((inside.position.file.as_str(), inside.position.pos), (file.as_str(), gtid_event_pos));
+        assert_eq!(
+            (inside.position.file.as_str(), inside.position.pos),
+            (file.as_str(), gtid_event_pos)
+        );
         assert_eq!(inside.skip_rows, 1);
         // The state before our transaction: the one just before it (other tests write too).
         let seq: u64 = ours.rsplit('-').next().unwrap().parse().unwrap();
-        assert_eq!(inside.gtid, Some(format!("0-1-{}", seq - 1)), "the state before our transaction");
+        assert_eq!(
+            inside.gtid,
+            Some(format!("0-1-{}", seq - 1)),
+            "the state before our transaction"
+        );
         cursor.close().await;
 
-        let mut cursor = BinlogCursor::open(&connector, server_id, &inside, tables, Duration::from_secs(1)).await.unwrap();
+        let mut cursor = BinlogCursor::open(
+            &connector,
+            server_id,
+            &inside,
+            tables,
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
         let mut changes = Vec::new();
         while changes.is_empty() {
-            tokio::time::timeout_at(deadline, cursor.next(&mut changes)).await.expect("the second row").unwrap();
+            tokio::time::timeout_at(deadline, cursor.next(&mut changes))
+                .await
+                .expect("the second row")
+                .unwrap();
         }
         let id = changes[0].after.as_ref().unwrap()[0].clone();
-        assert_eq!(format!("{id:?}"), format!("{:?}", crate::value::Value::Int(4)), "the first row is skipped");
+        assert_eq!(
+            format!("{id:?}"),
+            format!("{:?}", crate::value::Value::Int(4)),
+            "the first row is skipped"
+        );
         cursor.close().await;
     });
 }
@@ -1618,26 +2390,52 @@ fn bad_gtid_starts_fail_at_submission_with_the_cause_and_the_fix() {
     let seq: u64 = last.rsplit('-').next().unwrap().parse().unwrap();
     let err = |set: &str| -> String {
         let options = gtid_start(set);
-        let e = match MySqlCdcFactory.create(&db.options("scores", &borrowed(&options)), &row_type(COLUMNS)) {
+        let e = match MySqlCdcFactory.create(
+            &db.options("scores", &borrowed(&options)),
+            &row_type(COLUMNS),
+        ) {
             Err(e) => e,
             Ok(source) => source.preflight().unwrap_err(),
         };
         assert!(e.is_validation(), "{e}");
         let e = e.to_string();
-        assert!(e.contains("'scan.startup.specific-offset.gtid-set'") && !e.contains(&server().password), "{e}");
+        assert!(
+            e.contains("'scan.startup.specific-offset.gtid-set'")
+                && !e.contains(&server().password),
+            "{e}"
+        );
         e
     };
     let e = err("0-1");
-    assert!(e.contains("'0-1' is not a MariaDB GTID") && e.contains("'domain-server-sequence'"), "{e}");
+    assert!(
+        e.contains("'0-1' is not a MariaDB GTID") && e.contains("'domain-server-sequence'"),
+        "{e}"
+    );
     let e = err("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-100");
-    assert!(e.contains("is a MySQL GTID set, but the server is MariaDB") && e.contains("@@gtid_binlog_pos"), "{e}");
+    assert!(
+        e.contains("is a MySQL GTID set, but the server is MariaDB")
+            && e.contains("@@gtid_binlog_pos"),
+        "{e}"
+    );
     let ahead = format!("0-1-{}", seq + 1_000_000_000);
     let e = err(&ahead);
-    assert!(e.contains(&format!("GTID {ahead} is ahead of the server")) && e.contains("instead of starting"), "{e}");
+    assert!(
+        e.contains(&format!("GTID {ahead} is ahead of the server"))
+            && e.contains("instead of starting"),
+        "{e}"
+    );
     let e = err("4242-1-5");
-    assert!(e.contains("domain 4242, which the server's binlog has never had"), "{e}");
+    assert!(
+        e.contains("domain 4242, which the server's binlog has never had"),
+        "{e}"
+    );
     let e = err("0-99-5");
-    assert!(e.contains("GTID 0-99-5 is not known to the server: server 99 wrote no transaction 5 in domain 0"), "{e}");
+    assert!(
+        e.contains(
+            "GTID 0-99-5 is not known to the server: server 99 wrote no transaction 5 in domain 0"
+        ),
+        "{e}"
+    );
     let e = err(&format!("{last},0-1-3"));
     assert!(e.contains("both in domain 0"), "{e}");
 }
@@ -1662,26 +2460,50 @@ fn a_chunk_low_watermark_is_the_binlog_position_of_the_snapshot_its_select_reads
         let mut chunk = mysql_async::Conn::new(cdc).await.unwrap();
         let mut writer = mysql_async::Conn::new(root).await.unwrap();
         let method = LowWatermark::detect(&mut chunk).await.unwrap();
-        assert_eq!(method, LowWatermark::ConsistentSnapshot, "MariaDB reports Binlog_snapshot_position");
+        assert_eq!(
+            method,
+            LowWatermark::ConsistentSnapshot,
+            "MariaDB reports Binlog_snapshot_position"
+        );
 
         let low = method.begin(&mut chunk).await.unwrap();
         // Committed after the snapshot: in the binlog after the low watermark, invisible to the chunk.
-        writer.query_drop("UPDATE scores SET score = 11 WHERE id = 1").await.unwrap();
+        writer
+            .query_drop("UPDATE scores SET score = 11 WHERE id = 1")
+            .await
+            .unwrap();
         let after_update = crate::connect::binlog_end(&mut writer).await.unwrap();
-        assert!(after_update > low, "the update is after the low watermark {low}: {after_update}");
-        assert_eq!(score_of_key_1(&mut chunk).await, 10, "the chunk's SELECT must not see a change after its low watermark");
+        assert!(
+            after_update > low,
+            "the update is after the low watermark {low}: {after_update}"
+        );
+        assert_eq!(
+            score_of_key_1(&mut chunk).await,
+            10,
+            "the chunk's SELECT must not see a change after its low watermark"
+        );
         // The watermark belongs to the snapshot: it does not follow the binlog while the chunk reads.
-        let rows: Vec<(String, String)> = chunk.query("SHOW STATUS LIKE 'binlog\\_snapshot\\_position'").await.unwrap();
+        let rows: Vec<(String, String)> = chunk
+            .query("SHOW STATUS LIKE 'binlog\\_snapshot\\_position'")
+            .await
+            .unwrap();
         assert_eq!(rows[0].1, low.pos.to_string());
 
         // The next chunk (or a retry of this one) takes a fresh watermark: the update is now before
         // it, and visible. No end() in between, as after a read that failed halfway: beginning
         // again must not keep the old snapshot.
         let next = method.begin(&mut chunk).await.unwrap();
-        assert!(next >= after_update, "fresh low watermark {next} must include the update ending at {after_update}");
+        assert!(
+            next >= after_update,
+            "fresh low watermark {next} must include the update ending at {after_update}"
+        );
         assert_eq!(score_of_key_1(&mut chunk).await, 11);
         method.end(&mut chunk).await.unwrap();
-        let in_transaction: i64 = chunk.query_first("SELECT @@in_transaction").await.unwrap().unwrap();
+        let in_transaction: i64 = chunk
+            .query_first("SELECT @@in_transaction")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(in_transaction, 0, "end() closes the chunk's transaction");
         chunk.disconnect().await.unwrap();
         writer.disconnect().await.unwrap();
@@ -1689,7 +2511,10 @@ fn a_chunk_low_watermark_is_the_binlog_position_of_the_snapshot_its_select_reads
 }
 
 async fn score_of_key_1(conn: &mut mysql_async::Conn) -> i64 {
-    conn.query_first("SELECT score FROM scores WHERE id = 1").await.unwrap().unwrap()
+    conn.query_first("SELECT score FROM scores WHERE id = 1")
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 /// Large multi-row UPDATE transactions on several connections, each touching a range of keys
@@ -1705,7 +2530,10 @@ fn multi_row_updates(
 ) -> std::thread::JoinHandle<usize> {
     let opts = root_opts(&db_name);
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let mut conn = mysql_async::Conn::new(opts).await.unwrap();
             let mut rng = SmallRng::seed_from_u64(seed);
@@ -1741,13 +2569,25 @@ fn large_multi_row_updates_on_several_connections_during_a_snapshot_of_small_chu
     const ROWS: i64 = 20_000;
     let db = TestDb::new("multi_row_updates");
     create_scores(&db, ROWS);
-    let source = db.source("scores", &[("scan.incremental.snapshot.chunk.size", "200")], COLUMNS);
+    let source = db.source(
+        "scores",
+        &[("scan.incremental.snapshot.chunk.size", "200")],
+        COLUMNS,
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let progress: Vec<Arc<Progress>> = (0..4).map(|_| Arc::new(Progress::default())).collect();
     let writers: Vec<_> = progress
         .iter()
         .enumerate()
-        .map(|(i, p)| multi_row_updates(db.name.clone(), 100 + i as u64, ROWS, stop.clone(), p.clone()))
+        .map(|(i, p)| {
+            multi_row_updates(
+                db.name.clone(),
+                100 + i as u64,
+                ROWS,
+                stop.clone(),
+                p.clone(),
+            )
+        })
         .collect();
     // Every writer has committed before the snapshot starts, so their transactions overlap it.
     for p in &progress {
@@ -1759,15 +2599,30 @@ fn large_multi_row_updates_on_several_connections_during_a_snapshot_of_small_chu
     let mut view = Materialized::default();
     // Until the snapshot is done: keys never change, so its chunks hold exactly ROWS rows, and
     // binlog changes come only after the last chunk.
-    let first = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= ROWS as usize).unwrap();
+    let first = h
+        .run_until(TIMEOUT, |e| {
+            e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= ROWS as usize
+        })
+        .unwrap();
     let during_snapshot = total() - at_start;
     view.apply(&first);
     stop.store(true, Ordering::Relaxed);
     let transactions: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
     let expected = run_until_equal(&mut h, &mut view, &db);
-    eprintln!("{transactions} update transactions, {during_snapshot} during the snapshot, {} changes", view.changes);
-    assert!(during_snapshot > 0, "the updates must overlap the snapshot for this test to mean anything");
-    assert!(view.anomalies.is_empty(), "{} anomalies: {:?}", view.anomalies.len(), &view.anomalies[..view.anomalies.len().min(10)]);
+    eprintln!(
+        "{transactions} update transactions, {during_snapshot} during the snapshot, {} changes",
+        view.changes
+    );
+    assert!(
+        during_snapshot > 0,
+        "the updates must overlap the snapshot for this test to mean anything"
+    );
+    assert!(
+        view.anomalies.is_empty(),
+        "{} anomalies: {:?}",
+        view.anomalies.len(),
+        &view.anomalies[..view.anomalies.len().min(10)]
+    );
     assert_eq!(view.rows, expected);
     h.close().unwrap();
 }
@@ -1782,7 +2637,9 @@ fn catch_up_both(hs: [&mut Harness; 2], views: [&mut Materialized; 2], db: &Test
     let [v0, v1] = views;
     loop {
         for (h, v) in [(&mut *h0, &mut *v0), (&mut *h1, &mut *v1)] {
-            let emitted = h.poll_or_wait(std::time::Instant::now() + Duration::from_millis(5)).unwrap_or_else(|e| panic!("{when}: {e}"));
+            let emitted = h
+                .poll_or_wait(std::time::Instant::now() + Duration::from_millis(5))
+                .unwrap_or_else(|e| panic!("{when}: {e}"));
             v.apply(&emitted);
             assert!(v.anomalies.is_empty(), "{when}: {:?}", v.anomalies);
         }
@@ -1798,31 +2655,57 @@ fn a_panic_in_the_shared_binlog_connection_fails_its_readers_and_a_restore_recov
     let db = TestDb::new("shared_panic");
     create_scores(&db, 300);
     let base: u32 = db.server_ids.split('-').next().unwrap().parse().unwrap();
-    let (ids0, ids1) = (format!("{base}-{}", base + 4), format!("{}-{}", base + 5, base + 9));
+    let (ids0, ids1) = (
+        format!("{base}-{}", base + 4),
+        format!("{}-{}", base + 5, base + 9),
+    );
     let shared = ("scan.binlog.shared-connection.enabled", "true");
     let s0 = db.source("scores", &[shared, ("server-id", &ids0)], COLUMNS);
     let s1 = db.source("scores", &[shared, ("server-id", &ids1)], COLUMNS);
-    let (mut h0, mut h1) = (Harness::new(s0.as_ref(), 1, 256).unwrap(), Harness::new(s1.as_ref(), 1, 256).unwrap());
+    let (mut h0, mut h1) = (
+        Harness::new(s0.as_ref(), 1, 256).unwrap(),
+        Harness::new(s1.as_ref(), 1, 256).unwrap(),
+    );
     let (mut v0, mut v1) = (Materialized::default(), Materialized::default());
     db.sql(&["UPDATE scores SET score = 1 WHERE id < 10"]);
-    catch_up_both([&mut h0, &mut h1], [&mut v0, &mut v1], &db, "before the panic");
+    catch_up_both(
+        [&mut h0, &mut h1],
+        [&mut v0, &mut v1],
+        &db,
+        "before the panic",
+    );
     let (c0, c1) = (h0.checkpoint().unwrap(), h1.checkpoint().unwrap());
     let (at0, at1) = (v0.clone(), v1.clone());
 
     crate::shared_binlog::PANIC_AT_NEXT_EVENT.store(true, Ordering::SeqCst);
     db.sql(&["INSERT INTO scores VALUES (1000, 'at the panic', 1)"]);
     for h in [&mut h0, &mut h1] {
-        let e = h.run_until(TIMEOUT, |_| false).expect_err("the reader fails").to_string();
-        assert!(e.contains("the shared binlog connection to 127.0.0.1:") && e.contains("stopped unexpectedly"), "{e}");
+        let e = h
+            .run_until(TIMEOUT, |_| false)
+            .expect_err("the reader fails")
+            .to_string();
+        assert!(
+            e.contains("the shared binlog connection to 127.0.0.1:")
+                && e.contains("stopped unexpectedly"),
+            "{e}"
+        );
     }
     h0.close().unwrap();
     h1.close().unwrap();
 
     // The process lives on; restored readers start a new shared connection and lose nothing.
     db.sql(&["INSERT INTO scores VALUES (1001, 'after the panic', 2)"]);
-    let (mut h0, mut h1) = (Harness::restore(s0.as_ref(), &c0, 256).unwrap(), Harness::restore(s1.as_ref(), &c1, 256).unwrap());
+    let (mut h0, mut h1) = (
+        Harness::restore(s0.as_ref(), &c0, 256).unwrap(),
+        Harness::restore(s1.as_ref(), &c1, 256).unwrap(),
+    );
     let (mut v0, mut v1) = (at0, at1);
-    catch_up_both([&mut h0, &mut h1], [&mut v0, &mut v1], &db, "restored after the panic");
+    catch_up_both(
+        [&mut h0, &mut h1],
+        [&mut v0, &mut v1],
+        &db,
+        "restored after the panic",
+    );
     h0.close().unwrap();
     h1.close().unwrap();
 }

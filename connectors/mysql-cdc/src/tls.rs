@@ -46,7 +46,9 @@ pub const CA_CERT: &str = "ssl.ca-cert";
 pub const CLIENT_CERT: &str = "ssl.client-cert";
 pub const CLIENT_KEY: &str = "ssl.client-key";
 const JDBC_PREFIX: &str = "jdbc.properties.";
-const TLS_WORDS: &[&str] = &["ssl", "tls", "cert", "trust", "keystore", "cipher", "verify"];
+const TLS_WORDS: &[&str] = &[
+    "ssl", "tls", "cert", "trust", "keystore", "cipher", "verify",
+];
 
 /// MySQL's `--ssl-mode`, weakest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,7 +66,13 @@ pub enum SslMode {
 }
 
 impl SslMode {
-    const NAMES: [&'static str; 5] = ["DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"];
+    const NAMES: [&'static str; 5] = [
+        "DISABLED",
+        "PREFERRED",
+        "REQUIRED",
+        "VERIFY_CA",
+        "VERIFY_IDENTITY",
+    ];
 
     /// Connector/J spells the modes in capitals, Debezium in lower case: both are accepted.
     fn parse(raw: &str) -> std::result::Result<Self, String> {
@@ -74,7 +82,10 @@ impl SslMode {
             "REQUIRED" => Ok(SslMode::Required),
             "VERIFY_CA" => Ok(SslMode::VerifyCa),
             "VERIFY_IDENTITY" => Ok(SslMode::VerifyIdentity),
-            _ => Err(format!("'{raw}' is not one of {}", rust_core::options::one_of(&Self::NAMES))),
+            _ => Err(format!(
+                "'{raw}' is not one of {}",
+                rust_core::options::one_of(&Self::NAMES)
+            )),
         }
     }
 
@@ -133,7 +144,10 @@ impl TlsConfig {
         let path = |key: &str| -> Result<Option<PathBuf>> {
             match options.get_str(key).map(str::trim) {
                 None => Ok(None),
-                Some("") => Err(invalid(key, "is empty: give the path of a PEM file, or remove the option.".into())),
+                Some("") => Err(invalid(
+                    key,
+                    "is empty: give the path of a PEM file, or remove the option.".into(),
+                )),
                 Some(p) => Ok(Some(PathBuf::from(p))),
             }
         };
@@ -143,9 +157,10 @@ impl TlsConfig {
 
         let (mode_source, mode) = match stated.into_iter().next() {
             Some(stated) => stated,
-            None if ca_cert.is_some() => {
-                (format!("'{CA_CERT}' without a mode (as the mysql client's --ssl-ca)"), SslMode::VerifyCa)
-            }
+            None if ca_cert.is_some() => (
+                format!("'{CA_CERT}' without a mode (as the mysql client's --ssl-ca)"),
+                SslMode::VerifyCa,
+            ),
             None => ("the default".to_string(), SslMode::Preferred),
         };
         if ca_cert.is_some() && !mode.verifies_ca() {
@@ -178,7 +193,14 @@ impl TlsConfig {
                 ignored_jdbc_properties.join(", ")
             );
         }
-        Ok(TlsConfig { mode, mode_source, ca_cert, client_cert, client_key, ignored_jdbc_properties })
+        Ok(TlsConfig {
+            mode,
+            mode_source,
+            ca_cert,
+            client_cert,
+            client_key,
+            ignored_jdbc_properties,
+        })
     }
 
     /// The mode and where it came from: "REQUIRED ('jdbc.properties.sslMode' = 'required')".
@@ -211,7 +233,8 @@ impl TlsConfig {
         }
         if let (Some(cert), Some(key)) = (&self.client_cert, &self.client_key) {
             // Contents, not paths: the driver uses exactly what was checked here.
-            let identity = ClientIdentity::new(read_client_cert(cert)?.into(), read_client_key(key)?.into());
+            let identity =
+                ClientIdentity::new(read_client_cert(cert)?.into(), read_client_key(key)?.into());
             opts = opts.with_client_identity(Some(identity));
         }
         Ok(Some(opts))
@@ -219,7 +242,12 @@ impl TlsConfig {
 
     /// What a failed connection means when TLS is the cause: the message (never retried), or
     /// `None` for other errors.
-    pub fn describe_error(&self, e: &mysql_async::Error, address: &str, hostname: &str) -> Option<String> {
+    pub fn describe_error(
+        &self,
+        e: &mysql_async::Error,
+        address: &str,
+        hostname: &str,
+    ) -> Option<String> {
         match e {
             mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer) => Some(format!(
                 "the server at {address} does not support TLS, but the connection must be encrypted: sslMode is {}. \
@@ -318,10 +346,14 @@ fn legacy_mode(
     verify: Option<bool>,
     invalid: &dyn Fn(&str, String) -> BridgeError,
 ) -> Result<(String, SslMode)> {
-    let shown: Vec<String> = [(USE_SSL, use_ssl), (REQUIRE_SSL, require_ssl), (VERIFY_SERVER_CERTIFICATE, verify)]
-        .iter()
-        .filter_map(|(k, v)| v.map(|v| format!("'{k}' = '{v}'")))
-        .collect();
+    let shown: Vec<String> = [
+        (USE_SSL, use_ssl),
+        (REQUIRE_SSL, require_ssl),
+        (VERIFY_SERVER_CERTIFICATE, verify),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.map(|v| format!("'{k}' = '{v}'")))
+    .collect();
     let mode = match (use_ssl, require_ssl, verify) {
         (Some(false), Some(true), _) | (Some(false), _, Some(true)) => {
             return Err(invalid(
@@ -339,18 +371,30 @@ fn legacy_mode(
 
 /// The `jdbc.properties.*` keys besides the TLS ones: consumed and returned (to be ignored), or
 /// refused when they look like a TLS setting this connector does not read.
-fn other_jdbc_properties(options: &Options, invalid: &dyn Fn(&str, String) -> BridgeError) -> Result<Vec<String>> {
+fn other_jdbc_properties(
+    options: &Options,
+    invalid: &dyn Fn(&str, String) -> BridgeError,
+) -> Result<Vec<String>> {
     const SUPPORTED: [&str; 4] = [SSL_MODE, USE_SSL, REQUIRE_SSL, VERIFY_SERVER_CERTIFICATE];
-    let keys: Vec<String> =
-        options.keys().filter(|k| k.starts_with(JDBC_PREFIX) && !SUPPORTED.contains(k)).map(str::to_string).collect();
+    let keys: Vec<String> = options
+        .keys()
+        .filter(|k| k.starts_with(JDBC_PREFIX) && !SUPPORTED.contains(k))
+        .map(str::to_string)
+        .collect();
     let mut ignored = Vec::new();
     for key in keys {
         options.get_str(&key); // consumed: known to the connector, whatever happens below
         let lower = key.to_ascii_lowercase();
         if let Some(known) = SUPPORTED.iter().find(|s| s.eq_ignore_ascii_case(&key)) {
-            return Err(invalid(&key, format!("is not an option (names are case-sensitive): did you mean '{known}'?")));
+            return Err(invalid(
+                &key,
+                format!("is not an option (names are case-sensitive): did you mean '{known}'?"),
+            ));
         }
-        if TLS_WORDS.iter().any(|w| lower[JDBC_PREFIX.len()..].contains(w)) {
+        if TLS_WORDS
+            .iter()
+            .any(|w| lower[JDBC_PREFIX.len()..].contains(w))
+        {
             return Err(invalid(
                 &key,
                 format!(
@@ -379,14 +423,24 @@ fn read(key: &str, path: &Path) -> std::result::Result<Vec<u8>, String> {
 }
 
 /// The certificates of a PEM file: at least one, each a well-formed X.509 certificate.
-fn read_certs(key: &str, path: &Path) -> std::result::Result<(Vec<u8>, Vec<CertificateDer<'static>>), String> {
+fn read_certs(
+    key: &str,
+    path: &Path,
+) -> std::result::Result<(Vec<u8>, Vec<CertificateDer<'static>>), String> {
     let bytes = read(key, path)?;
-    let malformed = |why: String| format!("'{key}' ({}) is not a PEM certificate file: {why}", path.display());
+    let malformed = |why: String| {
+        format!(
+            "'{key}' ({}) is not a PEM certificate file: {why}",
+            path.display()
+        )
+    };
     let certs = CertificateDer::pem_slice_iter(&bytes)
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| malformed(format!("{e}")))?;
     if certs.is_empty() {
-        return Err(malformed("it has no '-----BEGIN CERTIFICATE-----' block".into()));
+        return Err(malformed(
+            "it has no '-----BEGIN CERTIFICATE-----' block".into(),
+        ));
     }
     Ok((bytes, certs))
 }
@@ -396,7 +450,10 @@ fn read_ca(path: &Path) -> std::result::Result<Vec<u8>, String> {
     let mut store = rustls::RootCertStore::empty();
     for cert in certs {
         store.add(cert).map_err(|e| {
-            format!("'{CA_CERT}' ({}) holds a certificate that cannot be a trusted CA: {e}", path.display())
+            format!(
+                "'{CA_CERT}' ({}) holds a certificate that cannot be a trusted CA: {e}",
+                path.display()
+            )
         })?;
     }
     Ok(bytes)
@@ -441,9 +498,16 @@ mod tests {
     use super::*;
 
     fn parse(pairs: &[(&str, &str)]) -> std::result::Result<TlsConfig, String> {
-        let options =
-            Options::new("rust-mysql-cdc", pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
-        let invalid = |key: &str, msg: String| BridgeError::validation(format!("Invalid value for option '{key}': {msg}"));
+        let options = Options::new(
+            "rust-mysql-cdc",
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        let invalid = |key: &str, msg: String| {
+            BridgeError::validation(format!("Invalid value for option '{key}': {msg}"))
+        };
         TlsConfig::parse(&options, &invalid).map_err(|e| e.to_string())
     }
 
@@ -454,9 +518,15 @@ mod tests {
     #[test]
     fn the_default_is_preferred_and_a_ca_alone_means_verify_ca() {
         let c = parse(&[]).unwrap();
-        assert_eq!((c.mode, c.mode_source.as_str()), (SslMode::Preferred, "the default"));
+        assert_eq!(
+            (c.mode, c.mode_source.as_str()),
+            (SslMode::Preferred, "the default")
+        );
         assert_eq!(mode(&[(CA_CERT, "/etc/ca.pem")]), SslMode::VerifyCa);
-        assert_eq!(mode(&[(CA_CERT, "/etc/ca.pem"), (SSL_MODE, "verify_identity")]), SslMode::VerifyIdentity);
+        assert_eq!(
+            mode(&[(CA_CERT, "/etc/ca.pem"), (SSL_MODE, "verify_identity")]),
+            SslMode::VerifyIdentity
+        );
         assert_eq!(mode(&[(DEBEZIUM_SSL_MODE, "required")]), SslMode::Required);
     }
 
@@ -464,10 +534,23 @@ mod tests {
     fn legacy_connector_j_switches_map_as_connector_j_maps_them() {
         assert_eq!(mode(&[(USE_SSL, "false")]), SslMode::Disabled);
         assert_eq!(mode(&[(USE_SSL, "true")]), SslMode::Preferred);
-        assert_eq!(mode(&[(USE_SSL, "true"), (REQUIRE_SSL, "true")]), SslMode::Required);
+        assert_eq!(
+            mode(&[(USE_SSL, "true"), (REQUIRE_SSL, "true")]),
+            SslMode::Required
+        );
         assert_eq!(mode(&[(REQUIRE_SSL, "true")]), SslMode::Required);
-        assert_eq!(mode(&[(USE_SSL, "true"), (VERIFY_SERVER_CERTIFICATE, "true")]), SslMode::VerifyCa);
-        assert_eq!(mode(&[(USE_SSL, "true"), (REQUIRE_SSL, "true"), (SSL_MODE, "REQUIRED")]), SslMode::Required);
+        assert_eq!(
+            mode(&[(USE_SSL, "true"), (VERIFY_SERVER_CERTIFICATE, "true")]),
+            SslMode::VerifyCa
+        );
+        assert_eq!(
+            mode(&[
+                (USE_SSL, "true"),
+                (REQUIRE_SSL, "true"),
+                (SSL_MODE, "REQUIRED")
+            ]),
+            SslMode::Required
+        );
         let e = parse(&[(USE_SSL, "false"), (REQUIRE_SSL, "true")]).unwrap_err();
         assert!(e.contains("contradict") && e.contains(SSL_MODE), "{e}");
     }
@@ -475,24 +558,38 @@ mod tests {
     #[test]
     fn mode_options_that_disagree_are_refused() {
         let e = parse(&[(SSL_MODE, "VERIFY_IDENTITY"), (USE_SSL, "false")]).unwrap_err();
-        assert!(e.contains("disagree") && e.contains("VERIFY_IDENTITY") && e.contains("DISABLED"), "{e}");
+        assert!(
+            e.contains("disagree") && e.contains("VERIFY_IDENTITY") && e.contains("DISABLED"),
+            "{e}"
+        );
         let e = parse(&[(SSL_MODE, "REQUIRED"), (DEBEZIUM_SSL_MODE, "preferred")]).unwrap_err();
         assert!(e.contains("disagree"), "{e}");
         let e = parse(&[(SSL_MODE, "ON")]).unwrap_err();
-        assert!(e.contains("'ON' is not one of") && e.contains("'VERIFY_IDENTITY'"), "{e}");
+        assert!(
+            e.contains("'ON' is not one of") && e.contains("'VERIFY_IDENTITY'"),
+            "{e}"
+        );
     }
 
     #[test]
     fn a_ca_or_client_certificate_that_would_not_be_used_is_refused() {
         for m in ["DISABLED", "PREFERRED", "REQUIRED"] {
             let e = parse(&[(SSL_MODE, m), (CA_CERT, "/ca.pem")]).unwrap_err();
-            assert!(e.contains(&format!("means {m}")) && e.contains("'VERIFY_CA' or 'VERIFY_IDENTITY'"), "{e}");
+            assert!(
+                e.contains(&format!("means {m}")) && e.contains("'VERIFY_CA' or 'VERIFY_IDENTITY'"),
+                "{e}"
+            );
         }
         let e = parse(&[(CLIENT_CERT, "/c.pem")]).unwrap_err();
         assert!(e.contains(&format!("needs '{CLIENT_KEY}'")), "{e}");
         let e = parse(&[(CLIENT_KEY, "/k.pem")]).unwrap_err();
         assert!(e.contains(&format!("needs '{CLIENT_CERT}'")), "{e}");
-        let e = parse(&[(SSL_MODE, "DISABLED"), (CLIENT_CERT, "/c.pem"), (CLIENT_KEY, "/k.pem")]).unwrap_err();
+        let e = parse(&[
+            (SSL_MODE, "DISABLED"),
+            (CLIENT_CERT, "/c.pem"),
+            (CLIENT_KEY, "/k.pem"),
+        ])
+        .unwrap_err();
         assert!(e.contains("disables TLS"), "{e}");
         let e = parse(&[(CA_CERT, " ")]).unwrap_err();
         assert!(e.contains("is empty"), "{e}");
@@ -500,35 +597,83 @@ mod tests {
 
     #[test]
     fn unknown_jdbc_properties_are_ignored_unless_they_look_like_tls_settings() {
-        let c = parse(&[("jdbc.properties.useUnicode", "true"), ("jdbc.properties.connectTimeout", "5000")]).unwrap();
-        assert_eq!(c.ignored_jdbc_properties, ["jdbc.properties.connectTimeout", "jdbc.properties.useUnicode"]);
+        let c = parse(&[
+            ("jdbc.properties.useUnicode", "true"),
+            ("jdbc.properties.connectTimeout", "5000"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.ignored_jdbc_properties,
+            [
+                "jdbc.properties.connectTimeout",
+                "jdbc.properties.useUnicode"
+            ]
+        );
         // A typo must not silently leave the connection unencrypted.
         let e = parse(&[("jdbc.properties.sslMod", "REQUIRED")]).unwrap_err();
-        assert!(e.contains("'jdbc.properties.sslMod'") && e.contains("TLS setting") && e.contains(SSL_MODE), "{e}");
+        assert!(
+            e.contains("'jdbc.properties.sslMod'")
+                && e.contains("TLS setting")
+                && e.contains(SSL_MODE),
+            "{e}"
+        );
         let e = parse(&[("jdbc.properties.sslmode", "REQUIRED")]).unwrap_err();
         assert!(e.contains("did you mean 'jdbc.properties.sslMode'"), "{e}");
         // Key stores: refused with the conversion, and the password value never shown.
         let e = parse(&[
-            ("jdbc.properties.trustCertificateKeyStoreUrl", "file:/ts.jks"),
-            ("jdbc.properties.trustCertificateKeyStorePassword", "store-secret"),
+            (
+                "jdbc.properties.trustCertificateKeyStoreUrl",
+                "file:/ts.jks",
+            ),
+            (
+                "jdbc.properties.trustCertificateKeyStorePassword",
+                "store-secret",
+            ),
         ])
         .unwrap_err();
-        assert!(e.contains("keytool -exportcert") && !e.contains("store-secret"), "{e}");
-        for key in ["jdbc.properties.enabledTLSProtocols", "jdbc.properties.clientCertificateKeyStoreUrl"] {
-            assert!(parse(&[(key, "x")]).unwrap_err().contains("TLS setting"), "{key}");
+        assert!(
+            e.contains("keytool -exportcert") && !e.contains("store-secret"),
+            "{e}"
+        );
+        for key in [
+            "jdbc.properties.enabledTLSProtocols",
+            "jdbc.properties.clientCertificateKeyStoreUrl",
+        ] {
+            assert!(
+                parse(&[(key, "x")]).unwrap_err().contains("TLS setting"),
+                "{key}"
+            );
         }
     }
 
     #[test]
     fn ssl_opts_follow_the_mode() {
-        assert!(parse(&[(SSL_MODE, "DISABLED")]).unwrap().ssl_opts().unwrap().is_none());
+        assert!(parse(&[(SSL_MODE, "DISABLED")])
+            .unwrap()
+            .ssl_opts()
+            .unwrap()
+            .is_none());
         for m in ["PREFERRED", "REQUIRED"] {
-            let o = parse(&[(SSL_MODE, m)]).unwrap().ssl_opts().unwrap().expect("TLS");
+            let o = parse(&[(SSL_MODE, m)])
+                .unwrap()
+                .ssl_opts()
+                .unwrap()
+                .expect("TLS");
             assert!(o.accept_invalid_certs(), "{m} does not verify");
         }
-        let o = parse(&[(SSL_MODE, "VERIFY_CA")]).unwrap().ssl_opts().unwrap().expect("TLS");
-        assert!(!o.accept_invalid_certs() && o.skip_domain_validation() && !o.disable_built_in_roots());
-        let o = parse(&[(SSL_MODE, "VERIFY_IDENTITY")]).unwrap().ssl_opts().unwrap().expect("TLS");
+        let o = parse(&[(SSL_MODE, "VERIFY_CA")])
+            .unwrap()
+            .ssl_opts()
+            .unwrap()
+            .expect("TLS");
+        assert!(
+            !o.accept_invalid_certs() && o.skip_domain_validation() && !o.disable_built_in_roots()
+        );
+        let o = parse(&[(SSL_MODE, "VERIFY_IDENTITY")])
+            .unwrap()
+            .ssl_opts()
+            .unwrap()
+            .expect("TLS");
         assert!(!o.accept_invalid_certs() && !o.skip_domain_validation());
     }
 
@@ -541,35 +686,59 @@ mod tests {
             std::fs::write(&p, content).unwrap();
             p.to_string_lossy().into_owned()
         };
-        let opts = |pairs: &[(&str, &str)]| parse(pairs).unwrap().ssl_opts().map(|_| ()).unwrap_err();
+        let opts =
+            |pairs: &[(&str, &str)]| parse(pairs).unwrap().ssl_opts().map(|_| ()).unwrap_err();
 
         let missing = dir.join("missing.pem").to_string_lossy().into_owned();
         let e = opts(&[(CA_CERT, &missing)]);
-        assert!(e.contains(&format!("cannot read '{CA_CERT}' ({missing})")) && e.contains("TaskManager"), "{e}");
+        assert!(
+            e.contains(&format!("cannot read '{CA_CERT}' ({missing})"))
+                && e.contains("TaskManager"),
+            "{e}"
+        );
         let e = opts(&[(CA_CERT, &file("garbage.pem", "not a certificate"))]);
-        assert!(e.contains("is not a PEM certificate file") && e.contains("no '-----BEGIN CERTIFICATE-----'"), "{e}");
-        let broken = file("broken.pem", "-----BEGIN CERTIFICATE-----\nAAAA!!\n-----END CERTIFICATE-----\n");
+        assert!(
+            e.contains("is not a PEM certificate file")
+                && e.contains("no '-----BEGIN CERTIFICATE-----'"),
+            "{e}"
+        );
+        let broken = file(
+            "broken.pem",
+            "-----BEGIN CERTIFICATE-----\nAAAA!!\n-----END CERTIFICATE-----\n",
+        );
         assert!(opts(&[(CA_CERT, &broken)]).contains("is not a PEM certificate file"));
-        let bad_der = file("bad-der.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+        let bad_der = file(
+            "bad-der.pem",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        );
         let e = opts(&[(CA_CERT, &bad_der)]);
         assert!(e.contains("cannot be a trusted CA"), "{e}");
 
         // Key files: the kind and the conversion, never the key itself.
         let secret = "c2VjcmV0LWtleS1tYXRlcmlhbA";
-        let pkcs8 = file("k8.pem", &format!("-----BEGIN PRIVATE KEY-----\n{secret}\n-----END PRIVATE KEY-----\n"));
+        let pkcs8 = file(
+            "k8.pem",
+            &format!("-----BEGIN PRIVATE KEY-----\n{secret}\n-----END PRIVATE KEY-----\n"),
+        );
         let cert = broken.clone();
         let key_error = |key: &str| {
             let c = parse(&[(CLIENT_CERT, &cert), (CLIENT_KEY, key)]).unwrap();
             read_client_key(c.client_key.as_deref().unwrap()).unwrap_err()
         };
         let e = key_error(&pkcs8);
-        assert!(e.contains("PKCS#8") && e.contains("openssl rsa -in") && !e.contains(secret), "{e}");
+        assert!(
+            e.contains("PKCS#8") && e.contains("openssl rsa -in") && !e.contains(secret),
+            "{e}"
+        );
         let encrypted = file(
             "enc.pem",
             &format!("-----BEGIN ENCRYPTED PRIVATE KEY-----\n{secret}\n-----END ENCRYPTED PRIVATE KEY-----\n"),
         );
         let e = key_error(&encrypted);
-        assert!(e.contains("encrypted keys are not supported") && !e.contains(secret), "{e}");
+        assert!(
+            e.contains("encrypted keys are not supported") && !e.contains(secret),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

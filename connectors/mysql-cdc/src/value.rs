@@ -46,9 +46,10 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BinaryBuilder, ListBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder,
-    Int16Builder, Int32Builder, Int64Builder, Int8Builder, StringBuilder, Time32MillisecondBuilder,
-    TimestampMicrosecondBuilder, TimestampMillisecondBuilder, TimestampNanosecondBuilder,
+    BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder,
+    Float64Builder, Int16Builder, Int32Builder, Int64Builder, Int8Builder, ListBuilder,
+    StringBuilder, Time32MillisecondBuilder, TimestampMicrosecondBuilder,
+    TimestampMillisecondBuilder, TimestampNanosecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{SchemaRef, TimeUnit};
@@ -87,12 +88,19 @@ pub type RowValues = Vec<Value>;
 /// How a column's values are normalized, derived from its schema.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
-    Int { unsigned: bool, bits: u32 },
+    Int {
+        unsigned: bool,
+        bits: u32,
+    },
     Year,
-    Bit { bytes: usize },
+    Bit {
+        bytes: usize,
+    },
     Float,
     Double,
-    Decimal { scale: u32 },
+    Decimal {
+        scale: u32,
+    },
     /// CHAR: trailing spaces are not part of the value (MySQL strips them on read).
     Char,
     Text,
@@ -100,7 +108,9 @@ enum Kind {
     Set,
     Json,
     /// BINARY(n): MySQL pads with 0x00 to n bytes; the binlog drops the padding.
-    FixedBinary { length: usize },
+    FixedBinary {
+        length: usize,
+    },
     Binary,
     Date,
     DateTime,
@@ -137,7 +147,10 @@ pub fn same_value_type(a: &ColumnSchema, b: &ColumnSchema) -> bool {
 }
 
 fn kind(c: &ColumnSchema) -> Kind {
-    let int = |bits| Kind::Int { unsigned: c.unsigned, bits };
+    let int = |bits| Kind::Int {
+        unsigned: c.unsigned,
+        bits,
+    };
     match c.data_type.as_str() {
         "tinyint" | "bool" | "boolean" => int(8),
         "smallint" => int(16),
@@ -145,23 +158,29 @@ fn kind(c: &ColumnSchema) -> Kind {
         "int" | "integer" => int(32),
         "bigint" => int(64),
         "year" => Kind::Year,
-        "bit" => Kind::Bit { bytes: (c.precision.unwrap_or(1) as usize).div_ceil(8).max(1) },
+        "bit" => Kind::Bit {
+            bytes: (c.precision.unwrap_or(1) as usize).div_ceil(8).max(1),
+        },
         "float" => Kind::Float,
         "double" | "real" | "double precision" => Kind::Double,
-        "decimal" | "numeric" | "dec" | "fixed" => Kind::Decimal { scale: c.scale.unwrap_or(0) },
+        "decimal" | "numeric" | "dec" | "fixed" => Kind::Decimal {
+            scale: c.scale.unwrap_or(0),
+        },
         "char" => Kind::Char,
         "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => Kind::Text,
         "enum" => Kind::Enum,
         "set" => Kind::Set,
         "json" => Kind::Json,
-        "binary" => Kind::FixedBinary { length: c.char_max_length.unwrap_or(0) as usize },
+        "binary" => Kind::FixedBinary {
+            length: c.char_max_length.unwrap_or(0) as usize,
+        },
         "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => Kind::Binary,
         "date" => Kind::Date,
         "datetime" => Kind::DateTime,
         "timestamp" => Kind::Timestamp,
         "time" => Kind::Time,
-        "point" | "geometry" | "linestring" | "polygon" | "multipoint" | "multilinestring" | "multipolygon"
-        | "geometrycollection" | "geomcollection" => Kind::Geometry,
+        "point" | "geometry" | "linestring" | "polygon" | "multipoint" | "multilinestring"
+        | "multipolygon" | "geometrycollection" | "geomcollection" => Kind::Geometry,
         _ => Kind::Other,
     }
 }
@@ -181,7 +200,11 @@ pub fn snapshot_row(table: &TableSchema, row: mysql_async::Row) -> Result<RowVal
 /// A binlog row image (of a Write/Update/Delete rows event, with the event's table map) in
 /// canonical form. Requires full row images (`binlog_row_image=FULL`).
 /// Hot loops should use a [`RowNormalizer`], which classifies the columns once.
-pub fn binlog_row(table: &TableSchema, row: BinlogRow, tme: &TableMapEvent<'_>) -> Result<RowValues> {
+pub fn binlog_row(
+    table: &TableSchema,
+    row: BinlogRow,
+    tme: &TableMapEvent<'_>,
+) -> Result<RowValues> {
     normalize_binlog_row(table, |i| kind(&table.columns[i]), row, tme, false)
 }
 
@@ -197,7 +220,10 @@ pub struct RowNormalizer {
 
 impl RowNormalizer {
     pub fn new(table: &TableSchema) -> Self {
-        RowNormalizer { kinds: table.columns.iter().map(kind).collect(), compact_json: false }
+        RowNormalizer {
+            kinds: table.columns.iter().map(kind).collect(),
+            compact_json: false,
+        }
     }
 
     /// Binlog JSON values (MySQL's binary JSON) written compactly, `{"k":"v","a":[1,2]}`, as Flink
@@ -212,7 +238,12 @@ impl RowNormalizer {
         normalize_snapshot_row(table, |i| self.kinds[i], row)
     }
 
-    pub fn binlog_row(&self, table: &TableSchema, row: BinlogRow, tme: &TableMapEvent<'_>) -> Result<RowValues> {
+    pub fn binlog_row(
+        &self,
+        table: &TableSchema,
+        row: BinlogRow,
+        tme: &TableMapEvent<'_>,
+    ) -> Result<RowValues> {
         self.check(table)?;
         normalize_binlog_row(table, |i| self.kinds[i], row, tme, self.compact_json)
     }
@@ -233,7 +264,14 @@ impl RowNormalizer {
             .zip(&table.columns)
             .enumerate()
             .map(|(i, (value, column))| {
-                binlog_value(table, column, self.kinds[i], value, charsets.get(i).copied().unwrap_or(0), self.compact_json)
+                binlog_value(
+                    table,
+                    column,
+                    self.kinds[i],
+                    value,
+                    charsets.get(i).copied().unwrap_or(0),
+                    self.compact_json,
+                )
             })
             .collect()
     }
@@ -252,7 +290,10 @@ impl RowNormalizer {
 }
 
 /// A row's before and after images as [`BinlogImageLayout`] splits them.
-pub type BinlogImages = (Option<Vec<Option<BinlogValue<'static>>>>, Option<Vec<Option<BinlogValue<'static>>>>);
+pub type BinlogImages = (
+    Option<Vec<Option<BinlogValue<'static>>>>,
+    Option<Vec<Option<BinlogValue<'static>>>>,
+);
 
 /// How to split binlog row images of one table map into values: each column's type, metadata,
 /// signedness and collation, read once per table map. It mirrors mysql_common's `BinlogRow`
@@ -275,7 +316,11 @@ impl BinlogImageLayout {
         // reach its end (an endless loop that grew memory until the process died; found by the
         // binlog_rows fuzz target). No table has no columns.
         if n == 0 {
-            return Err(invalid(format!("the table map of {}.{} has no columns", tme.database_name(), tme.table_name())));
+            return Err(invalid(format!(
+                "the table map of {}.{} has no columns",
+                tme.database_name(),
+                tme.table_name()
+            )));
         }
         let extractor = OptionalMetaExtractor::new(tme.iter_optional_meta())?;
         let mut signedness = extractor.iter_signedness();
@@ -320,7 +365,9 @@ impl BinlogImageLayout {
                 )));
             }
             layout.metadata.push(metadata.to_vec());
-            layout.unsigned.push(ty.is_numeric_type() && signedness.next().unwrap_or(false));
+            layout
+                .unsigned
+                .push(ty.is_numeric_type() && signedness.next().unwrap_or(false));
             let charset = if ty.is_character_type() {
                 charsets.next().transpose()?.unwrap_or_default()
             } else if ty.is_enum_or_set_type() {
@@ -345,7 +392,10 @@ impl BinlogImageLayout {
         // Every column in the image (binlog_row_image=FULL), read as mysql_common reads the bitmap.
         macro_rules! full {
             ($cols:expr) => {
-                $cols.is_none_or(|c| c.count_ones() == n && (0..n).all(|i| c.get(i).as_deref().copied().unwrap_or(false)))
+                $cols.is_none_or(|c| {
+                    c.count_ones() == n
+                        && (0..n).all(|i| c.get(i).as_deref().copied().unwrap_or(false))
+                })
             };
         }
         rows.num_columns() as usize == n
@@ -356,29 +406,50 @@ impl BinlogImageLayout {
 
     /// Every row of an event this layout [handles](Self::handles): (before image, after image).
     pub fn event_rows(&self, rows: &RowsEventData<'_>) -> std::io::Result<Vec<BinlogImages>> {
-        let (has_before, has_after) = (rows.columns_before_image().is_some(), rows.columns_after_image().is_some());
+        let (has_before, has_after) = (
+            rows.columns_before_image().is_some(),
+            rows.columns_after_image().is_some(),
+        );
         let mut buf = ParseBuf(rows.rows_data());
         let mut out = Vec::new();
         while !buf.is_empty() {
-            let before = if has_before { Some(self.decode(&mut buf)?) } else { None };
-            let after = if has_after { Some(self.decode(&mut buf)?) } else { None };
+            let before = if has_before {
+                Some(self.decode(&mut buf)?)
+            } else {
+                None
+            };
+            let after = if has_after {
+                Some(self.decode(&mut buf)?)
+            } else {
+                None
+            };
             out.push((before, after));
         }
         Ok(out)
     }
 
     /// One full row image: the null bitmap, then each non-NULL value.
-    pub fn decode<'de>(&'de self, buf: &mut ParseBuf<'de>) -> std::io::Result<Vec<Option<BinlogValue<'static>>>> {
+    pub fn decode<'de>(
+        &'de self,
+        buf: &mut ParseBuf<'de>,
+    ) -> std::io::Result<Vec<Option<BinlogValue<'static>>>> {
         let n = self.types.len();
         let nulls: &[u8] = buf.parse(n.div_ceil(8))?;
         let mut values = Vec::with_capacity(n);
         for i in 0..n {
             if nulls[i / 8] & (1 << (i % 8)) != 0 {
                 values.push(Some(BinlogValue::Value(Value::NULL)));
-            } else if self.types[i] == ColumnType::MYSQL_TYPE_TIME2 && matches!(self.metadata[i].first(), Some(1 | 2)) {
+            } else if self.types[i] == ColumnType::MYSQL_TYPE_TIME2
+                && matches!(self.metadata[i].first(), Some(1 | 2))
+            {
                 values.push(Some(BinlogValue::Value(time2_hundredths(buf)?)));
             } else {
-                let ctx = (self.types[i], self.metadata[i].as_slice(), self.unsigned[i], false);
+                let ctx = (
+                    self.types[i],
+                    self.metadata[i].as_slice(),
+                    self.unsigned[i],
+                    false,
+                );
                 values.push(Some(buf.parse::<BinlogValue<'de>>(ctx)?.into_owned()));
             }
         }
@@ -391,11 +462,22 @@ impl BinlogImageLayout {
 fn metadata_len(ty: ColumnType) -> usize {
     use ColumnType::*;
     match ty {
-        MYSQL_TYPE_TIMESTAMP2 | MYSQL_TYPE_DATETIME2 | MYSQL_TYPE_TIME2
-        | MYSQL_TYPE_TINY_BLOB | MYSQL_TYPE_MEDIUM_BLOB | MYSQL_TYPE_LONG_BLOB | MYSQL_TYPE_BLOB
-        | MYSQL_TYPE_GEOMETRY | MYSQL_TYPE_VECTOR => 1,
-        MYSQL_TYPE_STRING | MYSQL_TYPE_BIT | MYSQL_TYPE_NEWDECIMAL | MYSQL_TYPE_ENUM | MYSQL_TYPE_SET
-        | MYSQL_TYPE_VARCHAR | MYSQL_TYPE_VAR_STRING => 2,
+        MYSQL_TYPE_TIMESTAMP2
+        | MYSQL_TYPE_DATETIME2
+        | MYSQL_TYPE_TIME2
+        | MYSQL_TYPE_TINY_BLOB
+        | MYSQL_TYPE_MEDIUM_BLOB
+        | MYSQL_TYPE_LONG_BLOB
+        | MYSQL_TYPE_BLOB
+        | MYSQL_TYPE_GEOMETRY
+        | MYSQL_TYPE_VECTOR => 1,
+        MYSQL_TYPE_STRING
+        | MYSQL_TYPE_BIT
+        | MYSQL_TYPE_NEWDECIMAL
+        | MYSQL_TYPE_ENUM
+        | MYSQL_TYPE_SET
+        | MYSQL_TYPE_VARCHAR
+        | MYSQL_TYPE_VAR_STRING => 2,
         _ => 0,
     }
 }
@@ -408,13 +490,17 @@ fn metadata_len(ty: ColumnType) -> usize {
 fn time2_hundredths(buf: &mut ParseBuf<'_>) -> std::io::Result<Value> {
     use mysql_common::binlog::misc::{my_packed_time_make, time_from_packed, TIMEF_INT_OFS};
     let bytes: &[u8] = buf.parse(4)?;
-    let mut int_part = i64::from(u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]])) - TIMEF_INT_OFS;
+    let mut int_part =
+        i64::from(u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]])) - TIMEF_INT_OFS;
     let mut frac = i64::from(bytes[3]);
     if int_part < 0 && frac > 0 {
         int_part += 1;
         frac -= 0x100;
     }
-    Ok(time_from_packed(my_packed_time_make(int_part, frac * 10_000)))
+    Ok(time_from_packed(my_packed_time_make(
+        int_part,
+        frac * 10_000,
+    )))
 }
 
 fn normalize_snapshot_row(
@@ -473,7 +559,14 @@ fn normalize_binlog_row(
         // The column's collation id from the table map (0 when the server did not send it).
         let charset = row.columns_ref().get(i).map_or(0, |c| c.character_set());
         let value = row.take(i);
-        out.push(binlog_value(table, column, kind_of(i), value, charset, compact_json)?);
+        out.push(binlog_value(
+            table,
+            column,
+            kind_of(i),
+            value,
+            charset,
+            compact_json,
+        )?);
     }
     Ok(out)
 }
@@ -506,7 +599,8 @@ fn binlog_value(
             ))
         }
     };
-    normalize_binlog(column, kind, value, charset).map_err(|detail| value_error(table, column, "binlog", detail))
+    normalize_binlog(column, kind, value, charset)
+        .map_err(|detail| value_error(table, column, "binlog", detail))
 }
 
 fn check_arity(table: &TableSchema, got: usize, what: &str) -> Result<()> {
@@ -522,7 +616,12 @@ fn check_arity(table: &TableSchema, got: usize, what: &str) -> Result<()> {
     Ok(())
 }
 
-fn value_error(table: &TableSchema, column: &ColumnSchema, source: &str, detail: String) -> BridgeError {
+fn value_error(
+    table: &TableSchema,
+    column: &ColumnSchema,
+    source: &str,
+    detail: String,
+) -> BridgeError {
     BridgeError::other(format!(
         "{source} value of column `{}` ({}) of {}: {detail}",
         column.name, column.column_type, table.id
@@ -536,7 +635,11 @@ fn unexpected(value: &Value) -> String {
 /// A snapshot value in canonical form, borrowing the received bytes where they need no change.
 /// `value` is as the binary protocol decoded it (mysql_common's [`Value`], or the same value
 /// read from the row packet by [`BinaryRowReader`]), its bytes borrowed.
-fn normalize_snapshot<'a>(column: &ColumnSchema, kind: Kind, value: ValueRef<'a>) -> Result<ValueRef<'a>, String> {
+fn normalize_snapshot<'a>(
+    column: &ColumnSchema,
+    kind: Kind,
+    value: ValueRef<'a>,
+) -> Result<ValueRef<'a>, String> {
     if matches!(value, ValueRef::Null) {
         return Ok(ValueRef::Null);
     }
@@ -553,26 +656,45 @@ fn normalize_snapshot<'a>(column: &ColumnSchema, kind: Kind, value: ValueRef<'a>
         Kind::Float | Kind::Double => value,
         Kind::Decimal { scale } => match value {
             ValueRef::Bytes(Cow::Borrowed(b)) => ValueRef::Bytes(canonical_decimal(b, scale)?),
-            ValueRef::Bytes(Cow::Owned(b)) => ValueRef::Bytes(Cow::Owned(normalize_decimal(b, scale)?)),
+            ValueRef::Bytes(Cow::Owned(b)) => {
+                ValueRef::Bytes(Cow::Owned(normalize_decimal(b, scale)?))
+            }
             v => return Err(unexpected(&v.into_value())),
         },
         Kind::Char => match value {
-            ValueRef::Bytes(Cow::Borrowed(b)) => ValueRef::Bytes(Cow::Borrowed(trim_trailing_spaces(b))),
+            ValueRef::Bytes(Cow::Borrowed(b)) => {
+                ValueRef::Bytes(Cow::Borrowed(trim_trailing_spaces(b)))
+            }
             ValueRef::Bytes(Cow::Owned(b)) => trim_char(Value::Bytes(b)).into(),
             v => v,
         },
         Kind::FixedBinary { length } => match value {
-            ValueRef::Bytes(ref b) if b.len() < length => pad_binary(value.into_value(), length).into(),
+            ValueRef::Bytes(ref b) if b.len() < length => {
+                pad_binary(value.into_value(), length).into()
+            }
             v => v,
         },
-        Kind::Text | Kind::Enum | Kind::Set | Kind::Json | Kind::Binary | Kind::Geometry | Kind::Other => value,
+        Kind::Text
+        | Kind::Enum
+        | Kind::Set
+        | Kind::Json
+        | Kind::Binary
+        | Kind::Geometry
+        | Kind::Other => value,
         // Dates and times hold no bytes: `into_value` copies a few integers.
-        Kind::Date | Kind::DateTime | Kind::Timestamp => date_value(column, value.into_value())?.into(),
+        Kind::Date | Kind::DateTime | Kind::Timestamp => {
+            date_value(column, value.into_value())?.into()
+        }
         Kind::Time => time_value(value.into_value())?.into(),
     })
 }
 
-fn normalize_binlog(column: &ColumnSchema, kind: Kind, value: Value, charset: u16) -> Result<Value, String> {
+fn normalize_binlog(
+    column: &ColumnSchema,
+    kind: Kind,
+    value: Value,
+    charset: u16,
+) -> Result<Value, String> {
     if value == Value::NULL {
         return Ok(value);
     }
@@ -581,7 +703,8 @@ fn normalize_binlog(column: &ColumnSchema, kind: Kind, value: Value, charset: u1
         Kind::Year => match value {
             // mysql_common renders the stored byte y as the text 1900 + y; 0 stands for 0000.
             Value::Bytes(b) => {
-                let year = parse_u64(&b).ok_or_else(|| format!("bad YEAR {:?}", String::from_utf8_lossy(&b)))?;
+                let year = parse_u64(&b)
+                    .ok_or_else(|| format!("bad YEAR {:?}", String::from_utf8_lossy(&b)))?;
                 Value::Int(if year == 1900 { 0 } else { year as i64 })
             }
             Value::Int(y) => Value::Int(y),
@@ -644,7 +767,9 @@ fn bit_value(bytes: usize, value: Value) -> Result<Value, String> {
             Ok(Value::Bytes(out))
         }
         Value::Bytes(b) => Ok(Value::Bytes(b[b.len() - bytes..].to_vec())),
-        Value::Int(v) => Ok(Value::Bytes((v as u64).to_be_bytes()[8 - bytes.min(8)..].to_vec())),
+        Value::Int(v) => Ok(Value::Bytes(
+            (v as u64).to_be_bytes()[8 - bytes.min(8)..].to_vec(),
+        )),
         Value::UInt(v) => Ok(Value::Bytes(v.to_be_bytes()[8 - bytes.min(8)..].to_vec())),
         v => Err(unexpected(&v)),
     }
@@ -695,8 +820,9 @@ fn transcode(value: Value, collation: u16) -> Value {
 
 fn cp1252(c: u8) -> char {
     const HIGH: [char; 32] = [
-        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž', '\u{8f}',
-        '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}', 'ž', 'Ÿ',
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž',
+        '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}',
+        'ž', 'Ÿ',
     ];
     match c {
         0x80..=0x9f => HIGH[(c - 0x80) as usize],
@@ -716,7 +842,9 @@ fn enum_label(column: &ColumnSchema, index: i64) -> Result<Value, String> {
             found = Some(label.into_owned().into_bytes());
         }
     });
-    found.map(Value::Bytes).ok_or_else(|| format!("ENUM index {index} is not in {}", column.column_type))
+    found
+        .map(Value::Bytes)
+        .ok_or_else(|| format!("ENUM index {index} is not in {}", column.column_type))
 }
 
 /// The labels of the SET bits (little-endian bitmap), joined by `,` in definition order, as
@@ -793,14 +921,24 @@ fn epoch_text_to_utc(text: &[u8]) -> Result<Value, String> {
 fn epoch_to_utc(secs: i64, micros: u32) -> Value {
     let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    Value::Date(y as u16, m, d, (sod / 3600) as u8, (sod % 3600 / 60) as u8, (sod % 60) as u8, micros)
+    Value::Date(
+        y as u16,
+        m,
+        d,
+        (sod / 3600) as u8,
+        (sod % 3600 / 60) as u8,
+        (sod % 60) as u8,
+        micros,
+    )
 }
 
 fn parse_u64(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 19 {
         return None;
     }
-    b.iter().try_fold(0u64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0')))
+    b.iter().try_fold(0u64, |acc, &c| {
+        c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0'))
+    })
 }
 
 /// DECIMAL text in canonical form: optional `-`, integer digits without leading zeros (at least
@@ -835,8 +973,14 @@ fn canonical_decimal(text: &[u8], scale: u32) -> Result<Cow<'_, [u8]>, String> {
     };
     let scale = scale as usize;
     let is_zero = int.is_empty() && frac.iter().all(|&c| c == b'0');
-    let canonical_len = usize::from(negative && !is_zero) + int.len().max(1) + if scale > 0 { scale + 1 } else { 0 };
-    if canonical_len == text.len() && frac.len() == scale && !(negative && is_zero) && text[0] != b'+' {
+    let canonical_len = usize::from(negative && !is_zero)
+        + int.len().max(1)
+        + if scale > 0 { scale + 1 } else { 0 };
+    if canonical_len == text.len()
+        && frac.len() == scale
+        && !(negative && is_zero)
+        && text[0] != b'+'
+    {
         return Ok(Cow::Borrowed(text));
     }
     let mut out = Vec::with_capacity(canonical_len);
@@ -895,7 +1039,9 @@ fn write_jsonb(value: &jsonb::Value<'_>, out: &mut Vec<u8>, compact: bool) -> st
                 JsonDom::Scalar(JsonScalar::DateTime(t)) => {
                     write_json_string(format!("{t:.6}").as_bytes(), out)
                 }
-                JsonDom::Scalar(JsonScalar::Opaque(o)) => write_json_string(o.to_string().as_bytes(), out),
+                JsonDom::Scalar(JsonScalar::Opaque(o)) => {
+                    write_json_string(o.to_string().as_bytes(), out)
+                }
                 other => {
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::InvalidData,
@@ -1025,11 +1171,13 @@ pub fn compare_column_values(column: &ColumnSchema, a: &Value, b: &Value) -> Ord
 /// and new key structs (`Objects.equals`). A table without a primary key has no key to change
 /// (Debezium: no key, always an update), so this is false for it.
 pub fn primary_key_differs(table: &TableSchema, before: &[Value], after: &[Value]) -> bool {
-    table.primary_key.iter().any(|&i| match (table.columns.get(i), before.get(i), after.get(i)) {
-        (Some(column), Some(b), Some(a)) => compare_column_values(column, b, a).is_ne(),
-        // Images shorter than the schema do not occur (full row images); nothing to compare.
-        _ => false,
-    })
+    table.primary_key.iter().any(
+        |&i| match (table.columns.get(i), before.get(i), after.get(i)) {
+            (Some(column), Some(b), Some(a)) => compare_column_values(column, b, a).is_ne(),
+            // Images shorter than the schema do not occur (full row images); nothing to compare.
+            _ => false,
+        },
+    )
 }
 
 /// A decimal text's sign (a leading `-`), integer digits and fraction digits, unchecked:
@@ -1059,7 +1207,11 @@ fn compare_decimal_text(a: &[u8], b: &[u8]) -> Ordering {
     };
     let (an, ai, af) = split(a);
     let (bn, bi, bf) = split(b);
-    let magnitude = ai.len().cmp(&bi.len()).then_with(|| ai.cmp(&bi)).then_with(|| af.cmp(&bf));
+    let magnitude = ai
+        .len()
+        .cmp(&bi.len())
+        .then_with(|| ai.cmp(&bi))
+        .then_with(|| af.cmp(&bf));
     match (an, bn) {
         (false, false) => magnitude,
         (true, true) => magnitude.reverse(),
@@ -1078,7 +1230,8 @@ fn date_key(v: &Value) -> (u16, u8, u8, u8, u8, u8, u32) {
 fn time_micros(v: &Value) -> i64 {
     match *v {
         Value::Time(neg, d, h, m, s, us) => {
-            let t = ((i64::from(d) * 24 + i64::from(h)) * 3600 + i64::from(m) * 60 + i64::from(s)) * 1_000_000
+            let t = ((i64::from(d) * 24 + i64::from(h)) * 3600 + i64::from(m) * 60 + i64::from(s))
+                * 1_000_000
                 + i64::from(us);
             if neg {
                 -t
@@ -1179,7 +1332,9 @@ impl ServerTimeZone {
             None => (digits, "00"),
         };
         let number = |t: &str| -> Option<i32> {
-            (!t.is_empty() && t.len() <= 2 && t.bytes().all(|c| c.is_ascii_digit())).then(|| t.parse().ok()).flatten()
+            (!t.is_empty() && t.len() <= 2 && t.bytes().all(|c| c.is_ascii_digit()))
+                .then(|| t.parse().ok())
+                .flatten()
         };
         match (number(h), number(m)) {
             (Some(h), Some(m)) if h <= 18 && m < 60 => Some(sign * (h * 3600 + m * 60)),
@@ -1188,7 +1343,10 @@ impl ServerTimeZone {
     }
 
     pub fn utc() -> Self {
-        ServerTimeZone { name: "UTC".into(), zone: Zone::Fixed(0) }
+        ServerTimeZone {
+            name: "UTC".into(),
+            zone: Zone::Fixed(0),
+        }
     }
 
     /// Seconds east of UTC when the zone has one offset for all time; None for a named zone.
@@ -1218,10 +1376,14 @@ impl ServerTimeZone {
         match &self.zone {
             Zone::Fixed(offset) => Ok(i64::from(*offset)),
             Zone::Named(tz) => {
-                let out_of_range = |e: jiff::Error| format!("wall clock out of the time zone's range: {e}");
+                let out_of_range =
+                    |e: jiff::Error| format!("wall clock out of the time zone's range: {e}");
                 let as_utc = jiff::Timestamp::from_second(wall_seconds).map_err(out_of_range)?;
                 let civil = jiff::tz::Offset::UTC.to_datetime(as_utc);
-                let instant = tz.to_ambiguous_timestamp(civil).compatible().map_err(out_of_range)?;
+                let instant = tz
+                    .to_ambiguous_timestamp(civil)
+                    .compatible()
+                    .map_err(out_of_range)?;
                 Ok(wall_seconds - instant.as_second())
             }
         }
@@ -1290,13 +1452,21 @@ enum Conv {
     Float,
     Double,
     /// Integers or decimal text to DECIMAL with this scale (precision checked at validation).
-    Decimal { scale: u8 },
+    Decimal {
+        scale: u8,
+    },
     /// FLOAT or DOUBLE to DECIMAL as Flink CDC converts them: the value's Java text rounded
     /// HALF_UP to the scale, NULL when it needs more than `precision` digits.
-    FloatDecimal { precision: u8, scale: u8 },
+    FloatDecimal {
+        precision: u8,
+        scale: u8,
+    },
     /// An integer or DECIMAL to a DECIMAL(p, s) that may not hold it, as Flink CDC converts one
     /// (`DecimalData.fromBigDecimal`): rounded HALF_UP to the scale, NULL beyond `precision` digits.
-    RoundedDecimal { precision: u8, scale: u8 },
+    RoundedDecimal {
+        precision: u8,
+        scale: u8,
+    },
     /// A stored geometry (SRID + WKB) to Flink CDC's GeoJSON-like STRING.
     GeoJson,
     /// Text bytes, or integers, decimal text and FLOAT/DOUBLE (Java's `toString`, as Flink CDC
@@ -1319,10 +1489,16 @@ enum Conv {
     /// first (the zone's offset when a wall clock in that zone becomes an instant, its negation
     /// when an instant becomes the zone's wall clock); `truncate_micros` applies the declared
     /// precision.
-    Timestamp { shift_seconds: i64, truncate_micros: i64 },
+    Timestamp {
+        shift_seconds: i64,
+        truncate_micros: i64,
+    },
     /// As `Timestamp`, in a named server zone whose offset depends on the value: a wall clock in
     /// the zone to an instant (`to_instant`), or an instant to the zone's wall clock.
-    ZonedTimestamp { to_instant: bool, truncate_micros: i64 },
+    ZonedTimestamp {
+        to_instant: bool,
+        truncate_micros: i64,
+    },
     /// Binary bytes to STRING as base64 or hex text (`debezium.binary.handling.mode`).
     BinaryText(BinaryMode),
 }
@@ -1330,7 +1506,9 @@ enum Conv {
 /// Conversions only the `debezium.*.handling.mode` options allow (debezium.rs).
 fn handling_conversion(column: &ColumnSchema, ty: FlinkType, modes: ValueModes) -> Option<Conv> {
     match kind(column) {
-        Kind::FixedBinary { .. } | Kind::Binary if is_string(ty) && modes.binary != BinaryMode::Bytes => {
+        Kind::FixedBinary { .. } | Kind::Binary
+            if is_string(ty) && modes.binary != BinaryMode::Bytes =>
+        {
             Some(Conv::BinaryText(modes.binary))
         }
         _ => None,
@@ -1365,10 +1543,13 @@ impl TableMapping {
 
     /// The names of the Flink columns this mapping reads from the table, with their column index.
     pub fn declared_columns(&self) -> impl Iterator<Item = (usize, &str, bool)> + '_ {
-        self.slots.iter().zip(&self.row_type.columns).filter_map(|(slot, field)| match slot {
-            Slot::Column { index, .. } => Some((*index, field.name.as_str(), field.nullable)),
-            Slot::Meta(_) => None,
-        })
+        self.slots
+            .iter()
+            .zip(&self.row_type.columns)
+            .filter_map(|(slot, field)| match slot {
+                Slot::Column { index, .. } => Some((*index, field.name.as_str(), field.nullable)),
+                Slot::Meta(_) => None,
+            })
     }
 
     /// This mapping for rows whose columns (same count and order as the mapping's table) have the
@@ -1387,7 +1568,9 @@ impl TableMapping {
     ) -> Result<Option<TableMapping>> {
         let mut changed: Option<Vec<Slot>> = None;
         for (i, (slot, field)) in self.slots.iter().zip(&self.row_type.columns).enumerate() {
-            let Slot::Column { index, conv } = slot else { continue };
+            let Slot::Column { index, conv } = slot else {
+                continue;
+            };
             let name = &self.column_names[*index];
             if !present.get(*index).copied().unwrap_or(false) {
                 if !field.nullable {
@@ -1399,7 +1582,10 @@ impl TableMapping {
                 continue;
             }
             let column = &columns.columns[*index];
-            let old_type = old.columns.get(*index).map_or("(unknown)", |c| c.column_type.as_str());
+            let old_type = old
+                .columns
+                .get(*index)
+                .map_or("(unknown)", |c| c.column_type.as_str());
             let new_conv = conversion(column, field.ty, &self.server_time_zone)
                 .or_else(|| handling_conversion(column, field.ty, self.value_modes));
             let Some(new_conv) = new_conv else {
@@ -1413,10 +1599,16 @@ impl TableMapping {
                 )));
             };
             if new_conv != *conv {
-                changed.get_or_insert_with(|| self.slots.clone())[i] = Slot::Column { index: *index, conv: new_conv };
+                changed.get_or_insert_with(|| self.slots.clone())[i] = Slot::Column {
+                    index: *index,
+                    conv: new_conv,
+                };
             }
         }
-        Ok(changed.map(|slots| TableMapping { slots, ..self.clone() }))
+        Ok(changed.map(|slots| TableMapping {
+            slots,
+            ..self.clone()
+        }))
     }
 }
 
@@ -1447,7 +1639,10 @@ pub fn default_flink_type(column: &ColumnSchema) -> String {
         Kind::Text | Kind::Enum | Kind::Set | Kind::Json => "STRING".into(),
         Kind::FixedBinary { length } => format!("BINARY({length}) or BYTES"),
         Kind::Binary if column.data_type == "varbinary" => {
-            format!("VARBINARY({}) or BYTES", column.char_max_length.unwrap_or(1))
+            format!(
+                "VARBINARY({}) or BYTES",
+                column.char_max_length.unwrap_or(1)
+            )
         }
         Kind::Binary => "BYTES".into(),
         Kind::Date => "DATE".into(),
@@ -1460,7 +1655,8 @@ pub fn default_flink_type(column: &ColumnSchema) -> String {
 }
 
 fn is_tinyint1(column: &ColumnSchema) -> bool {
-    matches!(column.data_type.as_str(), "bool" | "boolean") || column.column_type.starts_with("tinyint(1)")
+    matches!(column.data_type.as_str(), "bool" | "boolean")
+        || column.column_type.starts_with("tinyint(1)")
 }
 
 /// The value range of a MySQL integer type.
@@ -1522,7 +1718,10 @@ fn conversion(column: &ColumnSchema, ty: FlinkType, tz: &ServerTimeZone) -> Opti
     };
     let truncate = |precision: u8| 10i64.pow(6u32.saturating_sub(u32::from(precision)));
     let timestamp = |precision: u8, shift_seconds: i64| {
-        Some(Conv::Timestamp { shift_seconds, truncate_micros: truncate(precision) })
+        Some(Conv::Timestamp {
+            shift_seconds,
+            truncate_micros: truncate(precision),
+        })
     };
     // Between the server's zone and UTC: one shift for a fixed offset, one per value for a named
     // zone. `to_instant`: a wall clock in the zone becomes an instant.
@@ -1531,7 +1730,10 @@ fn conversion(column: &ColumnSchema, ty: FlinkType, tz: &ServerTimeZone) -> Opti
             let offset = i64::from(offset);
             timestamp(precision, if to_instant { offset } else { -offset })
         }
-        None => Some(Conv::ZonedTimestamp { to_instant, truncate_micros: truncate(precision) }),
+        None => Some(Conv::ZonedTimestamp {
+            to_instant,
+            truncate_micros: truncate(precision),
+        }),
     };
     match k {
         Kind::Int { unsigned, bits } => match ty {
@@ -1549,21 +1751,31 @@ fn conversion(column: &ColumnSchema, ty: FlinkType, tz: &ServerTimeZone) -> Opti
         Kind::Float | Kind::Double => match ty {
             FlinkType::Float => Some(Conv::Float),
             FlinkType::Double => Some(Conv::Double),
-            FlinkType::Decimal { precision, scale } => Some(Conv::FloatDecimal { precision, scale }),
+            FlinkType::Decimal { precision, scale } => {
+                Some(Conv::FloatDecimal { precision, scale })
+            }
             t if is_string(t) => Some(Conv::Utf8),
             _ => None,
         },
         Kind::Decimal { scale } => match ty {
-            FlinkType::Decimal { precision: p2, scale: s2 } => {
+            FlinkType::Decimal {
+                precision: p2,
+                scale: s2,
+            } => {
                 let p = column.precision.unwrap_or(10);
                 let int_digits = p.saturating_sub(scale);
                 // A narrower DECIMAL rounds HALF_UP and reads NULL for values it cannot hold, as
                 // Flink CDC's `DecimalData.fromBigDecimal` does.
-                Some(if u32::from(s2) >= scale && u32::from(p2 - s2) >= int_digits {
-                    Conv::Decimal { scale: s2 }
-                } else {
-                    Conv::RoundedDecimal { precision: p2, scale: s2 }
-                })
+                Some(
+                    if u32::from(s2) >= scale && u32::from(p2 - s2) >= int_digits {
+                        Conv::Decimal { scale: s2 }
+                    } else {
+                        Conv::RoundedDecimal {
+                            precision: p2,
+                            scale: s2,
+                        }
+                    },
+                )
             }
             // Flink CDC parses the decimal's text: the nearest FLOAT or DOUBLE.
             FlinkType::Float => Some(Conv::Float),
@@ -1574,7 +1786,9 @@ fn conversion(column: &ColumnSchema, ty: FlinkType, tz: &ServerTimeZone) -> Opti
         // Flink CDC reads a SET declared ARRAY<STRING> as its members (and refuses ARRAY for any
         // other column).
         Kind::Set if matches!(ty, FlinkType::Array(_)) => Some(Conv::SetMembers),
-        Kind::Char | Kind::Text | Kind::Enum | Kind::Set | Kind::Json => is_string(ty).then_some(Conv::Utf8),
+        Kind::Char | Kind::Text | Kind::Enum | Kind::Set | Kind::Json => {
+            is_string(ty).then_some(Conv::Utf8)
+        }
         Kind::FixedBinary { .. } | Kind::Binary => is_bytes(ty).then_some(Conv::Binary),
         Kind::Date => (ty == FlinkType::Date).then_some(Conv::Date),
         Kind::Time => matches!(ty, FlinkType::Time { .. }).then_some(Conv::Time),
@@ -1632,7 +1846,9 @@ impl ColumnBuilder {
             FlinkType::BigInt => Self::I64(Int64Builder::with_capacity(rows)),
             FlinkType::Float => Self::F32(Float32Builder::with_capacity(rows)),
             FlinkType::Double => Self::F64(Float64Builder::with_capacity(rows)),
-            FlinkType::Decimal { .. } => Self::Decimal(Decimal128Builder::with_capacity(rows).with_data_type(dt)),
+            FlinkType::Decimal { .. } => {
+                Self::Decimal(Decimal128Builder::with_capacity(rows).with_data_type(dt))
+            }
             FlinkType::Char { .. } | FlinkType::VarChar { .. } => {
                 Self::Utf8(StringBuilder::with_capacity(rows, data_bytes))
             }
@@ -1647,15 +1863,15 @@ impl ColumnBuilder {
             FlinkType::Time { .. } => Self::Time(Time32MillisecondBuilder::with_capacity(rows)),
             FlinkType::Timestamp { precision } | FlinkType::TimestampLtz { precision } => {
                 match timestamp_unit(precision) {
-                    TimeUnit::Millisecond | TimeUnit::Second => {
-                        Self::TsMs(TimestampMillisecondBuilder::with_capacity(rows).with_data_type(dt))
-                    }
-                    TimeUnit::Microsecond => {
-                        Self::TsUs(TimestampMicrosecondBuilder::with_capacity(rows).with_data_type(dt))
-                    }
-                    TimeUnit::Nanosecond => {
-                        Self::TsNs(TimestampNanosecondBuilder::with_capacity(rows).with_data_type(dt))
-                    }
+                    TimeUnit::Millisecond | TimeUnit::Second => Self::TsMs(
+                        TimestampMillisecondBuilder::with_capacity(rows).with_data_type(dt),
+                    ),
+                    TimeUnit::Microsecond => Self::TsUs(
+                        TimestampMicrosecondBuilder::with_capacity(rows).with_data_type(dt),
+                    ),
+                    TimeUnit::Nanosecond => Self::TsNs(
+                        TimestampNanosecondBuilder::with_capacity(rows).with_data_type(dt),
+                    ),
                 }
             }
         }
@@ -1697,7 +1913,9 @@ impl ColumnBuilder {
         match self {
             Self::TsMs(b) => b.append_value(micros.div_euclid(1000)),
             Self::TsUs(b) => b.append_value(micros),
-            Self::TsNs(b) => b.append_value(micros.checked_mul(1000).ok_or("timestamp out of range")?),
+            Self::TsNs(b) => {
+                b.append_value(micros.checked_mul(1000).ok_or("timestamp out of range")?)
+            }
             _ => return Err("not a timestamp column".into()),
         }
         Ok(())
@@ -1734,11 +1952,18 @@ impl ColumnBuilder {
 
     /// Appends a canonical value through a conversion chosen at validation. Errors describe the
     /// value; the caller adds table and column.
-    fn append(&mut self, conv: Conv, value: &ValueRef<'_>, zone: &ServerTimeZone) -> Result<(), String> {
+    fn append(
+        &mut self,
+        conv: Conv,
+        value: &ValueRef<'_>,
+        zone: &ServerTimeZone,
+    ) -> Result<(), String> {
         match (self, conv, value) {
             (Self::Bool(b), Conv::Bool, ValueRef::Int(v)) => b.append_value(*v != 0),
             (Self::Bool(b), Conv::Bool, ValueRef::UInt(v)) => b.append_value(*v != 0),
-            (Self::Bool(b), Conv::Bool, ValueRef::Bytes(v)) => b.append_value(v.iter().any(|&c| c != 0)),
+            (Self::Bool(b), Conv::Bool, ValueRef::Bytes(v)) => {
+                b.append_value(v.iter().any(|&c| c != 0))
+            }
             (this, Conv::Int, ValueRef::Int(v)) => this.append_int(i128::from(*v))?,
             (this, Conv::Int, ValueRef::UInt(v)) => this.append_int(i128::from(*v))?,
             (Self::F32(b), Conv::Float, ValueRef::Float(v)) => b.append_value(*v),
@@ -1753,17 +1978,23 @@ impl ColumnBuilder {
             (Self::F32(b), Conv::Float, ValueRef::UInt(v)) => b.append_value(*v as f32),
             (Self::F64(b), Conv::Double, ValueRef::Int(v)) => b.append_value(*v as f64),
             (Self::F64(b), Conv::Double, ValueRef::UInt(v)) => b.append_value(*v as f64),
-            (Self::F32(b), Conv::Float, ValueRef::Bytes(text)) => b.append_value(parse_float_text(text)?),
-            (Self::F64(b), Conv::Double, ValueRef::Bytes(text)) => b.append_value(parse_float_text(text)?),
+            (Self::F32(b), Conv::Float, ValueRef::Bytes(text)) => {
+                b.append_value(parse_float_text(text)?)
+            }
+            (Self::F64(b), Conv::Double, ValueRef::Bytes(text)) => {
+                b.append_value(parse_float_text(text)?)
+            }
             (Self::Decimal(b), Conv::RoundedDecimal { precision, scale }, ValueRef::Int(v)) => {
                 b.append_option(round_decimal(v.to_string().as_bytes(), precision, scale))
             }
             (Self::Decimal(b), Conv::RoundedDecimal { precision, scale }, ValueRef::UInt(v)) => {
                 b.append_option(round_decimal(v.to_string().as_bytes(), precision, scale))
             }
-            (Self::Decimal(b), Conv::RoundedDecimal { precision, scale }, ValueRef::Bytes(text)) => {
-                b.append_option(round_decimal(text, precision, scale))
-            }
+            (
+                Self::Decimal(b),
+                Conv::RoundedDecimal { precision, scale },
+                ValueRef::Bytes(text),
+            ) => b.append_option(round_decimal(text, precision, scale)),
             (Self::Decimal(b), Conv::Decimal { scale }, ValueRef::Int(v)) => {
                 b.append_value(scale_int(i128::from(*v), scale)?)
             }
@@ -1813,11 +2044,15 @@ impl ColumnBuilder {
                 }
                 b.append(true)
             }
-            (Self::Utf8(b), Conv::GeoJson, ValueRef::Bytes(v)) => b.append_value(geojson::geometry_json(v)?),
+            (Self::Utf8(b), Conv::GeoJson, ValueRef::Bytes(v)) => {
+                b.append_value(geojson::geometry_json(v)?)
+            }
             (Self::Binary(b), Conv::BitBytes, ValueRef::Bytes(v)) => {
                 // BIT(n) has at most 8 bytes (n <= 64).
                 let mut le = [0u8; 8];
-                let le = le.get_mut(..v.len()).ok_or("BIT value longer than 8 bytes")?;
+                let le = le
+                    .get_mut(..v.len())
+                    .ok_or("BIT value longer than 8 bytes")?;
                 le.copy_from_slice(v);
                 le.reverse();
                 b.append_value(le)
@@ -1839,13 +2074,30 @@ impl ColumnBuilder {
                         u32::from(h) + days * 24
                     ));
                 }
-                let ms = ((i32::from(h) * 60 + i32::from(m)) * 60 + i32::from(s)) * 1000 + (us / 1000) as i32;
+                let ms = ((i32::from(h) * 60 + i32::from(m)) * 60 + i32::from(s)) * 1000
+                    + (us / 1000) as i32;
                 b.append_value(ms)
             }
-            (this, Conv::Timestamp { shift_seconds, truncate_micros }, &ValueRef::Date(y, mo, d, h, mi, s, us)) => {
-                this.append_micros(timestamp_micros((y, mo, d, h, mi, s, us), shift_seconds, truncate_micros))?
-            }
-            (this, Conv::ZonedTimestamp { to_instant, truncate_micros }, &ValueRef::Date(y, mo, d, h, mi, s, us)) => {
+            (
+                this,
+                Conv::Timestamp {
+                    shift_seconds,
+                    truncate_micros,
+                },
+                &ValueRef::Date(y, mo, d, h, mi, s, us),
+            ) => this.append_micros(timestamp_micros(
+                (y, mo, d, h, mi, s, us),
+                shift_seconds,
+                truncate_micros,
+            ))?,
+            (
+                this,
+                Conv::ZonedTimestamp {
+                    to_instant,
+                    truncate_micros,
+                },
+                &ValueRef::Date(y, mo, d, h, mi, s, us),
+            ) => {
                 // The value read as UTC (a wall clock, or the instant itself) at the declared
                 // precision; the zone's shift is whole seconds, so it keeps that precision.
                 let micros = timestamp_micros((y, mo, d, h, mi, s, us), 0, truncate_micros);
@@ -1884,10 +2136,15 @@ impl ColumnBuilder {
 /// empty members are dropped, but text without a comma is one member even when empty (the empty
 /// set reads `[""]`, which `Row#toString` prints as `[]`, as Flink CDC's does).
 fn set_members(text: &str) -> impl Iterator<Item = &str> {
-    let kept = if text.contains(',') { text.trim_end_matches(',') } else { text };
+    let kept = if text.contains(',') {
+        text.trim_end_matches(',')
+    } else {
+        text
+    };
     // Only commas trail: "a,," keeps "a"; ",," (all empty) keeps nothing, as in Java.
     let all_commas = kept.is_empty() && !text.is_empty();
-    kept.split(',').take(if all_commas { 0 } else { usize::MAX })
+    kept.split(',')
+        .take(if all_commas { 0 } else { usize::MAX })
 }
 
 /// Epoch microseconds of a wall clock, `shift_seconds` subtracted and truncated to a multiple of
@@ -1898,13 +2155,15 @@ fn timestamp_micros(
     truncate_micros: i64,
 ) -> i64 {
     let days = days_from_civil(i64::from(y), u32::from(mo), u32::from(d));
-    let secs = days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s) - shift_seconds;
+    let secs =
+        days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s) - shift_seconds;
     let micros = secs * 1_000_000 + i64::from(us);
     micros - micros.rem_euclid(truncate_micros)
 }
 
 fn scale_int(v: i128, scale: u8) -> Result<i128, String> {
-    v.checked_mul(10i128.pow(u32::from(scale))).ok_or_else(|| format!("{v} overflows DECIMAL"))
+    v.checked_mul(10i128.pow(u32::from(scale)))
+        .ok_or_else(|| format!("{v} overflows DECIMAL"))
 }
 
 /// Decimal text to an unscaled i128 at `scale`; fraction digits beyond `scale` are an error
@@ -1913,7 +2172,10 @@ fn parse_decimal(text: &[u8], scale: u8) -> Result<i128, String> {
     let bad = || format!("bad DECIMAL {:?}", String::from_utf8_lossy(text));
     let (negative, int, frac) = decimal_parts(text);
     if frac.len() > usize::from(scale) && frac[usize::from(scale)..].iter().any(|&c| c != b'0') {
-        return Err(format!("{} has more than {scale} fraction digits", String::from_utf8_lossy(text)));
+        return Err(format!(
+            "{} has more than {scale} fraction digits",
+            String::from_utf8_lossy(text)
+        ));
     }
     let mut acc: i128 = 0;
     let digits = int.iter().chain(frac.iter().take(usize::from(scale)));
@@ -1921,7 +2183,10 @@ fn parse_decimal(text: &[u8], scale: u8) -> Result<i128, String> {
         if !c.is_ascii_digit() {
             return Err(bad());
         }
-        acc = acc.checked_mul(10).and_then(|a| a.checked_add(i128::from(c - b'0'))).ok_or_else(bad)?;
+        acc = acc
+            .checked_mul(10)
+            .and_then(|a| a.checked_add(i128::from(c - b'0')))
+            .ok_or_else(bad)?;
     }
     for _ in frac.len()..usize::from(scale) {
         acc = acc.checked_mul(10).ok_or_else(bad)?;
@@ -1984,7 +2249,10 @@ pub struct BatchBuilder {
 
 impl std::fmt::Debug for BatchBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BatchBuilder").field("row_type", &self.row_type).field("rows", &self.kinds.len()).finish()
+        f.debug_struct("BatchBuilder")
+            .field("row_type", &self.row_type)
+            .field("rows", &self.kinds.len())
+            .finish()
     }
 }
 
@@ -2006,8 +2274,12 @@ impl BatchBuilder {
                 let ok = match meta {
                     Meta::Database | Meta::Table | Meta::RowKind => is_string(column.ty),
                     Meta::OpTs => matches!(column.ty, FlinkType::TimestampLtz { .. }),
-                    Meta::SchemaChange | Meta::BinlogFile | Meta::Gtid => is_string(column.ty) && column.nullable,
-                    Meta::BinlogPosition | Meta::BinlogRowIndex => column.ty == FlinkType::BigInt && column.nullable,
+                    Meta::SchemaChange | Meta::BinlogFile | Meta::Gtid => {
+                        is_string(column.ty) && column.nullable
+                    }
+                    Meta::BinlogPosition | Meta::BinlogRowIndex => {
+                        column.ty == FlinkType::BigInt && column.nullable
+                    }
                     Meta::ChangeSeq => column.ty == FlinkType::BigInt,
                 };
                 if !ok {
@@ -2044,7 +2316,11 @@ impl BatchBuilder {
             schema: row_type.arrow_schema(),
             row_type: row_type.clone(),
             server_time_zone: server_time_zone.clone(),
-            builders: row_type.columns.iter().map(|c| ColumnBuilder::new(c.ty, 0, 0)).collect(),
+            builders: row_type
+                .columns
+                .iter()
+                .map(|c| ColumnBuilder::new(c.ty, 0, 0))
+                .collect(),
             kinds: Vec::new(),
             append_only: false,
             value_modes: ValueModes::default(),
@@ -2070,7 +2346,8 @@ impl BatchBuilder {
         for field in &self.row_type.columns {
             if let Some(key) = field.metadata_key() {
                 // Checked in `new`.
-                let meta = metadata_key(key).ok_or_else(|| BridgeError::other(format!("metadata key {key}")))?;
+                let meta = metadata_key(key)
+                    .ok_or_else(|| BridgeError::other(format!("metadata key {key}")))?;
                 slots.push(Slot::Meta(meta));
                 continue;
             }
@@ -2086,7 +2363,10 @@ impl BatchBuilder {
             if column.data_type.is_empty() {
                 // An absent column (binlog_mapping): NULL until a table map gives it a type,
                 // whose conversion `for_columns` works out then.
-                slots.push(Slot::Column { index, conv: Conv::Utf8 });
+                slots.push(Slot::Column {
+                    index,
+                    conv: Conv::Utf8,
+                });
                 continue;
             }
             let conv = conversion(column, field.ty, &self.server_time_zone);
@@ -2156,7 +2436,13 @@ impl BatchBuilder {
     /// `op_ts_millis`: the event's time; 0 for snapshot rows, as Flink CDC does. On error (a value
     /// the declared type cannot hold, such as TIME beyond 24 hours, or NULL for a NOT NULL
     /// column) no row is added, and rows appended since the last `finish` are discarded as well.
-    pub fn append(&mut self, mapping: &TableMapping, row: &[Value], kind: RowKind, op_ts_millis: i64) -> Result<()> {
+    pub fn append(
+        &mut self,
+        mapping: &TableMapping,
+        row: &[Value],
+        kind: RowKind,
+        op_ts_millis: i64,
+    ) -> Result<()> {
         self.append_at(mapping, row, kind, op_ts_millis, None)
     }
 
@@ -2190,7 +2476,9 @@ impl BatchBuilder {
                 mapping.column_names.len()
             )));
         }
-        self.append_with(mapping, kind, op_ts_millis, at, |index, _, _| Ok(Some(ValueRef::from(&row[index]))))
+        self.append_with(mapping, kind, op_ts_millis, at, |index, _, _| {
+            Ok(Some(ValueRef::from(&row[index])))
+        })
     }
 
     /// Appends a snapshot row as the binary protocol decoded it (the row of a prepared `SELECT`
@@ -2219,7 +2507,8 @@ impl BatchBuilder {
             let kind = normalizer.kinds[index];
             // `None` only when the value was taken from the row before it came here.
             let value = ValueRef::from(values[index].as_ref().unwrap_or(&Value::NULL));
-            if !matches!(value, ValueRef::Null) && builder.append_snapshot_fast(kind, conv, &value) {
+            if !matches!(value, ValueRef::Null) && builder.append_snapshot_fast(kind, conv, &value)
+            {
                 return Ok(None);
             }
             normalize_snapshot(column, kind, value)
@@ -2265,7 +2554,8 @@ impl BatchBuilder {
         self.append_with(mapping, RowKind::Insert, 0, None, |index, builder, conv| {
             let kind = normalizer.kinds[index];
             let value = row.value(index);
-            if !matches!(value, ValueRef::Null) && builder.append_snapshot_fast(kind, conv, &value) {
+            if !matches!(value, ValueRef::Null) && builder.append_snapshot_fast(kind, conv, &value)
+            {
                 return Ok(None);
             }
             let column = &table.columns[index];
@@ -2310,7 +2600,9 @@ impl BatchBuilder {
                     }
                     Ok(Some(v)) => builder.append(*conv, &v, &self.server_time_zone),
                 },
-                Slot::Meta(meta) => append_meta(builder, *meta, &mapping.table, kind, op_ts_millis, at, None),
+                Slot::Meta(meta) => {
+                    append_meta(builder, *meta, &mapping.table, kind, op_ts_millis, at, None)
+                }
             };
             if let Err(detail) = result {
                 self.discard_pending();
@@ -2324,13 +2616,20 @@ impl BatchBuilder {
                 )));
             }
         }
-        self.kinds.push(if self.append_only { RowKind::Insert } else { kind });
+        self.kinds.push(if self.append_only {
+            RowKind::Insert
+        } else {
+            kind
+        });
         Ok(())
     }
 
     /// True when the row type has a `schema_change` metadata column: schema changes are emitted.
     pub fn emits_schema_changes(&self) -> bool {
-        self.row_type.columns.iter().any(|c| c.metadata_key() == Some("schema_change"))
+        self.row_type
+            .columns
+            .iter()
+            .any(|c| c.metadata_key() == Some("schema_change"))
     }
 
     /// Appends a schema-change record of `table` (only with a `schema_change` column, see
@@ -2353,10 +2652,21 @@ impl BatchBuilder {
                     builder.append_null();
                     Ok(())
                 }
-                Some(meta) => append_meta(builder, meta, table, RowKind::Insert, op_ts_millis, at, Some(json)),
+                Some(meta) => append_meta(
+                    builder,
+                    meta,
+                    table,
+                    RowKind::Insert,
+                    op_ts_millis,
+                    at,
+                    Some(json),
+                ),
             };
             if let Err(detail) = result {
-                let message = format!("schema change of {table} as column '{}': {detail}", field.name);
+                let message = format!(
+                    "schema change of {table} as column '{}': {detail}",
+                    field.name
+                );
                 self.discard_pending();
                 return Err(BridgeError::other(message));
             }
@@ -2408,7 +2718,11 @@ impl BatchBuilder {
             &arrow_array::RecordBatchOptions::new().with_row_count(Some(row_count)),
         )?;
         let kinds = std::mem::replace(&mut self.kinds, Vec::with_capacity(row_count));
-        let row_kinds = if kinds.iter().all(|k| *k == RowKind::Insert) { None } else { Some(kinds) };
+        let row_kinds = if kinds.iter().all(|k| *k == RowKind::Insert) {
+            None
+        } else {
+            Some(kinds)
+        };
         Ok(ChangeBatch { rows, row_kinds })
     }
 }
@@ -2485,16 +2799,31 @@ mod tests {
         let round = |text: &str, p, s| round_decimal(text.as_bytes(), p, s);
         assert_eq!(round("12.345", 6, 2), Some(1235), "HALF_UP");
         assert_eq!(round("12.344", 6, 2), Some(1234));
-        assert_eq!(round("-12.345", 6, 2), Some(-1235), "away from zero, as BigDecimal's HALF_UP");
-        assert_eq!(round("99.995", 4, 2), None, "rounds up to 100.00: five digits");
+        assert_eq!(
+            round("-12.345", 6, 2),
+            Some(-1235),
+            "away from zero, as BigDecimal's HALF_UP"
+        );
+        assert_eq!(
+            round("99.995", 4, 2),
+            None,
+            "rounds up to 100.00: five digits"
+        );
         assert_eq!(round("99.994", 4, 2), Some(9999));
         assert_eq!(round("123456", 5, 0), None);
         assert_eq!(round("00012", 2, 0), Some(12), "leading zeros do not count");
         assert_eq!(round("7", 4, 2), Some(700));
-        assert_eq!(round(&"9".repeat(65), 38, 0), None, "a DECIMAL(65) value does not overflow i128");
+        assert_eq!(
+            round(&"9".repeat(65), 38, 0),
+            None,
+            "a DECIMAL(65) value does not overflow i128"
+        );
         assert_eq!(round("1e5", 6, 0), None, "not a decimal's text");
         assert_eq!(parse_float_text::<f32>(b"0.1"), Ok(0.1f32));
-        assert_eq!(parse_float_text::<f64>(b"-12345678901.25"), Ok(-12345678901.25));
+        assert_eq!(
+            parse_float_text::<f64>(b"-12345678901.25"),
+            Ok(-12345678901.25)
+        );
     }
 
     #[test]
@@ -2524,11 +2853,35 @@ mod tests {
         assert_eq!(compare_values(&b(b"ab"), &b(b"abc")), Ordering::Less);
         assert_eq!(compare_values(&b(&[0xff]), &b(b"z")), Ordering::Greater);
         // Dates and times chronologically, pre-1970 included.
-        assert_eq!(compare_values(&Date(1969, 12, 31, 23, 59, 59, 999_999), &Date(1970, 1, 1, 0, 0, 0, 0)), Ordering::Less);
-        assert_eq!(compare_values(&Date(2024, 2, 1, 0, 0, 0, 0), &Date(2024, 1, 31, 23, 0, 0, 0)), Ordering::Greater);
-        assert_eq!(compare_values(&Time(true, 1, 0, 0, 0, 0), &Time(true, 0, 23, 0, 0, 0)), Ordering::Less);
-        assert_eq!(compare_values(&Time(true, 0, 0, 0, 1, 0), &Time(false, 0, 0, 0, 0, 0)), Ordering::Less);
-        assert_eq!(compare_values(&Time(false, 1, 0, 0, 0, 0), &Time(false, 0, 23, 59, 59, 999_999)), Ordering::Greater);
+        assert_eq!(
+            compare_values(
+                &Date(1969, 12, 31, 23, 59, 59, 999_999),
+                &Date(1970, 1, 1, 0, 0, 0, 0)
+            ),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare_values(
+                &Date(2024, 2, 1, 0, 0, 0, 0),
+                &Date(2024, 1, 31, 23, 0, 0, 0)
+            ),
+            Ordering::Greater
+        );
+        assert_eq!(
+            compare_values(&Time(true, 1, 0, 0, 0, 0), &Time(true, 0, 23, 0, 0, 0)),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare_values(&Time(true, 0, 0, 0, 1, 0), &Time(false, 0, 0, 0, 0, 0)),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare_values(
+                &Time(false, 1, 0, 0, 0, 0),
+                &Time(false, 0, 23, 59, 59, 999_999)
+            ),
+            Ordering::Greater
+        );
     }
 
     /// Flink CDC splits a SET's text with Java's `String#split(",")`.
@@ -2560,11 +2913,17 @@ mod tests {
             scale: Some(2),
             char_max_length: None,
         };
-        let ordered = ["-100.00", "-9.50", "-0.01", "0.00", "0.50", "9.99", "10.00", "100.5"];
+        let ordered = [
+            "-100.00", "-9.50", "-0.01", "0.00", "0.50", "9.99", "10.00", "100.5",
+        ];
         for (i, a) in ordered.iter().enumerate() {
             for (j, b) in ordered.iter().enumerate() {
                 let (va, vb) = (Bytes(a.as_bytes().to_vec()), Bytes(b.as_bytes().to_vec()));
-                assert_eq!(compare_column_values(&column, &va, &vb), i.cmp(&j), "{a} vs {b}");
+                assert_eq!(
+                    compare_column_values(&column, &va, &vb),
+                    i.cmp(&j),
+                    "{a} vs {b}"
+                );
             }
         }
         assert_eq!(compare_decimal_text(b"-0.00", b"0"), Ordering::Equal);
@@ -2584,25 +2943,60 @@ mod tests {
             scale: Some(2),
             char_max_length: None,
         };
-        let columns = vec![column("region", "varchar"), column("id", "decimal"), column("body", "varchar")];
-        let keyed = TableSchema { id: TableId::new("d", "t"), columns: columns.clone(), primary_key: vec![1, 0] };
-        let keyless = TableSchema { id: TableId::new("d", "t"), columns, primary_key: Vec::new() };
+        let columns = vec![
+            column("region", "varchar"),
+            column("id", "decimal"),
+            column("body", "varchar"),
+        ];
+        let keyed = TableSchema {
+            id: TableId::new("d", "t"),
+            columns: columns.clone(),
+            primary_key: vec![1, 0],
+        };
+        let keyless = TableSchema {
+            id: TableId::new("d", "t"),
+            columns,
+            primary_key: Vec::new(),
+        };
         let row = |region: &str, id: &str, body: &str| -> Vec<Value> {
-            [region, id, body].iter().map(|v| Bytes(v.as_bytes().to_vec())).collect()
+            [region, id, body]
+                .iter()
+                .map(|v| Bytes(v.as_bytes().to_vec()))
+                .collect()
         };
         let before = row("eu", "7.50", "x");
-        assert!(!primary_key_differs(&keyed, &before, &row("eu", "7.50", "y")), "another body");
-        assert!(!primary_key_differs(&keyed, &before, &row("eu", "7.5", "x")), "the same decimal");
-        assert!(primary_key_differs(&keyed, &before, &row("eu", "8.00", "x")), "one key column");
-        assert!(primary_key_differs(&keyed, &before, &row("us", "7.50", "x")), "the other key column");
+        assert!(
+            !primary_key_differs(&keyed, &before, &row("eu", "7.50", "y")),
+            "another body"
+        );
+        assert!(
+            !primary_key_differs(&keyed, &before, &row("eu", "7.5", "x")),
+            "the same decimal"
+        );
+        assert!(
+            primary_key_differs(&keyed, &before, &row("eu", "8.00", "x")),
+            "one key column"
+        );
+        assert!(
+            primary_key_differs(&keyed, &before, &row("us", "7.50", "x")),
+            "the other key column"
+        );
         // As Debezium compares key structs: 'EU' is another key even under a case-insensitive collation.
-        assert!(primary_key_differs(&keyed, &before, &row("EU", "7.50", "x")), "case");
-        assert!(!primary_key_differs(&keyless, &before, &row("us", "8.00", "y")), "no key to change");
+        assert!(
+            primary_key_differs(&keyed, &before, &row("EU", "7.50", "x")),
+            "case"
+        );
+        assert!(
+            !primary_key_differs(&keyless, &before, &row("us", "8.00", "y")),
+            "no key to change"
+        );
     }
 
     #[test]
     fn decimals_normalize_and_parse() {
-        let n = |t: &str, s: u32| String::from_utf8(normalize_decimal(t.as_bytes().to_vec(), s).unwrap()).unwrap();
+        let n = |t: &str, s: u32| {
+            String::from_utf8(normalize_decimal(t.as_bytes().to_vec(), s).unwrap()).unwrap()
+        };
         assert_eq!(n("1.50", 2), "1.50");
         assert_eq!(n("0000000001.5", 2), "1.50");
         assert_eq!(n(".5", 1), "0.5");
@@ -2613,7 +3007,10 @@ mod tests {
         assert_eq!(parse_decimal(b"-1.5", 3), Ok(-1500));
         assert_eq!(parse_decimal(b"12.340", 2), Ok(1234));
         assert!(parse_decimal(b"12.345", 2).is_err());
-        assert_eq!(parse_decimal(b"18446744073709551615", 0), Ok(18446744073709551615));
+        assert_eq!(
+            parse_decimal(b"18446744073709551615", 0),
+            Ok(18446744073709551615)
+        );
     }
 
     #[test]
@@ -2628,14 +3025,21 @@ mod tests {
         assert_eq!(off("GMT-03:30").unwrap(), Some(-(3 * 3600 + 30 * 60)));
         for bad in ["Mars/Olympus_Mons", "+25:00", "+08:0", "8", "", "+"] {
             let e = off(bad).expect_err(bad).to_string();
-            assert!(e.contains("is not a time zone") && e.contains("Asia/Shanghai"), "{e}");
+            assert!(
+                e.contains("is not a time zone") && e.contains("Asia/Shanghai"),
+                "{e}"
+            );
         }
         // Named zones: the offset of each instant, and of each wall clock.
         let shanghai = ServerTimeZone::parse(" Asia/Shanghai ").unwrap();
         assert_eq!(shanghai.fixed_offset_seconds(), None);
         assert_eq!(shanghai.offset_at_instant(1_721_044_800), Ok(8 * 3600));
         let ny = ServerTimeZone::parse("America/New_York").unwrap();
-        assert_eq!(ny.offset_at_instant(1_705_320_000), Ok(-5 * 3600), "January");
+        assert_eq!(
+            ny.offset_at_instant(1_705_320_000),
+            Ok(-5 * 3600),
+            "January"
+        );
         assert_eq!(ny.offset_at_instant(1_721_044_800), Ok(-4 * 3600), "July");
         // 2024-03-10 02:30 on the wall (skipped): the offset before the change.
         assert_eq!(ny.offset_at_wall(1_710_037_800), Ok(-5 * 3600));
@@ -2681,7 +3085,10 @@ mod tests {
     fn jsonb_text_matches_mysql_formatting() {
         let mut out = Vec::new();
         write_json_string("a\"b\\c\n\u{1}é".as_bytes(), &mut out);
-        assert_eq!(String::from_utf8(out).unwrap(), "\"a\\\"b\\\\c\\n\\u0001é\"");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"a\\\"b\\\\c\\n\\u0001é\""
+        );
         let mut out = Vec::new();
         push_double(&mut out, 1.0);
         out.push(b' ');

@@ -134,7 +134,11 @@ impl Plan {
         let parallelism = rng.random_range(1..=3u32);
         let chunk_size = rng.random_range(20..400usize);
         let batch_rows = [8, 64, 256, 1024][rng.random_range(0..4)];
-        let handover = if rng.random_bool(0.5) { "checkpoint" } else { "immediate" };
+        let handover = if rng.random_bool(0.5) {
+            "checkpoint"
+        } else {
+            "immediate"
+        };
         let steps = rng.random_range(30..80);
         let mut plan = Plan {
             rows,
@@ -161,14 +165,20 @@ impl Plan {
     fn describe(&self) -> String {
         let mut text = format!(
             "{} rows, p{}, chunks of {}, batches of {}, handover {}, {} steps",
-            self.rows, self.parallelism, self.chunk_size, self.batch_rows, self.handover, self.steps
+            self.rows,
+            self.parallelism,
+            self.chunk_size,
+            self.batch_rows,
+            self.handover,
+            self.steps
         );
         if self.wide {
             text.push_str(&format!(
                 " | wide: spill {}, shared connection {}, new table {}",
                 if self.spill { "on" } else { "off" },
                 if self.shared_connection { "on" } else { "off" },
-                self.new_table_at.map_or("none".to_string(), |s| format!("at step {s}")),
+                self.new_table_at
+                    .map_or("none".to_string(), |s| format!("at step {s}")),
             ));
         }
         text
@@ -194,7 +204,9 @@ impl<'a> Job<'a> {
         match self.harness().poll_all() {
             Ok(emitted) => {
                 self.checker.apply(&emitted);
-                return emitted.iter().any(|e| e.kinds.iter().any(|k| *k != RowKind::Insert));
+                return emitted
+                    .iter()
+                    .any(|e| e.kinds.iter().any(|k| *k != RowKind::Insert));
             }
             Err(e) => self.fail(report, format!("poll: {e}")),
         }
@@ -231,7 +243,9 @@ impl<'a> Job<'a> {
     /// A job failure: recorded, then Flink's answer, a restore from the last checkpoint.
     fn fail(&mut self, report: &mut SeedReport, what: String) {
         eprintln!("chaos seed {}: job failure, restoring: {what}", report.seed);
-        report.schedule.push(format!("job failure, restored: {what}"));
+        report
+            .schedule
+            .push(format!("job failure, restored: {what}"));
         report.failures.push(what);
         for _ in 0..5 {
             match self.kill() {
@@ -239,11 +253,20 @@ impl<'a> Job<'a> {
                 Err(e) => report.failures.push(e),
             }
         }
-        panic!("chaos seed {}: cannot restore the job: {:?}", report.seed, report.failures);
+        panic!(
+            "chaos seed {}: cannot restore the job: {:?}",
+            report.seed, report.failures
+        );
     }
 }
 
-fn options(port: u16, db: &str, server_ids: &str, plan: &Plan, spill_dir: &std::path::Path) -> Options {
+fn options(
+    port: u16,
+    db: &str,
+    server_ids: &str,
+    plan: &Plan,
+    spill_dir: &std::path::Path,
+) -> Options {
     let port = port.to_string();
     let chunk_size = plan.chunk_size.to_string();
     let spill_dir = spill_dir.display().to_string();
@@ -253,7 +276,14 @@ fn options(port: u16, db: &str, server_ids: &str, plan: &Plan, spill_dir: &std::
         ("username", "flinkcdc"), // made by scripts/mariadb.sh
         ("password", "flinkcdc-pw"),
         ("database-name", db),
-        ("table-name", if plan.new_table_at.is_some() { "t|tn" } else { "t" }),
+        (
+            "table-name",
+            if plan.new_table_at.is_some() {
+                "t|tn"
+            } else {
+                "t"
+            },
+        ),
         ("server-id", server_ids),
         ("scan.incremental.snapshot.chunk.size", chunk_size.as_str()),
         ("scan.incremental.snapshot.handover", plan.handover),
@@ -261,7 +291,10 @@ fn options(port: u16, db: &str, server_ids: &str, plan: &Plan, spill_dir: &std::
         ("connect.timeout", "60s"),
     ];
     if plan.spill {
-        options.extend([("scan.binlog.spill.enabled", "true"), ("scan.binlog.spill.dir", spill_dir.as_str())]);
+        options.extend([
+            ("scan.binlog.spill.enabled", "true"),
+            ("scan.binlog.spill.dir", spill_dir.as_str()),
+        ]);
     }
     if plan.shared_connection {
         options.push(("scan.binlog.shared-connection.enabled", "true"));
@@ -269,7 +302,13 @@ fn options(port: u16, db: &str, server_ids: &str, plan: &Plan, spill_dir: &std::
     if plan.new_table_at.is_some() {
         options.push(("scan.newly-added-table.enabled", "true"));
     }
-    Options::new("rust-mysql-cdc", options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    Options::new(
+        "rust-mysql-cdc",
+        options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
 }
 
 /// Why a run did not catch up: the checkpoint's splits against the server's binlog end. True when
@@ -310,11 +349,21 @@ fn run_seed(private: &PrivateServer, seed: u64, wide: bool, restarts: bool) -> S
     let mut rng = SmallRng::seed_from_u64(seed);
     let plan = Plan::draw(seed, wide, &mut rng);
     let (parallelism, batch_rows, steps) = (plan.parallelism, plan.batch_rows, plan.steps);
-    let mut report = SeedReport { seed, plan: plan.describe(), ..Default::default() };
+    let mut report = SeedReport {
+        seed,
+        plan: plan.describe(),
+        ..Default::default()
+    };
     eprintln!("chaos seed {seed}: {}", report.plan);
-    let spill_dir = std::env::temp_dir().join(format!("flink-rust-chaos-spill-{}-{seed}", std::process::id()));
+    let spill_dir = std::env::temp_dir().join(format!(
+        "flink-rust-chaos-spill-{}-{seed}",
+        std::process::id()
+    ));
 
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let db = format!("chaos_{seed}");
     let connect = |db: &str| {
         let use_db = format!("USE {db}");
@@ -326,7 +375,11 @@ fn run_seed(private: &PrivateServer, seed: u64, wide: bool, restarts: bool) -> S
     };
     let mut workload = rt.block_on(async {
         let mut conn = private.root_conn().await;
-        for sql in [format!("DROP DATABASE IF EXISTS {db}"), format!("CREATE DATABASE {db}"), format!("USE {db}")] {
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {db}"),
+            format!("CREATE DATABASE {db}"),
+            format!("USE {db}"),
+        ] {
             conn.query_drop(sql).await.unwrap();
         }
         Workload::create(conn, plan.rows).await
@@ -338,10 +391,17 @@ fn run_seed(private: &PrivateServer, seed: u64, wide: bool, restarts: bool) -> S
     // Server ids of this seed alone: a killed dump thread leaves the replica list asynchronously.
     let base = 20_000 + (seed % 100_000) as u32 * 4;
     let server_ids = format!("{base}-{}", base + 3);
-    let row_type =
-        RowType::parse(&["id", "uid", "ver", "val"], &["BIGINT NOT NULL", "BIGINT", "BIGINT", "STRING"]).unwrap();
-    let source =
-        MySqlCdcFactory.create(&options(private.port, &db, &server_ids, &plan, &spill_dir), &row_type).unwrap();
+    let row_type = RowType::parse(
+        &["id", "uid", "ver", "val"],
+        &["BIGINT NOT NULL", "BIGINT", "BIGINT", "STRING"],
+    )
+    .unwrap();
+    let source = MySqlCdcFactory
+        .create(
+            &options(private.port, &db, &server_ids, &plan, &spill_dir),
+            &row_type,
+        )
+        .unwrap();
     source.preflight().unwrap();
     let mut job = Job {
         source: source.as_ref(),
@@ -364,14 +424,20 @@ fn run_seed(private: &PrivateServer, seed: u64, wide: bool, restarts: bool) -> S
         // Sometimes no poll at all (readers stall on their full output, so the snapshot and the
         // DML during it span more steps), sometimes a burst (so large snapshots end mid-run and
         // the binlog phase gets its share of kills and restarts).
-        let polls = if rng.random_bool(0.25) { rng.random_range(5..40) } else { rng.random_range(0..4) };
+        let polls = if rng.random_bool(0.25) {
+            rng.random_range(5..40)
+        } else {
+            rng.random_range(0..4)
+        };
         for _ in 0..polls {
             if job.poll(&mut report) && report.first_change_at.is_none() {
                 report.first_change_at = Some(step);
             }
         }
         let action = rng.random_range(0..100);
-        if report.first_change_at.is_none() && ((20..=25).contains(&action) || (restarts && (26..=28).contains(&action))) {
+        if report.first_change_at.is_none()
+            && ((20..=25).contains(&action) || (restarts && (26..=28).contains(&action)))
+        {
             report.in_snapshot += 1;
         }
         match action {
@@ -381,7 +447,10 @@ fn run_seed(private: &PrivateServer, seed: u64, wide: bool, restarts: bool) -> S
             }
             20..=25 => {
                 report.kills += 1;
-                report.record(step, format!("kill, restore checkpoint {}", report.checkpoints));
+                report.record(
+                    step,
+                    format!("kill, restore checkpoint {}", report.checkpoints),
+                );
                 if let Err(e) = job.kill() {
                     job.fail(&mut report, e);
                 }
@@ -407,28 +476,41 @@ fn run_seed(private: &PrivateServer, seed: u64, wide: bool, restarts: bool) -> S
     // Catch up with the final table (checkpoints let a 'checkpoint' handover start the binlog),
     // then make sure nothing more arrives.
     let table = rt.block_on(workload.table());
-    let rendered: BTreeMap<i64, String> =
-        table.iter().map(|(id, (uid, ver, val))| (*id, format!("{uid}|{ver}|{val}"))).collect();
+    let rendered: BTreeMap<i64, String> = table
+        .iter()
+        .map(|(id, (uid, ver, val))| (*id, format!("{uid}|{ver}|{val}")))
+        .collect();
     let deadline = Instant::now() + CATCH_UP;
     let mut quiet_checks = 0;
     let mut stalled = false;
     while quiet_checks < 2 {
         if Instant::now() > deadline {
             let head = rt.block_on(async {
-                let row: Option<(String, u64)> = workload.conn.query_first("SHOW MASTER STATUS").await.unwrap();
+                let row: Option<(String, u64)> = workload
+                    .conn
+                    .query_first("SHOW MASTER STATUS")
+                    .await
+                    .unwrap();
                 let (file, pos) = row.expect("the chaos server writes a binlog");
                 BinlogPosition::new(file, pos)
             });
             let (held_up, diagnosis) = diagnose(&mut job, &head, &mut report);
             stalled = held_up;
             job.checker.findings.push(checker::Finding {
-                problem: if held_up { Problem::Stalled } else { Problem::Lost },
+                problem: if held_up {
+                    Problem::Stalled
+                } else {
+                    Problem::Lost
+                },
                 uid: 0,
                 detail: format!("not caught up with the table after {CATCH_UP:?}: {diagnosis}"),
             });
             break;
         }
-        match job.harness().run_until(Duration::from_millis(500), |e| !e.is_empty()) {
+        match job
+            .harness()
+            .run_until(Duration::from_millis(500), |e| !e.is_empty())
+        {
             Ok(emitted) => {
                 job.checker.apply(&emitted);
                 quiet_checks = 0;
@@ -449,7 +531,10 @@ fn run_seed(private: &PrivateServer, seed: u64, wide: bool, restarts: bool) -> S
         let _ = h.close();
     }
     rt.block_on(async {
-        let _ = workload.conn.query_drop(format!("DROP DATABASE IF EXISTS {db}")).await;
+        let _ = workload
+            .conn
+            .query_drop(format!("DROP DATABASE IF EXISTS {db}"))
+            .await;
     });
     let _ = std::fs::remove_dir_all(&spill_dir);
     report.elapsed = started.elapsed();
@@ -458,23 +543,39 @@ fn run_seed(private: &PrivateServer, seed: u64, wide: bool, restarts: bool) -> S
         eprintln!("  {f}");
     }
     if !report.clean() {
-        eprintln!("chaos seed {seed}: schedule\n  {}", report.schedule.join("\n  "));
+        eprintln!(
+            "chaos seed {seed}: schedule\n  {}",
+            report.schedule.join("\n  ")
+        );
     }
     report
 }
 
 fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name).ok().map(|v| v.parse().unwrap_or_else(|_| panic!("{name}={v} is not a number")))
+    std::env::var(name).ok().map(|v| {
+        v.parse()
+            .unwrap_or_else(|_| panic!("{name}={v} is not a number"))
+    })
 }
 
 fn restarts() -> bool {
-    std::env::var("CHAOS_RESTARTS").map(|v| v != "0").unwrap_or(true)
+    std::env::var("CHAOS_RESTARTS")
+        .map(|v| v != "0")
+        .unwrap_or(true)
 }
 
 /// `CHAOS_SEED`: one seed or a comma-separated list.
 fn seed_list() -> Option<Vec<u64>> {
     let v = std::env::var("CHAOS_SEED").ok()?;
-    Some(v.split(',').map(|s| s.trim().parse().unwrap_or_else(|_| panic!("CHAOS_SEED={v}: not a list of numbers"))).collect())
+    Some(
+        v.split(',')
+            .map(|s| {
+                s.trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("CHAOS_SEED={v}: not a list of numbers"))
+            })
+            .collect(),
+    )
 }
 
 /// `CHAOS_PLAN=classic|wide`, or the test's default.
@@ -489,8 +590,10 @@ fn wide_plans(default: bool) -> bool {
 
 fn run_seeds(seeds: impl IntoIterator<Item = (u64, bool)>) {
     let private = PrivateServer::start("chaos", "");
-    let reports: Vec<SeedReport> =
-        seeds.into_iter().map(|(seed, wide)| run_seed(&private, seed, wide, restarts())).collect();
+    let reports: Vec<SeedReport> = seeds
+        .into_iter()
+        .map(|(seed, wide)| run_seed(&private, seed, wide, restarts()))
+        .collect();
     let failed: Vec<&SeedReport> = reports.iter().filter(|r| !r.clean()).collect();
     let mut totals: BTreeMap<Problem, usize> = BTreeMap::new();
     for r in &reports {
@@ -515,7 +618,20 @@ fn run_seeds(seeds: impl IntoIterator<Item = (u64, bool)>) {
     assert!(
         failed.is_empty(),
         "chaos found problems; rerun one with CHAOS_SEED=<seed>:\n{}",
-        failed.iter().map(|r| format!("{}\n  {}", r.line(), r.findings.iter().take(5).cloned().collect::<Vec<_>>().join("\n  "))).collect::<Vec<_>>().join("\n")
+        failed
+            .iter()
+            .map(|r| format!(
+                "{}\n  {}",
+                r.line(),
+                r.findings
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
+            ))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -529,7 +645,11 @@ fn chaos_short() {
             run_seeds(seeds.into_iter().map(|s| (s, wide)))
         }
         None => run_seeds(
-            [1, 2, 3].into_iter().chain(STALL_SEEDS).map(|s| (s, false)).chain([(4, true), (5, true)]),
+            [1, 2, 3]
+                .into_iter()
+                .chain(STALL_SEEDS)
+                .map(|s| (s, false))
+                .chain([(4, true), (5, true)]),
         ),
     }
 }
@@ -545,6 +665,11 @@ fn chaos_long() {
         let count = env_u64("CHAOS_SEEDS").unwrap_or(50);
         (first..first + count).collect()
     });
-    eprintln!("chaos: {} seeds from {}, {} plans", seeds.len(), seeds[0], if wide { "wide" } else { "classic" });
+    eprintln!(
+        "chaos: {} seeds from {}, {} plans",
+        seeds.len(),
+        seeds[0],
+        if wide { "wide" } else { "classic" }
+    );
     run_seeds(seeds.into_iter().map(|s| (s, wide)));
 }

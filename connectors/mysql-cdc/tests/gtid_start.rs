@@ -42,7 +42,11 @@ fn inserted(emitted: &[Emitted]) -> Vec<i64> {
         .iter()
         .flat_map(|e| {
             assert!(e.kinds.iter().all(|k| *k == RowKind::Insert));
-            e.rows.column(0).as_primitive::<Int64Type>().values().to_vec()
+            e.rows
+                .column(0)
+                .as_primitive::<Int64Type>()
+                .values()
+                .to_vec()
         })
         .collect()
 }
@@ -51,16 +55,25 @@ fn inserted(emitted: &[Emitted]) -> Vec<i64> {
 fn read_after(port: u16, set: &str, count: usize) -> Vec<i64> {
     let source = source(port, set).unwrap();
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
-    let got = h.run_until(TIMEOUT, |e| inserted(e).len() >= count).unwrap();
+    let got = h
+        .run_until(TIMEOUT, |e| inserted(e).len() >= count)
+        .unwrap();
     h.close().unwrap();
     inserted(&got)
 }
 
 /// Inserts `id` in replication domain `domain` and returns the transaction's GTID.
 async fn insert(root: &mut mysql_async::Conn, domain: u32, id: i64) -> String {
-    root.query_drop(format!("SET SESSION gtid_domain_id = {domain}")).await.unwrap();
-    root.query_drop(format!("INSERT INTO shop.t VALUES ({id}, 'd{domain}')")).await.unwrap();
-    root.query_first::<String, _>("SELECT @@last_gtid").await.unwrap().unwrap()
+    root.query_drop(format!("SET SESSION gtid_domain_id = {domain}"))
+        .await
+        .unwrap();
+    root.query_drop(format!("INSERT INTO shop.t VALUES ({id}, 'd{domain}')"))
+        .await
+        .unwrap();
+    root.query_first::<String, _>("SELECT @@last_gtid")
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 #[test]
@@ -69,7 +82,9 @@ fn gtid_starts_over_several_domains_and_purged_binlogs() {
     let (d0_first, d1_first, d0_second, d1_second) = block(async {
         let mut root = private.root_conn().await;
         root.query_drop("CREATE DATABASE shop").await.unwrap();
-        root.query_drop("CREATE TABLE shop.t (id BIGINT PRIMARY KEY, v VARCHAR(10))").await.unwrap();
+        root.query_drop("CREATE TABLE shop.t (id BIGINT PRIMARY KEY, v VARCHAR(10))")
+            .await
+            .unwrap();
         let gtids = (
             insert(&mut root, 0, 1).await,
             insert(&mut root, 1, 2).await,
@@ -82,8 +97,14 @@ fn gtid_starts_over_several_domains_and_purged_binlogs() {
     assert!(d1_first.starts_with("1-1-"), "{d1_first}");
 
     // One GTID per domain: each domain resumes after its own.
-    assert_eq!(read_after(private.port, &format!("{d0_first},{d1_first}"), 2), [3, 4]);
-    assert_eq!(read_after(private.port, &format!("{d1_first},{d0_second}"), 1), [4]);
+    assert_eq!(
+        read_after(private.port, &format!("{d0_first},{d1_first}"), 2),
+        [3, 4]
+    );
+    assert_eq!(
+        read_after(private.port, &format!("{d1_first},{d0_second}"), 1),
+        [4]
+    );
     // A domain the position leaves out is read from its first transaction.
     assert_eq!(read_after(private.port, &d0_first, 3), [2, 3, 4]);
 
@@ -94,19 +115,40 @@ fn gtid_starts_over_several_domains_and_purged_binlogs() {
     block(async {
         let mut root = private.root_conn().await;
         let files: Vec<(String, u64)> = root.query("SHOW BINARY LOGS").await.unwrap();
-        root.query_drop(format!("PURGE BINARY LOGS TO '{}'", files.last().unwrap().0)).await.unwrap();
+        root.query_drop(format!(
+            "PURGE BINARY LOGS TO '{}'",
+            files.last().unwrap().0
+        ))
+        .await
+        .unwrap();
         let left: Vec<(String, u64)> = root.query("SHOW BINARY LOGS").await.unwrap();
-        assert_eq!(left.len(), 1, "purged all but the newest binlog file: {left:?}");
+        assert_eq!(
+            left.len(),
+            1,
+            "purged all but the newest binlog file: {left:?}"
+        );
         insert(&mut root, 0, 5).await;
         root.disconnect().await.unwrap();
     });
-    let e = source(private.port, &format!("{d0_first},{d1_second}")).err().expect("a purged start");
+    let e = source(private.port, &format!("{d0_first},{d1_second}"))
+        .err()
+        .expect("a purged start");
     assert!(
-        e.contains(&format!("the transactions after GTID {d0_first} up to {d0_second} were purged"))
-            && e.contains("'scan.startup.mode' = 'initial'"),
+        e.contains(&format!(
+            "the transactions after GTID {d0_first} up to {d0_second} were purged"
+        )) && e.contains("'scan.startup.mode' = 'initial'"),
         "{e}"
     );
-    let e = source(private.port, &d0_second).err().expect("a domain left out whose start is purged");
-    assert!(e.contains("no GTID for domain 1") && e.contains(&format!("purged its binlog up to {d1_second}")), "{e}");
-    assert_eq!(read_after(private.port, &format!("{d0_second},{d1_second}"), 1), [5]);
+    let e = source(private.port, &d0_second)
+        .err()
+        .expect("a domain left out whose start is purged");
+    assert!(
+        e.contains("no GTID for domain 1")
+            && e.contains(&format!("purged its binlog up to {d1_second}")),
+        "{e}"
+    );
+    assert_eq!(
+        read_after(private.port, &format!("{d0_second},{d1_second}"), 1),
+        [5]
+    );
 }

@@ -23,7 +23,10 @@ fn table(db: &TestDb) -> std::collections::BTreeMap<i64, String> {
     use mysql_async::prelude::Queryable;
     block(async {
         let mut root = support::root_conn().await;
-        let rows: Vec<(i64, String)> = root.query(format!("SELECT id, v FROM `{}`.t", db.name)).await.unwrap();
+        let rows: Vec<(i64, String)> = root
+            .query(format!("SELECT id, v FROM `{}`.t", db.name))
+            .await
+            .unwrap();
         root.disconnect().await.unwrap();
         rows.into_iter().collect()
     })
@@ -74,7 +77,10 @@ fn a_silent_binlog_connection_is_replaced_after_three_heartbeats() {
         "DELETE FROM t WHERE id = 4",
     ]));
     catch_up(&mut h, &mut view, &db, "after the connection went silent");
-    assert!(proxy.accepted() > accepted, "the reader must have made a new connection");
+    assert!(
+        proxy.accepted() > accepted,
+        "the reader must have made a new connection"
+    );
     let changes = view.changes;
     block(db.exec(&["INSERT INTO t VALUES (21, 'on the new connection')"]));
     catch_up(&mut h, &mut view, &db, "a change on the new connection");
@@ -84,8 +90,10 @@ fn a_silent_binlog_connection_is_replaced_after_three_heartbeats() {
     let logs = rust_core::logging::await_records();
     assert!(
         logs.iter().any(|r| r.level == 2
-            && r.message.starts_with("binlog connection lost, reconnecting: ")
-            && r.message.contains("no event and no heartbeat from the server for 3s")),
+            && r.message
+                .starts_with("binlog connection lost, reconnecting: ")
+            && r.message
+                .contains("no event and no heartbeat from the server for 3s")),
         "a WARN naming the silence: {:?}",
         logs.iter().map(|r| &r.message).collect::<Vec<_>>()
     );

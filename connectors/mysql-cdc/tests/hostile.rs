@@ -14,12 +14,12 @@ use futures_util::StreamExt;
 use mysql_async::binlog::events::{EventData, RowsEventData};
 use mysql_async::binlog::value::BinlogValue;
 use mysql_async::consts::ColumnType;
+use mysql_async::prelude::Queryable;
+use mysql_async::BinlogStreamRequest;
 use mysql_common::binlog::consts::BinlogVersion;
 use mysql_common::binlog::events::{FormatDescriptionEvent, TableMapEvent};
 use mysql_common::binlog::BinlogCtx;
 use mysql_common::io::ParseBuf;
-use mysql_async::prelude::Queryable;
-use mysql_async::BinlogStreamRequest;
 
 use connector_mysql_cdc::schema::{load_table, TableId};
 use connector_mysql_cdc::value::{BatchBuilder, BinlogImageLayout, ServerTimeZone, Value};
@@ -28,7 +28,7 @@ use rust_core::api::{ReaderInit, RowKind, SourceFactory};
 use rust_core::options::Options;
 use rust_core::types::RowType;
 
-use support::{block, binlog_position, cdc_conn, server, test_db, TestDb};
+use support::{binlog_position, block, cdc_conn, server, test_db, TestDb};
 
 /// Never in any message below: the tests use it as the password wherever the server does not
 /// need the real one.
@@ -77,41 +77,73 @@ fn factory_error(options: &Options, row_type: &RowType) -> String {
 
 /// The error of the checks at submission (the factory accepts the options).
 fn preflight_error(options: &Options, row_type: &RowType) -> String {
-    let source = MySqlCdcFactory.create(options, row_type).unwrap_or_else(|e| panic!("factory: {e}"));
+    let source = MySqlCdcFactory
+        .create(options, row_type)
+        .unwrap_or_else(|e| panic!("factory: {e}"));
     let e = source.preflight().expect_err("the preflight passed");
-    assert!(e.is_validation(), "a configuration problem is a planning error: {e}");
+    assert!(
+        e.is_validation(),
+        "a configuration problem is a planning error: {e}"
+    );
     checked(e.to_string())
 }
 
 fn checked(message: String) -> String {
-    assert!(!message.contains(SECRET) && !message.contains(&server().password), "a password in: {message}");
+    assert!(
+        !message.contains(SECRET) && !message.contains(&server().password),
+        "a password in: {message}"
+    );
     message
 }
 
 #[test]
 fn options_that_cannot_work_fail_in_the_factory_naming_the_option_and_the_fix() {
     let rt = id_v();
-    let e = factory_error(&options("d", "t", &[("hostname", ""), ("password", SECRET)]), &rt);
-    assert_eq!(e, "Missing required option 'hostname' for connector 'rust-mysql-cdc'.");
+    let e = factory_error(
+        &options("d", "t", &[("hostname", ""), ("password", SECRET)]),
+        &rt,
+    );
+    assert_eq!(
+        e,
+        "Missing required option 'hostname' for connector 'rust-mysql-cdc'."
+    );
     let e = factory_error(&options("d", "t", &[("port", "three-three-o-six")]), &rt);
     assert_eq!(
         e,
         "Invalid value for option 'port' of 'rust-mysql-cdc': 'three-three-o-six' is not a non-negative 32-bit integer."
     );
     let e = factory_error(&options("d", "t", &[("port", "70000")]), &rt);
-    assert_eq!(e, "Invalid value for option 'port' of 'rust-mysql-cdc': 70000 is not a TCP port (1..65535).");
+    assert_eq!(
+        e,
+        "Invalid value for option 'port' of 'rust-mysql-cdc': 70000 is not a TCP port (1..65535)."
+    );
     let e = factory_error(&options("d", "t", &[("connect.timeout", "soon")]), &rt);
-    assert!(e.contains("'connect.timeout'") && e.contains("'soon' is not a duration such as '500 ms', '10 s'"), "{e}");
-    let e = factory_error(&options("d", "t", &[("scan.incremental.snapshot.enabled", "false")]), &rt);
+    assert!(
+        e.contains("'connect.timeout'")
+            && e.contains("'soon' is not a duration such as '500 ms', '10 s'"),
+        "{e}"
+    );
+    let e = factory_error(
+        &options("d", "t", &[("scan.incremental.snapshot.enabled", "false")]),
+        &rt,
+    );
     assert!(e.contains("only the incremental, lock-free snapshot is supported; remove the option or set it to 'true'"), "{e}");
     // A password that is not a string of the expected type still never shows.
-    let e = factory_error(&options("d", "t", &[("password", SECRET), ("pasword", SECRET)]), &rt);
-    assert!(e.contains("Unsupported options:\n\npasword") && e.contains("password"), "{e}");
+    let e = factory_error(
+        &options("d", "t", &[("password", SECRET), ("pasword", SECRET)]),
+        &rt,
+    );
+    assert!(
+        e.contains("Unsupported options:\n\npasword") && e.contains("password"),
+        "{e}"
+    );
 }
 
 #[test]
 fn fewer_server_ids_than_readers_fail_naming_the_range_and_the_fix() {
-    let source = MySqlCdcFactory.create(&options("d", "t", &[("server-id", "7100-7101")]), &id_v()).unwrap();
+    let source = MySqlCdcFactory
+        .create(&options("d", "t", &[("server-id", "7100-7101")]), &id_v())
+        .unwrap();
     let init = ReaderInit::new(2, 3, 64);
     let e = match source.create_reader(&init) {
         Ok(_) => panic!("a third reader got a server id from a range of two"),
@@ -127,10 +159,32 @@ fn fewer_server_ids_than_readers_fail_naming_the_range_and_the_fix() {
 #[test]
 fn unknown_hosts_and_users_fail_at_submission_without_the_password() {
     let rt = id_v();
-    let e = preflight_error(&options("d", "t", &[("hostname", "no-such-host.invalid"), ("password", SECRET)]), &rt);
-    assert!(e.contains("cannot connect to no-such-host.invalid:") && e.contains("'hostname'"), "{e}");
-    let e = preflight_error(&options("d", "t", &[("username", "nobody_here"), ("password", SECRET)]), &rt);
-    assert!(e.contains("Access denied for user 'nobody_here'") && e.contains("'username'") && e.contains("'password'"), "{e}");
+    let e = preflight_error(
+        &options(
+            "d",
+            "t",
+            &[("hostname", "no-such-host.invalid"), ("password", SECRET)],
+        ),
+        &rt,
+    );
+    assert!(
+        e.contains("cannot connect to no-such-host.invalid:") && e.contains("'hostname'"),
+        "{e}"
+    );
+    let e = preflight_error(
+        &options(
+            "d",
+            "t",
+            &[("username", "nobody_here"), ("password", SECRET)],
+        ),
+        &rt,
+    );
+    assert!(
+        e.contains("Access denied for user 'nobody_here'")
+            && e.contains("'username'")
+            && e.contains("'password'"),
+        "{e}"
+    );
 }
 
 /// A test database with `statements` run in it; dropped at the end of the test.
@@ -144,7 +198,13 @@ fn database(tag: &str, statements: &[&str]) -> TestDb {
 
 #[test]
 fn tables_the_snapshot_cannot_split_fail_at_submission_naming_the_option() {
-    let db = database("shapes", &["CREATE TABLE t (id BIGINT, v VARCHAR(10))", "CREATE TABLE k (id BIGINT PRIMARY KEY, v TEXT)"]);
+    let db = database(
+        "shapes",
+        &[
+            "CREATE TABLE t (id BIGINT, v VARCHAR(10))",
+            "CREATE TABLE k (id BIGINT PRIMARY KEY, v TEXT)",
+        ],
+    );
     let table = format!("{}.t", db.name);
     let e = preflight_error(&options(&db.name, "t", &[]), &id_v());
     assert_eq!(
@@ -154,7 +214,14 @@ fn tables_the_snapshot_cannot_split_fail_at_submission_naming_the_option() {
              split its snapshot by (ideally indexed and unique), for this table alone with '{table}:column'"
         )
     );
-    let e = preflight_error(&options(&db.name, "k", &[("scan.incremental.snapshot.chunk.key-column", "nope")]), &id_v());
+    let e = preflight_error(
+        &options(
+            &db.name,
+            "k",
+            &[("scan.incremental.snapshot.chunk.key-column", "nope")],
+        ),
+        &id_v(),
+    );
     assert_eq!(
         e,
         format!(
@@ -164,17 +231,28 @@ fn tables_the_snapshot_cannot_split_fail_at_submission_naming_the_option() {
         )
     );
     // Without a snapshot there is nothing to split: no key needed.
-    let source = MySqlCdcFactory.create(&options(&db.name, "t", &[("scan.startup.mode", "latest-offset")]), &id_v()).unwrap();
+    let source = MySqlCdcFactory
+        .create(
+            &options(&db.name, "t", &[("scan.startup.mode", "latest-offset")]),
+            &id_v(),
+        )
+        .unwrap();
     source.preflight().unwrap();
     block(db.drop_db());
 }
 
 #[test]
 fn values_a_flink_type_cannot_hold_fail_the_batch_naming_column_value_and_fix() {
-    let db = database("time24", &["CREATE TABLE t (id BIGINT PRIMARY KEY, d TIME)"]);
+    let db = database(
+        "time24",
+        &["CREATE TABLE t (id BIGINT PRIMARY KEY, d TIME)"],
+    );
     let table = block(async {
         let mut conn = cdc_conn().await;
-        let table = load_table(&mut conn, &TableId::new(&db.name, "t")).await.unwrap().unwrap();
+        let table = load_table(&mut conn, &TableId::new(&db.name, "t"))
+            .await
+            .unwrap()
+            .unwrap();
         conn.disconnect().await.unwrap();
         table
     });
@@ -182,8 +260,14 @@ fn values_a_flink_type_cannot_hold_fail_the_batch_naming_column_value_and_fix() 
     let mut builder = BatchBuilder::new(&rt, &ServerTimeZone::utc()).unwrap();
     let mapping = builder.mapping(&table).unwrap();
     // 26:00:00 and -01:00:00: legal MySQL TIME values, no time of day.
-    for (value, shown) in [(Value::Time(false, 1, 2, 0, 0, 0), "26:00:00"), (Value::Time(true, 0, 1, 0, 0, 0), "-1:00:00")] {
-        let e = builder.append(&mapping, &[Value::Int(1), value], RowKind::Insert, 0).unwrap_err().to_string();
+    for (value, shown) in [
+        (Value::Time(false, 1, 2, 0, 0, 0), "26:00:00"),
+        (Value::Time(true, 0, 1, 0, 0, 0), "-1:00:00"),
+    ] {
+        let e = builder
+            .append(&mapping, &[Value::Int(1), value], RowKind::Insert, 0)
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             e,
             format!(
@@ -200,7 +284,10 @@ fn values_a_flink_type_cannot_hold_fail_the_batch_naming_column_value_and_fix() 
 
 #[test]
 fn specific_offsets_the_server_does_not_have_fail_at_submission() {
-    let db = database("offsets", &["CREATE TABLE t (id BIGINT PRIMARY KEY, v VARCHAR(10))"]);
+    let db = database(
+        "offsets",
+        &["CREATE TABLE t (id BIGINT PRIMARY KEY, v VARCHAR(10))"],
+    );
     let (file, pos) = block(binlog_position());
     let start = |file: &str, pos: &str| {
         options(
@@ -221,8 +308,15 @@ fn specific_offsets_the_server_does_not_have_fail_at_submission() {
     );
     let beyond = (pos + 1_000_000_000).to_string();
     let e = preflight_error(&start(&file, &beyond), &id_v());
-    assert!(e.starts_with(&format!("'scan.startup.specific-offset.pos' = {beyond} is not within binlog file '{file}' (")), "{e}");
-    let source = MySqlCdcFactory.create(&start(&file, &pos.to_string()), &id_v()).unwrap();
+    assert!(
+        e.starts_with(&format!(
+            "'scan.startup.specific-offset.pos' = {beyond} is not within binlog file '{file}' ("
+        )),
+        "{e}"
+    );
+    let source = MySqlCdcFactory
+        .create(&start(&file, &pos.to_string()), &id_v())
+        .unwrap();
     source.preflight().unwrap();
     block(db.drop_db());
 }
@@ -251,9 +345,13 @@ fn real_row_images_cut_short_fail_to_decode_with_an_error() {
     );
     let events = block(async {
         let mut conn = cdc_conn().await;
-        conn.query_drop("SET @mariadb_slave_capability = 4").await.unwrap();
+        conn.query_drop("SET @mariadb_slave_capability = 4")
+            .await
+            .unwrap();
         let server_id = 7200 + std::process::id() % 500;
-        let request = BinlogStreamRequest::new(server_id).with_filename(from.0.as_bytes()).with_pos(from.1);
+        let request = BinlogStreamRequest::new(server_id)
+            .with_filename(from.0.as_bytes())
+            .with_pos(from.1);
         let mut stream = conn.get_binlog_stream(request).await.unwrap();
         let mut events = Vec::new(); // (rows kind, table map body, rows body)
         let mut tme_body = Vec::new();
@@ -264,7 +362,9 @@ fn real_row_images_cut_short_fail_to_decode_with_an_error() {
                 .unwrap()
                 .unwrap();
             match event.read_data().unwrap() {
-                Some(EventData::TableMapEvent(tme)) if tme.database_name() == db.name => tme_body = event.data().to_vec(),
+                Some(EventData::TableMapEvent(tme)) if tme.database_name() == db.name => {
+                    tme_body = event.data().to_vec()
+                }
                 Some(EventData::RowsEvent(rows)) if !tme_body.is_empty() => {
                     let kind = match rows {
                         RowsEventData::WriteRowsEventV1(_) => 0u8,
@@ -280,7 +380,13 @@ fn real_row_images_cut_short_fail_to_decode_with_an_error() {
                         // Regression (binlog_rows fuzz target): a negative TIME(2) with a
                         // fraction, which mysql_common 0.35.5 reads as -213:59:59.99.
                         let tm = decoded[0].1.as_ref().unwrap()[11].clone();
-                        assert_eq!(tm, Some(BinlogValue::Value(Value::Time(true, 34, 22, 59, 59, 990_000))), "-838:59:59.99");
+                        assert_eq!(
+                            tm,
+                            Some(BinlogValue::Value(Value::Time(
+                                true, 34, 22, 59, 59, 990_000
+                            ))),
+                            "-838:59:59.99"
+                        );
                     }
                     events.push((kind, tme_body.clone(), event.data().to_vec(), layout));
                 }
@@ -294,18 +400,32 @@ fn real_row_images_cut_short_fail_to_decode_with_an_error() {
     // the layout, not handed to mysql_common, which allocated by it and aborted (fuzz finding).
     let (_, tme_body, _, _) = &events[0];
     let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
-    let tme = ParseBuf(tme_body).parse::<TableMapEvent<'_>>(BinlogCtx::new(19 + tme_body.len(), &fde)).unwrap();
+    let tme = ParseBuf(tme_body)
+        .parse::<TableMapEvent<'_>>(BinlogCtx::new(19 + tme_body.len(), &fde))
+        .unwrap();
     let decimal = (0..tme.columns_count() as usize)
-        .find(|&i| matches!(tme.get_column_type(i), Ok(Some(ColumnType::MYSQL_TYPE_NEWDECIMAL))))
+        .find(|&i| {
+            matches!(
+                tme.get_column_type(i),
+                Ok(Some(ColumnType::MYSQL_TYPE_NEWDECIMAL))
+            )
+        })
         .unwrap();
     let meta = tme.get_column_metadata(decimal).unwrap();
     assert_eq!(meta, [12, 3], "DECIMAL(12, 3)");
     let at = find(tme_body, meta);
     let mut broken = tme_body.clone();
     broken[at + 1] = 40;
-    let tme = ParseBuf(&broken).parse::<TableMapEvent<'_>>(BinlogCtx::new(19 + broken.len(), &fde)).unwrap();
-    let e = BinlogImageLayout::new(&tme).err().expect("a DECIMAL with scale 40 of precision 12");
-    assert_eq!(e.to_string(), "DECIMAL column 2 with metadata [12, 40]: no DECIMAL has that precision and scale");
+    let tme = ParseBuf(&broken)
+        .parse::<TableMapEvent<'_>>(BinlogCtx::new(19 + broken.len(), &fde))
+        .unwrap();
+    let e = BinlogImageLayout::new(&tme)
+        .err()
+        .expect("a DECIMAL with scale 40 of precision 12");
+    assert_eq!(
+        e.to_string(),
+        "DECIMAL column 2 with metadata [12, 40]: no DECIMAL has that precision and scale"
+    );
 
     for (kind, tme_body, rows_body, layout) in &events {
         write_seed(*kind, tme_body, rows_body);
@@ -313,10 +433,20 @@ fn real_row_images_cut_short_fail_to_decode_with_an_error() {
         // flags 2), the column count and the column bitmaps; cutting anywhere in them must fail.
         let images_start = rows_body.len() - parse_rows(*kind, rows_body).rows_data().len();
         for cut in images_start + 1..rows_body.len() {
-            let Some(rows) = try_parse_rows(*kind, &rows_body[..cut]) else { continue };
-            let e = layout.event_rows(&rows).expect_err(&format!("a row image cut at {cut} of {} decoded", rows_body.len()));
+            let Some(rows) = try_parse_rows(*kind, &rows_body[..cut]) else {
+                continue;
+            };
+            let e = layout.event_rows(&rows).expect_err(&format!(
+                "a row image cut at {cut} of {} decoded",
+                rows_body.len()
+            ));
             assert!(
-                matches!(e.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData | std::io::ErrorKind::Other),
+                matches!(
+                    e.kind(),
+                    std::io::ErrorKind::UnexpectedEof
+                        | std::io::ErrorKind::InvalidData
+                        | std::io::ErrorKind::Other
+                ),
                 "cut at {cut}: {e:?}"
             );
         }
@@ -326,7 +456,12 @@ fn real_row_images_cut_short_fail_to_decode_with_an_error() {
 
 /// Where `needle` starts in `haystack` (once: the metadata block of a table map).
 fn find(haystack: &[u8], needle: &[u8]) -> usize {
-    let hits: Vec<usize> = haystack.windows(needle.len()).enumerate().filter(|(_, w)| *w == needle).map(|(i, _)| i).collect();
+    let hits: Vec<usize> = haystack
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle)
+        .map(|(i, _)| i)
+        .collect();
     assert_eq!(hits.len(), 1, "{needle:?} occurs {} times", hits.len());
     hits[0]
 }
@@ -342,19 +477,32 @@ fn parse_rows(kind: u8, body: &[u8]) -> RowsEventData<'_> {
 /// A v1 rows event body (MariaDB's) as mysql_common reads it; None if the header is cut.
 fn try_parse_rows(kind: u8, body: &[u8]) -> Option<RowsEventData<'_>> {
     use mysql_common::binlog::events::{DeleteRowsEventV1, UpdateRowsEventV1, WriteRowsEventV1};
-    let fde = Box::leak(Box::new(FormatDescriptionEvent::new(BinlogVersion::Version4)));
+    let fde = Box::leak(Box::new(FormatDescriptionEvent::new(
+        BinlogVersion::Version4,
+    )));
     let ctx = || BinlogCtx::new(19 + body.len(), fde);
     let mut buf = ParseBuf(body);
     match kind {
-        0 => buf.parse::<WriteRowsEventV1<'_>>(ctx()).ok().map(RowsEventData::WriteRowsEventV1),
-        1 => buf.parse::<UpdateRowsEventV1<'_>>(ctx()).ok().map(RowsEventData::UpdateRowsEventV1),
-        _ => buf.parse::<DeleteRowsEventV1<'_>>(ctx()).ok().map(RowsEventData::DeleteRowsEventV1),
+        0 => buf
+            .parse::<WriteRowsEventV1<'_>>(ctx())
+            .ok()
+            .map(RowsEventData::WriteRowsEventV1),
+        1 => buf
+            .parse::<UpdateRowsEventV1<'_>>(ctx())
+            .ok()
+            .map(RowsEventData::UpdateRowsEventV1),
+        _ => buf
+            .parse::<DeleteRowsEventV1<'_>>(ctx())
+            .ok()
+            .map(RowsEventData::DeleteRowsEventV1),
     }
 }
 
 /// A `binlog_rows` fuzz input (fuzz/src/lib.rs): kind, u16 table-map length, table map, rows.
 fn write_seed(kind: u8, tme_body: &[u8], rows_body: &[u8]) {
-    let Some(dir) = std::env::var_os("FUZZ_SEEDS_DIR") else { return };
+    let Some(dir) = std::env::var_os("FUZZ_SEEDS_DIR") else {
+        return;
+    };
     let mut seed = vec![kind];
     seed.extend_from_slice(&u16::try_from(tme_body.len()).unwrap().to_le_bytes());
     seed.extend_from_slice(tme_body);
@@ -383,9 +531,13 @@ fn a_table_map_without_columns_is_refused() {
     }
     body.extend_from_slice(&[0, 0]);
     let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
-    let tme = ParseBuf(&body).parse::<TableMapEvent<'_>>(BinlogCtx::new(19 + body.len(), &fde)).unwrap();
+    let tme = ParseBuf(&body)
+        .parse::<TableMapEvent<'_>>(BinlogCtx::new(19 + body.len(), &fde))
+        .unwrap();
     assert_eq!(tme.columns_count(), 0);
-    let e = BinlogImageLayout::new(&tme).err().expect("a table map without columns");
+    let e = BinlogImageLayout::new(&tme)
+        .err()
+        .expect("a table map without columns");
     assert_eq!(e.to_string(), "the table map of shop.t has no columns");
 }
 
@@ -404,8 +556,18 @@ fn a_typed_array_column_is_refused() {
     }
     body.extend_from_slice(&[1, 20, 1, 247, 0]);
     let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
-    let tme = ParseBuf(&body).parse::<TableMapEvent<'_>>(BinlogCtx::new(19 + body.len(), &fde)).unwrap();
-    assert_eq!(tme.get_column_type(0).unwrap(), Some(ColumnType::MYSQL_TYPE_TYPED_ARRAY));
-    let e = BinlogImageLayout::new(&tme).err().expect("a typed-array column");
-    assert_eq!(e.to_string(), "column 0 has MySQL's internal typed-array type, which no table column has");
+    let tme = ParseBuf(&body)
+        .parse::<TableMapEvent<'_>>(BinlogCtx::new(19 + body.len(), &fde))
+        .unwrap();
+    assert_eq!(
+        tme.get_column_type(0).unwrap(),
+        Some(ColumnType::MYSQL_TYPE_TYPED_ARRAY)
+    );
+    let e = BinlogImageLayout::new(&tme)
+        .err()
+        .expect("a typed-array column");
+    assert_eq!(
+        e.to_string(),
+        "column 0 has MySQL's internal typed-array type, which no table column has"
+    );
 }

@@ -26,14 +26,20 @@ async fn discovery_full_matches_patterns_and_reads_keys() {
         "CREATE TABLE `we.ird` (id INT PRIMARY KEY)",
     ])
     .await;
-    b.exec(&["CREATE TABLE orders (id INT PRIMARY KEY)", "CREATE TABLE we_ird (id INT PRIMARY KEY)"]).await;
+    b.exec(&[
+        "CREATE TABLE orders (id INT PRIMARY KEY)",
+        "CREATE TABLE we_ird (id INT PRIMARY KEY)",
+    ])
+    .await;
     let mut conn = cdc_conn().await;
     let ids = |tables: &[connector_mysql_cdc::schema::TableSchema]| -> Vec<TableId> {
         tables.iter().map(|t| t.id.clone()).collect()
     };
 
     // Whole names only: `orders` matches neither `orders_archive` nor the view.
-    let found = discover_tables(&mut conn, &re(&fancy_regex::escape(&a.name)), &re("orders")).await.unwrap();
+    let found = discover_tables(&mut conn, &re(&fancy_regex::escape(&a.name)), &re("orders"))
+        .await
+        .unwrap();
     assert_eq!(ids(&found), vec![TableId::new(&a.name, "orders")]);
     let orders = &found[0];
     let names: Vec<&str> = orders.columns.iter().map(|c| c.name.as_str()).collect();
@@ -44,8 +50,14 @@ async fn discovery_full_matches_patterns_and_reads_keys() {
     assert!(!orders.columns[0].nullable && orders.columns[2].nullable);
 
     // Alternation is anchored as a whole; results are sorted by TableId.
-    let db_re = re(&format!("{}|{}", fancy_regex::escape(&a.name), fancy_regex::escape(&b.name)));
-    let found = discover_tables(&mut conn, &db_re, &re("orders|items|orders_.*")).await.unwrap();
+    let db_re = re(&format!(
+        "{}|{}",
+        fancy_regex::escape(&a.name),
+        fancy_regex::escape(&b.name)
+    ));
+    let found = discover_tables(&mut conn, &db_re, &re("orders|items|orders_.*"))
+        .await
+        .unwrap();
     let mut expected = vec![
         TableId::new(&a.name, "items"),
         TableId::new(&a.name, "orders"),
@@ -55,24 +67,51 @@ async fn discovery_full_matches_patterns_and_reads_keys() {
     expected.sort();
     assert_eq!(ids(&found), expected);
     let items = found.iter().find(|t| t.id.table == "items").unwrap();
-    assert!(items.primary_key.is_empty(), "a table without a primary key");
+    assert!(
+        items.primary_key.is_empty(),
+        "a table without a primary key"
+    );
 
     // An unescaped `.` matches any character, as in Debezium.
-    let found = discover_tables(&mut conn, &db_re, &re("we.ird")).await.unwrap();
-    assert_eq!(ids(&found), vec![TableId::new(&a.name, "we.ird"), TableId::new(&b.name, "we_ird")]);
+    let found = discover_tables(&mut conn, &db_re, &re("we.ird"))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&found),
+        vec![
+            TableId::new(&a.name, "we.ird"),
+            TableId::new(&b.name, "we_ird")
+        ]
+    );
     // A prefix of the database name is not enough.
     let prefix = &a.name[..a.name.len() - 1];
-    assert!(discover_tables(&mut conn, &re(prefix), &re(".*")).await.unwrap().is_empty());
+    assert!(discover_tables(&mut conn, &re(prefix), &re(".*"))
+        .await
+        .unwrap()
+        .is_empty());
 
     // System schemas never, even when the patterns match them.
-    let all = discover_tables(&mut conn, &re(".*"), &re("user|db|tables|.*")).await.unwrap();
-    assert!(all.iter().all(|t| !SYSTEM_SCHEMAS.contains(&t.id.database.as_str())), "{:?}", ids(&all));
+    let all = discover_tables(&mut conn, &re(".*"), &re("user|db|tables|.*"))
+        .await
+        .unwrap();
+    assert!(
+        all.iter()
+            .all(|t| !SYSTEM_SCHEMAS.contains(&t.id.database.as_str())),
+        "{:?}",
+        ids(&all)
+    );
     assert!(all.windows(2).all(|w| w[0].id < w[1].id));
     assert!(all.iter().any(|t| t.id == TableId::new(&b.name, "we_ird")));
 
     // load_table: a missing table is None.
-    assert!(load_table(&mut conn, &TableId::new(&a.name, "nope")).await.unwrap().is_none());
-    let loaded = load_table(&mut conn, &TableId::new(&a.name, "orders")).await.unwrap().unwrap();
+    assert!(load_table(&mut conn, &TableId::new(&a.name, "nope"))
+        .await
+        .unwrap()
+        .is_none());
+    let loaded = load_table(&mut conn, &TableId::new(&a.name, "orders"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(&loaded, orders);
     conn.disconnect().await.unwrap();
     a.drop_db().await;
@@ -89,7 +128,10 @@ async fn mapping_validation_names_table_column_types_and_fix() {
     ])
     .await;
     let mut conn = cdc_conn().await;
-    let table = load_table(&mut conn, &TableId::new(&db.name, "t")).await.unwrap().unwrap();
+    let table = load_table(&mut conn, &TableId::new(&db.name, "t"))
+        .await
+        .unwrap()
+        .unwrap();
     conn.disconnect().await.unwrap();
     let tz = ServerTimeZone::utc();
     let map = |column: &str, ty: &str| {
@@ -105,7 +147,18 @@ async fn mapping_validation_names_table_column_types_and_fix() {
         }
     };
     let table_name = format!("{}.t", db.name);
-    rejected("id", "DATE", &[&table_name, "'id'", "bigint(20) unsigned", "DATE", "DECIMAL(20, 0)", "STRING"]);
+    rejected(
+        "id",
+        "DATE",
+        &[
+            &table_name,
+            "'id'",
+            "bigint(20) unsigned",
+            "DATE",
+            "DECIMAL(20, 0)",
+            "STRING",
+        ],
+    );
     // Flink CDC reads INT UNSIGNED as INT by `Long.intValue()`, wrapping large values silently.
     rejected("i", "INT", &["int(10) unsigned", "declare it as BIGINT"]);
     rejected("d", "DATE", &["decimal(10,2)", "DECIMAL(10, 2)"]);
@@ -115,7 +168,11 @@ async fn mapping_validation_names_table_column_types_and_fix() {
     rejected("tm", "TIMESTAMP(0)", &["TIME(0)"]);
     rejected("g", "BYTES", &["has type geometry", "declare it as STRING"]);
     // ARRAY<STRING> reads SET columns only, as in Flink CDC.
-    rejected("v", "ARRAY<VARCHAR(2147483647)>", &["varchar(5)", "ARRAY<VARCHAR(2147483647)>", "VARCHAR(5)"]);
+    rejected(
+        "v",
+        "ARRAY<VARCHAR(2147483647)>",
+        &["varchar(5)", "ARRAY<VARCHAR(2147483647)>", "VARCHAR(5)"],
+    );
     rejected("missing", "INT", &["'missing'", &table_name, "id, i, d"]);
 
     for (column, ty) in [
@@ -163,20 +220,38 @@ async fn mapping_validation_names_table_column_types_and_fix() {
     assert!(err.is_validation());
     let msg = err.to_string();
     for key in [
-        "op_type", "database_name", "table_name", "op_ts", "row_kind", "binlog_file", "binlog_position",
-        "binlog_row_index", "gtid", "change_seq",
+        "op_type",
+        "database_name",
+        "table_name",
+        "op_ts",
+        "row_kind",
+        "binlog_file",
+        "binlog_position",
+        "binlog_row_index",
+        "gtid",
+        "change_seq",
     ] {
         assert!(msg.contains(key), "{msg}");
     }
     let rt = RowType::parse(&["__metadata.op_ts"], &["BIGINT"]).unwrap();
     let err = BatchBuilder::new(&rt, &tz).unwrap_err();
-    assert!(err.is_validation() && err.to_string().contains("TIMESTAMP_LTZ(3)"), "{err}");
+    assert!(
+        err.is_validation() && err.to_string().contains("TIMESTAMP_LTZ(3)"),
+        "{err}"
+    );
     // The binlog coordinates are NULL on snapshot rows: NOT NULL (but change_seq) or another
     // type is refused; change_seq (0 on snapshot rows) may be either.
-    for (key, ty) in [("binlog_position", "BIGINT NOT NULL"), ("binlog_row_index", "INT"), ("gtid", "STRING NOT NULL")] {
+    for (key, ty) in [
+        ("binlog_position", "BIGINT NOT NULL"),
+        ("binlog_row_index", "INT"),
+        ("gtid", "STRING NOT NULL"),
+    ] {
         let rt = RowType::parse(&[&format!("__metadata.{key}")], &[ty]).unwrap();
         let err = BatchBuilder::new(&rt, &tz).unwrap_err();
-        assert!(err.is_validation() && err.to_string().contains(&format!("'{key}' is declared as")), "{err}");
+        assert!(
+            err.is_validation() && err.to_string().contains(&format!("'{key}' is declared as")),
+            "{err}"
+        );
     }
     for ty in ["BIGINT", "BIGINT NOT NULL"] {
         let rt = RowType::parse(&["__metadata.change_seq"], &[ty]).unwrap();
@@ -184,7 +259,13 @@ async fn mapping_validation_names_table_column_types_and_fix() {
     }
 
     let err = ServerTimeZone::parse("Asia/Shangai").unwrap_err();
-    assert!(err.is_validation() && err.to_string().contains("is not a time zone"), "{err}");
-    assert!(err.to_string().contains("'Asia/Shanghai'") && err.to_string().contains("+08:00"), "{err}");
+    assert!(
+        err.is_validation() && err.to_string().contains("is not a time zone"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("'Asia/Shanghai'") && err.to_string().contains("+08:00"),
+        "{err}"
+    );
     db.drop_db().await;
 }

@@ -32,17 +32,32 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 /// Ten server ids per source, unique across test processes on the shared server.
 fn server_ids() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let base = 3_500_000_000 + (std::process::id() % 100_000) * 100 + NEXT.fetch_add(1, Ordering::Relaxed) * 10;
+    let base = 3_500_000_000
+        + (std::process::id() % 100_000) * 100
+        + NEXT.fetch_add(1, Ordering::Relaxed) * 10;
     format!("{base}-{}", base + 9)
 }
 
 /// The declared columns of every test here: `id` then `a`, `b`, `c` (b an INT).
 fn row_type(b_not_null: bool) -> RowType {
-    RowType::parse(&["id", "a", "b", "c"], &["BIGINT NOT NULL", "STRING", if b_not_null { "INT NOT NULL" } else { "INT" }, "STRING"])
-        .unwrap()
+    RowType::parse(
+        &["id", "a", "b", "c"],
+        &[
+            "BIGINT NOT NULL",
+            "STRING",
+            if b_not_null { "INT NOT NULL" } else { "INT" },
+            "STRING",
+        ],
+    )
+    .unwrap()
 }
 
-fn make_source(port: u16, db: &str, extra: &[(&str, &str)], row_type: &RowType) -> Box<dyn DynSource> {
+fn make_source(
+    port: u16,
+    db: &str,
+    extra: &[(&str, &str)],
+    row_type: &RowType,
+) -> Box<dyn DynSource> {
     let port = port.to_string();
     let ids = server_ids();
     let mut options = vec![
@@ -56,7 +71,13 @@ fn make_source(port: u16, db: &str, extra: &[(&str, &str)], row_type: &RowType) 
         ("scan.incremental.snapshot.handover", "immediate"),
     ];
     options.extend_from_slice(extra);
-    let options = Options::new("rust-mysql-cdc", options.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+    let options = Options::new(
+        "rust-mysql-cdc",
+        options
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
     let source = MySqlCdcFactory.create(&options, row_type).unwrap();
     source.preflight().unwrap();
     source
@@ -65,7 +86,9 @@ fn make_source(port: u16, db: &str, extra: &[(&str, &str)], row_type: &RowType) 
 /// Runs statements in `db` on a root connection.
 async fn sql_on(conn: &mut mysql_async::Conn, statements: &[&str]) {
     for s in statements {
-        conn.query_drop(*s).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+        conn.query_drop(*s)
+            .await
+            .unwrap_or_else(|e| panic!("{s}: {e}"));
     }
 }
 
@@ -74,7 +97,11 @@ fn sql(db: &TestDb, statements: &[&str]) {
     block(async {
         let mut root = support::root_conn().await;
         root.query_drop(format!("USE `{}`", db.name)).await.unwrap();
-        sql_on(&mut root, &statements.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        sql_on(
+            &mut root,
+            &statements.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+        .await;
         root.disconnect().await.unwrap();
     })
 }
@@ -88,13 +115,27 @@ fn rows(rows: &[(i64, &str)]) -> BTreeMap<i64, String> {
 fn run_to(h: &mut Harness<'_>, m: &mut Materialized, expected: &BTreeMap<i64, String>) {
     let deadline = std::time::Instant::now() + TIMEOUT;
     while m.rows != *expected {
-        assert!(std::time::Instant::now() < deadline, "timed out: have {:?}, want {expected:?}", m.rows);
-        let emitted = h.run_until(Duration::from_millis(200), |e| !e.is_empty()).or_else(|e| {
-            if e.to_string().contains("timed out") { Ok(Vec::new()) } else { Err(e) }
-        });
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out: have {:?}, want {expected:?}",
+            m.rows
+        );
+        let emitted = h
+            .run_until(Duration::from_millis(200), |e| !e.is_empty())
+            .or_else(|e| {
+                if e.to_string().contains("timed out") {
+                    Ok(Vec::new())
+                } else {
+                    Err(e)
+                }
+            });
         m.apply(&emitted.unwrap_or_else(|e| panic!("the job failed: {e}")));
         m.anomalies.retain(|a| !dropped_column_reads_null(a));
-        assert!(m.anomalies.is_empty(), "changelog anomalies: {:?}", m.anomalies);
+        assert!(
+            m.anomalies.is_empty(),
+            "changelog anomalies: {:?}",
+            m.anomalies
+        );
     }
 }
 
@@ -102,8 +143,12 @@ fn run_to(h: &mut Harness<'_>, m: &mut Materialized, expected: &BTreeMap<i64, St
 /// after a declared column is dropped upstream, before images read NULL for it too (by name,
 /// the image has no such column), while downstream still holds the value from before the drop.
 fn dropped_column_reads_null(anomaly: &str) -> bool {
-    let Some((head, was)) = anomaly.split_once(", but it was ") else { return false };
-    let Some((_, with)) = head.split_once(" with ") else { return false };
+    let Some((head, was)) = anomaly.split_once(", but it was ") else {
+        return false;
+    };
+    let Some((_, with)) = head.split_once(" with ") else {
+        return false;
+    };
     let (with, was): (Vec<&str>, Vec<&str>) = (with.split('|').collect(), was.split('|').collect());
     with.len() == was.len() && with.iter().zip(&was).all(|(a, b)| a == b || *a == "NULL")
 }
@@ -112,7 +157,11 @@ fn dropped_column_reads_null(anomaly: &str) -> bool {
 fn run_to_failure(h: &mut Harness<'_>, m: &mut Materialized) -> String {
     let deadline = std::time::Instant::now() + TIMEOUT;
     loop {
-        assert!(std::time::Instant::now() < deadline, "the job did not fail; have {:?}", m.rows);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job did not fail; have {:?}",
+            m.rows
+        );
         match h.run_until(Duration::from_millis(200), |e| !e.is_empty()) {
             Ok(emitted) => m.apply(&emitted),
             Err(e) if e.to_string().contains("timed out") => {}
@@ -124,11 +173,18 @@ fn run_to_failure(h: &mut Harness<'_>, m: &mut Materialized) -> String {
 fn assert_full() {
     let metadata: String = block(async {
         let mut root = support::root_conn().await;
-        let v = root.query_first("SELECT @@global.binlog_row_metadata").await.unwrap().unwrap();
+        let v = root
+            .query_first("SELECT @@global.binlog_row_metadata")
+            .await
+            .unwrap()
+            .unwrap();
         root.disconnect().await.unwrap();
         v
     });
-    assert_eq!(metadata, "FULL", "the shared test server (scripts/mariadb.sh) must log binlog_row_metadata=FULL");
+    assert_eq!(
+        metadata, "FULL",
+        "the shared test server (scripts/mariadb.sh) must log binlog_row_metadata=FULL"
+    );
 }
 
 /// The DDL steps every FULL test applies, each with DML before and after, and the changelog
@@ -137,7 +193,11 @@ fn ddl_steps() -> Vec<(Vec<&'static str>, BTreeMap<i64, String>)> {
     vec![
         (
             // Plain changes first (and the snapshot's rows 1..3).
-            vec!["INSERT INTO t VALUES (4, 'a4', 40, 'c4')", "UPDATE t SET a = 'a1u' WHERE id = 1", "DELETE FROM t WHERE id = 2"],
+            vec![
+                "INSERT INTO t VALUES (4, 'a4', 40, 'c4')",
+                "UPDATE t SET a = 'a1u' WHERE id = 1",
+                "DELETE FROM t WHERE id = 2",
+            ],
             rows(&[(1, "a1u|10|c1"), (3, "a3|30|c3"), (4, "a4|40|c4")]),
         ),
         (
@@ -180,7 +240,11 @@ fn ddl_steps() -> Vec<(Vec<&'static str>, BTreeMap<i64, String>)> {
                 "UPDATE t SET a = 'a1v' WHERE id = 1",
                 "DELETE FROM t WHERE id = 7",
             ],
-            rows(&[(1, "a1v|NULL|NULL"), (3, "a3u|NULL|c3"), (8, "a8|NULL|NULL")]),
+            rows(&[
+                (1, "a1v|NULL|NULL"),
+                (3, "a3u|NULL|c3"),
+                (8, "a8|NULL|NULL"),
+            ]),
         ),
         (
             // A column of a declared name added again, first: read again.
@@ -189,7 +253,12 @@ fn ddl_steps() -> Vec<(Vec<&'static str>, BTreeMap<i64, String>)> {
                 "INSERT INTO t (id, a, b) VALUES (9, 'a9', 90)",
                 "UPDATE t SET b = 33 WHERE id = 3",
             ],
-            rows(&[(1, "a1v|NULL|NULL"), (3, "a3u|33|NULL"), (8, "a8|NULL|NULL"), (9, "a9|90|NULL")]),
+            rows(&[
+                (1, "a1v|NULL|NULL"),
+                (3, "a3u|33|NULL"),
+                (8, "a8|NULL|NULL"),
+                (9, "a9|90|NULL"),
+            ]),
         ),
     ]
 }
@@ -212,7 +281,11 @@ fn full_metadata_maps_columns_by_name_through_add_drop_reorder_and_rename() {
     let source = make_source(support::server().port, &db.name, &[], &row_type(false));
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
     let mut m = Materialized::default();
-    run_to(&mut h, &mut m, &rows(&[(1, "a1|10|c1"), (2, "a2|20|c2"), (3, "a3|30|c3")]));
+    run_to(
+        &mut h,
+        &mut m,
+        &rows(&[(1, "a1|10|c1"), (2, "a2|20|c2"), (3, "a3|30|c3")]),
+    );
     for (statements, expected) in ddl_steps() {
         sql(&db, &statements);
         run_to(&mut h, &mut m, &expected);
@@ -229,7 +302,11 @@ fn full_metadata_restore_from_before_the_ddl_replays_old_events_right() {
     let source = make_source(support::server().port, &db.name, &[], &row_type(false));
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
     let mut m = Materialized::default();
-    run_to(&mut h, &mut m, &rows(&[(1, "a1|10|c1"), (2, "a2|20|c2"), (3, "a3|30|c3")]));
+    run_to(
+        &mut h,
+        &mut m,
+        &rows(&[(1, "a1|10|c1"), (2, "a2|20|c2"), (3, "a3|30|c3")]),
+    );
     let steps = ddl_steps();
     // A checkpoint in the binlog phase after the first step, before any DDL.
     sql(&db, &steps[0].0);
@@ -265,15 +342,30 @@ fn full_metadata_changes_that_cannot_be_read_fail_naming_table_column_and_fix() 
     let source = make_source(support::server().port, &db.name, &[], &row_type(true));
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
     let mut m = Materialized::default();
-    run_to(&mut h, &mut m, &rows(&[(1, "a1|10|c1"), (2, "a2|20|c2"), (3, "a3|30|c3")]));
-    sql(&db, &["ALTER TABLE t DROP COLUMN b", "INSERT INTO t (id, a, c) VALUES (4, 'a4', 'c4')"]);
+    run_to(
+        &mut h,
+        &mut m,
+        &rows(&[(1, "a1|10|c1"), (2, "a2|20|c2"), (3, "a3|30|c3")]),
+    );
+    sql(
+        &db,
+        &[
+            "ALTER TABLE t DROP COLUMN b",
+            "INSERT INTO t (id, a, c) VALUES (4, 'a4', 'c4')",
+        ],
+    );
     let error = run_to_failure(&mut h, &mut m);
     assert!(
-        error.contains("column 'b' was dropped from MySQL table") && error.contains(".t")
-            && error.contains("declared NOT NULL") && error.contains("declare it nullable"),
+        error.contains("column 'b' was dropped from MySQL table")
+            && error.contains(".t")
+            && error.contains("declared NOT NULL")
+            && error.contains("declare it nullable"),
         "{error}"
     );
-    assert!(!m.rows.contains_key(&4), "no row of the dropped column's table after the change");
+    assert!(
+        !m.rows.contains_key(&4),
+        "no row of the dropped column's table after the change"
+    );
     drop(h);
 
     // A type the declared Flink type cannot hold (INT to BIGINT for a Flink INT).
@@ -282,12 +374,24 @@ fn full_metadata_changes_that_cannot_be_read_fail_naming_table_column_and_fix() 
     let source = source_again(&db, &row_type(false));
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
     let mut m = Materialized::default();
-    run_to(&mut h, &mut m, &rows(&[(1, "a1|10|c1"), (2, "a2|20|c2"), (3, "a3|30|c3")]));
-    sql(&db, &["ALTER TABLE t MODIFY b BIGINT", "INSERT INTO t VALUES (4, 'a4', 40, 'c4')"]);
+    run_to(
+        &mut h,
+        &mut m,
+        &rows(&[(1, "a1|10|c1"), (2, "a2|20|c2"), (3, "a3|30|c3")]),
+    );
+    sql(
+        &db,
+        &[
+            "ALTER TABLE t MODIFY b BIGINT",
+            "INSERT INTO t VALUES (4, 'a4', 40, 'c4')",
+        ],
+    );
     let error = run_to_failure(&mut h, &mut m);
     assert!(
-        error.contains("column 'b' of MySQL table") && error.contains("changed type from int(11) to bigint")
-            && error.contains("declared Flink type INT") && error.contains("declare the Flink column as BIGINT"),
+        error.contains("column 'b' of MySQL table")
+            && error.contains("changed type from int(11) to bigint")
+            && error.contains("declared Flink type INT")
+            && error.contains("declare the Flink column as BIGINT"),
         "{error}"
     );
     drop(h);
@@ -298,9 +402,28 @@ fn full_metadata_changes_that_cannot_be_read_fail_naming_table_column_and_fix() 
     let source = source_again(&db, &row_type(false));
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
     let mut m = Materialized::default();
-    run_to(&mut h, &mut m, &rows(&[(1, "a1|10|c1"), (2, "a2|20|c2"), (3, "a3|30|c3")]));
-    sql(&db, &["ALTER TABLE t MODIFY b SMALLINT, MODIFY c TEXT", "INSERT INTO t VALUES (4, 'a4', -40, 'c4')"]);
-    run_to(&mut h, &mut m, &rows(&[(1, "a1|10|c1"), (2, "a2|20|c2"), (3, "a3|30|c3"), (4, "a4|-40|c4")]));
+    run_to(
+        &mut h,
+        &mut m,
+        &rows(&[(1, "a1|10|c1"), (2, "a2|20|c2"), (3, "a3|30|c3")]),
+    );
+    sql(
+        &db,
+        &[
+            "ALTER TABLE t MODIFY b SMALLINT, MODIFY c TEXT",
+            "INSERT INTO t VALUES (4, 'a4', -40, 'c4')",
+        ],
+    );
+    run_to(
+        &mut h,
+        &mut m,
+        &rows(&[
+            (1, "a1|10|c1"),
+            (2, "a2|20|c2"),
+            (3, "a3|30|c3"),
+            (4, "a4|-40|c4"),
+        ]),
+    );
     h.close().unwrap();
     block(db.drop_db());
 }
@@ -314,10 +437,19 @@ fn source_again(db: &TestDb, row_type: &RowType) -> Box<dyn DynSource> {
 // ---------------------------------------------------------------------------------------------
 
 async fn private_root(private: &PrivateServer) -> mysql_async::Conn {
-    let socket = private.dir.join("mysqld.sock").to_string_lossy().into_owned();
-    mysql_async::Conn::new(OptsBuilder::default().socket(Some(socket)).user(Some("root")).db_name(Some("shop")))
-        .await
-        .unwrap()
+    let socket = private
+        .dir
+        .join("mysqld.sock")
+        .to_string_lossy()
+        .into_owned();
+    mysql_async::Conn::new(
+        OptsBuilder::default()
+            .socket(Some(socket))
+            .user(Some("root"))
+            .db_name(Some("shop")),
+    )
+    .await
+    .unwrap()
 }
 
 fn private_sql(private: &PrivateServer, statements: &[&str]) {
@@ -329,7 +461,10 @@ fn private_sql(private: &PrivateServer, statements: &[&str]) {
 }
 
 /// Columns a and c swap names: same count, same types, only the names tell.
-const SWAP: [&str; 2] = ["ALTER TABLE t RENAME COLUMN a TO c_tmp, RENAME COLUMN c TO a", "ALTER TABLE t RENAME COLUMN c_tmp TO c"];
+const SWAP: [&str; 2] = [
+    "ALTER TABLE t RENAME COLUMN a TO c_tmp, RENAME COLUMN c TO a",
+    "ALTER TABLE t RENAME COLUMN c_tmp TO c",
+];
 
 #[test]
 fn minimal_metadata_fails_clearly_and_never_decodes_by_position_a_changed_table() {
@@ -366,14 +501,19 @@ fn minimal_metadata_fails_clearly_and_never_decodes_by_position_a_changed_table(
     // (a heartbeat brings the reader past it).
     private_sql(&private, &SWAP);
     match h.run_until(Duration::from_secs(3), |e| !e.is_empty()) {
-        Err(e) => assert!(e.to_string().contains("timed out"), "the DDL alone failed the job: {e}"),
+        Err(e) => assert!(
+            e.to_string().contains("timed out"),
+            "the DDL alone failed the job: {e}"
+        ),
         Ok(emitted) => panic!("rows without a change: {}", emitted.len()),
     }
     private_sql(&private, &["INSERT INTO t VALUES (5, 'x5', 50, 'y5')"]);
     let error = run_to_failure(&mut h, &mut m);
     assert!(
-        error.contains("was changed by a DDL statement") && error.contains("ALTER TABLE t RENAME COLUMN c_tmp TO c")
-            && error.contains("binlog_row_metadata=FULL") && error.contains("shop.t"),
+        error.contains("was changed by a DDL statement")
+            && error.contains("ALTER TABLE t RENAME COLUMN c_tmp TO c")
+            && error.contains("binlog_row_metadata=FULL")
+            && error.contains("shop.t"),
         "{error}"
     );
     assert_eq!(m.rows, expected, "nothing of the changed table was emitted");
@@ -399,7 +539,13 @@ fn minimal_metadata_fails_clearly_and_never_decodes_by_position_a_changed_table(
     //    it is now, and the old events before the DDL do not fit it: a column count mismatch
     //    fails, it never decodes them by position.
     let (source, checkpoint, at_checkpoint) = checkpoint_then_row_4();
-    private_sql(&private, &["ALTER TABLE t ADD COLUMN x INT AFTER id", "INSERT INTO t (id, a, b, c) VALUES (5, 'a5', 50, 'c5')"]);
+    private_sql(
+        &private,
+        &[
+            "ALTER TABLE t ADD COLUMN x INT AFTER id",
+            "INSERT INTO t (id, a, b, c) VALUES (5, 'a5', 50, 'c5')",
+        ],
+    );
     let mut h = Harness::restore(source.as_ref(), &checkpoint, 64).unwrap();
     let mut m = at_checkpoint.clone();
     let error = run_to_failure(&mut h, &mut m);
@@ -419,7 +565,8 @@ fn minimal_metadata_fails_clearly_and_never_decodes_by_position_a_changed_table(
     let mut m = at_checkpoint.clone();
     let error = run_to_failure(&mut h, &mut m);
     assert!(
-        error.contains("column 3 of the binlog table map of shop.t") && error.contains("has type LONG")
+        error.contains("column 3 of the binlog table map of shop.t")
+            && error.contains("has type LONG")
             && error.contains("`b` smallint(6)"),
         "{error}"
     );
@@ -456,12 +603,21 @@ fn events(emitted: &[rust_core::testing::Emitted]) -> Vec<String> {
         for r in 0..e.rows.num_rows() {
             let schema_change = cell(&e.rows, 5, r);
             if schema_change != "NULL" {
-                assert_eq!(cell(&e.rows, 0, r), "NULL", "a schema-change record has no row");
+                assert_eq!(
+                    cell(&e.rows, 0, r),
+                    "NULL",
+                    "a schema-change record has no row"
+                );
                 assert_eq!(e.kinds[r], rust_core::api::RowKind::Insert);
                 out.push(format!("schema {} {schema_change}", cell(&e.rows, 4, r)));
             } else {
                 let values: Vec<String> = (1..4).map(|c| cell(&e.rows, c, r)).collect();
-                out.push(format!("{:?} {} {}", e.kinds[r], cell(&e.rows, 0, r), values.join("|")));
+                out.push(format!(
+                    "{:?} {} {}",
+                    e.kinds[r],
+                    cell(&e.rows, 0, r),
+                    values.join("|")
+                ));
             }
         }
     }
@@ -474,22 +630,55 @@ fn schema_change_metadata_column_emits_each_change_before_the_rows_that_follow_i
     assert_full();
     create_table(&db);
     let row_type = RowType::parse(
-        &["id", "a", "b", "c", "__metadata.table_name", "__metadata.schema_change"],
-        &["BIGINT", "STRING", "INT", "STRING", "STRING NOT NULL", "STRING"],
+        &[
+            "id",
+            "a",
+            "b",
+            "c",
+            "__metadata.table_name",
+            "__metadata.schema_change",
+        ],
+        &[
+            "BIGINT",
+            "STRING",
+            "INT",
+            "STRING",
+            "STRING NOT NULL",
+            "STRING",
+        ],
     )
     .unwrap();
     let source = make_source(support::server().port, &db.name, &[], &row_type);
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();
     let mut seen = Vec::new();
     let wait_for = |h: &mut Harness<'_>, seen: &mut Vec<String>, count: usize| {
-        let got = h.run_until(TIMEOUT, |e| events(e).len() + seen.len() >= count).unwrap();
+        let got = h
+            .run_until(TIMEOUT, |e| events(e).len() + seen.len() >= count)
+            .unwrap();
         seen.extend(events(&got));
     };
     wait_for(&mut h, &mut seen, 3);
-    assert_eq!(seen, ["Insert 1 a1|10|c1", "Insert 2 a2|20|c2", "Insert 3 a3|30|c3"]);
-    sql(&db, &["INSERT INTO t VALUES (4, 'a4', 40, 'c4')", "ALTER TABLE t ADD COLUMN m INT NOT NULL DEFAULT 0 AFTER a", "INSERT INTO t (id, a, m, b, c) VALUES (5, 'a5', 1, 50, 'c5')"]);
+    assert_eq!(
+        seen,
+        [
+            "Insert 1 a1|10|c1",
+            "Insert 2 a2|20|c2",
+            "Insert 3 a3|30|c3"
+        ]
+    );
+    sql(
+        &db,
+        &[
+            "INSERT INTO t VALUES (4, 'a4', 40, 'c4')",
+            "ALTER TABLE t ADD COLUMN m INT NOT NULL DEFAULT 0 AFTER a",
+            "INSERT INTO t (id, a, m, b, c) VALUES (5, 'a5', 1, 50, 'c5')",
+        ],
+    );
     wait_for(&mut h, &mut seen, 6);
-    assert_eq!(seen[3], "Insert 4 a4|40|c4", "no schema change before the DDL: {seen:?}");
+    assert_eq!(
+        seen[3], "Insert 4 a4|40|c4",
+        "no schema change before the DDL: {seen:?}"
+    );
     assert_eq!(
         seen[4],
         "schema t {\"database\":\"".to_string() + &db.name + "\",\"table\":\"t\",\"ddl\":\"ALTER TABLE t ADD COLUMN m INT NOT NULL DEFAULT 0 AFTER a\",\
@@ -499,22 +688,47 @@ fn schema_change_metadata_column_emits_each_change_before_the_rows_that_follow_i
     );
     assert_eq!(seen[5], "Insert 5 a5|50|c5");
     // A second change; rows of an unchanged layout bring no record.
-    sql(&db, &["UPDATE t SET a = 'a1u' WHERE id = 1", "ALTER TABLE t DROP COLUMN b", "DELETE FROM t WHERE id = 2"]);
+    sql(
+        &db,
+        &[
+            "UPDATE t SET a = 'a1u' WHERE id = 1",
+            "ALTER TABLE t DROP COLUMN b",
+            "DELETE FROM t WHERE id = 2",
+        ],
+    );
     wait_for(&mut h, &mut seen, 10);
-    assert_eq!(seen[6..8], ["UpdateBefore 1 a1|10|c1", "UpdateAfter 1 a1u|10|c1"]);
-    assert!(seen[8].starts_with("schema t ") && seen[8].contains("\"ddl\":\"ALTER TABLE t DROP COLUMN b\""), "{}", seen[8]);
+    assert_eq!(
+        seen[6..8],
+        ["UpdateBefore 1 a1|10|c1", "UpdateAfter 1 a1u|10|c1"]
+    );
+    assert!(
+        seen[8].starts_with("schema t ")
+            && seen[8].contains("\"ddl\":\"ALTER TABLE t DROP COLUMN b\""),
+        "{}",
+        seen[8]
+    );
     assert!(!seen[8].contains("\"name\":\"b\""), "{}", seen[8]);
     assert_eq!(seen[9], "Delete 2 a2|NULL|c2");
     h.close().unwrap();
 
     // NOT NULL physical columns cannot carry a schema-change record.
-    let strict = RowType::parse(&["id", "__metadata.schema_change"], &["BIGINT NOT NULL", "STRING"]).unwrap();
+    let strict = RowType::parse(
+        &["id", "__metadata.schema_change"],
+        &["BIGINT NOT NULL", "STRING"],
+    )
+    .unwrap();
     let options = Options::new(
         "rust-mysql-cdc",
-        [("hostname", "127.0.0.1"), ("username", "u"), ("password", "p"), ("database-name", "d"), ("table-name", "t")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        [
+            ("hostname", "127.0.0.1"),
+            ("username", "u"),
+            ("password", "p"),
+            ("database-name", "d"),
+            ("table-name", "t"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
     );
     let error = match MySqlCdcFactory.create(&options, &strict) {
         Ok(source) => source.preflight().unwrap_err(),
@@ -537,9 +751,15 @@ fn snapshot_chunk_results_are_checked_against_the_schema_the_reader_started_with
     create_table(&db);
     block(async {
         let mut conn = support::cdc_conn().await;
-        let schema = load_table(&mut conn, &TableId::new(&db.name, "t")).await.unwrap().unwrap();
+        let schema = load_table(&mut conn, &TableId::new(&db.name, "t"))
+            .await
+            .unwrap()
+            .unwrap();
         let query = format!("SELECT id, a, b, c FROM `{}`.t WHERE id >= ?", db.name);
-        async fn result_columns(conn: &mut mysql_async::Conn, query: &str) -> std::sync::Arc<[mysql_async::Column]> {
+        async fn result_columns(
+            conn: &mut mysql_async::Conn,
+            query: &str,
+        ) -> std::sync::Arc<[mysql_async::Column]> {
             let result = conn.exec_iter(query, (0,)).await.unwrap();
             let columns = result.columns().unwrap();
             drop(result);
@@ -547,16 +767,21 @@ fn snapshot_chunk_results_are_checked_against_the_schema_the_reader_started_with
         }
         check_result_columns(&schema, &result_columns(&mut conn, &query).await).unwrap();
         // Lengths and text types may change: read alike.
-        db.exec(&["ALTER TABLE t MODIFY a TEXT, MODIFY c CHAR(30)"]).await;
+        db.exec(&["ALTER TABLE t MODIFY a TEXT, MODIFY c CHAR(30)"])
+            .await;
         check_result_columns(&schema, &result_columns(&mut conn, &query).await).unwrap();
         db.exec(&["ALTER TABLE t MODIFY b BIGINT"]).await;
-        let error = check_result_columns(&schema, &result_columns(&mut conn, &query).await).unwrap_err().to_string();
+        let error = check_result_columns(&schema, &result_columns(&mut conn, &query).await)
+            .unwrap_err()
+            .to_string();
         assert!(
             error.contains("column 'b' of") && error.contains("changed type during the snapshot: the job started with int(11), the server now sends LONGLONG"),
             "{error}"
         );
         db.exec(&["ALTER TABLE t MODIFY b INT UNSIGNED"]).await;
-        let error = check_result_columns(&schema, &result_columns(&mut conn, &query).await).unwrap_err().to_string();
+        let error = check_result_columns(&schema, &result_columns(&mut conn, &query).await)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("(int32 unsigned)"), "{error}");
         conn.disconnect().await.unwrap();
     });
@@ -579,7 +804,17 @@ fn full_metadata_by_name_reads_every_schema_dependent_type_as_the_snapshot_does(
         ],
     );
     let columns = ["id", "e", "s", "flag", "u", "d", "ch", "ts", "y"];
-    let types = ["BIGINT NOT NULL", "STRING", "STRING", "STRING", "STRING", "STRING", "STRING", "TIMESTAMP_LTZ(3)", "INT"];
+    let types = [
+        "BIGINT NOT NULL",
+        "STRING",
+        "STRING",
+        "STRING",
+        "STRING",
+        "STRING",
+        "STRING",
+        "TIMESTAMP_LTZ(3)",
+        "INT",
+    ];
     let row_type = RowType::parse(&columns, &types).unwrap();
     let source = make_source(support::server().port, &db.name, &[], &row_type);
     let mut h = Harness::new(source.as_ref(), 1, 64).unwrap();

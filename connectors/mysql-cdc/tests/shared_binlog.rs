@@ -22,16 +22,30 @@ use support::{block, PrivateServer, CDC_PASSWORD};
 const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A source reading `shop.<table>` (id, name, score).
-fn source(private: &PrivateServer, table: &str, server_ids: &str, shared: bool) -> Box<dyn DynSource> {
+fn source(
+    private: &PrivateServer,
+    table: &str,
+    server_ids: &str,
+    shared: bool,
+) -> Box<dyn DynSource> {
     source_with(private, table, server_ids, shared, &[])
 }
 
-fn source_with(private: &PrivateServer, table: &str, server_ids: &str, shared: bool, extra: &[(&str, &str)]) -> Box<dyn DynSource> {
+fn source_with(
+    private: &PrivateServer,
+    table: &str,
+    server_ids: &str,
+    shared: bool,
+    extra: &[(&str, &str)],
+) -> Box<dyn DynSource> {
     let defaults = [
         ("server-id", server_ids),
         ("scan.incremental.snapshot.handover", "immediate"),
         ("scan.incremental.snapshot.chunk.size", "500"),
-        ("scan.binlog.shared-connection.enabled", if shared { "true" } else { "false" }),
+        (
+            "scan.binlog.shared-connection.enabled",
+            if shared { "true" } else { "false" },
+        ),
     ];
     private.id_name_score_source(table, &[&defaults[..], extra].concat())
 }
@@ -40,8 +54,12 @@ fn source_with(private: &PrivateServer, table: &str, server_ids: &str, shared: b
 fn create_tables(private: &PrivateServer, rows: u32) {
     let mut statements = vec!["CREATE DATABASE shop".to_string()];
     for t in ["a", "b"] {
-        statements.push(format!("CREATE TABLE shop.{t} (id BIGINT PRIMARY KEY, name VARCHAR(255), score BIGINT)"));
-        statements.push(format!("INSERT INTO shop.{t} SELECT seq, CONCAT('{t}', seq), seq FROM shop.seq_1_to_{rows}"));
+        statements.push(format!(
+            "CREATE TABLE shop.{t} (id BIGINT PRIMARY KEY, name VARCHAR(255), score BIGINT)"
+        ));
+        statements.push(format!(
+            "INSERT INTO shop.{t} SELECT seq, CONCAT('{t}', seq), seq FROM shop.seq_1_to_{rows}"
+        ));
     }
     private.sql(&statements);
 }
@@ -50,11 +68,20 @@ fn create_tables(private: &PrivateServer, rows: u32) {
 fn table(private: &PrivateServer, t: &str) -> BTreeMap<i64, String> {
     block(async {
         let mut root = private.root_conn().await;
-        let rows: Vec<(i64, Option<String>, Option<i64>)> =
-            root.query(format!("SELECT id, name, score FROM shop.{t}")).await.unwrap();
+        let rows: Vec<(i64, Option<String>, Option<i64>)> = root
+            .query(format!("SELECT id, name, score FROM shop.{t}"))
+            .await
+            .unwrap();
         root.disconnect().await.unwrap();
         let text = |v: Option<String>| v.unwrap_or_else(|| "NULL".into());
-        rows.into_iter().map(|(id, n, s)| (id, format!("{}|{}", text(n), text(s.map(|s| s.to_string()))))).collect()
+        rows.into_iter()
+            .map(|(id, n, s)| {
+                (
+                    id,
+                    format!("{}|{}", text(n), text(s.map(|s| s.to_string()))),
+                )
+            })
+            .collect()
     })
 }
 
@@ -69,7 +96,8 @@ fn replica_ids(private: &PrivateServer) -> Vec<u32> {
 }
 
 fn dump_threads(private: &PrivateServer) -> Vec<u64> {
-    private.query::<u64>("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = 'Binlog Dump'")
+    private
+        .query::<u64>("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = 'Binlog Dump'")
 }
 
 /// Waits (a few seconds at most) until the server runs `n` binlog dump threads; returns their ids.
@@ -80,7 +108,11 @@ fn await_dumps(private: &PrivateServer, n: usize, when: &str) -> Vec<u64> {
         if dumps.len() == n {
             return dumps;
         }
-        assert!(Instant::now() < deadline, "{when}: {} Binlog Dump threads, expected {n}", dumps.len());
+        assert!(
+            Instant::now() < deadline,
+            "{when}: {} Binlog Dump threads, expected {n}",
+            dumps.len()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -95,14 +127,23 @@ struct Job<'a> {
 /// Polls every job in turn (a shared connection feeds them all: an unpolled one would hold up the
 /// others) until each changelog equals its table; anomalies fail the test.
 fn catch_up(private: &PrivateServer, jobs: &mut [&mut Job], when: &str) {
-    let expected: Vec<BTreeMap<i64, String>> = jobs.iter().map(|j| table(private, j.table)).collect();
+    let expected: Vec<BTreeMap<i64, String>> =
+        jobs.iter().map(|j| table(private, j.table)).collect();
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let mut done = true;
         for (job, expected) in jobs.iter_mut().zip(&expected) {
-            let emitted = job.h.poll_or_wait(Instant::now() + Duration::from_millis(5)).unwrap_or_else(|e| panic!("{when}: {e}"));
+            let emitted = job
+                .h
+                .poll_or_wait(Instant::now() + Duration::from_millis(5))
+                .unwrap_or_else(|e| panic!("{when}: {e}"));
             job.view.apply(&emitted);
-            assert!(job.view.anomalies.is_empty(), "{when}, {}: {:?}", job.table, &job.view.anomalies[..job.view.anomalies.len().min(10)]);
+            assert!(
+                job.view.anomalies.is_empty(),
+                "{when}, {}: {:?}",
+                job.table,
+                &job.view.anomalies[..job.view.anomalies.len().min(10)]
+            );
             done &= job.view.rows == *expected;
         }
         if done {
@@ -122,8 +163,14 @@ fn interleaved_dml(private: &PrivateServer, round: i64) {
         statements.push("BEGIN".to_string());
         statements.push(format!("INSERT INTO shop.a VALUES ({id}, 'ia{i}', {i})"));
         statements.push(format!("INSERT INTO shop.b VALUES ({id}, 'ib{i}', {i})"));
-        statements.push(format!("UPDATE shop.a SET score = score + 1 WHERE id = {}", i + 1));
-        statements.push(format!("UPDATE shop.b SET name = 'r{round}' WHERE id = {}", i + 2));
+        statements.push(format!(
+            "UPDATE shop.a SET score = score + 1 WHERE id = {}",
+            i + 1
+        ));
+        statements.push(format!(
+            "UPDATE shop.b SET name = 'r{round}' WHERE id = {}",
+            i + 2
+        ));
         statements.push(format!("DELETE FROM shop.b WHERE id = {}", base + i - 1));
         statements.push("COMMIT".to_string());
     }
@@ -132,12 +179,19 @@ fn interleaved_dml(private: &PrivateServer, round: i64) {
     statements.push(format!("UPDATE shop.a SET score = score + {round}"));
     statements.push(format!("UPDATE shop.b SET score = score - {round}"));
     statements.push("COMMIT".to_string());
-    statements.push(format!("UPDATE shop.a SET id = id + 1000000 WHERE id = {}", base + 3));
+    statements.push(format!(
+        "UPDATE shop.a SET id = id + 1000000 WHERE id = {}",
+        base + 3
+    ));
     private.sql(&statements);
 }
 
 fn job<'a>(source: &'a dyn DynSource, table: &'static str) -> Job<'a> {
-    Job { h: Harness::new(source, 1, 256).unwrap(), view: Materialized::default(), table }
+    Job {
+        h: Harness::new(source, 1, 256).unwrap(),
+        view: Materialized::default(),
+        table,
+    }
 }
 
 #[test]
@@ -146,7 +200,10 @@ fn two_sources_share_one_binlog_dump_through_kills_and_closes_and_lose_or_repeat
     create_tables(&private, 3000);
 
     // Off: a dump thread per source.
-    let (sa, sb) = (source(&private, "a", "7300-7301", false), source(&private, "b", "7310-7311", false));
+    let (sa, sb) = (
+        source(&private, "a", "7300-7301", false),
+        source(&private, "b", "7310-7311", false),
+    );
     let (mut a, mut b) = (job(sa.as_ref(), "a"), job(sb.as_ref(), "b"));
     interleaved_dml(&private, 1);
     catch_up(&private, &mut [&mut a, &mut b], "private connections");
@@ -160,7 +217,10 @@ fn two_sources_share_one_binlog_dump_through_kills_and_closes_and_lose_or_repeat
     await_dumps(&private, 0, "private connections closed");
 
     // On: one dump thread, one server id, each changelog exactly its table.
-    let (sa, sb) = (source(&private, "a", "7300-7301", true), source(&private, "b", "7310-7311", true));
+    let (sa, sb) = (
+        source(&private, "a", "7300-7301", true),
+        source(&private, "b", "7310-7311", true),
+    );
     let (mut a, mut b) = (job(sa.as_ref(), "a"), job(sb.as_ref(), "b"));
     catch_up(&private, &mut [&mut a, &mut b], "snapshot");
     interleaved_dml(&private, 2);
@@ -168,21 +228,35 @@ fn two_sources_share_one_binlog_dump_through_kills_and_closes_and_lose_or_repeat
     await_dumps(&private, 1, "shared connection");
     // One replica registered, under the server id of one of the readers.
     let replicas = replica_ids(&private);
-    assert!(replicas.len() == 1 && [7300, 7310].contains(&replicas[0]), "replicas: {replicas:?}");
+    assert!(
+        replicas.len() == 1 && [7300, 7310].contains(&replicas[0]),
+        "replicas: {replicas:?}"
+    );
     for job in [&a, &b] {
         assert_eq!(job.h.reader_metric(0, "binlogSharedConnection"), Some(1));
         assert_eq!(job.h.reader_metric(0, "binlogConnectionReaders"), Some(2));
     }
     let changes = (a.view.changes, b.view.changes);
-    private.sql(&["UPDATE shop.a SET score = 7 WHERE id = 1", "DELETE FROM shop.b WHERE id = 1"]);
+    private.sql(&[
+        "UPDATE shop.a SET score = 7 WHERE id = 1",
+        "DELETE FROM shop.b WHERE id = 1",
+    ]);
     catch_up(&private, &mut [&mut a, &mut b], "single changes");
-    assert_eq!((a.view.changes, b.view.changes), (changes.0 + 2, changes.1 + 1), "each change exactly once");
+    assert_eq!(
+        (a.view.changes, b.view.changes),
+        (changes.0 + 2, changes.1 + 1),
+        "each change exactly once"
+    );
 
     // The shared dump killed on the server: both readers go on from where they were.
     let dumps = await_dumps(&private, 1, "before the kill");
     private.sql(&[&format!("KILL CONNECTION {}", dumps[0])]);
     interleaved_dml(&private, 3);
-    catch_up(&private, &mut [&mut a, &mut b], "after the shared dump was killed");
+    catch_up(
+        &private,
+        &mut [&mut a, &mut b],
+        "after the shared dump was killed",
+    );
     let after = await_dumps(&private, 1, "after the kill");
     assert_ne!(after, dumps, "a new dump thread");
 
@@ -191,8 +265,12 @@ fn two_sources_share_one_binlog_dump_through_kills_and_closes_and_lose_or_repeat
     // inside it. It resumes at the transaction's start; each reader skips what it has.
     let mut statements = vec!["START TRANSACTION".to_string()];
     for i in 1..=3000 {
-        statements.push(format!("UPDATE shop.a SET score = score + 1 WHERE id = {i}"));
-        statements.push(format!("UPDATE shop.b SET score = score + 1 WHERE id = {i}"));
+        statements.push(format!(
+            "UPDATE shop.a SET score = score + 1 WHERE id = {i}"
+        ));
+        statements.push(format!(
+            "UPDATE shop.b SET score = score + 1 WHERE id = {i}"
+        ));
     }
     statements.push("COMMIT".to_string());
     private.sql(&[&statements.join(";")]);
@@ -200,12 +278,25 @@ fn two_sources_share_one_binlog_dump_through_kills_and_closes_and_lose_or_repeat
     a.view.apply(&first);
     let changes = (a.view.changes, b.view.changes);
     private.sql(&[&format!("KILL CONNECTION {}", after[0])]);
-    catch_up(&private, &mut [&mut a, &mut b], "after a kill inside a large transaction");
+    catch_up(
+        &private,
+        &mut [&mut a, &mut b],
+        "after a kill inside a large transaction",
+    );
     // 2 per updated row (-U, +U); the rows of `a` deleted by earlier rounds' key changes do not count.
-    let a_rows = private.query::<u64>("SELECT COUNT(*) FROM shop.a WHERE id BETWEEN 1 AND 3000")[0] as usize;
-    let b_rows = private.query::<u64>("SELECT COUNT(*) FROM shop.b WHERE id BETWEEN 1 AND 3000")[0] as usize;
-    assert!(a.view.changes - changes.0 <= 2 * a_rows, "a repeated changes");
-    assert_eq!(b.view.changes - changes.1, 2 * b_rows, "b: each change exactly once");
+    let a_rows =
+        private.query::<u64>("SELECT COUNT(*) FROM shop.a WHERE id BETWEEN 1 AND 3000")[0] as usize;
+    let b_rows =
+        private.query::<u64>("SELECT COUNT(*) FROM shop.b WHERE id BETWEEN 1 AND 3000")[0] as usize;
+    assert!(
+        a.view.changes - changes.0 <= 2 * a_rows,
+        "a repeated changes"
+    );
+    assert_eq!(
+        b.view.changes - changes.1,
+        2 * b_rows,
+        "b: each change exactly once"
+    );
 
     // One source closes: the other streams on the same connection; the last one closes it.
     b.h.close().unwrap();
@@ -214,12 +305,19 @@ fn two_sources_share_one_binlog_dump_through_kills_and_closes_and_lose_or_repeat
     await_dumps(&private, 1, "one source left");
     let deadline = Instant::now() + Duration::from_secs(10);
     while a.h.reader_metric(0, "binlogConnectionReaders") != Some(1) {
-        assert!(Instant::now() < deadline, "binlogConnectionReaders stayed at 2 after b closed");
+        assert!(
+            Instant::now() < deadline,
+            "binlogConnectionReaders stayed at 2 after b closed"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     // The last reader's close waits for the connection's thread, which ends the dump thread.
     a.h.close().unwrap();
-    assert_eq!(dump_threads(&private), Vec::<u64>::new(), "a dump thread outlived the last reader's close");
+    assert_eq!(
+        dump_threads(&private),
+        Vec::<u64>::new(),
+        "a dump thread outlived the last reader's close"
+    );
 }
 
 #[test]
@@ -227,9 +325,16 @@ fn restoring_one_source_from_an_older_checkpoint_leaves_the_other_exact() {
     let private = PrivateServer::start("shared-restore", "");
     create_tables(&private, 2000);
     // a and c capture the same table (overlapping sources), b another.
-    let (sa, sb) = (source(&private, "a", "7400-7401", true), source(&private, "b", "7410-7411", true));
+    let (sa, sb) = (
+        source(&private, "a", "7400-7401", true),
+        source(&private, "b", "7410-7411", true),
+    );
     let sc = source(&private, "a", "7420-7421", true);
-    let (mut a, mut b, mut c) = (job(sa.as_ref(), "a"), job(sb.as_ref(), "b"), job(sc.as_ref(), "a"));
+    let (mut a, mut b, mut c) = (
+        job(sa.as_ref(), "a"),
+        job(sb.as_ref(), "b"),
+        job(sc.as_ref(), "a"),
+    );
     catch_up(&private, &mut [&mut a, &mut b, &mut c], "snapshot");
     interleaved_dml(&private, 1);
     catch_up(&private, &mut [&mut a, &mut b, &mut c], "binlog");
@@ -239,7 +344,11 @@ fn restoring_one_source_from_an_older_checkpoint_leaves_the_other_exact() {
     let checkpoint = a.h.checkpoint().unwrap();
     let at_checkpoint = a.view.clone();
     interleaved_dml(&private, 2);
-    catch_up(&private, &mut [&mut a, &mut b, &mut c], "after a's checkpoint");
+    catch_up(
+        &private,
+        &mut [&mut a, &mut b, &mut c],
+        "after a's checkpoint",
+    );
 
     // a fails and comes back from its older checkpoint while b and c run on (and more changes
     // come): the shared connection reads again from a's offset, b and c skip what they have.
@@ -247,12 +356,24 @@ fn restoring_one_source_from_an_older_checkpoint_leaves_the_other_exact() {
     interleaved_dml(&private, 3);
     catch_up(&private, &mut [&mut b, &mut c], "b and c while a is down");
     let (b_changes, c_changes) = (b.view.changes, c.view.changes);
-    let mut a = Job { h: Harness::restore(sa.as_ref(), &checkpoint, 256).unwrap(), view: at_checkpoint, table: "a" };
+    let mut a = Job {
+        h: Harness::restore(sa.as_ref(), &checkpoint, 256).unwrap(),
+        view: at_checkpoint,
+        table: "a",
+    };
     catch_up(&private, &mut [&mut a, &mut b, &mut c], "a restored");
-    assert_eq!((b.view.changes, c.view.changes), (b_changes, c_changes), "b or c repeated changes after a's restore");
+    assert_eq!(
+        (b.view.changes, c.view.changes),
+        (b_changes, c_changes),
+        "b or c repeated changes after a's restore"
+    );
     // a's changelog since the checkpoint equals c's over the same changes.
     interleaved_dml(&private, 4);
-    catch_up(&private, &mut [&mut a, &mut b, &mut c], "all after the restore");
+    catch_up(
+        &private,
+        &mut [&mut a, &mut b, &mut c],
+        "all after the restore",
+    );
     assert_eq!(a.view.rows, c.view.rows);
     await_dumps(&private, 1, "shared connection after the restore");
     for job in [a, b, c] {
@@ -276,13 +397,28 @@ fn a_server_that_stays_away_fails_every_reader_of_the_shared_connection_with_the
     private.kill();
     let address = format!("127.0.0.1:{}", private.port);
     for job in [&mut a, &mut b] {
-        let e = job.h.run_until(TIMEOUT, |_| false).expect_err("the reader fails").to_string();
+        let e = job
+            .h
+            .run_until(TIMEOUT, |_| false)
+            .expect_err("the reader fails")
+            .to_string();
         // The connection's server id is that of the reader that opened it.
-        let id = ["7500", "7510"].into_iter().find(|id| e.contains(&format!("(server id {id}, 2 readers)")));
-        assert!(id.is_some() && e.contains("the shared binlog connection (server id "), "{e}");
+        let id = ["7500", "7510"]
+            .into_iter()
+            .find(|id| e.contains(&format!("(server id {id}, 2 readers)")));
+        assert!(
+            id.is_some() && e.contains("the shared binlog connection (server id "),
+            "{e}"
+        );
         assert!(e.contains("could not (re)connect to read from"), "{e}");
-        assert!(e.contains(&format!("the server at {address} stayed unreachable")), "{e}");
-        assert!(e.contains("'connect.max-retries' = 4") && e.contains("Last cause: "), "{e}");
+        assert!(
+            e.contains(&format!("the server at {address} stayed unreachable")),
+            "{e}"
+        );
+        assert!(
+            e.contains("'connect.max-retries' = 4") && e.contains("Last cause: "),
+            "{e}"
+        );
         assert!(!e.contains(CDC_PASSWORD), "{e}");
     }
 }
@@ -301,11 +437,16 @@ fn bench_two_sources_shared_vs_private() {
         let mut root = private.root_conn().await;
         let rows: Vec<mysql_async::Row> = root.query("SHOW MASTER STATUS").await.unwrap();
         root.disconnect().await.unwrap();
-        rows.iter().map(|r| (r.get::<String, _>(0).unwrap(), r.get::<u64, _>(1).unwrap())).collect()
+        rows.iter()
+            .map(|r| (r.get::<String, _>(0).unwrap(), r.get::<u64, _>(1).unwrap()))
+            .collect()
     });
     let (file, pos) = status[0].clone();
     for round in 0..UPDATES {
-        private.sql(&[&format!("UPDATE shop.a SET score = score + {round} + 1"), &format!("UPDATE shop.b SET score = score + {round} + 1")]);
+        private.sql(&[
+            &format!("UPDATE shop.a SET score = score + {round} + 1"),
+            &format!("UPDATE shop.b SET score = score + {round} + 1"),
+        ]);
     }
     let expected = (2 * ROWS * UPDATES) as usize; // -U and +U per row update, per source
     let pos = pos.to_string();
@@ -314,24 +455,35 @@ fn bench_two_sources_shared_vs_private() {
         ("scan.startup.specific-offset.file", file.as_str()),
         ("scan.startup.specific-offset.pos", pos.as_str()),
     ];
-    let server_pid = std::fs::read_to_string(private.dir.join("mysqld.pid")).unwrap().trim().to_string();
+    let server_pid = std::fs::read_to_string(private.dir.join("mysqld.pid"))
+        .unwrap()
+        .trim()
+        .to_string();
     let mut results: Vec<(bool, f64, f64, f64)> = Vec::new();
     for shared in [false, true, false, true, false, true] {
         let sa = source_with(&private, "a", "7600-7601", shared, &start);
         let sb = source_with(&private, "b", "7610-7611", shared, &start);
-        let mut hs = [Harness::new(sa.as_ref(), 1, 1024).unwrap(), Harness::new(sb.as_ref(), 1, 1024).unwrap()];
+        let mut hs = [
+            Harness::new(sa.as_ref(), 1, 1024).unwrap(),
+            Harness::new(sb.as_ref(), 1, 1024).unwrap(),
+        ];
         let mut counts = [0usize; 2];
         let cpu = (cpu_seconds("self"), cpu_seconds(&server_pid));
         let began = Instant::now();
         while counts.iter().any(|c| *c < expected) {
             for (h, count) in hs.iter_mut().zip(counts.iter_mut()) {
-                let emitted = h.poll_or_wait(Instant::now() + Duration::from_millis(5)).unwrap();
+                let emitted = h
+                    .poll_or_wait(Instant::now() + Duration::from_millis(5))
+                    .unwrap();
                 *count += emitted.iter().map(|e| e.rows.num_rows()).sum::<usize>();
             }
             assert!(began.elapsed() < TIMEOUT, "timed out at {counts:?}");
         }
         let seconds = began.elapsed().as_secs_f64();
-        let cpu = (cpu_seconds("self") - cpu.0, cpu_seconds(&server_pid) - cpu.1);
+        let cpu = (
+            cpu_seconds("self") - cpu.0,
+            cpu_seconds(&server_pid) - cpu.1,
+        );
         assert_eq!(counts, [expected, expected]);
         if shared {
             assert_eq!(dump_threads(&private).len(), 1);

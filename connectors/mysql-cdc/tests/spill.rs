@@ -40,20 +40,33 @@ fn source(private: &PrivateServer, extra: &[(&str, &str)]) -> Box<dyn DynSource>
 }
 
 fn table(private: &PrivateServer) -> BTreeMap<i64, String> {
-    let rows: Vec<(i64, Option<String>, Option<i64>)> = private.query("SELECT id, name, score FROM shop.t");
+    let rows: Vec<(i64, Option<String>, Option<i64>)> =
+        private.query("SELECT id, name, score FROM shop.t");
     let text = |v: Option<String>| v.unwrap_or_else(|| "NULL".into());
-    rows.into_iter().map(|(id, n, s)| (id, format!("{}|{}", text(n), text(s.map(|s| s.to_string()))))).collect()
+    rows.into_iter()
+        .map(|(id, n, s)| {
+            (
+                id,
+                format!("{}|{}", text(n), text(s.map(|s| s.to_string()))),
+            )
+        })
+        .collect()
 }
 
 fn master_status(private: &PrivateServer) -> (String, u64) {
     let rows: Vec<mysql_async::Row> = private.query("SHOW MASTER STATUS");
     let row = &rows[0];
-    (row.get::<String, _>(0).unwrap(), row.get::<u64, _>(1).unwrap())
+    (
+        row.get::<String, _>(0).unwrap(),
+        row.get::<u64, _>(1).unwrap(),
+    )
 }
 
 fn binary_logs(private: &PrivateServer) -> Vec<String> {
     let rows: Vec<mysql_async::Row> = private.query("SHOW BINARY LOGS");
-    rows.iter().map(|r| r.get::<String, _>(0).unwrap()).collect()
+    rows.iter()
+        .map(|r| r.get::<String, _>(0).unwrap())
+        .collect()
 }
 
 /// The burst, and how many changelog rows it makes (inserts, -U/+U pairs, deletes).
@@ -61,7 +74,9 @@ fn burst(private: &PrivateServer, rows: i64) -> usize {
     let mut statements: Vec<String> = (0..rows / 1000)
         .map(|i| {
             let (from, to) = (1000 + i * 1000, 1000 + i * 1000 + 999);
-            format!("INSERT INTO shop.t SELECT seq, CONCAT('n', seq), seq FROM shop.seq_{from}_to_{to}")
+            format!(
+                "INSERT INTO shop.t SELECT seq, CONCAT('n', seq), seq FROM shop.seq_{from}_to_{to}"
+            )
         })
         .collect();
     statements.push("UPDATE shop.t SET score = score + 1 WHERE id >= 1000 AND id % 3 = 0".into());
@@ -74,11 +89,19 @@ fn burst(private: &PrivateServer, rows: i64) -> usize {
 }
 
 /// A binlog reader running at the latest offset with `shop.t` empty but for 10 rows it emitted.
-fn streaming<'a>(private: &PrivateServer, source: &'a dyn DynSource) -> (Harness<'a>, Materialized) {
+fn streaming<'a>(
+    private: &PrivateServer,
+    source: &'a dyn DynSource,
+) -> (Harness<'a>, Materialized) {
     let mut h = Harness::new(source, 1, BATCH_ROWS).unwrap();
     let mut view = Materialized::default();
     private.sql(&["INSERT INTO shop.t SELECT seq, 'm', seq FROM shop.seq_1_to_10"]);
-    view.catch_up(&mut h, &table(private), TIMEOUT, "the binlog phase before the burst");
+    view.catch_up(
+        &mut h,
+        &table(private),
+        TIMEOUT,
+        "the binlog phase before the burst",
+    );
     (h, view)
 }
 
@@ -107,18 +130,32 @@ fn rotate(private: &PrivateServer) -> String {
 
 fn purge_to(private: &PrivateServer, file: &str) {
     private.sql(&[format!("PURGE BINARY LOGS TO '{file}'")]);
-    assert_eq!(binary_logs(private), vec![file.to_string()], "everything before {file} purged");
+    assert_eq!(
+        binary_logs(private),
+        vec![file.to_string()],
+        "everything before {file} purged"
+    );
 }
 
 fn spill_state(cp: &Checkpoint) -> Option<connector_mysql_cdc::spill::SpillState> {
-    cp.readers[0].iter().find_map(|s| match rust_core::state::decode::<CdcSplit>("split", <connector_mysql_cdc::MySqlCdcSource as rust_core::api::Source>::STATE_VERSION, &s.state).unwrap() {
-        CdcSplit::BinlogSpilled(_, spill) => Some(spill),
-        _ => None,
+    cp.readers[0].iter().find_map(|s| {
+        match rust_core::state::decode::<CdcSplit>(
+            "split",
+            <connector_mysql_cdc::MySqlCdcSource as rust_core::api::Source>::STATE_VERSION,
+            &s.state,
+        )
+        .unwrap()
+        {
+            CdcSplit::BinlogSpilled(_, spill) => Some(spill),
+            _ => None,
+        }
     })
 }
 
 fn spill_dirs(base: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(base).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default()
+    std::fs::read_dir(base)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -126,11 +163,14 @@ fn a_stalled_sink_spills_a_burst_and_nothing_is_lost_after_the_binlog_is_purged_
     let private = PrivateServer::start("spill", "");
     let base = private.dir.join("spill");
     let base_text = base.to_string_lossy().into_owned();
-    let source = source(&private, &[
-        ("scan.binlog.spill.enabled", "true"),
-        ("scan.binlog.spill.dir", &base_text),
-        ("scan.binlog.spill.segment-size", "1mb"),
-    ]);
+    let source = source(
+        &private,
+        &[
+            ("scan.binlog.spill.enabled", "true"),
+            ("scan.binlog.spill.dir", &base_text),
+            ("scan.binlog.spill.segment-size", "1mb"),
+        ],
+    );
     let (mut h, mut view) = streaming(&private, source.as_ref());
     let before = view.changes;
 
@@ -151,25 +191,40 @@ fn a_stalled_sink_spills_a_burst_and_nothing_is_lost_after_the_binlog_is_purged_
     let cp = h.checkpoint().unwrap();
     let at_cp = view.clone();
     let state = spill_state(&cp).expect("the checkpoint names the spilled batches");
-    assert_eq!(state.resume.position.file, new_file, "the binlog resumes after the spilled batches");
+    assert_eq!(
+        state.resume.position.file, new_file,
+        "the binlog resumes after the spilled batches"
+    );
     assert!(state.segments.iter().all(|s| Path::new(&s.path).exists()));
 
     // The binlog the burst was written to is purged: only the spill has it now.
     purge_to(&private, &new_file);
     view.catch_up(&mut h, &table(&private), TIMEOUT, "live, after the purge");
-    assert_eq!(view.changes - before, expected_changes, "every change exactly once");
+    assert_eq!(
+        view.changes - before,
+        expected_changes,
+        "every change exactly once"
+    );
     h.close().unwrap();
     // Closing keeps what the last completed checkpoint needs for its restore.
-    assert!(state.segments.iter().all(|s| Path::new(&s.path).exists()), "segments of the last checkpoint kept");
+    assert!(
+        state.segments.iter().all(|s| Path::new(&s.path).exists()),
+        "segments of the last checkpoint kept"
+    );
 
     // Restored on a machine without the spill: the binlog is purged, the error names the spill.
-    let dir = Path::new(&state.segments[0].path).parent().unwrap().to_path_buf();
+    let dir = Path::new(&state.segments[0].path)
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let moved = dir.with_extension("moved");
     std::fs::rename(&dir, &moved).unwrap();
     let mut lost = Harness::restore(source.as_ref(), &cp, BATCH_ROWS).unwrap();
     let e = lost.run_until(TIMEOUT, |_| false).unwrap_err().to_string();
     assert!(
-        e.contains("spill segments") && e.contains("cannot be opened") && e.contains("no longer has binlog file")
+        e.contains("spill segments")
+            && e.contains("cannot be opened")
+            && e.contains("no longer has binlog file")
             && e.contains("scan.binlog.spill.dir"),
         "{e}"
     );
@@ -179,16 +234,40 @@ fn a_stalled_sink_spills_a_burst_and_nothing_is_lost_after_the_binlog_is_purged_
     // Restored where the spill is: the spilled batches, then the binlog after them.
     let mut h = Harness::restore(source.as_ref(), &cp, BATCH_ROWS).unwrap();
     let mut view = at_cp;
-    view.catch_up(&mut h, &table(&private), TIMEOUT, "restored from the checkpoint after the purge");
-    assert_eq!(view.changes - before, expected_changes, "every change exactly once after the restore");
+    view.catch_up(
+        &mut h,
+        &table(&private),
+        TIMEOUT,
+        "restored from the checkpoint after the purge",
+    );
+    assert_eq!(
+        view.changes - before,
+        expected_changes,
+        "every change exactly once after the restore"
+    );
     private.sql(&["UPDATE shop.t SET name = 'after' WHERE id % 100 = 1"]);
-    view.catch_up(&mut h, &table(&private), TIMEOUT, "streaming after the restored spill");
+    view.catch_up(
+        &mut h,
+        &table(&private),
+        TIMEOUT,
+        "streaming after the restored spill",
+    );
     // A checkpoint after the restored batches completes: their segments are deleted.
     h.checkpoint().unwrap();
-    assert!(state.segments.iter().all(|s| !Path::new(&s.path).exists()), "restored segments deleted");
-    assert!(!dir.exists(), "the old reader's spill directory is removed once empty");
+    assert!(
+        state.segments.iter().all(|s| !Path::new(&s.path).exists()),
+        "restored segments deleted"
+    );
+    assert!(
+        !dir.exists(),
+        "the old reader's spill directory is removed once empty"
+    );
     h.close().unwrap();
-    assert!(spill_dirs(&base).is_empty(), "nothing spilled is left: {:?}", spill_dirs(&base));
+    assert!(
+        spill_dirs(&base).is_empty(),
+        "nothing spilled is left: {:?}",
+        spill_dirs(&base)
+    );
 }
 
 #[test]
@@ -205,32 +284,44 @@ fn without_the_spill_a_restore_after_the_purge_fails_with_the_purged_binlog_erro
     purge_to(&private, &new_file);
     let mut h = Harness::restore(source.as_ref(), &cp, BATCH_ROWS).unwrap();
     let e = h.run_until(TIMEOUT, |_| false).unwrap_err().to_string();
-    assert!(e.contains("no longer has binlog file") && e.contains("purged"), "{e}");
+    assert!(
+        e.contains("no longer has binlog file") && e.contains("purged"),
+        "{e}"
+    );
     let _ = h.close();
 }
 
 #[test]
-fn a_spill_at_its_bound_stops_the_reader_until_flink_and_checkpoints_free_space_and_loses_nothing() {
+fn a_spill_at_its_bound_stops_the_reader_until_flink_and_checkpoints_free_space_and_loses_nothing()
+{
     const BOUND: i64 = 1 << 20;
     let private = PrivateServer::start("spill-bound", "");
     let base = private.dir.join("spill");
     let base_text = base.to_string_lossy().into_owned();
-    let source = source(&private, &[
-        ("scan.binlog.spill.enabled", "true"),
-        ("scan.binlog.spill.dir", &base_text),
-        ("scan.binlog.spill.max-size", "1mb"),
-        ("scan.binlog.spill.segment-size", "256kb"),
-    ]);
+    let source = source(
+        &private,
+        &[
+            ("scan.binlog.spill.enabled", "true"),
+            ("scan.binlog.spill.dir", &base_text),
+            ("scan.binlog.spill.max-size", "1mb"),
+            ("scan.binlog.spill.segment-size", "256kb"),
+        ],
+    );
     let (mut h, mut view) = streaming(&private, source.as_ref());
     let before = view.changes;
     let expected_changes = burst(&private, BURST);
     let (file, pos) = master_status(&private);
 
     // The sink takes nothing: the reader fills the spill up to its bound and stops there.
-    h.wait_without_polling(TIMEOUT, |h| h.reader_metric(0, "spillBytes").unwrap_or(0) > BOUND - (64 << 10))
-        .expect("the spill fills up to its bound");
+    h.wait_without_polling(TIMEOUT, |h| {
+        h.reader_metric(0, "spillBytes").unwrap_or(0) > BOUND - (64 << 10)
+    })
+    .expect("the spill fills up to its bound");
     let read_to = h.reader_metric(0, "currentBinlogPosition").unwrap() as u64;
-    assert!(read_to < pos, "at the bound the reader waits: it read to {read_to} of {file}:{pos}");
+    assert!(
+        read_to < pos,
+        "at the bound the reader waits: it read to {read_to} of {file}:{pos}"
+    );
     assert!(h.reader_metric(0, "spillBytes").unwrap() <= BOUND);
 
     // Flink takes batches again, with checkpoints: read segments go, the reader goes on.
@@ -244,14 +335,25 @@ fn a_spill_at_its_bound_stops_the_reader_until_flink_and_checkpoints_free_space_
             })
             .unwrap();
         view.apply(&got);
-        assert!(view.anomalies.is_empty(), "{:?}", &view.anomalies[..view.anomalies.len().min(10)]);
+        assert!(
+            view.anomalies.is_empty(),
+            "{:?}",
+            &view.anomalies[..view.anomalies.len().min(10)]
+        );
         h.checkpoint().unwrap();
         let bytes = h.reader_metric(0, "spillBytes").unwrap();
         assert!(bytes <= BOUND, "the spill stays within its bound: {bytes}");
     }
-    assert_eq!(view.changes - before, expected_changes, "every change exactly once");
+    assert_eq!(
+        view.changes - before,
+        expected_changes,
+        "every change exactly once"
+    );
     let spilled = h.reader_metric(0, "numSpilledBytes").unwrap();
-    assert!(spilled > 2 * BOUND, "space freed by checkpoints was used again: {spilled} bytes spilled in all");
+    assert!(
+        spilled > 2 * BOUND,
+        "space freed by checkpoints was used again: {spilled} bytes spilled in all"
+    );
     h.close().unwrap();
 }
 
@@ -271,7 +373,11 @@ fn burst_figures() {
     let changes = burst(&private, rows);
     let written = t.elapsed();
     // Counting rows, not materializing each round (the check's clones would dominate).
-    let got = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= changes).unwrap();
+    let got = h
+        .run_until(TIMEOUT, |e| {
+            e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= changes
+        })
+        .unwrap();
     let live = t.elapsed();
     view.apply(&got);
     assert_eq!(view.rows, table(&private));
@@ -280,7 +386,13 @@ fn burst_figures() {
 
     let private = PrivateServer::start("spill-figures-on", "");
     let base = private.dir.join("spill").to_string_lossy().into_owned();
-    let source_on = source(&private, &[("scan.binlog.spill.enabled", "true"), ("scan.binlog.spill.dir", &base)]);
+    let source_on = source(
+        &private,
+        &[
+            ("scan.binlog.spill.enabled", "true"),
+            ("scan.binlog.spill.dir", &base),
+        ],
+    );
     let (mut h, mut view) = streaming(&private, source_on.as_ref());
     let t = Instant::now();
     burst(&private, rows);
@@ -290,7 +402,11 @@ fn burst_figures() {
     let spilled_in = t.elapsed();
     let bytes = h.reader_metric(0, "numSpilledBytes").unwrap();
     let t = Instant::now();
-    let got = h.run_until(TIMEOUT, |e| e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= changes).unwrap();
+    let got = h
+        .run_until(TIMEOUT, |e| {
+            e.iter().map(|b| b.rows.num_rows()).sum::<usize>() >= changes
+        })
+        .unwrap();
     let drained = t.elapsed();
     view.apply(&got);
     assert_eq!(view.rows, table(&private));

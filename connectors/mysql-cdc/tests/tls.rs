@@ -44,36 +44,93 @@ impl Pki {
         let pki = Pki { dir };
         for ca in ["ca", "other-ca"] {
             pki.openssl(&[
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                "-keyout", &format!("{ca}.key"), "-out", &format!("{ca}.pem"),
-                "-subj", &format!("/CN=flink-rust test {ca}"),
-                "-addext", "basicConstraints=critical,CA:TRUE",
-                "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-keyout",
+                &format!("{ca}.key"),
+                "-out",
+                &format!("{ca}.pem"),
+                "-subj",
+                &format!("/CN=flink-rust test {ca}"),
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
             ]);
         }
-        pki.issue("server", "localhost", "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n");
+        pki.issue(
+            "server",
+            "localhost",
+            "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n",
+        );
         pki.issue("client", X509_USER, "extendedKeyUsage=clientAuth\n");
         // The driver reads PKCS#1 RSA keys only; openssl 3 writes PKCS#8.
-        pki.openssl(&["rsa", "-in", "client.key", "-traditional", "-out", "client-rsa.key"]);
+        pki.openssl(&[
+            "rsa",
+            "-in",
+            "client.key",
+            "-traditional",
+            "-out",
+            "client-rsa.key",
+        ]);
         pki
     }
 
     /// A key and a certificate signed by `ca` for `cn` with `extensions`.
     fn issue(&self, name: &str, cn: &str, extensions: &str) {
-        std::fs::write(self.dir.join(format!("{name}.ext")), format!("basicConstraints=critical,CA:FALSE\n{extensions}")).unwrap();
+        std::fs::write(
+            self.dir.join(format!("{name}.ext")),
+            format!("basicConstraints=critical,CA:FALSE\n{extensions}"),
+        )
+        .unwrap();
         self.openssl(&[
-            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", &format!("{name}.key"),
-            "-out", &format!("{name}.csr"), "-subj", &format!("/CN={cn}"),
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+            "-subj",
+            &format!("/CN={cn}"),
         ]);
         self.openssl(&[
-            "x509", "-req", "-in", &format!("{name}.csr"), "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-set_serial", "2", "-days", "2", "-out", &format!("{name}.pem"), "-extfile", &format!("{name}.ext"),
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            "2",
+            "-days",
+            "2",
+            "-out",
+            &format!("{name}.pem"),
+            "-extfile",
+            &format!("{name}.ext"),
         ]);
     }
 
     fn openssl(&self, args: &[&str]) {
-        let out = Command::new("openssl").args(args).current_dir(&self.dir).output().expect("run openssl");
-        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(&self.dir)
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     fn path(&self, file: &str) -> String {
@@ -88,7 +145,13 @@ impl Drop for Pki {
 }
 
 /// A source reading `shop.t` (id, v) as `user` on `host:port` with extra options.
-fn source(host: &str, port: u16, user: &str, password: &str, extra: &[(&str, &str)]) -> Box<dyn DynSource> {
+fn source(
+    host: &str,
+    port: u16,
+    user: &str,
+    password: &str,
+    extra: &[(&str, &str)],
+) -> Box<dyn DynSource> {
     let port = port.to_string();
     let mut options = vec![
         ("hostname", host),
@@ -107,20 +170,40 @@ fn source(host: &str, port: u16, user: &str, password: &str, extra: &[(&str, &st
 }
 
 /// Preflight: the error, which must be a validation error without the password.
-fn preflight(host: &str, port: u16, user: &str, password: &str, extra: &[(&str, &str)]) -> Result<(), String> {
-    source(host, port, user, password, extra).preflight().map_err(|e| {
-        let e = support::validation_message(e);
-        assert!(!e.contains(password), "the password leaked into an error: {e}");
-        e
-    })
+fn preflight(
+    host: &str,
+    port: u16,
+    user: &str,
+    password: &str,
+    extra: &[(&str, &str)],
+) -> Result<(), String> {
+    source(host, port, user, password, extra)
+        .preflight()
+        .map_err(|e| {
+            let e = support::validation_message(e);
+            assert!(
+                !e.contains(password),
+                "the password leaked into an error: {e}"
+            );
+            e
+        })
 }
 
 fn ids(emitted: &[Emitted], kind: RowKind) -> Vec<i64> {
     let mut ids: Vec<i64> = emitted
         .iter()
         .flat_map(|e| {
-            let column = e.rows.column(0).as_primitive::<Int64Type>().values().to_vec();
-            column.into_iter().zip(e.kinds.clone()).filter(|(_, k)| *k == kind).map(|(id, _)| id)
+            let column = e
+                .rows
+                .column(0)
+                .as_primitive::<Int64Type>()
+                .values()
+                .to_vec();
+            column
+                .into_iter()
+                .zip(e.kinds.clone())
+                .filter(|(_, k)| *k == kind)
+                .map(|(id, _)| id)
         })
         .collect();
     ids.sort();
@@ -130,14 +213,19 @@ fn ids(emitted: &[Emitted], kind: RowKind) -> Vec<i64> {
 async fn root_exec(private: &PrivateServer, statements: &[String]) {
     let mut root = private.root_conn().await;
     for s in statements {
-        root.query_drop(s).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+        root.query_drop(s)
+            .await
+            .unwrap_or_else(|e| panic!("{s}: {e}"));
     }
     root.disconnect().await.unwrap();
 }
 
 async fn global_status(private: &PrivateServer, name: &str) -> u64 {
     let mut root = private.root_conn().await;
-    let row: Option<(String, String)> = root.query_first(format!("SHOW GLOBAL STATUS LIKE '{name}'")).await.unwrap();
+    let row: Option<(String, String)> = root
+        .query_first(format!("SHOW GLOBAL STATUS LIKE '{name}'"))
+        .await
+        .unwrap();
     root.disconnect().await.unwrap();
     row.expect(name).1.parse().unwrap()
 }
@@ -162,35 +250,60 @@ fn tls_snapshot_and_binlog_and_every_verification_failure_at_submission() {
             "INSERT INTO shop.t SELECT seq, CONCAT('v', seq) FROM shop.seq_1_to_100".into(),
             format!("CREATE USER '{TLS_USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}' REQUIRE SSL"),
             format!("GRANT {grants} TO '{TLS_USER}'@'127.0.0.1'"),
-            format!("CREATE USER '{X509_USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}' REQUIRE X509"),
+            format!(
+                "CREATE USER '{X509_USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}' REQUIRE X509"
+            ),
             format!("GRANT {grants} TO '{X509_USER}'@'127.0.0.1'"),
         ],
     ));
     let ca = pki.path("ca.pem");
-    let verify_identity = [("jdbc.properties.sslMode", "VERIFY_IDENTITY"), ("ssl.ca-cert", ca.as_str())];
+    let verify_identity = [
+        ("jdbc.properties.sslMode", "VERIFY_IDENTITY"),
+        ("ssl.ca-cert", ca.as_str()),
+    ];
 
     // Snapshot (4 chunks, 2 readers) and binlog, verifying CA and name, as a REQUIRE SSL user.
     let accepted_before = block(global_status(&private, "Ssl_finished_accepts"));
     let source = source("localhost", port, TLS_USER, PASSWORD, &verify_identity);
     source.preflight().unwrap();
     let mut h = Harness::new(source.as_ref(), 2, 64).unwrap();
-    let snapshot = h.run_until(TIMEOUT, |e| ids(e, RowKind::Insert).len() >= 100).unwrap();
-    assert_eq!(ids(&snapshot, RowKind::Insert), (1..=100).collect::<Vec<_>>());
-    let from_readers: std::collections::BTreeSet<u32> = snapshot.iter().map(|e| e.subtask).collect();
+    let snapshot = h
+        .run_until(TIMEOUT, |e| ids(e, RowKind::Insert).len() >= 100)
+        .unwrap();
+    assert_eq!(
+        ids(&snapshot, RowKind::Insert),
+        (1..=100).collect::<Vec<_>>()
+    );
+    let from_readers: std::collections::BTreeSet<u32> =
+        snapshot.iter().map(|e| e.subtask).collect();
     assert_eq!(from_readers.len(), 2, "both readers read chunks");
     block(root_exec(
         &private,
-        &["INSERT INTO shop.t VALUES (101, 'new')".into(), "DELETE FROM shop.t WHERE id = 7".into()],
+        &[
+            "INSERT INTO shop.t VALUES (101, 'new')".into(),
+            "DELETE FROM shop.t WHERE id = 7".into(),
+        ],
     ));
     let changes = h
-        .run_until(TIMEOUT, |e| !ids(e, RowKind::Insert).is_empty() && !ids(e, RowKind::Delete).is_empty())
+        .run_until(TIMEOUT, |e| {
+            !ids(e, RowKind::Insert).is_empty() && !ids(e, RowKind::Delete).is_empty()
+        })
         .unwrap();
-    assert_eq!((ids(&changes, RowKind::Insert), ids(&changes, RowKind::Delete)), (vec![101], vec![7]));
+    assert_eq!(
+        (
+            ids(&changes, RowKind::Insert),
+            ids(&changes, RowKind::Delete)
+        ),
+        (vec![101], vec![7])
+    );
     // The binlog connection is the REQUIRE SSL user's (so encrypted), and the server counted
     // a TLS handshake for each connection: preflight, enumerator, two readers, binlog.
     let dumps: Vec<String> = block(async {
         let mut root = private.root_conn().await;
-        let users = root.query("SELECT USER FROM information_schema.PROCESSLIST WHERE COMMAND = 'Binlog Dump'").await.unwrap();
+        let users = root
+            .query("SELECT USER FROM information_schema.PROCESSLIST WHERE COMMAND = 'Binlog Dump'")
+            .await
+            .unwrap();
         root.disconnect().await.unwrap();
         users
     });
@@ -200,9 +313,19 @@ fn tls_snapshot_and_binlog_and_every_verification_failure_at_submission() {
     h.close().unwrap();
 
     // The default (PREFERRED) encrypts when the server offers TLS: the REQUIRE SSL user gets in.
-    assert_eq!(preflight("127.0.0.1", port, TLS_USER, PASSWORD, &[]), Ok(()));
+    assert_eq!(
+        preflight("127.0.0.1", port, TLS_USER, PASSWORD, &[]),
+        Ok(())
+    );
     // A REQUIRE SSL user without TLS: refused, and the error names the TLS options.
-    let e = preflight("127.0.0.1", port, TLS_USER, PASSWORD, &[("jdbc.properties.sslMode", "DISABLED")]).unwrap_err();
+    let e = preflight(
+        "127.0.0.1",
+        port,
+        TLS_USER,
+        PASSWORD,
+        &[("jdbc.properties.sslMode", "DISABLED")],
+    )
+    .unwrap_err();
     assert!(
         e.contains(&format!("Access denied for user '{TLS_USER}'"))
             && e.contains("the connection was not encrypted (sslMode DISABLED ('jdbc.properties.sslMode' = 'DISABLED'))")
@@ -210,21 +333,52 @@ fn tls_snapshot_and_binlog_and_every_verification_failure_at_submission() {
             && e.contains("set 'jdbc.properties.sslMode' = 'REQUIRED'"),
         "{e}"
     );
-    let e = preflight("127.0.0.1", port, TLS_USER, PASSWORD, &[("jdbc.properties.useSSL", "false")]).unwrap_err();
-    assert!(e.contains("'jdbc.properties.useSSL' = 'false'") && e.contains("REQUIRE SSL"), "{e}");
+    let e = preflight(
+        "127.0.0.1",
+        port,
+        TLS_USER,
+        PASSWORD,
+        &[("jdbc.properties.useSSL", "false")],
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("'jdbc.properties.useSSL' = 'false'") && e.contains("REQUIRE SSL"),
+        "{e}"
+    );
 
     // A CA that did not sign the server certificate.
     let other_ca = pki.path("other-ca.pem");
-    let e = preflight("localhost", port, TLS_USER, PASSWORD, &[("ssl.ca-cert", other_ca.as_str())]).unwrap_err();
+    let e = preflight(
+        "localhost",
+        port,
+        TLS_USER,
+        PASSWORD,
+        &[("ssl.ca-cert", other_ca.as_str())],
+    )
+    .unwrap_err();
     assert!(
-        e.contains(&format!("the TLS certificate of the server at localhost:{port} is not trusted"))
-            && e.contains(&format!("not signed by the CA in 'ssl.ca-cert' ({other_ca})"))
-            && e.contains("Set 'ssl.ca-cert' to the PEM file of the CA that signed the server's certificate"),
+        e.contains(&format!(
+            "the TLS certificate of the server at localhost:{port} is not trusted"
+        )) && e.contains(&format!(
+            "not signed by the CA in 'ssl.ca-cert' ({other_ca})"
+        )) && e.contains(
+            "Set 'ssl.ca-cert' to the PEM file of the CA that signed the server's certificate"
+        ),
         "{e}"
     );
     // No CA given: the built-in public CAs do not know a private CA either.
-    let e = preflight("localhost", port, TLS_USER, PASSWORD, &[("jdbc.properties.sslMode", "VERIFY_CA")]).unwrap_err();
-    assert!(e.contains("not signed by a public CA (no 'ssl.ca-cert' is set)"), "{e}");
+    let e = preflight(
+        "localhost",
+        port,
+        TLS_USER,
+        PASSWORD,
+        &[("jdbc.properties.sslMode", "VERIFY_CA")],
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("not signed by a public CA (no 'ssl.ca-cert' is set)"),
+        "{e}"
+    );
 
     // The certificate names localhost, not 127.0.0.1: VERIFY_IDENTITY refuses, VERIFY_CA accepts.
     let e = preflight("127.0.0.1", port, TLS_USER, PASSWORD, &verify_identity).unwrap_err();
@@ -234,16 +388,38 @@ fn tls_snapshot_and_binlog_and_every_verification_failure_at_submission() {
             && e.contains("set 'jdbc.properties.sslMode' = 'VERIFY_CA'"),
         "{e}"
     );
-    let verify_ca = [("jdbc.properties.sslMode", "VERIFY_CA"), ("ssl.ca-cert", ca.as_str())];
-    assert_eq!(preflight("127.0.0.1", port, TLS_USER, PASSWORD, &verify_ca), Ok(()));
+    let verify_ca = [
+        ("jdbc.properties.sslMode", "VERIFY_CA"),
+        ("ssl.ca-cert", ca.as_str()),
+    ];
+    assert_eq!(
+        preflight("127.0.0.1", port, TLS_USER, PASSWORD, &verify_ca),
+        Ok(())
+    );
     // The legacy switch means VERIFY_CA too.
-    let legacy = [("jdbc.properties.verifyServerCertificate", "true"), ("ssl.ca-cert", ca.as_str())];
-    assert_eq!(preflight("127.0.0.1", port, TLS_USER, PASSWORD, &legacy), Ok(()));
+    let legacy = [
+        ("jdbc.properties.verifyServerCertificate", "true"),
+        ("ssl.ca-cert", ca.as_str()),
+    ];
+    assert_eq!(
+        preflight("127.0.0.1", port, TLS_USER, PASSWORD, &legacy),
+        Ok(())
+    );
 
     // Unreadable CA file: at submission, naming the option and the path.
     let missing = pki.path("missing-ca.pem");
-    let e = preflight("localhost", port, TLS_USER, PASSWORD, &[("ssl.ca-cert", missing.as_str())]).unwrap_err();
-    assert!(e.contains(&format!("cannot read 'ssl.ca-cert' ({missing})")), "{e}");
+    let e = preflight(
+        "localhost",
+        port,
+        TLS_USER,
+        PASSWORD,
+        &[("ssl.ca-cert", missing.as_str())],
+    )
+    .unwrap_err();
+    assert!(
+        e.contains(&format!("cannot read 'ssl.ca-cert' ({missing})")),
+        "{e}"
+    );
 
     // REQUIRE X509: a client certificate signed by the server's CA gets in; without one the
     // error names the client certificate options.
@@ -253,13 +429,28 @@ fn tls_snapshot_and_binlog_and_every_verification_failure_at_submission() {
         ("ssl.client-cert", &pki.path("client.pem")),
         ("ssl.client-key", &pki.path("client-rsa.key")),
     ];
-    assert_eq!(preflight("localhost", port, X509_USER, PASSWORD, &client), Ok(()));
+    assert_eq!(
+        preflight("localhost", port, X509_USER, PASSWORD, &client),
+        Ok(())
+    );
     let e = preflight("localhost", port, X509_USER, PASSWORD, &verify_identity).unwrap_err();
-    assert!(e.contains("REQUIRE X509") && e.contains("set 'ssl.client-cert' and 'ssl.client-key'"), "{e}");
+    assert!(
+        e.contains("REQUIRE X509") && e.contains("set 'ssl.client-cert' and 'ssl.client-key'"),
+        "{e}"
+    );
     let pkcs8 = pki.path("client.key");
-    let e = preflight("localhost", port, X509_USER, PASSWORD, &[client[0], client[1], client[2], ("ssl.client-key", &pkcs8)])
-        .unwrap_err();
-    assert!(e.contains("is a PKCS#8 key") && e.contains("openssl rsa -in"), "{e}");
+    let e = preflight(
+        "localhost",
+        port,
+        X509_USER,
+        PASSWORD,
+        &[client[0], client[1], client[2], ("ssl.client-key", &pkcs8)],
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("is a PKCS#8 key") && e.contains("openssl rsa -in"),
+        "{e}"
+    );
     assert_key_never_shown(&e, Path::new(&pkcs8));
 }
 
@@ -280,8 +471,10 @@ fn required_against_a_server_without_tls_fails_naming_the_fix() {
     ] {
         let e = preflight(&s.host, s.port, &s.user, &s.password, &extra).unwrap_err();
         assert!(
-            e.contains(&format!("the server at {}:{} does not support TLS", s.host, s.port))
-                && e.contains("sslMode is REQUIRED")
+            e.contains(&format!(
+                "the server at {}:{} does not support TLS",
+                s.host, s.port
+            )) && e.contains("sslMode is REQUIRED")
                 && e.contains("Enable TLS on the server (ssl_cert, ssl_key and ssl_ca")
                 && e.contains("'PREFERRED'"),
             "{e}"

@@ -5,8 +5,8 @@ mod support;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
-    Time32MillisecondType, TimestampMicrosecondType, TimestampMillisecondType,
+    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
+    Int8Type, Time32MillisecondType, TimestampMicrosecondType, TimestampMillisecondType,
 };
 use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
 use mysql_async::prelude::Queryable;
@@ -120,7 +120,10 @@ const ALL_TYPES_FLINK: &[(&str, &str)] = &[
     ("c_date_nn", "DATE NOT NULL"),
     ("__metadata.database_name", "VARCHAR(2147483647) NOT NULL"),
     ("__metadata.table_name", "VARCHAR(2147483647) NOT NULL"),
-    ("__metadata.op_ts", "TIMESTAMP(3) WITH LOCAL TIME ZONE NOT NULL"),
+    (
+        "__metadata.op_ts",
+        "TIMESTAMP(3) WITH LOCAL TIME ZONE NOT NULL",
+    ),
     ("__metadata.row_kind", "VARCHAR(2147483647) NOT NULL"),
 ];
 
@@ -134,7 +137,11 @@ fn row_type(columns: &[(&str, &str)]) -> RowType {
 async fn protocol_rows(table: &TableSchema) -> Vec<mysql_async::Row> {
     let mut conn = cdc_conn().await;
     let columns: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
-    let sql = format!("SELECT {} FROM {} ORDER BY 1", columns.join(", "), table.id.quoted());
+    let sql = format!(
+        "SELECT {} FROM {} ORDER BY 1",
+        columns.join(", "),
+        table.id.quoted()
+    );
     let rows: Vec<mysql_async::Row> = conn.exec(sql, ()).await.unwrap();
     conn.disconnect().await.unwrap();
     rows
@@ -147,28 +154,53 @@ async fn snapshot(table: &TableSchema) -> Vec<RowValues> {
     let normalizer = RowNormalizer::new(table);
     rows.into_iter()
         .enumerate()
-        .map(|(i, r)| if i == 0 { snapshot_row(table, r) } else { normalizer.snapshot_row(table, r) }.unwrap())
+        .map(|(i, r)| {
+            if i == 0 {
+                snapshot_row(table, r)
+            } else {
+                normalizer.snapshot_row(table, r)
+            }
+            .unwrap()
+        })
         .collect()
 }
 
 /// Every row of the table (ORDER BY `order`) through each snapshot path into `rt`, one batch
 /// each: canonical rows then `append` (the reference), `append_snapshot_row` (mysql_async rows),
 /// and `append_snapshot_packet` (row packets read in place, what the snapshot reader uses).
-async fn snapshot_paths(table: &TableSchema, rt: &RowType, tz: &ServerTimeZone, order: &str) -> [RecordBatch; 3] {
+async fn snapshot_paths(
+    table: &TableSchema,
+    rt: &RowType,
+    tz: &ServerTimeZone,
+    order: &str,
+) -> [RecordBatch; 3] {
     let mut builder = BatchBuilder::new(rt, tz).unwrap();
     let mapping = builder.mapping(table).unwrap();
     let normalizer = RowNormalizer::new(table);
     let columns: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
-    let sql = format!("SELECT {} FROM {} ORDER BY {order}", columns.join(", "), table.id.quoted());
+    let sql = format!(
+        "SELECT {} FROM {} ORDER BY {order}",
+        columns.join(", "),
+        table.id.quoted()
+    );
     let mut conn = cdc_conn().await;
 
     let rows: Vec<mysql_async::Row> = conn.exec(sql.as_str(), ()).await.unwrap();
     for row in &rows {
-        builder.append(&mapping, &normalizer.snapshot_row(table, row.clone()).unwrap(), RowKind::Insert, 0).unwrap();
+        builder
+            .append(
+                &mapping,
+                &normalizer.snapshot_row(table, row.clone()).unwrap(),
+                RowKind::Insert,
+                0,
+            )
+            .unwrap();
     }
     let reference = builder.finish().unwrap().rows;
     for row in rows {
-        builder.append_snapshot_row(&mapping, table, &normalizer, row).unwrap();
+        builder
+            .append_snapshot_row(&mapping, table, &normalizer, row)
+            .unwrap();
     }
     let from_rows = builder.finish().unwrap().rows;
 
@@ -176,7 +208,9 @@ async fn snapshot_paths(table: &TableSchema, rt: &RowType, tz: &ServerTimeZone, 
     let mut reader = BinaryRowReader::new(result.columns_ref());
     assert_eq!(reader.len(), table.columns.len());
     while let Some(packet) = result.next_raw().await.unwrap() {
-        builder.append_snapshot_packet(&mapping, table, &normalizer, &mut reader, &packet).unwrap();
+        builder
+            .append_snapshot_packet(&mapping, table, &normalizer, &mut reader, &packet)
+            .unwrap();
     }
     drop(result);
     let from_packets = builder.finish().unwrap();
@@ -186,9 +220,17 @@ async fn snapshot_paths(table: &TableSchema, rt: &RowType, tz: &ServerTimeZone, 
 }
 
 /// [`snapshot_paths`] agree column by column (named on failure); returns the batch.
-async fn assert_snapshot_paths_agree(table: &TableSchema, rt: &RowType, tz: &ServerTimeZone, order: &str) -> RecordBatch {
+async fn assert_snapshot_paths_agree(
+    table: &TableSchema,
+    rt: &RowType,
+    tz: &ServerTimeZone,
+    order: &str,
+) -> RecordBatch {
     let [reference, from_rows, from_packets] = snapshot_paths(table, rt, tz, order).await;
-    for (name, batch) in [("append_snapshot_row", &from_rows), ("append_snapshot_packet", &from_packets)] {
+    for (name, batch) in [
+        ("append_snapshot_row", &from_rows),
+        ("append_snapshot_packet", &from_packets),
+    ] {
         assert_eq!(batch.schema(), reference.schema(), "{name}");
         assert_eq!(batch.num_rows(), reference.num_rows(), "{name}");
         for field in reference.schema().fields() {
@@ -206,7 +248,10 @@ async fn assert_snapshot_paths_agree(table: &TableSchema, rt: &RowType, tz: &Ser
 
 async fn schema(db: &str, table: &str) -> TableSchema {
     let mut conn = cdc_conn().await;
-    let schema = load_table(&mut conn, &TableId::new(db, table)).await.unwrap().expect("table exists");
+    let schema = load_table(&mut conn, &TableId::new(db, table))
+        .await
+        .unwrap()
+        .expect("table exists");
     conn.disconnect().await.unwrap();
     schema
 }
@@ -216,19 +261,41 @@ fn bytes(s: &str) -> Value {
 }
 
 fn prim<T: ArrowPrimitiveType>(batch: &RecordBatch, name: &str) -> Vec<Option<T::Native>> {
-    batch.column_by_name(name).unwrap_or_else(|| panic!("{name}")).as_primitive::<T>().iter().collect()
+    batch
+        .column_by_name(name)
+        .unwrap_or_else(|| panic!("{name}"))
+        .as_primitive::<T>()
+        .iter()
+        .collect()
 }
 
 fn strings(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
-    batch.column_by_name(name).unwrap().as_string::<i32>().iter().map(|v| v.map(str::to_string)).collect()
+    batch
+        .column_by_name(name)
+        .unwrap()
+        .as_string::<i32>()
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect()
 }
 
 fn binaries(batch: &RecordBatch, name: &str) -> Vec<Option<Vec<u8>>> {
-    batch.column_by_name(name).unwrap().as_binary::<i32>().iter().map(|v| v.map(<[u8]>::to_vec)).collect()
+    batch
+        .column_by_name(name)
+        .unwrap()
+        .as_binary::<i32>()
+        .iter()
+        .map(|v| v.map(<[u8]>::to_vec))
+        .collect()
 }
 
 fn bools(batch: &RecordBatch, name: &str) -> Vec<Option<bool>> {
-    batch.column_by_name(name).unwrap().as_boolean().iter().collect()
+    batch
+        .column_by_name(name)
+        .unwrap()
+        .as_boolean()
+        .iter()
+        .collect()
 }
 
 fn s(v: &str) -> Option<String> {
@@ -259,10 +326,17 @@ async fn snapshot_and_binlog_agree_and_map_to_flink_values() {
             if (r, i) == zero_timestamp {
                 // The one exception, Flink CDC's too: a zero TIMESTAMP is NULL in the snapshot, the
                 // epoch in the binlog (which stores a TIMESTAMP as epoch seconds).
-                assert_eq!((&s[i], &b[i]), (&Value::NULL, &Value::Date(1970, 1, 1, 0, 0, 0, 0)));
+                assert_eq!(
+                    (&s[i], &b[i]),
+                    (&Value::NULL, &Value::Date(1970, 1, 1, 0, 0, 0, 0))
+                );
                 continue;
             }
-            assert_eq!(s[i], b[i], "row id {:?}, column {}: snapshot vs binlog", s[0], column.name);
+            assert_eq!(
+                s[i], b[i],
+                "row id {:?}, column {}: snapshot vs binlog",
+                s[0], column.name
+            );
         }
     }
 
@@ -277,7 +351,10 @@ async fn snapshot_and_binlog_agree_and_map_to_flink_values() {
     assert_eq!(row2[col("c_enum")], bytes("b'c"));
     assert_eq!(row2[col("c_set")], bytes("r,b"));
     assert_eq!(row2[col("c_year")], Value::Int(2155));
-    assert_eq!(row2[col("c_timestamp6")], Value::Date(2038, 1, 19, 3, 14, 7, 999_999));
+    assert_eq!(
+        row2[col("c_timestamp6")],
+        Value::Date(2038, 1, 19, 3, 14, 7, 999_999)
+    );
     assert_eq!(row2[col("c_bit10")], Value::Bytes(vec![0x03, 0xff]));
     let row3 = &snap[2];
     assert_eq!(row3[col("c_char")], bytes("a"));
@@ -285,11 +362,22 @@ async fn snapshot_and_binlog_agree_and_map_to_flink_values() {
     assert_eq!(row3[col("c_dec38")], bytes("-0.0000000001"));
     assert_eq!(row3[col("c_year")], Value::Int(1901));
     let row4 = &snap[3];
-    assert_eq!(row4[col("c_bigint_u")], Value::UInt(9_223_372_036_854_775_808));
+    assert_eq!(
+        row4[col("c_bigint_u")],
+        Value::UInt(9_223_372_036_854_775_808)
+    );
     assert_eq!(row4[col("c_dec38")], bytes("0.5000000000"));
-    assert_eq!(row4[col("c_date")], Value::NULL, "zero date in a nullable column");
+    assert_eq!(
+        row4[col("c_date")],
+        Value::NULL,
+        "zero date in a nullable column"
+    );
     assert_eq!(row4[col("c_timestamp")], Value::NULL, "zero TIMESTAMP");
-    assert_eq!(row4[col("c_date_nn")], Value::Date(1970, 1, 1, 0, 0, 0, 0), "zero date, NOT NULL");
+    assert_eq!(
+        row4[col("c_date_nn")],
+        Value::Date(1970, 1, 1, 0, 0, 0, 0),
+        "zero date, NOT NULL"
+    );
     assert_eq!(row4[col("c_year")], Value::Int(0));
     assert_eq!(row4[col("c_set")], bytes("r,g,b"));
 
@@ -307,31 +395,88 @@ async fn snapshot_and_binlog_agree_and_map_to_flink_values() {
     let b = &batch.rows;
     assert_eq!(b.schema(), rt.arrow_schema());
 
-    assert_eq!(prim::<Int32Type>(b, "id"), vec![Some(1), Some(2), Some(3), Some(4)]);
-    assert_eq!(prim::<Int8Type>(b, "c_tinyint"), vec![None, Some(127), Some(-128), Some(0)]);
-    assert_eq!(prim::<Int16Type>(b, "c_tinyint_u"), vec![None, Some(255), Some(0), Some(1)]);
-    assert_eq!(bools(b, "c_bool"), vec![None, Some(true), Some(false), None]);
-    assert_eq!(bools(b, "c_boolean"), vec![None, Some(true), Some(false), None]);
-    assert_eq!(prim::<Int16Type>(b, "c_smallint"), vec![None, Some(32767), Some(-32768), Some(0)]);
-    assert_eq!(prim::<Int32Type>(b, "c_smallint_u"), vec![None, Some(65535), Some(0), Some(1)]);
-    assert_eq!(prim::<Int32Type>(b, "c_mediumint"), vec![None, Some(8388607), Some(-8388608), Some(0)]);
-    assert_eq!(prim::<Int64Type>(b, "c_mediumint_u"), vec![None, Some(16777215), Some(0), Some(1)]);
-    assert_eq!(prim::<Int32Type>(b, "c_int"), vec![None, Some(i32::MAX), Some(i32::MIN), Some(0)]);
-    assert_eq!(prim::<Int64Type>(b, "c_int_u"), vec![None, Some(4294967295), Some(0), Some(1)]);
-    assert_eq!(prim::<Int64Type>(b, "c_bigint"), vec![None, Some(i64::MAX), Some(i64::MIN), Some(0)]);
+    assert_eq!(
+        prim::<Int32Type>(b, "id"),
+        vec![Some(1), Some(2), Some(3), Some(4)]
+    );
+    assert_eq!(
+        prim::<Int8Type>(b, "c_tinyint"),
+        vec![None, Some(127), Some(-128), Some(0)]
+    );
+    assert_eq!(
+        prim::<Int16Type>(b, "c_tinyint_u"),
+        vec![None, Some(255), Some(0), Some(1)]
+    );
+    assert_eq!(
+        bools(b, "c_bool"),
+        vec![None, Some(true), Some(false), None]
+    );
+    assert_eq!(
+        bools(b, "c_boolean"),
+        vec![None, Some(true), Some(false), None]
+    );
+    assert_eq!(
+        prim::<Int16Type>(b, "c_smallint"),
+        vec![None, Some(32767), Some(-32768), Some(0)]
+    );
+    assert_eq!(
+        prim::<Int32Type>(b, "c_smallint_u"),
+        vec![None, Some(65535), Some(0), Some(1)]
+    );
+    assert_eq!(
+        prim::<Int32Type>(b, "c_mediumint"),
+        vec![None, Some(8388607), Some(-8388608), Some(0)]
+    );
+    assert_eq!(
+        prim::<Int64Type>(b, "c_mediumint_u"),
+        vec![None, Some(16777215), Some(0), Some(1)]
+    );
+    assert_eq!(
+        prim::<Int32Type>(b, "c_int"),
+        vec![None, Some(i32::MAX), Some(i32::MIN), Some(0)]
+    );
+    assert_eq!(
+        prim::<Int64Type>(b, "c_int_u"),
+        vec![None, Some(4294967295), Some(0), Some(1)]
+    );
+    assert_eq!(
+        prim::<Int64Type>(b, "c_bigint"),
+        vec![None, Some(i64::MAX), Some(i64::MIN), Some(0)]
+    );
     assert_eq!(
         prim::<Decimal128Type>(b, "c_bigint_u"),
-        vec![None, Some(18446744073709551615), Some(0), Some(9223372036854775808)]
+        vec![
+            None,
+            Some(18446744073709551615),
+            Some(0),
+            Some(9223372036854775808)
+        ]
     );
-    assert_eq!(prim::<Float32Type>(b, "c_float"), vec![None, Some(3.5), Some(-1.25), Some(0.0)]);
+    assert_eq!(
+        prim::<Float32Type>(b, "c_float"),
+        vec![None, Some(3.5), Some(-1.25), Some(0.0)]
+    );
     assert_eq!(
         prim::<Float64Type>(b, "c_double"),
-        vec![None, Some(1.7976931348623157e308), Some(-2.5e-300), Some(0.0)]
+        vec![
+            None,
+            Some(1.7976931348623157e308),
+            Some(-2.5e-300),
+            Some(0.0)
+        ]
     );
-    assert_eq!(prim::<Decimal128Type>(b, "c_dec"), vec![None, Some(9999999999), Some(-1234567891), Some(0)]);
+    assert_eq!(
+        prim::<Decimal128Type>(b, "c_dec"),
+        vec![None, Some(9999999999), Some(-1234567891), Some(0)]
+    );
     assert_eq!(
         prim::<Decimal128Type>(b, "c_dec38"),
-        vec![None, Some(99999999999999999999999999999999999999), Some(-1), Some(5000000000)]
+        vec![
+            None,
+            Some(99999999999999999999999999999999999999),
+            Some(-1),
+            Some(5000000000)
+        ]
     );
     assert_eq!(
         strings(b, "c_dec65"),
@@ -342,76 +487,169 @@ async fn snapshot_and_binlog_agree_and_map_to_flink_values() {
             s("1.000000000000000000000000000000")
         ]
     );
-    assert_eq!(prim::<Decimal128Type>(b, "c_dec0"), vec![None, Some(99999), Some(-99999), Some(0)]);
+    assert_eq!(
+        prim::<Decimal128Type>(b, "c_dec0"),
+        vec![None, Some(99999), Some(-99999), Some(0)]
+    );
     assert_eq!(strings(b, "c_char"), vec![None, s("abcde"), s("a"), None]);
-    assert_eq!(strings(b, "c_varchar"), vec![None, s("héllo wörld 🎉"), s(""), None]);
-    assert_eq!(strings(b, "c_text"), vec![None, s("line1\nline2 \"q\" \\"), s(""), None]);
+    assert_eq!(
+        strings(b, "c_varchar"),
+        vec![None, s("héllo wörld 🎉"), s(""), None]
+    );
+    assert_eq!(
+        strings(b, "c_text"),
+        vec![None, s("line1\nline2 \"q\" \\"), s(""), None]
+    );
     assert_eq!(strings(b, "c_tinytext"), vec![None, s("tiny"), s(""), None]);
-    assert_eq!(strings(b, "c_mediumtext"), vec![None, s("medium"), s(""), None]);
-    assert_eq!(strings(b, "c_longtext"), vec![None, s("long text"), s(""), None]);
+    assert_eq!(
+        strings(b, "c_mediumtext"),
+        vec![None, s("medium"), s(""), None]
+    );
+    assert_eq!(
+        strings(b, "c_longtext"),
+        vec![None, s("long text"), s(""), None]
+    );
     assert_eq!(strings(b, "c_latin1"), vec![None, s("café"), s(""), None]);
-    assert_eq!(binaries(b, "c_binary"), vec![None, Some(vec![1, 2, 3, 4]), Some(vec![1, 0, 0, 0]), None]);
-    assert_eq!(binaries(b, "c_varbinary"), vec![None, Some(vec![0, 255]), Some(vec![]), None]);
-    assert_eq!(binaries(b, "c_blob"), vec![None, Some(vec![0xde, 0xad, 0xbe, 0xef, 0]), Some(vec![]), None]);
-    assert_eq!(binaries(b, "c_longblob"), vec![None, Some(vec![0, 1]), Some(vec![]), None]);
-    assert_eq!(prim::<Date32Type>(b, "c_date"), vec![None, Some(2932896), Some(-719162), None]);
-    assert_eq!(prim::<Time32MillisecondType>(b, "c_time"), vec![None, Some(86399000), Some(0), None]);
-    assert_eq!(prim::<Time32MillisecondType>(b, "c_time3"), vec![None, Some(45296789), Some(1), None]);
+    assert_eq!(
+        binaries(b, "c_binary"),
+        vec![None, Some(vec![1, 2, 3, 4]), Some(vec![1, 0, 0, 0]), None]
+    );
+    assert_eq!(
+        binaries(b, "c_varbinary"),
+        vec![None, Some(vec![0, 255]), Some(vec![]), None]
+    );
+    assert_eq!(
+        binaries(b, "c_blob"),
+        vec![
+            None,
+            Some(vec![0xde, 0xad, 0xbe, 0xef, 0]),
+            Some(vec![]),
+            None
+        ]
+    );
+    assert_eq!(
+        binaries(b, "c_longblob"),
+        vec![None, Some(vec![0, 1]), Some(vec![]), None]
+    );
+    assert_eq!(
+        prim::<Date32Type>(b, "c_date"),
+        vec![None, Some(2932896), Some(-719162), None]
+    );
+    assert_eq!(
+        prim::<Time32MillisecondType>(b, "c_time"),
+        vec![None, Some(86399000), Some(0), None]
+    );
+    assert_eq!(
+        prim::<Time32MillisecondType>(b, "c_time3"),
+        vec![None, Some(45296789), Some(1), None]
+    );
     assert_eq!(
         prim::<TimestampMillisecondType>(b, "c_datetime"),
         vec![None, Some(253402300799000), Some(-30610224000000), None]
     );
-    assert_eq!(prim::<TimestampMillisecondType>(b, "c_datetime3"), vec![None, Some(1709208000123), Some(-1), None]);
+    assert_eq!(
+        prim::<TimestampMillisecondType>(b, "c_datetime3"),
+        vec![None, Some(1709208000123), Some(-1), None]
+    );
     assert_eq!(
         prim::<TimestampMicrosecondType>(b, "c_datetime6"),
         vec![None, Some(1709208000123456), Some(-2208988799999999), None]
     );
-    assert_eq!(prim::<TimestampMillisecondType>(b, "c_timestamp"), vec![None, Some(2147483647000), Some(1000), None]);
+    assert_eq!(
+        prim::<TimestampMillisecondType>(b, "c_timestamp"),
+        vec![None, Some(2147483647000), Some(1000), None]
+    );
     assert_eq!(
         prim::<TimestampMicrosecondType>(b, "c_timestamp6"),
         vec![None, Some(2147483647999999), Some(946684799500000), None]
     );
-    assert_eq!(prim::<Int32Type>(b, "c_year"), vec![None, Some(2155), Some(1901), Some(0)]);
-    assert_eq!(bools(b, "c_bit1"), vec![None, Some(true), Some(false), None]);
+    assert_eq!(
+        prim::<Int32Type>(b, "c_year"),
+        vec![None, Some(2155), Some(1901), Some(0)]
+    );
+    assert_eq!(
+        bools(b, "c_bit1"),
+        vec![None, Some(true), Some(false), None]
+    );
     // BIT(n) bytes least significant first, as Flink CDC emits them (the canonical value is big-endian).
-    assert_eq!(binaries(b, "c_bit10"), vec![None, Some(vec![0xff, 0x03]), Some(vec![1, 0]), None]);
-    assert_eq!(binaries(b, "c_bit64"), vec![None, Some(vec![0xff; 8]), Some(vec![0; 8]), None]);
+    assert_eq!(
+        binaries(b, "c_bit10"),
+        vec![None, Some(vec![0xff, 0x03]), Some(vec![1, 0]), None]
+    );
+    assert_eq!(
+        binaries(b, "c_bit64"),
+        vec![None, Some(vec![0xff; 8]), Some(vec![0; 8]), None]
+    );
     assert_eq!(strings(b, "c_enum"), vec![None, s("b'c"), s("a"), s("x y")]);
     assert_eq!(strings(b, "c_set"), vec![None, s("r,b"), s(""), s("r,g,b")]);
     // MariaDB keeps JSON as the text inserted.
-    assert_eq!(strings(b, "c_json"), vec![None, s(r#"{"k": [1, "two", null, true], "a": 1.5}"#), s("[]"), None]);
-    assert_eq!(prim::<Date32Type>(b, "c_date_nn"), vec![Some(10957), Some(19753), Some(-165), Some(0)]);
+    assert_eq!(
+        strings(b, "c_json"),
+        vec![
+            None,
+            s(r#"{"k": [1, "two", null, true], "a": 1.5}"#),
+            s("[]"),
+            None
+        ]
+    );
+    assert_eq!(
+        prim::<Date32Type>(b, "c_date_nn"),
+        vec![Some(10957), Some(19753), Some(-165), Some(0)]
+    );
     let name = db.name.clone();
-    assert_eq!(strings(b, "__metadata.database_name"), vec![Some(name.clone()); 4]);
+    assert_eq!(
+        strings(b, "__metadata.database_name"),
+        vec![Some(name.clone()); 4]
+    );
     assert_eq!(strings(b, "__metadata.table_name"), vec![s("all_types"); 4]);
-    assert_eq!(prim::<TimestampMillisecondType>(b, "__metadata.op_ts"), vec![Some(0); 4]);
+    assert_eq!(
+        prim::<TimestampMillisecondType>(b, "__metadata.op_ts"),
+        vec![Some(0); 4]
+    );
     assert_eq!(strings(b, "__metadata.row_kind"), vec![s("+I"); 4]);
 
     // The binlog rows give the same Arrow batch (apart from the event time).
     for row in &logged {
-        builder.append(&mapping, row, RowKind::Insert, 1_700_000_000_123).unwrap();
+        builder
+            .append(&mapping, row, RowKind::Insert, 1_700_000_000_123)
+            .unwrap();
     }
     let from_binlog = builder.finish().unwrap();
     // c_timestamp's zero TIMESTAMP (row 4) is the exception checked above.
-    assert_eq!(prim::<TimestampMillisecondType>(&from_binlog.rows, "c_timestamp")[3], Some(0));
-    for column in ALL_TYPES_FLINK.iter().map(|c| c.0).filter(|c| !matches!(*c, "__metadata.op_ts" | "c_timestamp")) {
+    assert_eq!(
+        prim::<TimestampMillisecondType>(&from_binlog.rows, "c_timestamp")[3],
+        Some(0)
+    );
+    for column in ALL_TYPES_FLINK
+        .iter()
+        .map(|c| c.0)
+        .filter(|c| !matches!(*c, "__metadata.op_ts" | "c_timestamp"))
+    {
         assert_eq!(
             from_binlog.rows.column_by_name(column).unwrap().to_data(),
             b.column_by_name(column).unwrap().to_data(),
             "{column}"
         );
     }
-    assert_eq!(prim::<TimestampMillisecondType>(&from_binlog.rows, "__metadata.op_ts"), vec![Some(1_700_000_000_123); 4]);
+    assert_eq!(
+        prim::<TimestampMillisecondType>(&from_binlog.rows, "__metadata.op_ts"),
+        vec![Some(1_700_000_000_123); 4]
+    );
 
     // The snapshot reader's path, protocol rows appended without canonical rows, gives the
     // same batch: trimmed CHAR, padded BINARY, DECIMALs, zero dates, every type.
     let normalizer = RowNormalizer::new(&table);
     for row in protocol_rows(&table).await {
-        builder.append_snapshot_row(&mapping, &table, &normalizer, row).unwrap();
+        builder
+            .append_snapshot_row(&mapping, &table, &normalizer, row)
+            .unwrap();
     }
     let direct = builder.finish().unwrap();
     assert_eq!(direct.row_kinds, None);
-    assert_eq!(&direct.rows, b, "append_snapshot_row vs snapshot_row + append");
+    assert_eq!(
+        &direct.rows, b,
+        "append_snapshot_row vs snapshot_row + append"
+    );
 
     // ... and so does the reader's path, row packets read in place: every type, every mapping
     // below (default types; a few columns in another order; strings and widened numbers).
@@ -445,12 +683,16 @@ async fn snapshot_and_binlog_agree_and_map_to_flink_values() {
         ("c_bit1", "BYTES"),
     ]);
     for tz in ["UTC", "+08:00", "-05:30"] {
-        assert_snapshot_paths_agree(&table, &as_text, &ServerTimeZone::parse(tz).unwrap(), "1").await;
+        assert_snapshot_paths_agree(&table, &as_text, &ServerTimeZone::parse(tz).unwrap(), "1")
+            .await;
     }
 
     // A SET declared ARRAY<STRING> reads as its members, from every snapshot path and from the
     // binlog (whose SET is a bitmap); the empty set is Flink CDC's `"".split(",")`, one "".
-    let as_array = row_type(&[("id", "INT NOT NULL"), ("c_set", "ARRAY<VARCHAR(2147483647)>")]);
+    let as_array = row_type(&[
+        ("id", "INT NOT NULL"),
+        ("c_set", "ARRAY<VARCHAR(2147483647)>"),
+    ]);
     let sets = assert_snapshot_paths_agree(&table, &as_array, &ServerTimeZone::utc(), "1").await;
     let members = |batch: &RecordBatch| -> Vec<Option<Vec<Option<String>>>> {
         let lists = batch.column_by_name("c_set").unwrap().as_list::<i32>();
@@ -458,13 +700,19 @@ async fn snapshot_and_binlog_agree_and_map_to_flink_values() {
             .map(|i| {
                 lists.is_valid(i).then(|| {
                     let v = lists.value(i);
-                    v.as_string::<i32>().iter().map(|m| m.map(str::to_string)).collect()
+                    v.as_string::<i32>()
+                        .iter()
+                        .map(|m| m.map(str::to_string))
+                        .collect()
                 })
             })
             .collect()
     };
     let m = |v: &[&str]| Some(v.iter().map(|x| s(x)).collect::<Vec<_>>());
-    assert_eq!(members(&sets), vec![None, m(&["r", "b"]), m(&[""]), m(&["r", "g", "b"])]);
+    assert_eq!(
+        members(&sets),
+        vec![None, m(&["r", "b"]), m(&[""]), m(&["r", "g", "b"])]
+    );
     let mut builder = BatchBuilder::new(&as_array, &ServerTimeZone::utc()).unwrap();
     let mapping = builder.mapping(&table).unwrap();
     for row in &logged {
@@ -502,7 +750,9 @@ async fn widened_types_and_server_time_zone() {
     let tz = ServerTimeZone::parse("+08:00").unwrap();
     let mut builder = BatchBuilder::new(&rt, &tz).unwrap();
     let mapping = builder.mapping(&table).unwrap();
-    builder.append(&mapping, &rows[0], RowKind::UpdateAfter, 5).unwrap();
+    builder
+        .append(&mapping, &rows[0], RowKind::UpdateAfter, 5)
+        .unwrap();
     let batch = builder.finish().unwrap();
     assert_eq!(batch.row_kinds, Some(vec![RowKind::UpdateAfter]));
     let b = &batch.rows;
@@ -511,19 +761,34 @@ async fn widened_types_and_server_time_zone() {
     assert_eq!(strings(b, "u"), vec![s("18446744073709551615")]);
     assert_eq!(prim::<Decimal128Type>(b, "d"), vec![Some(-15000)]);
     // 08:00:00.250 in +08:00 is 00:00:00.250 UTC: 2024-01-01 is day 19723.
-    assert_eq!(prim::<TimestampMillisecondType>(b, "dt"), vec![Some(19723 * 86_400_000 + 250)]);
+    assert_eq!(
+        prim::<TimestampMillisecondType>(b, "dt"),
+        vec![Some(19723 * 86_400_000 + 250)]
+    );
     // The instant 00:00:00.250 UTC is 08:00:00.250 on the server's wall clock.
-    assert_eq!(prim::<TimestampMillisecondType>(b, "ts"), vec![Some(19723 * 86_400_000 + 8 * 3_600_000 + 250)]);
+    assert_eq!(
+        prim::<TimestampMillisecondType>(b, "ts"),
+        vec![Some(19723 * 86_400_000 + 8 * 3_600_000 + 250)]
+    );
     assert_eq!(prim::<Int64Type>(b, "y"), vec![Some(2024)]);
     assert_eq!(prim::<Float64Type>(b, "f"), vec![Some(0.5)]);
     // TIMESTAMP(4) keeps 4 fraction digits.
-    assert_eq!(prim::<TimestampMicrosecondType>(b, "t6"), vec![Some(19723 * 86_400_000_000 + 123_400)]);
+    assert_eq!(
+        prim::<TimestampMicrosecondType>(b, "t6"),
+        vec![Some(19723 * 86_400_000_000 + 123_400)]
+    );
     // TIME keeps milliseconds whatever the declared precision, as Flink CDC does (Flink resolves a
     // declared TIME(p) as TIME(0), FLINK-17224, so the declared precision cannot be honoured).
-    assert_eq!(prim::<Time32MillisecondType>(b, "tm"), vec![Some(3_723_456)]);
+    assert_eq!(
+        prim::<Time32MillisecondType>(b, "tm"),
+        vec![Some(3_723_456)]
+    );
     // The snapshot reader's paths give these values too (the zone's shift both ways).
     let paths = assert_snapshot_paths_agree(&table, &rt, &tz, "1").await;
-    assert_eq!(&paths, b, "the update above and the snapshot's inserts have the same values");
+    assert_eq!(
+        &paths, b,
+        "the update above and the snapshot's inserts have the same values"
+    );
     db.drop_db().await;
 }
 
@@ -543,7 +808,11 @@ async fn named_server_time_zone_across_daylight_saving_time() {
     ])
     .await;
     let table = schema(&db.name, "z").await;
-    let rt = row_type(&[("id", "INT"), ("dt", "TIMESTAMP(0) WITH LOCAL TIME ZONE"), ("ts", "TIMESTAMP(0)")]);
+    let rt = row_type(&[
+        ("id", "INT"),
+        ("dt", "TIMESTAMP(0) WITH LOCAL TIME ZONE"),
+        ("ts", "TIMESTAMP(0)"),
+    ]);
     let tz = ServerTimeZone::parse("America/New_York").unwrap();
     let batch = assert_snapshot_paths_agree(&table, &rt, &tz, "1").await;
     let mut by_id: Vec<(i32, i64, i64)> = (0..batch.num_rows())
@@ -600,18 +869,53 @@ async fn snapshot_packets_edge_cases() {
     .await;
     // Row 3 + i: only column c<i> NULL, every other column set (one NULL in each bitmap position).
     let values = [
-        "0", "0", "0", "0", "0", "''", "0", "0", "''", "'2020-00-10 00:00:00'", "'1970-01-01 00:00:01'",
-        "'0000-00-00'", "'00:00:00'", "0", "b'0'", "''", "''", "'null'", "X''", "0", "-0", "''", "X''",
+        "0",
+        "0",
+        "0",
+        "0",
+        "0",
+        "''",
+        "0",
+        "0",
+        "''",
+        "'2020-00-10 00:00:00'",
+        "'1970-01-01 00:00:01'",
+        "'0000-00-00'",
+        "'00:00:00'",
+        "0",
+        "b'0'",
+        "''",
+        "''",
+        "'null'",
+        "X''",
+        "0",
+        "-0",
+        "''",
+        "X''",
     ];
     let mut inserts = Vec::new();
     for null in 1..=values.len() {
-        let row: Vec<&str> = values.iter().enumerate().map(|(i, v)| if i + 1 == null { "NULL" } else { v }).collect();
-        inserts.push(format!("INSERT INTO e VALUES ({}, {}, '0000-00-00')", 2 + null, row.join(", ")));
+        let row: Vec<&str> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i + 1 == null { "NULL" } else { v })
+            .collect();
+        inserts.push(format!(
+            "INSERT INTO e VALUES ({}, {}, '0000-00-00')",
+            2 + null,
+            row.join(", ")
+        ));
     }
     // Row 100 + k: the DECIMALs' and strings' small cases.
-    for (k, (d, t)) in [("0", "''"), ("-0.0001", "' '"), ("99999999999999.9999", "'a'"), ("0.5", "'  a  '"), ("-1", "'é '")]
-        .iter()
-        .enumerate()
+    for (k, (d, t)) in [
+        ("0", "''"),
+        ("-0.0001", "' '"),
+        ("99999999999999.9999", "'a'"),
+        ("0.5", "'  a  '"),
+        ("-1", "'é '"),
+    ]
+    .iter()
+    .enumerate()
     {
         inserts.push(format!(
             "INSERT INTO e (id, c7, c8, c9, c6, c24) VALUES ({}, {d}, {d}, {t}, {t}, '1969-12-31 23:59:59')",
@@ -650,21 +954,51 @@ async fn snapshot_packets_edge_cases() {
     ]);
     // TIME beyond a day (row 1) fails as Flink TIME: leave c13 out for the full mapping, and
     // read it once through each path below.
-    let without_time = RowType { columns: rt.columns.iter().filter(|c| c.name != "c13").cloned().collect() };
+    let without_time = RowType {
+        columns: rt
+            .columns
+            .iter()
+            .filter(|c| c.name != "c13")
+            .cloned()
+            .collect(),
+    };
     let b = assert_snapshot_paths_agree(&table, &without_time, &ServerTimeZone::utc(), "id").await;
     assert_eq!(b.num_rows(), 2 + values.len() + 5);
     // Row 1's extremes, row 2's NULLs, the zero dates.
     assert_eq!(strings(&b, "c6")[0].as_deref().map(str::len), Some(1200));
-    assert_eq!(strings(&b, "c8")[0].as_deref(), Some("-99999999999999999999999999999999999.999999999999999999999999999999"));
-    assert_eq!(prim::<Decimal128Type>(&b, "c7")[0], Some(-999_999_999_999_999_999));
-    assert_eq!(prim::<Decimal128Type>(&b, "c4")[0], Some(i128::from(u64::MAX)));
+    assert_eq!(
+        strings(&b, "c8")[0].as_deref(),
+        Some("-99999999999999999999999999999999999.999999999999999999999999999999")
+    );
+    assert_eq!(
+        prim::<Decimal128Type>(&b, "c7")[0],
+        Some(-999_999_999_999_999_999)
+    );
+    assert_eq!(
+        prim::<Decimal128Type>(&b, "c4")[0],
+        Some(i128::from(u64::MAX))
+    );
     assert_eq!(strings(&b, "c9")[0].as_deref(), Some("x"));
     assert_eq!(strings(&b, "c22")[0].as_deref().map(str::len), Some(70_000));
-    assert_eq!(binaries(&b, "c23")[0].as_deref().map(<[u8]>::len), Some(65_535));
+    assert_eq!(
+        binaries(&b, "c23")[0].as_deref().map(<[u8]>::len),
+        Some(65_535)
+    );
     assert_eq!(binaries(&b, "c19")[0], Some(vec![0, 0, 0]));
-    assert_eq!(prim::<TimestampMillisecondType>(&b, "c24")[..2], [Some(0), Some(946_684_800_000)]);
-    for name in without_time.columns.iter().map(|c| c.name.as_str()).filter(|n| !["id", "c24"].contains(n)) {
-        assert!(b.column_by_name(name).unwrap().is_null(1), "row 2, {name}: NULL");
+    assert_eq!(
+        prim::<TimestampMillisecondType>(&b, "c24")[..2],
+        [Some(0), Some(946_684_800_000)]
+    );
+    for name in without_time
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|n| !["id", "c24"].contains(n))
+    {
+        assert!(
+            b.column_by_name(name).unwrap().is_null(1),
+            "row 2, {name}: NULL"
+        );
     }
     for null in 1..=values.len() {
         let name = format!("c{null}");
@@ -673,15 +1007,32 @@ async fn snapshot_packets_edge_cases() {
         }
         let column = b.column_by_name(&name).unwrap();
         assert!(column.is_null(1 + null), "row {}: {name} NULL", 2 + null);
-        let others_null = (1..=values.len()).filter(|&i| i != null && column.is_null(1 + i)).count();
+        let others_null = (1..=values.len())
+            .filter(|&i| i != null && column.is_null(1 + i))
+            .count();
         // Zero dates are NULL in nullable columns: c10 ('2020-00-10'), c12 ('0000-00-00').
-        assert!(others_null == 0 || ["c10", "c12"].contains(&name.as_str()), "{name}: {others_null}");
+        assert!(
+            others_null == 0 || ["c10", "c12"].contains(&name.as_str()),
+            "{name}: {others_null}"
+        );
     }
-    assert_eq!(strings(&b, "c9")[2 + values.len()..], [s(""), s(""), s("a"), s("  a"), s("é")]);
-    assert_eq!(strings(&b, "c6")[2 + values.len()..], [s(""), s(" "), s("a"), s("  a  "), s("é ")]);
+    assert_eq!(
+        strings(&b, "c9")[2 + values.len()..],
+        [s(""), s(""), s("a"), s("  a"), s("é")]
+    );
+    assert_eq!(
+        strings(&b, "c6")[2 + values.len()..],
+        [s(""), s(" "), s("a"), s("  a  "), s("é ")]
+    );
     assert_eq!(
         prim::<Decimal128Type>(&b, "c7")[2 + values.len()..],
-        [Some(0), Some(-1), Some(999_999_999_999_999_999), Some(5000), Some(-10000)]
+        [
+            Some(0),
+            Some(-1),
+            Some(999_999_999_999_999_999),
+            Some(5000),
+            Some(-10000)
+        ]
     );
     assert_eq!(
         strings(&b, "c8")[2 + values.len() + 1].as_deref(),
@@ -695,34 +1046,58 @@ async fn snapshot_packets_edge_cases() {
     let normalizer = RowNormalizer::new(&table);
     let mut conn = cdc_conn().await;
     let columns: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
-    let sql = format!("SELECT {} FROM {} ORDER BY id", columns.join(", "), table.id.quoted());
+    let sql = format!(
+        "SELECT {} FROM {} ORDER BY id",
+        columns.join(", "),
+        table.id.quoted()
+    );
     let rows: Vec<mysql_async::Row> = conn.exec(sql.as_str(), ()).await.unwrap();
-    let row_err = builder.append_snapshot_row(&mapping, &table, &normalizer, rows[0].clone()).unwrap_err().to_string();
+    let row_err = builder
+        .append_snapshot_row(&mapping, &table, &normalizer, rows[0].clone())
+        .unwrap_err()
+        .to_string();
     let mut result = conn.exec_iter(sql.as_str(), ()).await.unwrap();
     let mut reader = BinaryRowReader::new(result.columns_ref());
     let packet = result.next_raw().await.unwrap().unwrap();
-    let packet_err =
-        builder.append_snapshot_packet(&mapping, &table, &normalizer, &mut reader, &packet).unwrap_err().to_string();
+    let packet_err = builder
+        .append_snapshot_packet(&mapping, &table, &normalizer, &mut reader, &packet)
+        .unwrap_err()
+        .to_string();
     assert_eq!(packet_err, row_err);
-    assert!(packet_err.contains("column 'c13'") && packet_err.contains("TIME"), "{packet_err}");
+    assert!(
+        packet_err.contains("column 'c13'") && packet_err.contains("TIME"),
+        "{packet_err}"
+    );
     // The rest of the result: rows 2.. read fine, as through rows.
     while let Some(packet) = result.next_raw().await.unwrap() {
-        builder.append_snapshot_packet(&mapping, &table, &normalizer, &mut reader, &packet).unwrap();
+        builder
+            .append_snapshot_packet(&mapping, &table, &normalizer, &mut reader, &packet)
+            .unwrap();
     }
     drop(result);
     let from_packets = builder.finish().unwrap().rows;
     for row in rows.into_iter().skip(1) {
-        builder.append_snapshot_row(&mapping, &table, &normalizer, row).unwrap();
+        builder
+            .append_snapshot_row(&mapping, &table, &normalizer, row)
+            .unwrap();
     }
     assert_eq!(from_packets, builder.finish().unwrap().rows);
 
     // A malformed packet: an error naming the table (and the column at fault), never a panic.
     let mut truncated = packet.to_vec();
     truncated.truncate(truncated.len() - 1);
-    let err = builder.append_snapshot_packet(&mapping, &table, &normalizer, &mut reader, &truncated).unwrap_err();
+    let err = builder
+        .append_snapshot_packet(&mapping, &table, &normalizer, &mut reader, &truncated)
+        .unwrap_err();
     let err = err.to_string();
-    assert!(err.contains(&db.name) && err.contains("malformed binary row packet"), "{err}");
-    assert!(err.contains("column `c24`"), "the last value runs past the end: {err}");
+    assert!(
+        err.contains(&db.name) && err.contains("malformed binary row packet"),
+        "{err}"
+    );
+    assert!(
+        err.contains("column `c24`"),
+        "the last value runs past the end: {err}"
+    );
     assert!(builder.is_empty());
     conn.disconnect().await.unwrap();
     db.drop_db().await;
@@ -752,7 +1127,10 @@ async fn update_images_normalize_like_the_snapshot() {
     let changes = read_changes(&table, &start, 2).await;
     assert_eq!(
         changes,
-        vec![Change::Update(before[0].clone(), after[0].clone()), Change::Delete(after[0].clone())]
+        vec![
+            Change::Update(before[0].clone(), after[0].clone()),
+            Change::Delete(after[0].clone())
+        ]
     );
     assert_eq!(before[0][0], Value::UInt(u64::MAX));
     assert_eq!(before[0][6], bytes("-123456789012345678901234.50000"));
@@ -768,15 +1146,24 @@ async fn update_images_normalize_like_the_snapshot() {
     let rt = row_type(&[("id", "DECIMAL(20, 0)"), ("t", "TIME(0)")]);
     let mut builder = BatchBuilder::new(&rt, &ServerTimeZone::utc()).unwrap();
     let mapping = builder.mapping(&table).unwrap();
-    let err = builder.append(&mapping, &after[0], RowKind::UpdateAfter, 0).unwrap_err().to_string();
-    assert!(err.contains("column 't'") && err.contains("838:59:59") && err.contains("TIME"), "{err}");
+    let err = builder
+        .append(&mapping, &after[0], RowKind::UpdateAfter, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("column 't'") && err.contains("838:59:59") && err.contains("TIME"),
+        "{err}"
+    );
     assert!(builder.is_empty());
     let mut ok = after[0].clone();
     ok[7] = Value::Time(false, 0, 1, 2, 3, 0);
     builder.append(&mapping, &ok, RowKind::Delete, 0).unwrap();
     let batch = builder.finish().unwrap();
     assert_eq!(batch.row_kinds, Some(vec![RowKind::Delete]));
-    assert_eq!(prim::<Time32MillisecondType>(&batch.rows, "t"), vec![Some(3_723_000)]);
+    assert_eq!(
+        prim::<Time32MillisecondType>(&batch.rows, "t"),
+        vec![Some(3_723_000)]
+    );
     db.drop_db().await;
 }
 
@@ -838,5 +1225,8 @@ fn batch_builder_throughput() {
     }
     let n = batches * rows.len();
     let secs = start.elapsed().as_secs_f64();
-    println!("BatchBuilder: {n} rows in {secs:.3} s = {:.2} M rows/s", n as f64 / secs / 1e6);
+    println!(
+        "BatchBuilder: {n} rows in {secs:.3} s = {:.2} M rows/s",
+        n as f64 / secs / 1e6
+    );
 }

@@ -20,8 +20,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use arrow_array::{Int64Array, RecordBatch};
 use arrow_array::{ArrayRef, StringArray};
+use arrow_array::{Int64Array, RecordBatch};
 use rust_core::api::{
     AsyncSchedule, Availability, Boundedness, ChangeBatch, EnumeratorContext, EnumeratorInit,
     ReaderContext, ReaderInit, ReaderPoll, RowKind, Source, SourceFactory, SourceReader,
@@ -36,14 +36,23 @@ use serde::{Deserialize, Serialize};
 pub struct TestkitFactory;
 
 /// Every option of `rust-testkit`, as `docs/connectors/rust-testkit.md` lists them.
-pub const OPTIONS: &[OptionSpec] =
-    &[ROWS, SPLITS, FAIL_ON_OPTION, FAIL_AFTER_ROWS, DISCOVERY, FINISH_ACKS, DATA_DELAY, CHANGELOG];
+pub const OPTIONS: &[OptionSpec] = &[
+    ROWS,
+    SPLITS,
+    FAIL_ON_OPTION,
+    FAIL_AFTER_ROWS,
+    DISCOVERY,
+    FINISH_ACKS,
+    DATA_DELAY,
+    CHANGELOG,
+];
 
 const CHANGELOG: OptionSpec = OptionSpec {
     key: "changelog",
     type_name: "Boolean",
     default: OptionDefault::Value("false"),
-    description: "emit a changelog: per id +I, then -U/+U for multiples of 3 and -D for multiples of 5",
+    description:
+        "emit a changelog: per id +I, then -U/+U for multiples of 3 and -D for multiples of 5",
 };
 
 const ROWS: OptionSpec = OptionSpec {
@@ -132,7 +141,11 @@ const ROW_KIND_KEY: &str = "row_kind";
 
 /// Maps each column of the row type to what it holds, or explains what is wrong with the schema.
 fn column_kinds(row_type: &RowType) -> Result<Vec<ColumnKind>> {
-    let physical = row_type.columns.iter().filter(|c| c.metadata_key().is_none()).count();
+    let physical = row_type
+        .columns
+        .iter()
+        .filter(|c| c.metadata_key().is_none())
+        .count();
     let mut kinds = Vec::with_capacity(row_type.arity());
     for column in &row_type.columns {
         match column.metadata_key() {
@@ -207,13 +220,17 @@ impl SourceFactory for TestkitFactory {
     fn create(&self, options: &Options, row_type: &RowType) -> Result<Box<dyn DynSource>> {
         let kinds = column_kinds(row_type)?;
         let fail_on_text = options.get_or_default::<String>(&FAIL_ON_OPTION)?;
-        let fail_on = FAIL_ON.iter().find(|(k, _)| *k == fail_on_text).map(|(_, v)| *v).ok_or_else(|| {
-            let names: Vec<&str> = FAIL_ON.iter().map(|(k, _)| *k).collect();
-            BridgeError::validation(format!(
-                "Invalid value for option 'fail.on': '{fail_on_text}'; expected {}",
-                one_of(&names)
-            ))
-        })?;
+        let fail_on = FAIL_ON
+            .iter()
+            .find(|(k, _)| *k == fail_on_text)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| {
+                let names: Vec<&str> = FAIL_ON.iter().map(|(k, _)| *k).collect();
+                BridgeError::validation(format!(
+                    "Invalid value for option 'fail.on': '{fail_on_text}'; expected {}",
+                    one_of(&names)
+                ))
+            })?;
         let discovery = options.get_or_default::<String>(&DISCOVERY)?;
         if discovery != "sync" && discovery != "async" {
             return Err(BridgeError::validation(format!(
@@ -230,8 +247,17 @@ impl SourceFactory for TestkitFactory {
             data_delay: options.get_or_default(&DATA_DELAY)?,
             changelog: options.get_or_default(&CHANGELOG)?,
         };
-        options.ensure_all_consumed(&OPTIONS.iter().map(|o| o.key.to_string()).collect::<Vec<_>>())?;
-        Ok(erase(TestkitSource { config: Arc::new(config), row_type: row_type.clone(), kinds: Arc::new(kinds) }))
+        options.ensure_all_consumed(
+            &OPTIONS
+                .iter()
+                .map(|o| o.key.to_string())
+                .collect::<Vec<_>>(),
+        )?;
+        Ok(erase(TestkitSource {
+            config: Arc::new(config),
+            row_type: row_type.clone(),
+            kinds: Arc::new(kinds),
+        }))
     }
 }
 
@@ -252,7 +278,11 @@ impl SourceSplit for RangeSplit {
 fn plan_splits(rows: u64, splits: u64) -> Vec<RangeSplit> {
     let size = rows.div_ceil(splits).max(1);
     (0..splits)
-        .map(|i| RangeSplit { id: i, next: (i * size).min(rows), end: ((i + 1) * size).min(rows) })
+        .map(|i| RangeSplit {
+            id: i,
+            next: (i * size).min(rows),
+            end: ((i + 1) * size).min(rows),
+        })
         .filter(|s| s.next < s.end)
         .collect()
 }
@@ -284,14 +314,28 @@ impl Source for TestkitSource {
         &self.row_type
     }
 
-    fn create_enumerator(&self, _: &EnumeratorInit, restored: Option<EnumState>) -> Result<TestkitEnumerator> {
-        let state = restored.unwrap_or(EnumState { pending: Vec::new(), discovered: false, unacked: BTreeSet::new() });
-        Ok(TestkitEnumerator { config: self.config.clone(), state, waiting: BTreeSet::new() })
+    fn create_enumerator(
+        &self,
+        _: &EnumeratorInit,
+        restored: Option<EnumState>,
+    ) -> Result<TestkitEnumerator> {
+        let state = restored.unwrap_or(EnumState {
+            pending: Vec::new(),
+            discovered: false,
+            unacked: BTreeSet::new(),
+        });
+        Ok(TestkitEnumerator {
+            config: self.config.clone(),
+            state,
+            waiting: BTreeSet::new(),
+        })
     }
 
     fn create_reader(&self, init: &ReaderInit) -> Result<TestkitReader> {
         if self.config.fail_on == FailOn::ReaderCreateError {
-            return Err(BridgeError::other("testkit: reader creation failed as configured (fail.on=reader-create-error)"));
+            return Err(BridgeError::other(
+                "testkit: reader creation failed as configured (fail.on=reader-create-error)",
+            ));
         }
         Ok(TestkitReader {
             config: self.config.clone(),
@@ -344,7 +388,9 @@ impl SplitEnumerator for TestkitEnumerator {
 
     fn start(&mut self, ctx: &mut EnumeratorContext<RangeSplit>) -> Result<()> {
         if self.config.fail_on == FailOn::EnumeratorStartPanic {
-            panic!("testkit: enumerator start panic as configured (fail.on=enumerator-start-panic)");
+            panic!(
+                "testkit: enumerator start panic as configured (fail.on=enumerator-start-panic)"
+            );
         }
         if self.state.discovered {
             return Ok(());
@@ -354,7 +400,11 @@ impl SplitEnumerator for TestkitEnumerator {
             // Split planning stands in for slow I/O: it runs on a Flink worker thread.
             ctx.call_async(
                 Box::new(move || {
-                    Ok(plan_splits(rows, splits).iter().flat_map(|s| [s.next, s.end]).flat_map(u64::to_le_bytes).collect())
+                    Ok(plan_splits(rows, splits)
+                        .iter()
+                        .flat_map(|s| [s.next, s.end])
+                        .flat_map(u64::to_le_bytes)
+                        .collect())
                 }),
                 AsyncSchedule::Once,
             );
@@ -365,7 +415,12 @@ impl SplitEnumerator for TestkitEnumerator {
         Ok(())
     }
 
-    fn handle_split_request(&mut self, subtask: u32, _: Option<&str>, ctx: &mut EnumeratorContext<RangeSplit>) -> Result<()> {
+    fn handle_split_request(
+        &mut self,
+        subtask: u32,
+        _: Option<&str>,
+        ctx: &mut EnumeratorContext<RangeSplit>,
+    ) -> Result<()> {
         self.serve(subtask, ctx);
         Ok(())
     }
@@ -374,7 +429,12 @@ impl SplitEnumerator for TestkitEnumerator {
         Ok(())
     }
 
-    fn add_splits_back(&mut self, splits: Vec<RangeSplit>, subtask: u32, ctx: &mut EnumeratorContext<RangeSplit>) -> Result<()> {
+    fn add_splits_back(
+        &mut self,
+        splits: Vec<RangeSplit>,
+        subtask: u32,
+        ctx: &mut EnumeratorContext<RangeSplit>,
+    ) -> Result<()> {
         // Its reader is gone; serving the request it left would assign to an unregistered reader.
         self.waiting.remove(&subtask);
         for s in &splits {
@@ -393,8 +453,14 @@ impl SplitEnumerator for TestkitEnumerator {
         })
     }
 
-    fn handle_source_event(&mut self, _: u32, event: &[u8], ctx: &mut EnumeratorContext<RangeSplit>) -> Result<()> {
-        let text = std::str::from_utf8(event).map_err(|_| BridgeError::other("testkit: event is not UTF-8"))?;
+    fn handle_source_event(
+        &mut self,
+        _: u32,
+        event: &[u8],
+        ctx: &mut EnumeratorContext<RangeSplit>,
+    ) -> Result<()> {
+        let text = std::str::from_utf8(event)
+            .map_err(|_| BridgeError::other("testkit: event is not UTF-8"))?;
         let id = text
             .strip_prefix("finished:")
             .and_then(|id| id.parse::<u64>().ok())
@@ -410,12 +476,20 @@ impl SplitEnumerator for TestkitEnumerator {
         result: std::result::Result<Vec<u8>, String>,
         ctx: &mut EnumeratorContext<RangeSplit>,
     ) -> Result<()> {
-        let bytes = result.map_err(|e| BridgeError::other(format!("testkit: split discovery failed: {e}")))?;
-        let bounds: Vec<u64> = bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
+        let bytes = result
+            .map_err(|e| BridgeError::other(format!("testkit: split discovery failed: {e}")))?;
+        let bounds: Vec<u64> = bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
         self.state.pending = bounds
             .chunks_exact(2)
             .enumerate()
-            .map(|(i, b)| RangeSplit { id: i as u64, next: b[0], end: b[1] })
+            .map(|(i, b)| RangeSplit {
+                id: i as u64,
+                next: b[0],
+                end: b[1],
+            })
             .collect();
         self.state.discovered = true;
         self.serve_waiting(ctx);
@@ -445,7 +519,11 @@ impl DelayedArrival {
                 }
             })
             .expect("spawn testkit arrival thread");
-        DelayedArrival { stop: Some(stop), thread: Some(thread), arrived }
+        DelayedArrival {
+            stop: Some(stop),
+            thread: Some(thread),
+            arrived,
+        }
     }
 
     fn arrived(&self) -> bool {
@@ -488,7 +566,10 @@ impl SourceReader for TestkitReader {
         let failing = matches!(self.config.fail_on, FailOn::PollError | FailOn::PollPanic);
         if failing && self.emitted >= self.config.fail_after_rows {
             if self.config.fail_on == FailOn::PollPanic {
-                panic!("testkit: poll panic as configured after {} rows (fail.on=poll-panic)", self.emitted);
+                panic!(
+                    "testkit: poll panic as configured after {} rows (fail.on=poll-panic)",
+                    self.emitted
+                );
             }
             return Err(BridgeError::other(format!(
                 "testkit: poll error as configured after {} rows (fail.on=poll-error)",
@@ -511,7 +592,11 @@ impl SourceReader for TestkitReader {
             }
         }
         // An id emits at most 4 changes: keep a changelog batch within the batch size.
-        let ids_per_batch = if self.config.changelog { (ctx.batch_rows() / 4).max(1) } else { ctx.batch_rows() };
+        let ids_per_batch = if self.config.changelog {
+            (ctx.batch_rows() / 4).max(1)
+        } else {
+            ctx.batch_rows()
+        };
         let mut n = (split.end - split.next).min(ids_per_batch as u64);
         if failing {
             n = n.min(self.config.fail_after_rows - self.emitted);
@@ -521,7 +606,8 @@ impl SourceReader for TestkitReader {
         for id in split.next..split.next + n {
             scratch.clear();
             changes(id, self.config.changelog, &mut scratch);
-            self.changes.extend(scratch.iter().map(|&(kind, value)| (id, kind, value)));
+            self.changes
+                .extend(scratch.iter().map(|&(kind, value)| (id, kind, value)));
         }
         split.next += n;
         self.emitted += n;
@@ -538,17 +624,24 @@ impl SourceReader for TestkitReader {
             .iter()
             .map(|kind| -> ArrayRef {
                 match kind {
-                    ColumnKind::Id => Arc::new(Int64Array::from_iter_values(self.changes.iter().map(|c| c.0 as i64))),
-                    ColumnKind::Value => Arc::new(Int64Array::from_iter_values(self.changes.iter().map(|c| c.2 as i64))),
-                    ColumnKind::RowKind => {
-                        Arc::new(StringArray::from_iter_values(self.changes.iter().map(|c| short_string(c.1))))
-                    }
+                    ColumnKind::Id => Arc::new(Int64Array::from_iter_values(
+                        self.changes.iter().map(|c| c.0 as i64),
+                    )),
+                    ColumnKind::Value => Arc::new(Int64Array::from_iter_values(
+                        self.changes.iter().map(|c| c.2 as i64),
+                    )),
+                    ColumnKind::RowKind => Arc::new(StringArray::from_iter_values(
+                        self.changes.iter().map(|c| short_string(c.1)),
+                    )),
                 }
             })
             .collect();
         let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
         Ok(ReaderPoll::Batch(if self.config.changelog {
-            ChangeBatch { rows: batch, row_kinds: Some(self.changes.iter().map(|c| c.1).collect()) }
+            ChangeBatch {
+                rows: batch,
+                row_kinds: Some(self.changes.iter().map(|c| c.1).collect()),
+            }
         } else {
             ChangeBatch::inserts(batch)
         }))
@@ -587,20 +680,31 @@ mod tests {
             .iter()
             .map(|o| match o.default {
                 OptionDefault::Value(v) => (o.key.to_string(), v.to_string()),
-                OptionDefault::Text(t) => panic!("{}: testkit defaults are literal, not '{t}'", o.key),
+                OptionDefault::Text(t) => {
+                    panic!("{}: testkit defaults are literal, not '{t}'", o.key)
+                }
             })
             .collect();
         let options = Options::new("rust-testkit", values);
         let row_type = RowType::parse(&["id"], &["BIGINT"]).unwrap();
-        TestkitFactory.create(&options, &row_type).expect("defaults are valid");
+        TestkitFactory
+            .create(&options, &row_type)
+            .expect("defaults are valid");
         options.ensure_reads_declared(OPTIONS).unwrap();
     }
 
     #[test]
     fn plans_cover_every_row_once() {
         for (rows, splits) in [(0, 4), (1, 4), (10, 3), (1000, 4), (7, 7), (5, 10)] {
-            let ids: Vec<u64> = plan_splits(rows, splits).iter().flat_map(|s| s.next..s.end).collect();
-            assert_eq!(ids, (0..rows).collect::<Vec<_>>(), "rows={rows} splits={splits}");
+            let ids: Vec<u64> = plan_splits(rows, splits)
+                .iter()
+                .flat_map(|s| s.next..s.end)
+                .collect();
+            assert_eq!(
+                ids,
+                (0..rows).collect::<Vec<_>>(),
+                "rows={rows} splits={splits}"
+            );
         }
     }
 
@@ -615,13 +719,19 @@ mod tests {
             changes(id, true, &mut out);
             for &(kind, value) in &out {
                 match kind {
-                    RowKind::Insert | RowKind::UpdateAfter => assert!(table.insert(id, value).is_none()),
-                    RowKind::UpdateBefore | RowKind::Delete => assert_eq!(table.remove(&id), Some(value)),
+                    RowKind::Insert | RowKind::UpdateAfter => {
+                        assert!(table.insert(id, value).is_none())
+                    }
+                    RowKind::UpdateBefore | RowKind::Delete => {
+                        assert_eq!(table.remove(&id), Some(value))
+                    }
                 }
             }
         }
-        let expected: std::collections::BTreeMap<u64, u64> =
-            (0..100).filter(|id| id % 5 != 0).map(|id| (id, if id % 3 == 0 { 2 * id } else { id })).collect();
+        let expected: std::collections::BTreeMap<u64, u64> = (0..100)
+            .filter(|id| id % 5 != 0)
+            .map(|id| (id, if id % 3 == 0 { 2 * id } else { id }))
+            .collect();
         assert_eq!(table, expected);
         out.clear();
         changes(15, false, &mut out);
@@ -634,14 +744,29 @@ mod tests {
             let (names, types): (Vec<&str>, Vec<&str>) = cols.iter().copied().unzip();
             RowType::parse(&names, &types).unwrap()
         };
-        assert_eq!(column_kinds(&row(&[("id", "BIGINT")])).unwrap(), vec![ColumnKind::Id]);
         assert_eq!(
-            column_kinds(&row(&[("id", "BIGINT"), ("v", "BIGINT"), ("__metadata.row_kind", "VARCHAR(2147483647) NOT NULL")]))
-                .unwrap(),
+            column_kinds(&row(&[("id", "BIGINT")])).unwrap(),
+            vec![ColumnKind::Id]
+        );
+        assert_eq!(
+            column_kinds(&row(&[
+                ("id", "BIGINT"),
+                ("v", "BIGINT"),
+                ("__metadata.row_kind", "VARCHAR(2147483647) NOT NULL")
+            ]))
+            .unwrap(),
             vec![ColumnKind::Id, ColumnKind::Value, ColumnKind::RowKind]
         );
-        let err = column_kinds(&row(&[("id", "BIGINT"), ("__metadata.op_ts", "TIMESTAMP(3)")])).unwrap_err().to_string();
-        assert!(err.contains("'op_ts'") && err.contains("'row_kind'"), "{err}");
+        let err = column_kinds(&row(&[
+            ("id", "BIGINT"),
+            ("__metadata.op_ts", "TIMESTAMP(3)"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("'op_ts'") && err.contains("'row_kind'"),
+            "{err}"
+        );
         assert!(column_kinds(&row(&[("id", "INT")])).is_err());
         assert!(column_kinds(&row(&[("a", "BIGINT"), ("b", "BIGINT"), ("c", "BIGINT")])).is_err());
         assert!(column_kinds(&row(&[("__metadata.row_kind", "STRING")])).is_err());

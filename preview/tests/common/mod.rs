@@ -16,7 +16,10 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_flink-rust-preview");
 
 /// Runs the binary to completion.
 pub fn preview(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("run flink-rust-preview")
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run flink-rust-preview")
 }
 
 pub fn stdout(out: &Output) -> String {
@@ -33,12 +36,20 @@ pub fn registry() -> Registry {
 }
 
 pub fn options(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// The message job submission gives for this source (what JNI `validateSource` throws, after
 /// its operation name): the CLI must print the same.
-pub fn submission_error(connector: &str, pairs: &[(&str, &str)], names: &[&str], types: &[&str]) -> String {
+pub fn submission_error(
+    connector: &str,
+    pairs: &[(&str, &str)],
+    names: &[&str],
+    types: &[&str],
+) -> String {
     let mut options = options(pairs);
     options.insert("connector".into(), connector.into());
     let row_type = RowType::parse(names, types).expect("row type");
@@ -52,10 +63,17 @@ pub fn submission_error(connector: &str, pairs: &[(&str, &str)], names: &[&str],
 }
 
 /// Every batch a source emits until its end, run in-process on the Harness (as a job would).
-pub fn run_in_process(connector: &str, pairs: &[(&str, &str)], row_type: &RowType, parallelism: u32) -> Vec<Emitted> {
+pub fn run_in_process(
+    connector: &str,
+    pairs: &[(&str, &str)],
+    row_type: &RowType,
+    parallelism: u32,
+) -> Vec<Emitted> {
     let mut options = options(pairs);
     options.insert("connector".into(), connector.into());
-    let source = registry().validate_source(connector, options, row_type).expect("valid source");
+    let source = registry()
+        .validate_source(connector, options, row_type)
+        .expect("valid source");
     let mut h = Harness::new(source.as_ref(), parallelism, 4096).unwrap();
     let emitted = h.run_until(Duration::from_secs(60), |_| false).unwrap();
     assert!(h.all_ended(), "a bounded source");
@@ -69,7 +87,10 @@ pub fn kinds_and_ids(emitted: &[Emitted], column: usize) -> Vec<(String, i64)> {
         .iter()
         .flat_map(|e| {
             let ids = e.rows.column(column).as_primitive::<Int64Type>().clone();
-            e.kinds.iter().enumerate().map(move |(i, k)| (label(*k).to_string(), ids.value(i)))
+            e.kinds
+                .iter()
+                .enumerate()
+                .map(move |(i, k)| (label(*k).to_string(), ids.value(i)))
         })
         .collect()
 }
@@ -85,5 +106,8 @@ pub fn label(kind: RowKind) -> &'static str {
 
 /// The JSON lines of stdout, parsed.
 pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
-    stdout(out).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
 }

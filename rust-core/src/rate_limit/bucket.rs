@@ -41,8 +41,16 @@ pub struct DebtBucket {
 impl DebtBucket {
     /// A bucket without credit: the first batch may start at once, the next waits for it.
     pub fn new(rate: f64, now: Instant) -> Self {
-        assert!(rate > 0.0 && rate.is_finite(), "a rate limit must be positive, got {rate}");
-        DebtBucket { rate, origin: now, tat: 0.0, tolerance: TOLERANCE.as_secs_f64() }
+        assert!(
+            rate > 0.0 && rate.is_finite(),
+            "a rate limit must be positive, got {rate}"
+        );
+        DebtBucket {
+            rate,
+            origin: now,
+            tat: 0.0,
+            tolerance: TOLERANCE.as_secs_f64(),
+        }
     }
 
     pub fn rate(&self) -> f64 {
@@ -69,7 +77,10 @@ impl DebtBucket {
     /// Changes the rate and keeps what the reader owes (or its credit) in units, not in time: a
     /// debt of 1000 rows at 100 rows/s (10 s) becomes 5 s at 200 rows/s.
     pub fn set_rate(&mut self, rate: f64, now: Instant) {
-        assert!(rate > 0.0 && rate.is_finite(), "a rate limit must be positive, got {rate}");
+        assert!(
+            rate > 0.0 && rate.is_finite(),
+            "a rate limit must be positive, got {rate}"
+        );
         let now_secs = self.secs(now);
         let owed_units = (self.tat.max(now_secs - self.tolerance) - now_secs) * self.rate;
         self.rate = rate;
@@ -88,12 +99,21 @@ mod tests {
     /// The wait, within the microsecond the rounding may add.
     fn assert_wait(b: &DebtBucket, now: Instant, expected: Duration) {
         let wait = b.wait(now).expect("a wait");
-        assert!(wait >= expected && wait <= expected + Duration::from_micros(2), "{wait:?} vs {expected:?}");
+        assert!(
+            wait >= expected && wait <= expected + Duration::from_micros(2),
+            "{wait:?} vs {expected:?}"
+        );
     }
 
     /// Emits as fast as the bucket allows, one batch per allowed poll, for `span` of fake time
     /// (polled every `tick`); returns the units emitted.
-    fn drive(bucket: &mut DebtBucket, start: Instant, span: Duration, tick: Duration, batch: f64) -> f64 {
+    fn drive(
+        bucket: &mut DebtBucket,
+        start: Instant,
+        span: Duration,
+        tick: Duration,
+        batch: f64,
+    ) -> f64 {
         let mut now = start;
         let mut emitted = 0.0;
         while now < start + span {
@@ -155,7 +175,10 @@ mod tests {
         let resume = t0 + Duration::from_secs(60);
         let emitted = drive(&mut b, resume, Duration::from_secs(1), ms(1), 10.0);
         // One second's rate, plus 50 ms of credit, plus the batch allowed at the last instant.
-        assert!(emitted <= 1000.0 + 50.0 + 10.0, "burst after idle: {emitted}");
+        assert!(
+            emitted <= 1000.0 + 50.0 + 10.0,
+            "burst after idle: {emitted}"
+        );
         assert!(emitted >= 1000.0, "{emitted}");
     }
 

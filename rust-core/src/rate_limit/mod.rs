@@ -33,7 +33,8 @@ pub const ROWS_PER_SECOND: OptionSpec = OptionSpec {
     key: "scan.rate-limit.rows-per-second",
     type_name: "Long",
     default: OptionDefault::Text("unlimited"),
-    description: "most rows per second the whole source emits, shared by its readers (see Rate limits)",
+    description:
+        "most rows per second the whole source emits, shared by its readers (see Rate limits)",
 };
 
 pub const BYTES_PER_SECOND: OptionSpec = OptionSpec {
@@ -77,12 +78,17 @@ fn take_positive(
     let Some(raw) = options.remove(spec.key) else {
         return Ok(None);
     };
-    raw.trim().parse::<u64>().ok().and_then(NonZeroU64::new).map(Some).ok_or_else(|| {
-        BridgeError::validation(format!(
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(NonZeroU64::new)
+        .map(Some)
+        .ok_or_else(|| {
+            BridgeError::validation(format!(
             "Invalid value for option '{}' of '{connector}': '{raw}' is not a positive integer. \
              Set it to the most {unit} per second the whole source may emit (for example '1000'), \
              or remove the option for no limit.",
             spec.key
         ))
-    })
+        })
 }

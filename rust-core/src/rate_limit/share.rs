@@ -66,7 +66,10 @@ pub enum Framed<'a> {
 
 impl ActivityReport {
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = vec![TAG_ACTIVITY, matches!(self.activity, Activity::Active) as u8];
+        let mut out = vec![
+            TAG_ACTIVITY,
+            matches!(self.activity, Activity::Active) as u8,
+        ];
         out.extend_from_slice(&self.seq.to_le_bytes());
         out
     }
@@ -107,8 +110,15 @@ pub fn unframe(event: &[u8]) -> Result<Framed<'_>> {
     Ok(match tag {
         TAG_CONNECTOR => Framed::Connector(rest),
         TAG_ACTIVITY if rest.len() == 5 => {
-            let activity = if rest[0] == 1 { Activity::Active } else { Activity::Idle };
-            Framed::Activity(ActivityReport { activity, seq: u32_at(rest, 1).ok_or_else(bad)? })
+            let activity = if rest[0] == 1 {
+                Activity::Active
+            } else {
+                Activity::Idle
+            };
+            Framed::Activity(ActivityReport {
+                activity,
+                seq: u32_at(rest, 1).ok_or_else(bad)?,
+            })
         }
         TAG_SHARE if rest.len() == 8 => Framed::Share(Share {
             active_readers: u32_at(rest, 0).ok_or_else(bad)?,
@@ -132,7 +142,11 @@ struct ReaderEntry {
 
 impl Default for ReaderEntry {
     fn default() -> Self {
-        ReaderEntry { activity: Activity::Active, registered: false, last_seq: 0 }
+        ReaderEntry {
+            activity: Activity::Active,
+            registered: false,
+            last_seq: 0,
+        }
     }
 }
 
@@ -145,18 +159,31 @@ pub struct ShareCoordinator {
 
 impl ShareCoordinator {
     pub fn new(parallelism: u32) -> Self {
-        ShareCoordinator { parallelism: parallelism.max(1), readers: BTreeMap::new() }
+        ShareCoordinator {
+            parallelism: parallelism.max(1),
+            readers: BTreeMap::new(),
+        }
     }
 
     /// Readers that need a share: registered ones that have not reported themselves idle.
     pub fn active_readers(&self) -> u32 {
-        let active = self.readers.values().filter(|r| r.registered && r.activity == Activity::Active).count() as u32;
+        let active = self
+            .readers
+            .values()
+            .filter(|r| r.registered && r.activity == Activity::Active)
+            .count() as u32;
         active.clamp(1, self.parallelism)
     }
 
     fn share_for(&self, subtask: u32) -> (u32, Share) {
         let ack = self.readers.get(&subtask).map_or(0, |r| r.last_seq);
-        (subtask, Share { active_readers: self.active_readers(), ack })
+        (
+            subtask,
+            Share {
+                active_readers: self.active_readers(),
+                ack,
+            },
+        )
     }
 
     /// The shares to send after something changed: to `also` if it is registered and active,
@@ -166,7 +193,9 @@ impl ShareCoordinator {
         self.readers
             .iter()
             .filter(|(s, r)| {
-                r.registered && r.activity == Activity::Active && (count_changed || Some(**s) == also)
+                r.registered
+                    && r.activity == Activity::Active
+                    && (count_changed || Some(**s) == also)
             })
             .map(|(s, _)| self.share_for(*s))
             .collect()
@@ -176,7 +205,13 @@ impl ShareCoordinator {
     /// others now share with it.
     pub fn add_reader(&mut self, subtask: u32) -> Vec<(u32, Share)> {
         let before = self.active_readers();
-        self.readers.insert(subtask, ReaderEntry { registered: true, ..ReaderEntry::default() });
+        self.readers.insert(
+            subtask,
+            ReaderEntry {
+                registered: true,
+                ..ReaderEntry::default()
+            },
+        );
         self.shares_after(before, Some(subtask))
     }
 
@@ -190,7 +225,10 @@ impl ShareCoordinator {
 
     pub fn report(&mut self, subtask: u32, report: ActivityReport) -> Vec<(u32, Share)> {
         let before = self.active_readers();
-        let entry = self.readers.entry(subtask).or_insert_with(|| ReaderEntry { registered: true, ..Default::default() });
+        let entry = self.readers.entry(subtask).or_insert_with(|| ReaderEntry {
+            registered: true,
+            ..Default::default()
+        });
         entry.activity = report.activity;
         entry.last_seq = report.seq;
         self.shares_after(before, Some(subtask))
@@ -214,7 +252,12 @@ impl ReaderShare {
     /// A new reader: active, with the smallest share (`limit / parallelism`) until it hears more.
     pub fn new(parallelism: u32) -> Self {
         let parallelism = parallelism.max(1);
-        ReaderShare { parallelism, activity: Activity::Active, seq: 0, active_readers: parallelism }
+        ReaderShare {
+            parallelism,
+            activity: Activity::Active,
+            seq: 0,
+            active_readers: parallelism,
+        }
     }
 
     /// The divisor of the limit this reader uses now.
@@ -237,7 +280,10 @@ impl ReaderShare {
         if activity == Activity::Active {
             self.active_readers = self.parallelism;
         }
-        Some(ActivityReport { activity, seq: self.seq })
+        Some(ActivityReport {
+            activity,
+            seq: self.seq,
+        })
     }
 
     /// Applies a share from the enumerator; returns whether the divisor changed. Stale shares
@@ -259,21 +305,36 @@ mod tests {
     use super::*;
 
     fn idle(seq: u32) -> ActivityReport {
-        ActivityReport { activity: Activity::Idle, seq }
+        ActivityReport {
+            activity: Activity::Idle,
+            seq,
+        }
     }
 
     fn active(seq: u32) -> ActivityReport {
-        ActivityReport { activity: Activity::Active, seq }
+        ActivityReport {
+            activity: Activity::Active,
+            seq,
+        }
     }
 
     #[test]
     fn events_round_trip_through_their_framing() {
         let report = active(7);
         assert_eq!(unframe(&report.encode()).unwrap(), Framed::Activity(report));
-        let share = Share { active_readers: 3, ack: 9 };
+        let share = Share {
+            active_readers: 3,
+            ack: 9,
+        };
         assert_eq!(unframe(&share.encode()).unwrap(), Framed::Share(share));
-        assert_eq!(unframe(&frame_connector(b"finished:1")).unwrap(), Framed::Connector(b"finished:1"));
-        assert_eq!(unframe(&frame_connector(b"")).unwrap(), Framed::Connector(b""));
+        assert_eq!(
+            unframe(&frame_connector(b"finished:1")).unwrap(),
+            Framed::Connector(b"finished:1")
+        );
+        assert_eq!(
+            unframe(&frame_connector(b"")).unwrap(),
+            Framed::Connector(b"")
+        );
         assert!(unframe(b"").is_err());
         assert!(unframe(&[9, 1, 2]).is_err());
         assert!(unframe(&[TAG_SHARE, 1, 2]).is_err(), "truncated");
@@ -282,18 +343,76 @@ mod tests {
     #[test]
     fn a_reader_that_goes_idle_gives_its_share_to_the_active_ones() {
         let mut c = ShareCoordinator::new(3);
-        assert_eq!(c.add_reader(0), vec![(0, Share { active_readers: 1, ack: 0 })]);
+        assert_eq!(
+            c.add_reader(0),
+            vec![(
+                0,
+                Share {
+                    active_readers: 1,
+                    ack: 0
+                }
+            )]
+        );
         c.add_reader(1);
-        assert_eq!(c.add_reader(2).len(), 3, "a new reader: every active reader hears the count");
+        assert_eq!(
+            c.add_reader(2).len(),
+            3,
+            "a new reader: every active reader hears the count"
+        );
         assert_eq!(c.active_readers(), 3);
         // Reader 2 finished: 0 and 1 now split the limit in two; nothing goes to the idle one.
         let sent = c.report(2, idle(1));
-        assert_eq!(sent, vec![(0, Share { active_readers: 2, ack: 0 }), (1, Share { active_readers: 2, ack: 0 })]);
+        assert_eq!(
+            sent,
+            vec![
+                (
+                    0,
+                    Share {
+                        active_readers: 2,
+                        ack: 0
+                    }
+                ),
+                (
+                    1,
+                    Share {
+                        active_readers: 2,
+                        ack: 0
+                    }
+                )
+            ]
+        );
         // Reader 1 waits for a split too: 0 takes the whole limit.
-        assert_eq!(c.report(1, idle(1)), vec![(0, Share { active_readers: 1, ack: 0 })]);
+        assert_eq!(
+            c.report(1, idle(1)),
+            vec![(
+                0,
+                Share {
+                    active_readers: 1,
+                    ack: 0
+                }
+            )]
+        );
         // Reader 1 got work again: both halves, and reader 1's share acknowledges its report.
         let sent = c.report(1, active(2));
-        assert_eq!(sent, vec![(0, Share { active_readers: 2, ack: 0 }), (1, Share { active_readers: 2, ack: 2 })]);
+        assert_eq!(
+            sent,
+            vec![
+                (
+                    0,
+                    Share {
+                        active_readers: 2,
+                        ack: 0
+                    }
+                ),
+                (
+                    1,
+                    Share {
+                        active_readers: 2,
+                        ack: 2
+                    }
+                )
+            ]
+        );
         // The last active reader idle too: nobody to tell (the count never drops below 1).
         c.report(0, idle(1));
         assert_eq!(c.report(1, idle(3)), vec![]);
@@ -304,13 +423,49 @@ mod tests {
     fn readers_not_yet_registered_hold_no_share() {
         let mut c = ShareCoordinator::new(4);
         // Subtasks 2 and 3 have not started (batch mode on two slots): 0 and 1 take halves.
-        assert_eq!(c.add_reader(0), vec![(0, Share { active_readers: 1, ack: 0 })]);
-        assert_eq!(c.add_reader(1), vec![(0, Share { active_readers: 2, ack: 0 }), (1, Share { active_readers: 2, ack: 0 })]);
+        assert_eq!(
+            c.add_reader(0),
+            vec![(
+                0,
+                Share {
+                    active_readers: 1,
+                    ack: 0
+                }
+            )]
+        );
+        assert_eq!(
+            c.add_reader(1),
+            vec![
+                (
+                    0,
+                    Share {
+                        active_readers: 2,
+                        ack: 0
+                    }
+                ),
+                (
+                    1,
+                    Share {
+                        active_readers: 2,
+                        ack: 0
+                    }
+                )
+            ]
+        );
         assert_eq!(c.active_readers(), 2);
         // They finish; subtask 2 starts and takes the whole limit once told.
         c.report(0, idle(1));
         c.report(1, idle(1));
-        assert_eq!(c.add_reader(2), vec![(2, Share { active_readers: 1, ack: 0 })]);
+        assert_eq!(
+            c.add_reader(2),
+            vec![(
+                2,
+                Share {
+                    active_readers: 1,
+                    ack: 0
+                }
+            )]
+        );
         // No event ever goes to a subtask that has not registered.
         assert!(c.report(2, idle(1)).iter().all(|(s, _)| *s != 3));
     }
@@ -325,31 +480,87 @@ mod tests {
         // holds no share (it was idle already: the count stays 1, nothing to send).
         assert_eq!(c.reset_reader(1), vec![]);
         assert_eq!(c.report(0, idle(1)), vec![], "no events to a reset reader");
-        assert_eq!(c.report(0, active(2)), vec![(0, Share { active_readers: 1, ack: 2 })]);
+        assert_eq!(
+            c.report(0, active(2)),
+            vec![(
+                0,
+                Share {
+                    active_readers: 1,
+                    ack: 2
+                }
+            )]
+        );
         // Its next attempt starts active: both halves.
-        assert_eq!(c.add_reader(1), vec![(0, Share { active_readers: 2, ack: 2 }), (1, Share { active_readers: 2, ack: 0 })]);
+        assert_eq!(
+            c.add_reader(1),
+            vec![
+                (
+                    0,
+                    Share {
+                        active_readers: 2,
+                        ack: 2
+                    }
+                ),
+                (
+                    1,
+                    Share {
+                        active_readers: 2,
+                        ack: 0
+                    }
+                )
+            ]
+        );
     }
 
     #[test]
     fn a_reader_applies_only_shares_that_saw_its_latest_report() {
         let mut r = ReaderShare::new(4);
         assert_eq!(r.active_readers(), 4);
-        assert!(r.apply(Share { active_readers: 2, ack: 0 }));
+        assert!(r.apply(Share {
+            active_readers: 2,
+            ack: 0
+        }));
         assert_eq!(r.active_readers(), 2);
         assert_eq!(r.set_activity(Activity::Active), None, "already active");
 
         let report = r.set_activity(Activity::Idle).unwrap();
         assert_eq!(report, idle(1));
-        assert!(!r.apply(Share { active_readers: 1, ack: 1 }), "an idle reader needs no share");
+        assert!(
+            !r.apply(Share {
+                active_readers: 1,
+                ack: 1
+            }),
+            "an idle reader needs no share"
+        );
 
         let report = r.set_activity(Activity::Active).unwrap();
         assert_eq!(report, active(2));
-        assert_eq!(r.active_readers(), 4, "back to the smallest share until the enumerator answers");
-        assert!(!r.apply(Share { active_readers: 1, ack: 1 }), "stale: sent before report 2 was seen");
+        assert_eq!(
+            r.active_readers(),
+            4,
+            "back to the smallest share until the enumerator answers"
+        );
+        assert!(
+            !r.apply(Share {
+                active_readers: 1,
+                ack: 1
+            }),
+            "stale: sent before report 2 was seen"
+        );
         assert_eq!(r.active_readers(), 4);
-        assert!(r.apply(Share { active_readers: 3, ack: 2 }));
+        assert!(r.apply(Share {
+            active_readers: 3,
+            ack: 2
+        }));
         assert_eq!(r.active_readers(), 3);
-        r.apply(Share { active_readers: 99, ack: 2 });
-        assert_eq!(r.active_readers(), 4, "never more readers than the parallelism");
+        r.apply(Share {
+            active_readers: 99,
+            ack: 2,
+        });
+        assert_eq!(
+            r.active_readers(),
+            4,
+            "never more readers than the parallelism"
+        );
     }
 }

@@ -87,7 +87,11 @@ fn ranges(sizes: &[i64], first_id: u32, first_value: i64) -> VecDeque<Range> {
     sizes
         .iter()
         .map(|n| {
-            let r = Range { id, next, end: next + n };
+            let r = Range {
+                id,
+                next,
+                end: next + n,
+            };
             next += n;
             id += 1;
             r
@@ -120,24 +124,45 @@ impl SplitEnumerator for RangesEnumerator {
     type State = ();
     fn start(&mut self, ctx: &mut EnumeratorContext<Range>) -> Result<()> {
         let period = Duration::from_millis(10);
-        ctx.call_async(Box::new(|| Ok(Vec::new())), AsyncSchedule::Periodic { initial_delay: period, period });
+        ctx.call_async(
+            Box::new(|| Ok(Vec::new())),
+            AsyncSchedule::Periodic {
+                initial_delay: period,
+                period,
+            },
+        );
         Ok(())
     }
-    fn handle_split_request(&mut self, subtask: u32, _: Option<&str>, ctx: &mut EnumeratorContext<Range>) -> Result<()> {
+    fn handle_split_request(
+        &mut self,
+        subtask: u32,
+        _: Option<&str>,
+        ctx: &mut EnumeratorContext<Range>,
+    ) -> Result<()> {
         self.serve(subtask, ctx);
         Ok(())
     }
     fn add_reader(&mut self, _: u32, _: &mut EnumeratorContext<Range>) -> Result<()> {
         Ok(())
     }
-    fn add_splits_back(&mut self, splits: Vec<Range>, _: u32, _: &mut EnumeratorContext<Range>) -> Result<()> {
+    fn add_splits_back(
+        &mut self,
+        splits: Vec<Range>,
+        _: u32,
+        _: &mut EnumeratorContext<Range>,
+    ) -> Result<()> {
         self.pending.extend(splits);
         Ok(())
     }
     fn snapshot_state(&mut self, _: u64) -> Result<()> {
         Ok(())
     }
-    fn handle_source_event(&mut self, subtask: u32, event: &[u8], ctx: &mut EnumeratorContext<Range>) -> Result<()> {
+    fn handle_source_event(
+        &mut self,
+        subtask: u32,
+        event: &[u8],
+        ctx: &mut EnumeratorContext<Range>,
+    ) -> Result<()> {
         self.saw.lock().unwrap().push(event.to_vec());
         ctx.send_event(subtask, b"welcome".to_vec());
         Ok(())
@@ -190,7 +215,9 @@ impl SourceReader for RangesReader {
         if split.next == split.end {
             self.splits.pop_front();
         }
-        Ok(ReaderPoll::Batch(ChangeBatch::inserts(RecordBatch::try_new(self.schema.clone(), vec![Arc::new(ids)])?)))
+        Ok(ReaderPoll::Batch(ChangeBatch::inserts(
+            RecordBatch::try_new(self.schema.clone(), vec![Arc::new(ids)])?,
+        )))
     }
     fn add_splits(&mut self, splits: Vec<Range>, _: &mut ReaderContext) -> Result<()> {
         self.asked = false;
@@ -243,7 +270,10 @@ impl Source for Ranges {
 }
 
 fn rows_limit(n: u64) -> RateLimits {
-    RateLimits { rows_per_second: NonZeroU64::new(n), bytes_per_second: None }
+    RateLimits {
+        rows_per_second: NonZeroU64::new(n),
+        bytes_per_second: None,
+    }
 }
 
 /// Rows emitted per fake millisecond since the start: `(ms, subtask, rows)`.
@@ -251,7 +281,12 @@ type Timeline = Vec<(u64, u32, usize)>;
 
 /// Polls every reader once per fake millisecond until all ended or `max` passed. `pause` leaves
 /// the readers unpolled for a while (a backpressured task thread) at the given millisecond.
-fn run(h: &mut Harness<'_>, time: &FakeTime, max: Duration, pause: Option<(u64, Duration)>) -> Timeline {
+fn run(
+    h: &mut Harness<'_>,
+    time: &FakeTime,
+    max: Duration,
+    pause: Option<(u64, Duration)>,
+) -> Timeline {
     let mut timeline = Timeline::new();
     let mut ms = 0u64;
     while !h.all_ended() && ms < max.as_millis() as u64 {
@@ -293,19 +328,32 @@ fn last_ms(timeline: &Timeline) -> u64 {
 fn two_readers_share_the_limit_and_the_one_left_takes_all_of_it() {
     let time = FakeTime::new();
     // Reader 0 gets 3000 rows, reader 1 only 500: reader 1 ends after about a second.
-    let source = with_rate_limits_and_clock(erase(Ranges::new(&[3000, 500])), rows_limit(1000), time.clock());
+    let source = with_rate_limits_and_clock(
+        erase(Ranges::new(&[3000, 500])),
+        rows_limit(1000),
+        time.clock(),
+    );
     let mut h = Harness::new(source.as_ref(), 2, 4096).unwrap();
     let timeline = run(&mut h, &time, Duration::from_secs(20), None);
 
     // While both read, each gets half.
     let first = rows_in(&timeline, 0, 900, Some(0));
-    assert!((400..=500).contains(&first), "reader 0 in its first 0.9 s: {first}");
+    assert!(
+        (400..=500).contains(&first),
+        "reader 0 in its first 0.9 s: {first}"
+    );
     assert!((400..=500).contains(&rows_in(&timeline, 0, 900, Some(1))));
     // Then reader 0 alone gets the whole limit: 3500 rows take 3.5 s, not the 6 s of a fixed half.
     let end = last_ms(&timeline);
-    assert!((3400..=3600).contains(&end), "the last batch came at {end} ms");
+    assert!(
+        (3400..=3600).contains(&end),
+        "the last batch came at {end} ms"
+    );
     let alone = rows_in(&timeline, 1500, 3000, Some(0));
-    assert!((1450..=1550).contains(&alone), "reader 0 alone over 1.5 s: {alone}");
+    assert!(
+        (1450..=1550).contains(&alone),
+        "reader 0 alone over 1.5 s: {alone}"
+    );
     // Batches were hinted down to 100 ms of the initial share: 1000 / 2 / 10.
     assert!(timeline.iter().all(|(_, _, n)| *n <= 50), "{timeline:?}");
     assert_eq!(rows_in(&timeline, 0, u64::MAX, None), 3500);
@@ -314,11 +362,18 @@ fn two_readers_share_the_limit_and_the_one_left_takes_all_of_it() {
 #[test]
 fn every_second_stays_within_the_limit() {
     let time = FakeTime::new();
-    let source = with_rate_limits_and_clock(erase(Ranges::new(&[6000, 6000, 2000])), rows_limit(1000), time.clock());
+    let source = with_rate_limits_and_clock(
+        erase(Ranges::new(&[6000, 6000, 2000])),
+        rows_limit(1000),
+        time.clock(),
+    );
     let mut h = Harness::new(source.as_ref(), 3, 4096).unwrap();
     let timeline = run(&mut h, &time, Duration::from_secs(30), None);
     let end = last_ms(&timeline);
-    assert!((13_800..=14_100).contains(&end), "14,000 rows at 1000/s ended at {end} ms");
+    assert!(
+        (13_800..=14_100).contains(&end),
+        "14,000 rows at 1000/s ended at {end} ms"
+    );
     for start in (0..end).step_by(250) {
         let n = rows_in(&timeline, start, start + 1000, None);
         // One second of the limit, plus a batch per reader for the edges of the window.
@@ -329,13 +384,25 @@ fn every_second_stays_within_the_limit() {
 #[test]
 fn no_burst_after_the_readers_were_not_polled_for_a_while() {
     let time = FakeTime::new();
-    let source = with_rate_limits_and_clock(erase(Ranges::new(&[20_000])), rows_limit(1000), time.clock());
+    let source = with_rate_limits_and_clock(
+        erase(Ranges::new(&[20_000])),
+        rows_limit(1000),
+        time.clock(),
+    );
     let mut h = Harness::new(source.as_ref(), 1, 4096).unwrap();
     // At 1 s the task thread stalls (backpressure) for 10 s.
-    let timeline = run(&mut h, &time, Duration::from_secs(14), Some((1000, Duration::from_secs(10))));
+    let timeline = run(
+        &mut h,
+        &time,
+        Duration::from_secs(14),
+        Some((1000, Duration::from_secs(10))),
+    );
     let after = rows_in(&timeline, 11_000, 12_000, None);
     // 1000 a second, plus at most 50 ms of credit and one batch (100).
-    assert!(after <= 1000 + 50 + 100, "{after} rows in the second after the stall");
+    assert!(
+        after <= 1000 + 50 + 100,
+        "{after} rows in the second after the stall"
+    );
     assert!(after >= 950, "{after}");
 }
 
@@ -354,14 +421,27 @@ fn an_idle_reader_gives_its_share_back_and_takes_it_again_when_it_gets_work() {
     assert!((450..=550).contains(&rows_in(&timeline, 0, 1000, Some(1))));
     assert_eq!(rows_in(&timeline, 1500, 4000, Some(1)), 0);
     let alone = rows_in(&timeline, 1500, 3500, Some(0));
-    assert!((1950..=2050).contains(&alone), "reader 0 alone over 2 s: {alone}");
+    assert!(
+        (1950..=2050).contains(&alone),
+        "reader 0 alone over 2 s: {alone}"
+    );
 
     // Reader 1 gets work again (a split on the next tick): back to half each, no burst.
     hold.store(false, Ordering::SeqCst);
     let timeline = run(&mut h, &time, Duration::from_secs(3), None);
-    let (r0, r1) = (rows_in(&timeline, 500, 2500, Some(0)), rows_in(&timeline, 500, 2500, Some(1)));
-    assert!((950..=1050).contains(&r0) && (950..=1050).contains(&r1), "over 2 s: {r0} and {r1}");
-    assert!(rows_in(&timeline, 0, 1000, None) <= 1000 + 100, "{}", rows_in(&timeline, 0, 1000, None));
+    let (r0, r1) = (
+        rows_in(&timeline, 500, 2500, Some(0)),
+        rows_in(&timeline, 500, 2500, Some(1)),
+    );
+    assert!(
+        (950..=1050).contains(&r0) && (950..=1050).contains(&r1),
+        "over 2 s: {r0} and {r1}"
+    );
+    assert!(
+        rows_in(&timeline, 0, 1000, None) <= 1000 + 100,
+        "{}",
+        rows_in(&timeline, 0, 1000, None)
+    );
 }
 
 #[test]
@@ -373,20 +453,37 @@ fn connector_events_pass_through_unframed_and_rate_events_never_reach_the_connec
     let mut h = Harness::new(source.as_ref(), 2, 4096).unwrap();
     run(&mut h, &time, Duration::from_secs(5), None);
     assert!(h.all_ended());
-    assert_eq!(*enumerator_saw.lock().unwrap(), vec![b"hello".to_vec(), b"hello".to_vec()]);
-    assert_eq!(*readers_saw.lock().unwrap(), vec![b"welcome".to_vec(), b"welcome".to_vec()]);
+    assert_eq!(
+        *enumerator_saw.lock().unwrap(),
+        vec![b"hello".to_vec(), b"hello".to_vec()]
+    );
+    assert_eq!(
+        *readers_saw.lock().unwrap(),
+        vec![b"welcome".to_vec(), b"welcome".to_vec()]
+    );
 }
 
 #[test]
 fn bytes_are_charged_as_encoded_binary_rows() {
     let time = FakeTime::new();
     // One BIGINT column: 16 bytes per BinaryRowData. 1600 bytes/s is 100 rows/s: batches of 10.
-    let limits = RateLimits { rows_per_second: None, bytes_per_second: NonZeroU64::new(1600) };
-    let source: Box<dyn DynSource> = with_rate_limits_and_clock(erase(Ranges::new(&[100])), limits, time.clock());
+    let limits = RateLimits {
+        rows_per_second: None,
+        bytes_per_second: NonZeroU64::new(1600),
+    };
+    let source: Box<dyn DynSource> =
+        with_rate_limits_and_clock(erase(Ranges::new(&[100])), limits, time.clock());
     let init = ReaderInit::new(0, 1, DEFAULT_BATCH_ROWS);
     let mut rt = ReaderRuntime::new(source.as_ref(), init).unwrap();
-    let split = Range { id: 0, next: 0, end: 100 };
-    let splits = vec![SplitBytes { id: "0".into(), state: crate::state::encode(1, &split).unwrap() }];
+    let split = Range {
+        id: 0,
+        next: 0,
+        end: 100,
+    };
+    let splits = vec![SplitBytes {
+        id: "0".into(),
+        state: crate::state::encode(1, &split).unwrap(),
+    }];
     rt.call(|r, ctx| r.add_splits(splits, ctx)).unwrap();
 
     let response = rt.poll().unwrap();
@@ -407,8 +504,10 @@ fn i32_at(b: &[u8], at: usize) -> i32 {
 #[test]
 fn options_are_validated_with_the_option_named_and_the_fix() {
     let take = |pairs: &[(&str, &str)]| {
-        let mut options: BTreeMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut options: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let limits = RateLimits::take_from("rust-datagen", &mut options);
         (limits, options)
     };
@@ -420,11 +519,17 @@ fn options_are_validated_with_the_option_named_and_the_fix() {
     let limits = limits.unwrap();
     assert_eq!(limits.rows_per_second, NonZeroU64::new(500));
     assert_eq!(limits.bytes_per_second, NonZeroU64::new(1 << 20));
-    assert_eq!(rest.keys().collect::<Vec<_>>(), vec!["rows-per-second"], "the connector sees only its own");
+    assert_eq!(
+        rest.keys().collect::<Vec<_>>(),
+        vec!["rows-per-second"],
+        "the connector sees only its own"
+    );
     assert!(take(&[]).0.unwrap().is_unlimited());
 
     for bad in ["0", "-5", "1.5", "fast", ""] {
-        let err = take(&[("scan.rate-limit.rows-per-second", bad)]).0.unwrap_err();
+        let err = take(&[("scan.rate-limit.rows-per-second", bad)])
+            .0
+            .unwrap_err();
         assert!(err.is_validation(), "{err:?}");
         let msg = err.to_string();
         assert!(
@@ -434,14 +539,24 @@ fn options_are_validated_with_the_option_named_and_the_fix() {
             "{msg}"
         );
     }
-    let err = take(&[("scan.rate-limit.bytes-per-second", "0")]).0.unwrap_err().to_string();
-    assert!(err.contains("'scan.rate-limit.bytes-per-second'") && err.contains("bytes per second"), "{err}");
+    let err = take(&[("scan.rate-limit.bytes-per-second", "0")])
+        .0
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("'scan.rate-limit.bytes-per-second'") && err.contains("bytes per second"),
+        "{err}"
+    );
 }
 
 #[test]
 fn the_rate_limit_options_are_framework_keys() {
     for spec in super::OPTIONS {
-        assert!(crate::options::FRAMEWORK_KEYS.contains(&spec.key), "{}", spec.key);
+        assert!(
+            crate::options::FRAMEWORK_KEYS.contains(&spec.key),
+            "{}",
+            spec.key
+        );
     }
 }
 
@@ -460,5 +575,9 @@ fn batches_are_hinted_down_to_a_tenth_of_a_second_of_the_share() {
     assert_eq!(hint(Some(1_000_000_000), None, 2), DEFAULT_BATCH_ROWS);
     assert_eq!(hint(Some(3), None, 4), 1, "never below one row");
     assert_eq!(hint(None, Some(16_000), 1), 100, "16 bytes per row");
-    assert_eq!(hint(Some(500), Some(16_000), 1), 50, "the tighter of the two");
+    assert_eq!(
+        hint(Some(500), Some(16_000), 1),
+        50,
+        "the tighter of the two"
+    );
 }

@@ -17,15 +17,17 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::api::Boundedness;
 use crate::api::{EnumeratorCommand, EnumeratorInit, ReaderContext, ReaderInit, ReaderPoll};
 use crate::error::{BridgeError, Result};
 use crate::protocol::SplitBytes;
 use crate::rate_limit::bucket::DebtBucket;
-use crate::rate_limit::share::{frame_connector, unframe, Activity, Framed, ReaderShare, ShareCoordinator};
+use crate::rate_limit::share::{
+    frame_connector, unframe, Activity, Framed, ReaderShare, ShareCoordinator,
+};
 use crate::rate_limit::RateLimits;
 use crate::row::binary::fixed_length_part_size;
 use crate::runtime::{DynEnumerator, DynReader, DynSource, EnumeratorOutput};
-use crate::api::Boundedness;
 use crate::types::RowType;
 
 /// Where readers get the time; a fake one in tests.
@@ -60,7 +62,11 @@ pub fn with_rate_limits_and_clock(
     if limits.is_unlimited() {
         source
     } else {
-        Box::new(RateLimitedSource { inner: source, limits, clock })
+        Box::new(RateLimitedSource {
+            inner: source,
+            limits,
+            clock,
+        })
     }
 }
 
@@ -71,7 +77,12 @@ const BATCH_SECONDS: f64 = 0.1;
 /// The rows per batch a reader should aim for under `limits`: about [`BATCH_SECONDS`] of its
 /// initial share (`limit / parallelism`), never more than `default`. For a bytes limit the row
 /// size is taken as the fixed part of a `BinaryRowData`, a lower bound.
-pub fn batch_rows_hint(limits: &RateLimits, parallelism: u32, row_type: &RowType, default: usize) -> usize {
+pub fn batch_rows_hint(
+    limits: &RateLimits,
+    parallelism: u32,
+    row_type: &RowType,
+    default: usize,
+) -> usize {
     let per_reader = |limit: u64| limit as f64 / f64::from(parallelism.max(1)) * BATCH_SECONDS;
     let mut rows = default as f64;
     if let Some(limit) = limits.rows_per_second {
@@ -98,7 +109,11 @@ impl DynSource for RateLimitedSource {
         self.inner.row_type()
     }
 
-    fn create_enumerator(&self, init: &EnumeratorInit, restored_state: Option<&[u8]>) -> Result<Box<dyn DynEnumerator>> {
+    fn create_enumerator(
+        &self,
+        init: &EnumeratorInit,
+        restored_state: Option<&[u8]>,
+    ) -> Result<Box<dyn DynEnumerator>> {
         Ok(Box::new(SharingEnumerator {
             inner: self.inner.create_enumerator(init, restored_state)?,
             shares: ShareCoordinator::new(init.parallelism),
@@ -107,12 +122,22 @@ impl DynSource for RateLimitedSource {
 
     fn create_reader(&self, init: &ReaderInit) -> Result<Box<dyn DynReader>> {
         let inner = self.inner.create_reader(init)?;
-        Ok(Box::new(RateLimitedReader::new(inner, self.limits, init.parallelism, self.clock.clone())))
+        Ok(Box::new(RateLimitedReader::new(
+            inner,
+            self.limits,
+            init.parallelism,
+            self.clock.clone(),
+        )))
     }
 
     fn reader_init(&self, init: ReaderInit) -> ReaderInit {
         let mut init = self.inner.reader_init(init);
-        init.batch_rows = batch_rows_hint(&self.limits, init.parallelism, self.row_type(), init.batch_rows);
+        init.batch_rows = batch_rows_hint(
+            &self.limits,
+            init.parallelism,
+            self.row_type(),
+            init.batch_rows,
+        );
         init
     }
 
@@ -133,15 +158,24 @@ pub struct SharingEnumerator {
 
 impl SharingEnumerator {
     /// Frames the connector's events and appends the share events to send.
-    fn output(mut out: EnumeratorOutput, shares: Vec<(u32, super::share::Share)>) -> EnumeratorOutput {
+    fn output(
+        mut out: EnumeratorOutput,
+        shares: Vec<(u32, super::share::Share)>,
+    ) -> EnumeratorOutput {
         for command in &mut out.commands {
             if let EnumeratorCommand::SendEvent { event, .. } = command {
                 *event = frame_connector(event);
             }
         }
-        out.commands.extend(
-            shares.into_iter().map(|(subtask, share)| EnumeratorCommand::SendEvent { subtask, event: share.encode() }),
-        );
+        out.commands
+            .extend(
+                shares
+                    .into_iter()
+                    .map(|(subtask, share)| EnumeratorCommand::SendEvent {
+                        subtask,
+                        event: share.encode(),
+                    }),
+            );
         out
     }
 
@@ -155,7 +189,11 @@ impl DynEnumerator for SharingEnumerator {
         Self::framed(self.inner.start())
     }
 
-    fn handle_split_request(&mut self, subtask: u32, hostname: Option<&str>) -> Result<EnumeratorOutput> {
+    fn handle_split_request(
+        &mut self,
+        subtask: u32,
+        hostname: Option<&str>,
+    ) -> Result<EnumeratorOutput> {
         Self::framed(self.inner.handle_split_request(subtask, hostname))
     }
 
@@ -166,7 +204,11 @@ impl DynEnumerator for SharingEnumerator {
 
     /// Flink gives splits back when it resets a failed reader: it gets no events until it
     /// registers again.
-    fn add_splits_back(&mut self, splits: Vec<SplitBytes>, subtask: u32) -> Result<EnumeratorOutput> {
+    fn add_splits_back(
+        &mut self,
+        splits: Vec<SplitBytes>,
+        subtask: u32,
+    ) -> Result<EnumeratorOutput> {
         let out = self.inner.add_splits_back(splits, subtask)?;
         Ok(Self::output(out, self.shares.reset_reader(subtask)))
     }
@@ -185,12 +227,22 @@ impl DynEnumerator for SharingEnumerator {
 
     fn handle_source_event(&mut self, subtask: u32, event: &[u8]) -> Result<EnumeratorOutput> {
         match unframe(event)? {
-            Framed::Connector(event) => Self::framed(self.inner.handle_source_event(subtask, event)),
+            Framed::Connector(event) => {
+                Self::framed(self.inner.handle_source_event(subtask, event))
+            }
             Framed::Activity(report) => {
                 let shares = self.shares.report(subtask, report);
-                Ok(Self::output(EnumeratorOutput { commands: Vec::new(), tasks: Vec::new() }, shares))
+                Ok(Self::output(
+                    EnumeratorOutput {
+                        commands: Vec::new(),
+                        tasks: Vec::new(),
+                    },
+                    shares,
+                ))
             }
-            Framed::Share(_) => Err(BridgeError::other(format!("reader {subtask} sent a share event to the enumerator"))),
+            Framed::Share(_) => Err(BridgeError::other(format!(
+                "reader {subtask} sent a share event to the enumerator"
+            ))),
         }
     }
 
@@ -228,15 +280,24 @@ pub struct RateLimitedReader {
 }
 
 impl RateLimitedReader {
-    pub fn new(inner: Box<dyn DynReader>, limits: RateLimits, parallelism: u32, clock: Clock) -> Self {
+    pub fn new(
+        inner: Box<dyn DynReader>,
+        limits: RateLimits,
+        parallelism: u32,
+        clock: Clock,
+    ) -> Self {
         let share = ReaderShare::new(parallelism);
         let now = clock.now();
         let n = f64::from(share.active_readers());
         RateLimitedReader {
             inner,
             limits,
-            rows: limits.rows_per_second.map(|l| DebtBucket::new(l.get() as f64 / n, now)),
-            bytes: limits.bytes_per_second.map(|l| DebtBucket::new(l.get() as f64 / n, now)),
+            rows: limits
+                .rows_per_second
+                .map(|l| DebtBucket::new(l.get() as f64 / n, now)),
+            bytes: limits
+                .bytes_per_second
+                .map(|l| DebtBucket::new(l.get() as f64 / n, now)),
             share,
             awaiting_split: false,
             clock,
@@ -244,7 +305,11 @@ impl RateLimitedReader {
     }
 
     /// Runs a connector callback, then frames the events it recorded and notes a split request.
-    fn around<T>(&mut self, ctx: &mut ReaderContext, f: impl FnOnce(&mut dyn DynReader, &mut ReaderContext) -> T) -> T {
+    fn around<T>(
+        &mut self,
+        ctx: &mut ReaderContext,
+        f: impl FnOnce(&mut dyn DynReader, &mut ReaderContext) -> T,
+    ) -> T {
         let before = ctx.events_mut().len();
         let result = f(self.inner.as_mut(), ctx);
         for event in &mut ctx.events_mut()[before..] {
@@ -288,7 +353,11 @@ impl DynReader for RateLimitedReader {
 
     fn poll_next(&mut self, ctx: &mut ReaderContext) -> Result<ReaderPoll> {
         let now = self.clock.now();
-        let wait = [&self.rows, &self.bytes].into_iter().flatten().filter_map(|b| b.wait(now)).max();
+        let wait = [&self.rows, &self.bytes]
+            .into_iter()
+            .flatten()
+            .filter_map(|b| b.wait(now))
+            .max();
         if wait.is_some() {
             return Ok(ReaderPoll::NothingAvailable { retry_after: wait });
         }
@@ -296,7 +365,9 @@ impl DynReader for RateLimitedReader {
         match &poll {
             ReaderPoll::Batch(_) => self.set_activity(Activity::Active, ctx),
             ReaderPoll::EndOfInput => self.set_activity(Activity::Idle, ctx),
-            ReaderPoll::NothingAvailable { .. } if self.awaiting_split => self.set_activity(Activity::Idle, ctx),
+            ReaderPoll::NothingAvailable { .. } if self.awaiting_split => {
+                self.set_activity(Activity::Idle, ctx)
+            }
             ReaderPoll::NothingAvailable { .. } => {}
         }
         Ok(poll)
@@ -335,14 +406,18 @@ impl DynReader for RateLimitedReader {
 
     fn handle_source_event(&mut self, event: &[u8], ctx: &mut ReaderContext) -> Result<()> {
         match unframe(event)? {
-            Framed::Connector(event) => self.around(ctx, |r, ctx| r.handle_source_event(event, ctx)),
+            Framed::Connector(event) => {
+                self.around(ctx, |r, ctx| r.handle_source_event(event, ctx))
+            }
             Framed::Share(share) => {
                 if self.share.apply(share) {
                     self.apply_share();
                 }
                 Ok(())
             }
-            Framed::Activity(_) => Err(BridgeError::other("the enumerator sent an activity report to a reader")),
+            Framed::Activity(_) => Err(BridgeError::other(
+                "the enumerator sent an activity report to a reader",
+            )),
         }
     }
 

@@ -121,9 +121,10 @@ impl Kind {
                 ltz: false,
                 compact: precision <= MAX_COMPACT_TIMESTAMP_PRECISION,
             },
-            FlinkType::TimestampLtz { precision } => {
-                Kind::Timestamp { ltz: true, compact: precision <= MAX_COMPACT_TIMESTAMP_PRECISION }
-            }
+            FlinkType::TimestampLtz { precision } => Kind::Timestamp {
+                ltz: true,
+                compact: precision <= MAX_COMPACT_TIMESTAMP_PRECISION,
+            },
             FlinkType::Array(_) => Kind::StringArray,
         }
     }
@@ -292,10 +293,16 @@ impl BinaryRowEncoder {
             starts.resize(num_rows, self.base_row_size);
             for v in &views {
                 match v.values {
-                    Values::Bytes { offsets: value_offsets, .. } => {
-                        add_long_value_sizes(starts, value_offsets, v.nulls)
-                    }
-                    Values::StringLists { lists, elements, element_nulls, .. } => {
+                    Values::Bytes {
+                        offsets: value_offsets,
+                        ..
+                    } => add_long_value_sizes(starts, value_offsets, v.nulls),
+                    Values::StringLists {
+                        lists,
+                        elements,
+                        element_nulls,
+                        ..
+                    } => {
                         for (i, size) in starts.iter_mut().enumerate() {
                             if v.nulls.is_none_or(|n| n.is_valid(i)) {
                                 *size += string_array_size(lists, elements, element_nulls, i);
@@ -401,7 +408,10 @@ fn string_array_size(
 fn mismatch(plan: &ColumnPlan, actual: &DataType, expected: &str) -> BridgeError {
     BridgeError::Encoding {
         column: plan.name.clone(),
-        detail: format!("Flink type {} needs Arrow {expected} but the batch has {actual}", plan.ty),
+        detail: format!(
+            "Flink type {} needs Arrow {expected} but the batch has {actual}",
+            plan.ty
+        ),
     }
 }
 
@@ -438,11 +448,17 @@ fn view<'a>(plan: &ColumnPlan, array: &'a ArrayRef) -> Result<ColumnView<'a>> {
         }
         (Kind::String, DataType::Utf8) => {
             let a = array.as_string::<i32>();
-            Values::Bytes { offsets: a.value_offsets(), data: a.value_data() }
+            Values::Bytes {
+                offsets: a.value_offsets(),
+                data: a.value_data(),
+            }
         }
         (Kind::Binary, DataType::Binary) => {
             let a = array.as_binary::<i32>();
-            Values::Bytes { offsets: a.value_offsets(), data: a.value_data() }
+            Values::Bytes {
+                offsets: a.value_offsets(),
+                data: a.value_data(),
+            }
         }
         // Any unit; TIMESTAMP needs a zone-less Arrow timestamp, TIMESTAMP_LTZ one with a zone
         // (Arrow stores UTC epoch values either way, whatever the zone).
@@ -455,7 +471,11 @@ fn view<'a>(plan: &ColumnPlan, array: &'a ArrayRef) -> Result<ColumnView<'a>> {
                 TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().values(),
                 TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().values(),
             };
-            Values::Timestamp { values, unit: *unit, compact }
+            Values::Timestamp {
+                values,
+                unit: *unit,
+                compact,
+            }
         }
         (Kind::StringArray, DataType::List(field)) if *field.data_type() == DataType::Utf8 => {
             let lists = array.as_list::<i32>();
@@ -545,7 +565,11 @@ fn write_column(
         Values::I64(v) => write_fixed(plan, v, nulls, starts, buf, i64::to_le_bytes),
         Values::F32(v) => write_fixed(plan, v, nulls, starts, buf, f32::to_le_bytes),
         Values::F64(v) => write_fixed(plan, v, nulls, starts, buf, f64::to_le_bytes),
-        Values::Decimal { values, limit, compact } => {
+        Values::Decimal {
+            values,
+            limit,
+            compact,
+        } => {
             for (i, (&start, &v)) in starts.iter().zip(values).enumerate() {
                 let valid = is_valid(i);
                 if valid && !(-limit < v && v < limit) {
@@ -576,7 +600,10 @@ fn write_column(
                 }
             }
         }
-        Values::Bytes { offsets: value_offsets, data } => {
+        Values::Bytes {
+            offsets: value_offsets,
+            data,
+        } => {
             for (i, (&start, w)) in starts.iter().zip(value_offsets.windows(2)).enumerate() {
                 if !is_valid(i) {
                     buf[start + plan.null_byte] |= plan.null_mask;
@@ -597,7 +624,12 @@ fn write_column(
                 }
             }
         }
-        Values::StringLists { lists, elements, data, element_nulls } => {
+        Values::StringLists {
+            lists,
+            elements,
+            data,
+            element_nulls,
+        } => {
             for (i, &start) in starts.iter().enumerate() {
                 if !is_valid(i) {
                     buf[start + plan.null_byte] |= plan.null_mask;
@@ -607,11 +639,19 @@ fn write_column(
                 let size = string_array_size(lists, elements, element_nulls, i);
                 let array = &mut buf[start + cursor..start + cursor + size];
                 write_string_array(array, lists, elements, data, element_nulls, i);
-                put_slot(buf, start + plan.slot, ((cursor as u64) << 32) | size as u64);
+                put_slot(
+                    buf,
+                    start + plan.slot,
+                    ((cursor as u64) << 32) | size as u64,
+                );
                 cursors[i] = cursor + size;
             }
         }
-        Values::Timestamp { values, unit, compact } => {
+        Values::Timestamp {
+            values,
+            unit,
+            compact,
+        } => {
             for (i, (&start, &v)) in starts.iter().zip(values).enumerate() {
                 let valid = is_valid(i);
                 let (millis, nanos) = if valid {
@@ -632,7 +672,11 @@ fn write_column(
                     let cursor = cursors[i];
                     let at = start + cursor;
                     buf[at..at + 8].copy_from_slice(&millis.to_le_bytes());
-                    put_slot(buf, start + plan.slot, ((cursor as u64) << 32) | nanos as u64);
+                    put_slot(
+                        buf,
+                        start + plan.slot,
+                        ((cursor as u64) << 32) | nanos as u64,
+                    );
                     cursors[i] = cursor + WIDE_TIMESTAMP_SIZE;
                 }
             }
@@ -738,9 +782,13 @@ mod tests {
         let mut enc = BinaryRowEncoder::new(&row_type(types));
         let mut out = Vec::new();
         let mut offsets = Vec::new();
-        enc.encode(&batch(arrays), kinds, &mut out, &mut offsets).unwrap();
+        enc.encode(&batch(arrays), kinds, &mut out, &mut offsets)
+            .unwrap();
         offsets.push(out.len() as i32);
-        offsets.windows(2).map(|w| out[w[0] as usize..w[1] as usize].to_vec()).collect()
+        offsets
+            .windows(2)
+            .map(|w| out[w[0] as usize..w[1] as usize].to_vec())
+            .collect()
     }
 
     #[test]
@@ -765,9 +813,15 @@ mod tests {
         );
         assert_eq!(rows.len(), 2);
         // Kind 2; field 1 null: bit 9 = byte 1, bit 1.
-        assert_eq!(hex(&rows[0]), "0202000000000000feffffff000000000000000000000000");
+        assert_eq!(
+            hex(&rows[0]),
+            "0202000000000000feffffff000000000000000000000000"
+        );
         // Kind 3; field 0 null: bit 8 = byte 1, bit 0.
-        assert_eq!(hex(&rows[1]), "030100000000000000000000000000000100000000000000");
+        assert_eq!(
+            hex(&rows[1]),
+            "030100000000000000000000000000000100000000000000"
+        );
     }
 
     fn hex(b: &[u8]) -> String {
@@ -795,7 +849,12 @@ mod tests {
     #[test]
     fn timestamps_in_any_unit_agree() {
         // 1969-12-31T23:59:59.999123456Z: millis -1, nanoOfMilli 123456 (ns) / 123000 (us).
-        let types = ["TIMESTAMP(9)", "TIMESTAMP(6)", "TIMESTAMP(3)", "TIMESTAMP(0)"];
+        let types = [
+            "TIMESTAMP(9)",
+            "TIMESTAMP(6)",
+            "TIMESTAMP(3)",
+            "TIMESTAMP(0)",
+        ];
         let by_ns = encode(
             &types,
             vec![
@@ -824,14 +883,20 @@ mod tests {
             u64::from_le_bytes(r[8..16].try_into().unwrap()),
             ((fixed as u64) << 32) | 123_456
         );
-        assert_eq!(i64::from_le_bytes(r[fixed..fixed + 8].try_into().unwrap()), -1);
+        assert_eq!(
+            i64::from_le_bytes(r[fixed..fixed + 8].try_into().unwrap()),
+            -1
+        );
         assert_eq!(
             u64::from_le_bytes(r[16..24].try_into().unwrap()),
             (((fixed + 8) as u64) << 32) | 123_000
         );
         assert_eq!(i64::from_le_bytes(r[24..32].try_into().unwrap()), -1);
         assert_eq!(i64::from_le_bytes(r[32..40].try_into().unwrap()), -2000);
-        assert_eq!(millis_and_nanos(-1, TimeUnit::Nanosecond), Some((-1, 999_999)));
+        assert_eq!(
+            millis_and_nanos(-1, TimeUnit::Nanosecond),
+            Some((-1, 999_999))
+        );
         assert_eq!(millis_and_nanos(i64::MAX, TimeUnit::Second), None);
     }
 
@@ -846,10 +911,15 @@ mod tests {
                 &mut Vec::new(),
             )
             .unwrap_err();
-        assert!(matches!(err, BridgeError::Encoding { ref column, .. } if column == "f0"), "{err}");
+        assert!(
+            matches!(err, BridgeError::Encoding { ref column, .. } if column == "f0"),
+            "{err}"
+        );
         let ok = encode(
             &["TIMESTAMP_LTZ(3)"],
-            vec![Arc::new(TimestampMillisecondArray::from(vec![1]).with_timezone("+01:00"))],
+            vec![Arc::new(
+                TimestampMillisecondArray::from(vec![1]).with_timezone("+01:00"),
+            )],
             None,
         );
         assert_eq!(ok[0][8], 1);
@@ -872,25 +942,38 @@ mod tests {
         match err {
             BridgeError::Encoding { column, detail } => {
                 assert_eq!(column, "f1");
-                assert!(detail.contains("BIGINT") && detail.contains("Int64"), "{detail}");
+                assert!(
+                    detail.contains("BIGINT") && detail.contains("Int64"),
+                    "{detail}"
+                );
             }
             other => panic!("{other}"),
         }
         // Decimal with another scale.
         let mut enc = BinaryRowEncoder::new(&row_type(&["DECIMAL(10, 2)"]));
-        let dec = Decimal128Array::from(vec![1i128]).with_precision_and_scale(10, 3).unwrap();
+        let dec = Decimal128Array::from(vec![1i128])
+            .with_precision_and_scale(10, 3)
+            .unwrap();
         assert!(enc
-            .encode(&batch(vec![Arc::new(dec)]), None, &mut Vec::new(), &mut Vec::new())
+            .encode(
+                &batch(vec![Arc::new(dec)]),
+                None,
+                &mut Vec::new(),
+                &mut Vec::new()
+            )
             .is_err());
     }
 
     #[test]
     fn decimal_out_of_precision_is_an_error() {
         let mut enc = BinaryRowEncoder::new(&row_type(&["DECIMAL(3, 1)"]));
-        let dec = Decimal128Array::from(vec![1000i128]).with_precision_and_scale(38, 1).unwrap();
+        let dec = Decimal128Array::from(vec![1000i128])
+            .with_precision_and_scale(38, 1)
+            .unwrap();
         let (mut out, mut offsets) = (vec![1u8, 2, 3], vec![0]);
-        let err =
-            enc.encode(&batch(vec![Arc::new(dec)]), None, &mut out, &mut offsets).unwrap_err();
+        let err = enc
+            .encode(&batch(vec![Arc::new(dec)]), None, &mut out, &mut offsets)
+            .unwrap_err();
         assert!(err.to_string().contains("DECIMAL(3, 1)"), "{err}");
         // Nothing appended on error.
         assert_eq!((out, offsets), (vec![1u8, 2, 3], vec![0]));
@@ -929,12 +1012,16 @@ mod tests {
         let mut out = vec![0xAA; 5];
         let mut offsets = Vec::new();
         let b = batch(vec![ints, bins]);
-        enc.encode(&b.slice(0, 1), None, &mut out, &mut offsets).unwrap();
-        enc.encode(&b.slice(1, 3), None, &mut out, &mut offsets).unwrap();
+        enc.encode(&b.slice(0, 1), None, &mut out, &mut offsets)
+            .unwrap();
+        enc.encode(&b.slice(1, 3), None, &mut out, &mut offsets)
+            .unwrap();
         offsets.push(out.len() as i32);
         assert_eq!(offsets[0], 5);
-        let rows: Vec<Vec<u8>> =
-            offsets.windows(2).map(|w| out[w[0] as usize..w[1] as usize].to_vec()).collect();
+        let rows: Vec<Vec<u8>> = offsets
+            .windows(2)
+            .map(|w| out[w[0] as usize..w[1] as usize].to_vec())
+            .collect();
         assert_eq!(rows, whole);
     }
 
@@ -948,7 +1035,13 @@ mod tests {
         )
         .unwrap();
         let (mut out, mut offsets) = (Vec::new(), Vec::new());
-        enc.encode(&b, Some(&[RowKind::Insert, RowKind::Delete]), &mut out, &mut offsets).unwrap();
+        enc.encode(
+            &b,
+            Some(&[RowKind::Insert, RowKind::Delete]),
+            &mut out,
+            &mut offsets,
+        )
+        .unwrap();
         assert_eq!(offsets, vec![0, 8]);
         assert_eq!(hex(&out), "00000000000000000300000000000000");
     }
@@ -958,10 +1051,19 @@ mod tests {
         let mut enc = BinaryRowEncoder::new(&row_type(&["INT"]));
         let b = batch(vec![Arc::new(Int32Array::from(vec![1, 2]))]);
         assert!(enc
-            .encode(&b, Some(&[RowKind::Insert]), &mut Vec::new(), &mut Vec::new())
+            .encode(
+                &b,
+                Some(&[RowKind::Insert]),
+                &mut Vec::new(),
+                &mut Vec::new()
+            )
             .is_err());
-        let b2 =
-            batch(vec![Arc::new(Int32Array::from(vec![1])), Arc::new(Int32Array::from(vec![1]))]);
-        assert!(enc.encode(&b2, None, &mut Vec::new(), &mut Vec::new()).is_err());
+        let b2 = batch(vec![
+            Arc::new(Int32Array::from(vec![1])),
+            Arc::new(Int32Array::from(vec![1])),
+        ]);
+        assert!(enc
+            .encode(&b2, None, &mut Vec::new(), &mut Vec::new())
+            .is_err());
     }
 }

@@ -37,10 +37,18 @@ use super::ValueRef;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Wire {
     LenEnc,
-    Int1 { unsigned: bool },
-    Int2 { unsigned: bool },
-    Int4 { unsigned: bool },
-    Int8 { unsigned: bool },
+    Int1 {
+        unsigned: bool,
+    },
+    Int2 {
+        unsigned: bool,
+    },
+    Int4 {
+        unsigned: bool,
+    },
+    Int8 {
+        unsigned: bool,
+    },
     Float,
     Double,
     DateTime,
@@ -55,10 +63,21 @@ impl Wire {
         use ColumnType::*;
         let unsigned = flags.contains(ColumnFlags::UNSIGNED_FLAG);
         match ty {
-            MYSQL_TYPE_STRING | MYSQL_TYPE_VAR_STRING | MYSQL_TYPE_BLOB | MYSQL_TYPE_TINY_BLOB
-            | MYSQL_TYPE_MEDIUM_BLOB | MYSQL_TYPE_LONG_BLOB | MYSQL_TYPE_SET | MYSQL_TYPE_ENUM
-            | MYSQL_TYPE_DECIMAL | MYSQL_TYPE_VARCHAR | MYSQL_TYPE_BIT | MYSQL_TYPE_NEWDECIMAL
-            | MYSQL_TYPE_GEOMETRY | MYSQL_TYPE_VECTOR | MYSQL_TYPE_JSON => Wire::LenEnc,
+            MYSQL_TYPE_STRING
+            | MYSQL_TYPE_VAR_STRING
+            | MYSQL_TYPE_BLOB
+            | MYSQL_TYPE_TINY_BLOB
+            | MYSQL_TYPE_MEDIUM_BLOB
+            | MYSQL_TYPE_LONG_BLOB
+            | MYSQL_TYPE_SET
+            | MYSQL_TYPE_ENUM
+            | MYSQL_TYPE_DECIMAL
+            | MYSQL_TYPE_VARCHAR
+            | MYSQL_TYPE_BIT
+            | MYSQL_TYPE_NEWDECIMAL
+            | MYSQL_TYPE_GEOMETRY
+            | MYSQL_TYPE_VECTOR
+            | MYSQL_TYPE_JSON => Wire::LenEnc,
             MYSQL_TYPE_TINY => Wire::Int1 { unsigned },
             MYSQL_TYPE_SHORT | MYSQL_TYPE_YEAR => Wire::Int2 { unsigned },
             MYSQL_TYPE_LONG | MYSQL_TYPE_INT24 => Wire::Int4 { unsigned },
@@ -82,7 +101,10 @@ struct Span {
 }
 
 /// The span of a NULL.
-const NULL: Span = Span { start: usize::MAX, end: usize::MAX };
+const NULL: Span = Span {
+    start: usize::MAX,
+    end: usize::MAX,
+};
 
 /// A malformed row packet: what is wrong and, when a value is at fault, its column (index in
 /// the result).
@@ -95,7 +117,11 @@ pub struct RowPacketError {
 impl std::fmt::Display for RowPacketError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.column {
-            Some(i) => write!(f, "malformed binary row packet at column {i}: {}", self.detail),
+            Some(i) => write!(
+                f,
+                "malformed binary row packet at column {i}: {}",
+                self.detail
+            ),
             None => write!(f, "malformed binary row packet: {}", self.detail),
         }
     }
@@ -134,15 +160,27 @@ impl<'p> BinaryRow<'_, 'p> {
             // mysql_common gives TINY, SHORT and LONG as Int either way, read by their signedness.
             Wire::Int1 { unsigned } => {
                 let [x] = fixed(b);
-                ValueRef::Int(if unsigned { i64::from(x) } else { i64::from(x as i8) })
+                ValueRef::Int(if unsigned {
+                    i64::from(x)
+                } else {
+                    i64::from(x as i8)
+                })
             }
             Wire::Int2 { unsigned } => {
                 let x = fixed(b);
-                ValueRef::Int(if unsigned { i64::from(u16::from_le_bytes(x)) } else { i64::from(i16::from_le_bytes(x)) })
+                ValueRef::Int(if unsigned {
+                    i64::from(u16::from_le_bytes(x))
+                } else {
+                    i64::from(i16::from_le_bytes(x))
+                })
             }
             Wire::Int4 { unsigned } => {
                 let x = fixed(b);
-                ValueRef::Int(if unsigned { i64::from(u32::from_le_bytes(x)) } else { i64::from(i32::from_le_bytes(x)) })
+                ValueRef::Int(if unsigned {
+                    i64::from(u32::from_le_bytes(x))
+                } else {
+                    i64::from(i32::from_le_bytes(x))
+                })
             }
             Wire::Int8 { unsigned: true } => {
                 let v = u64::from_le_bytes(fixed(b));
@@ -202,7 +240,9 @@ impl std::fmt::Display for Bad {
         match self {
             Bad::Eof => write!(f, "value past the end of the packet"),
             Bad::Length(x) => write!(f, "0x{x:02X} is not a length"),
-            Bad::Unsupported(ty) => write!(f, "column type {ty:?} cannot be read from a binary row"),
+            Bad::Unsupported(ty) => {
+                write!(f, "column type {ty:?} cannot be read from a binary row")
+            }
         }
     }
 }
@@ -258,7 +298,10 @@ impl BinaryRowReader {
 
     /// [`Self::new`] from each column's type and flags.
     pub fn from_types(columns: impl IntoIterator<Item = (ColumnType, ColumnFlags)>) -> Self {
-        let wires: Vec<Wire> = columns.into_iter().map(|(ty, flags)| Wire::of(ty, flags)).collect();
+        let wires: Vec<Wire> = columns
+            .into_iter()
+            .map(|(ty, flags)| Wire::of(ty, flags))
+            .collect();
         let spans = vec![NULL; wires.len()];
         BinaryRowReader { wires, spans }
     }
@@ -274,37 +317,57 @@ impl BinaryRowReader {
 
     /// Reads one row packet (its payload, as `QueryResult::next_raw` gives it): finds where
     /// each value lies. On error nothing of this row is readable.
-    pub(super) fn read<'r, 'p>(&'r mut self, packet: &'p [u8]) -> Result<BinaryRow<'r, 'p>, RowPacketError> {
-        let whole = |detail: String| RowPacketError { column: None, detail };
+    pub(super) fn read<'r, 'p>(
+        &'r mut self,
+        packet: &'p [u8],
+    ) -> Result<BinaryRow<'r, 'p>, RowPacketError> {
+        let whole = |detail: String| RowPacketError {
+            column: None,
+            detail,
+        };
         let mut cur = Cursor { packet, pos: 0 };
         match cur.u8() {
             Ok(0x00) => {}
             Ok(h) => return Err(whole(format!("header 0x{h:02X}, not 0x00"))),
             Err(_) => return Err(whole("empty packet".into())),
         }
-        let bitmap = cur
-            .take((self.wires.len() + 9) / 8)
-            .map_err(|_| whole(format!("NULL bitmap of {} columns past the end of the packet", self.wires.len())))?;
+        let bitmap = cur.take((self.wires.len() + 9) / 8).map_err(|_| {
+            whole(format!(
+                "NULL bitmap of {} columns past the end of the packet",
+                self.wires.len()
+            ))
+        })?;
         for (i, (wire, span)) in self.wires.iter().zip(self.spans.iter_mut()).enumerate() {
             let bit = i + 2;
             if bitmap[bit / 8] & (1 << (bit % 8)) != 0 {
                 *span = NULL;
                 continue;
             }
-            *span = value_span(&mut cur, *wire)
-                .map_err(|bad| RowPacketError { column: Some(i), detail: bad.to_string() })?;
+            *span = value_span(&mut cur, *wire).map_err(|bad| RowPacketError {
+                column: Some(i),
+                detail: bad.to_string(),
+            })?;
         }
         if cur.pos != packet.len() {
-            return Err(whole(format!("{} bytes after the last value", packet.len() - cur.pos)));
+            return Err(whole(format!(
+                "{} bytes after the last value",
+                packet.len() - cur.pos
+            )));
         }
-        Ok(BinaryRow { wires: &self.wires, spans: &self.spans, packet })
+        Ok(BinaryRow {
+            wires: &self.wires,
+            spans: &self.spans,
+            packet,
+        })
     }
 
     /// [`Self::read`] into owned values, for tests and the fuzz harness (the snapshot reads
     /// rows in place).
     pub fn read_values(&mut self, packet: &[u8]) -> Result<Vec<super::Value>, RowPacketError> {
         let row = self.read(packet)?;
-        Ok((0..row.spans.len()).map(|i| row.value(i).into_value()).collect())
+        Ok((0..row.spans.len())
+            .map(|i| row.value(i).into_value())
+            .collect())
     }
 }
 
@@ -324,7 +387,10 @@ fn value_span(cur: &mut Cursor<'_>, wire: Wire) -> Result<Span, Bad> {
     };
     let start = cur.pos;
     cur.take(len)?;
-    Ok(Span { start, end: cur.pos })
+    Ok(Span {
+        start,
+        end: cur.pos,
+    })
 }
 
 #[cfg(test)]
@@ -365,7 +431,11 @@ mod tests {
         types
             .iter()
             .map(|&(ty, unsigned)| {
-                let flags = if unsigned { ColumnFlags::UNSIGNED_FLAG } else { ColumnFlags::empty() };
+                let flags = if unsigned {
+                    ColumnFlags::UNSIGNED_FLAG
+                } else {
+                    ColumnFlags::empty()
+                };
                 Column::new(ty).with_flags(flags)
             })
             .collect()
@@ -373,11 +443,18 @@ mod tests {
 
     /// mysql_common's decoding of the same packet (the `Row` path), or None when it fails.
     fn reference(types: &[(ColumnType, bool)], packet: &[u8]) -> Option<Vec<Value>> {
-        let row = RowDeserializer::<ServerSide, Binary>::deserialize(columns(types), &mut ParseBuf(packet)).ok()?;
+        let row = RowDeserializer::<ServerSide, Binary>::deserialize(
+            columns(types),
+            &mut ParseBuf(packet),
+        )
+        .ok()?;
         Some(mysql_async::Row::from(row).unwrap())
     }
 
-    fn ours(types: &[(ColumnType, bool)], packet: &[u8]) -> Result<Vec<Value>, super::RowPacketError> {
+    fn ours(
+        types: &[(ColumnType, bool)],
+        packet: &[u8],
+    ) -> Result<Vec<Value>, super::RowPacketError> {
         BinaryRowReader::new(&columns(types)).read_values(packet)
     }
 
@@ -414,17 +491,25 @@ mod tests {
             }
             match ty {
                 ColumnType::MYSQL_TYPE_TINY => p.push(0xff),
-                ColumnType::MYSQL_TYPE_SHORT | ColumnType::MYSQL_TYPE_YEAR => p.extend_from_slice(&[0xfe, 0xff]),
-                ColumnType::MYSQL_TYPE_LONG | ColumnType::MYSQL_TYPE_INT24 => p.extend_from_slice(&[0xfd, 0xff, 0xff, 0xff]),
+                ColumnType::MYSQL_TYPE_SHORT | ColumnType::MYSQL_TYPE_YEAR => {
+                    p.extend_from_slice(&[0xfe, 0xff])
+                }
+                ColumnType::MYSQL_TYPE_LONG | ColumnType::MYSQL_TYPE_INT24 => {
+                    p.extend_from_slice(&[0xfd, 0xff, 0xff, 0xff])
+                }
                 ColumnType::MYSQL_TYPE_LONGLONG => p.extend_from_slice(&u64::MAX.to_le_bytes()),
                 ColumnType::MYSQL_TYPE_FLOAT => p.extend_from_slice(&1.5f32.to_le_bytes()),
                 ColumnType::MYSQL_TYPE_DOUBLE => p.extend_from_slice(&(-2.25f64).to_le_bytes()),
                 ColumnType::MYSQL_TYPE_NEWDECIMAL => lenenc(&mut p, b"-12.50"),
                 ColumnType::MYSQL_TYPE_VAR_STRING => lenenc(&mut p, "h\u{e9}llo ".as_bytes()),
                 ColumnType::MYSQL_TYPE_BLOB => lenenc(&mut p, &vec![7u8; long_text]),
-                ColumnType::MYSQL_TYPE_DATETIME => p.extend_from_slice(&[11, 0xe8, 0x07, 2, 29, 23, 59, 58, 0x40, 0xe2, 1, 0]),
+                ColumnType::MYSQL_TYPE_DATETIME => {
+                    p.extend_from_slice(&[11, 0xe8, 0x07, 2, 29, 23, 59, 58, 0x40, 0xe2, 1, 0])
+                }
                 ColumnType::MYSQL_TYPE_DATE => p.extend_from_slice(&[4, 0xe8, 0x07, 2, 29]),
-                ColumnType::MYSQL_TYPE_TIME => p.extend_from_slice(&[12, 1, 34, 0, 0, 0, 22, 59, 59, 1, 0, 0, 0]),
+                ColumnType::MYSQL_TYPE_TIME => {
+                    p.extend_from_slice(&[12, 1, 34, 0, 0, 0, 22, 59, 59, 1, 0, 0, 0])
+                }
                 _ => {}
             }
         }
@@ -436,12 +521,21 @@ mod tests {
         let mut cases: Vec<Vec<usize>> = vec![vec![], (0..TYPES.len()).collect()];
         // Every single NULL (each bitmap position), and NULLs around the bitmap's byte edges.
         cases.extend((0..TYPES.len()).map(|i| vec![i]));
-        cases.extend([vec![5, 6], vec![6, 7, 8, 9], vec![0, 13, 14, 16], vec![1, 3, 5, 7, 9, 11, 13, 15]]);
+        cases.extend([
+            vec![5, 6],
+            vec![6, 7, 8, 9],
+            vec![0, 13, 14, 16],
+            vec![1, 3, 5, 7, 9, 11, 13, 15],
+        ]);
         for nulls in &cases {
             for long_text in [0, 1, 250, 251, 300, 70_000, 17_000_000] {
                 let p = packet(nulls, long_text);
                 let expected = reference(TYPES, &p).expect("a well-formed packet");
-                assert_eq!(ours(TYPES, &p).unwrap(), expected, "NULLs {nulls:?}, blob of {long_text}");
+                assert_eq!(
+                    ours(TYPES, &p).unwrap(),
+                    expected,
+                    "NULLs {nulls:?}, blob of {long_text}"
+                );
             }
         }
         let p = packet(&[], 3);
@@ -456,7 +550,10 @@ mod tests {
 
     #[test]
     fn date_and_time_lengths_as_mysql_common() {
-        let types = &[(ColumnType::MYSQL_TYPE_DATETIME, false), (ColumnType::MYSQL_TYPE_TIME, false)];
+        let types = &[
+            (ColumnType::MYSQL_TYPE_DATETIME, false),
+            (ColumnType::MYSQL_TYPE_TIME, false),
+        ];
         for dl in 0..=12u8 {
             for tl in 0..=13u8 {
                 let mut p = vec![0, 0];
@@ -464,7 +561,11 @@ mod tests {
                 p.extend((1..=dl).map(|b| b.wrapping_mul(37)));
                 p.push(tl);
                 p.extend((1..=tl).map(|b| b.wrapping_mul(53)));
-                assert_eq!(ours(types, &p).ok(), reference(types, &p), "lengths {dl}, {tl}");
+                assert_eq!(
+                    ours(types, &p).ok(),
+                    reference(types, &p),
+                    "lengths {dl}, {tl}"
+                );
             }
         }
     }
@@ -483,7 +584,11 @@ mod tests {
                     }
                 }
                 let v = ours(&types, &p).unwrap();
-                assert_eq!(v, reference(&types, &p).unwrap(), "{n} columns, NULL {null}");
+                assert_eq!(
+                    v,
+                    reference(&types, &p).unwrap(),
+                    "{n} columns, NULL {null}"
+                );
                 assert_eq!(v[null], Value::NULL);
             }
             // All NULL: the bitmap alone.
@@ -504,18 +609,31 @@ mod tests {
         // Every truncation of a well-formed packet: an error, never a panic.
         for len in 0..good.len() {
             let err = ours(TYPES, &good[..len]).unwrap_err();
-            assert!(err.to_string().starts_with("malformed binary row packet"), "{err}");
+            assert!(
+                err.to_string().starts_with("malformed binary row packet"),
+                "{err}"
+            );
         }
         assert_eq!(ours(TYPES, &[]).unwrap_err().detail, "empty packet");
         let mut header = good.clone();
         header[0] = 0xfe;
-        assert!(ours(TYPES, &header).unwrap_err().detail.contains("header 0xFE"));
+        assert!(ours(TYPES, &header)
+            .unwrap_err()
+            .detail
+            .contains("header 0xFE"));
         let mut trailing = good.clone();
         trailing.push(0);
-        assert_eq!(ours(TYPES, &trailing).unwrap_err().detail, "1 bytes after the last value");
+        assert_eq!(
+            ours(TYPES, &trailing).unwrap_err().detail,
+            "1 bytes after the last value"
+        );
         // Length-encoded lengths: 0xFB/0xFF are not lengths, a huge one runs past the end.
         let text = &[(ColumnType::MYSQL_TYPE_VAR_STRING, false)];
-        for bad in [&[0u8, 0, 0xfb][..], &[0, 0, 0xff], &[0, 0, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]] {
+        for bad in [
+            &[0u8, 0, 0xfb][..],
+            &[0, 0, 0xff],
+            &[0, 0, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+        ] {
             let err = ours(text, bad).unwrap_err();
             assert_eq!(err.column, Some(0), "{err}");
         }
@@ -532,7 +650,9 @@ mod tests {
         // A deterministic LCG: packets of random bytes after a valid header and bitmap.
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = move || {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             (state >> 33) as u8
         };
         for _ in 0..20_000 {

@@ -17,8 +17,13 @@ use super::java_text::push_json_coordinate;
 
 /// The text of a stored geometry (SRID + WKB), or why it cannot be read.
 pub fn geometry_json(stored: &[u8]) -> Result<String, String> {
-    let (srid, wkb) = stored.split_first_chunk::<4>().ok_or("geometry value shorter than its SRID")?;
-    let mut reader = Wkb { buf: wkb, little_endian: true };
+    let (srid, wkb) = stored
+        .split_first_chunk::<4>()
+        .ok_or("geometry value shorter than its SRID")?;
+    let mut reader = Wkb {
+        buf: wkb,
+        little_endian: true,
+    };
     let mut out = String::new();
     match reader.header()? {
         COLLECTION => {
@@ -38,7 +43,10 @@ pub fn geometry_json(stored: &[u8]) -> Result<String, String> {
     out.push_str(&u32::from_le_bytes(*srid).to_string());
     out.push('}');
     if !reader.buf.is_empty() {
-        return Err(format!("geometry value has {} bytes after its end", reader.buf.len()));
+        return Err(format!(
+            "geometry value has {} bytes after its end",
+            reader.buf.len()
+        ));
     }
     Ok(out)
 }
@@ -71,19 +79,30 @@ struct Wkb<'a> {
 
 impl Wkb<'_> {
     fn take<const N: usize>(&mut self) -> Result<[u8; N], String> {
-        let (head, rest) = self.buf.split_first_chunk::<N>().ok_or("geometry value ends early")?;
+        let (head, rest) = self
+            .buf
+            .split_first_chunk::<N>()
+            .ok_or("geometry value ends early")?;
         self.buf = rest;
         Ok(*head)
     }
 
     fn u32(&mut self) -> Result<u32, String> {
         let b = self.take::<4>()?;
-        Ok(if self.little_endian { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) })
+        Ok(if self.little_endian {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
     }
 
     fn f64(&mut self) -> Result<f64, String> {
         let b = self.take::<8>()?;
-        Ok(if self.little_endian { f64::from_le_bytes(b) } else { f64::from_be_bytes(b) })
+        Ok(if self.little_endian {
+            f64::from_le_bytes(b)
+        } else {
+            f64::from_be_bytes(b)
+        })
     }
 
     /// A count, checked against the bytes left (`min_size` bytes per element at least), so that a
@@ -91,7 +110,10 @@ impl Wkb<'_> {
     fn count(&mut self, min_size: usize) -> Result<usize, String> {
         let n = self.u32()? as usize;
         if n.saturating_mul(min_size) > self.buf.len() {
-            return Err(format!("geometry value counts {n} elements in {} bytes", self.buf.len()));
+            return Err(format!(
+                "geometry value counts {n} elements in {} bytes",
+                self.buf.len()
+            ));
         }
         Ok(n)
     }
@@ -145,7 +167,11 @@ impl Wkb<'_> {
                     }
                     let member = self.header()?;
                     if member != ty - 3 {
-                        return Err(format!("WKB {} holds a {}", type_name(ty)?, type_name(member)?));
+                        return Err(format!(
+                            "WKB {} holds a {}",
+                            type_name(ty)?,
+                            type_name(member)?
+                        ));
                     }
                     self.coordinates(member, out)?;
                 }
@@ -183,7 +209,9 @@ impl Wkb<'_> {
 
 /// Twice the ring's signed area (shoelace): positive when counter-clockwise.
 fn signed_area(ring: &[(f64, f64)]) -> f64 {
-    ring.windows(2).map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1).sum()
+    ring.windows(2)
+        .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
+        .sum()
 }
 
 fn push_point(out: &mut String, (x, y): (f64, f64)) {
@@ -221,14 +249,22 @@ mod tests {
             self.u32(ty)
         }
         fn u32(mut self, v: u32) -> Self {
-            self.0.extend(if self.1 { v.to_le_bytes() } else { v.to_be_bytes() });
+            self.0.extend(if self.1 {
+                v.to_le_bytes()
+            } else {
+                v.to_be_bytes()
+            });
             self
         }
         fn pts(mut self, pts: &[(f64, f64)]) -> Self {
             self = self.u32(pts.len() as u32);
             for &(x, y) in pts {
                 for v in [x, y] {
-                    self.0.extend(if self.1 { v.to_le_bytes() } else { v.to_be_bytes() });
+                    self.0.extend(if self.1 {
+                        v.to_le_bytes()
+                    } else {
+                        v.to_be_bytes()
+                    });
                 }
             }
             self
@@ -245,7 +281,10 @@ mod tests {
             geometry_json(&point).unwrap(),
             r#"{"coordinates":[123456.789,-0.3333333333333333],"type":"Point","srid":4326}"#
         );
-        let line = W::new(0, false).header(LINE_STRING).pts(&[(0.1, 0.2), (-1.5, 2.25), (1e20, 1e-7)]).0;
+        let line = W::new(0, false)
+            .header(LINE_STRING)
+            .pts(&[(0.1, 0.2), (-1.5, 2.25), (1e20, 1e-7)])
+            .0;
         assert_eq!(
             geometry_json(&line).unwrap(),
             r#"{"coordinates":[[0.1,0.2],[-1.5,2.25],[1.0E20,1.0E-7]],"type":"LineString","srid":0}"#
@@ -267,11 +306,17 @@ mod tests {
             .header(POINT)
             .pts(&[])
             .0;
-        assert!(geometry_json(&multi).is_err(), "a point without coordinates ends early");
+        assert!(
+            geometry_json(&multi).is_err(),
+            "a point without coordinates ends early"
+        );
         let mut collection = W::new(0, true).header(COLLECTION).u32(2).header(POINT).0;
         collection.extend(1f64.to_le_bytes());
         collection.extend(2f64.to_le_bytes());
-        let collection = W(collection, true).header(LINE_STRING).pts(&[(0., 0.), (1.5, 1.5)]).0;
+        let collection = W(collection, true)
+            .header(LINE_STRING)
+            .pts(&[(0., 0.), (1.5, 1.5)])
+            .0;
         assert_eq!(
             geometry_json(&collection).unwrap(),
             r#"{"geometries":[{"type":"Point","coordinates":[1,2]},{"type":"LineString","coordinates":[[0,0],[1.5,1.5]]}],"type":"GeometryCollection","srid":0}"#

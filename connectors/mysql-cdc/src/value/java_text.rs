@@ -33,7 +33,11 @@ fn digits(v: impl LowerExp) -> Digits {
     while digits.len() > 1 && digits.last() == Some(&b'0') {
         digits.pop();
     }
-    Digits { negative, digits, exponent: exponent.parse().unwrap_or(0) }
+    Digits {
+        negative,
+        digits,
+        exponent: exponent.parse().unwrap_or(0),
+    }
 }
 
 /// Java's `Float.toString` of `v`.
@@ -55,9 +59,17 @@ fn special(out: &mut String, v: f64) -> bool {
     let text = if v.is_nan() {
         "NaN"
     } else if v.is_infinite() {
-        if v > 0.0 { "Infinity" } else { "-Infinity" }
+        if v > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        }
     } else if v == 0.0 {
-        if v.is_sign_negative() { "-0.0" } else { "0.0" }
+        if v.is_sign_negative() {
+            "-0.0"
+        } else {
+            "0.0"
+        }
     } else {
         return false;
     };
@@ -123,7 +135,10 @@ pub fn java_decimal(v: impl LowerExp + Into<f64> + Copy, precision: u8, scale: u
         return Some(0);
     }
     let d = digits(v);
-    let mantissa = d.digits.iter().fold(0i128, |acc, &c| acc * 10 + i128::from(c - b'0'));
+    let mantissa = d
+        .digits
+        .iter()
+        .fold(0i128, |acc, &c| acc * 10 + i128::from(c - b'0'));
     // value = mantissa * 10^shift at the target scale.
     let shift = d.exponent - (d.digits.len() as i32 - 1) + i32::from(scale);
     let unscaled = if shift >= 0 {
@@ -133,7 +148,11 @@ pub fn java_decimal(v: impl LowerExp + Into<f64> + Copy, precision: u8, scale: u
     } else {
         let divisor = 10i128.pow((-shift) as u32);
         let (q, r) = (mantissa / divisor, mantissa % divisor);
-        if 2 * r >= divisor { q + 1 } else { q }
+        if 2 * r >= divisor {
+            q + 1
+        } else {
+            q
+        }
     };
     if unscaled >= 10i128.pow(u32::from(precision)) {
         return None;

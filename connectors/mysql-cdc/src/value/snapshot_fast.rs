@@ -9,15 +9,27 @@
 //! Each case computes exactly what the general path does; `tests/values.rs` compares both on every
 //! type and the unit tests below compare DECIMAL parsing.
 
-use super::{is_zero_date, timestamp_micros, trim_trailing_spaces, ColumnBuilder, Conv, Kind, ValueRef};
+use super::{
+    is_zero_date, timestamp_micros, trim_trailing_spaces, ColumnBuilder, Conv, Kind, ValueRef,
+};
 
 impl ColumnBuilder {
     /// Appends `value` (a non-NULL snapshot value of a column of `kind`, converted with `conv`)
     /// when it is one of the common cases; `false`: nothing appended, use the general path.
     #[inline]
-    pub(super) fn append_snapshot_fast(&mut self, kind: Kind, conv: Conv, value: &ValueRef<'_>) -> bool {
+    pub(super) fn append_snapshot_fast(
+        &mut self,
+        kind: Kind,
+        conv: Conv,
+        value: &ValueRef<'_>,
+    ) -> bool {
         match (self, kind, conv, value) {
-            (this, Kind::Int { unsigned, bits }, Conv::Int, &ValueRef::Int(_) | &ValueRef::UInt(_)) => {
+            (
+                this,
+                Kind::Int { unsigned, bits },
+                Conv::Int,
+                &ValueRef::Int(_) | &ValueRef::UInt(_),
+            ) => {
                 let raw = match *value {
                     ValueRef::Int(v) => v as u64,
                     ValueRef::UInt(v) => v,
@@ -35,7 +47,11 @@ impl ColumnBuilder {
             }
             (Self::Utf8(b), Kind::Text | Kind::Char, Conv::Utf8, ValueRef::Bytes(bytes)) => {
                 let bytes: &[u8] = bytes;
-                let text = if kind == Kind::Char { trim_trailing_spaces(bytes) } else { bytes };
+                let text = if kind == Kind::Char {
+                    trim_trailing_spaces(bytes)
+                } else {
+                    bytes
+                };
                 match std::str::from_utf8(text) {
                     Ok(s) => {
                         b.append_value(s);
@@ -44,11 +60,18 @@ impl ColumnBuilder {
                     Err(_) => false,
                 }
             }
-            (Self::Decimal(b), Kind::Decimal { scale }, Conv::Decimal { scale: to_scale }, ValueRef::Bytes(text)) => {
+            (
+                Self::Decimal(b),
+                Kind::Decimal { scale },
+                Conv::Decimal { scale: to_scale },
+                ValueRef::Bytes(text),
+            ) => {
                 match small_canonical_decimal(text.as_ref(), scale) {
                     // `to_scale >= scale` (validation) and at most 18 digits: no overflow.
                     Some(unscaled) => {
-                        b.append_value(i128::from(unscaled) * 10i128.pow(u32::from(to_scale) - scale));
+                        b.append_value(
+                            i128::from(unscaled) * 10i128.pow(u32::from(to_scale) - scale),
+                        );
                         true
                     }
                     None => false,
@@ -57,10 +80,14 @@ impl ColumnBuilder {
             (
                 this,
                 Kind::DateTime | Kind::Timestamp,
-                Conv::Timestamp { shift_seconds, truncate_micros },
+                Conv::Timestamp {
+                    shift_seconds,
+                    truncate_micros,
+                },
                 &ValueRef::Date(y, mo, d, h, mi, s, us),
             ) if !is_zero_date(y, mo, d) => {
-                let micros = timestamp_micros((y, mo, d, h, mi, s, us), shift_seconds, truncate_micros);
+                let micros =
+                    timestamp_micros((y, mo, d, h, mi, s, us), shift_seconds, truncate_micros);
                 this.append_micros(micros).is_ok()
             }
             _ => false,
@@ -77,7 +104,11 @@ fn small_canonical_decimal(text: &[u8], scale: u32) -> Option<i64> {
         _ => (false, text),
     };
     let scale = scale as usize;
-    let int_len = if scale > 0 { body.len().checked_sub(scale + 1)? } else { body.len() };
+    let int_len = if scale > 0 {
+        body.len().checked_sub(scale + 1)?
+    } else {
+        body.len()
+    };
     if int_len == 0 || (scale > 0 && body[int_len] != b'.') || int_len + scale > 18 {
         return None;
     }
@@ -132,15 +163,28 @@ mod tests {
         ];
         let mut fast_answers = 0;
         for &(text, scale) in cases {
-            let general = canonical_decimal(text.as_bytes(), scale).and_then(|c| parse_decimal(&c, scale as u8));
+            let general = canonical_decimal(text.as_bytes(), scale)
+                .and_then(|c| parse_decimal(&c, scale as u8));
             if let Some(v) = small_canonical_decimal(text.as_bytes(), scale) {
                 fast_answers += 1;
                 assert_eq!(Ok(i128::from(v)), general, "{text} at scale {scale}");
-                assert_eq!(canonical_decimal(text.as_bytes(), scale).unwrap().as_ref(), text.as_bytes(), "{text}");
+                assert_eq!(
+                    canonical_decimal(text.as_bytes(), scale).unwrap().as_ref(),
+                    text.as_bytes(),
+                    "{text}"
+                );
             }
         }
         assert_eq!(fast_answers, 9, "the canonical small ones");
-        assert_eq!(small_canonical_decimal(b"-0.00", 2), None, "negative zero is not canonical");
-        assert_eq!(small_canonical_decimal(b"1234567890123456789", 0), None, "19 digits");
+        assert_eq!(
+            small_canonical_decimal(b"-0.00", 2),
+            None,
+            "negative zero is not canonical"
+        );
+        assert_eq!(
+            small_canonical_decimal(b"1234567890123456789", 0),
+            None,
+            "19 digits"
+        );
     }
 }

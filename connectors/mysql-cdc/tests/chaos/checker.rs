@@ -103,7 +103,11 @@ impl Checker {
     }
 
     fn find(&mut self, problem: Problem, uid: i64, detail: String) {
-        self.findings.push(Finding { problem, uid, detail });
+        self.findings.push(Finding {
+            problem,
+            uid,
+            detail,
+        });
     }
 
     fn change(&mut self, id: i64, image: Image, kind: RowKind, update_before: Option<Image>) {
@@ -145,9 +149,17 @@ impl Checker {
                     }
                 }
                 if key.seen.contains(&image) {
-                    self.find(Problem::Duplicated, uid, format!("{kind:?} of key {id} at version {ver} seen before"));
+                    self.find(
+                        Problem::Duplicated,
+                        uid,
+                        format!("{kind:?} of key {id} at version {ver} seen before"),
+                    );
                 } else if let Some((cur_uid, cur_ver)) = key.current {
-                    let p = if cur_uid == uid && ver < cur_ver { Problem::OutOfOrder } else { Problem::Lost };
+                    let p = if cur_uid == uid && ver < cur_ver {
+                        Problem::OutOfOrder
+                    } else {
+                        Problem::Lost
+                    };
                     self.find(
                         p,
                         uid,
@@ -166,27 +178,49 @@ impl Checker {
     /// then counted as held up, in one `Stalled` finding, not as lost.
     pub fn finish(&mut self, table: &BTreeMap<i64, (i64, u64, String)>, stalled: bool) {
         if stalled {
-            let downstream: BTreeMap<i64, Image> =
-                self.keys.iter().filter_map(|(id, k)| k.current.map(|image| (*id, image))).collect();
-            let table_images: BTreeMap<i64, Image> = table.iter().map(|(id, (uid, ver, _))| (*id, (*uid, *ver))).collect();
+            let downstream: BTreeMap<i64, Image> = self
+                .keys
+                .iter()
+                .filter_map(|(id, k)| k.current.map(|image| (*id, image)))
+                .collect();
+            let table_images: BTreeMap<i64, Image> = table
+                .iter()
+                .map(|(id, (uid, ver, _))| (*id, (*uid, *ver)))
+                .collect();
             let behind: Vec<i64> = table_images
                 .iter()
                 .filter(|(id, image)| downstream.get(id) != Some(image))
                 .map(|(id, _)| *id)
-                .chain(downstream.keys().filter(|id| !table_images.contains_key(id)).copied())
+                .chain(
+                    downstream
+                        .keys()
+                        .filter(|id| !table_images.contains_key(id))
+                        .copied(),
+                )
                 .collect();
             self.find(
                 Problem::Stalled,
                 0,
-                format!("{} keys behind the table (first: {:?})", behind.len(), &behind[..behind.len().min(10)]),
+                format!(
+                    "{} keys behind the table (first: {:?})",
+                    behind.len(),
+                    &behind[..behind.len().min(10)]
+                ),
             );
             return;
         }
-        let downstream: BTreeMap<i64, Image> =
-            self.keys.iter().filter_map(|(id, k)| k.current.map(|image| (*id, image))).collect();
+        let downstream: BTreeMap<i64, Image> = self
+            .keys
+            .iter()
+            .filter_map(|(id, k)| k.current.map(|image| (*id, image)))
+            .collect();
         for (id, (uid, ver, _)) in table {
             match downstream.get(id) {
-                None => self.find(Problem::Lost, *uid, format!("key {id} (row {uid} version {ver}) is in the table, not downstream")),
+                None => self.find(
+                    Problem::Lost,
+                    *uid,
+                    format!("key {id} (row {uid} version {ver}) is in the table, not downstream"),
+                ),
                 Some(&(d_uid, d_ver)) if d_uid == *uid && d_ver > *ver => self.find(
                     Problem::OutOfOrder,
                     *uid,
@@ -195,7 +229,10 @@ impl Checker {
                 Some(&image) if image != (*uid, *ver) => self.find(
                     Problem::Lost,
                     *uid,
-                    format!("key {id}: downstream row {} version {}, the table row {uid} version {ver}", image.0, image.1),
+                    format!(
+                        "key {id}: downstream row {} version {}, the table row {uid} version {ver}",
+                        image.0, image.1
+                    ),
                 ),
                 Some(_) => {}
             }
@@ -205,14 +242,22 @@ impl Checker {
                 self.find(Problem::Lost, uid, format!("key {id} (row {uid} version {ver}) is downstream, not in the table (its -D is missing)"));
             }
         }
-        let rendered: BTreeMap<i64, String> =
-            table.iter().map(|(id, (uid, ver, val))| (*id, format!("{uid}|{ver}|{val}"))).collect();
+        let rendered: BTreeMap<i64, String> = table
+            .iter()
+            .map(|(id, (uid, ver, val))| (*id, format!("{uid}|{ver}|{val}")))
+            .collect();
         if self.by_key.rows != rendered {
             let differing = rendered
                 .iter()
                 .filter(|(id, v)| self.by_key.rows.get(id) != Some(v))
                 .map(|(id, _)| *id)
-                .chain(self.by_key.rows.keys().filter(|id| !rendered.contains_key(id)).copied())
+                .chain(
+                    self.by_key
+                        .rows
+                        .keys()
+                        .filter(|id| !rendered.contains_key(id))
+                        .copied(),
+                )
                 .take(10)
                 .collect::<Vec<_>>();
             self.find(
@@ -242,13 +287,27 @@ mod tests {
 
     fn batch(rows: &[(RowKind, i64, i64, u64)]) -> Emitted {
         let columns: Vec<arrow_array::ArrayRef> = vec![
-            Arc::new(Int64Array::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())),
-            Arc::new(Int64Array::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())),
-            Arc::new(Int64Array::from(rows.iter().map(|r| r.3 as i64).collect::<Vec<_>>())),
-            Arc::new(StringArray::from(rows.iter().map(|_| "v").collect::<Vec<_>>())),
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.3 as i64).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(
+                rows.iter().map(|_| "v").collect::<Vec<_>>(),
+            )),
         ];
-        let rows_batch = RecordBatch::try_from_iter(["id", "uid", "ver", "val"].into_iter().zip(columns)).unwrap();
-        Emitted { subtask: 0, rows: rows_batch, kinds: rows.iter().map(|r| r.0).collect() }
+        let rows_batch =
+            RecordBatch::try_from_iter(["id", "uid", "ver", "val"].into_iter().zip(columns))
+                .unwrap();
+        Emitted {
+            subtask: 0,
+            rows: rows_batch,
+            kinds: rows.iter().map(|r| r.0).collect(),
+        }
     }
 
     use RowKind::{Delete as D, Insert as I, UpdateAfter as UA, UpdateBefore as UB};
@@ -257,34 +316,83 @@ mod tests {
     fn a_correct_changelog_has_no_findings() {
         let mut c = Checker::default();
         // Row 10 from the snapshot at version 3, updated, moved to key 2 (-D, +I); row 11 inserted, deleted.
-        c.apply(&[batch(&[(I, 1, 10, 3), (UB, 1, 10, 3), (UA, 1, 10, 4), (D, 1, 10, 4), (I, 2, 10, 5)])]);
+        c.apply(&[batch(&[
+            (I, 1, 10, 3),
+            (UB, 1, 10, 3),
+            (UA, 1, 10, 4),
+            (D, 1, 10, 4),
+            (I, 2, 10, 5),
+        ])]);
         c.apply(&[batch(&[(I, 7, 11, 0), (D, 7, 11, 0)])]);
         // A key change whose -D the watermarks dropped: only the +I of the new key.
-        c.apply(&[batch(&[(I, 8, 12, 0), (UB, 8, 12, 0), (UA, 8, 12, 1), (I, 9, 13, 4)])]);
-        c.finish(&BTreeMap::from([
-            (2, (10, 5, "v".to_string())),
-            (8, (12, 1, "v".to_string())),
-            (9, (13, 4, "v".to_string())),
-        ]), false);
+        c.apply(&[batch(&[
+            (I, 8, 12, 0),
+            (UB, 8, 12, 0),
+            (UA, 8, 12, 1),
+            (I, 9, 13, 4),
+        ])]);
+        c.finish(
+            &BTreeMap::from([
+                (2, (10, 5, "v".to_string())),
+                (8, (12, 1, "v".to_string())),
+                (9, (13, 4, "v".to_string())),
+            ]),
+            false,
+        );
         assert!(c.findings.is_empty(), "{:?}", c.findings);
     }
 
     #[test]
     fn lost_duplicated_and_out_of_order_changes_are_told_apart() {
-        let problems = |rows: &[(RowKind, i64, i64, u64)], table: &[(i64, i64, u64)]| -> Vec<Problem> {
-            let mut c = Checker::default();
-            c.apply(&[batch(rows)]);
-            c.finish(&table.iter().map(|&(id, uid, ver)| (id, (uid, ver, "v".to_string()))).collect(), false);
-            c.findings.iter().map(|f| f.problem).filter(|p| *p != Problem::KeyAnomaly).collect()
-        };
+        let problems =
+            |rows: &[(RowKind, i64, i64, u64)], table: &[(i64, i64, u64)]| -> Vec<Problem> {
+                let mut c = Checker::default();
+                c.apply(&[batch(rows)]);
+                c.finish(
+                    &table
+                        .iter()
+                        .map(|&(id, uid, ver)| (id, (uid, ver, "v".to_string())))
+                        .collect(),
+                    false,
+                );
+                c.findings
+                    .iter()
+                    .map(|f| f.problem)
+                    .filter(|p| *p != Problem::KeyAnomaly)
+                    .collect()
+            };
         // The update again.
-        let p = problems(&[(I, 1, 10, 0), (UB, 1, 10, 0), (UA, 1, 10, 1), (UB, 1, 10, 0), (UA, 1, 10, 1)], &[(1, 10, 1)]);
-        assert!(p.contains(&Problem::Duplicated) && !p.contains(&Problem::Lost), "{p:?}");
+        let p = problems(
+            &[
+                (I, 1, 10, 0),
+                (UB, 1, 10, 0),
+                (UA, 1, 10, 1),
+                (UB, 1, 10, 0),
+                (UA, 1, 10, 1),
+            ],
+            &[(1, 10, 1)],
+        );
+        assert!(
+            p.contains(&Problem::Duplicated) && !p.contains(&Problem::Lost),
+            "{p:?}"
+        );
         // Version 1 -> 2 missing, and the last update.
-        let p = problems(&[(I, 1, 10, 0), (UB, 1, 10, 0), (UA, 1, 10, 1), (UB, 1, 10, 2), (UA, 1, 10, 3)], &[(1, 10, 4)]);
+        let p = problems(
+            &[
+                (I, 1, 10, 0),
+                (UB, 1, 10, 0),
+                (UA, 1, 10, 1),
+                (UB, 1, 10, 2),
+                (UA, 1, 10, 3),
+            ],
+            &[(1, 10, 4)],
+        );
         assert_eq!(p, [Problem::Lost, Problem::Lost], "{p:?}");
         // An older version arrives after a newer one.
-        let p = problems(&[(I, 1, 10, 2), (UB, 1, 10, 2), (UA, 1, 10, 1)], &[(1, 10, 2)]);
+        let p = problems(
+            &[(I, 1, 10, 2), (UB, 1, 10, 2), (UA, 1, 10, 1)],
+            &[(1, 10, 2)],
+        );
         assert!(p.contains(&Problem::OutOfOrder), "{p:?}");
     }
 
@@ -295,9 +403,18 @@ mod tests {
         let mut c = Checker::default();
         c.apply(&[batch(&[(I, 1, 10, 0), (UB, 1, 10, 0), (UA, 2, 10, 1)])]);
         c.finish(&BTreeMap::from([(2, (10, 1, "v".to_string()))]), false);
-        let anomalies: Vec<&str> =
-            c.findings.iter().filter(|f| f.problem == Problem::KeyAnomaly).map(|f| f.detail.as_str()).collect();
-        assert_eq!(anomalies, ["key 2: -U of key 1 followed by UpdateAfter of key 2"], "{:?}", c.findings);
+        let anomalies: Vec<&str> = c
+            .findings
+            .iter()
+            .filter(|f| f.problem == Problem::KeyAnomaly)
+            .map(|f| f.detail.as_str())
+            .collect();
+        assert_eq!(
+            anomalies,
+            ["key 2: -U of key 1 followed by UpdateAfter of key 2"],
+            "{:?}",
+            c.findings
+        );
     }
 
     /// A run that stopped short with its changes still ahead of the binlog reader: one Stalled
@@ -306,9 +423,22 @@ mod tests {
     fn a_stalled_run_counts_its_keys_as_held_up_not_lost() {
         let mut c = Checker::default();
         c.apply(&[batch(&[(I, 1, 10, 0), (I, 2, 11, 0)])]);
-        c.finish(&BTreeMap::from([(1, (10, 2, "v".to_string())), (2, (11, 0, "v".to_string())), (3, (12, 0, "v".to_string()))]), true);
+        c.finish(
+            &BTreeMap::from([
+                (1, (10, 2, "v".to_string())),
+                (2, (11, 0, "v".to_string())),
+                (3, (12, 0, "v".to_string())),
+            ]),
+            true,
+        );
         let problems: Vec<Problem> = c.findings.iter().map(|f| f.problem).collect();
         assert_eq!(problems, [Problem::Stalled], "{:?}", c.findings);
-        assert!(c.findings[0].detail.starts_with("2 keys behind the table (first: [1, 3])"), "{}", c.findings[0].detail);
+        assert!(
+            c.findings[0]
+                .detail
+                .starts_with("2 keys behind the table (first: [1, 3])"),
+            "{}",
+            c.findings[0].detail
+        );
     }
 }

@@ -35,7 +35,13 @@ impl Workload {
         ] {
             conn.query_drop(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
-        Workload { conn, key_space: rows + rows / 4 + 10, added: None, next_uid: rows + 1, statements: 0 }
+        Workload {
+            conn,
+            key_space: rows + rows / 4 + 10,
+            added: None,
+            next_uid: rows + 1,
+            statements: 0,
+        }
     }
 
     /// Creates `name` like `t` with `rows` rows (keys from [`NEW_TABLE_BASE`], fresh uids);
@@ -63,7 +69,8 @@ impl Workload {
                     let sql = self.statement(rng);
                     self.exec(sql).await;
                 }
-                self.exec(if commit { "COMMIT" } else { "ROLLBACK" }.into()).await;
+                self.exec(if commit { "COMMIT" } else { "ROLLBACK" }.into())
+                    .await;
             } else {
                 let sql = self.statement(rng);
                 self.exec(sql).await;
@@ -76,9 +83,12 @@ impl Workload {
         // replays the statements it always ran.
         let id = rng.random_range(1..=self.key_space);
         let (t, base, space, id) = match &self.added {
-            Some((name, space)) if rng.random_bool(0.5) => {
-                (name.as_str(), NEW_TABLE_BASE, *space, NEW_TABLE_BASE + 1 + (id - 1) % space)
-            }
+            Some((name, space)) if rng.random_bool(0.5) => (
+                name.as_str(),
+                NEW_TABLE_BASE,
+                *space,
+                NEW_TABLE_BASE + 1 + (id - 1) % space,
+            ),
             _ => ("t", 0, self.key_space, id),
         };
         match rng.random_range(0..20) {
@@ -87,18 +97,34 @@ impl Workload {
                 self.next_uid += 1;
                 format!("INSERT IGNORE INTO {t} VALUES ({id}, {uid}, 0, 'i{uid}')")
             }
-            5..=10 => format!("UPDATE {t} SET ver = ver + 1, val = 'u{}' WHERE id = {id}", rng.random_range(0..1000)),
+            5..=10 => format!(
+                "UPDATE {t} SET ver = ver + 1, val = 'u{}' WHERE id = {id}",
+                rng.random_range(0..1000)
+            ),
             11..=13 => {
-                format!("UPDATE IGNORE {t} SET id = {}, ver = ver + 1 WHERE id = {id}", base + rng.random_range(1..=space))
+                format!(
+                    "UPDATE IGNORE {t} SET id = {}, ver = ver + 1 WHERE id = {id}",
+                    base + rng.random_range(1..=space)
+                )
             }
             14..=16 => format!("DELETE FROM {t} WHERE id = {id}"),
-            17..=18 => format!("UPDATE {t} SET ver = ver + 1 WHERE id BETWEEN {id} AND {}", id + rng.random_range(1..40)),
-            _ => format!("UPDATE {t} SET ver = ver + 1, val = 'big' WHERE id % {} = {}", rng.random_range(5..20), id % 5),
+            17..=18 => format!(
+                "UPDATE {t} SET ver = ver + 1 WHERE id BETWEEN {id} AND {}",
+                id + rng.random_range(1..40)
+            ),
+            _ => format!(
+                "UPDATE {t} SET ver = ver + 1, val = 'big' WHERE id % {} = {}",
+                rng.random_range(5..20),
+                id % 5
+            ),
         }
     }
 
     async fn exec(&mut self, sql: String) {
-        self.conn.query_drop(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        self.conn
+            .query_drop(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
         self.statements += 1;
     }
 
@@ -110,6 +136,8 @@ impl Workload {
             sql.push_str(&format!(" UNION ALL SELECT id, uid, ver, val FROM {name}"));
         }
         let rows: Vec<(i64, i64, u64, String)> = self.conn.query(sql).await.unwrap();
-        rows.into_iter().map(|(id, uid, ver, val)| (id, (uid, ver, val))).collect()
+        rows.into_iter()
+            .map(|(id, uid, ver, val)| (id, (uid, ver, val)))
+            .collect()
     }
 }

@@ -27,7 +27,10 @@ pub fn cell(batch: &RecordBatch, column: usize, row: usize) -> String {
         DataType::Int64 => a.as_primitive::<Int64Type>().value(row).to_string(),
         DataType::Int32 => a.as_primitive::<Int32Type>().value(row).to_string(),
         DataType::Utf8 => a.as_string::<i32>().value(row).to_string(),
-        DataType::Timestamp(_, _) => a.as_primitive::<TimestampMillisecondType>().value(row).to_string(),
+        DataType::Timestamp(_, _) => a
+            .as_primitive::<TimestampMillisecondType>()
+            .value(row)
+            .to_string(),
         other => panic!("no test rendering for {other}"),
     }
 }
@@ -47,7 +50,13 @@ pub struct Materialized {
 impl Materialized {
     /// Polls `h` until this changelog, materialized, equals `expected`: after `timeout` it fails
     /// naming the step (`when`), and so does any anomaly.
-    pub fn catch_up(&mut self, h: &mut Harness, expected: &BTreeMap<i64, String>, timeout: std::time::Duration, when: &str) {
+    pub fn catch_up(
+        &mut self,
+        h: &mut Harness,
+        expected: &BTreeMap<i64, String>,
+        timeout: std::time::Duration,
+        when: &str,
+    ) {
         let got = h
             .run_until(timeout, |emitted| {
                 let mut probe = self.clone();
@@ -56,7 +65,11 @@ impl Materialized {
             })
             .unwrap_or_else(|e| panic!("{when}: {e}"));
         self.apply(&got);
-        assert!(self.anomalies.is_empty(), "{when}: {:?}", &self.anomalies[..self.anomalies.len().min(10)]);
+        assert!(
+            self.anomalies.is_empty(),
+            "{when}: {:?}",
+            &self.anomalies[..self.anomalies.len().min(10)]
+        );
         assert_eq!(self.rows, *expected, "{when}");
     }
 
@@ -71,27 +84,35 @@ impl Materialized {
     /// Applies one row; returns its key and rendered values.
     pub fn apply_row(&mut self, batch: &RecordBatch, r: usize, kind: RowKind) -> (i64, String) {
         let id: i64 = cell(batch, 0, r).parse().unwrap();
-        let value = (1..batch.num_columns()).map(|c| cell(batch, c, r)).collect::<Vec<_>>().join("|");
+        let value = (1..batch.num_columns())
+            .map(|c| cell(batch, c, r))
+            .collect::<Vec<_>>()
+            .join("|");
         self.changes += 1;
         match (self.pending_update.take(), kind) {
             (Some(before), RowKind::UpdateAfter) if before == id => {}
-            (Some(before), _) => self.anomalies.push(format!("-U of key {before} followed by {kind:?} of key {id}")),
-            (None, RowKind::UpdateAfter) => self.anomalies.push(format!("+U of key {id} without a -U of it")),
+            (Some(before), _) => self.anomalies.push(format!(
+                "-U of key {before} followed by {kind:?} of key {id}"
+            )),
+            (None, RowKind::UpdateAfter) => self
+                .anomalies
+                .push(format!("+U of key {id} without a -U of it")),
             (None, _) => {}
         }
         match kind {
             RowKind::Insert | RowKind::UpdateAfter => {
                 if let Some(old) = self.rows.insert(id, value.clone()) {
                     if kind == RowKind::Insert {
-                        self.anomalies.push(format!("+I of present key {id} (was {old}, now {value})"));
+                        self.anomalies
+                            .push(format!("+I of present key {id} (was {old}, now {value})"));
                     }
                 }
             }
             RowKind::UpdateBefore | RowKind::Delete => match self.rows.remove(&id) {
                 None => self.anomalies.push(format!("{kind:?} of absent key {id}")),
-                Some(old) if old != value => {
-                    self.anomalies.push(format!("{kind:?} of key {id} with {value}, but it was {old}"))
-                }
+                Some(old) if old != value => self.anomalies.push(format!(
+                    "{kind:?} of key {id} with {value}, but it was {old}"
+                )),
                 Some(_) => {}
             },
         }

@@ -38,13 +38,20 @@ impl FreezingProxy {
                     return;
                 }
                 let Ok(client) = client else { continue };
-                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else { continue };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
                 let id = accepting.accepted.fetch_add(1, Ordering::SeqCst);
                 let mut sockets = accepting.sockets.lock().unwrap();
                 sockets.push(client.try_clone().unwrap());
                 sockets.push(server.try_clone().unwrap());
                 drop(sockets);
-                forward(id, &accepting, client.try_clone().unwrap(), server.try_clone().unwrap());
+                forward(
+                    id,
+                    &accepting,
+                    client.try_clone().unwrap(),
+                    server.try_clone().unwrap(),
+                );
                 forward(id, &accepting, server, client);
             }
         });
@@ -53,7 +60,9 @@ impl FreezingProxy {
 
     /// Every connection open now goes silent in both directions, and stays open.
     pub fn freeze(&self) {
-        self.state.frozen_below.store(self.state.accepted.load(Ordering::SeqCst), Ordering::SeqCst);
+        self.state
+            .frozen_below
+            .store(self.state.accepted.load(Ordering::SeqCst), Ordering::SeqCst);
     }
 
     /// Connections accepted so far.
