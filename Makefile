@@ -7,7 +7,7 @@ CARGO ?= cargo
 # keeps every build, the example jobs included, on one (private) local repository.
 export MVN
 
-.PHONY: all build test check-notice check-docs notice preview mariadb test-rust test-fuzz sanitize sanitize-valgrind test-java test-conformance test-e2e fuzz chaos demo demo-datagen bench bench-cdc clean
+.PHONY: all build test check-notice check-docs lint notice preview mariadb test-rust test-fuzz sanitize sanitize-valgrind test-java test-conformance test-e2e fuzz chaos demo demo-datagen bench bench-cdc clean
 
 # Demo and benchmarks run in a JVM of their own (exec:exec): Flink's MiniCluster cannot find its
 # classes inside Maven's isolated exec:java classloader.
@@ -24,7 +24,7 @@ build:
 ## test: every test: Rust unit and vector tests, a short fuzz pass, valgrind over rust-core's tests,
 ## Java MiniCluster tests, integration tests, the Flink CDC conformance suite, and end-to-end runs
 ## of the one jar on real standalone clusters of Flink 1.20 and 2.x
-test: check-notice check-docs mariadb test-rust test-fuzz sanitize-valgrind test-java test-conformance test-e2e
+test: check-notice check-docs lint mariadb test-rust test-fuzz sanitize-valgrind test-java test-conformance test-e2e
 
 ## check-notice: NOTICE lists what the jar bundles (scripts/notice.sh --check: cargo metadata and
 ## the poms, no build, about a second); notice: rewrite it after a dependency change
@@ -33,6 +33,11 @@ check-notice:
 
 notice:
 	CARGO="$(CARGO)" scripts/notice.sh
+
+## lint: rustfmt (rustfmt.toml) and clippy with every warning an error, over the workspace and
+## the fuzz crate's formatting (a fresh toolchain without the components gets them from rustup)
+lint:
+	scripts/lint.sh
 
 ## check-docs: the docs still match the repository (scripts/check-docs.py: links, paths, troubleshooting
 ## case numbers, option names, the conformance result, the README's performance figures; a second)

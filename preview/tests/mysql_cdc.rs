@@ -4,7 +4,7 @@
 
 mod common;
 #[path = "../../connectors/mysql-cdc/tests/support/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod support;
 
 use std::io::{BufRead, BufReader};

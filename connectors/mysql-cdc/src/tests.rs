@@ -1826,7 +1826,7 @@ fn binlog_coordinates_metadata_are_the_servers_and_change_seq_orders_the_changel
         .map(String::from)
         .to_vec()
     };
-    let expected = vec![
+    let expected = [
         row("3", 0, seq(0, 0, true), "+I"),
         row("4", 2, seq(2, 0, true), "+I"),
         row("5", 3, seq(2, 1, true), "+I"),

@@ -192,8 +192,7 @@ fn a_server_that_stays_away_fails_the_reader_after_the_bounds_with_the_cause() {
     private.kill();
     let e = h
         .run_until(TIMEOUT, |_| false)
-        .err()
-        .expect("the reader fails")
+        .expect_err("the reader fails")
         .to_string();
     let waited = lost.elapsed();
     let address = format!("127.0.0.1:{}", private.port);
@@ -244,8 +243,7 @@ fn a_reader_restored_while_the_server_is_down_waits_for_it() {
     // Polled while the server is down: the reader keeps trying, nothing fails.
     let down = h
         .run_until(Duration::from_secs(2), |e| !e.is_empty())
-        .err()
-        .expect("nothing while down")
+        .expect_err("nothing while down")
         .to_string();
     assert!(
         down.starts_with("timed out after"),
