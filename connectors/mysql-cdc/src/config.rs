@@ -69,6 +69,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec(SPILL_DIR, "String", OptionDefault::Text("Flink's io.tmp.dirs on the TaskManager"), "Directory each binlog reader creates its own spill directory in (rust-mysql-cdc-spill-<server id>-<pid>-<unique>, readable by its owner only). Unset, a reader uses one of its TaskManager's io.tmp.dirs (the container's local disks on YARN and Kubernetes). Set, it is checked for writing at submission."),
     spec(SPILL_MAX_SIZE, "MemorySize", OptionDefault::Value("1gb"), "Disk the spill of one reader may use (unread batches and segments kept for the last checkpoint); at the bound the reader waits for Flink, as without a spill."),
     spec(SPILL_SEGMENT_SIZE, "MemorySize", OptionDefault::Value("64mb"), "Size at which a spill segment file is closed and a new one started; read segments are deleted when a checkpoint that no longer needs them completes."),
+    spec(SPILL_ORPHAN_RETENTION, "Duration", OptionDefault::Value("1h"), "How long the spill segments a closed or killed reader kept for its last checkpoint stay on the machine for a restore there. A reader cannot tell a cancelled job from a failover, so it keeps them; once no live reader holds the directory and it has been idle this long, the next reader that opens or closes a spill in the same directory removes it. A later restore from that checkpoint reads those changes from the binlog again."),
     // Debezium pass-through (debezium.rs).
     spec(crate::debezium::SKIPPED_OPERATIONS, "String", OptionDefault::Text("none"), "Row changes of the binlog phase not to emit: any of c (inserts), u (updates), d (deletes), t (truncates, never emitted here), comma-separated, or 'none'. The snapshot reads every row."),
     spec(crate::debezium::BINARY_HANDLING, "String", OptionDefault::Value("bytes"), "How BINARY, VARBINARY and BLOB columns declared STRING are read: 'base64', 'base64-url-safe' (padded, as Java's encoders) or 'hex' (lower case) text. With 'bytes' such columns must be declared BYTES (or BINARY/VARBINARY)."),
@@ -87,6 +88,7 @@ pub const SPILL_ENABLED: &str = "scan.binlog.spill.enabled";
 pub const SPILL_DIR: &str = "scan.binlog.spill.dir";
 pub const SPILL_MAX_SIZE: &str = "scan.binlog.spill.max-size";
 pub const SPILL_SEGMENT_SIZE: &str = "scan.binlog.spill.segment-size";
+pub const SPILL_ORPHAN_RETENTION: &str = "scan.binlog.spill.orphan-retention";
 
 /// Flink's `MemorySize` syntax: a number and an optional unit (b, kb, mb, gb, tb; powers of 1024).
 pub fn parse_memory_size(raw: &str) -> std::result::Result<u64, String> {
@@ -123,8 +125,14 @@ fn parse_spill(
     let defaults = SpillConfig::default();
     let max_bytes = size(SPILL_MAX_SIZE, defaults.max_bytes)?;
     let segment_bytes = size(SPILL_SEGMENT_SIZE, defaults.segment_bytes)?;
+    let orphan_retention = options.get_or(SPILL_ORPHAN_RETENTION, defaults.orphan_retention)?;
     if !enabled {
-        for key in [SPILL_DIR, SPILL_MAX_SIZE, SPILL_SEGMENT_SIZE] {
+        for key in [
+            SPILL_DIR,
+            SPILL_MAX_SIZE,
+            SPILL_SEGMENT_SIZE,
+            SPILL_ORPHAN_RETENTION,
+        ] {
             if options.get_str(key).is_some() {
                 return Err(invalid(key, format!("is only used with '{SPILL_ENABLED}' = 'true'; remove it or enable the spill.")));
             }
@@ -149,6 +157,7 @@ fn parse_spill(
         dir,
         max_bytes,
         segment_bytes,
+        orphan_retention,
     }))
 }
 
@@ -853,7 +862,8 @@ mod tests {
             Some(SpillConfig {
                 dir: None,
                 max_bytes: 1 << 30,
-                segment_bytes: 64 << 20
+                segment_bytes: 64 << 20,
+                orphan_retention: Duration::from_secs(3600),
             })
         );
         let c = MySqlCdcConfig::parse(&options(&[
@@ -861,6 +871,7 @@ mod tests {
             (SPILL_DIR, "/data/spill"),
             (SPILL_MAX_SIZE, "2 gb"),
             (SPILL_SEGMENT_SIZE, "512kb"),
+            (SPILL_ORPHAN_RETENTION, "10 min"),
         ]))
         .unwrap();
         assert_eq!(
@@ -868,7 +879,8 @@ mod tests {
             Some(SpillConfig {
                 dir: Some("/data/spill".into()),
                 max_bytes: 2 << 30,
-                segment_bytes: 512 << 10
+                segment_bytes: 512 << 10,
+                orphan_retention: Duration::from_secs(600),
             })
         );
         let err = |extra: &[(&str, &str)]| {

@@ -50,6 +50,7 @@ mod shared_binlog;
 mod snapshot;
 mod source;
 pub mod spill;
+mod spill_dir;
 pub mod split;
 pub mod stall;
 pub mod tls;

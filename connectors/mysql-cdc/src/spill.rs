@@ -36,6 +36,7 @@ use rust_core::metrics::{Counter, Gauge, Metrics};
 use rust_core::Result;
 
 use crate::offset::BinlogOffset;
+use crate::spill_dir::{DirLock, DIR_PREFIX};
 
 const MAGIC: &[u8; 4] = b"RSPL";
 const HEADER: usize = 12;
@@ -51,16 +52,19 @@ pub struct SpillConfig {
     pub max_bytes: u64,
     /// A segment is closed and a new one started once it holds this many bytes.
     pub segment_bytes: u64,
+    /// How long a directory whose reader is gone stays for a restore on this machine (spill_dir.rs).
+    pub orphan_retention: std::time::Duration,
 }
 
-/// The options' defaults (`1gb`, `64mb`, the system temp directory); also what a restored spill
-/// is read with when the option is off now.
+/// The options' defaults (`1gb`, `64mb`, `1h`, the system temp directory); also what a restored
+/// spill is read with when the option is off now.
 impl Default for SpillConfig {
     fn default() -> Self {
         SpillConfig {
             dir: None,
             max_bytes: 1 << 30,
             segment_bytes: 64 << 20,
+            orphan_retention: std::time::Duration::from_secs(3600),
         }
     }
 }
@@ -274,8 +278,12 @@ struct Inner {
     completed_refs: Vec<u64>,
     /// The reader's own directory was created.
     dir_created: bool,
+    /// The lock on the reader's own directory, once created (released when the spill closes).
+    own_lock: Option<DirLock>,
     /// Directories of restored segments (another reader's), removed once empty.
     foreign_dirs: Vec<PathBuf>,
+    /// The locks on `foreign_dirs`, so no other reader removes them while they are read.
+    foreign_locks: Vec<DirLock>,
 }
 
 struct Shared {
@@ -283,6 +291,8 @@ struct Shared {
     /// Task thread to worker: a frame was taken or a segment deleted.
     space: tokio::sync::Notify,
     metrics: SpillMetrics,
+    /// The base directory, where other readers' directories are swept (spill_dir.rs).
+    base: PathBuf,
     dir: PathBuf,
     config: SpillConfig,
 }
@@ -307,8 +317,31 @@ impl Shared {
                 )
             })?;
             inner.dir_created = true;
+            match DirLock::acquire(&self.dir) {
+                Ok(lock) => inner.own_lock = lock,
+                // Unlocked, the directory may be swept once its reader is gone; it still works.
+                Err(e) => {
+                    tracing::warn!(dir = %self.dir.display(), "cannot lock the binlog spill directory: {e}")
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Marks the reader's directories active (see spill_dir.rs: retention counts from the mark).
+    fn mark_active(&self, inner: &Inner) {
+        inner
+            .own_lock
+            .iter()
+            .chain(&inner.foreign_locks)
+            .for_each(DirLock::touch);
+    }
+
+    /// Removes other readers' directories under the base that are gone and past the retention.
+    fn sweep_orphans(&self, inner: &Inner) {
+        let mut keep: Vec<&Path> = inner.foreign_dirs.iter().map(PathBuf::as_path).collect();
+        keep.push(&self.dir);
+        crate::spill_dir::sweep(&self.base, self.config.orphan_retention, &keep);
     }
 
     fn delete(&self, inner: &mut Inner, ids: &[u64]) {
@@ -372,7 +405,7 @@ pub fn open(
         .unwrap_or(0);
     let base = config.dir.clone().unwrap_or_else(std::env::temp_dir);
     let dir = base.join(format!(
-        "rust-mysql-cdc-spill-{tag}-{}-{nanos:x}",
+        "{DIR_PREFIX}{tag}-{}-{nanos:x}",
         std::process::id()
     ));
     let mut inner = Inner {
@@ -384,7 +417,9 @@ pub fn open(
         snapshots: BTreeMap::new(),
         completed_refs: Vec::new(),
         dir_created: false,
+        own_lock: None,
         foreign_dirs: Vec::new(),
+        foreign_locks: Vec::new(),
     };
     let mut resume = None;
     let mut lost = None;
@@ -411,6 +446,7 @@ pub fn open(
                     inner.bytes += r.len;
                     inner.pending += frames;
                 }
+                inner.foreign_locks = claim(&inner.foreign_dirs);
                 inner.next_id = inner.segments.len() as u64;
                 inner.completed_refs = (0..inner.next_id).collect();
                 inner.last_offset = Some(state.resume.clone());
@@ -432,10 +468,15 @@ pub fn open(
         inner: Mutex::new(inner),
         space: tokio::sync::Notify::new(),
         metrics: SpillMetrics::register(metrics),
+        base,
         dir,
         config: config.clone(),
     });
-    shared.publish(&shared.lock());
+    {
+        let inner = shared.lock();
+        shared.publish(&inner);
+        shared.sweep_orphans(&inner);
+    }
     (
         SpillReader {
             shared: shared.clone(),
@@ -445,6 +486,24 @@ pub fn open(
         resume,
         lost,
     )
+}
+
+/// Locks the restored segments' directories. One another live reader holds is read all the same
+/// (two jobs restored from one checkpoint on one machine), with a WARN.
+fn claim(dirs: &[PathBuf]) -> Vec<DirLock> {
+    dirs.iter()
+        .filter_map(|dir| match DirLock::acquire(dir) {
+            Ok(Some(lock)) => Some(lock),
+            Ok(None) => {
+                tracing::warn!(dir = %dir.display(), "a restored binlog spill directory is held by another live reader");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), "cannot lock a restored binlog spill directory: {e}");
+                None
+            }
+        })
+        .collect()
 }
 
 /// Checks each restored segment and counts the frames after its read position.
@@ -796,12 +855,8 @@ impl SpillReader {
         {
             self.file = None;
         }
-        for dir in std::mem::take(&mut inner.foreign_dirs) {
-            // Removed once empty (fails harmlessly while it still holds segments).
-            if std::fs::remove_dir(&dir).is_err() && dir.exists() {
-                inner.foreign_dirs.push(dir);
-            }
-        }
+        remove_emptied(&mut inner);
+        self.shared.mark_active(&inner);
         self.shared.publish(&inner);
         drop(inner);
         self.shared.space.notify_one();
@@ -834,17 +889,39 @@ impl SpillReader {
             inner.dir_created = false;
         } else if !inner.segments.is_empty() {
             tracing::info!(dir = %self.shared.dir.display(), segments = inner.segments.len(),
-                "binlog spill segments kept for a restore from the last checkpoint");
+                retention_s = self.shared.config.orphan_retention.as_secs(),
+                "binlog spill segments kept for a restore from the last checkpoint (a failover); if none \
+                 comes, a later reader removes them after 'scan.binlog.spill.orphan-retention'");
         }
-        for dir in &inner.foreign_dirs {
-            let _ = std::fs::remove_dir(dir);
-        }
+        remove_emptied(&mut inner);
+        // The retention of what stays counts from now; then the locks go with the reader.
+        self.shared.mark_active(&inner);
+        inner.own_lock = None;
+        inner.foreign_locks.clear();
+        self.shared.sweep_orphans(&inner);
         self.shared.publish(&inner);
     }
 
     /// The reader's own spill directory.
     pub fn dir(&self) -> &Path {
         &self.shared.dir
+    }
+}
+
+/// Removes the restored segments' directories that are empty now, with their locks.
+fn remove_emptied(inner: &mut Inner) {
+    for dir in std::mem::take(&mut inner.foreign_dirs) {
+        // The lock file is the only entry left once every segment is deleted.
+        let emptied = std::fs::read_dir(&dir).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .all(|e| e.file_name() == crate::spill_dir::LOCK_FILE)
+        });
+        if emptied && std::fs::remove_dir_all(&dir).is_ok() || !dir.exists() {
+            inner.foreign_locks.retain(|l| !l.locks(&dir));
+        } else {
+            inner.foreign_dirs.push(dir);
+        }
     }
 }
 
@@ -890,6 +967,7 @@ mod tests {
             dir: Some(dir.to_path_buf()),
             max_bytes: max,
             segment_bytes: segment,
+            orphan_retention: std::time::Duration::from_secs(3600),
         }
     }
 
@@ -931,8 +1009,15 @@ mod tests {
             .value(0)
     }
 
+    /// Segment files in `dir` (the lock file aside).
     fn files(dir: &Path) -> usize {
-        std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".arrows"))
+                    .count()
+            })
+            .unwrap_or(0)
     }
 
     #[test]
@@ -979,6 +1064,57 @@ mod tests {
         assert!(r.take_next().unwrap().is_none());
         assert!(!w.spilling());
         r.close();
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
+    fn segments_kept_at_close_stay_while_restored_and_go_once_idle_past_the_retention() {
+        let base = tmp("orphans");
+        let mut keep_long = config(&base, 1 << 20, 1 << 20);
+        keep_long.orphan_retention = std::time::Duration::from_secs(3600);
+        let mut keep_none = keep_long.clone();
+        keep_none.orphan_retention = std::time::Duration::ZERO;
+        let reader = |config: &SpillConfig, tag: &str, restored: Option<SpillState>| {
+            let (r, w, _, lost) = open(config, &Metrics::new(), tag, restored);
+            assert!(lost.is_none());
+            (r, w)
+        };
+
+        // A reader spills, a completed checkpoint names the unread batch, and the reader closes
+        // (a cancelled job or a failover: the same to it). Its directory stays for a restore.
+        let (mut a, mut w) = reader(&keep_none, "a", None);
+        w.offer(&frame(0)).unwrap();
+        let state = a.snapshot(1).expect("an unread batch");
+        a.checkpoint_complete(1);
+        a.close();
+        let kept = a.dir().to_path_buf();
+        assert_eq!(files(&kept), 1, "kept for a restore from checkpoint 1");
+
+        // Within the retention, another reader's start leaves it.
+        let (mut other, _) = reader(&keep_long, "other", None);
+        other.close();
+        assert_eq!(files(&kept), 1);
+
+        // A restore holds it: even a reader with no retention leaves it.
+        let (mut b, _) = reader(&keep_none, "b", Some(state));
+        let (mut c, _) = reader(&keep_none, "c", None);
+        assert_eq!(files(&kept), 1, "held by the restored reader");
+        c.close();
+        // The restored reader closes before taking the batch (its checkpoint still needs it):
+        // nothing holds the directory now, and the next reader past the retention removes it.
+        b.close();
+        assert!(kept.exists());
+        let (mut d, _) = reader(&keep_none, "d", None);
+        assert!(
+            !kept.exists(),
+            "removed by the next reader once nobody holds it"
+        );
+        d.close();
+        let left: Vec<_> = std::fs::read_dir(&base).unwrap().flatten().collect();
+        assert!(
+            left.is_empty(),
+            "readers that spilled nothing leave nothing: {left:?}"
+        );
         let _ = std::fs::remove_dir_all(&base);
     }
 

@@ -188,12 +188,12 @@ fn changes(id: u64, changelog: bool, out: &mut Vec<(RowKind, u64)>) {
         return;
     }
     let mut value = id;
-    if id % 3 == 0 {
+    if id.is_multiple_of(3) {
         out.push((RowKind::UpdateBefore, value));
         value = 2 * id;
         out.push((RowKind::UpdateAfter, value));
     }
-    if id % 5 == 0 {
+    if id.is_multiple_of(5) {
         out.push((RowKind::Delete, value));
     }
 }

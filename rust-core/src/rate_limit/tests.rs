@@ -299,7 +299,7 @@ fn run(
         for Emitted { subtask, rows, .. } in h.poll_all().unwrap() {
             timeline.push((ms, subtask, rows.num_rows()));
         }
-        if ms % 10 == 0 {
+        if ms.is_multiple_of(10) {
             h.tick().unwrap();
         }
         time.advance(Duration::from_millis(1));
