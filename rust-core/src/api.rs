@@ -110,10 +110,17 @@ pub struct ReaderInit {
     pub parallelism: u32,
     /// Rows per batch a reader should aim for: large enough to amortise the JNI crossing.
     pub batch_rows: usize,
-    /// The TaskManager's directories for temporary files (Flink's `io.tmp.dirs`), for a reader
-    /// that keeps files on local disk; empty outside Flink (see [`ReaderInit::local_dir`]).
+    /// The directories for a reader that keeps files on local disk: in Flink, this job's own
+    /// directory under each of the TaskManager's `io.tmp.dirs` ([`JOB_DIR_PREFIX`]`<job id>`,
+    /// not created yet), which the Java bridge removes with its contents when the job leaves the
+    /// TaskManager; empty outside Flink (see [`ReaderInit::local_dir`]).
     pub local_dirs: Vec<PathBuf>,
 }
+
+/// The name of a job's local directory under `io.tmp.dirs`, followed by the job id; the Java
+/// bridge (`RustSourceReader.JOB_DIR_PREFIX`) names them. A connector sweeping what killed
+/// TaskManagers left behind looks in the siblings with this prefix.
+pub const JOB_DIR_PREFIX: &str = "flink-rust-job-";
 
 impl ReaderInit {
     /// A reader outside Flink: temporary files in the system temporary directory.

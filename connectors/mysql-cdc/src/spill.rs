@@ -341,7 +341,7 @@ impl Shared {
     fn sweep_orphans(&self, inner: &Inner) {
         let mut keep: Vec<&Path> = inner.foreign_dirs.iter().map(PathBuf::as_path).collect();
         keep.push(&self.dir);
-        crate::spill_dir::sweep(&self.base, self.config.orphan_retention, &keep);
+        crate::spill_dir::sweep_with_other_jobs(&self.base, self.config.orphan_retention, &keep);
     }
 
     fn delete(&self, inner: &mut Inner, ids: &[u64]) {

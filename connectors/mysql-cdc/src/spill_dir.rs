@@ -110,6 +110,37 @@ pub fn sweep(base: &Path, retention: Duration, keep: &[&Path]) -> Vec<PathBuf> {
     removed
 }
 
+/// [`sweep`] over `base` and, when `base` is a job's directory (`flink-rust-job-<id>`, the
+/// default under Flink's `io.tmp.dirs`), over the other jobs' directories beside it too, removing
+/// those left empty: the Java bridge removes a job's directory when the job leaves the
+/// TaskManager, but not when the TaskManager is killed.
+pub fn sweep_with_other_jobs(base: &Path, retention: Duration, keep: &[&Path]) -> Vec<PathBuf> {
+    let mut removed = sweep(base, retention, keep);
+    let is_job_dir = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(rust_core::api::JOB_DIR_PREFIX))
+    };
+    let (true, Some(parent)) = (is_job_dir(base), base.parent()) else {
+        return removed;
+    };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return removed;
+    };
+    for entry in entries.flatten() {
+        let other = entry.path();
+        if other == base || !is_job_dir(&other) || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        removed.extend(sweep(&other, retention, keep));
+        // Fails while anything is left in it (a live reader's directory, say), as it should.
+        if std::fs::remove_dir(&other).is_ok() {
+            removed.push(other);
+        }
+    }
+    removed
+}
+
 /// When `dir` was last marked active and its lock, or None while a live reader holds it. A
 /// directory without a lock file (written by a release before the lock) counts from its own
 /// modification time.
@@ -203,6 +234,30 @@ mod tests {
             vec!["not-a-spill".into(), format!("{DIR_PREFIX}a-file")]
         );
         let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
+    fn other_jobs_directories_are_swept_and_removed_once_empty() {
+        let root = base("jobs");
+        let ours = root.join("flink-rust-job-ours");
+        let gone_job = root.join("flink-rust-job-gone");
+        let live_job = root.join("flink-rust-job-live");
+        let gone = spill_dir(&gone_job, "4-gone");
+        let live = spill_dir(&live_job, "4-live");
+        let _held = DirLock::acquire(&live).unwrap().unwrap();
+        std::fs::create_dir_all(root.join("unrelated")).unwrap();
+        std::fs::create_dir_all(&ours).unwrap();
+
+        let mut removed = sweep_with_other_jobs(&ours, Duration::ZERO, &[]);
+        removed.sort();
+        assert_eq!(removed, vec![gone_job.clone(), gone]);
+        assert!(live.exists() && ours.exists() && root.join("unrelated").exists());
+        assert!(
+            sweep_with_other_jobs(&root.join("unrelated"), Duration::ZERO, &[]).is_empty(),
+            "outside a job's directory only the base is swept"
+        );
+        assert!(live.exists());
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

@@ -18,6 +18,7 @@ import org.apache.flink.core.memory.MemorySegmentFactory;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.data.binary.BinaryRowData;
+import org.apache.flink.util.FileUtils;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -109,7 +110,7 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
         this.limit = spec.limit();
         this.remaining = limit == RustSourceSpec.NO_LIMIT ? Long.MAX_VALUE : limit;
         this.reader = NativeReader.create(
-                spec.toDefinition(), subtask, context.currentParallelism(), localDirs(context.getConfiguration()));
+                spec.toDefinition(), subtask, context.currentParallelism(), jobLocalDirs(context));
         if (Boolean.getBoolean(BENCH_DISABLE_METRICS_PROPERTY)) {
             this.nativeMetrics = null;
             this.numRecordsIn = null;
@@ -305,6 +306,46 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
      * Kubernetes Flink sets it to the container's local disks.
      */
     static String[] localDirs(ReadableConfig config) {
+        return tmpDirs(config);
+    }
+
+    /** Names a job's directory under each of {@code io.tmp.dirs}; native readers know the prefix too. */
+    static final String JOB_DIR_PREFIX = "flink-rust-job-";
+
+    /** The release hook's name: one per job on a TaskManager, whichever reader registers it first. */
+    private static final String JOB_DIRS_RELEASE_HOOK = "flink-rust-job-dirs";
+
+    /**
+     * The directories a reader keeps local files in: this job's directory under each of
+     * {@code io.tmp.dirs} ({@code flink-rust-job-<job id>}, created by the reader that first
+     * writes there), removed with everything in it when the job leaves this TaskManager: Flink
+     * releases the job's user-code class loader when the job is cancelled, finishes or fails for
+     * good, not on a failover that restarts its tasks here (their slots stay), so a restored
+     * reader still finds what the last checkpoint names. Without a job id (a context outside a
+     * TaskManager) the plain {@code io.tmp.dirs}.
+     */
+    static String[] jobLocalDirs(SourceReaderContext context) {
+        String[] tmp = tmpDirs(context.getConfiguration());
+        String jobId = context.metricGroup().getAllVariables().get("<job_id>");
+        if (jobId == null || jobId.isEmpty()) {
+            return tmp;
+        }
+        String[] jobDirs = Arrays.stream(tmp)
+                .map(dir -> new File(dir, JOB_DIR_PREFIX + jobId).getPath())
+                .toArray(String[]::new);
+        context.getUserCodeClassLoader().registerReleaseHookIfAbsent(JOB_DIRS_RELEASE_HOOK, () -> {
+            for (String dir : jobDirs) {
+                File file = new File(dir);
+                if (file.exists()) {
+                    FileUtils.deleteDirectoryQuietly(file);
+                    LOG.info("Removed {} (the job's local files: it left this TaskManager)", dir);
+                }
+            }
+        });
+        return jobDirs;
+    }
+
+    private static String[] tmpDirs(ReadableConfig config) {
         String raw = config.get(TMP_DIRS);
         if (raw == null || raw.trim().isEmpty()) {
             raw = System.getProperty("java.io.tmpdir");
