@@ -53,6 +53,7 @@ mod key_order;
 mod kind;
 mod normalize;
 mod snapshot_fast;
+mod table_map;
 mod time;
 mod value_ref;
 
@@ -64,4 +65,5 @@ pub use key_order::{compare_column_values, compare_values, primary_key_differs};
 pub use kind::{absent_column, same_value_type};
 pub use mysql_async::Value;
 pub use normalize::{binlog_row, snapshot_row, RowNormalizer, RowValues};
+pub use table_map::TableMap;
 pub use time::ServerTimeZone;
