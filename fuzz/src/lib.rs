@@ -114,7 +114,7 @@ pub fn binlog_rows(data: &[u8]) {
     }
     let ours = layout.event_rows(&rows);
     // mysql_common 0.35.5 wraps (here: panics, overflow checks are on) on negative TIME(1) and
-    // TIME(2) values with a fraction; the layout decodes those itself (value.rs,
+    // TIME(2) values with a fraction; the layout decodes those itself (value/binlog_image.rs,
     // time2_hundredths), so there is no reference for them.
     let hundredths = (0..tme.columns_count() as usize).any(|i| {
         matches!(

@@ -377,7 +377,7 @@ impl BinlogCursor {
     }
 
     /// Writes MySQL's binary JSON values without spaces, as Flink CDC's
-    /// `use.legacy.json.format` = true (value.rs, `RowNormalizer::with_compact_json`).
+    /// `use.legacy.json.format` = true (value/normalize.rs, `RowNormalizer::with_compact_json`).
     pub fn set_compact_json(&mut self, compact: bool) {
         self.compact_json = compact;
         self.views.clear();
@@ -742,7 +742,7 @@ impl BinlogCursor {
                     .and_then(|m| m.get(table))
                     .map(|m| m.as_ref());
                 // A captured table's map that cannot be decoded fails: its rows cannot be either
-                // (mysql_common's decoder would trust the same metadata, see value.rs).
+                // (mysql_common's decoder would trust the same metadata, see value/table_map.rs).
                 let mut view = TableView::new(&tme, &self.tables[table], mapping, &at)?;
                 view.normalizer = view.normalizer.with_compact_json(self.compact_json);
                 if let Some((ddl_at, statement)) = self.altered.remove(&table) {

@@ -259,7 +259,7 @@ pub struct MySqlCdcConfig {
     /// `scan.incremental.close-idle-reader.enabled`: a snapshot reader without a chunk closes
     /// its query connection (reader.rs).
     pub close_idle_reader: bool,
-    /// `use.legacy.json.format`: MySQL binlog JSON without spaces (value.rs).
+    /// `use.legacy.json.format`: MySQL binlog JSON without spaces (value/json.rs).
     pub legacy_json: bool,
     /// Start the binlog phase only after a checkpoint that follows the last chunk completes.
     pub handover_after_checkpoint: bool,

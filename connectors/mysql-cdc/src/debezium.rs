@@ -47,14 +47,14 @@ pub enum DecimalMode {
     String,
 }
 
-/// The value handling modes, which widen the Flink types a column may be declared as (value.rs).
+/// The value handling modes, which widen the Flink types a column may be declared as (value/flink_type.rs).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ValueModes {
     pub binary: BinaryMode,
     pub decimal: DecimalMode,
 }
 
-/// `bytes` as text in `mode` (not `Bytes`, which value.rs never asks for).
+/// `bytes` as text in `mode` (not `Bytes`, which value/column_builder.rs never asks for).
 pub fn binary_text(mode: BinaryMode, bytes: &[u8]) -> String {
     const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -31,7 +31,7 @@ use std::borrow::Cow;
 
 use mysql_async::consts::{ColumnFlags, ColumnType};
 
-use super::ValueRef;
+use super::value_ref::ValueRef;
 
 /// How a column's non-NULL value is laid out in the packet, from its result-set metadata.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -363,7 +363,10 @@ impl BinaryRowReader {
 
     /// [`Self::read`] into owned values, for tests and the fuzz harness (the snapshot reads
     /// rows in place).
-    pub fn read_values(&mut self, packet: &[u8]) -> Result<Vec<super::Value>, RowPacketError> {
+    pub fn read_values(
+        &mut self,
+        packet: &[u8],
+    ) -> Result<Vec<mysql_async::Value>, RowPacketError> {
         let row = self.read(packet)?;
         Ok((0..row.spans.len())
             .map(|i| row.value(i).into_value())
@@ -405,7 +408,7 @@ mod tests {
     use mysql_common::value::ServerSide;
 
     use super::BinaryRowReader;
-    use crate::value::Value;
+    use mysql_async::Value;
 
     const TYPES: &[(ColumnType, bool)] = &[
         (ColumnType::MYSQL_TYPE_TINY, false),

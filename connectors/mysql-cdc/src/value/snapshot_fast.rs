@@ -1,17 +1,20 @@
 //! The snapshot's common values appended without the general path.
 //!
 //! Most snapshot values are integers, text, canonical DECIMALs and non-zero DATETIMEs. For those,
-//! normalizing to a [`super::ValueRef`] and then converting it costs more than reading them: about
+//! normalizing to a [`ValueRef`] and then converting it costs more than reading them: about
 //! 1,100 instructions per row of the benchmark table went to that dispatch. This file appends
 //! them in one step. Anything else (NULL, errors, unusual text, zero dates, other types and
 //! conversions) returns `false` with nothing appended, and the general path
-//! ([`super::normalize_snapshot`] then `ColumnBuilder::append`) takes the value, errors included.
+//! ([`super::normalize::normalize_snapshot`] then `ColumnBuilder::append`) takes the value, errors included.
 //! Each case computes exactly what the general path does; `tests/values.rs` compares both on every
 //! type and the unit tests below compare DECIMAL parsing.
 
-use super::{
-    is_zero_date, timestamp_micros, trim_trailing_spaces, ColumnBuilder, Conv, Kind, ValueRef,
-};
+use super::column_builder::ColumnBuilder;
+use super::flink_type::Conv;
+use super::kind::Kind;
+use super::normalize::{is_zero_date, trim_trailing_spaces};
+use super::time::timestamp_micros;
+use super::value_ref::ValueRef;
 
 impl ColumnBuilder {
     /// Appends `value` (a non-NULL snapshot value of a column of `kind`, converted with `conv`)
@@ -131,7 +134,7 @@ fn small_canonical_decimal(text: &[u8], scale: u32) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{canonical_decimal, parse_decimal};
+    use super::super::decimal::{canonical_decimal, parse_decimal};
     use super::small_canonical_decimal;
 
     /// Wherever the fast parse answers, it equals the general path's canonical text parsed.

@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use super::Value;
+use mysql_async::Value;
 
 /// A value in the canonical form of the module documentation of [`super`], as
 /// [`Value`] has it, with `Bytes` borrowed when they need no change.
