@@ -506,7 +506,8 @@ fn state_versions() -> &'static [[u8; 4]] {
 /// payload is: enumerator state, a split given back to the enumerator, a reader event for the
 /// enumerator, a split added to a reader (not for rust-mysql-cdc, whose readers connect), or a
 /// split list as the bridge's protocol carries it. Bit 7 prefixes the payload with the current
-/// state version, so mutations get past the version check.
+/// state version, so mutations get past the version check; bit 6 (without bit 7) with version 1,
+/// so a connector's upgrade of its oldest state (rust-mysql-cdc's `state_v1.rs`) is fuzzed too.
 ///
 /// Checks: no panic; restored enumerator state snapshots to bytes that restore to the same
 /// bytes; a split list that decodes encodes back to its input.
@@ -523,6 +524,8 @@ pub fn state(data: &[u8]) {
             .chain(body)
             .copied()
             .collect()
+    } else if selector & 0x40 != 0 {
+        1u32.to_le_bytes().iter().chain(body).copied().collect()
     } else {
         body.to_vec()
     };

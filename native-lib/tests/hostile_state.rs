@@ -128,10 +128,12 @@ fn a_state_version_of_another_release_names_both_versions() {
         let e = restore_error(source.as_ref(), &bytes);
         assert!(
             e.contains(&format!(
-                "it was written with state version {} but this connector reads version {ours}",
+                "it was written with state version {} but this connector reads version {ours} \
+                 (and every earlier one): a checkpoint of a later release",
                 ours + 1
-            )) && e
-                .contains("restore with the bridge version that wrote it, or start without state"),
+            )) && e.contains(
+                "restore with the bridge version that wrote it or a later one, or start without state"
+            ),
             "{connector}: {e}"
         );
     }

@@ -71,9 +71,35 @@ pub trait Source: Send + Sync + 'static {
     type Enumerator: SplitEnumerator<Split = Self::Split, State = Self::EnumeratorState>;
     type Reader: SourceReader<Split = Self::Split>;
 
-    /// Version of the serialized form of `Split` and `EnumeratorState`. Bump it when either
-    /// changes; restoring state of another version then fails with a clear message.
+    /// Version of the checkpointed form of `Split` and `EnumeratorState` (bincode, positional:
+    /// adding, removing, reordering or retyping a field or variant anywhere inside changes it).
+    /// Bump it with every such change, and keep reading the old versions: freeze the old types
+    /// and convert them in [`Source::upgrade_split`] and [`Source::upgrade_enumerator_state`]
+    /// (docs/architecture.md, "State versions"). State of a later version is refused.
     const STATE_VERSION: u32 = 1;
+
+    /// A split checkpointed with an older state `version` (1 up to `STATE_VERSION - 1`) as the
+    /// current type. `body` is the state after its version header: decode it as that version's
+    /// frozen type with [`crate::state::decode_body`] and convert it, filling new fields with
+    /// what the old release meant. The default has no older version to read.
+    fn upgrade_split(version: u32, body: &[u8]) -> Result<Self::Split> {
+        let _ = body;
+        Err(crate::state::no_upgrade(
+            "split",
+            version,
+            Self::STATE_VERSION,
+        ))
+    }
+
+    /// The enumerator state of an older state `version`, as [`Source::upgrade_split`].
+    fn upgrade_enumerator_state(version: u32, body: &[u8]) -> Result<Self::EnumeratorState> {
+        let _ = body;
+        Err(crate::state::no_upgrade(
+            "enumerator state",
+            version,
+            Self::STATE_VERSION,
+        ))
+    }
 
     fn boundedness(&self) -> Boundedness;
 

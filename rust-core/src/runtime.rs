@@ -99,10 +99,11 @@ fn split_to_bytes<Sp: SourceSplit>(version: u32, split: &Sp) -> Result<SplitByte
     })
 }
 
-fn splits_from_bytes<Sp: SourceSplit>(version: u32, splits: Vec<SplitBytes>) -> Result<Vec<Sp>> {
+/// Splits from a checkpoint or given back: of any state version `S` reads, upgraded.
+fn splits_from_bytes<S: Source>(splits: Vec<SplitBytes>) -> Result<Vec<S::Split>> {
     splits
         .iter()
-        .map(|s| state::decode("split", version, &s.state))
+        .map(|s| state::decode_split::<S>(&s.state))
         .collect()
 }
 
@@ -121,7 +122,7 @@ impl<S: Source> DynSource for Erased<S> {
         restored_state: Option<&[u8]>,
     ) -> Result<Box<dyn DynEnumerator>> {
         let restored = restored_state
-            .map(|b| state::decode("enumerator state", S::STATE_VERSION, b))
+            .map(state::decode_enumerator_state::<S>)
             .transpose()?;
         let enumerator = self.0.create_enumerator(init, restored)?;
         Ok(Box::new(ErasedEnumerator::<S> {
@@ -203,7 +204,7 @@ impl<S: Source> DynEnumerator for ErasedEnumerator<S> {
         splits: Vec<SplitBytes>,
         subtask: u32,
     ) -> Result<EnumeratorOutput> {
-        let splits = splits_from_bytes(S::STATE_VERSION, splits)?;
+        let splits = splits_from_bytes::<S>(splits)?;
         // Flink calls this when it resets the subtask, after removing its reader; `add_reader`
         // registers the next attempt. Until then the enumerator must not pick it.
         self.ctx.unregister_reader(subtask);
@@ -266,7 +267,7 @@ impl<S: Source> DynReader for ErasedReader<S> {
     }
 
     fn add_splits(&mut self, splits: Vec<SplitBytes>, ctx: &mut ReaderContext) -> Result<()> {
-        let splits = splits_from_bytes(S::STATE_VERSION, splits)?;
+        let splits = splits_from_bytes::<S>(splits)?;
         self.reader.add_splits(splits, ctx)
     }
 

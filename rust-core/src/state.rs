@@ -1,10 +1,27 @@
-//! Versioned serialization of checkpointed state (splits, enumerator state) with serde and
-//! bincode 2. Every blob starts with the connector's `STATE_VERSION` (u32, little-endian), so a
-//! restore from another version fails with a message that names both versions.
+//! Versioned serialization of checkpointed state (splits, enumerator state) and of in-job
+//! messages with serde and bincode 2, and the rule that makes checkpoints upgradeable.
+//!
+//! Every blob starts with a version (u32, little-endian). Two kinds, versioned apart:
+//! - Checkpoint formats (a connector's `Source::STATE_VERSION`): a savepoint outlives the jar
+//!   that wrote it, so [`decode_split`] and [`decode_enumerator_state`] read every version from
+//!   1 up to the current one: the current one directly, older ones through the connector's
+//!   `Source::upgrade_split`/`upgrade_enumerator_state`, which decode the version's frozen types
+//!   ([`decode_body`]) and convert them. A version newer than the running jar (a downgrade) is
+//!   refused with a message naming both versions.
+//! - In-job messages (source events between enumerator and readers, results of background
+//!   calls): both ends run in one job from one jar, so [`decode`] accepts only the version it is
+//!   given and nothing is upgraded. (Bytes a checkpoint points to, such as rust-mysql-cdc's spill
+//!   segments, outlive the job: their versions follow the checkpoint rule.)
+//!
+//! bincode's encoding is positional: any change to a type in a checkpoint changes the format,
+//! so it needs a new `STATE_VERSION`, frozen types for the old one and an upgrade
+//! (docs/architecture.md, "State versions"; golden bytes under `testdata/state/` catch a change
+//! made without).
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::api::Source;
 use crate::error::{BridgeError, Result};
 
 fn config() -> bincode::config::Configuration {
@@ -52,7 +69,8 @@ pub fn encode<T: Serialize>(version: u32, value: &T) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-pub fn decode<T: DeserializeOwned>(what: &'static str, version: u32, bytes: &[u8]) -> Result<T> {
+/// The version of `bytes` and the body after it; bytes without a plausible version header fail.
+fn split_version<'a>(what: &'static str, bytes: &'a [u8]) -> Result<(u32, &'a [u8])> {
     let (head, body) = bytes.split_first_chunk::<4>().ok_or_else(|| {
         BridgeError::state(
             what,
@@ -74,16 +92,12 @@ pub fn decode<T: DeserializeOwned>(what: &'static str, version: u32, bytes: &[u8
             ),
         ));
     }
-    if found != version {
-        return Err(BridgeError::state(
-            what,
-            format!(
-                "it was written with state version {found} but this connector reads version \
-                 {version}: a checkpoint of another release of the connector (restore with the \
-                 bridge version that wrote it, or start without state), or {NOT_OURS}"
-            ),
-        ));
-    }
+    Ok((found, body))
+}
+
+/// Decodes the body of a blob (the bytes after its version header) as `T`, all of it. For a
+/// connector's upgrade hooks, which decode an older version's frozen types.
+pub fn decode_body<T: DeserializeOwned>(what: &'static str, body: &[u8]) -> Result<T> {
     // Bytes that pass the version check but do not decode were damaged, or written by another
     // connector (connectors count versions from 1 each): say both, and what to do.
     let (value, read) = bincode::serde::decode_from_slice(body, decode_config()).map_err(|e| {
@@ -99,6 +113,77 @@ pub fn decode<T: DeserializeOwned>(what: &'static str, version: u32, bytes: &[u8
         ));
     }
     Ok(value)
+}
+
+/// Decodes an in-job message (a source event, a background call's result) or other bytes that
+/// never outlive the job: only `version` is accepted, as both ends run one jar. Checkpointed
+/// state goes through [`decode_split`]/[`decode_enumerator_state`], which upgrade.
+pub fn decode<T: DeserializeOwned>(what: &'static str, version: u32, bytes: &[u8]) -> Result<T> {
+    let (found, body) = split_version(what, bytes)?;
+    if found != version {
+        return Err(BridgeError::state(
+            what,
+            format!(
+                "it was written with version {found} but this connector reads version \
+                 {version}; {}",
+                hint(what)
+            ),
+        ));
+    }
+    decode_body(what, body)
+}
+
+/// Decodes checkpointed state of any version from 1 to `current`: `current` as `T`, an older
+/// one through `upgrade(version, body)`. A newer one is a downgrade and fails, naming both.
+pub fn decode_checkpoint<T: DeserializeOwned>(
+    what: &'static str,
+    current: u32,
+    bytes: &[u8],
+    upgrade: impl FnOnce(u32, &[u8]) -> Result<T>,
+) -> Result<T> {
+    let (found, body) = split_version(what, bytes)?;
+    if found > current {
+        return Err(BridgeError::state(
+            what,
+            format!(
+                "it was written with state version {found} but this connector reads version \
+                 {current} (and every earlier one): a checkpoint of a later release of the \
+                 connector, which an earlier jar cannot read (restore with the bridge version \
+                 that wrote it or a later one, or start without state), or {NOT_OURS}"
+            ),
+        ));
+    }
+    if found < current {
+        return upgrade(found, body);
+    }
+    decode_body(what, body)
+}
+
+/// A split `S` checkpointed with any of its state versions, upgraded to the current type.
+pub fn decode_split<S: Source>(bytes: &[u8]) -> Result<S::Split> {
+    decode_checkpoint("split", S::STATE_VERSION, bytes, S::upgrade_split)
+}
+
+/// `S`'s enumerator state checkpointed with any of its state versions, upgraded.
+pub fn decode_enumerator_state<S: Source>(bytes: &[u8]) -> Result<S::EnumeratorState> {
+    decode_checkpoint(
+        "enumerator state",
+        S::STATE_VERSION,
+        bytes,
+        S::upgrade_enumerator_state,
+    )
+}
+
+/// The error of an upgrade hook that has no reader for `version` (the default hooks': a
+/// connector at version 1 has nothing older to read).
+pub fn no_upgrade(what: &'static str, version: u32, current: u32) -> BridgeError {
+    BridgeError::state(
+        what,
+        format!(
+            "it was written with state version {version}, which this connector (version \
+             {current}) has no upgrade for; {NOT_OURS}"
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -126,6 +211,54 @@ mod tests {
         );
         assert!(decode::<S>("split", 3, &bytes[..3]).is_err());
         assert!(decode::<S>("split", 3, &bytes[..bytes.len() - 1]).is_err());
+    }
+
+    /// A reader at version 2 whose version 1 had only `a`: the upgrade fills `b`.
+    fn read_v2(bytes: &[u8]) -> Result<S> {
+        decode_checkpoint("split", 2, bytes, |version, body| {
+            assert_eq!(version, 1);
+            let a: u64 = decode_body("split", body)?;
+            Ok(S {
+                a,
+                b: "from v1".into(),
+            })
+        })
+    }
+
+    #[test]
+    fn checkpoints_of_every_earlier_version_are_upgraded() {
+        let s = S {
+            a: 7,
+            b: "x".into(),
+        };
+        assert_eq!(read_v2(&encode(2, &s).unwrap()).unwrap(), s);
+        assert_eq!(
+            read_v2(&encode(1, &9u64).unwrap()).unwrap(),
+            S {
+                a: 9,
+                b: "from v1".into()
+            }
+        );
+        // Damaged version 1 bytes fail as damaged, through the upgrade's decode.
+        let err = read_v2(&encode(1, &s).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("trailing bytes"), "{err}");
+    }
+
+    #[test]
+    fn a_checkpoint_of_a_later_release_names_both_versions_and_the_fix() {
+        let err = read_v2(&encode(3, &0u64).unwrap()).unwrap_err().to_string();
+        assert!(
+            err.starts_with(
+                "cannot restore split: it was written with state version 3 but this connector \
+                 reads version 2 (and every earlier one)"
+            ) && err.contains("restore with the bridge version that wrote it or a later one"),
+            "{err}"
+        );
+        let err = no_upgrade("split", 1, 2).to_string();
+        assert!(
+            err.contains("state version 1, which this connector (version 2) has no upgrade for"),
+            "{err}"
+        );
     }
 
     /// Found by the `state` fuzz target: a string length of 2^40 in damaged state made bincode

@@ -510,6 +510,39 @@ impl<'a> Harness<'a> {
     }
 }
 
+/// The directory of golden checkpoint bytes (`testdata/state/`, its README says how each file
+/// was produced).
+pub fn golden_state_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/state")
+}
+
+/// The golden checkpoint file `name` as committed.
+pub fn read_golden_state(name: &str) -> Vec<u8> {
+    let path = golden_state_dir().join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("golden state {}: {e}", path.display()))
+}
+
+/// Asserts that `encoded`, a connector's documented sample state encoded by this build, equals
+/// the golden file `name` byte for byte: a state type changed without a new `STATE_VERSION`
+/// fails here. A missing file is written when `STATE_GOLDEN_WRITE=1` (the first run of a new
+/// version); an existing one is never rewritten, as a version's bytes never change.
+pub fn assert_golden_state(name: &str, encoded: &[u8]) {
+    let path = golden_state_dir().join(name);
+    if !path.exists() && std::env::var_os("STATE_GOLDEN_WRITE").is_some_and(|v| v == "1") {
+        std::fs::write(&path, encoded).unwrap();
+    }
+    let golden = read_golden_state(name);
+    assert!(
+        golden == encoded,
+        "{name}: this build encodes the sample state differently from the golden bytes of its \
+         version ({} bytes, golden {}). A checkpointed type changed: bump the connector's \
+         STATE_VERSION, freeze the old types and upgrade them (docs/architecture.md, \
+         \"State versions\"), and add golden files of the new version; never rewrite these.",
+        encoded.len(),
+        golden.len()
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeSet, VecDeque};

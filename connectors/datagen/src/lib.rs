@@ -25,6 +25,8 @@ mod generate;
 pub mod source;
 
 #[cfg(test)]
+mod golden_state;
+#[cfg(test)]
 mod tests;
 
 use rust_core::api::SourceFactory;

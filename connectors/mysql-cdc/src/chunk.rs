@@ -268,3 +268,15 @@ fn i128_to_key(v: i128) -> KeyValue {
         Err(_) => KeyValue::UInt(u64::try_from(v).unwrap_or(u64::MAX)),
     }
 }
+
+#[cfg(test)]
+impl TableSplitter {
+    /// An arithmetic plan part way through, for golden checkpoint samples (`golden_state.rs`).
+    pub(crate) fn golden_even(min: i128, max: i128, step: i128, cursor: Option<KeyValue>) -> Self {
+        TableSplitter {
+            plan: Some(Plan::Even { min, max, step }),
+            cursor,
+            done: false,
+        }
+    }
+}

@@ -4,7 +4,6 @@
 
 use std::fmt::Write;
 
-use rust_core::api::Source;
 use rust_core::protocol::SplitBytes;
 use rust_core::Result;
 
@@ -32,8 +31,8 @@ pub fn describe_checkpoint(
     enumerator: &[u8],
     readers: &[Vec<SplitBytes>],
 ) -> Result<(String, BinlogPhase)> {
-    let version = <MySqlCdcSource as Source>::STATE_VERSION;
-    let state: EnumeratorState = rust_core::state::decode("enumerator state", version, enumerator)?;
+    let state: EnumeratorState =
+        rust_core::state::decode_enumerator_state::<MySqlCdcSource>(enumerator)?;
     let splitting_done = state
         .tables
         .as_ref()
@@ -57,7 +56,7 @@ pub fn describe_checkpoint(
     for (subtask, splits) in readers.iter().enumerate() {
         let mut parts = Vec::new();
         for bytes in splits {
-            let split: CdcSplit = rust_core::state::decode("split", version, &bytes.state)?;
+            let split: CdcSplit = rust_core::state::decode_split::<MySqlCdcSource>(&bytes.state)?;
             let binlog = |b: &BinlogSplit, spilled: bool| {
                 format!(
                     "binlog at {}{}{}{}",

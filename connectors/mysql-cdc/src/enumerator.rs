@@ -30,10 +30,13 @@ use crate::split::{
 use crate::stall::{HandoverWait, HandoverWatch};
 use rust_core::types::RowType;
 
+/// The version of [`TaskResult`] bytes (in-job, see there).
+pub(crate) const TASK_RESULT_VERSION: u32 = 1;
+
 /// Chunks the splitter produces per background call; the queue is refilled below this.
 pub(crate) const CHUNKS_PER_CALL: usize = 64;
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EnumeratorState {
     /// Captured tables with their chunk keys, once discovered.
     pub tables: Option<Vec<(TableId, String)>>,
@@ -53,7 +56,8 @@ pub struct EnumeratorState {
 }
 
 /// What a background call returns: a step of the snapshot's splitting, or of the phase adding
-/// new tables.
+/// new tables. An in-job message, encoded with [`TASK_RESULT_VERSION`], not the state version:
+/// the call and its result stay inside one enumerator of one jar and are never checkpointed.
 #[derive(Serialize, Deserialize)]
 pub(crate) enum TaskResult {
     Split(SplitResult),
@@ -179,7 +183,7 @@ impl MySqlCdcEnumerator {
                 table_index,
                 splitter.clone(),
             ))??;
-            rust_core::state::encode(1, &TaskResult::Split(result))
+            rust_core::state::encode(TASK_RESULT_VERSION, &TaskResult::Split(result))
         };
         ctx.call_async(Box::new(task), AsyncSchedule::Once);
     }
@@ -641,7 +645,7 @@ impl SplitEnumerator for MySqlCdcEnumerator {
         let bytes = result.map_err(|e| {
             BridgeError::other(format!("splitting the captured tables failed: {e}"))
         })?;
-        let result = match rust_core::state::decode("split result", 1, &bytes)? {
+        let result = match rust_core::state::decode("split result", TASK_RESULT_VERSION, &bytes)? {
             TaskResult::Split(result) => result,
             TaskResult::Adding(result) => {
                 self.on_add_result(result, ctx)?;

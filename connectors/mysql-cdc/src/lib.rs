@@ -16,6 +16,7 @@
 //!   `mariadb_gtid`: MariaDB GTIDs and positions; `gtid_start`: starting after a GTID set;
 //! - `chunk`: splitting tables into key ranges; `snapshot`: reading a chunk with watermarks;
 //! - `split`: splits and reader/enumerator events; `finished`: finished chunks as compact runs;
+//!   `state_v1`: checkpoints of state version 1, read and upgraded;
 //! - `gtid`: MySQL GTID sets; `enumerator`, `reader`, `source`: the FLIP-27 roles;
 //! - `newly_added`: tables that start matching while the job runs (`scan.newly-added-table.enabled`):
 //!   the binlog reader suspends, they are snapshotted, the binlog resumes with them;
@@ -53,9 +54,12 @@ pub mod spill;
 mod spill_dir;
 pub mod split;
 pub mod stall;
+mod state_v1;
 pub mod tls;
 pub mod value;
 
+#[cfg(test)]
+mod golden_state;
 #[cfg(test)]
 mod tests;
 

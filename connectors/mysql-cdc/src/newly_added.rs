@@ -495,7 +495,10 @@ impl MySqlCdcEnumerator {
                 phase.splitter.clone(),
             );
             let result = crate::connect::block_on(step)??;
-            rust_core::state::encode(1, &crate::enumerator::TaskResult::Adding(result))
+            rust_core::state::encode(
+                crate::enumerator::TASK_RESULT_VERSION,
+                &crate::enumerator::TaskResult::Adding(result),
+            )
         };
         ctx.call_async(Box::new(task), rust_core::api::AsyncSchedule::Once);
         true

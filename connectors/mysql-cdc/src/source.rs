@@ -17,6 +17,7 @@ use crate::offset::BinlogPosition;
 use crate::reader::MySqlCdcReader;
 use crate::schema::{discover_tables, TableSchema};
 use crate::split::CdcSplit;
+use crate::state_v1;
 use crate::value::BatchBuilder;
 
 pub struct MySqlCdcSource {
@@ -69,8 +70,31 @@ impl Source for MySqlCdcSource {
 
     /// 2: the binlog split names the tables it is suspended for and ignores, and the enumerator's
     /// state holds the newly-added-tables phase (`newly_added.rs`); `CdcSplit::BinlogSpilled`.
-    /// Version 1 state decoded as 2 could read one field's bytes as another's, so it is refused.
+    /// Version 1 is read through its frozen types in `state_v1.rs`. Golden bytes of every
+    /// version are in `testdata/state/` (`golden_state.rs`).
     const STATE_VERSION: u32 = 2;
+
+    fn upgrade_split(version: u32, body: &[u8]) -> Result<CdcSplit> {
+        match version {
+            1 => state_v1::split(body),
+            _ => Err(rust_core::state::no_upgrade(
+                "split",
+                version,
+                Self::STATE_VERSION,
+            )),
+        }
+    }
+
+    fn upgrade_enumerator_state(version: u32, body: &[u8]) -> Result<EnumeratorState> {
+        match version {
+            1 => state_v1::enumerator_state(body),
+            _ => Err(rust_core::state::no_upgrade(
+                "enumerator state",
+                version,
+                Self::STATE_VERSION,
+            )),
+        }
+    }
 
     fn boundedness(&self) -> Boundedness {
         if self.config.startup == StartupMode::Snapshot {

@@ -40,6 +40,9 @@ use crate::spill_dir::{DirLock, DIR_PREFIX};
 
 const MAGIC: &[u8; 4] = b"RSPL";
 const HEADER: usize = 12;
+/// The version of a frame's `RecordMeta`. Not an in-job message: a checkpoint's
+/// `CdcSplit::BinlogSpilled` names segments that a restored reader reads, possibly one of a later
+/// jar, so a change needs a new version and the old one kept readable, as `STATE_VERSION`.
 const META_VERSION: u32 = 1;
 
 /// The typed `scan.binlog.spill.*` options.

@@ -207,6 +207,10 @@ pub enum EnumeratorEvent {
     },
 }
 
+/// The version of source events between the enumerator and the readers: an in-job message format,
+/// versioned apart from the checkpoint format (`Source::STATE_VERSION`). Both ends run in one job
+/// from one jar and events are never checkpointed, so only this version is read and none is
+/// upgraded (`rust_core::state::decode`).
 const EVENT_VERSION: u32 = 1;
 
 pub fn encode_event<T: Serialize>(event: &T) -> Result<Vec<u8>> {

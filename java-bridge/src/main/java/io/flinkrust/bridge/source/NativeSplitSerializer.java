@@ -9,8 +9,14 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Serializes {@link NativeSplit}s for checkpoints and split assignment: i32 id length, UTF-8 id,
- * i32 state length, state. The native state bytes carry their own version, so this envelope stays
- * at version 1 while connectors evolve.
+ * i32 state length, state. The native state bytes carry their own version, which the native side
+ * reads from 1 up to the connector's current one (older ones are upgraded, see
+ * {@code rust-core/src/state.rs}), so this envelope stays at version 1 while connectors evolve.
+ *
+ * <p>Rule for this envelope, as for the native state: a savepoint outlives the jar that wrote it.
+ * If the envelope ever changes, bump {@link #VERSION} and keep reading every earlier version in
+ * {@link #deserialize}; only a version above {@link #VERSION} (a savepoint of a later release) is
+ * refused.
  */
 public final class NativeSplitSerializer implements SimpleVersionedSerializer<NativeSplit> {
     public static final int VERSION = 1;
@@ -35,9 +41,10 @@ public final class NativeSplitSerializer implements SimpleVersionedSerializer<Na
 
     @Override
     public NativeSplit deserialize(int version, byte[] serialized) throws IOException {
-        if (version != VERSION) {
+        if (version < 1 || version > VERSION) {
             throw new IOException("Cannot restore a Rust connector split of serializer version " + version
-                    + "; this version reads version " + VERSION + ".");
+                    + "; this version reads versions 1 to " + VERSION
+                    + ": restore with the bridge release that wrote it or a later one, or start without state.");
         }
         ByteBuffer in = ByteBuffer.wrap(serialized);
         try {
