@@ -6,8 +6,11 @@ CARGO ?= cargo
 # The end-to-end scripts build jobs with $(MVN) too: `make test MVN="mvn -B -q -Dmaven.repo.local=DIR"`
 # keeps every build, the example jobs included, on one (private) local repository.
 export MVN
+# SKIP_AARCH64=1 (environment or make's command line) skips the linux-aarch64 cross build of the jar
+# and the aarch64 tests: for a developer's quick loop; the default and CI build both platforms.
+export SKIP_AARCH64
 
-.PHONY: all build test check-notice check-docs lint notice preview mariadb test-rust test-fuzz sanitize sanitize-valgrind test-java test-conformance test-e2e fuzz chaos demo demo-datagen bench bench-cdc clean
+.PHONY: all build test check-notice check-docs lint notice preview mariadb test-rust test-fuzz sanitize sanitize-valgrind test-rust-aarch64 test-aarch64 test-java test-conformance test-e2e fuzz chaos demo demo-datagen bench bench-cdc clean
 
 # Demo and benchmarks run in a JVM of their own (exec:exec): Flink's MiniCluster cannot find its
 # classes inside Maven's isolated exec:java classloader.
@@ -21,10 +24,12 @@ all: build
 build:
 	$(MVN) -DskipTests install
 
-## test: every test: Rust unit and vector tests, a short fuzz pass, valgrind over rust-core's tests,
-## Java MiniCluster tests, integration tests, the Flink CDC conformance suite, and end-to-end runs
-## of the one jar on real standalone clusters of Flink 1.20 and 2.x
-test: check-notice check-docs lint mariadb test-rust test-fuzz sanitize-valgrind test-java test-conformance test-e2e
+## test: every test: Rust unit and vector tests (also built for aarch64 and run under qemu), a short
+## fuzz pass, valgrind over rust-core's tests, Java MiniCluster tests, integration tests, the Flink
+## CDC conformance suite, and end-to-end runs of the one jar on real standalone clusters of Flink
+## 1.20 and 2.x. The jar carries linux-x86_64 and linux-aarch64 libraries (scripts/build-native.sh);
+## SKIP_AARCH64=1 leaves the cross build and the aarch64 tests out (a quicker local loop only).
+test: check-notice check-docs lint mariadb test-rust test-rust-aarch64 test-fuzz sanitize-valgrind test-java test-conformance test-e2e
 
 ## check-notice: NOTICE lists what the jar bundles (scripts/notice.sh --check: cargo metadata and
 ## the poms, no build, about a second); notice: rewrite it after a dependency change
@@ -56,6 +61,18 @@ mariadb:
 
 test-rust: mariadb
 	$(CARGO) test --release --workspace
+
+## test-rust-aarch64: rust-core's and rust-datagen's tests cross-built for aarch64 and run under
+## qemu-user (scripts/aarch64.sh installs the cross gcc and qemu when missing; ~2 min of CPU to
+## build, seconds to run). test-aarch64 adds an arm64 JVM under qemu that loads the library from the
+## jar and reads rust-datagen rows through a MiniCluster (opt-in: about 2.5 min of CPU, 3.5 min on
+## a loaded 2-core machine; downloads Debian's arm64 JRE once into ~/.cache/flink-rust).
+test-rust-aarch64:
+	@if [ "$(SKIP_AARCH64)" = 1 ]; then echo "test-rust-aarch64: skipped (SKIP_AARCH64=1)"; \
+	else CARGO="$(CARGO)" scripts/aarch64.sh test-rust; fi
+
+test-aarch64: test-rust-aarch64
+	scripts/aarch64.sh test-jvm
 
 ## fuzz: every fuzz target in fuzz/ for FUZZ_SECONDS each, exploring (cargo-fuzz on nightly Rust;
 ## scripts/fuzz.sh installs both when missing); test-fuzz: FUZZ_RUNS inputs per target from a

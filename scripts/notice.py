@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Writes NOTICE: the third-party components bundled in the bridge jar (run it through scripts/notice.sh).
 
-Rust: the crates linked into the native library, i.e. what `cargo build -p flink-rust-bridge`
-(scripts/build-native.sh) links for x86_64-unknown-linux-gnu:
+Rust: the crates linked into the native libraries, i.e. what `cargo build -p flink-rust-bridge`
+(scripts/build-native.sh) links for each platform the jar carries, x86_64-unknown-linux-gnu and
+aarch64-unknown-linux-gnu (the union; today the same crates):
 
-  - `cargo metadata --filter-platform x86_64-unknown-linux-gnu`: the resolve graph, walked from the
+  - `cargo metadata --filter-platform <target>`: the resolve graph, walked from the
     native-lib package along normal dependencies only (`dep_kinds` kind null: no dev-only or
     build-only dependencies), not into procedural macros (they run in the compiler and are not
     linked); it also gives each crate's license, source and package directory.
@@ -34,7 +35,7 @@ import sys
 import textwrap
 import xml.etree.ElementTree as ET
 
-TARGET = "x86_64-unknown-linux-gnu"
+TARGETS = ("x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu")
 ROOT_PACKAGE = "flink-rust-bridge"
 NOTICE_FILES = ("NOTICE", "NOTICE.txt", "NOTICE.md")
 
@@ -105,8 +106,18 @@ def version_key(version):
 
 
 def rust_crates(root):
+    """The union over TARGETS of rust_crates_for: (packages sorted by name and version, workspace root)."""
+    crates = {}
+    for target in TARGETS:
+        found, workspace_root = rust_crates_for(root, target)
+        for pkg in found:
+            crates[pkg["id"]] = pkg
+    return sorted(crates.values(), key=lambda p: (p["name"], version_key(p["version"]))), workspace_root
+
+
+def rust_crates_for(root, target):
     meta = json.loads(run([os.environ.get("CARGO", "cargo"), "metadata", "--format-version", "1",
-                           "--filter-platform", TARGET], root))
+                           "--filter-platform", target], root))
     packages = {p["id"]: p for p in meta["packages"]}
     nodes = {n["id"]: n for n in meta["resolve"]["nodes"]}
     members = set(meta["workspace_members"])
@@ -129,7 +140,7 @@ def rust_crates(root):
                 todo.append(dep["pkg"])
 
     tree = run([os.environ.get("CARGO", "cargo"), "tree", "-p", ROOT_PACKAGE, "-e",
-                "normal,no-proc-macro", "--target", TARGET, "--prefix", "none", "--no-dedupe",
+                "normal,no-proc-macro", "--target", target, "--prefix", "none", "--no-dedupe",
                 "-f", "{p}"], root)
     in_tree = set()
     for line in tree.splitlines():
@@ -244,7 +255,7 @@ def main():
     w("SPDX expression; the license texts are in each component's published source).")
     w("")
     w("")
-    w(f"Native library (libflink_rust_bridge, built for {TARGET})")
+    w(f"Native library (libflink_rust_bridge, built for {' and '.join(TARGETS)})")
     w("-" * 72)
     w("")
     w("Rust crates linked into the library (normal dependencies, without build-only, dev-only and")

@@ -131,7 +131,12 @@ public final class NativeLibrary {
         return Collections.unmodifiableList(Arrays.asList(ids));
     }
 
-    /** {@code <os>-<arch>} as the jar's resource folders name it. */
+    /**
+     * {@code <os>-<arch>} as the jar's resource folders name it.
+     *
+     * @throws IllegalStateException naming the platform found and the ones this jar has builds for,
+     *     when the operating system or CPU is one the library is not built for
+     */
     static String platform(String osName, String osArch) {
         String os = osName == null ? "" : osName.toLowerCase(Locale.ROOT);
         String arch = osArch == null ? "" : osArch.toLowerCase(Locale.ROOT);
@@ -141,9 +146,7 @@ public final class NativeLibrary {
         } else if (os.startsWith("mac") || os.startsWith("darwin")) {
             osPart = "osx";
         } else {
-            throw new IllegalStateException(
-                    "The Flink Rust native library supports Linux and macOS; this JVM runs on os.name=" + osName
-                            + " (os.arch=" + osArch + ").");
+            throw new IllegalStateException(unsupportedPlatform(osName, osArch, availablePlatforms()));
         }
         String archPart;
         switch (arch) {
@@ -157,11 +160,21 @@ public final class NativeLibrary {
                 archPart = "aarch64";
                 break;
             default:
-                throw new IllegalStateException(
-                        "The Flink Rust native library supports x86_64 and aarch64; this JVM runs on os.arch="
-                                + osArch + " (os.name=" + osName + ").");
+                throw new IllegalStateException(unsupportedPlatform(osName, osArch, availablePlatforms()));
         }
         return osPart + "-" + archPart;
+    }
+
+    /**
+     * The error for a JVM on an operating system or CPU without a build: names what the JVM reports
+     * and the platforms the jar carries (a release jar: linux-x86_64 and linux-aarch64).
+     */
+    static String unsupportedPlatform(String osName, String osArch, List<String> available) {
+        return "The Flink Rust native library has no build for this platform: os.name=" + osName + ", os.arch="
+                + osArch + ". Supported platforms (the builds in this jar): "
+                + (available.isEmpty() ? "none (the jar holds no native library)" : String.join(", ", available))
+                + ". On another platform, build the library there (scripts/build-native.sh) and set -D"
+                + LIBRARY_PATH_PROPERTY + "=<path to the library>.";
     }
 
     static String resourcePath(String platform) {

@@ -13,6 +13,8 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The byte formats of rust-core/src/protocol.rs, built by hand (no native code involved). */
 class ProtocolTest {
@@ -154,8 +156,32 @@ class ProtocolTest {
         assertThat(NativeLibrary.resourcePath("linux-x86_64")).isEqualTo("/native/linux-x86_64/libflink_rust_bridge.so");
         assertThat(NativeLibrary.resourcePath("osx-aarch64")).isEqualTo("/native/osx-aarch64/libflink_rust_bridge.dylib");
         assertThatThrownBy(() -> NativeLibrary.platform("Windows 11", "amd64"))
-                .hasMessageContaining("os.name=Windows 11");
-        assertThatThrownBy(() -> NativeLibrary.platform("Linux", "s390x")).hasMessageContaining("os.arch=s390x");
+                .hasMessageContaining("os.name=Windows 11, os.arch=amd64");
+        assertThatThrownBy(() -> NativeLibrary.platform("Linux", "s390x"))
+                .hasMessageContaining("os.name=Linux, os.arch=s390x");
+    }
+
+    @Test
+    void anUnsupportedPlatformIsNamedWithTheSupportedOnes() {
+        assertThat(NativeLibrary.unsupportedPlatform("Linux", "riscv64", List.of("linux-aarch64", "linux-x86_64")))
+                .isEqualTo("The Flink Rust native library has no build for this platform: os.name=Linux,"
+                        + " os.arch=riscv64. Supported platforms (the builds in this jar): linux-aarch64,"
+                        + " linux-x86_64. On another platform, build the library there (scripts/build-native.sh)"
+                        + " and set -Dflinkrust.native.library=<path to the library>.");
+        assertThat(NativeLibrary.unsupportedPlatform("FreeBSD", "amd64", List.of()))
+                .contains("os.name=FreeBSD, os.arch=amd64")
+                .contains("none (the jar holds no native library)");
+    }
+
+    @Test
+    void theClassesCarryTheLinuxBuildsForBothCpus() {
+        // scripts/build-native.sh cross-builds linux-aarch64 next to linux-x86_64; the jar is
+        // packed from these classes. SKIP_AARCH64=1 (a developer's quick loop) leaves it out.
+        // Built on linux-x86_64 only (another host builds its own platform alone).
+        assumeTrue(NativeLibrary.platform(System.getProperty("os.name"), System.getProperty("os.arch"))
+                .equals("linux-x86_64"), "built on linux-x86_64");
+        assumeFalse("1".equals(System.getenv("SKIP_AARCH64")), "SKIP_AARCH64=1");
+        assertThat(NativeLibrary.availablePlatforms()).contains("linux-x86_64", "linux-aarch64");
         assertThatThrownBy(() -> NativeLibrary.checkByteOrder(ByteOrder.BIG_ENDIAN))
                 .hasMessageContaining("little-endian");
     }
