@@ -10,7 +10,7 @@ export MVN
 # and the aarch64 tests: for a developer's quick loop; the default and CI build both platforms.
 export SKIP_AARCH64
 
-.PHONY: all build test check-notice check-docs lint notice preview mariadb test-rust test-fuzz sanitize sanitize-valgrind test-rust-aarch64 test-aarch64 test-java test-conformance test-e2e fuzz chaos demo demo-datagen bench bench-cdc clean
+.PHONY: all build test check-notice check-docs check-vendor lint notice preview mariadb test-rust test-fuzz sanitize sanitize-valgrind test-rust-aarch64 test-aarch64 test-java test-conformance test-e2e fuzz chaos demo demo-datagen bench bench-cdc clean
 
 # Demo and benchmarks run in a JVM of their own (exec:exec): Flink's MiniCluster cannot find its
 # classes inside Maven's isolated exec:java classloader.
@@ -29,7 +29,7 @@ build:
 ## CDC conformance suite, and end-to-end runs of the one jar on real standalone clusters of Flink
 ## 1.20 and 2.x. The jar carries linux-x86_64 and linux-aarch64 libraries (scripts/build-native.sh);
 ## SKIP_AARCH64=1 leaves the cross build and the aarch64 tests out (a quicker local loop only).
-test: check-notice check-docs lint mariadb test-rust test-rust-aarch64 test-fuzz sanitize-valgrind test-java test-conformance test-e2e
+test: check-notice check-docs check-vendor lint mariadb test-rust test-rust-aarch64 test-fuzz sanitize-valgrind test-java test-conformance test-e2e
 
 ## check-notice: NOTICE lists what the jar bundles (scripts/notice.sh --check: cargo metadata and
 ## the poms, no build, about a second); notice: rewrite it after a dependency change
@@ -38,6 +38,11 @@ check-notice:
 
 notice:
 	CARGO="$(CARGO)" scripts/notice.sh
+
+## check-vendor: vendor/mysql_async is the crates.io release plus vendor/mysql_async-patches
+## (scripts/vendor-mysql-async.sh: the pinned .crate, cached after the first download; seconds)
+check-vendor:
+	scripts/vendor-mysql-async.sh check
 
 ## lint: rustfmt (rustfmt.toml) and clippy with every warning an error, over the workspace and
 ## the fuzz crate's formatting (a fresh toolchain without the components gets them from rustup)
