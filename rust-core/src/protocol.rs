@@ -170,6 +170,19 @@ pub fn begin_response(
     }
 }
 
+/// Fills in a batch response's row offset table: `offsets_at` is where the table's
+/// `(rows + 1) x i32` were reserved, `row_starts` where each row starts, and the response's end
+/// closes the table. Fails for a response past 2 GiB (Java's offsets are i32).
+pub fn write_row_offsets(out: &mut [u8], offsets_at: usize, row_starts: &[i32]) -> Result<()> {
+    let end = i32::try_from(out.len())
+        .map_err(|_| BridgeError::other("a batch larger than 2 GiB; lower the batch size"))?;
+    for (i, off) in row_starts.iter().chain(std::iter::once(&end)).enumerate() {
+        let at = offsets_at + 4 * i;
+        out[at..at + 4].copy_from_slice(&off.to_le_bytes());
+    }
+    Ok(())
+}
+
 /// A bounds-checked little-endian reader over bytes that came from Java.
 pub struct Reader<'a> {
     bytes: &'a [u8],

@@ -535,13 +535,7 @@ impl ReaderRuntime {
                         self.offsets.len()
                     )));
                 }
-                self.offsets.push(i32::try_from(out.len()).map_err(|_| {
-                    BridgeError::other("a batch larger than 2 GiB; lower the batch size")
-                })?);
-                for (i, off) in self.offsets.iter().enumerate() {
-                    let at = offsets_at + 4 * i;
-                    out[at..at + 4].copy_from_slice(&off.to_le_bytes());
-                }
+                protocol::write_row_offsets(out, offsets_at, &self.offsets)?;
             }
             ReaderPoll::NothingAvailable { retry_after } => {
                 self.begin(
