@@ -35,10 +35,12 @@ use crate::types::RowType;
 pub struct Clock(Arc<dyn Fn() -> Instant + Send + Sync>);
 
 impl Clock {
+    /// The real clock.
     pub fn system() -> Self {
         Clock(Arc::new(Instant::now))
     }
 
+    /// A clock that reads `now` (tests drive time with it).
     pub fn new(now: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
         Clock(Arc::new(now))
     }
@@ -280,6 +282,8 @@ pub struct RateLimitedReader {
 }
 
 impl RateLimitedReader {
+    /// Wraps the connector's reader: `limits` are the whole source's, divided among up to
+    /// `parallelism` readers as the enumerator tells this one.
     pub fn new(
         inner: Box<dyn DynReader>,
         limits: RateLimits,
