@@ -2,7 +2,7 @@
 //! `io.flinkrust.bridge.jni.NativeBridge` declares every function here.
 //!
 //! Rules every entry point follows:
-//! - It runs inside [`entry`], which turns a `BridgeError` or a Rust panic into a Java exception
+//! - It runs inside `entry`, which turns a `BridgeError` or a Rust panic into a Java exception
 //!   (`NativeValidationException` for user errors, `NativeException` otherwise) carrying the
 //!   message and the operation, never overwriting an exception already pending. The JVM survives.
 //! - Native objects cross as opaque `long` handles (`Box::into_raw`); Java frees each exactly once.

@@ -76,7 +76,7 @@ pub fn with_rate_limits_and_clock(
 /// does not overshoot the limit by much between two polls, large enough to amortise the JNI call.
 const BATCH_SECONDS: f64 = 0.1;
 
-/// The rows per batch a reader should aim for under `limits`: about [`BATCH_SECONDS`] of its
+/// The rows per batch a reader should aim for under `limits`: about `BATCH_SECONDS` of its
 /// initial share (`limit / parallelism`), never more than `default`. For a bytes limit the row
 /// size is taken as the fixed part of a `BinaryRowData`, a lower bound.
 pub fn batch_rows_hint(
