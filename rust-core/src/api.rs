@@ -25,7 +25,10 @@ use crate::types::RowType;
 /// Whether a source ends (Flink's `Boundedness`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Boundedness {
+    /// Ends: every reader returns [`ReaderPoll::EndOfInput`] once its splits are done; the only
+    /// kind Flink runs in batch mode.
     Bounded,
+    /// Runs until the job is cancelled (a CDC source's binlog phase).
     ContinuousUnbounded,
 }
 
@@ -33,9 +36,13 @@ pub enum Boundedness {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum RowKind {
+    /// `+I`: a new row.
     Insert = 0,
+    /// `-U`: a row's values before an update; its [`RowKind::UpdateAfter`] follows.
     UpdateBefore = 1,
+    /// `+U`: a row's values after an update.
     UpdateAfter = 2,
+    /// `-D`: a deleted row, with its last values.
     Delete = 3,
 }
 
@@ -66,9 +73,14 @@ pub trait SourceFactory: Send + Sync + 'static {
 
 /// A connector's source: the factory of its enumerator and readers.
 pub trait Source: Send + Sync + 'static {
+    /// The unit of work the enumerator assigns and readers checkpoint.
     type Split: SourceSplit;
+    /// What the enumerator checkpoints (splits not yet assigned, discovery progress), versioned
+    /// with the splits by [`Source::STATE_VERSION`].
     type EnumeratorState: Serialize + DeserializeOwned + Send + 'static;
+    /// The enumerator this source creates, in the JobManager.
     type Enumerator: SplitEnumerator<Split = Self::Split, State = Self::EnumeratorState>;
+    /// The reader this source creates, one per parallel subtask.
     type Reader: SourceReader<Split = Self::Split>;
 
     /// Version of the checkpointed form of `Split` and `EnumeratorState` (bincode, positional:
@@ -101,6 +113,8 @@ pub trait Source: Send + Sync + 'static {
         ))
     }
 
+    /// Whether the source ends. Fixed for the source's life: Java asks once, when the job is
+    /// planned.
     fn boundedness(&self) -> Boundedness;
 
     /// The row type every batch has (the table's, projected).
@@ -113,6 +127,9 @@ pub trait Source: Send + Sync + 'static {
         restored: Option<Self::EnumeratorState>,
     ) -> Result<Self::Enumerator>;
 
+    /// A reader for one subtask, in its TaskManager on the task thread; called again for every
+    /// restarted attempt. It gets its splits afterwards through [`SourceReader::add_splits`] (those
+    /// restored from a checkpoint before [`SourceReader::start`]). An error fails the task.
     fn create_reader(&self, init: &ReaderInit) -> Result<Self::Reader>;
 
     /// Checks that need the outside world (connecting, privileges, server settings, that the
@@ -132,7 +149,9 @@ pub struct EnumeratorInit {
 /// What a reader knows when it is created.
 #[derive(Clone, Debug)]
 pub struct ReaderInit {
+    /// This reader's subtask, 0-based (`0..parallelism`).
     pub subtask_index: u32,
+    /// Number of parallel readers of the source.
     pub parallelism: u32,
     /// Rows per batch a reader should aim for: large enough to amortise the JNI crossing.
     pub batch_rows: usize,
@@ -179,9 +198,13 @@ pub const DEFAULT_BATCH_ROWS: usize = 4096;
 /// Decides which reader reads which split. Runs in the JobManager. Every callback records its
 /// decisions on the context; Java applies them to Flink's `SplitEnumeratorContext`.
 pub trait SplitEnumerator: Send + 'static {
+    /// The split type of the [`Source`].
     type Split: SourceSplit;
+    /// The state type of the [`Source`] (its `EnumeratorState`).
     type State: Serialize + DeserializeOwned + Send + 'static;
 
+    /// Called once, before any other callback, on a new or restored enumerator: discover splits
+    /// here, or schedule slow discovery with [`EnumeratorContext::call_async`].
     fn start(&mut self, ctx: &mut EnumeratorContext<Self::Split>) -> Result<()>;
 
     /// A reader asked for a split (Flink's `handleSplitRequest`).
@@ -208,8 +231,13 @@ pub trait SplitEnumerator: Send + 'static {
         ctx: &mut EnumeratorContext<Self::Split>,
     ) -> Result<()>;
 
+    /// The state to checkpoint as of `checkpoint_id`: every split not assigned to a reader yet
+    /// (assigned ones are in the readers' state; Flink hands back those assigned after the
+    /// checkpoint through [`Self::add_splits_back`]). An error fails the checkpoint.
     fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Self::State>;
 
+    /// Checkpoint `checkpoint_id` completed everywhere. Flink may skip notifications (a later one
+    /// covers the earlier), so act on "up to this checkpoint", not on one id.
     fn notify_checkpoint_complete(
         &mut self,
         _checkpoint_id: u64,
@@ -218,10 +246,13 @@ pub trait SplitEnumerator: Send + 'static {
         Ok(())
     }
 
+    /// Checkpoint `checkpoint_id` failed or was declined; drop what was kept for it.
     fn notify_checkpoint_aborted(&mut self, _checkpoint_id: u64) -> Result<()> {
         Ok(())
     }
 
+    /// An event the reader of `subtask` sent with [`ReaderContext::send_event_to_enumerator`], in
+    /// the connector's own format (in-job bytes: [`crate::state::decode`]).
     fn handle_source_event(
         &mut self,
         _subtask: u32,
@@ -242,6 +273,8 @@ pub trait SplitEnumerator: Send + 'static {
         Ok(())
     }
 
+    /// The job ends, fails over or is cancelled: stop the work scheduled with
+    /// [`EnumeratorContext::call_async`]. Called once, last.
     fn close(&mut self) -> Result<()> {
         Ok(())
     }
@@ -255,9 +288,13 @@ pub type AsyncTask = Box<dyn FnMut() -> Result<Vec<u8>> + Send + 'static>;
 /// When an async task runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AsyncSchedule {
+    /// Once, as soon as a worker thread is free.
     Once,
+    /// After `initial_delay`, then every `period` until the enumerator closes.
     Periodic {
+        /// Before the first run.
         initial_delay: Duration,
+        /// Between runs; at least a millisecond.
         period: Duration,
     },
 }
@@ -265,19 +302,30 @@ pub enum AsyncSchedule {
 /// A decision of the enumerator, applied by Java to Flink's `SplitEnumeratorContext`.
 #[derive(Debug)]
 pub enum EnumeratorCommand<S> {
+    /// Flink's `assignSplits`.
     AssignSplits {
+        /// The reader's subtask index.
         subtask: u32,
+        /// The splits, in the order the reader gets them.
         splits: Vec<S>,
     },
+    /// Flink's `signalNoMoreSplits`.
     SignalNoMoreSplits {
+        /// The reader's subtask index.
         subtask: u32,
     },
+    /// Flink's `sendEventToSourceReader`.
     SendEvent {
+        /// The reader's subtask index.
         subtask: u32,
+        /// The connector's bytes, for [`SourceReader::handle_source_event`].
         event: Vec<u8>,
     },
+    /// Flink's `callAsync` for a task the context holds.
     CallAsync {
+        /// The id [`EnumeratorContext::call_async`] returned.
         task_id: u64,
+        /// When it runs.
         schedule: AsyncSchedule,
     },
 }
@@ -293,6 +341,8 @@ pub struct EnumeratorContext<S> {
 }
 
 impl<S> EnumeratorContext<S> {
+    /// An empty context for `parallelism` readers, none registered; the runtime makes one per
+    /// enumerator (tests may too).
     pub fn new(parallelism: u32) -> Self {
         EnumeratorContext {
             parallelism,
@@ -309,6 +359,7 @@ impl<S> EnumeratorContext<S> {
         &self.metrics
     }
 
+    /// Number of parallel readers (subtasks `0..parallelism`), registered or not.
     pub fn parallelism(&self) -> u32 {
         self.parallelism
     }
@@ -318,6 +369,9 @@ impl<S> EnumeratorContext<S> {
         &self.registered
     }
 
+    /// Assigns `splits` to the reader of `subtask` when the callback returns; an empty list is
+    /// dropped. For a reader that is not registered (its attempt failed) Java hands them straight
+    /// back through [`SplitEnumerator::add_splits_back`]; assigning them to it again fails the job.
     pub fn assign_splits(&mut self, subtask: u32, splits: Vec<S>) {
         if !splits.is_empty() {
             self.commands
@@ -325,6 +379,7 @@ impl<S> EnumeratorContext<S> {
         }
     }
 
+    /// [`Self::assign_splits`] for one split.
     pub fn assign_split(&mut self, subtask: u32, split: S) {
         self.assign_splits(subtask, vec![split]);
     }
@@ -335,6 +390,8 @@ impl<S> EnumeratorContext<S> {
             .push(EnumeratorCommand::SignalNoMoreSplits { subtask });
     }
 
+    /// Sends `event` to the reader of `subtask` ([`SourceReader::handle_source_event`]) when the
+    /// callback returns; dropped if that reader is not registered.
     pub fn send_event(&mut self, subtask: u32, event: Vec<u8>) {
         self.commands
             .push(EnumeratorCommand::SendEvent { subtask, event });
@@ -376,11 +433,14 @@ impl<S> EnumeratorContext<S> {
 /// changelogs (`None` means every row is an INSERT).
 #[derive(Clone, Debug)]
 pub struct ChangeBatch {
+    /// Columns of [`Source::row_type`], in order, typed as [`crate::types::RowType::arrow_schema`].
     pub rows: RecordBatch,
+    /// One per row, or `None` when every row is an INSERT.
     pub row_kinds: Option<Vec<RowKind>>,
 }
 
 impl ChangeBatch {
+    /// A batch of INSERT rows only (snapshots, generators).
     pub fn inserts(rows: RecordBatch) -> Self {
         ChangeBatch {
             rows,
@@ -388,6 +448,7 @@ impl ChangeBatch {
         }
     }
 
+    /// Number of rows in the batch.
     pub fn num_rows(&self) -> usize {
         self.rows.num_rows()
     }
@@ -396,10 +457,12 @@ impl ChangeBatch {
 /// What a reader's poll produced (Flink's `InputStatus`, with the data).
 #[derive(Debug)]
 pub enum ReaderPoll {
+    /// Rows for Flink; the reader is polled again right away.
     Batch(ChangeBatch),
     /// Nothing now. Flink waits until [`Availability::notify`] is called, or at most
     /// `retry_after` (for readers that wait for a time, such as a rate limit), then polls again.
     NothingAvailable {
+        /// Poll again after this at the latest; `None`: only when notified.
         retry_after: Option<Duration>,
     },
     /// Only after `notify_no_more_splits` and with every split drained.
@@ -409,8 +472,11 @@ pub enum ReaderPoll {
 /// Reads the splits assigned to one parallel subtask. Runs in a TaskManager, driven by the task
 /// thread; background work signals new data through [`ReaderContext::availability`].
 pub trait SourceReader: Send + 'static {
+    /// The split type of the [`Source`].
     type Split: SourceSplit;
 
+    /// Called once, on the task thread, after the splits restored from a checkpoint were added and
+    /// before the first poll: start background work here.
     fn start(&mut self, _ctx: &mut ReaderContext) -> Result<()> {
         Ok(())
     }
@@ -418,17 +484,26 @@ pub trait SourceReader: Send + 'static {
     /// Returns quickly: a batch if one is ready, otherwise `NothingAvailable` or `EndOfInput`.
     fn poll_next(&mut self, ctx: &mut ReaderContext) -> Result<ReaderPoll>;
 
+    /// Splits the enumerator assigned, or (before [`Self::start`]) those restored from a
+    /// checkpoint. The reader owns them until they finish and checkpoints them in
+    /// [`Self::snapshot_state`].
     fn add_splits(&mut self, splits: Vec<Self::Split>, ctx: &mut ReaderContext) -> Result<()>;
 
+    /// The enumerator will assign no more splits: a bounded reader returns
+    /// [`ReaderPoll::EndOfInput`] once those it has are done.
     fn notify_no_more_splits(&mut self, ctx: &mut ReaderContext) -> Result<()>;
 
     /// The current state of every split this reader still owns (finished splits excluded).
     fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<Self::Split>>;
 
+    /// Checkpoint `checkpoint_id`, which holds this reader's snapshot with that id, completed
+    /// everywhere (Flink may skip notifications; a later id covers earlier ones): the time to let
+    /// the external system forget what it covers.
     fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> Result<()> {
         Ok(())
     }
 
+    /// An event the enumerator sent with [`EnumeratorContext::send_event`].
     fn handle_source_event(&mut self, _event: &[u8], _ctx: &mut ReaderContext) -> Result<()> {
         Ok(())
     }
@@ -458,6 +533,7 @@ pub struct ReaderContext {
 pub const CURRENT_FETCH_EVENT_TIME_LAG: &str = "currentFetchEventTimeLag";
 
 impl ReaderContext {
+    /// A context for a reader with `init`; the runtime makes one per reader (tests may too).
     pub fn new(init: ReaderInit) -> Self {
         ReaderContext {
             init,
@@ -507,14 +583,17 @@ impl ReaderContext {
         self.event_time_ms.take()
     }
 
+    /// This reader's subtask, 0-based.
     pub fn subtask_index(&self) -> u32 {
         self.init.subtask_index
     }
 
+    /// Number of parallel readers of the source.
     pub fn parallelism(&self) -> u32 {
         self.init.parallelism
     }
 
+    /// Rows per batch to aim for ([`ReaderInit::batch_rows`], lowered under a low rate limit).
     pub fn batch_rows(&self) -> usize {
         self.init.batch_rows
     }
@@ -539,6 +618,8 @@ impl ReaderContext {
         self.awaiting_split = true;
     }
 
+    /// Sends `event` to the enumerator's [`SplitEnumerator::handle_source_event`] when this call
+    /// returns; Flink delivers a reader's events in order.
     pub fn send_event_to_enumerator(&mut self, event: Vec<u8>) {
         self.events.push(event);
     }
@@ -587,22 +668,29 @@ struct SignalState {
 /// Why [`Availability::wait`] returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaitOutcome {
+    /// The epoch changed since `seen`: poll again.
     Notified,
+    /// The deadline passed with no notification.
     TimedOut,
+    /// The reader closed: stop waiting.
     Closed,
 }
 
 impl Availability {
+    /// An open signal at epoch 0.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Bumps the epoch and wakes every waiter: "poll again". From any thread; cheap (a lock and a
+    /// condition variable).
     pub fn notify(&self) {
         let (lock, cv) = &*self.inner;
         lock.lock().unwrap_or_else(|e| e.into_inner()).epoch += 1;
         cv.notify_all();
     }
 
+    /// The current epoch: read it before checking for data, then [`Self::wait`] with it.
     pub fn epoch(&self) -> u64 {
         self.inner.0.lock().unwrap_or_else(|e| e.into_inner()).epoch
     }

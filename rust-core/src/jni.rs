@@ -2,7 +2,7 @@
 //! `io.flinkrust.bridge.jni.NativeBridge` declares every function here.
 //!
 //! Rules every entry point follows:
-//! - It runs inside [`entry`], which turns a `BridgeError` or a Rust panic into a Java exception
+//! - It runs inside `entry`, which turns a `BridgeError` or a Rust panic into a Java exception
 //!   (`NativeValidationException` for user errors, `NativeException` otherwise) carrying the
 //!   message and the operation, never overwriting an exception already pending. The JVM survives.
 //! - Native objects cross as opaque `long` handles (`Box::into_raw`); Java frees each exactly once.
@@ -83,6 +83,8 @@ impl From<::jni::errors::Error> for BridgeError {
 
 /// A value an entry point returns to Java, and what it returns when it threw instead.
 pub trait JniReturn {
+    /// What Java gets back when the entry point threw (0, -1, false or null); Java sees the
+    /// exception, not this value.
     fn on_exception() -> Self;
 }
 
@@ -317,6 +319,7 @@ fn context(label: &str, err: BridgeError) -> BridgeError {
 // Library
 // ---------------------------------------------------------------------------------------------
 
+/// rust-core's version (`CARGO_PKG_VERSION`), which Java logs when it loads the library.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_nativeVersion(
     mut env: JNIEnv,
@@ -327,6 +330,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_nativeVersion(
     })
 }
 
+/// The identifiers of the connectors this library serves, sorted.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_connectors(
     mut env: JNIEnv,
@@ -343,6 +347,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_connectors(
     })
 }
 
+/// Sets the most verbose level forwarded to Java (0 off … 5 trace, clamped).
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_setMaxLogLevel(
     mut env: JNIEnv,
@@ -382,6 +387,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_awaitLogRecords
     })
 }
 
+/// Makes the current or next `awaitLogRecords` return, so Java's drain thread can stop.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_wakeLogDrain(
     mut env: JNIEnv,
@@ -426,6 +432,8 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_validateSource(
 // Enumerator (JobManager)
 // ---------------------------------------------------------------------------------------------
 
+/// Creates the enumerator (JobManager, coordinator thread), from checkpoint bytes when
+/// `restored_state` is not null; returns its handle.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorCreate(
@@ -457,6 +465,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorCreat
     })
 }
 
+/// `SplitEnumerator::start`; returns enumerator commands.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorStart(
     mut env: JNIEnv,
@@ -468,6 +477,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorStart
     })
 }
 
+/// A reader registered; returns enumerator commands.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorAddReader(
     mut env: JNIEnv,
@@ -480,6 +490,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorAddRe
     })
 }
 
+/// A reader asked for a split (`hostname` may be null); returns enumerator commands.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorHandleSplitRequest(
     mut env: JNIEnv,
@@ -499,6 +510,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorHandl
     )
 }
 
+/// Splits handed back for `subtask` (a split list), on reset; returns enumerator commands.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorAddSplitsBack(
     mut env: JNIEnv,
@@ -513,6 +525,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorAddSp
     })
 }
 
+/// An event from a reader; returns enumerator commands.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorHandleSourceEvent(
     mut env: JNIEnv,
@@ -532,6 +545,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorHandl
     )
 }
 
+/// The enumerator's state for a checkpoint, as versioned bytes.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorSnapshotState(
     mut env: JNIEnv,
@@ -544,6 +558,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorSnaps
     })
 }
 
+/// A checkpoint completed; returns enumerator commands.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorNotifyCheckpointComplete(
     mut env: JNIEnv,
@@ -559,6 +574,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorNotif
     )
 }
 
+/// A checkpoint was aborted.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorNotifyCheckpointAborted(
     mut env: JNIEnv,
@@ -612,6 +628,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorHandl
     )
 }
 
+/// Closes the enumerator and frees its handle; Java calls it once, last.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorClose(
     mut env: JNIEnv,
@@ -634,6 +651,8 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_enumeratorClose
 // Reader (TaskManager)
 // ---------------------------------------------------------------------------------------------
 
+/// Creates a reader (TaskManager, task thread) for `subtask` of `parallelism`, with the job's
+/// local directories; returns its handle.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerCreate(
@@ -674,6 +693,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerCreate(
     })
 }
 
+/// `SourceReader::start`; returns a reader response (status none).
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerStart(
     mut env: JNIEnv,
@@ -700,6 +720,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerPollNext(
     })
 }
 
+/// Splits assigned to the reader (a split list); returns a reader response (status none).
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerAddSplits(
     mut env: JNIEnv,
@@ -713,6 +734,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerAddSplits
     })
 }
 
+/// The enumerator will send no more splits; returns a reader response (status none).
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerNotifyNoMoreSplits(
     mut env: JNIEnv,
@@ -724,6 +746,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerNotifyNoM
     })
 }
 
+/// An event from the enumerator; returns a reader response (status none).
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerHandleSourceEvent(
     mut env: JNIEnv,
@@ -750,6 +773,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerSnapshotS
     })
 }
 
+/// A checkpoint completed; the reader may release what it covered.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerNotifyCheckpointComplete(
     mut env: JNIEnv,
@@ -781,6 +805,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerAvailabil
     })
 }
 
+/// Closes the reader (stopping its background work) and frees its handle; once, last.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_readerClose(
     mut env: JNIEnv,
@@ -824,6 +849,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_availabilityAwa
     })
 }
 
+/// Frees an availability handle; Java calls it once, after its last await returned.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_availabilityRelease(
     mut env: JNIEnv,
@@ -909,6 +935,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_metricsDescribe
     })
 }
 
+/// The value of the counter, gauge or elapsed-time metric at `index`.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_metricsLong(
     mut env: JNIEnv,
@@ -922,6 +949,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_metricsLong(
     })
 }
 
+/// The value of the metric at `index` as text (for `Gauge<String>`).
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_metricsText(
     mut env: JNIEnv,
@@ -936,6 +964,7 @@ pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_metricsText(
     })
 }
 
+/// Frees a metrics handle; once, after Flink's last read returned.
 #[no_mangle]
 pub extern "system" fn Java_io_flinkrust_bridge_jni_NativeBridge_metricsRelease(
     mut env: JNIEnv,

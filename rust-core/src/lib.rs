@@ -12,6 +12,8 @@
 //! - [`jni`]: the only place that talks to the JVM.
 //! - [`testing`]: an in-process stand-in for Flink that connector tests drive.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod error;
 pub mod jni;

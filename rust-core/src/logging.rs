@@ -35,10 +35,14 @@ pub fn level_number(level: &Level) -> u8 {
     }
 }
 
+/// One `tracing` event as Java's drain thread logs it through SLF4J.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogRecord {
+    /// [`level_number`] of the event's level (1 error … 5 trace).
     pub level: u8,
+    /// The event's target (module path unless set), used as the SLF4J logger name.
     pub target: String,
+    /// The message, then ` key=value` for the event's fields and then its context's.
     pub message: String,
 }
 

@@ -38,10 +38,12 @@ pub enum MetricKind {
 pub struct Counter(Arc<AtomicI64>);
 
 impl Counter {
+    /// Adds `n`; from any thread.
     pub fn inc(&self, n: u64) {
         self.0.fetch_add(n as i64, Ordering::Relaxed);
     }
 
+    /// The count so far (what Flink reads).
     pub fn get(&self) -> i64 {
         self.0.load(Ordering::Relaxed)
     }
@@ -52,10 +54,12 @@ impl Counter {
 pub struct Gauge(Arc<AtomicI64>);
 
 impl Gauge {
+    /// Replaces the value; from any thread.
     pub fn set(&self, v: i64) {
         self.0.store(v, Ordering::Relaxed);
     }
 
+    /// The value last set, 0 before the first set.
     pub fn get(&self) -> i64 {
         self.0.load(Ordering::Relaxed)
     }
@@ -75,6 +79,7 @@ impl TextGauge {
         }
     }
 
+    /// The value last set, empty before the first set.
     pub fn get(&self) -> String {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -145,10 +150,13 @@ struct Registry {
 }
 
 impl Metrics {
+    /// An empty set of metrics; the runtime creates one per reader and enumerator.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// The counter `name` in this reader's or enumerator's Flink metric group, registered on first
+    /// use; keep the handle rather than looking it up per row.
     pub fn counter(&self, name: &str) -> Counter {
         match self.register(name, || Value::Counter(Counter::default())) {
             Value::Counter(c) => c,
@@ -156,6 +164,7 @@ impl Metrics {
         }
     }
 
+    /// The `Gauge<Long>` `name`, registered on first use like [`Metrics::counter`].
     pub fn gauge(&self, name: &str) -> Gauge {
         match self.register(name, || Value::Gauge(Gauge::default())) {
             Value::Gauge(g) => g,
@@ -163,6 +172,7 @@ impl Metrics {
         }
     }
 
+    /// The `Gauge<String>` `name`, registered on first use like [`Metrics::counter`].
     pub fn text(&self, name: &str) -> TextGauge {
         match self.register(name, || Value::Text(TextGauge::default())) {
             Value::Text(t) => t,

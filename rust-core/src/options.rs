@@ -33,7 +33,10 @@ pub struct OptionSpec {
     pub key: &'static str,
     /// The value type, in Flink's words (`Long`, `String`, `Duration`, ...).
     pub type_name: &'static str,
+    /// What an absent option means: a literal default or a text for the docs.
     pub default: OptionDefault,
+    /// The description cell of the option's row in the docs table (Markdown on one line, no `|`):
+    /// what it does, its unit and valid values.
     pub description: &'static str,
 }
 
@@ -90,6 +93,8 @@ pub struct Options {
 }
 
 impl Options {
+    /// The options of a source of `connector` (its identifier, named in error messages), as Flink
+    /// passed them; no key is marked read yet.
     pub fn new(connector: impl Into<String>, values: BTreeMap<String, String>) -> Self {
         Options {
             connector: connector.into(),
@@ -98,6 +103,7 @@ impl Options {
         }
     }
 
+    /// The connector identifier the options belong to.
     pub fn connector(&self) -> &str {
         &self.connector
     }
@@ -127,6 +133,8 @@ impl Options {
         }
     }
 
+    /// The typed value of an optional key, else `default`. For a declared option prefer
+    /// [`Options::get_or_default`], which takes the documented default from its [`OptionSpec`].
     pub fn get_or<T: OptionValue>(&self, key: &str, default: T) -> Result<T> {
         Ok(self.get(key)?.unwrap_or(default))
     }
@@ -146,6 +154,7 @@ impl Options {
         self.get_or_spec_default(spec.key, spec)
     }
 
+    /// The typed value of a key without default; a missing key fails validation, naming it.
     pub fn require<T: OptionValue>(&self, key: &str) -> Result<T> {
         self.get(key)?.ok_or_else(|| {
             BridgeError::validation(format!(
@@ -204,6 +213,8 @@ impl Options {
 
 /// A value type an option can have. `parse_option` returns what was expected on failure.
 pub trait OptionValue: Sized {
+    /// Parses a raw value (user values arrive trimmed); on failure returns what was expected, for
+    /// the error message (`"a 32-bit integer"`).
     fn parse_option(raw: &str) -> std::result::Result<Self, String>;
 }
 

@@ -33,17 +33,27 @@ use crate::error::{BridgeError, Result};
 /// A split as it crosses the bridge: its id and its versioned serialized state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SplitBytes {
+    /// [`crate::api::SourceSplit::split_id`].
     pub id: String,
+    /// The split as [`crate::state::encode`] wrote it: version header, then bincode.
     pub state: Vec<u8>,
 }
 
+/// Response status: the response carries a batch of rows.
 pub const STATUS_BATCH: i32 = 0;
+/// Response status: no rows now; wait for the epoch to change or the retry delay.
 pub const STATUS_NOTHING_AVAILABLE: i32 = 1;
+/// Response status: the reader is done; Java returns `END_OF_INPUT` to Flink.
 pub const STATUS_END_OF_INPUT: i32 = 2;
+/// Response status: a callback other than a poll; only flags and events count.
 pub const STATUS_NONE: i32 = 3;
+/// Response flag: ask the enumerator for a split (Flink's `sendSplitRequest`).
 pub const FLAG_REQUEST_SPLIT: i32 = 1;
+/// Response flag: the reader registered metrics Java has not mirrored yet.
 pub const FLAG_METRICS_CHANGED: i32 = 2;
+/// The event-time field's value when the batch has none.
 pub const NO_EVENT_TIME: i64 = i64::MIN;
+/// Size of the fixed reader response header; events start at this offset.
 pub const RESPONSE_HEADER_BYTES: usize = 40;
 
 const TAG_ASSIGN: u8 = 1;
@@ -51,14 +61,17 @@ const TAG_NO_MORE_SPLITS: u8 = 2;
 const TAG_SEND_EVENT: u8 = 3;
 const TAG_CALL_ASYNC: u8 = 4;
 
+/// Appends `v`, little-endian.
 pub fn put_i32(out: &mut Vec<u8>, v: i32) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
+/// Appends `v`, little-endian.
 pub fn put_i64(out: &mut Vec<u8>, v: i64) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
+/// Appends a `bytes` field: i32 length, then `b`.
 pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     put_i32(out, len_i32(b.len()));
     out.extend_from_slice(b);
@@ -68,6 +81,7 @@ fn len_i32(len: usize) -> i32 {
     i32::try_from(len).expect("a bridge message part larger than 2 GiB")
 }
 
+/// Appends a split list (the module docs give the layout).
 pub fn encode_split_list(out: &mut Vec<u8>, splits: &[SplitBytes]) {
     put_i32(out, len_i32(splits.len()));
     for s in splits {
@@ -76,6 +90,8 @@ pub fn encode_split_list(out: &mut Vec<u8>, splits: &[SplitBytes]) {
     }
 }
 
+/// Reads a split list from Java, all of it; a truncated list, a negative count, a non-UTF-8 id
+/// or trailing bytes fail.
 pub fn decode_split_list(bytes: &[u8]) -> Result<Vec<SplitBytes>> {
     let mut r = Reader { bytes, pos: 0 };
     let n = r.i32()?;
@@ -100,6 +116,7 @@ pub fn decode_split_list(bytes: &[u8]) -> Result<Vec<SplitBytes>> {
     Ok(splits)
 }
 
+/// The enumerator commands for Java, in the order the enumerator decided them.
 pub fn encode_commands(commands: &[EnumeratorCommand<SplitBytes>]) -> Vec<u8> {
     let mut out = Vec::new();
     put_i32(&mut out, len_i32(commands.len()));
@@ -190,6 +207,7 @@ pub struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader positioned at the start of `bytes`.
     pub fn new(bytes: &'a [u8]) -> Self {
         Reader { bytes, pos: 0 }
     }
@@ -210,14 +228,17 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
+    /// The next i32; fails past the end.
     pub fn i32(&mut self) -> Result<i32> {
         Ok(i32::from_le_bytes(self.take(4)?.try_into().unwrap()))
     }
 
+    /// The next i64; fails past the end.
     pub fn i64(&mut self) -> Result<i64> {
         Ok(i64::from_le_bytes(self.take(8)?.try_into().unwrap()))
     }
 
+    /// The next `bytes` field, borrowed; a negative or too long length fails.
     pub fn bytes(&mut self) -> Result<&'a [u8]> {
         let n = self.i32()?;
         let n = usize::try_from(n).map_err(|_| BridgeError::other("negative length"))?;

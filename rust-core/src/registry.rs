@@ -11,17 +11,22 @@ use crate::rate_limit::{with_rate_limits, RateLimits};
 use crate::runtime::DynSource;
 use crate::types::RowType;
 
+/// The connectors one shared library serves, by identifier. Built once in `JNI_OnLoad` and
+/// read by every JNI call; tests and the preview CLI build their own.
 pub struct Registry {
     factories: BTreeMap<&'static str, Box<dyn SourceFactory>>,
 }
 
 impl Registry {
+    /// A registry of `factories`. Identifiers must be unique: of two factories with the same
+    /// identifier, the last one silently wins.
     pub fn new(factories: Vec<Box<dyn SourceFactory>>) -> Self {
         Registry {
             factories: factories.into_iter().map(|f| (f.identifier(), f)).collect(),
         }
     }
 
+    /// The identifiers served, sorted (Java's `NativeBridge.connectors()`).
     pub fn identifiers(&self) -> Vec<&'static str> {
         self.factories.keys().copied().collect()
     }
@@ -71,6 +76,8 @@ pub fn install(registry: Registry) {
     let _ = GLOBAL.set(registry);
 }
 
+/// The registry [`install`] put in place; fails if the library was not loaded through
+/// `JNI_OnLoad`.
 pub fn global() -> Result<&'static Registry> {
     GLOBAL.get().ok_or_else(|| {
         BridgeError::other("the connector registry is not installed (JNI_OnLoad did not run)")

@@ -21,13 +21,18 @@ use crate::types::RowType;
 
 /// A source with its types erased: what the registry hands to the JNI layer.
 pub trait DynSource: Send + Sync {
+    /// [`Source::boundedness`].
     fn boundedness(&self) -> Boundedness;
+    /// [`Source::row_type`]: the full row type the connector produces, before projection.
     fn row_type(&self) -> &RowType;
+    /// [`Source::create_enumerator`], with the restored state still as checkpoint bytes (any state
+    /// version the connector reads; decoded and upgraded here).
     fn create_enumerator(
         &self,
         init: &EnumeratorInit,
         restored_state: Option<&[u8]>,
     ) -> Result<Box<dyn DynEnumerator>>;
+    /// [`Source::create_reader`].
     fn create_reader(&self, init: &ReaderInit) -> Result<Box<dyn DynReader>>;
     /// [`Source::preflight`].
     fn preflight(&self) -> Result<()>;
@@ -40,45 +45,69 @@ pub trait DynSource: Send + Sync {
 
 /// What an enumerator callback decided, with splits as bytes.
 pub struct EnumeratorOutput {
+    /// The decisions in order, with splits as versioned bytes.
     pub commands: Vec<EnumeratorCommand<SplitBytes>>,
+    /// Async tasks scheduled by the `CallAsync` commands, by task id.
     pub tasks: Vec<(u64, AsyncTask)>,
 }
 
+/// A connector's [`SplitEnumerator`] with its types erased: splits and state cross as versioned
+/// bytes and every callback returns what it decided. Called under [`EnumeratorRuntime`]'s lock.
 pub trait DynEnumerator: Send {
+    /// [`SplitEnumerator::start`].
     fn start(&mut self) -> Result<EnumeratorOutput>;
+    /// [`SplitEnumerator::handle_split_request`].
     fn handle_split_request(
         &mut self,
         subtask: u32,
         hostname: Option<&str>,
     ) -> Result<EnumeratorOutput>;
+    /// Registers the reader on the context, then [`SplitEnumerator::add_reader`].
     fn add_reader(&mut self, subtask: u32) -> Result<EnumeratorOutput>;
+    /// Unregisters the reader, then [`SplitEnumerator::add_splits_back`] with the splits decoded.
     fn add_splits_back(
         &mut self,
         splits: Vec<SplitBytes>,
         subtask: u32,
     ) -> Result<EnumeratorOutput>;
+    /// [`SplitEnumerator::snapshot_state`], encoded with the source's state version.
     fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<u8>>;
+    /// [`SplitEnumerator::notify_checkpoint_complete`].
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<EnumeratorOutput>;
+    /// [`SplitEnumerator::notify_checkpoint_aborted`]; it can decide nothing.
     fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) -> Result<()>;
+    /// [`SplitEnumerator::handle_source_event`].
     fn handle_source_event(&mut self, subtask: u32, event: &[u8]) -> Result<EnumeratorOutput>;
+    /// [`SplitEnumerator::handle_async_result`].
     fn handle_async_result(
         &mut self,
         task_id: u64,
         result: std::result::Result<Vec<u8>, String>,
     ) -> Result<EnumeratorOutput>;
+    /// [`SplitEnumerator::close`].
     fn close(&mut self) -> Result<()>;
     /// The metrics the enumerator registers on its context.
     fn metrics(&self) -> Metrics;
 }
 
+/// A connector's [`SourceReader`] with its split type erased: splits cross as versioned bytes.
+/// Driven by one task thread through [`ReaderRuntime`].
 pub trait DynReader: Send {
+    /// [`SourceReader::start`].
     fn start(&mut self, ctx: &mut ReaderContext) -> Result<()>;
+    /// [`SourceReader::poll_next`].
     fn poll_next(&mut self, ctx: &mut ReaderContext) -> Result<ReaderPoll>;
+    /// [`SourceReader::add_splits`], with the splits decoded (and upgraded).
     fn add_splits(&mut self, splits: Vec<SplitBytes>, ctx: &mut ReaderContext) -> Result<()>;
+    /// [`SourceReader::notify_no_more_splits`].
     fn notify_no_more_splits(&mut self, ctx: &mut ReaderContext) -> Result<()>;
+    /// [`SourceReader::snapshot_state`], each split encoded with the source's state version.
     fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<SplitBytes>>;
+    /// [`SourceReader::notify_checkpoint_complete`].
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<()>;
+    /// [`SourceReader::handle_source_event`].
     fn handle_source_event(&mut self, event: &[u8], ctx: &mut ReaderContext) -> Result<()>;
+    /// [`SourceReader::close`].
     fn close(&mut self) -> Result<()>;
     /// The batch the last poll returned was encoded for Flink: `rows` rows in `encoded_bytes`
     /// bytes of `BinaryRowData`. What rust-core's rate limiter charges ([`crate::rate_limit`]).
@@ -311,10 +340,12 @@ pub struct EnumeratorRuntime {
 }
 
 impl EnumeratorRuntime {
+    /// A runtime without log context (tests).
     pub fn new(enumerator: Box<dyn DynEnumerator>) -> Self {
         Self::with_log_context(enumerator, LogContext::none())
     }
 
+    /// A runtime whose calls and async tasks run inside `log_context`.
     pub fn with_log_context(enumerator: Box<dyn DynEnumerator>, log_context: LogContext) -> Self {
         let metrics = enumerator.metrics();
         EnumeratorRuntime {
@@ -325,6 +356,7 @@ impl EnumeratorRuntime {
         }
     }
 
+    /// The enumerator's metrics, shared (for Java's metric mirror).
     pub fn metrics(&self) -> Metrics {
         self.metrics.clone()
     }
@@ -344,6 +376,7 @@ impl EnumeratorRuntime {
         Ok(protocol::encode_commands(&output.commands))
     }
 
+    /// Runs one enumerator call that returns something other than decisions (state, nothing).
     pub fn with<T>(&self, f: impl FnOnce(&mut dyn DynEnumerator) -> Result<T>) -> Result<T> {
         let _context = self.log_context.enter();
         f(self
@@ -416,6 +449,7 @@ pub struct ReaderRuntime {
 }
 
 impl ReaderRuntime {
+    /// A reader of `source` producing every column (no projection).
     pub fn new(source: &dyn DynSource, init: ReaderInit) -> Result<Self> {
         Self::with_projection(source, init, None)
     }
@@ -463,10 +497,12 @@ impl ReaderRuntime {
         self
     }
 
+    /// The reader's availability signal, shared (for the Java thread that waits for data).
     pub fn availability(&self) -> Availability {
         self.ctx.availability().clone()
     }
 
+    /// The reader's metrics, shared (for Java's metric mirror).
     pub fn metrics(&self) -> Metrics {
         self.ctx.metrics().clone()
     }
@@ -555,6 +591,7 @@ impl ReaderRuntime {
         Ok(())
     }
 
+    /// The reader's splits as a split list ([`protocol::encode_split_list`]).
     pub fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<u8>> {
         let _context = self.ctx.log_context().clone().enter();
         let splits = self.reader.snapshot_state(checkpoint_id)?;
@@ -563,11 +600,13 @@ impl ReaderRuntime {
         Ok(out)
     }
 
+    /// [`SourceReader::notify_checkpoint_complete`], in the reader's log context.
     pub fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<()> {
         let _context = self.ctx.log_context().clone().enter();
         self.reader.notify_checkpoint_complete(checkpoint_id)
     }
 
+    /// Closes the availability signal (waking Java's waiter), then the reader.
     pub fn close(&mut self) -> Result<()> {
         let _context = self.ctx.log_context().clone().enter();
         // Wake any Java thread waiting for data before the reader goes away.

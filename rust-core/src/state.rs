@@ -62,6 +62,8 @@ fn hint(what: &str) -> &'static str {
     }
 }
 
+/// A version header (`version`, u32 little-endian) followed by `value` in bincode: the form of
+/// every checkpointed blob and in-job message. Fails only if `value` does not serialize.
 pub fn encode<T: Serialize>(version: u32, value: &T) -> Result<Vec<u8>> {
     let mut out = version.to_le_bytes().to_vec();
     bincode::serde::encode_into_std_write(value, &mut out, config())

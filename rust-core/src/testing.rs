@@ -28,8 +28,11 @@ use crate::BridgeError;
 /// One emitted batch, with its reader.
 #[derive(Debug, Clone)]
 pub struct Emitted {
+    /// The reader (subtask index) that emitted it.
     pub subtask: u32,
+    /// The rows in the source's full row type (the harness does not project).
     pub rows: RecordBatch,
+    /// One per row; all [`RowKind::Insert`] when the connector gave none.
     pub kinds: Vec<RowKind>,
 }
 
@@ -44,10 +47,15 @@ struct Node {
 /// Checkpointed state of a harness: enumerator bytes and each reader's splits.
 #[derive(Clone, Debug)]
 pub struct Checkpoint {
+    /// [`crate::runtime::DynEnumerator::snapshot_state`]'s bytes.
     pub enumerator: Vec<u8>,
+    /// Per subtask, the splits its reader snapshotted.
     pub readers: Vec<Vec<SplitBytes>>,
 }
 
+/// One source running in-process: its enumerator and `parallelism` readers, driven by the test
+/// on the calling thread. Every batch is also encoded as `BinaryRowData`, so an encoding error
+/// fails the test as it would fail the job.
 pub struct Harness<'a> {
     source: &'a dyn DynSource,
     enumerator: Box<dyn DynEnumerator>,
@@ -70,6 +78,9 @@ pub struct Harness<'a> {
 }
 
 impl<'a> Harness<'a> {
+    /// Starts the enumerator and readers `0..parallelism` as Flink does (enumerator start, reader
+    /// registration, reader start) and applies what they decided; readers get `batch_rows` per
+    /// batch.
     pub fn new(source: &'a dyn DynSource, parallelism: u32, batch_rows: usize) -> Result<Self> {
         Self::build(source, parallelism, batch_rows, None)
     }
@@ -467,6 +478,7 @@ impl<'a> Harness<'a> {
         }
     }
 
+    /// Whether every reader returned `EndOfInput`.
     pub fn all_ended(&self) -> bool {
         self.nodes.iter().all(|n| n.ended)
     }

@@ -22,38 +22,65 @@ pub const MAX_LENGTH: u32 = i32::MAX as u32;
 /// A Flink logical type that the bridge can produce.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FlinkType {
+    /// `BOOLEAN`; Arrow `Boolean`.
     Boolean,
+    /// `TINYINT`; Arrow `Int8`.
     TinyInt,
+    /// `SMALLINT`; Arrow `Int16`.
     SmallInt,
+    /// `INT`; Arrow `Int32`.
     Int,
+    /// `BIGINT`; Arrow `Int64`.
     BigInt,
+    /// `FLOAT`; Arrow `Float32`.
     Float,
+    /// `DOUBLE`; Arrow `Float64`.
     Double,
+    /// `DECIMAL(p, s)`; Arrow `Decimal128(p, s)`. Inline in the row up to
+    /// [`MAX_COMPACT_DECIMAL_PRECISION`].
     Decimal {
+        /// Total digits, 1..=38.
         precision: u8,
+        /// Digits after the point, at most `precision`.
         scale: u8,
     },
+    /// `CHAR(n)`; Arrow `Utf8`.
     Char {
+        /// Declared length in characters.
         length: u32,
     },
+    /// `VARCHAR(n)`, `STRING` when `length` is [`MAX_LENGTH`]; Arrow `Utf8`.
     VarChar {
+        /// Declared length in characters.
         length: u32,
     },
+    /// `BINARY(n)`; Arrow `Binary`.
     Binary {
+        /// Declared length in bytes.
         length: u32,
     },
+    /// `VARBINARY(n)`, `BYTES` when `length` is [`MAX_LENGTH`]; Arrow `Binary`.
     VarBinary {
+        /// Declared length in bytes.
         length: u32,
     },
+    /// `DATE`; Arrow `Date32` (days since 1970-01-01).
     Date,
     /// Flink keeps TIME as milliseconds of the day whatever the declared precision.
     Time {
+        /// Fractional-second digits declared, 0..=9.
         precision: u8,
     },
+    /// `TIMESTAMP(p)`, a wall-clock time without zone; Arrow `Timestamp` without time zone, in
+    /// [`timestamp_unit`]`(p)`.
     Timestamp {
+        /// Fractional-second digits, 0..=9; inline up to [`MAX_COMPACT_TIMESTAMP_PRECISION`].
         precision: u8,
     },
+    /// `TIMESTAMP_LTZ(p)`, an instant; Arrow `Timestamp` in [`timestamp_unit`]`(p)` with zone
+    /// `UTC`.
     TimestampLtz {
+        /// Fractional-second digits, 0..=9; inline up to [`MAX_COMPACT_TIMESTAMP_PRECISION`].
         precision: u8,
     },
     /// `ARRAY<VARCHAR(n)>` (`ARRAY<STRING>`): the only array the bridge encodes so far, for
@@ -65,7 +92,9 @@ pub enum FlinkType {
 /// Other element types are refused when parsing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ArrayElement {
+    /// The declared `VARCHAR` length; [`MAX_LENGTH`] for `STRING`.
     pub length: u32,
+    /// Whether elements may be null; Arrow elements are nullable either way.
     pub nullable: bool,
 }
 
@@ -277,8 +306,12 @@ pub const METADATA_PREFIX: &str = "__metadata.";
 /// One column of the row type a source must produce.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Column {
+    /// As Flink names it; metadata columns start with [`METADATA_PREFIX`].
     pub name: String,
+    /// The column's Flink type.
     pub ty: FlinkType,
+    /// False for `NOT NULL` columns: [`RowType::arrow_schema`] then refuses nulls in a batch built
+    /// on it.
     pub nullable: bool,
 }
 
@@ -293,6 +326,7 @@ impl Column {
 /// The row type a source must produce, in order: the (projected) table schema from Flink.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RowType {
+    /// The columns in the order batches carry them.
     pub columns: Vec<Column>,
 }
 
@@ -329,6 +363,7 @@ impl RowType {
         Ok(RowType { columns })
     }
 
+    /// Number of columns.
     pub fn arity(&self) -> usize {
         self.columns.len()
     }

@@ -53,6 +53,7 @@ impl DebtBucket {
         }
     }
 
+    /// Units (rows or bytes) per second this bucket allows.
     pub fn rate(&self) -> f64 {
         self.rate
     }

@@ -29,6 +29,7 @@ use crate::options::{OptionDefault, OptionSpec};
 
 pub use wrap::with_rate_limits;
 
+/// `scan.rate-limit.rows-per-second`: a positive integer, rows per second for the whole source.
 pub const ROWS_PER_SECOND: OptionSpec = OptionSpec {
     key: "scan.rate-limit.rows-per-second",
     type_name: "Long",
@@ -37,6 +38,8 @@ pub const ROWS_PER_SECOND: OptionSpec = OptionSpec {
         "most rows per second the whole source emits, shared by its readers (see Rate limits)",
 };
 
+/// `scan.rate-limit.bytes-per-second`: a positive integer, bytes of encoded `BinaryRowData` per
+/// second for the whole source.
 pub const BYTES_PER_SECOND: OptionSpec = OptionSpec {
     key: "scan.rate-limit.bytes-per-second",
     type_name: "Long",
@@ -50,11 +53,14 @@ pub const OPTIONS: &[OptionSpec] = &[ROWS_PER_SECOND, BYTES_PER_SECOND];
 /// The limits of one source, for all its readers together. `None`: unlimited.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RateLimits {
+    /// Rows per second, summed over all readers.
     pub rows_per_second: Option<NonZeroU64>,
+    /// Bytes of encoded `BinaryRowData` per second, summed over all readers.
     pub bytes_per_second: Option<NonZeroU64>,
 }
 
 impl RateLimits {
+    /// Neither limit is set: the source is not wrapped at all.
     pub fn is_unlimited(&self) -> bool {
         self.rows_per_second.is_none() && self.bytes_per_second.is_none()
     }

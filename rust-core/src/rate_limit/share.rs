@@ -37,20 +37,25 @@ pub const TAG_SHARE: u8 = 2;
 /// Whether a reader currently reads (and needs a share of the limit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Activity {
+    /// Reads, or may read soon: holds a share.
     Active,
+    /// Finished, or asked for a split and has none: gives its share back.
     Idle,
 }
 
 /// A reader's report to the enumerator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ActivityReport {
+    /// The reader's state from now on.
     pub activity: Activity,
+    /// Counts up with each report of one reader (wrapping), so stale shares can be recognised.
     pub seq: u32,
 }
 
 /// The enumerator's answer: the reader's share is `limit / active_readers`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Share {
+    /// The count of active readers the limit is divided by (at least 1).
     pub active_readers: u32,
     /// The sequence number of the last report seen from the receiving reader (0: none).
     pub ack: u32,
@@ -59,12 +64,16 @@ pub struct Share {
 /// A source event as rust-core frames it.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Framed<'a> {
+    /// The connector's own event ([`TAG_CONNECTOR`]), tag removed.
     Connector(&'a [u8]),
+    /// A reader's [`TAG_ACTIVITY`] report, for the enumerator.
     Activity(ActivityReport),
+    /// The enumerator's [`TAG_SHARE`] answer, for a reader.
     Share(Share),
 }
 
 impl ActivityReport {
+    /// The framed event: [`TAG_ACTIVITY`], activity byte, sequence number.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = vec![
             TAG_ACTIVITY,
@@ -76,6 +85,7 @@ impl ActivityReport {
 }
 
 impl Share {
+    /// The framed event: [`TAG_SHARE`], active readers, acknowledged sequence number.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = vec![TAG_SHARE];
         out.extend_from_slice(&self.active_readers.to_le_bytes());
@@ -158,6 +168,7 @@ pub struct ShareCoordinator {
 }
 
 impl ShareCoordinator {
+    /// No readers registered yet; `parallelism` (at least 1) bounds the active count.
     pub fn new(parallelism: u32) -> Self {
         ShareCoordinator {
             parallelism: parallelism.max(1),
@@ -223,6 +234,7 @@ impl ShareCoordinator {
         self.shares_after(before, None)
     }
 
+    /// A reader's activity report: records it and returns the shares to send.
     pub fn report(&mut self, subtask: u32, report: ActivityReport) -> Vec<(u32, Share)> {
         let before = self.active_readers();
         let entry = self.readers.entry(subtask).or_insert_with(|| ReaderEntry {
@@ -265,6 +277,7 @@ impl ReaderShare {
         self.active_readers
     }
 
+    /// What the reader last reported (or will report) about itself.
     pub fn activity(&self) -> Activity {
         self.activity
     }

@@ -35,10 +35,12 @@ use crate::types::RowType;
 pub struct Clock(Arc<dyn Fn() -> Instant + Send + Sync>);
 
 impl Clock {
+    /// The real clock.
     pub fn system() -> Self {
         Clock(Arc::new(Instant::now))
     }
 
+    /// A clock that reads `now` (tests drive time with it).
     pub fn new(now: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
         Clock(Arc::new(now))
     }
@@ -74,7 +76,7 @@ pub fn with_rate_limits_and_clock(
 /// does not overshoot the limit by much between two polls, large enough to amortise the JNI call.
 const BATCH_SECONDS: f64 = 0.1;
 
-/// The rows per batch a reader should aim for under `limits`: about [`BATCH_SECONDS`] of its
+/// The rows per batch a reader should aim for under `limits`: about `BATCH_SECONDS` of its
 /// initial share (`limit / parallelism`), never more than `default`. For a bytes limit the row
 /// size is taken as the fixed part of a `BinaryRowData`, a lower bound.
 pub fn batch_rows_hint(
@@ -280,6 +282,8 @@ pub struct RateLimitedReader {
 }
 
 impl RateLimitedReader {
+    /// Wraps the connector's reader: `limits` are the whole source's, divided among up to
+    /// `parallelism` readers as the enumerator tells this one.
     pub fn new(
         inner: Box<dyn DynReader>,
         limits: RateLimits,

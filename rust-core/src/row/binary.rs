@@ -210,6 +210,8 @@ pub struct BinaryRowEncoder {
 }
 
 impl BinaryRowEncoder {
+    /// An encoder of batches of `row_type`, with per-column plans computed once; the runtime builds
+    /// one per reader, for its produced (projected) row type.
     pub fn new(row_type: &RowType) -> Self {
         let arity = row_type.arity();
         let null_bits = null_bits_size_in_bytes(arity);
