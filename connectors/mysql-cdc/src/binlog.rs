@@ -37,9 +37,9 @@ use crate::evolution::{ddl_tables, DdlKind, TableView};
 use crate::gtid::{GtidSet, MySqlGtidTracker};
 use crate::gtid_start::mysql_sids;
 use crate::mariadb_gtid::{decode_gtid_event, MariaGtidPos};
-use crate::newly_added::{tables_appearing, TableWatch};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{TableId, TableSchema};
+use crate::table_watch::{tables_appearing, TableWatch};
 use crate::value::{RowValues, TableMapping};
 
 /// What happened to a row.

@@ -10,7 +10,10 @@
 //! primary key, as in Flink CDC.
 
 use crate::pattern::NamePattern;
-use crate::schema::TableId;
+use rust_core::error::BridgeError;
+use rust_core::Result;
+
+use crate::schema::{TableId, TableSchema};
 
 pub const OPTION: &str = "scan.incremental.snapshot.chunk.key-column";
 
@@ -108,6 +111,32 @@ fn split_selector(selector: &str) -> (Option<String>, String) {
 
 fn selector_pattern(part: &str, pattern: &str) -> Result<NamePattern, String> {
     NamePattern::new(pattern).map_err(|e| format!("in '{part}': {e}"))
+}
+
+/// The column a table's chunks are cut by: the option's column for it (chunk_key.rs), or its
+/// first primary-key column.
+pub fn chunk_key_of(table: &TableSchema, option: &ChunkKeyColumns) -> Result<String> {
+    match option.column_for(&table.id) {
+        Some((name, entry)) => table.column_index(name).map(|i| table.columns[i].name.clone()).ok_or_else(|| {
+            let named = entry.map(|e| format!(" (entry '{e}:{name}')")).unwrap_or_default();
+            BridgeError::validation(format!(
+                "'{}'{named} names column '{name}', but table {} has no such column (its columns: {}); name a \
+                 column of the table, ideally indexed and unique",
+                OPTION,
+                table.id,
+                table.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+        }),
+        None => table.primary_key.first().map(|&i| table.columns[i].name.clone()).ok_or_else(|| {
+            BridgeError::validation(format!(
+                "table {} has no primary key: set '{}' to a column to split its snapshot by (ideally indexed \
+                 and unique), for this table alone with '{}:column'",
+                table.id,
+                OPTION,
+                table.id
+            ))
+        }),
+    }
 }
 
 #[cfg(test)]

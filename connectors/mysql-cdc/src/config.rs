@@ -11,7 +11,7 @@ use rust_core::error::BridgeError;
 use rust_core::options::{one_of, OptionDefault, OptionSpec, Options};
 use rust_core::Result;
 
-use crate::gtid_start::GtidStart;
+use crate::gtid_option::GtidStart;
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::spill::SpillConfig;
 use crate::tls::{self, TlsConfig};
@@ -30,7 +30,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("scan.startup.mode", "String", OptionDefault::Value("initial"), "initial, snapshot, latest-offset, earliest-offset, specific-offset or timestamp."),
     spec("scan.startup.specific-offset.file", "String", OptionDefault::Text("(none)"), "Binlog file name for specific-offset."),
     spec("scan.startup.specific-offset.pos", "Long", OptionDefault::Text("(none)"), "Binlog position for specific-offset."),
-    spec("scan.startup.specific-offset.gtid-set", "String", OptionDefault::Text("(none)"), "GTIDs already processed, for specific-offset instead of file and pos: a MariaDB position like '0-1-100,1-2-7' or a MySQL GTID set like 'uuid:1-100'. Reading starts with the first transaction not in it."),
+    spec(GTID_SET_OPTION, "String", OptionDefault::Text("(none)"), "GTIDs already processed, for specific-offset instead of file and pos: a MariaDB position like '0-1-100,1-2-7' or a MySQL GTID set like 'uuid:1-100'. Reading starts with the first transaction not in it."),
     spec("scan.startup.specific-offset.skip-events", "Long", OptionDefault::Value("0"), "Events to skip after the specific offset (file and pos, a transaction's start), as Flink CDC: of the transaction that begins there, its first events counted from its BEGIN (MariaDB: its GTID event), table maps and row events included; skip-rows then skips rows after them. Not with a GTID set."),
     spec("scan.startup.specific-offset.skip-rows", "Long", OptionDefault::Value("0"), "Rows to skip after the specific offset (and after the skipped events), in the transaction that begins there (the first transaction read, with a GTID set)."),
     spec("scan.startup.timestamp-millis", "Long", OptionDefault::Text("(none)"), "Start at the first binlog event at or after this time (timestamp mode)."),
@@ -52,7 +52,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("connect.max-retries", "Integer", OptionDefault::Value("3"), "Attempts to connect before failing."),
     spec("connection.pool.size", "Integer", OptionDefault::Value("20"), "Accepted for compatibility: each reader uses one query connection (and one binlog connection)."),
     spec("scan.newly-added-table.enabled", "Boolean", OptionDefault::Value("false"), "Capture tables that start matching 'database-name'/'table-name' while the job runs (created or renamed into the patterns) or since its last checkpoint: the binlog reader pauses, the new tables are snapshotted, then the binlog resumes with them. Off: such tables are ignored (logged once)."),
-    spec("scan.binlog.shared-connection.enabled", "Boolean", OptionDefault::Value("false"), "Binlog readers of the sources of one job that read one server (same hostname, port, username, password, TLS options and heartbeat.interval) share one replication connection and server id per TaskManager. A reader that does not keep up holds up the others on that connection. Readers started after a GTID set keep a connection of their own."),
+    spec(SHARED_CONNECTION, "Boolean", OptionDefault::Value("false"), "Binlog readers of the sources of one job that read one server (same hostname, port, username, password, TLS options and heartbeat.interval) share one replication connection and server id per TaskManager. A reader that does not keep up holds up the others on that connection. Readers started after a GTID set keep a connection of their own."),
     spec(STALL_TIMEOUT, "Duration", OptionDefault::Value("5min"), "How long a stall may last before the source fails the job, so that Flink restarts it from its last checkpoint: the binlog split waiting to be handed out once the snapshot is finished (and, with 'checkpoint' handover, a checkpoint completed), or the binlog reader reading nothing while the server's binlog moves. The gauges binlogHandoverWaitMs (enumerator) and binlogStalledMs (binlog reader) show them, and a WARN names the cause at a quarter of the timeout. A wait for the handover's checkpoint, and a binlog reader held up by another source's reader on the shared binlog connection, only warn."),
     spec("heartbeat.interval", "Duration", OptionDefault::Value("30s"), "Heartbeats the server sends on an idle binlog, so positions keep moving. A binlog connection silent for 3 intervals is presumed dead and replaced."),
     // TLS (tls.rs; docs: the TLS section of the connector page).
@@ -84,6 +84,10 @@ pub const CLOSE_IDLE_READER: &str = "scan.incremental.close-idle-reader.enabled"
 pub const LEGACY_JSON: &str = "use.legacy.json.format";
 pub const STALL_TIMEOUT: &str = "scan.binlog.stall-timeout";
 pub const APPEND_ONLY: &str = "scan.read-changelog-as-append-only.enabled";
+/// Binlog readers of one server share one replication connection (shared_binlog.rs).
+pub const SHARED_CONNECTION: &str = "scan.binlog.shared-connection.enabled";
+/// Start after a GTID set (gtid_option.rs parses it, gtid_start.rs starts there).
+pub const GTID_SET_OPTION: &str = "scan.startup.specific-offset.gtid-set";
 pub const SPILL_ENABLED: &str = "scan.binlog.spill.enabled";
 pub const SPILL_DIR: &str = "scan.binlog.spill.dir";
 pub const SPILL_MAX_SIZE: &str = "scan.binlog.spill.max-size";
@@ -423,7 +427,7 @@ impl MySqlCdcConfig {
                 "must be at least 1.".into(),
             ));
         }
-        let shared_binlog: bool = options.get_or(crate::shared_binlog::OPTION, false)?;
+        let shared_binlog: bool = options.get_or(SHARED_CONNECTION, false)?;
         let heartbeat_interval: Duration =
             options.get_or("heartbeat.interval", Duration::from_secs(30))?;
         if heartbeat_interval.is_zero() {
@@ -524,7 +528,7 @@ fn parse_startup(
         .to_ascii_lowercase();
     let file: Option<String> = options.get("scan.startup.specific-offset.file")?;
     let pos: Option<u64> = options.get("scan.startup.specific-offset.pos")?;
-    let gtid: Option<String> = options.get("scan.startup.specific-offset.gtid-set")?;
+    let gtid: Option<String> = options.get(GTID_SET_OPTION)?;
     let skip_events: u64 = options.get_or("scan.startup.specific-offset.skip-events", 0)?;
     let skip_rows: u64 = options.get_or("scan.startup.specific-offset.skip-rows", 0)?;
     let timestamp: Option<i64> = options.get("scan.startup.timestamp-millis")?;
@@ -609,7 +613,7 @@ fn specific_offset(
 ) -> Result<StartupMode> {
     const FILE: &str = "scan.startup.specific-offset.file";
     const POS: &str = "scan.startup.specific-offset.pos";
-    const GTID: &str = "scan.startup.specific-offset.gtid-set";
+    const GTID: &str = GTID_SET_OPTION;
     Ok(match (file, pos, gtid) {
         (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
             return Err(invalid(
@@ -752,7 +756,7 @@ mod tests {
 
     #[test]
     fn specific_offset_takes_a_gtid_set_or_file_and_pos_but_not_both() {
-        use crate::gtid_start::GtidFlavor;
+        use crate::gtid_option::GtidFlavor;
         let gtid = |extra: &[(&str, &str)]| {
             let mut all = vec![("scan.startup.mode", "specific-offset")];
             all.extend_from_slice(extra);

@@ -106,7 +106,7 @@ impl Connector {
         }
     }
 
-    /// One attempt, no retries (the caller's [`crate::retry::Outage`] paces attempts): a
+    /// One attempt, no retries (the caller's retry loop, retry.rs, paces attempts): a
     /// transient failure (refused, reset, timed out) as an error `retry::is_transient` accepts,
     /// any other (TLS and authentication included) as [`Self::connect`] reports it.
     pub async fn connect_once(&self) -> Result<Conn> {
@@ -128,9 +128,9 @@ impl Connector {
         }
     }
 
-    /// How a running reader rides out an outage: the same `connect.*` bounds (see `retry`).
-    pub fn retry_policy(&self) -> crate::retry::RetryPolicy {
-        crate::retry::RetryPolicy::bounded_by(self.max_retries, self.timeout)
+    /// `connect.max-retries` and `connect.timeout`: the bounds of a reader's retries too (retry.rs).
+    pub fn retry_bounds(&self) -> (u32, Duration) {
+        (self.max_retries, self.timeout)
     }
 
     /// `host:port` of the server (never credentials).

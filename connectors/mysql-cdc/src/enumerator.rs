@@ -19,7 +19,7 @@ use crate::chunk::{SplitSettings, TableSplitter};
 use crate::config::{MySqlCdcConfig, StartupMode};
 use crate::connect::{binlog_end, binlog_start, block_on, Connector};
 use crate::finished::FinishedChunks;
-use crate::metrics::SnapshotProgress;
+use crate::metrics::{Counts, SnapshotProgress};
 use crate::newly_added::{AddResult, AddingTables};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{discover_tables, load_table, TableId};
@@ -146,7 +146,7 @@ impl MySqlCdcEnumerator {
         let has_snapshot = self.config.startup.has_snapshot();
         self.progress
             .get_or_insert_with(|| SnapshotProgress::register(ctx.metrics()))
-            .update(&self.state, has_snapshot);
+            .update(&self.state.counts(has_snapshot));
     }
 
     fn snapshot_finished_splitting(&self) -> bool {
@@ -382,7 +382,7 @@ async fn split_step(
                 .map(|t| {
                     Ok((
                         t.id.clone(),
-                        crate::source::chunk_key_of(t, &config.chunk_key_columns)?,
+                        crate::chunk_key::chunk_key_of(t, &config.chunk_key_columns)?,
                     ))
                 })
                 .collect::<Result<Vec<_>>>()?
@@ -693,6 +693,78 @@ impl SplitEnumerator for MySqlCdcEnumerator {
     }
 }
 
+impl EnumeratorState {
+    /// The snapshot progress counts of this state (metrics.rs publishes them).
+    pub fn counts(&self, has_snapshot: bool) -> Counts {
+        let state = self;
+        let pending = state.pending.len() as u64;
+        let in_flight = state.in_flight.len() as u64;
+        let total = state.next_chunk_id;
+        let mut tables: Vec<(TableId, bool, bool)> = match (&state.tables, has_snapshot) {
+            (Some(tables), true) => tables
+                .iter()
+                .enumerate()
+                .map(|(i, (id, _))| {
+                    // Chunk ids are cut in table order: a table is finished once it is fully
+                    // split and none of its chunks waits or is being read.
+                    let open = state
+                        .pending
+                        .iter()
+                        .chain(state.in_flight.values())
+                        .any(|c| &c.table == id);
+                    let started = i <= state.splitting_table;
+                    (id.clone(), started, i < state.splitting_table && !open)
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        // Newly added tables being snapshotted (newly_added.rs), in any startup mode.
+        let mut adding = false;
+        if let Some(phase) = &state.adding {
+            let open = |id: &TableId| {
+                state
+                    .pending
+                    .iter()
+                    .chain(state.in_flight.values())
+                    .any(|c| &c.table == id)
+            };
+            for (i, (id, _)) in phase.tables.iter().enumerate() {
+                tables.push((
+                    id.clone(),
+                    i <= phase.splitting_table,
+                    i < phase.splitting_table && !open(id),
+                ));
+            }
+            tables.extend(phase.requested.iter().map(|id| (id.clone(), false, false)));
+            adding = !(phase.split_done() && pending == 0 && in_flight == 0);
+        }
+        let tables_finished = tables.iter().filter(|t| t.2).count() as u64;
+        let split_done = state
+            .tables
+            .as_ref()
+            .is_some_and(|t| state.splitting_table >= t.len());
+        Counts {
+            snapshotting: adding
+                || (has_snapshot
+                    && !state.binlog_assigned
+                    && !(split_done && pending == 0 && in_flight == 0)),
+            tables_total: tables.len() as u64,
+            tables_finished,
+            chunks_total: total,
+            chunks_assigned: total.saturating_sub(pending),
+            chunks_pending: pending,
+            chunks_finished: total.saturating_sub(pending + in_flight),
+            tables,
+            // The binlog reader pauses while newly added tables are snapshotted.
+            stream_reading: state.binlog_assigned
+                && !state
+                    .adding
+                    .as_ref()
+                    .is_some_and(|p| p.suspended_at.is_some()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod restored_chunk_tests {
     use super::*;
@@ -840,5 +912,80 @@ mod restored_chunk_tests {
             assigned(&out),
             vec![(1, vec![CdcSplit::Snapshot(chunk(1)).split_id()])]
         );
+    }
+}
+
+#[cfg(test)]
+mod counts_tests {
+    use super::*;
+    use crate::split::{ChunkRange, SnapshotSplit};
+
+    fn chunk(id: u64, table: &str) -> SnapshotSplit {
+        SnapshotSplit {
+            id,
+            table: TableId::new("db", table),
+            chunk_key: "id".into(),
+            range: ChunkRange {
+                start: None,
+                end: None,
+            },
+            high_watermark: None,
+        }
+    }
+
+    #[test]
+    fn counts_follow_the_enumerator_state_through_the_snapshot() {
+        let mut state = EnumeratorState {
+            tables: Some(vec![
+                (TableId::new("db", "a"), "id".into()),
+                (TableId::new("db", "b"), "id".into()),
+            ]),
+            ..Default::default()
+        };
+        // Table a cut into chunks 0..3 (0 finished, 1 being read, 2 waiting); b being split.
+        state.splitting_table = 1;
+        state.next_chunk_id = 3;
+        state.in_flight.insert(1, chunk(1, "a"));
+        state.pending.push_back(chunk(2, "a"));
+        let c = state.counts(true);
+        assert!(c.snapshotting);
+        assert_eq!(
+            (
+                c.chunks_total,
+                c.chunks_assigned,
+                c.chunks_pending,
+                c.chunks_finished
+            ),
+            (3, 2, 1, 1)
+        );
+        assert_eq!((c.tables_total, c.tables_finished), (2, 0));
+        assert_eq!(
+            c.tables.iter().map(|t| (t.1, t.2)).collect::<Vec<_>>(),
+            vec![(true, false), (true, false)]
+        );
+
+        // a's chunks done, b split into chunk 3, being read.
+        state.in_flight.clear();
+        state.pending.clear();
+        state.splitting_table = 2;
+        state.next_chunk_id = 4;
+        state.in_flight.insert(3, chunk(3, "b"));
+        let c = state.counts(true);
+        assert_eq!((c.tables_finished, c.chunks_finished), (1, 3));
+        assert!(c.snapshotting);
+
+        // Everything read, the binlog split out: finished == total, no longer snapshotting.
+        state.in_flight.clear();
+        state.binlog_assigned = true;
+        let c = state.counts(true);
+        assert_eq!(
+            (c.tables_finished, c.chunks_finished, c.chunks_total),
+            (2, 4, 4)
+        );
+        assert!(!c.snapshotting);
+
+        // Without a snapshot (binlog-only startup modes) there is nothing to count.
+        let c = EnumeratorState::default().counts(false);
+        assert!(!c.snapshotting && c.tables.is_empty());
     }
 }

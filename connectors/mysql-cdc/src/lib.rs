@@ -37,6 +37,7 @@ mod enumerator;
 pub mod evolution;
 mod finished;
 pub mod gtid;
+mod gtid_option;
 mod gtid_start;
 pub mod mariadb_gtid;
 mod metrics;
@@ -55,6 +56,7 @@ mod spill_dir;
 pub mod split;
 pub mod stall;
 mod state_v1;
+pub mod table_watch;
 pub mod tls;
 pub mod value;
 

@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 
 use rust_core::metrics::{Counter, ElapsedGauge, Gauge, Metrics, TextGauge};
 
-use crate::binlog::BinlogCursor;
-use crate::enumerator::EnumeratorState;
+use crate::offset::BinlogPosition;
 use crate::schema::TableId;
 
 /// At most one progress line per interval while chunks finish (tables starting and finishing are
@@ -38,7 +37,7 @@ pub struct SnapshotProgress {
 }
 
 /// The counts [`SnapshotProgress`] publishes, derived from the enumerator's state alone (so they
-/// are right after a restore too).
+/// are right after a restore too; `EnumeratorState::counts` derives them).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub snapshotting: bool,
@@ -53,70 +52,8 @@ pub struct Counts {
     pub chunks_finished: u64,
     /// Per table: started (being split or read), finished.
     pub tables: Vec<(TableId, bool, bool)>,
-}
-
-impl Counts {
-    pub fn of(state: &EnumeratorState, has_snapshot: bool) -> Counts {
-        let pending = state.pending.len() as u64;
-        let in_flight = state.in_flight.len() as u64;
-        let total = state.next_chunk_id;
-        let mut tables: Vec<(TableId, bool, bool)> = match (&state.tables, has_snapshot) {
-            (Some(tables), true) => tables
-                .iter()
-                .enumerate()
-                .map(|(i, (id, _))| {
-                    // Chunk ids are cut in table order: a table is finished once it is fully
-                    // split and none of its chunks waits or is being read.
-                    let open = state
-                        .pending
-                        .iter()
-                        .chain(state.in_flight.values())
-                        .any(|c| &c.table == id);
-                    let started = i <= state.splitting_table;
-                    (id.clone(), started, i < state.splitting_table && !open)
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        // Newly added tables being snapshotted (newly_added.rs), in any startup mode.
-        let mut adding = false;
-        if let Some(phase) = &state.adding {
-            let open = |id: &TableId| {
-                state
-                    .pending
-                    .iter()
-                    .chain(state.in_flight.values())
-                    .any(|c| &c.table == id)
-            };
-            for (i, (id, _)) in phase.tables.iter().enumerate() {
-                tables.push((
-                    id.clone(),
-                    i <= phase.splitting_table,
-                    i < phase.splitting_table && !open(id),
-                ));
-            }
-            tables.extend(phase.requested.iter().map(|id| (id.clone(), false, false)));
-            adding = !(phase.split_done() && pending == 0 && in_flight == 0);
-        }
-        let tables_finished = tables.iter().filter(|t| t.2).count() as u64;
-        let split_done = state
-            .tables
-            .as_ref()
-            .is_some_and(|t| state.splitting_table >= t.len());
-        Counts {
-            snapshotting: adding
-                || (has_snapshot
-                    && !state.binlog_assigned
-                    && !(split_done && pending == 0 && in_flight == 0)),
-            tables_total: tables.len() as u64,
-            tables_finished,
-            chunks_total: total,
-            chunks_assigned: total.saturating_sub(pending),
-            chunks_pending: pending,
-            chunks_finished: total.saturating_sub(pending + in_flight),
-            tables,
-        }
-    }
+    /// The binlog split is out and not suspended for newly added tables.
+    pub stream_reading: bool,
 }
 
 impl SnapshotProgress {
@@ -136,17 +73,10 @@ impl SnapshotProgress {
         }
     }
 
-    /// Publishes the state's counts and logs what changed.
-    pub fn update(&mut self, state: &EnumeratorState, has_snapshot: bool) {
-        let c = Counts::of(state, has_snapshot);
+    /// Publishes the enumerator's counts and logs what changed.
+    pub fn update(&mut self, c: &Counts) {
         self.is_snapshotting.set(i64::from(c.snapshotting));
-        // The binlog reader pauses while newly added tables are snapshotted.
-        let suspended = state
-            .adding
-            .as_ref()
-            .is_some_and(|p| p.suspended_at.is_some());
-        self.is_stream_reading
-            .set(i64::from(state.binlog_assigned && !suspended));
+        self.is_stream_reading.set(i64::from(c.stream_reading));
         self.tables_snapshotted.set(c.tables_finished as i64);
         self.tables_remaining
             .set((c.tables_total - c.tables_finished) as i64);
@@ -154,7 +84,7 @@ impl SnapshotProgress {
         self.splits_processed.set(c.chunks_assigned as i64);
         self.splits_remaining.set(c.chunks_pending as i64);
         self.splits_finished.set(c.chunks_finished as i64);
-        self.log(&c);
+        self.log(c);
     }
 
     fn log(&mut self, c: &Counts) {
@@ -228,94 +158,19 @@ impl BinlogReaderMetrics {
     }
 
     /// After each read from the stream: one atomic store.
-    pub fn update_lag(&self, cursor: &BinlogCursor) {
-        if let Some(ms) = cursor.last_event_ms() {
+    /// `last_event_ms`: the server time of the last event read (`BinlogCursor::last_event_ms`).
+    pub fn update_lag(&self, last_event_ms: Option<i64>) {
+        if let Some(ms) = last_event_ms {
             self.behind.set_since_ms(ms);
         }
     }
 
-    /// When the reader hands a batch or an offset to Flink (the GTID string is built here).
-    pub fn update_position(&self, cursor: &BinlogCursor) {
-        let position = cursor.position();
+    /// When the reader hands a batch or an offset to Flink: the cursor's position and GTID.
+    pub fn update_position(&self, position: &BinlogPosition, gtid: Option<String>) {
         self.file.set(&position.file);
         self.position.set(position.pos as i64);
-        if let Some(gtid) = cursor.gtid() {
+        if let Some(gtid) = gtid {
             self.gtid.set(&gtid);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::split::{ChunkRange, SnapshotSplit};
-
-    fn chunk(id: u64, table: &str) -> SnapshotSplit {
-        SnapshotSplit {
-            id,
-            table: TableId::new("db", table),
-            chunk_key: "id".into(),
-            range: ChunkRange {
-                start: None,
-                end: None,
-            },
-            high_watermark: None,
-        }
-    }
-
-    #[test]
-    fn counts_follow_the_enumerator_state_through_the_snapshot() {
-        let mut state = EnumeratorState {
-            tables: Some(vec![
-                (TableId::new("db", "a"), "id".into()),
-                (TableId::new("db", "b"), "id".into()),
-            ]),
-            ..Default::default()
-        };
-        // Table a cut into chunks 0..3 (0 finished, 1 being read, 2 waiting); b being split.
-        state.splitting_table = 1;
-        state.next_chunk_id = 3;
-        state.in_flight.insert(1, chunk(1, "a"));
-        state.pending.push_back(chunk(2, "a"));
-        let c = Counts::of(&state, true);
-        assert!(c.snapshotting);
-        assert_eq!(
-            (
-                c.chunks_total,
-                c.chunks_assigned,
-                c.chunks_pending,
-                c.chunks_finished
-            ),
-            (3, 2, 1, 1)
-        );
-        assert_eq!((c.tables_total, c.tables_finished), (2, 0));
-        assert_eq!(
-            c.tables.iter().map(|t| (t.1, t.2)).collect::<Vec<_>>(),
-            vec![(true, false), (true, false)]
-        );
-
-        // a's chunks done, b split into chunk 3, being read.
-        state.in_flight.clear();
-        state.pending.clear();
-        state.splitting_table = 2;
-        state.next_chunk_id = 4;
-        state.in_flight.insert(3, chunk(3, "b"));
-        let c = Counts::of(&state, true);
-        assert_eq!((c.tables_finished, c.chunks_finished), (1, 3));
-        assert!(c.snapshotting);
-
-        // Everything read, the binlog split out: finished == total, no longer snapshotting.
-        state.in_flight.clear();
-        state.binlog_assigned = true;
-        let c = Counts::of(&state, true);
-        assert_eq!(
-            (c.tables_finished, c.chunks_finished, c.chunks_total),
-            (2, 4, 4)
-        );
-        assert!(!c.snapshotting);
-
-        // Without a snapshot (binlog-only startup modes) there is nothing to count.
-        let c = Counts::of(&EnumeratorState::default(), false);
-        assert!(!c.snapshotting && c.tables.is_empty());
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! How a table is added (the "adding tables" phase):
 //! 1. The binlog reader meets a table it does not capture that matches the patterns: a table map
-//!    (row events of it follow) or a DDL creating or renaming one ([`tables_appearing`]). It
+//!    (row events of it follow) or a DDL creating or renaming one ([`crate::table_watch::tables_appearing`]). It
 //!    emits every change before that event and SUSPENDS at its offset: the cursor reads nothing
 //!    after the event ([`crate::binlog::BinlogCursor::take_found`]), the offset is the start of the
 //!    transaction plus the rows of it already emitted (mid-transaction is fine), the binlog
@@ -35,7 +35,6 @@
 //! is complete). A reader that is not suspended ignores AddTables for tables it does not
 //! capture (it will report them) and acknowledges again those it has merged.
 
-use crate::pattern::NamePattern;
 use serde::{Deserialize, Serialize};
 
 use rust_core::api::EnumeratorContext;
@@ -47,81 +46,10 @@ use crate::chunk::{SplitSettings, TableSplitter};
 use crate::config::MySqlCdcConfig;
 use crate::connect::Connector;
 use crate::enumerator::{MySqlCdcEnumerator, CHUNKS_PER_CALL};
-use crate::evolution::{ddl_tables, DdlKind};
 use crate::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{discover_tables, load_table, TableId};
 use crate::split::{encode_event, CdcSplit, ChunkRange, EnumeratorEvent, TableWatermarks};
 use crate::value::BatchBuilder;
-
-/// What the binlog cursor watches for: tables matching the patterns it does not capture.
-pub struct TableWatch {
-    database: NamePattern,
-    table: NamePattern,
-    /// Suspend for them (`scan.newly-added-table.enabled`); otherwise log once.
-    pub capture: bool,
-    /// The split's tables known to be gone (`BinlogSplit::ignored`): their table maps do not
-    /// suspend, a DDL creating one again does.
-    pub ignored: Vec<TableId>,
-}
-
-impl TableWatch {
-    pub fn new(config: &MySqlCdcConfig, ignored: Vec<TableId>) -> Self {
-        TableWatch {
-            database: config.database_regex.clone(),
-            table: config.table_regex.clone(),
-            capture: config.newly_added_tables,
-            ignored,
-        }
-    }
-
-    pub fn matches(&self, id: &TableId) -> bool {
-        self.database.is_match(&id.database) && self.table.is_match(&id.table)
-    }
-}
-
-/// The tables a DDL statement brings into existence under a name: CREATE TABLE, the new names of
-/// RENAME TABLE, and ALTER TABLE ... RENAME [TO|AS] name.
-pub fn tables_appearing(statement: &str, default_db: &str) -> Vec<TableId> {
-    match ddl_tables(statement, default_db) {
-        Some((DdlKind::Create, names)) => names,
-        Some((DdlKind::Rename, names)) => names.into_iter().skip(1).step_by(2).collect(),
-        Some((DdlKind::Alter, _)) => alter_rename_target(statement, default_db)
-            .into_iter()
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// The new name of `ALTER TABLE t ... RENAME [TO|AS] name` (not RENAME COLUMN/INDEX/KEY).
-fn alter_rename_target(statement: &str, default_db: &str) -> Option<TableId> {
-    let upper = statement.to_ascii_uppercase();
-    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
-    let mut from = 0;
-    while let Some(i) = upper[from..].find("RENAME") {
-        let at = from + i;
-        from = at + 6;
-        if at > 0 && ident(upper.as_bytes()[at - 1]) {
-            continue;
-        }
-        let after = &statement[at + 6..];
-        if !after.starts_with(|c: char| c.is_whitespace() || c == '`') {
-            continue;
-        }
-        let rest = after.trim_start();
-        let word: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        let rest = match word.to_ascii_uppercase().as_str() {
-            "COLUMN" | "INDEX" | "KEY" | "CONSTRAINT" => continue,
-            "TO" | "AS" => &rest[word.len()..],
-            _ => rest,
-        };
-        return ddl_tables(&format!("CREATE TABLE {rest}"), default_db)
-            .and_then(|(_, n)| n.into_iter().next());
-    }
-    None
-}
 
 /// The enumerator's "adding tables" phase, in its checkpointed state.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -222,7 +150,7 @@ pub async fn add_step(
             ))
         };
         let chunk_key =
-            crate::source::chunk_key_of(&schema, &config.chunk_key_columns).map_err(cannot)?;
+            crate::chunk_key::chunk_key_of(&schema, &config.chunk_key_columns).map_err(cannot)?;
         if let Some(builder) = &builder {
             builder.binlog_mapping(&schema).map_err(cannot)?;
         }
@@ -818,43 +746,5 @@ mod tests {
             1,
             "the waiting reader gets the chunk once the binlog reader suspended"
         );
-    }
-
-    fn names(v: Vec<TableId>) -> Vec<String> {
-        v.into_iter().map(|t| t.to_string()).collect()
-    }
-
-    #[test]
-    fn ddl_that_brings_a_table_name_into_existence() {
-        let n = |s: &str| names(tables_appearing(s, "db"));
-        assert_eq!(
-            n("CREATE TABLE t2 (id INT PRIMARY KEY)"),
-            n("CREATE TABLE db.t2 (id INT)")
-        );
-        assert_eq!(n("CREATE TABLE IF NOT EXISTS `x`.`t2` (id INT)").len(), 1);
-        assert_eq!(
-            n("RENAME TABLE a TO t2, b TO other.t3"),
-            n("CREATE TABLE t2 (i INT)")
-                .into_iter()
-                .chain(n("CREATE TABLE other.t3 (i INT)"))
-                .collect::<Vec<_>>()
-        );
-        assert_eq!(
-            n("ALTER TABLE a RENAME TO t2"),
-            n("CREATE TABLE t2 (i INT)")
-        );
-        assert_eq!(
-            n("alter table a rename as `t2`"),
-            n("CREATE TABLE t2 (i INT)")
-        );
-        assert_eq!(
-            n("ALTER TABLE a ADD COLUMN c INT, RENAME t2"),
-            n("CREATE TABLE t2 (i INT)")
-        );
-        assert!(n("ALTER TABLE a RENAME COLUMN x TO y").is_empty());
-        assert!(n("ALTER TABLE renamed ADD COLUMN c INT").is_empty());
-        assert!(n("ALTER TABLE a RENAME INDEX i TO j").is_empty());
-        assert!(n("DROP TABLE t2").is_empty());
-        assert!(n("INSERT INTO t2 VALUES (1)").is_empty());
     }
 }

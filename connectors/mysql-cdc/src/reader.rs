@@ -33,7 +33,6 @@ use crate::binlog_stall::StallMonitor;
 use crate::config::MySqlCdcConfig;
 use crate::connect::Connector;
 use crate::metrics::{BinlogReaderMetrics, SnapshotReaderMetrics};
-use crate::newly_added::TableWatch;
 use crate::offset::BinlogOffset;
 use crate::offset::BinlogPosition;
 use crate::retry::{is_transient, Outage, RetryPolicy};
@@ -45,6 +44,7 @@ use crate::split::{
     decode_event, encode_event, BinlogSplit, CdcSplit, EnumeratorEvent, ReaderEvent, SnapshotSplit,
     TableWatermarks,
 };
+use crate::table_watch::TableWatch;
 use crate::value::{primary_key_differs, BatchBuilder, TableMapping};
 
 /// Results the worker hands to the task thread.
@@ -1082,7 +1082,10 @@ impl WorkerJob {
         let skipped = self.config.debezium.skipped;
         tracing::info!(offset = %split.offset, server_id = self.server_id, "binlog reading started");
         let metrics = BinlogReaderMetrics::register(&self.metrics);
-        metrics.update_position(cursor.current());
+        {
+            let current = cursor.current();
+            metrics.update_position(&current.position(), current.gtid());
+        }
         // Says when the binlog reads nothing while the server writes (binlog_stall.rs).
         let mut stall = StallMonitor::start(
             self.config.stall_timeout,
@@ -1113,7 +1116,7 @@ impl WorkerJob {
             // Take what is already buffered, up to a batch.
             while changes.len() < self.batch_rows && cursor.try_next(&mut changes)? {}
             suspend_for.extend(cursor.take_found());
-            metrics.update_lag(cursor.current());
+            metrics.update_lag(cursor.current().last_event_ms());
             for change in changes.drain(..) {
                 batch_event_ms = batch_event_ms.max(Some(change.timestamp_ms));
                 if let Some(t) = skip_before {
@@ -1248,7 +1251,10 @@ impl WorkerJob {
             if full || ((idle || suspend) && !self.builder.is_empty()) {
                 let batch = self.builder.finish()?;
                 last_sent = offset.clone();
-                metrics.update_position(cursor.current());
+                {
+                    let current = cursor.current();
+                    metrics.update_position(&current.position(), current.gtid());
+                }
                 let event_time = batch_event_ms.take().map(|ms| (ms, now_ms()));
                 self.send_binlog(
                     &mut spill,
@@ -1263,7 +1269,10 @@ impl WorkerJob {
             } else if (idle && offset != last_sent) || passed || suspend {
                 // Progress without rows (other tables, heartbeats): move the checkpointed offset.
                 last_sent = offset.clone();
-                metrics.update_position(cursor.current());
+                {
+                    let current = cursor.current();
+                    metrics.update_position(&current.position(), current.gtid());
+                }
                 self.send_binlog(
                     &mut spill,
                     Output::Binlog {

@@ -130,7 +130,7 @@ impl ReconnectingCursor {
     }
 
     /// See [`BinlogCursor::set_watch`]; kept across reconnects.
-    pub fn set_watch(&mut self, watch: Arc<crate::newly_added::TableWatch>) {
+    pub fn set_watch(&mut self, watch: Arc<crate::table_watch::TableWatch>) {
         self.cursor.set_watch(watch);
     }
 

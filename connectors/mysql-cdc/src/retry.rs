@@ -84,7 +84,8 @@ async fn transient<T>(
     what: &str,
     mut op: impl AsyncFnMut() -> Result<T>,
 ) -> Result<T> {
-    let mut outage = Outage::new(connector.retry_policy());
+    let (max_retries, timeout) = connector.retry_bounds();
+    let mut outage = Outage::new(RetryPolicy::bounded_by(max_retries, timeout));
     loop {
         match op().await {
             Ok(value) => return Ok(value),

@@ -2,7 +2,7 @@
 //! the tables a source captures.
 //!
 //! The schema is the single source of truth for how a column's values are normalized
-//! ([`crate::value`]): the binlog alone cannot tell, for example, a BIGINT UNSIGNED from a BIGINT
+//! (`value/`): the binlog alone cannot tell, for example, a BIGINT UNSIGNED from a BIGINT
 //! (MariaDB's table map has no reliable signedness) or an ENUM label from its index.
 
 use std::collections::BTreeMap;

@@ -89,9 +89,6 @@ use crate::retry::{is_transient, Outage, RetryPolicy};
 use crate::schema::TableSchema;
 use crate::value::TableMapping;
 
-/// The option switching sharing on or off.
-pub const OPTION: &str = "scan.binlog.shared-connection.enabled";
-
 /// Events relayed to a subscriber at once (what the stream had buffered), and deliveries a
 /// subscriber may have queued before the hub waits for it: at most 1024 events (of the server's
 /// `binlog_row_event_max_size`, 8 KiB by default, for row events: ~8 MiB) queued per reader, the
@@ -238,7 +235,7 @@ impl Cursor {
     }
 
     /// See [`BinlogCursor::set_watch`].
-    pub fn set_watch(&mut self, watch: Arc<crate::newly_added::TableWatch>) {
+    pub fn set_watch(&mut self, watch: Arc<crate::table_watch::TableWatch>) {
         match self {
             Cursor::Private(c) => c.set_watch(watch),
             Cursor::Shared(c) => c.cursor.set_watch(watch),

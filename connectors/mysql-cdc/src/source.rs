@@ -9,13 +9,13 @@ use rust_core::error::BridgeError;
 use rust_core::types::RowType;
 use rust_core::Result;
 
-use crate::chunk_key::ChunkKeyColumns;
+use crate::chunk_key::chunk_key_of;
 use crate::config::{MySqlCdcConfig, StartupMode};
 use crate::connect::{binlog_end, block_on, db_error, privilege_error, Connector};
 use crate::enumerator::{EnumeratorState, MySqlCdcEnumerator};
 use crate::offset::BinlogPosition;
 use crate::reader::MySqlCdcReader;
-use crate::schema::{discover_tables, TableSchema};
+use crate::schema::discover_tables;
 use crate::split::CdcSplit;
 use crate::state_v1;
 use crate::value::BatchBuilder;
@@ -33,32 +33,6 @@ impl MySqlCdcSource {
             config: Arc::new(config),
             row_type,
         })
-    }
-}
-
-/// The column a table's chunks are cut by: the option's column for it (chunk_key.rs), or its
-/// first primary-key column.
-pub fn chunk_key_of(table: &TableSchema, option: &ChunkKeyColumns) -> Result<String> {
-    match option.column_for(&table.id) {
-        Some((name, entry)) => table.column_index(name).map(|i| table.columns[i].name.clone()).ok_or_else(|| {
-            let named = entry.map(|e| format!(" (entry '{e}:{name}')")).unwrap_or_default();
-            BridgeError::validation(format!(
-                "'{}'{named} names column '{name}', but table {} has no such column (its columns: {}); name a \
-                 column of the table, ideally indexed and unique",
-                crate::chunk_key::OPTION,
-                table.id,
-                table.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
-            ))
-        }),
-        None => table.primary_key.first().map(|&i| table.columns[i].name.clone()).ok_or_else(|| {
-            BridgeError::validation(format!(
-                "table {} has no primary key: set '{}' to a column to split its snapshot by (ideally indexed \
-                 and unique), for this table alone with '{}:column'",
-                table.id,
-                crate::chunk_key::OPTION,
-                table.id
-            ))
-        }),
     }
 }
 

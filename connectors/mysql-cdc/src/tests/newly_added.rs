@@ -343,9 +343,9 @@ fn a_new_table_that_cannot_be_captured_fails_naming_it_and_the_fix() {
 fn the_binlog_cursor_suspends_at_a_new_tables_map_inside_a_transaction() {
     use crate::binlog::{BinlogCursor, RowChange};
     use crate::connect::Connector;
-    use crate::newly_added::TableWatch;
     use crate::offset::{BinlogOffset, BinlogPosition};
     use crate::schema::{load_table, TableId};
+    use crate::table_watch::TableWatch;
 
     let db = TestDb::new("newtab_cursor");
     create(&db, "t1", 1, 5);
