@@ -757,10 +757,10 @@ impl EnumeratorState {
             tables,
             // The binlog reader pauses while newly added tables are snapshotted.
             stream_reading: state.binlog_assigned
-                && !state
+                && state
                     .adding
                     .as_ref()
-                    .is_some_and(|p| p.suspended_at.is_some()),
+                    .is_none_or(|p| p.suspended_at.is_none()),
         }
     }
 }
