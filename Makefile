@@ -10,7 +10,7 @@ export MVN
 # and the aarch64 tests: for a developer's quick loop; the default and CI build both platforms.
 export SKIP_AARCH64
 
-.PHONY: all build test check-notice check-docs check-vendor lint notice preview mariadb test-rust test-fuzz sanitize sanitize-valgrind test-rust-aarch64 test-aarch64 test-java test-conformance test-e2e fuzz chaos demo demo-datagen bench bench-cdc clean
+.PHONY: all build test check-notice check-docs check-vendor lint notice preview mariadb test-rust test-fuzz sanitize sanitize-valgrind test-rust-aarch64 test-aarch64 test-java test-conformance test-e2e test-upgrade fuzz chaos demo demo-datagen bench bench-cdc clean
 
 # Demo and benchmarks run in a JVM of their own (exec:exec): Flink's MiniCluster cannot find its
 # classes inside Maven's isolated exec:java classloader.
@@ -134,6 +134,17 @@ test-e2e:
 	$(MVN) -DskipTests install
 	integration-tests/e2e/api-compat.sh $(FLINK_VERSIONS)
 	integration-tests/e2e/e2e.sh $(FLINK_VERSIONS)
+
+## test-upgrade: a savepoint of the previous jar restores with the current one on a real Flink 1.20
+## cluster, nothing lost or repeated (integration-tests/e2e/upgrade.sh; opt-in: ~2.5 min with the
+## previous jar cached, plus its release build the first time). The previous jar is built from
+## UPGRADE_FROM (a git ref; default in the script) with `mvn package` in a temporary git worktree;
+## the current one by the normal build (package, no install).
+UPGRADE_FROM ?=
+UPGRADE_FLINK_VERSION ?= 1.20.3
+test-upgrade: mariadb
+	$(MVN) -DskipTests -pl java-bridge package
+	UPGRADE_FROM="$(UPGRADE_FROM)" UPGRADE_FLINK_VERSION="$(UPGRADE_FLINK_VERSION)" integration-tests/e2e/upgrade.sh
 
 ## demo: change data capture on an embedded Flink MiniCluster: starts the local MariaDB, prints the
 ## snapshot of a demo table, then the changelog of scripted changes made while the job runs
