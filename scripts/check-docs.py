@@ -3,7 +3,7 @@
 
 Fails, listing every finding, when a page
 - links to a file or a heading that does not exist (relative Markdown links, with #anchors);
-- names a repository path in backticks that does not exist (`connectors/mysql-cdc/src/spill.rs`);
+- names a repository path in backticks that does not exist (`connectors/mysql-cdc/src/binlog/spill.rs`);
 - refers to a troubleshooting case number that docs/troubleshooting.md does not have;
 - names a `scan.*` option that no connector's options table (or the common options) lists;
 - quotes the Flink CDC conformance result or case count other than the suite declares

@@ -16,8 +16,8 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use connector_mysql_cdc::gtid::GtidSet;
-use connector_mysql_cdc::mariadb_gtid::{
+use connector_mysql_cdc::position::gtid::GtidSet;
+use connector_mysql_cdc::position::mariadb_gtid::{
     decode_gtid_event, parse_gtid_list, MariaGtid, MariaGtidPos,
 };
 use connector_mysql_cdc::value::{BinaryRowReader, BinlogImageLayout};

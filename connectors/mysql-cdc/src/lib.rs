@@ -3,65 +3,37 @@
 //! binlog watermarks, the binlog between them replayed into each chunk), then one binlog reader
 //! for every captured table.
 //!
-//! Module map:
-//! - [`config`]: options (Flink CDC names and defaults) to a typed config;
+//! Module map, lower layers first (a module imports only those above it in this list, and
+//! `value/`, `schema` and `position/` from anywhere):
+//! - [`position`]: binlog offsets, MySQL GTID sets, MariaDB GTIDs, change coordinates;
+//! - [`config`]: every option (Flink CDC names and defaults) to a typed config, with its parts:
+//!   name patterns, per-table chunk keys, the GTID-set value, `debezium.*`;
 //! - [`schema`], [`value`]: captured tables, MySQL values and the Flink row type (Arrow batches);
-//! - `connect`: connections, retries, binlog positions; `offset`: positions and offsets;
-//! - [`tls`]: TLS to the server (options, the driver's settings, handshake errors);
-//! - `retry`: which errors are transient, backoff and its bounds; `reconnect`: the binlog cursor
-//!   that reconnects and resumes at its offset;
-//! - `shared_binlog`: one binlog connection per server for the readers of several sources;
-//! - `binlog`: the replication stream decoded into row changes; [`coordinates`]: where a change
-//!   is in the binlog (the `binlog_*`, `gtid` and `change_seq` metadata); `gtid`: MySQL GTID sets;
-//!   `mariadb_gtid`: MariaDB GTIDs and positions; `gtid_start`: starting after a GTID set;
-//! - `chunk`: splitting tables into key ranges; `snapshot`: reading a chunk with watermarks;
-//! - `split`: splits and reader/enumerator events; `finished`: finished chunks as compact runs;
-//!   `state_v1`: checkpoints of state version 1, read and upgraded;
-//! - `gtid`: MySQL GTID sets; `enumerator`, `reader`, `source`: the FLIP-27 roles;
-//! - `newly_added`: tables that start matching while the job runs (`scan.newly-added-table.enabled`):
-//!   the binlog reader suspends, they are snapshotted, the binlog resumes with them;
-//! - `metrics`: snapshot progress, reader metrics and progress logs;
-//! - [`describe`]: what a checkpoint holds, in words (stall reports, debugging);
-//! - [`stall`]: the watchdog that fails a job whose binlog split waits too long to be handed out.
+//! - `conn`: connecting (TLS, credentials), retries through outages, server queries;
+//! - [`binlog`]: the replication stream decoded into row changes (the cursor), starting after a
+//!   GTID set, schema evolution, the tables it watches for, reconnects, the connection shared by
+//!   several sources, the spill to local disk, the stall monitor;
+//! - `snapshot`: splitting tables into key ranges (`chunk`) and reading a chunk with watermarks;
+//! - [`state`]: splits and events, earlier state versions and their upgrade, checkpoints in words;
+//! - `metrics`: snapshot progress, reader metrics and progress logs (fed values, importing none
+//!   of what they measure);
+//! - `enumerator`: the split enumerator, its finished-chunk runs, the newly-added-tables phase
+//!   and the handover watchdog; `reader`: the split reader; `source`: the FLIP-27 source wiring
+//!   them.
 
-mod binlog;
-pub mod binlog_stall;
-mod chunk;
-pub mod chunk_key;
+pub mod binlog;
 pub mod config;
-mod connect;
-pub mod coordinates;
-pub mod debezium;
-pub mod describe;
+mod conn;
 mod enumerator;
-pub mod evolution;
-mod finished;
-pub mod gtid;
-mod gtid_option;
-mod gtid_start;
-pub mod mariadb_gtid;
 mod metrics;
-mod newly_added;
-pub mod offset;
-pub mod pattern;
+pub mod position;
 mod reader;
-mod reconnect;
-mod retry;
 pub mod schema;
-mod shared_binlog;
 mod snapshot;
 mod source;
-pub mod spill;
-mod spill_dir;
-pub mod split;
-pub mod stall;
-mod state_v1;
-pub mod table_watch;
-pub mod tls;
+pub mod state;
 pub mod value;
 
-#[cfg(test)]
-mod golden_state;
 #[cfg(test)]
 mod tests;
 

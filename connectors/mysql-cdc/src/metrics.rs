@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use rust_core::metrics::{Counter, ElapsedGauge, Gauge, Metrics, TextGauge};
 
-use crate::offset::BinlogPosition;
+use crate::position::offset::BinlogPosition;
 use crate::schema::TableId;
 
 /// At most one progress line per interval while chunks finish (tables starting and finishing are

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::pattern::NamePattern;
+use crate::config::pattern::NamePattern;
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use rust_core::{BridgeError, Result};

@@ -9,15 +9,15 @@ use rust_core::error::BridgeError;
 use rust_core::types::RowType;
 use rust_core::Result;
 
-use crate::chunk_key::chunk_key_of;
+use crate::config::chunk_key::chunk_key_of;
 use crate::config::{MySqlCdcConfig, StartupMode};
-use crate::connect::{binlog_end, block_on, db_error, privilege_error, Connector};
+use crate::conn::connect::{binlog_end, block_on, db_error, privilege_error, Connector};
 use crate::enumerator::{EnumeratorState, MySqlCdcEnumerator};
-use crate::offset::BinlogPosition;
+use crate::position::offset::BinlogPosition;
 use crate::reader::MySqlCdcReader;
 use crate::schema::discover_tables;
-use crate::split::CdcSplit;
-use crate::state_v1;
+use crate::state::split::CdcSplit;
+use crate::state::v1 as state_v1;
 use crate::value::BatchBuilder;
 
 pub struct MySqlCdcSource {
@@ -43,9 +43,9 @@ impl Source for MySqlCdcSource {
     type Reader = MySqlCdcReader;
 
     /// 2: the binlog split names the tables it is suspended for and ignores, and the enumerator's
-    /// state holds the newly-added-tables phase (`newly_added.rs`); `CdcSplit::BinlogSpilled`.
-    /// Version 1 is read through its frozen types in `state_v1.rs`. Golden bytes of every
-    /// version are in `testdata/state/` (`golden_state.rs`).
+    /// state holds the newly-added-tables phase (`enumerator/newly_added.rs`); `CdcSplit::BinlogSpilled`.
+    /// Version 1 is read through its frozen types in `state/v1.rs`. Golden bytes of every
+    /// version are in `testdata/state/` (`state/golden.rs`).
     const STATE_VERSION: u32 = 2;
 
     fn upgrade_split(version: u32, body: &[u8]) -> Result<CdcSplit> {
@@ -127,7 +127,7 @@ impl Source for MySqlCdcSource {
 async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
     if let Some(dir) = config.spill.as_ref().and_then(|s| s.dir.as_ref()) {
         // Where the job is submitted; every TaskManager creates its readers' directories there too.
-        crate::spill::check_writable(dir).map_err(|e| {
+        crate::binlog::spill::check_writable(dir).map_err(|e| {
             BridgeError::validation(format!(
                 "Invalid value for option '{}' of 'rust-mysql-cdc': the binlog spill directory is not writable ({e}); \
                  choose a directory the TaskManagers may write, or remove the option to use Flink's io.tmp.dirs.",
@@ -148,7 +148,7 @@ async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
         .map_err(|e| db_error("reading the binlog settings", e))?;
     check_binlog_settings(&vars)?;
     // Not required: without column names in table maps, schema changes of captured tables fail
-    // the job instead of being followed (evolution.rs). Servers before MySQL 8.0.1 / MariaDB
+    // the job instead of being followed (binlog/evolution.rs). Servers before MySQL 8.0.1 / MariaDB
     // 10.5 have no such variable.
     if let Some((_, metadata)) = vars.iter().find(|(n, v)| {
         n.eq_ignore_ascii_case("binlog_row_metadata") && !v.eq_ignore_ascii_case("FULL")
@@ -164,7 +164,7 @@ async fn preflight(config: &MySqlCdcConfig, row_type: &RowType) -> Result<()> {
     check_replication_privilege(&mut conn).await?;
     check_server_ids(&mut conn, config).await?;
     if let StartupMode::SpecificGtid { start, .. } = &config.startup {
-        crate::gtid_start::preflight(&mut conn, start).await?;
+        crate::binlog::gtid_start::preflight(&mut conn, start).await?;
     }
     if let StartupMode::SpecificOffset(offset) = &config.startup {
         let logs: Vec<(String, u64)> = conn.query("SHOW BINARY LOGS").await.map_err(|e| {

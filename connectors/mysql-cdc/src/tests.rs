@@ -570,7 +570,7 @@ fn restores_from_checkpoints_in_the_snapshot_and_binlog_phases_lose_and_repeat_n
 /// delivered no change again without failing.
 #[test]
 fn a_reader_restored_with_its_last_chunk_unread_hands_over_to_the_binlog() {
-    use crate::split::CdcSplit;
+    use crate::state::split::CdcSplit;
     for parallelism in [1u32, 2] {
         let db = TestDb::new(&format!("restored_last_chunk_p{parallelism}"));
         create_scores(&db, 50);
@@ -662,7 +662,7 @@ fn bounded_snapshot_mode_reads_the_table_once_and_ends() {
 /// parallelism 1 that wait made the reader and Flink's task thread take turns).
 #[test]
 fn a_reader_holds_the_next_chunk_while_the_last_one_is_emitted() {
-    use crate::split::CdcSplit;
+    use crate::state::split::CdcSplit;
     let db = TestDb::new("inflight");
     create_scores(&db, 1234);
     let source = db.source(
@@ -798,9 +798,9 @@ fn uneven_and_string_keys_and_tables_without_keys() {
 
 #[test]
 fn even_keys_are_cut_arithmetically_from_the_row_estimate_and_sparse_keys_by_queries() {
-    use crate::chunk::{SplitSettings, TableSplitter};
     use crate::schema::{load_table, TableId};
-    use crate::split::KeyValue;
+    use crate::snapshot::chunk::{SplitSettings, TableSplitter};
+    use crate::state::split::KeyValue;
     let db = TestDb::new("plan");
     db.sql(&[
         "CREATE TABLE dense (id BIGINT PRIMARY KEY, score BIGINT)",
@@ -1544,16 +1544,16 @@ fn regions(emitted: &[Emitted]) -> Vec<String> {
         .collect()
 }
 
-/// A chunk's binlog replay (snapshot.rs) applies primary-key changes made between its watermarks:
+/// A chunk's binlog replay (snapshot/mod.rs) applies primary-key changes made between its watermarks:
 /// the old key leaves the chunk and the new key enters it when in the chunk's range, also when
 /// one column of a composite key changes. Snapshot chunks are emitted as `+I` rows only, so this
 /// is all a key change during a chunk's window does to its output; the binlog phase emits the
 /// change itself (`-D`/`+I`, each image filtered by its own chunk's watermark).
 #[test]
 fn a_chunk_replay_moves_rows_whose_primary_key_changed() {
-    use crate::connect::{binlog_end, Connector};
+    use crate::conn::connect::{binlog_end, Connector};
     use crate::snapshot::{ChunkReader, LowWatermark};
-    use crate::split::{ChunkRange, KeyValue, SnapshotSplit};
+    use crate::state::split::{ChunkRange, KeyValue, SnapshotSplit};
 
     let db = TestDb::new("replay_keys");
     db.sql(&[
@@ -1725,7 +1725,7 @@ fn a_restore_inside_a_transaction_of_key_changes_never_splits_a_delete_insert_pa
     h.close().unwrap();
 }
 
-/// The binlog coordinates metadata (`coordinates.rs`) of a known transaction, as the server's
+/// The binlog coordinates metadata (`position/coordinates.rs`) of a known transaction, as the server's
 /// `SHOW BINLOG EVENTS` and `@@last_gtid` say; NULL (and `change_seq` 0) on snapshot rows. Batches
 /// of one row change put a checkpoint inside the transaction: the restored job gives the rest of
 /// it the same coordinates, and `change_seq` strictly increases along the whole changelog.
@@ -1941,7 +1941,7 @@ fn a_binlog_split_waiting_on_a_reader_fails_the_job_at_the_stall_timeout() {
     );
 }
 
-/// The binlog reader's watchdog (binlog_stall.rs): a reader that gets none of the server's
+/// The binlog reader's watchdog (binlog/stall.rs): a reader that gets none of the server's
 /// writes fails the job at the stall timeout; one held up by another source's reader on the
 /// shared connection is counted and warned about, never failed.
 #[test]
@@ -1967,7 +1967,7 @@ fn a_binlog_reader_that_reads_nothing_while_the_server_writes_fails_the_job_at_t
 
     // A defect: the shared connection hands this source's reader nothing from here on.
     let (lo, hi) = db.server_ids.split_once('-').unwrap();
-    *crate::shared_binlog::STARVED_SERVER_IDS.lock().unwrap() =
+    *crate::binlog::shared::STARVED_SERVER_IDS.lock().unwrap() =
         Some(lo.parse().unwrap()..=hi.parse().unwrap());
     let starved = std::time::Instant::now();
     let mut next = 101;
@@ -1991,7 +1991,7 @@ fn a_binlog_reader_that_reads_nothing_while_the_server_writes_fails_the_job_at_t
             "no failure 30 s after the reader was starved"
         );
     };
-    *crate::shared_binlog::STARVED_SERVER_IDS.lock().unwrap() = None;
+    *crate::binlog::shared::STARVED_SERVER_IDS.lock().unwrap() = None;
     assert!(
         starved.elapsed() >= Duration::from_millis(1500),
         "failed before the timeout: {error}"
@@ -2048,7 +2048,7 @@ fn a_binlog_reader_held_up_by_another_source_on_the_shared_connection_is_counted
                 .expect("a held reader does not fail"),
         );
         stalled_ms = h0
-            .reader_metric(0, crate::binlog_stall::STALL_GAUGE)
+            .reader_metric(0, crate::binlog::stall::STALL_GAUGE)
             .unwrap_or(0);
     }
     assert!(
@@ -2063,7 +2063,7 @@ fn a_binlog_reader_held_up_by_another_source_on_the_shared_connection_is_counted
         "after the hold",
     );
     let deadline = std::time::Instant::now() + TIMEOUT;
-    while h0.reader_metric(0, crate::binlog_stall::STALL_GAUGE) != Some(0) {
+    while h0.reader_metric(0, crate::binlog::stall::STALL_GAUGE) != Some(0) {
         h0.poll_or_wait(std::time::Instant::now() + Duration::from_millis(100))
             .unwrap();
         assert!(
@@ -2080,8 +2080,8 @@ fn a_binlog_reader_held_up_by_another_source_on_the_shared_connection_is_counted
 #[test]
 fn binlog_offsets_carry_the_mariadb_gtid_before_and_after_a_transaction() {
     use crate::binlog::BinlogCursor;
-    use crate::connect::Connector;
-    use crate::offset::{BinlogOffset, BinlogPosition};
+    use crate::conn::connect::Connector;
+    use crate::position::offset::{BinlogOffset, BinlogPosition};
 
     let db = TestDb::new("gtid");
     create_scores(&db, 1);
@@ -2276,8 +2276,8 @@ fn a_checkpoint_before_the_first_transaction_restores_the_gtid_start() {
 #[test]
 fn after_a_gtid_start_offsets_are_binlog_positions() {
     use crate::binlog::BinlogCursor;
-    use crate::connect::Connector;
-    use crate::offset::BinlogOffset;
+    use crate::conn::connect::Connector;
+    use crate::position::offset::BinlogOffset;
 
     let db = TestDb::new("gtid_offsets");
     create_scores(&db, 1);
@@ -2472,7 +2472,7 @@ fn a_chunk_low_watermark_is_the_binlog_position_of_the_snapshot_its_select_reads
             .query_drop("UPDATE scores SET score = 11 WHERE id = 1")
             .await
             .unwrap();
-        let after_update = crate::connect::binlog_end(&mut writer).await.unwrap();
+        let after_update = crate::conn::connect::binlog_end(&mut writer).await.unwrap();
         assert!(
             after_update > low,
             "the update is after the low watermark {low}: {after_update}"
@@ -2677,7 +2677,7 @@ fn a_panic_in_the_shared_binlog_connection_fails_its_readers_and_a_restore_recov
     let (c0, c1) = (h0.checkpoint().unwrap(), h1.checkpoint().unwrap());
     let (at0, at1) = (v0.clone(), v1.clone());
 
-    crate::shared_binlog::PANIC_AT_NEXT_EVENT.store(true, Ordering::SeqCst);
+    crate::binlog::shared::PANIC_AT_NEXT_EVENT.store(true, Ordering::SeqCst);
     db.sql(&["INSERT INTO scores VALUES (1000, 'at the panic', 1)"]);
     for h in [&mut h0, &mut h1] {
         let e = h

@@ -40,8 +40,8 @@ use mysql_async::prelude::Queryable;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use connector_mysql_cdc::describe::{describe_checkpoint, BinlogPhase};
-use connector_mysql_cdc::offset::BinlogPosition;
+use connector_mysql_cdc::position::offset::BinlogPosition;
+use connector_mysql_cdc::state::describe::{describe_checkpoint, BinlogPhase};
 use connector_mysql_cdc::MySqlCdcFactory;
 use rust_core::api::{RowKind, SourceFactory};
 use rust_core::options::Options;

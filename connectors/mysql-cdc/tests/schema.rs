@@ -2,7 +2,7 @@
 
 mod support;
 
-use connector_mysql_cdc::pattern::NamePattern;
+use connector_mysql_cdc::config::pattern::NamePattern;
 
 use connector_mysql_cdc::schema::{discover_tables, load_table, TableId, SYSTEM_SCHEMAS};
 use connector_mysql_cdc::value::{BatchBuilder, ServerTimeZone};

@@ -745,7 +745,7 @@ fn schema_change_metadata_column_emits_each_change_before_the_rows_that_follow_i
 /// metadata tells a type changed since (an INT read as BIGINT would lose its high bits).
 #[test]
 fn snapshot_chunk_results_are_checked_against_the_schema_the_reader_started_with() {
-    use connector_mysql_cdc::evolution::check_result_columns;
+    use connector_mysql_cdc::binlog::evolution::check_result_columns;
     use connector_mysql_cdc::schema::{load_table, TableId};
     let db = block(test_db("evoc"));
     create_table(&db);

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use connector_mysql_cdc::split::CdcSplit;
+use connector_mysql_cdc::state::split::CdcSplit;
 use rust_core::runtime::DynSource;
 use rust_core::testing::{Checkpoint, Harness};
 
@@ -137,7 +137,7 @@ fn purge_to(private: &PrivateServer, file: &str) {
     );
 }
 
-fn spill_state(cp: &Checkpoint) -> Option<connector_mysql_cdc::spill::SpillState> {
+fn spill_state(cp: &Checkpoint) -> Option<connector_mysql_cdc::binlog::spill::SpillState> {
     cp.readers[0].iter().find_map(|s| {
         match rust_core::state::decode::<CdcSplit>(
             "split",

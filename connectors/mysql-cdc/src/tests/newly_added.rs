@@ -1,4 +1,4 @@
-//! Newly added tables (`scan.newly-added-table.enabled`, `newly_added.rs`) against MariaDB: the
+//! Newly added tables (`scan.newly-added-table.enabled`, `enumerator/newly_added.rs`) against MariaDB: the
 //! materialized changelog of every table equals the table, with no anomaly (a repeated insert, an
 //! update or delete of an absent key), through the binlog reader's suspension, the new tables'
 //! snapshot and restores. Tables of one test use disjoint key ranges, so one view holds them all.
@@ -341,11 +341,11 @@ fn a_new_table_that_cannot_be_captured_fails_naming_it_and_the_fix() {
 /// nothing twice.
 #[test]
 fn the_binlog_cursor_suspends_at_a_new_tables_map_inside_a_transaction() {
+    use crate::binlog::table_watch::TableWatch;
     use crate::binlog::{BinlogCursor, RowChange};
-    use crate::connect::Connector;
-    use crate::offset::{BinlogOffset, BinlogPosition};
+    use crate::conn::connect::Connector;
+    use crate::position::offset::{BinlogOffset, BinlogPosition};
     use crate::schema::{load_table, TableId};
-    use crate::table_watch::TableWatch;
 
     let db = TestDb::new("newtab_cursor");
     create(&db, "t1", 1, 5);

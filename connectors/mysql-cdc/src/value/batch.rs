@@ -20,8 +20,8 @@ use super::kind::{absent_column, kind, Kind};
 use super::normalize::{check_arity, normalize_snapshot, value_error, RowNormalizer};
 use super::time::ServerTimeZone;
 use super::value_ref::ValueRef;
-use crate::coordinates::ChangeCoordinates;
-use crate::debezium::ValueModes;
+use crate::config::debezium::ValueModes;
+use crate::position::coordinates::ChangeCoordinates;
 use crate::schema::{TableId, TableSchema};
 
 /// Builds [`ChangeBatch`]es of the source's row type from rows of any captured tables.
@@ -34,7 +34,7 @@ pub struct BatchBuilder {
     /// `scan.read-changelog-as-append-only.enabled`: every row is `+I`; the `row_kind` metadata
     /// column still says what the change was.
     append_only: bool,
-    /// `debezium.*.handling.mode` conversions (debezium.rs).
+    /// `debezium.*.handling.mode` conversions (config/debezium.rs).
     value_modes: ValueModes,
 }
 
@@ -52,7 +52,7 @@ impl BatchBuilder {
     /// (`__metadata.<key>`, see [`rust_core::types::METADATA_PREFIX`]) with keys
     /// `database_name`, `table_name`, `op_ts` and `row_kind`, as Flink CDC's mysql-cdc offers,
     /// `schema_change`, and the binlog coordinates `binlog_file`, `binlog_position`,
-    /// `binlog_row_index`, `gtid` and `change_seq` (`coordinates.rs`).
+    /// `binlog_row_index`, `gtid` and `change_seq` (`position/coordinates.rs`).
     pub fn new(row_type: &RowType, server_time_zone: &ServerTimeZone) -> Result<Self> {
         for column in &row_type.columns {
             if let Some(key) = column.metadata_key() {
@@ -124,7 +124,7 @@ impl BatchBuilder {
         self
     }
 
-    /// The `debezium.*.handling.mode` options' conversions (debezium.rs).
+    /// The `debezium.*.handling.mode` options' conversions (config/debezium.rs).
     pub fn with_value_modes(mut self, modes: ValueModes) -> Self {
         self.value_modes = modes;
         self
@@ -202,7 +202,7 @@ impl BatchBuilder {
     /// appended to the returned schema (empty `data_type`): the snapshot selects NULL for it, and
     /// its binlog values are NULL unless a binlog table map names it (an older event on replay).
     /// The Flink column must then be nullable. Binlog events are matched to such a schema by
-    /// column name (`binlog_row_metadata=FULL`); see `evolution.rs`.
+    /// column name (`binlog_row_metadata=FULL`); see `binlog/evolution.rs`.
     pub fn binlog_mapping(&self, table: &TableSchema) -> Result<(TableSchema, TableMapping)> {
         let mut table = table.clone();
         for field in &self.row_type.columns {

@@ -263,7 +263,7 @@ impl ColumnBuilder {
                 b.append_value(le)
             }
             (Self::Utf8(b), Conv::BinaryText(mode), ValueRef::Bytes(v)) => {
-                b.append_value(crate::debezium::binary_text(mode, v))
+                b.append_value(crate::config::debezium::binary_text(mode, v))
             }
             (Self::Date(b), Conv::Date, &ValueRef::Date(y, m, d, ..)) => {
                 let days = days_from_civil(i64::from(y), u32::from(m), u32::from(d));

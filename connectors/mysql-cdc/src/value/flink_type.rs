@@ -8,11 +8,11 @@ use rust_core::{BridgeError, Result};
 
 use super::kind::{kind, Kind};
 use super::time::ServerTimeZone;
-use crate::debezium::{BinaryMode, ValueModes};
+use crate::config::debezium::{BinaryMode, ValueModes};
 use crate::schema::{ColumnSchema, TableId, TableSchema};
 
 /// Metadata columns rust-mysql-cdc offers: Flink CDC's mysql-cdc ones, then the binlog
-/// coordinates of a change (`coordinates.rs`; NULL, or 0 for `change_seq`, on snapshot rows).
+/// coordinates of a change (`position/coordinates.rs`; NULL, or 0 for `change_seq`, on snapshot rows).
 pub(super) const METADATA_KEYS: &str = "database_name (STRING NOT NULL), table_name (STRING NOT NULL), \
                              op_ts (TIMESTAMP_LTZ(3) NOT NULL), row_kind (STRING NOT NULL), \
                              schema_change (STRING, DataStream: schema changes as rows of their own), \
@@ -27,7 +27,7 @@ pub(super) enum Meta {
     RowKind,
     /// NULL on rows; on a schema-change record, the table's new columns as JSON.
     SchemaChange,
-    /// The binlog coordinates of a change (see `coordinates.rs`); NULL on snapshot rows.
+    /// The binlog coordinates of a change (see `position/coordinates.rs`); NULL on snapshot rows.
     BinlogFile,
     BinlogPosition,
     BinlogRowIndex,
@@ -97,7 +97,7 @@ pub(super) enum Conv {
     BinaryText(BinaryMode),
 }
 
-/// Conversions only the `debezium.*.handling.mode` options allow (debezium.rs).
+/// Conversions only the `debezium.*.handling.mode` options allow (config/debezium.rs).
 pub(super) fn handling_conversion(
     column: &ColumnSchema,
     ty: FlinkType,
@@ -151,7 +151,7 @@ impl TableMapping {
     }
 
     /// This mapping for rows whose columns (same count and order as the mapping's table) have the
-    /// types of `columns` (a binlog table map's, see `evolution.rs`): `Ok(None)` when every
+    /// types of `columns` (a binlog table map's, see `binlog/evolution.rs`): `Ok(None)` when every
     /// declared column converts as before, a new mapping when a changed type converts differently
     /// but still fits, an error naming the column, its old and new type when it no longer fits
     /// the declared Flink type. `present[i]` is false for a column the rows lack (dropped): it

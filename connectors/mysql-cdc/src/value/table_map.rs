@@ -1,6 +1,6 @@
 //! Table-map metadata read once: each column's type, metadata, signedness, nullability and
 //! collation, and with `binlog_row_metadata=FULL` its name, ENUM/SET labels and the primary key.
-//! Binlog value decoding ([`super::BinlogImageLayout`]) and schema evolution (`evolution.rs`)
+//! Binlog value decoding ([`super::BinlogImageLayout`]) and schema evolution (`binlog/evolution.rs`)
 //! both read table maps through it.
 
 use mysql_async::binlog::events::{OptionalMetaExtractor, OptionalMetadataField, TableMapEvent};

@@ -9,13 +9,22 @@
 //! MariaDB: its GTID events (type 162) are not decoded by mysql_common; with
 //! `@mariadb_slave_capability=4` the server sends them and we read the sequence and domain by
 //! hand. MySQL: GTID events are decoded by mysql_common, the executed GTID set is kept by
-//! [`MySqlGtidTracker`] (exact or unknown, see `gtid.rs`).
+//! [`MySqlGtidTracker`] (exact or unknown, see `position/gtid.rs`).
 //!
-//! A start after a GTID set (`gtid_start.rs`) asks the server for the first transaction not in
+//! A start after a GTID set (`binlog/gtid_start.rs`) asks the server for the first transaction not in
 //! the set (MariaDB: `@slave_connect_state` and an empty file name; MySQL: COM_BINLOG_DUMP_GTID)
 //! and learns the file from the rotate event that opens the stream. Until its first transaction
 //! begins, the cursor reports the GTID start as its offset: the events before it (the file's
 //! header, MariaDB's place-finding) are no place to resume from.
+
+pub mod evolution;
+pub mod gtid_start;
+pub mod reconnect;
+pub mod shared;
+pub mod spill;
+pub mod spill_dir;
+pub mod stall;
+pub mod table_watch;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -31,15 +40,15 @@ use mysql_common::proto::MySerialize;
 use rust_core::error::BridgeError;
 use rust_core::Result;
 
-use crate::connect::{binlog_files, db_error, is_mariadb, Connector};
-use crate::coordinates::ChangeCoordinates;
-use crate::evolution::{ddl_tables, DdlKind, TableView};
-use crate::gtid::{GtidSet, MySqlGtidTracker};
-use crate::gtid_start::mysql_sids;
-use crate::mariadb_gtid::{decode_gtid_event, MariaGtidPos};
-use crate::offset::{BinlogOffset, BinlogPosition};
+use crate::binlog::evolution::{ddl_tables, DdlKind, TableView};
+use crate::binlog::gtid_start::mysql_sids;
+use crate::binlog::table_watch::{tables_appearing, TableWatch};
+use crate::conn::connect::{binlog_files, db_error, is_mariadb, Connector};
+use crate::position::coordinates::ChangeCoordinates;
+use crate::position::gtid::{GtidSet, MySqlGtidTracker};
+use crate::position::mariadb_gtid::{decode_gtid_event, MariaGtidPos};
+use crate::position::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{TableId, TableSchema};
-use crate::table_watch::{tables_appearing, TableWatch};
 use crate::value::{RowValues, TableMapping};
 
 /// What happened to a row.
@@ -66,7 +75,7 @@ pub struct RowChange {
     pub timestamp_ms: i64,
     /// Where the change is in the binlog (the `binlog_*`, `gtid` and `change_seq` metadata).
     pub at: ChangeCoordinates,
-    /// The reader's mapping adapted to column types that changed upstream (see `evolution.rs`);
+    /// The reader's mapping adapted to column types that changed upstream (see `binlog/evolution.rs`);
     /// None: the reader's own mapping of the table.
     pub mapping: Option<Arc<TableMapping>>,
     /// The table's primary key is no longer the captured schema's: why (snapshot routing by
@@ -127,7 +136,7 @@ pub struct BinlogCursor {
     connector: Connector,
     /// The server's id of the replication connection, to end its dump thread on close.
     connection_id: u32,
-    /// None for a cursor fed events by a shared connection (`shared_binlog.rs`): it keeps the
+    /// None for a cursor fed events by a shared connection (`binlog/shared.rs`): it keeps the
     /// table maps itself (`tmes`).
     stream: Option<BinlogStream>,
     /// A fed cursor's table-map events by binlog table id (a stream keeps its own).
@@ -146,7 +155,7 @@ pub struct BinlogCursor {
     /// it was made from: a table map repeats before every transaction, and an equal one reuses it.
     views: HashMap<u64, (Vec<u8>, Arc<TableView>)>,
     /// Captured tables a DDL may have changed, with where and what, until a table map of theirs
-    /// shows column names (without names their images cannot be read safely; `evolution.rs`).
+    /// shows column names (without names their images cannot be read safely; `binlog/evolution.rs`).
     altered: HashMap<usize, (BinlogPosition, String)>,
     /// Emit [`ChangeKind::SchemaChange`]s (`set_schema_changes`).
     schema_changes: bool,
@@ -192,7 +201,7 @@ pub struct BinlogCursor {
     /// [`silence_limit`].
     silence_limit: Duration,
     /// The binlog reader's patterns, to notice tables that match but are not captured
-    /// (`set_watch`; `newly_added.rs`). None for a chunk's replay.
+    /// (`set_watch`; `enumerator/newly_added.rs`). None for a chunk's replay.
     watch: Option<Arc<TableWatch>>,
     /// Such tables met (capture on): the reader suspends before anything after them.
     found: Vec<TableId>,
@@ -222,7 +231,7 @@ impl BinlogCursor {
         heartbeat: Duration,
     ) -> Result<Self> {
         // A reader opens cursors while the server may be restarting: ride it out.
-        let conn = crate::retry::connect(connector).await?;
+        let conn = crate::conn::retry::connect(connector).await?;
         Self::open_on(conn, connector, server_id, offset, tables, heartbeat).await
     }
 
@@ -527,8 +536,8 @@ impl BinlogCursor {
         match tokio::time::timeout(self.silence_limit, stream.next()).await {
             Ok(Some(Ok(event))) => Ok(event),
             Ok(Some(Err(e))) => Err(self.stream_error(e)),
-            Ok(None) => Err(crate::retry::connection_closed("reading the binlog")),
-            Err(_) => Err(crate::retry::connection_silent(
+            Ok(None) => Err(crate::conn::retry::connection_closed("reading the binlog")),
+            Err(_) => Err(crate::conn::retry::connection_silent(
                 "reading the binlog",
                 self.silence_limit,
             )),
@@ -545,7 +554,7 @@ impl BinlogCursor {
             None => Ok(None),
             Some(Some(Ok(event))) => Ok(Some(event)),
             Some(Some(Err(e))) => Err(self.stream_error(e)),
-            Some(None) => Err(crate::retry::connection_closed("reading the binlog")),
+            Some(None) => Err(crate::conn::retry::connection_closed("reading the binlog")),
         }
     }
 
@@ -872,7 +881,7 @@ impl BinlogCursor {
     }
 
     /// The coordinates of a change of the current transaction: `pos_in_file` is its place in
-    /// the file (see `coordinates.rs`), `row_index` the row changes of the transaction before it.
+    /// the file (see `position/coordinates.rs`), `row_index` the row changes of the transaction before it.
     fn coordinates(&self, pos_in_file: u64, row_index: u64) -> ChangeCoordinates {
         ChangeCoordinates::new(
             self.file_shared.clone(),

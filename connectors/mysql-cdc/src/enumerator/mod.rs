@@ -6,6 +6,10 @@
 //! cursor, a short queue of pending chunks, chunks in flight, and the watermarks of finished
 //! chunks (needed to build the binlog split).
 
+pub mod finished;
+pub mod newly_added;
+pub mod stall;
+
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
@@ -15,19 +19,19 @@ use rust_core::api::{AsyncSchedule, EnumeratorContext, SplitEnumerator};
 use rust_core::error::BridgeError;
 use rust_core::Result;
 
-use crate::chunk::{SplitSettings, TableSplitter};
 use crate::config::{MySqlCdcConfig, StartupMode};
-use crate::connect::{binlog_end, binlog_start, block_on, Connector};
-use crate::finished::FinishedChunks;
+use crate::conn::connect::{binlog_end, binlog_start, block_on, Connector};
+use crate::enumerator::finished::FinishedChunks;
+use crate::enumerator::newly_added::{AddResult, AddingTables};
+use crate::enumerator::stall::{HandoverWait, HandoverWatch};
 use crate::metrics::{Counts, SnapshotProgress};
-use crate::newly_added::{AddResult, AddingTables};
-use crate::offset::{BinlogOffset, BinlogPosition};
+use crate::position::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{discover_tables, load_table, TableId};
-use crate::split::{
+use crate::snapshot::chunk::{SplitSettings, TableSplitter};
+use crate::state::split::{
     decode_event, encode_event, BinlogSplit, CdcSplit, ChunkRange, EnumeratorEvent, ReaderEvent,
     SnapshotSplit, TableWatermarks,
 };
-use crate::stall::{HandoverWait, HandoverWatch};
 use rust_core::types::RowType;
 
 /// The version of [`TaskResult`] bytes (in-job, see there).
@@ -51,7 +55,7 @@ pub struct EnumeratorState {
     /// The binlog split, when it was created but not (or no longer) assigned.
     pub binlog_pending: Option<BinlogSplit>,
     pub binlog_assigned: bool,
-    /// Newly added tables being snapshotted for the binlog reader (`newly_added.rs`).
+    /// Newly added tables being snapshotted for the binlog reader (`enumerator/newly_added.rs`).
     pub adding: Option<AddingTables>,
 }
 
@@ -106,7 +110,7 @@ pub struct MySqlCdcEnumerator {
     handover_ready: bool,
     /// Registered on the first callback (the context holds the metrics).
     progress: Option<SnapshotProgress>,
-    /// Says when the binlog split waits too long to be handed out (`stall.rs`), on a periodic
+    /// Says when the binlog split waits too long to be handed out (`enumerator/stall.rs`), on a periodic
     /// task of its own.
     handover_watch: Option<(u64, HandoverWatch)>,
 }
@@ -210,7 +214,7 @@ impl MySqlCdcEnumerator {
     /// Gives `subtask` a split if one is ready; false when it has to wait.
     fn try_assign(&mut self, subtask: u32, ctx: &mut EnumeratorContext<CdcSplit>) -> bool {
         if self.adding_holds_chunks() {
-            // Chunks of new tables wait for the binlog reader's suspension (newly_added.rs).
+            // Chunks of new tables wait for the binlog reader's suspension (enumerator/newly_added.rs).
             return false;
         }
         if let Some(split) = self.state.pending.pop_front() {
@@ -252,7 +256,7 @@ impl MySqlCdcEnumerator {
 
     /// What the binlog split waits for once every chunk is read (the snapshot's, or none for
     /// startup modes without one): [`Self::try_assign`] hands it out when this is `None`, and the
-    /// handover watchdog (`stall.rs`) reports on it.
+    /// handover watchdog (`enumerator/stall.rs`) reports on it.
     fn handover_wait(&self, ctx: &EnumeratorContext<CdcSplit>) -> HandoverWait {
         let snapshot_done = self.snapshot_finished_splitting()
             && self.state.pending.is_empty()
@@ -371,7 +375,7 @@ async fn split_step(
 ) -> Result<SplitResult> {
     let connector = Connector::new(&config);
     // On Flink's async executor, not a task thread: a server restarting mid-snapshot is waited out.
-    let mut conn = crate::retry::connect(&connector).await?;
+    let mut conn = crate::conn::retry::connect(&connector).await?;
     let tables = match tables {
         Some(t) => t,
         None => {
@@ -382,7 +386,7 @@ async fn split_step(
                 .map(|t| {
                     Ok((
                         t.id.clone(),
-                        crate::chunk_key::chunk_key_of(t, &config.chunk_key_columns)?,
+                        crate::config::chunk_key::chunk_key_of(t, &config.chunk_key_columns)?,
                     ))
                 })
                 .collect::<Result<Vec<_>>>()?
@@ -718,7 +722,7 @@ impl EnumeratorState {
                 .collect(),
             _ => Vec::new(),
         };
-        // Newly added tables being snapshotted (newly_added.rs), in any startup mode.
+        // Newly added tables being snapshotted (enumerator/newly_added.rs), in any startup mode.
         let mut adding = false;
         if let Some(phase) = &state.adding {
             let open = |id: &TableId| {
@@ -768,7 +772,7 @@ impl EnumeratorState {
 #[cfg(test)]
 mod restored_chunk_tests {
     use super::*;
-    use crate::split::KeyValue;
+    use crate::state::split::KeyValue;
 
     fn config() -> MySqlCdcConfig {
         crate::config::test_config("t", &[])
@@ -918,7 +922,7 @@ mod restored_chunk_tests {
 #[cfg(test)]
 mod counts_tests {
     use super::*;
-    use crate::split::{ChunkRange, SnapshotSplit};
+    use crate::state::split::{ChunkRange, SnapshotSplit};
 
     fn chunk(id: u64, table: &str) -> SnapshotSplit {
         SnapshotSplit {

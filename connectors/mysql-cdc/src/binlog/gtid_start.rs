@@ -21,12 +21,12 @@ use mysql_common::packets::{GnoInterval, Sid};
 use rust_core::error::BridgeError;
 use rust_core::Result;
 
+use crate::config::gtid_option::MYSQL_FORMAT;
+pub use crate::config::gtid_option::{GtidFlavor, GtidStart};
 use crate::config::GTID_SET_OPTION as OPTION;
-use crate::connect::{binlog_files, db_error, is_mariadb, privilege_error};
-use crate::gtid::GtidSet;
-use crate::gtid_option::MYSQL_FORMAT;
-pub use crate::gtid_option::{GtidFlavor, GtidStart};
-use crate::mariadb_gtid::{parse_gtid_list, MariaGtid, MariaGtidPos, MARIADB_FORMAT};
+use crate::conn::connect::{binlog_files, db_error, is_mariadb, privilege_error};
+use crate::position::gtid::GtidSet;
+use crate::position::mariadb_gtid::{parse_gtid_list, MariaGtid, MariaGtidPos, MARIADB_FORMAT};
 
 /// Checks a GTID start against the server: its flavor, and that the server still has every
 /// transaction after the set and knows every GTID in it.

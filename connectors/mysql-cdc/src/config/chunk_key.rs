@@ -9,7 +9,7 @@
 //! first entry that matches a table names its column; a table no entry matches is cut by its
 //! primary key, as in Flink CDC.
 
-use crate::pattern::NamePattern;
+use crate::config::pattern::NamePattern;
 use rust_core::error::BridgeError;
 use rust_core::Result;
 
@@ -113,7 +113,7 @@ fn selector_pattern(part: &str, pattern: &str) -> Result<NamePattern, String> {
     NamePattern::new(pattern).map_err(|e| format!("in '{part}': {e}"))
 }
 
-/// The column a table's chunks are cut by: the option's column for it (chunk_key.rs), or its
+/// The column a table's chunks are cut by: the option's column for it (config/chunk_key.rs), or its
 /// first primary-key column.
 pub fn chunk_key_of(table: &TableSchema, option: &ChunkKeyColumns) -> Result<String> {
     match option.column_for(&table.id) {

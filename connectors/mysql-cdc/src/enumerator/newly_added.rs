@@ -4,7 +4,7 @@
 //!
 //! How a table is added (the "adding tables" phase):
 //! 1. The binlog reader meets a table it does not capture that matches the patterns: a table map
-//!    (row events of it follow) or a DDL creating or renaming one ([`crate::table_watch::tables_appearing`]). It
+//!    (row events of it follow) or a DDL creating or renaming one ([`crate::binlog::table_watch::tables_appearing`]). It
 //!    emits every change before that event and SUSPENDS at its offset: the cursor reads nothing
 //!    after the event ([`crate::binlog::BinlogCursor::take_found`]), the offset is the start of the
 //!    transaction plus the rows of it already emitted (mid-transaction is fine), the binlog
@@ -42,13 +42,13 @@ use rust_core::error::BridgeError;
 use rust_core::types::RowType;
 use rust_core::Result;
 
-use crate::chunk::{SplitSettings, TableSplitter};
 use crate::config::MySqlCdcConfig;
-use crate::connect::Connector;
+use crate::conn::connect::Connector;
 use crate::enumerator::{MySqlCdcEnumerator, CHUNKS_PER_CALL};
-use crate::offset::{BinlogOffset, BinlogPosition};
+use crate::position::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{discover_tables, load_table, TableId};
-use crate::split::{encode_event, CdcSplit, ChunkRange, EnumeratorEvent, TableWatermarks};
+use crate::snapshot::chunk::{SplitSettings, TableSplitter};
+use crate::state::split::{encode_event, CdcSplit, ChunkRange, EnumeratorEvent, TableWatermarks};
 use crate::value::BatchBuilder;
 
 /// The enumerator's "adding tables" phase, in its checkpointed state.
@@ -118,7 +118,7 @@ pub async fn add_step(
     mut splitter: TableSplitter,
 ) -> Result<AddResult> {
     let connector = Connector::new(&config);
-    let mut conn = crate::retry::connect(&connector).await?;
+    let mut conn = crate::conn::retry::connect(&connector).await?;
     let mut found = Vec::new();
     if let Some(known) = known {
         for t in discover_tables(&mut conn, &config.database_regex, &config.table_regex).await? {
@@ -149,8 +149,8 @@ pub async fn add_step(
                  to 'false' to ignore new tables, and restart the job from its last checkpoint"
             ))
         };
-        let chunk_key =
-            crate::chunk_key::chunk_key_of(&schema, &config.chunk_key_columns).map_err(cannot)?;
+        let chunk_key = crate::config::chunk_key::chunk_key_of(&schema, &config.chunk_key_columns)
+            .map_err(cannot)?;
         if let Some(builder) = &builder {
             builder.binlog_mapping(&schema).map_err(cannot)?;
         }
@@ -422,7 +422,7 @@ impl MySqlCdcEnumerator {
                 phase.splitting_table,
                 phase.splitter.clone(),
             );
-            let result = crate::connect::block_on(step)??;
+            let result = crate::conn::connect::block_on(step)??;
             rust_core::state::encode(
                 crate::enumerator::TASK_RESULT_VERSION,
                 &crate::enumerator::TaskResult::Adding(result),
@@ -478,13 +478,15 @@ impl MySqlCdcEnumerator {
         for (table, chunk_key, range) in result.chunks {
             let id = self.state.next_chunk_id;
             self.state.next_chunk_id += 1;
-            self.state.pending.push_back(crate::split::SnapshotSplit {
-                id,
-                table,
-                chunk_key,
-                range,
-                high_watermark: None,
-            });
+            self.state
+                .pending
+                .push_back(crate::state::split::SnapshotSplit {
+                    id,
+                    table,
+                    chunk_key,
+                    range,
+                    high_watermark: None,
+                });
         }
         self.resume_if_done(ctx)
     }
@@ -495,7 +497,7 @@ mod tests {
     use super::*;
     use crate::enumerator::{EnumeratorState, TaskResult};
     use crate::source::MySqlCdcSource;
-    use crate::split::{decode_event, ReaderEvent, SnapshotSplit};
+    use crate::state::split::{decode_event, ReaderEvent, SnapshotSplit};
     use rust_core::api::{EnumeratorCommand, EnumeratorInit, Source};
     use rust_core::runtime::{DynEnumerator, EnumeratorOutput};
 
@@ -624,7 +626,7 @@ mod tests {
             tables: vec![TableWatermarks {
                 table: t("t2"),
                 chunk_key: "id".into(),
-                chunks: vec![crate::split::ChunkWatermark {
+                chunks: vec![crate::state::split::ChunkWatermark {
                     end: None,
                     high_watermark: hw.clone(),
                 }],

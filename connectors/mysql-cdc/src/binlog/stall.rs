@@ -5,7 +5,7 @@
 //! causes are known and told apart:
 //! - on the shared binlog connection, another source's reader does not take its events (its part
 //!   of the job is backpressured, or Flink does not poll it) and so holds up every reader of the
-//!   server (`shared_binlog.rs`, Backpressure). That is the user's to cure: a WARN names the
+//!   server (`binlog/shared.rs`, Backpressure). That is the user's to cure: a WARN names the
 //!   cures, the job does not fail (a restart would come back to the same wait);
 //! - anything else (a connection the server stopped writing to without closing it, a defect):
 //!   a WARN at a quarter of the timeout, then an error that fails the job so that Flink restarts
@@ -33,9 +33,9 @@ use rust_core::error::BridgeError;
 use rust_core::metrics::{Gauge, Metrics};
 use rust_core::Result;
 
-use crate::connect::Connector;
-use crate::offset::BinlogPosition;
-use crate::shared_binlog::HoldProbe;
+use crate::binlog::shared::HoldProbe;
+use crate::conn::connect::Connector;
+use crate::position::offset::BinlogPosition;
 
 /// Metric: milliseconds the binlog reader has read nothing while the server's binlog moved (0
 /// when it keeps up).
@@ -312,7 +312,7 @@ impl ServerHead {
         if self.conn.is_none() {
             self.conn = Some(self.connector.connect_once().await?);
         }
-        crate::connect::binlog_end(self.conn.as_mut().expect("connected above")).await
+        crate::conn::connect::binlog_end(self.conn.as_mut().expect("connected above")).await
     }
 
     pub async fn close(self) {

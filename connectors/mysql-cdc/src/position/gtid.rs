@@ -3,7 +3,7 @@
 //!
 //! A MySQL GTID is a source server's UUID (the SID) and a transaction number (GNO, from 1); a set
 //! is, per UUID, a list of GNO intervals. MariaDB GTIDs (`domain-server-sequence`) are another
-//! thing entirely and are tracked in `binlog.rs`.
+//! thing entirely and are tracked in `binlog/mod.rs`.
 //!
 //! The text form is MySQL's canonical one, as `@@gtid_executed` and `GTID_SUBTRACT()` print it:
 //! lowercase UUIDs in byte order, intervals sorted and merged (`1-5:7`, a single GNO without a

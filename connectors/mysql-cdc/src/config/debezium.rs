@@ -1,7 +1,7 @@
 //! Flink CDC's `debezium.*` pass-through options: the ones that mean something here are read
 //! (`debezium.skipped.operations`, the value handling modes below,
 //! `debezium.event.deserialization.failure.handling.mode`; `debezium.database.ssl.mode` is read
-//! by `tls.rs`), every other one is accepted and named in one WARN as ignored.
+//! by `conn/tls.rs`), every other one is accepted and named in one WARN as ignored.
 //!
 //! The handling modes say how Debezium hands values to Flink CDC's converter, which then fits them
 //! to the declared column: `binary.handling.mode` decides what a BINARY/VARBINARY/BLOB column

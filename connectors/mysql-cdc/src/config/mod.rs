@@ -1,20 +1,25 @@
 //! The connector's options, with Flink CDC `mysql-cdc`'s names, meanings and defaults, read into a
 //! typed config. Everything here is checked without touching the database; what needs the server
-//! (credentials, privileges, binlog settings, tables) is checked by [`crate::preflight`].
+//! (credentials, privileges, binlog settings, tables) is checked by the source's preflight (`source.rs`).
+
+pub mod chunk_key;
+pub mod debezium;
+pub mod gtid_option;
+pub mod pattern;
 
 use std::time::Duration;
 
-use crate::pattern::NamePattern;
+use crate::config::pattern::NamePattern;
 use serde::{Deserialize, Serialize};
 
 use rust_core::error::BridgeError;
 use rust_core::options::{one_of, OptionDefault, OptionSpec, Options};
 use rust_core::Result;
 
-use crate::gtid_option::GtidStart;
-use crate::offset::{BinlogOffset, BinlogPosition};
-use crate::spill::SpillConfig;
-use crate::tls::{self, TlsConfig};
+use crate::binlog::spill::SpillConfig;
+use crate::config::gtid_option::GtidStart;
+use crate::conn::tls::{self, TlsConfig};
+use crate::position::offset::{BinlogOffset, BinlogPosition};
 use crate::value::ServerTimeZone;
 
 /// Every option the connector accepts; `docs/connectors/rust-mysql-cdc.md` lists the same.
@@ -42,7 +47,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("scan.incremental.snapshot.unbounded-chunk-first.enabled", "Boolean", OptionDefault::Value("true"), "Accepted for Flink CDC compatibility, no effect: Flink CDC reads the table's last, unbounded chunk first so that it does not hold it in memory at the end; here every chunk is streamed into batches as it is read."),
     spec("chunk-meta.group.size", "Integer", OptionDefault::Value("1000"), "Accepted for Flink CDC compatibility, no effect: Flink CDC splits the finished chunks' metadata into groups of this size for its events; here the enumerator keeps it in a compact form of its own."),
     spec("scan.parse.online.schema.changes.enabled", "Boolean", OptionDefault::Value("false"), "Only false: schema changes made by gh-ost or pt-online-schema-change (through a shadow table and a rename) are not followed; the rename reaches the reader as a schema change of the table (see Schema changes)."),
-    spec(crate::chunk_key::OPTION, "String", OptionDefault::Text("(none)"), "Column the snapshot chunks are split by (default: the first primary-key column): one column for every table, or per table in Flink CDC's form 'db.table:column;db2.table2:column2' (database and table are regular expressions matched against whole names, '\\.' is a regex dot; the first matching entry wins, tables no entry matches use their primary key). Checked at submission: the column must exist in each table it applies to."),
+    spec(crate::config::chunk_key::OPTION, "String", OptionDefault::Text("(none)"), "Column the snapshot chunks are split by (default: the first primary-key column): one column for every table, or per table in Flink CDC's form 'db.table:column;db2.table2:column2' (database and table are regular expressions matched against whole names, '\\.' is a regex dot; the first matching entry wins, tables no entry matches use their primary key). Checked at submission: the column must exist in each table it applies to."),
     spec(SKIP_BACKFILL, "Boolean", OptionDefault::Value("false"), "Emit each snapshot chunk's rows as read, without folding in the binlog changes made while it was read; the binlog phase then emits the chunk's changes from the chunk's low watermark on. Saves the replay per chunk, but weakens the snapshot to at-least-once: an upsert sink still converges, a plain changelog may see a change twice (on MySQL; on MariaDB the low watermark is exact and nothing repeats)."),
     spec(CLOSE_IDLE_READER, "Boolean", OptionDefault::Value("false"), "A snapshot reader with no chunk to read closes its database connection (a chunk of a newly added table opens a new one). The reader itself stays (Flink CDC finishes it, which needs 'execution.checkpointing.checkpoints-after-tasks-finish.enabled'): here it waits for newly added tables, with its worker thread blocked."),
     spec("chunk-key.even-distribution.factor.upper-bound", "Double", OptionDefault::Value("1000.0"), "Largest (max - min + 1) / rows for splitting a numeric key evenly."),
@@ -55,7 +60,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec(SHARED_CONNECTION, "Boolean", OptionDefault::Value("false"), "Binlog readers of the sources of one job that read one server (same hostname, port, username, password, TLS options and heartbeat.interval) share one replication connection and server id per TaskManager. A reader that does not keep up holds up the others on that connection. Readers started after a GTID set keep a connection of their own."),
     spec(STALL_TIMEOUT, "Duration", OptionDefault::Value("5min"), "How long a stall may last before the source fails the job, so that Flink restarts it from its last checkpoint: the binlog split waiting to be handed out once the snapshot is finished (and, with 'checkpoint' handover, a checkpoint completed), or the binlog reader reading nothing while the server's binlog moves. The gauges binlogHandoverWaitMs (enumerator) and binlogStalledMs (binlog reader) show them, and a WARN names the cause at a quarter of the timeout. A wait for the handover's checkpoint, and a binlog reader held up by another source's reader on the shared binlog connection, only warn."),
     spec("heartbeat.interval", "Duration", OptionDefault::Value("30s"), "Heartbeats the server sends on an idle binlog, so positions keep moving. A binlog connection silent for 3 intervals is presumed dead and replaced."),
-    // TLS (tls.rs; docs: the TLS section of the connector page).
+    // TLS (conn/tls.rs; docs: the TLS section of the connector page).
     spec(tls::SSL_MODE, "String", OptionDefault::Text("PREFERRED; VERIFY_CA when only 'ssl.ca-cert' is set"), "TLS for every connection, as MySQL's --ssl-mode: DISABLED, PREFERRED (TLS if the server offers it, certificate not verified), REQUIRED (TLS, not verified), VERIFY_CA (certificate signed by a trusted CA) or VERIFY_IDENTITY (and issued for 'hostname')."),
     spec(tls::USE_SSL, "Boolean", OptionDefault::Text("(none)"), "Connector/J's older switch: false is DISABLED, true PREFERRED (unless requireSSL or verifyServerCertificate ask for more)."),
     spec(tls::REQUIRE_SSL, "Boolean", OptionDefault::Text("(none)"), "Connector/J's older switch: true is REQUIRED."),
@@ -64,17 +69,17 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec(tls::CA_CERT, "String", OptionDefault::Text("(none)"), "PEM file of the CA certificate(s) to trust instead of the built-in public CAs (the server's ssl_ca). Read where the job is submitted and on every TaskManager."),
     spec(tls::CLIENT_CERT, "String", OptionDefault::Text("(none)"), "PEM file of a client certificate (chain), for users created REQUIRE X509; needs 'ssl.client-key'."),
     spec(tls::CLIENT_KEY, "String", OptionDefault::Text("(none)"), "PEM file of the client certificate's unencrypted RSA key in PKCS#1 form ('BEGIN RSA PRIVATE KEY'). Never logged."),
-    // The binlog spill (spill.rs; docs: 'Backpressure and the binlog spill' on the connector page).
+    // The binlog spill (binlog/spill.rs; docs: 'Backpressure and the binlog spill' on the connector page).
     spec(SPILL_ENABLED, "Boolean", OptionDefault::Value("false"), "When Flink is slower than the binlog, keep reading and spill the binlog reader's batches to local disk (Arrow IPC segments) instead of waiting, so the server's binlog retention is not outrun by a slow sink."),
     spec(SPILL_DIR, "String", OptionDefault::Text("Flink's io.tmp.dirs on the TaskManager"), "Directory each binlog reader creates its own spill directory in (rust-mysql-cdc-spill-<server id>-<pid>-<unique>, readable by its owner only). Unset, a reader uses one of its TaskManager's io.tmp.dirs (the container's local disks on YARN and Kubernetes). Set, it is checked for writing at submission."),
     spec(SPILL_MAX_SIZE, "MemorySize", OptionDefault::Value("1gb"), "Disk the spill of one reader may use (unread batches and segments kept for the last checkpoint); at the bound the reader waits for Flink, as without a spill."),
     spec(SPILL_SEGMENT_SIZE, "MemorySize", OptionDefault::Value("64mb"), "Size at which a spill segment file is closed and a new one started; read segments are deleted when a checkpoint that no longer needs them completes."),
     spec(SPILL_ORPHAN_RETENTION, "Duration", OptionDefault::Value("1h"), "How long the spill segments a closed or killed reader kept for its last checkpoint stay on the machine for a restore there. A reader cannot tell a cancelled job from a failover, so it keeps them; once no live reader holds the directory and it has been idle this long, the next reader that opens or closes a spill in the same directory removes it. A later restore from that checkpoint reads those changes from the binlog again."),
-    // Debezium pass-through (debezium.rs).
-    spec(crate::debezium::SKIPPED_OPERATIONS, "String", OptionDefault::Text("none"), "Row changes of the binlog phase not to emit: any of c (inserts), u (updates), d (deletes), t (truncates, never emitted here), comma-separated, or 'none'. The snapshot reads every row."),
-    spec(crate::debezium::BINARY_HANDLING, "String", OptionDefault::Value("bytes"), "How BINARY, VARBINARY and BLOB columns declared STRING are read: 'base64', 'base64-url-safe' (padded, as Java's encoders) or 'hex' (lower case) text. With 'bytes' such columns must be declared BYTES (or BINARY/VARBINARY)."),
-    spec(crate::debezium::DECIMAL_HANDLING, "String", OptionDefault::Value("precise"), "Accepted ('precise', 'double' or 'string'), with no effect: a DECIMAL column reads as declared in every mode, DOUBLE as the nearest double, STRING as its exact text."),
-    spec(crate::debezium::DESERIALIZATION_FAILURE, "String", OptionDefault::Value("fail"), "Only 'fail': a binlog event of a captured table that cannot be decoded fails the job. 'warn' and 'skip' are refused, since skipping the event would drop its row changes silently."),
+    // Debezium pass-through (config/debezium.rs).
+    spec(crate::config::debezium::SKIPPED_OPERATIONS, "String", OptionDefault::Text("none"), "Row changes of the binlog phase not to emit: any of c (inserts), u (updates), d (deletes), t (truncates, never emitted here), comma-separated, or 'none'. The snapshot reads every row."),
+    spec(crate::config::debezium::BINARY_HANDLING, "String", OptionDefault::Value("bytes"), "How BINARY, VARBINARY and BLOB columns declared STRING are read: 'base64', 'base64-url-safe' (padded, as Java's encoders) or 'hex' (lower case) text. With 'bytes' such columns must be declared BYTES (or BINARY/VARBINARY)."),
+    spec(crate::config::debezium::DECIMAL_HANDLING, "String", OptionDefault::Value("precise"), "Accepted ('precise', 'double' or 'string'), with no effect: a DECIMAL column reads as declared in every mode, DOUBLE as the nearest double, STRING as its exact text."),
+    spec(crate::config::debezium::DESERIALIZATION_FAILURE, "String", OptionDefault::Value("fail"), "Only 'fail': a binlog event of a captured table that cannot be decoded fails the job. 'warn' and 'skip' are refused, since skipping the event would drop its row changes silently."),
     spec("debezium.#", "String", OptionDefault::Text("(none)"), "Other Debezium properties: accepted for Flink CDC compatibility and named in one WARN as ignored (no Debezium engine runs here). 'debezium.database.ssl.mode' is a TLS option (see TLS)."),
     spec("jdbc.properties.#", "String", OptionDefault::Text("(none)"), "Other Connector/J properties: accepted for Flink CDC compatibility and ignored with a warning (no JDBC driver runs here). Unsupported TLS-like ones (key stores, protocols, ...) are refused."),
 ];
@@ -84,9 +89,9 @@ pub const CLOSE_IDLE_READER: &str = "scan.incremental.close-idle-reader.enabled"
 pub const LEGACY_JSON: &str = "use.legacy.json.format";
 pub const STALL_TIMEOUT: &str = "scan.binlog.stall-timeout";
 pub const APPEND_ONLY: &str = "scan.read-changelog-as-append-only.enabled";
-/// Binlog readers of one server share one replication connection (shared_binlog.rs).
+/// Binlog readers of one server share one replication connection (binlog/shared.rs).
 pub const SHARED_CONNECTION: &str = "scan.binlog.shared-connection.enabled";
-/// Start after a GTID set (gtid_option.rs parses it, gtid_start.rs starts there).
+/// Start after a GTID set (config/gtid_option.rs parses it, binlog/gtid_start.rs starts there).
 pub const GTID_SET_OPTION: &str = "scan.startup.specific-offset.gtid-set";
 pub const SPILL_ENABLED: &str = "scan.binlog.spill.enabled";
 pub const SPILL_DIR: &str = "scan.binlog.spill.dir";
@@ -190,7 +195,7 @@ pub enum StartupMode {
     EarliestOffset,
     SpecificOffset(BinlogOffset),
     /// After a MariaDB GTID position (`D-S-N[,D-S-N...]`) or a MySQL GTID set, skipping the
-    /// first `skip_rows` row changes of the first transaction read (see `gtid_start.rs`).
+    /// first `skip_rows` row changes of the first transaction read (see `binlog/gtid_start.rs`).
     SpecificGtid {
         start: GtidStart,
         skip_rows: u64,
@@ -256,12 +261,12 @@ pub struct MySqlCdcConfig {
     pub start_skip_events: u64,
     pub chunk_size: u64,
     pub fetch_size: usize,
-    /// `scan.incremental.snapshot.chunk.key-column` (chunk_key.rs).
-    pub chunk_key_columns: crate::chunk_key::ChunkKeyColumns,
-    /// `scan.incremental.snapshot.backfill.skip`: chunks without the replay (snapshot.rs).
+    /// `scan.incremental.snapshot.chunk.key-column` (config/chunk_key.rs).
+    pub chunk_key_columns: crate::config::chunk_key::ChunkKeyColumns,
+    /// `scan.incremental.snapshot.backfill.skip`: chunks without the replay (snapshot/mod.rs).
     pub skip_backfill: bool,
     /// `scan.incremental.close-idle-reader.enabled`: a snapshot reader without a chunk closes
-    /// its query connection (reader.rs).
+    /// its query connection (reader/mod.rs).
     pub close_idle_reader: bool,
     /// `use.legacy.json.format`: MySQL binlog JSON without spaces (value/json.rs).
     pub legacy_json: bool,
@@ -273,19 +278,19 @@ pub struct MySqlCdcConfig {
     pub connect_max_retries: u32,
     pub pool_size: usize,
     pub heartbeat_interval: Duration,
-    /// How long the binlog split may wait to be handed out after the snapshot (`stall.rs`).
+    /// How long the binlog split may wait to be handed out after the snapshot (`enumerator/stall.rs`).
     pub stall_timeout: Duration,
     /// `scan.newly-added-table.enabled`: capture tables that start matching while the job runs
-    /// or since its checkpoint (`newly_added.rs`).
+    /// or since its checkpoint (`enumerator/newly_added.rs`).
     pub newly_added_tables: bool,
-    /// Binlog readers share their server's connection (`shared_binlog.rs`).
+    /// Binlog readers share their server's connection (`binlog/shared.rs`).
     pub shared_binlog: bool,
     /// TLS for every connection (preflight, enumerator, snapshot, binlog).
     pub tls: TlsConfig,
     /// The binlog spill (`scan.binlog.spill.*`), when enabled.
     pub spill: Option<SpillConfig>,
-    /// `debezium.*` (debezium.rs).
-    pub debezium: crate::debezium::DebeziumOptions,
+    /// `debezium.*` (config/debezium.rs).
+    pub debezium: crate::config::debezium::DebeziumOptions,
     /// Every row emitted as `+I` (`scan.read-changelog-as-append-only.enabled`).
     pub append_only: bool,
 }
@@ -378,10 +383,10 @@ impl MySqlCdcConfig {
                 "must be at least 1.".into(),
             ));
         }
-        let chunk_key_columns = match options.get_str(crate::chunk_key::OPTION) {
-            None => crate::chunk_key::ChunkKeyColumns::PrimaryKey,
-            Some(raw) => crate::chunk_key::ChunkKeyColumns::parse(raw)
-                .map_err(|e| invalid(crate::chunk_key::OPTION, e))?,
+        let chunk_key_columns = match options.get_str(crate::config::chunk_key::OPTION) {
+            None => crate::config::chunk_key::ChunkKeyColumns::PrimaryKey,
+            Some(raw) => crate::config::chunk_key::ChunkKeyColumns::parse(raw)
+                .map_err(|e| invalid(crate::config::chunk_key::OPTION, e))?,
         };
         let skip_backfill: bool = options.get_or(SKIP_BACKFILL, false)?;
         let legacy_json: bool = options.get_or(LEGACY_JSON, true)?;
@@ -442,8 +447,11 @@ impl MySqlCdcConfig {
 
         let tls = TlsConfig::parse(options, &invalid)?;
         let spill = parse_spill(options, &invalid)?;
-        let debezium =
-            crate::debezium::DebeziumOptions::parse(options, &[tls::DEBEZIUM_SSL_MODE], &invalid)?;
+        let debezium = crate::config::debezium::DebeziumOptions::parse(
+            options,
+            &[tls::DEBEZIUM_SSL_MODE],
+            &invalid,
+        )?;
 
         let supported: Vec<String> = OPTIONS.iter().map(|o| o.key.to_string()).collect();
         options.ensure_all_consumed(&supported)?;
@@ -756,7 +764,7 @@ mod tests {
 
     #[test]
     fn specific_offset_takes_a_gtid_set_or_file_and_pos_but_not_both() {
-        use crate::gtid_option::GtidFlavor;
+        use crate::config::gtid_option::GtidFlavor;
         let gtid = |extra: &[(&str, &str)]| {
             let mut all = vec![("scan.startup.mode", "specific-offset")];
             all.extend_from_slice(extra);

@@ -13,9 +13,9 @@ use rust_core::error::BridgeError;
 use rust_core::Result;
 
 use crate::binlog::{BinlogCursor, RowChange};
-use crate::connect::Connector;
-use crate::offset::{BinlogOffset, BinlogPosition};
-use crate::retry::{is_transient, Outage, RetryPolicy};
+use crate::conn::connect::Connector;
+use crate::conn::retry::{is_transient, Outage, RetryPolicy};
+use crate::position::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::TableSchema;
 
 pub struct ReconnectingCursor {
@@ -130,7 +130,7 @@ impl ReconnectingCursor {
     }
 
     /// See [`BinlogCursor::set_watch`]; kept across reconnects.
-    pub fn set_watch(&mut self, watch: Arc<crate::table_watch::TableWatch>) {
+    pub fn set_watch(&mut self, watch: Arc<crate::binlog::table_watch::TableWatch>) {
         self.cursor.set_watch(watch);
     }
 

@@ -7,7 +7,7 @@
 //! as damaged state). Types unchanged since version 1 (`SnapshotSplit`, `TableWatermarks`,
 //! `BinlogOffset`, `TableSplitter`, `FinishedChunks`, ...) are used as they are now: a later
 //! version that changes one of them must copy its version 1 form here first, or the golden
-//! version 1 bytes in `testdata/state/` stop decoding (`golden_state.rs`).
+//! version 1 bytes in `testdata/state/` stop decoding (`state/golden.rs`).
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -15,12 +15,12 @@ use serde::Deserialize;
 
 use rust_core::Result;
 
-use crate::chunk::TableSplitter;
+use crate::enumerator::finished::FinishedChunks;
 use crate::enumerator::EnumeratorState as Current;
-use crate::finished::FinishedChunks;
-use crate::offset::{BinlogOffset, BinlogPosition};
+use crate::position::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::TableId;
-use crate::split::{self, SnapshotSplit, TableWatermarks};
+use crate::snapshot::chunk::TableSplitter;
+use crate::state::split::{self, SnapshotSplit, TableWatermarks};
 
 /// `split::CdcSplit` at version 1: no `BinlogSpilled` (readers did not spill).
 #[derive(Debug, PartialEq, Deserialize)]

@@ -1,11 +1,11 @@
 //! What the binlog cursor watches for while it reads: tables that start matching the
 //! `database-name` / `table-name` patterns (a table map of one it does not capture, or a DDL
 //! creating or renaming one). Finding one starts the enumerator's "adding tables" phase
-//! (newly_added.rs); this file only recognises them, so the cursor needs nothing of that phase.
+//! (enumerator/newly_added.rs); this file only recognises them, so the cursor needs nothing of that phase.
 
+use crate::binlog::evolution::{ddl_tables, DdlKind};
+use crate::config::pattern::NamePattern;
 use crate::config::MySqlCdcConfig;
-use crate::evolution::{ddl_tables, DdlKind};
-use crate::pattern::NamePattern;
 use crate::schema::TableId;
 
 /// What the binlog cursor watches for: tables matching the patterns it does not capture.

@@ -10,18 +10,18 @@ use rust_core::api::Source;
 use rust_core::state::{decode_enumerator_state, decode_split, encode};
 use rust_core::testing::{assert_golden_state, read_golden_state};
 
-use crate::chunk::TableSplitter;
+use crate::binlog::spill::{SegmentRef, SpillState};
+use crate::enumerator::finished::FinishedChunks;
+use crate::enumerator::newly_added::AddingTables;
 use crate::enumerator::EnumeratorState;
-use crate::finished::FinishedChunks;
-use crate::newly_added::AddingTables;
-use crate::offset::{BinlogOffset, BinlogPosition};
+use crate::position::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::TableId;
+use crate::snapshot::chunk::TableSplitter;
 use crate::source::MySqlCdcSource;
-use crate::spill::{SegmentRef, SpillState};
-use crate::split::{
+use crate::state::split::{
     BinlogSplit, CdcSplit, ChunkRange, ChunkWatermark, KeyValue, SnapshotSplit, TableWatermarks,
 };
-use crate::state_v1;
+use crate::state::v1 as state_v1;
 
 fn pos(p: u64) -> BinlogPosition {
     BinlogPosition::new("mysql-bin.000003", p)

@@ -15,7 +15,7 @@
 //! Correctness argument. Binlog positions (file number, offset) are totally ordered and the
 //! events of the binlog are contiguous. For each subscriber the hub keeps `from`: the position
 //! where the next event it must see starts — its offset's position when it joins (a transaction
-//! start or a boundary: see `offset.rs`), then the end of the last event handed to it. The hub
+//! start or a boundary: see `position/offset.rs`), then the end of the last event handed to it. The hub
 //! hands an event to a subscriber iff the event starts at or after `from`, so each subscriber
 //! sees exactly the binlog's events from its offset on, each once, in order — the same sequence a
 //! private stream opened at that offset delivers after its opening events (rotate and format
@@ -80,12 +80,12 @@ use rust_core::error::BridgeError;
 use rust_core::metrics::{Gauge, Metrics};
 use rust_core::Result;
 
+use crate::binlog::reconnect::ReconnectingCursor;
 use crate::binlog::{check_file, BinlogCursor, RowChange};
 use crate::config::MySqlCdcConfig;
-use crate::connect::{is_mariadb, Connector};
-use crate::offset::{BinlogOffset, BinlogPosition};
-use crate::reconnect::ReconnectingCursor;
-use crate::retry::{is_transient, Outage, RetryPolicy};
+use crate::conn::connect::{is_mariadb, Connector};
+use crate::conn::retry::{is_transient, Outage, RetryPolicy};
+use crate::position::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::TableSchema;
 use crate::value::TableMapping;
 
@@ -235,7 +235,7 @@ impl Cursor {
     }
 
     /// See [`BinlogCursor::set_watch`].
-    pub fn set_watch(&mut self, watch: Arc<crate::table_watch::TableWatch>) {
+    pub fn set_watch(&mut self, watch: Arc<crate::binlog::table_watch::TableWatch>) {
         match self {
             Cursor::Private(c) => c.set_watch(watch),
             Cursor::Shared(c) => c.cursor.set_watch(watch),
@@ -276,7 +276,7 @@ enum Delivery {
 
 /// Tells whether the hub waits for another subscriber, whose queue is full, to take its events:
 /// this reader then gets nothing, whatever the server writes (the binlog stall watchdog's
-/// backpressure case, `binlog_stall.rs`).
+/// backpressure case, `binlog/stall.rs`).
 pub struct HoldProbe {
     blocked_on: Arc<AtomicU64>,
     id: u64,
@@ -314,12 +314,15 @@ impl SharedCursor {
     ) -> Result<Self> {
         // A purged offset fails this reader alone, before it joins (a hub restarting there would
         // fail every reader); the server's flavor tells how the fed cursor reads GTID events.
-        let mariadb =
-            crate::retry::on_connection(connector, "checking the binlog file", async |conn| {
+        let mariadb = crate::conn::retry::on_connection(
+            connector,
+            "checking the binlog file",
+            async |conn| {
                 check_file(conn, offset).await?;
                 is_mariadb(conn).await
-            })
-            .await?;
+            },
+        )
+        .await?;
 
         let cursor = BinlogCursor::fed(
             connector,

@@ -35,8 +35,8 @@ use rust_core::error::BridgeError;
 use rust_core::metrics::{Counter, Gauge, Metrics};
 use rust_core::Result;
 
-use crate::offset::BinlogOffset;
-use crate::spill_dir::{DirLock, DIR_PREFIX};
+use crate::binlog::spill_dir::{DirLock, DIR_PREFIX};
+use crate::position::offset::BinlogOffset;
 
 const MAGIC: &[u8; 4] = b"RSPL";
 const HEADER: usize = 12;
@@ -55,7 +55,7 @@ pub struct SpillConfig {
     pub max_bytes: u64,
     /// A segment is closed and a new one started once it holds this many bytes.
     pub segment_bytes: u64,
-    /// How long a directory whose reader is gone stays for a restore on this machine (spill_dir.rs).
+    /// How long a directory whose reader is gone stays for a restore on this machine (binlog/spill_dir.rs).
     pub orphan_retention: std::time::Duration,
 }
 
@@ -294,7 +294,7 @@ struct Shared {
     /// Task thread to worker: a frame was taken or a segment deleted.
     space: tokio::sync::Notify,
     metrics: SpillMetrics,
-    /// The base directory, where other readers' directories are swept (spill_dir.rs).
+    /// The base directory, where other readers' directories are swept (binlog/spill_dir.rs).
     base: PathBuf,
     dir: PathBuf,
     config: SpillConfig,
@@ -331,7 +331,7 @@ impl Shared {
         Ok(())
     }
 
-    /// Marks the reader's directories active (see spill_dir.rs: retention counts from the mark).
+    /// Marks the reader's directories active (see binlog/spill_dir.rs: retention counts from the mark).
     fn mark_active(&self, inner: &Inner) {
         inner
             .own_lock
@@ -344,7 +344,11 @@ impl Shared {
     fn sweep_orphans(&self, inner: &Inner) {
         let mut keep: Vec<&Path> = inner.foreign_dirs.iter().map(PathBuf::as_path).collect();
         keep.push(&self.dir);
-        crate::spill_dir::sweep_with_other_jobs(&self.base, self.config.orphan_retention, &keep);
+        crate::binlog::spill_dir::sweep_with_other_jobs(
+            &self.base,
+            self.config.orphan_retention,
+            &keep,
+        );
     }
 
     fn delete(&self, inner: &mut Inner, ids: &[u64]) {
@@ -918,7 +922,7 @@ fn remove_emptied(inner: &mut Inner) {
         let emptied = std::fs::read_dir(&dir).is_ok_and(|entries| {
             entries
                 .flatten()
-                .all(|e| e.file_name() == crate::spill_dir::LOCK_FILE)
+                .all(|e| e.file_name() == crate::binlog::spill_dir::LOCK_FILE)
         });
         if emptied && std::fs::remove_dir_all(&dir).is_ok() || !dir.exists() {
             inner.foreign_locks.retain(|l| !l.locks(&dir));
@@ -961,7 +965,7 @@ pub fn check_writable(dir: &Path) -> std::result::Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::offset::BinlogPosition;
+    use crate::position::offset::BinlogPosition;
     use arrow_array::{Int64Array, RecordBatch};
     use arrow_schema::{DataType, Field, Schema};
 

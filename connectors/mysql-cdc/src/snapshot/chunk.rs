@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 use rust_core::error::BridgeError;
 use rust_core::Result;
 
-use crate::connect::db_error;
+use crate::conn::connect::db_error;
 use crate::schema::{quote_ident, TableSchema};
-use crate::split::{ChunkRange, KeyValue};
+use crate::state::split::{ChunkRange, KeyValue};
 use crate::value::{compare_values, Value};
 
 /// How far splitting of one table got.
@@ -271,7 +271,7 @@ fn i128_to_key(v: i128) -> KeyValue {
 
 #[cfg(test)]
 impl TableSplitter {
-    /// An arithmetic plan part way through, for golden checkpoint samples (`golden_state.rs`).
+    /// An arithmetic plan part way through, for golden checkpoint samples (`state/golden.rs`).
     pub(crate) fn golden_even(min: i128, max: i128, step: i128, cursor: Option<KeyValue>) -> Self {
         TableSplitter {
             plan: Some(Plan::Even { min, max, step }),

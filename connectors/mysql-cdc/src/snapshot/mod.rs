@@ -25,6 +25,8 @@
 //! phase skips it for the chunk (it is before the high watermark): a lost change. The high
 //! watermark has no such problem: the replay reads the binlog itself, not a read view.
 
+pub mod chunk;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,12 +37,12 @@ use mysql_async::Conn;
 use rust_core::error::BridgeError;
 use rust_core::Result;
 
+use crate::binlog::evolution::check_result_columns;
 use crate::binlog::{BinlogCursor, ChangeKind};
-use crate::connect::{binlog_end, db_error, master_status_position, Connector};
-use crate::evolution::check_result_columns;
-use crate::offset::{BinlogOffset, BinlogPosition};
+use crate::conn::connect::{binlog_end, db_error, master_status_position, Connector};
+use crate::position::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::{quote_ident, TableSchema};
-use crate::split::{ChunkRange, SnapshotSplit};
+use crate::state::split::{ChunkRange, SnapshotSplit};
 use crate::value::{BatchBuilder, BinaryRowReader, RowNormalizer, RowValues, TableMapping, Value};
 
 /// A chunk's rows at its high watermark.

@@ -5,7 +5,7 @@
 //!
 //! Why not remove everything when a reader closes: Flink closes a reader the same way when the job
 //! is cancelled and when it fails over, and after a failover the restored reader reads the
-//! segments its checkpoint names from this machine. So a closing reader keeps those (spill.rs,
+//! segments its checkpoint names from this machine. So a closing reader keeps those (binlog/spill.rs,
 //! `SpillReader::close`) and marks the time; a killed TaskManager keeps them too. The lock is
 //! `flock(2)` through `File::try_lock`: the kernel releases it when the process dies, so a
 //! directory's lock says whether its reader still runs, with no process ids to reuse.

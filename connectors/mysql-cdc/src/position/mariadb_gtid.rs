@@ -5,7 +5,7 @@
 //! Within a domain, sequence numbers grow with every transaction whichever server wrote it, so
 //! "the transactions of a domain up to sequence N" is the whole meaning of a position's entry.
 //! A GTID *state* (`@@gtid_binlog_state`, a Gtid_list event) may hold one GTID per domain and
-//! server; a *position* holds one per domain. MySQL GTID sets are another thing (`gtid.rs`).
+//! server; a *position* holds one per domain. MySQL GTID sets are another thing (`position/gtid.rs`).
 
 use std::collections::BTreeMap;
 use std::fmt;

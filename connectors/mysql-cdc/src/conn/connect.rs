@@ -4,7 +4,7 @@
 //! Every connection runs with session `time_zone = '+00:00'`, so TIMESTAMP columns read by the
 //! snapshot are UTC, as the binlog carries them.
 //!
-//! Every connection also gets the source's TLS settings (`tls.rs`): preflight, enumerator,
+//! Every connection also gets the source's TLS settings (`conn/tls.rs`): preflight, enumerator,
 //! snapshot and binlog connections all come from [`Connector::connect`].
 
 use std::future::Future;
@@ -19,8 +19,8 @@ use rust_core::error::BridgeError;
 use rust_core::Result;
 
 use crate::config::MySqlCdcConfig;
-use crate::offset::BinlogPosition;
-use crate::tls::{SslMode, TlsConfig};
+use crate::conn::tls::{SslMode, TlsConfig};
+use crate::position::offset::BinlogPosition;
 
 /// Runs `future` to completion on a runtime of the calling thread. Each connector thread owns its
 /// runtime: a process-wide runtime would keep threads alive after Flink unloads the library.
@@ -106,7 +106,7 @@ impl Connector {
         }
     }
 
-    /// One attempt, no retries (the caller's retry loop, retry.rs, paces attempts): a
+    /// One attempt, no retries (the caller's retry loop, conn/retry.rs, paces attempts): a
     /// transient failure (refused, reset, timed out) as an error `retry::is_transient` accepts,
     /// any other (TLS and authentication included) as [`Self::connect`] reports it.
     pub async fn connect_once(&self) -> Result<Conn> {
@@ -128,7 +128,7 @@ impl Connector {
         }
     }
 
-    /// `connect.max-retries` and `connect.timeout`: the bounds of a reader's retries too (retry.rs).
+    /// `connect.max-retries` and `connect.timeout`: the bounds of a reader's retries too (conn/retry.rs).
     pub fn retry_bounds(&self) -> (u32, Duration) {
         (self.max_retries, self.timeout)
     }

@@ -10,7 +10,7 @@
 //! polling) go to the reader's spill on local disk instead, and every later one follows them
 //! there until Flink has taken them all; poll takes the channel first (its batches are older),
 //! then the spill. The spill's unread batches and the offset after them are part of the binlog
-//! split's state (`CdcSplit::BinlogSpilled`; spill.rs).
+//! split's state (`CdcSplit::BinlogSpilled`; binlog/spill.rs).
 //!
 //! Finished chunks stay in the reader's state (with their high watermarks) until the enumerator
 //! acknowledges their report, so a failure between emitting and reporting loses nothing.
@@ -28,23 +28,25 @@ use rust_core::metrics::{now_ms, Metrics};
 use rust_core::types::RowType;
 use rust_core::Result;
 
+use crate::binlog::shared::Cursor;
+use crate::binlog::spill::{
+    Frame, LostSpill, Offer, RecordMeta, SpillReader, SpillState, SpillWriter,
+};
+use crate::binlog::stall::StallMonitor;
+use crate::binlog::table_watch::TableWatch;
 use crate::binlog::{ChangeKind, RowChange};
-use crate::binlog_stall::StallMonitor;
 use crate::config::MySqlCdcConfig;
-use crate::connect::Connector;
+use crate::conn::connect::Connector;
+use crate::conn::retry::{is_transient, Outage, RetryPolicy};
 use crate::metrics::{BinlogReaderMetrics, SnapshotReaderMetrics};
-use crate::offset::BinlogOffset;
-use crate::offset::BinlogPosition;
-use crate::retry::{is_transient, Outage, RetryPolicy};
+use crate::position::offset::BinlogOffset;
+use crate::position::offset::BinlogPosition;
 use crate::schema::{load_table, TableId, TableSchema};
-use crate::shared_binlog::Cursor;
 use crate::snapshot::{ChunkReader, LowWatermark};
-use crate::spill::{Frame, LostSpill, Offer, RecordMeta, SpillReader, SpillState, SpillWriter};
-use crate::split::{
+use crate::state::split::{
     decode_event, encode_event, BinlogSplit, CdcSplit, EnumeratorEvent, ReaderEvent, SnapshotSplit,
     TableWatermarks,
 };
-use crate::table_watch::TableWatch;
 use crate::value::{primary_key_differs, BatchBuilder, TableMapping};
 
 /// Results the worker hands to the task thread.
@@ -60,7 +62,7 @@ enum Output {
         watermarks_passed: bool,
         event_time: Option<(i64, i64)>,
     },
-    /// The binlog stream stopped before a newly added table (`newly_added.rs`): everything before
+    /// The binlog stream stopped before a newly added table (`enumerator/newly_added.rs`): everything before
     /// `offset` was sent; the split waits there for the tables.
     Suspended {
         offset: BinlogOffset,
@@ -76,7 +78,7 @@ enum Command {
     Suspend(Vec<TableId>),
 }
 
-/// The worker's half of the binlog spill (spill.rs), and where it starts reading: after the
+/// The worker's half of the binlog spill (binlog/spill.rs), and where it starts reading: after the
 /// spilled batches a restore brought back, or, if they could not be used, at the split's offset
 /// (with why, for the error should that be purged).
 struct BinlogSpill {
@@ -265,11 +267,11 @@ impl MySqlCdcReader {
         let restored = self.restored_spill.take();
         let mut config = match (&self.config.spill, &restored) {
             (Some(c), _) => c.clone(),
-            (None, Some(_)) => crate::spill::SpillConfig::default(),
+            (None, Some(_)) => crate::binlog::spill::SpillConfig::default(),
             (None, None) => return None,
         };
         config.dir.get_or_insert_with(|| self.local_dir.clone());
-        let (reader, writer, resume, lost) = crate::spill::open(
+        let (reader, writer, resume, lost) = crate::binlog::spill::open(
             &config,
             ctx.metrics(),
             &self.server_id.to_string(),
@@ -647,7 +649,7 @@ impl MySqlCdcReader {
     }
 
     /// `EnumeratorEvent::AddTables`: the suspended split takes the new tables with their
-    /// watermarks and resumes at its offset (see `newly_added.rs` for why that is exact).
+    /// watermarks and resumes at its offset (see `enumerator/newly_added.rs` for why that is exact).
     fn add_tables(
         &mut self,
         tables: Vec<TableWatermarks>,
@@ -944,13 +946,13 @@ impl WorkerJob {
         &mut self,
         split: &BinlogSplit,
     ) -> Result<(Arc<Vec<TableSchema>>, Vec<Arc<TableMapping>>, Cursor)> {
-        let mut conn = crate::retry::connect(&self.connector).await?;
+        let mut conn = crate::conn::retry::connect(&self.connector).await?;
         let mut tables = Vec::with_capacity(split.tables.len());
         let mut mappings = Vec::with_capacity(split.tables.len());
         for id in &split.tables {
             // The schema the snapshot read (or the table's now, after a restore). A declared
             // column the table no longer has is kept as absent: it reads NULL, or its values from
-            // older events that name it (binlog_row_metadata=FULL; evolution.rs).
+            // older events that name it (binlog_row_metadata=FULL; binlog/evolution.rs).
             let schema = match self.schemas.get(id) {
                 Some(schema) => schema.clone(),
                 None => Arc::new(load_table(&mut conn, id).await?.ok_or_else(|| {
@@ -963,7 +965,7 @@ impl WorkerJob {
         }
         let _ = conn.disconnect().await;
         let tables = Arc::new(tables);
-        // On the server's shared connection, or one of its own (shared_binlog.rs).
+        // On the server's shared connection, or one of its own (binlog/shared.rs).
         let mut cursor = Cursor::open(
             &self.connector,
             &self.config,
@@ -1066,7 +1068,7 @@ impl WorkerJob {
         };
         drop(closing);
         // Watermarks per captured table index.
-        let watermarks: Vec<Option<(usize, &crate::split::TableWatermarks)>> = cursor_tables
+        let watermarks: Vec<Option<(usize, &crate::state::split::TableWatermarks)>> = cursor_tables
             .iter()
             .map(|t| {
                 split
@@ -1086,7 +1088,7 @@ impl WorkerJob {
             let current = cursor.current();
             metrics.update_position(&current.position(), current.gtid());
         }
-        // Says when the binlog reads nothing while the server writes (binlog_stall.rs).
+        // Says when the binlog reads nothing while the server writes (binlog/stall.rs).
         let mut stall = StallMonitor::start(
             self.config.stall_timeout,
             &self.metrics,
@@ -1099,7 +1101,7 @@ impl WorkerJob {
         // Server time of the newest change in the batch being built.
         let mut batch_event_ms: Option<i64> = None;
         loop {
-            // Newly added tables to suspend for (newly_added.rs): met by the cursor, which then
+            // Newly added tables to suspend for (enumerator/newly_added.rs): met by the cursor, which then
             // reads nothing more, or asked for by the enumerator.
             let mut suspend_for: Vec<TableId> = Vec::new();
             stall.waiting_at(cursor.position());

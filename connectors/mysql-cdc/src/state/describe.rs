@@ -8,9 +8,9 @@ use rust_core::protocol::SplitBytes;
 use rust_core::Result;
 
 use crate::enumerator::EnumeratorState;
-use crate::offset::BinlogPosition;
+use crate::position::offset::BinlogPosition;
 use crate::source::MySqlCdcSource;
-use crate::split::{BinlogSplit, CdcSplit};
+use crate::state::split::{BinlogSplit, CdcSplit};
 
 /// Where a checkpoint's binlog reading stands: the reader holding the binlog split and its offset,
 /// or why no reader holds it.

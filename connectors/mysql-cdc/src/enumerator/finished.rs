@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::offset::BinlogPosition;
+use crate::position::offset::BinlogPosition;
 use crate::schema::TableId;
 #[cfg(test)]
-use crate::split::ChunkRange;
-use crate::split::{ChunkWatermark, KeyValue, SnapshotSplit};
+use crate::state::split::ChunkRange;
+use crate::state::split::{ChunkWatermark, KeyValue, SnapshotSplit};
 
 /// Consecutive chunks `first..=last` of one table, covering `[start, end)`, all finished at `hw`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -168,7 +168,7 @@ mod tests {
     use rand::rngs::SmallRng;
     use rand::{Rng, SeedableRng};
 
-    use crate::split::TableWatermarks;
+    use crate::state::split::TableWatermarks;
     use crate::value::Value;
 
     fn table() -> TableId {
@@ -250,7 +250,7 @@ mod tests {
                 chunk_key: "id".into(),
                 chunks: f.watermarks(&table()),
             };
-            let column = crate::split::tests::bigint();
+            let column = crate::state::split::tests::bigint();
             for id in 0..n {
                 for key in [id as i64 * 10, id as i64 * 10 + 9] {
                     let got = wm.watermark_of(&column, &Value::Int(key)).unwrap();

@@ -22,7 +22,7 @@ use rust_core::error::BridgeError;
 use rust_core::Result;
 
 use crate::config::MySqlCdcConfig;
-use crate::connect::Connector;
+use crate::conn::connect::Connector;
 
 /// How long and how often to retry.
 #[derive(Clone, Debug)]

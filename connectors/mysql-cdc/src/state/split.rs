@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use rust_core::api::SourceSplit;
 use rust_core::Result;
 
-use crate::offset::{BinlogOffset, BinlogPosition};
+use crate::binlog::spill::SpillState;
+use crate::position::offset::{BinlogOffset, BinlogPosition};
 use crate::schema::ColumnSchema;
 use crate::schema::TableId;
-use crate::spill::SpillState;
 use crate::value::{compare_column_values, Value};
 
 /// A chunk-key value in checkpoints: `mysql_async::Value`, which has no serde form of its own.
@@ -138,7 +138,7 @@ pub struct BinlogSplit {
     pub max_high_watermark: Option<BinlogPosition>,
     /// Timestamp startup: changes written before this time are skipped.
     pub skip_before_ms: Option<i64>,
-    /// Newly added tables (`newly_added.rs`) the reader met and waits for: while not empty the
+    /// Newly added tables (`enumerator/newly_added.rs`) the reader met and waits for: while not empty the
     /// split is suspended at `offset` (nothing at or after it was emitted) until the enumerator
     /// sends the tables' snapshot watermarks.
     pub suspended: Vec<TableId>,
@@ -156,7 +156,7 @@ pub enum CdcSplit {
     Snapshot(SnapshotSplit),
     Binlog(BinlogSplit),
     /// The binlog split in a reader's checkpoint while it held spilled batches Flink had not
-    /// taken (spill.rs). Only readers write it (never the enumerator); a variant of its own, so
+    /// taken (binlog/spill.rs). Only readers write it (never the enumerator); a variant of its own, so
     /// states written without a spill keep their form.
     BinlogSpilled(BinlogSplit, SpillState),
 }

@@ -1,11 +1,11 @@
 //! The `scan.startup.specific-offset.gtid-set` option's value: which kind of GTID set it is
 //! (MariaDB position or MySQL set), told from the text alone at submission, and its canonical
-//! text. Checking it against a server and starting the binlog after it is `gtid_start.rs`.
+//! text. Checking it against a server and starting the binlog after it is `binlog/gtid_start.rs`.
 
 use serde::{Deserialize, Serialize};
 
-use crate::gtid::GtidSet;
-use crate::mariadb_gtid::{MariaGtid, MariaGtidPos, MARIADB_FORMAT};
+use crate::position::gtid::GtidSet;
+use crate::position::mariadb_gtid::{MariaGtid, MariaGtidPos, MARIADB_FORMAT};
 
 pub(crate) const MYSQL_FORMAT: &str = "a MySQL GTID set 'uuid:interval[:interval...]' joined by commas \
      (e.g. '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-100'; SELECT @@gtid_executed shows the server's)";
