@@ -5,6 +5,7 @@
 
 use mysql_async::binlog::events::{OptionalMetaExtractor, OptionalMetadataField, TableMapEvent};
 use mysql_async::consts::ColumnType;
+use mysql_common::proto::MySerialize;
 
 use crate::schema::ColumnSchema;
 
@@ -117,33 +118,19 @@ impl TableMap {
             .map(|k| k.map(|k| k as usize))
             .collect::<std::io::Result<_>>()?;
         for field in tme.iter_optional_meta() {
-            match field? {
+            // The label lists are read from their raw bytes (`label_lists`), not with
+            // mysql_common's iter_values, which reserves room for as many labels as a damaged
+            // count claims before reading one: a count of 2^61 aborted the process (fuzzing).
+            let (raw, lists) = match field? {
                 OptionalMetadataField::EnumStrValue(values) => {
-                    for labels in values.iter_values() {
-                        let labels = labels?;
-                        out.enum_labels.push(
-                            labels
-                                .values()
-                                .iter()
-                                .map(|v| v.value().into_owned())
-                                .collect(),
-                        );
-                    }
+                    (raw_bytes(&values), &mut out.enum_labels)
                 }
                 OptionalMetadataField::SetStrValue(values) => {
-                    for labels in values.iter_values() {
-                        let labels = labels?;
-                        out.set_labels.push(
-                            labels
-                                .values()
-                                .iter()
-                                .map(|v| v.value().into_owned())
-                                .collect(),
-                        );
-                    }
+                    (raw_bytes(&values), &mut out.set_labels)
                 }
-                _ => {}
-            }
+                _ => continue,
+            };
+            lists.extend(label_lists(&raw)?);
         }
         Ok(out)
     }
@@ -331,5 +318,85 @@ fn metadata_len(ty: ColumnType) -> usize {
         | MYSQL_TYPE_VARCHAR
         | MYSQL_TYPE_VAR_STRING => 2,
         _ => 0,
+    }
+}
+
+/// The bytes of an optional-metadata value as the table map carried them.
+fn raw_bytes(value: &impl MySerialize) -> Vec<u8> {
+    let mut raw = Vec::new();
+    value.serialize(&mut raw);
+    raw
+}
+
+/// ENUM_STR_VALUE / SET_STR_VALUE metadata: per column, a length-encoded count of labels, then
+/// each label as a length-encoded string. Every count and length is checked against the bytes
+/// left before anything is reserved (a label takes at least its one length byte).
+fn label_lists(mut raw: &[u8]) -> std::io::Result<Vec<Vec<String>>> {
+    let damaged = |what: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("damaged table map: ENUM/SET labels: {what}"),
+        )
+    };
+    let lenenc = |raw: &mut &[u8]| -> std::io::Result<u64> {
+        let (&first, rest) = raw.split_first().ok_or_else(|| damaged("truncated"))?;
+        let width = match first {
+            0..=0xfa => {
+                *raw = rest;
+                return Ok(u64::from(first));
+            }
+            0xfc => 2,
+            0xfd => 3,
+            0xfe => 8,
+            _ => return Err(damaged("a NULL or reserved length")),
+        };
+        if rest.len() < width {
+            return Err(damaged("truncated length"));
+        }
+        let mut bytes = [0u8; 8];
+        bytes[..width].copy_from_slice(&rest[..width]);
+        *raw = &rest[width..];
+        Ok(u64::from_le_bytes(bytes))
+    };
+    let mut lists = Vec::new();
+    while !raw.is_empty() {
+        let count = lenenc(&mut raw)?;
+        if count > raw.len() as u64 {
+            return Err(damaged(&format!("{count} labels in {} bytes", raw.len())));
+        }
+        let mut labels = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            let len = lenenc(&mut raw)?;
+            if len > raw.len() as u64 {
+                return Err(damaged(&format!("a label of {len} bytes in {}", raw.len())));
+            }
+            let (label, rest) = raw.split_at(len as usize);
+            labels.push(String::from_utf8_lossy(label).into_owned());
+            raw = rest;
+        }
+        lists.push(labels);
+    }
+    Ok(lists)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label_lists;
+
+    #[test]
+    fn label_lists_read_each_columns_labels_and_refuse_counts_the_bytes_cannot_hold() {
+        // Two columns: ('a', 'bc') and ('').
+        let raw = [2, 1, b'a', 2, b'b', b'c', 1, 0];
+        assert_eq!(
+            label_lists(&raw).unwrap(),
+            vec![vec!["a".to_string(), "bc".to_string()], vec![String::new()]]
+        );
+        // A count of 2^61 (the fuzzer's) is an error, not an allocation.
+        let huge = [0xfe, 0, 0, 0, 0, 0, 0, 0, 0x20, 1, b'a'];
+        let e = label_lists(&huge).unwrap_err().to_string();
+        assert!(e.contains("2305843009213693952 labels in 2 bytes"), "{e}");
+        for damaged in [&[1u8, 5, b'a'][..], &[0xfb][..], &[0xfc, 1][..]] {
+            assert!(label_lists(damaged).is_err(), "{damaged:?}");
+        }
     }
 }
