@@ -161,7 +161,11 @@ impl DebeziumOptions {
         let mut ignored: Vec<String> = options
             .keys()
             .filter(|k| {
-                k.starts_with(PREFIX) && !READ_HERE.contains(k) && !read_elsewhere.contains(k)
+                // A bare 'debezium.' names no property: left unread, so it is refused as unknown.
+                k.len() > PREFIX.len()
+                    && k.starts_with(PREFIX)
+                    && !READ_HERE.contains(k)
+                    && !read_elsewhere.contains(k)
             })
             .map(str::to_string)
             .collect();

@@ -865,6 +865,18 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_debezium_prefix_is_an_unknown_option() {
+        let e = MySqlCdcConfig::parse(&options(&[("debezium.", "x")])).unwrap_err();
+        assert!(
+            e.is_validation()
+                && e.to_string().contains("Unsupported options found")
+                && e.to_string().contains("\ndebezium.\n"),
+            "{e}"
+        );
+        assert!(MySqlCdcConfig::parse(&options(&[("debezium.any.property", "x")])).is_ok());
+    }
+
+    #[test]
     fn spill_options_are_typed_and_checked() {
         let c = MySqlCdcConfig::parse(&options(&[])).unwrap();
         assert!(c.spill.is_none(), "the spill is off by default");
