@@ -22,7 +22,7 @@ use rust_core::error::BridgeError;
 use rust_core::Result;
 
 use crate::config::gtid_option::MYSQL_FORMAT;
-pub use crate::config::gtid_option::{GtidFlavor, GtidStart};
+use crate::config::gtid_option::{GtidFlavor, GtidStart};
 use crate::config::GTID_SET_OPTION as OPTION;
 use crate::conn::connect::{binlog_files, db_error, is_mariadb, privilege_error};
 use crate::position::gtid::GtidSet;

@@ -34,16 +34,20 @@ impl DirLock {
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(dir.join(LOCK_FILE))?;
+        let lock = Self::try_lock(options.open(dir.join(LOCK_FILE))?, dir)?;
+        if let Some(lock) = &lock {
+            lock.touch();
+        }
+        Ok(lock)
+    }
+
+    /// Locks `file`, the lock file of `dir`; None while another live reader holds it.
+    fn try_lock(file: File, dir: &Path) -> std::io::Result<Option<DirLock>> {
         match file.try_lock() {
-            Ok(()) => {
-                let lock = DirLock {
-                    file,
-                    dir: dir.to_path_buf(),
-                };
-                lock.touch();
-                Ok(Some(lock))
-            }
+            Ok(()) => Ok(Some(DirLock {
+                file,
+                dir: dir.to_path_buf(),
+            })),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => Err(e),
         }
@@ -152,17 +156,7 @@ fn last_active_if_unheld(dir: &Path) -> std::io::Result<Option<(SystemTime, Opti
     // Read before locking: acquiring marks the directory active.
     let marked = std::fs::metadata(&lock_path)?.modified()?;
     let file = OpenOptions::new().read(true).write(true).open(&lock_path)?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some((
-            marked,
-            Some(DirLock {
-                file,
-                dir: dir.to_path_buf(),
-            }),
-        ))),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => Err(e),
-    }
+    Ok(DirLock::try_lock(file, dir)?.map(|lock| (marked, Some(lock))))
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ use crate::binlog::spill::{
 };
 use crate::binlog::stall::StallMonitor;
 use crate::binlog::table_watch::TableWatch;
-use crate::binlog::{ChangeKind, RowChange};
+use crate::binlog::{BinlogCursor, ChangeKind, RowChange};
 use crate::config::MySqlCdcConfig;
 use crate::conn::connect::Connector;
 use crate::conn::retry::{is_transient, Outage, RetryPolicy};
@@ -1084,10 +1084,7 @@ impl WorkerJob {
         let skipped = self.config.debezium.skipped;
         tracing::info!(offset = %split.offset, server_id = self.server_id, "binlog reading started");
         let metrics = BinlogReaderMetrics::register(&self.metrics);
-        {
-            let current = cursor.current();
-            metrics.update_position(&current.position(), current.gtid());
-        }
+        publish_position(&metrics, cursor.current());
         // Says when the binlog reads nothing while the server writes (binlog/stall.rs).
         let mut stall = StallMonitor::start(
             self.config.stall_timeout,
@@ -1253,10 +1250,7 @@ impl WorkerJob {
             if full || ((idle || suspend) && !self.builder.is_empty()) {
                 let batch = self.builder.finish()?;
                 last_sent = offset.clone();
-                {
-                    let current = cursor.current();
-                    metrics.update_position(&current.position(), current.gtid());
-                }
+                publish_position(&metrics, cursor.current());
                 let event_time = batch_event_ms.take().map(|ms| (ms, now_ms()));
                 self.send_binlog(
                     &mut spill,
@@ -1271,10 +1265,7 @@ impl WorkerJob {
             } else if (idle && offset != last_sent) || passed || suspend {
                 // Progress without rows (other tables, heartbeats): move the checkpointed offset.
                 last_sent = offset.clone();
-                {
-                    let current = cursor.current();
-                    metrics.update_position(&current.position(), current.gtid());
-                }
+                publish_position(&metrics, cursor.current());
                 self.send_binlog(
                     &mut spill,
                     Output::Binlog {
@@ -1312,4 +1303,10 @@ impl WorkerJob {
         cursor.close().await;
         Ok(())
     }
+}
+
+/// Publishes the cursor's position and GTID to the binlog reader's gauges (metrics.rs takes
+/// values, not the cursor).
+fn publish_position(metrics: &BinlogReaderMetrics, cursor: &BinlogCursor) {
+    metrics.update_position(&cursor.position(), cursor.gtid());
 }

@@ -300,15 +300,6 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
     private static final ConfigOption<String> TMP_DIRS =
             ConfigOptions.key("io.tmp.dirs").stringType().noDefaultValue();
 
-    /**
-     * The TaskManager's directories for temporary files, as Flink reads {@code io.tmp.dirs} (a list
-     * separated by commas or the path separator; unset: {@code java.io.tmpdir}). On YARN and
-     * Kubernetes Flink sets it to the container's local disks.
-     */
-    static String[] localDirs(ReadableConfig config) {
-        return tmpDirs(config);
-    }
-
     /** Names a job's directory under each of {@code io.tmp.dirs}; native readers know the prefix too. */
     static final String JOB_DIR_PREFIX = "flink-rust-job-";
 
@@ -325,7 +316,7 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
      * TaskManager) the plain {@code io.tmp.dirs}.
      */
     static String[] jobLocalDirs(SourceReaderContext context) {
-        String[] tmp = tmpDirs(context.getConfiguration());
+        String[] tmp = localDirs(context.getConfiguration());
         String jobId = context.metricGroup().getAllVariables().get("<job_id>");
         if (jobId == null || jobId.isEmpty()) {
             return tmp;
@@ -345,7 +336,12 @@ final class RustSourceReader implements SourceReader<RowData, NativeSplit> {
         return jobDirs;
     }
 
-    private static String[] tmpDirs(ReadableConfig config) {
+    /**
+     * The TaskManager's directories for temporary files, as Flink reads {@code io.tmp.dirs} (a list
+     * separated by commas or the path separator; unset: {@code java.io.tmpdir}). On YARN and
+     * Kubernetes Flink sets it to the container's local disks.
+     */
+    static String[] localDirs(ReadableConfig config) {
         String raw = config.get(TMP_DIRS);
         if (raw == null || raw.trim().isEmpty()) {
             raw = System.getProperty("java.io.tmpdir");
